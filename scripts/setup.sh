@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Idempotent set-up on Debian 12 as root: installs the Debian packages Rewind needs (only what is
+# missing), then configures and builds into ./build. Safe to run again; does nothing it need not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  cmake g++ make pkg-config            # build
+  libfuse3-dev fuse3                   # src/fs: the FUSE filesystem
+  libsqlite3-dev                       # src/cluster: metadata
+  libssl-dev                           # src/api: SigV4 (HMAC-SHA256)
+  libcpp-httplib-dev nlohmann-json3-dev  # src/api: HTTP server; JSON
+  libzstd-dev                          # src/store: page compression
+  libgtest-dev libgmock-dev libbenchmark-dev  # tests, benchmarks
+  mariadb-server mariadb-client sysbench      # the engine and the lab's tools
+  awscli python3-boto3                 # the lab's control-plane clients (tests use them)
+  procps psmisc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  # Keep the packaged MariaDB service from starting: Rewind runs its own mariadbd per cluster.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: build ready in ./build"

@@ -1,0 +1,61 @@
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+
+#include "common/crc32c.h"
+#include "common/status.h"
+
+namespace rwd {
+namespace {
+
+TEST(Crc32c, KnownVectors) {
+  // From RFC 3720 B.4 and the LevelDB crc32c tests.
+  char zeros[32] = {0};
+  EXPECT_EQ(0x8a9136aau, crc32c::Value(zeros, sizeof(zeros)));
+  char ones[32];
+  for (char& c : ones) c = static_cast<char>(0xff);
+  EXPECT_EQ(0x62a8ab43u, crc32c::Value(ones, sizeof(ones)));
+  EXPECT_EQ(0xe3069283u, crc32c::Value("123456789", 9));
+}
+
+TEST(Crc32c, ExtendEqualsWhole) {
+  std::string s = "hello world, this is a longer string to cross 8-byte boundaries";
+  uint32_t whole = crc32c::Value(s.data(), s.size());
+  for (size_t cut = 0; cut <= s.size(); ++cut) {
+    uint32_t part = crc32c::Extend(crc32c::Value(s.data(), cut), s.data() + cut, s.size() - cut);
+    EXPECT_EQ(whole, part) << "cut at " << cut;
+  }
+}
+
+TEST(Crc32c, MaskRoundTrip) {
+  uint32_t crc = crc32c::Value("foo", 3);
+  EXPECT_NE(crc, crc32c::Mask(crc));
+  EXPECT_EQ(crc, crc32c::Unmask(crc32c::Mask(crc)));
+}
+
+Result<int> Half(int x) {
+  if (x % 2) return Status::InvalidArgument("odd");
+  return x / 2;
+}
+
+Status UseHalf(int x, int* out) {
+  ASSIGN_OR_RETURN(int h, Half(x));
+  *out = h;
+  return Status::Ok();
+}
+
+TEST(Status, ResultAndMacros) {
+  int out = 0;
+  EXPECT_TRUE(UseHalf(4, &out).ok());
+  EXPECT_EQ(2, out);
+  Status st = UseHalf(3, &out);
+  EXPECT_EQ(Status::Code::kInvalidArgument, st.code());
+  EXPECT_EQ("InvalidArgument: odd", st.ToString());
+  EXPECT_EQ(Status::Code::kNoSpace, Status::FromErrno(ENOSPC, "write").code());
+  EXPECT_EQ(Status::Code::kIOError, Status::FromErrno(EIO, "write").code());
+  EXPECT_EQ("IOError: ctx: x", Status::IOError("x").WithContext("ctx").ToString());
+}
+
+}  // namespace
+}  // namespace rwd

@@ -1,0 +1,61 @@
+// Env: the store's seam to the operating system (files and clock), after LevelDB's Env, so that
+// tests can inject faults (drop unsynced data, fail a sync, fill the disk) and simulate crashes.
+// Env::Default() is thread-safe; file objects are safe for concurrent ReadAt, and one writer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rwd::store {
+
+// A file written only at its end.
+class AppendFile {
+ public:
+  virtual ~AppendFile() = default;
+  // Appends all of data or fails (a short write is an error, and what was written may stay).
+  virtual Status Append(std::string_view data) = 0;
+  // Makes everything appended so far durable (fdatasync).
+  virtual Status Sync() = 0;
+  virtual uint64_t Size() const = 0;
+};
+
+// A file read at any offset, concurrently.
+class ReadFile {
+ public:
+  virtual ~ReadFile() = default;
+  // Reads up to n bytes at offset into out; returns the count (short only at EOF).
+  virtual Result<size_t> ReadAt(uint64_t offset, size_t n, char* out) const = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  // Opens for appending, creating the file if missing; appends go after the existing bytes.
+  virtual Result<std::unique_ptr<AppendFile>> OpenAppend(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<ReadFile>> OpenRead(const std::string& path) = 0;
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;  // names only
+  virtual Status CreateDir(const std::string& dir) = 0;  // OK if it exists
+  virtual Status SyncDir(const std::string& dir) = 0;
+  virtual Status RemoveFile(const std::string& path) = 0;
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  virtual Status Truncate(const std::string& path, uint64_t size) = 0;
+  virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  virtual bool FileExists(const std::string& path) = 0;
+  // Wall-clock time, ns since the Unix epoch. May step back; the store copes.
+  virtual int64_t NowNs() = 0;
+
+  // The process-wide POSIX Env. Never deleted.
+  static Env* Default();
+};
+
+// Reads a whole (small) file.
+Result<std::string> ReadWholeFile(Env* env, const std::string& path);
+// Writes a small file atomically and durably: temp file, sync, rename, sync dir.
+Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data);
+
+}  // namespace rwd::store

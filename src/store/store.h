@@ -1,0 +1,148 @@
+// Store: the versioned timeline store, the heart of Rewind.
+//
+// Every mutation of a volume's files (file data and namespace changes) becomes one record in an
+// append-only, checksummed log (docs/format/log.md), stamped with an LSN (strictly increasing)
+// and a wall-clock time (ns, non-decreasing even if the system clock steps back). An in-memory
+// index, rebuilt at open from the last checkpoint (docs/format/checkpoint.md) plus the log tail,
+// finds the newest version <= L of any byte without scanning the log.
+//
+// Timelines: {id, ancestor, ancestor LSN}. Reading timeline t at LSN L sees t's own records <= L,
+// then its ancestor's at min(L, ancestor LSN), recursively. Branch() writes one record: O(1) in
+// the amount of data.
+//
+// Volumes: a head timeline plus a history of (from-time, timeline). Resolve(v, T) gives the state
+// of v at wall-clock time T, also across earlier rewinds, so rewinding back and forth works.
+//
+// Durability: a mutation returns once its record is in the OS (it survives a crash of this
+// process); Sync() makes every earlier record durable on the device. Concurrent Sync() calls
+// share one device sync (group commit). A failed device sync or write makes the store refuse all
+// further mutations with the same (sticky) error; reads keep working.
+//
+// Thread safety: all methods may be called concurrently from any number of threads. Mutations
+// are applied in LSN order; a read that starts after a mutation returned sees it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/env.h"
+#include "store/types.h"
+
+namespace rwd::store {
+
+struct StoreOptions {
+  std::string dir;                                  // created if missing
+  Env* env = nullptr;                               // nullptr: Env::Default(); not owned
+  uint64_t segment_bytes = 64ull << 20;             // a segment is closed past this size
+  uint64_t checkpoint_every_bytes = 1ull << 30;     // log bytes between automatic checkpoints
+};
+
+// What Open() found and did.
+struct RecoveryReport {
+  bool loaded_checkpoint = false;
+  Lsn checkpoint_lsn;
+  uint64_t records_replayed = 0;
+  bool tail_cut = false;        // a torn or corrupt tail was cut off
+  std::string cut_reason;       // why, and where
+  uint64_t bytes_cut = 0;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the store in options.dir: loads the newest valid checkpoint, replays the
+  // log after it, and cuts a torn or corrupt tail at the last good record (see recovery()).
+  // Fails only if the directory cannot be used or the log's head is unreadable.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  // Writes a checkpoint if the store is healthy, then closes files. No sync of unsynced records
+  // beyond what the checkpoint needs.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const RecoveryReport& recovery() const;
+
+  // ---- Reads at (timeline, lsn); lsn may be kLatestLsn. ----
+  // NotFound: unknown timeline, parent or name. NotDirectory: parent is not a directory.
+  Result<InodeId> Lookup(TimelineId tl, Lsn lsn, InodeId parent, std::string_view name) const;
+  // NotFound: unknown timeline or inode (never created on that timeline's chain at lsn).
+  // An unlinked inode still answers, with nlink 0.
+  Result<Attr> GetAttr(TimelineId tl, Lsn lsn, InodeId ino) const;
+  // Entries sorted by name, without "." and "..".
+  Result<std::vector<DirEntry>> ReadDir(TimelineId tl, Lsn lsn, InodeId dir) const;
+  // Copies up to `len` bytes from `offset`, stopping at the file's size; holes read as zeros.
+  // Returns the number of bytes copied (0 at or past EOF). IsDirectory for a directory.
+  Result<size_t> Read(TimelineId tl, Lsn lsn, InodeId ino, uint64_t offset, size_t len,
+                      char* out) const;
+
+  // ---- Mutations on a timeline's head. ----
+  // Creates a node named `name` in directory `parent`. AlreadyExists if the name is taken,
+  // NotFound/NotDirectory for a bad parent, InvalidArgument for a bad name ("", ".", "..",
+  // containing '/', longer than 255 bytes).
+  Result<Attr> Create(TimelineId tl, InodeId parent, std::string_view name, NodeType type,
+                      uint32_t mode, uint32_t uid = 0, uint32_t gid = 0, uint32_t rdev = 0);
+  // Writes data at offset (any size and alignment), extending the size if past it.
+  // Returns the record's LSN. IsDirectory / NotFound as for Read.
+  Result<Lsn> Write(TimelineId tl, InodeId ino, uint64_t offset, std::string_view data);
+  Result<Attr> SetAttr(TimelineId tl, InodeId ino, const SetAttrRequest& request);
+  // Removes a non-directory name. The inode's data stays readable by inode id and in history.
+  // Returns the unlinked inode. IsDirectory if the name is a directory.
+  Result<InodeId> Unlink(TimelineId tl, InodeId parent, std::string_view name);
+  // Removes an empty directory. NotEmpty, NotDirectory as expected.
+  Result<InodeId> Rmdir(TimelineId tl, InodeId parent, std::string_view name);
+  // Renames, replacing an existing target (a file by a file, a directory by an empty directory)
+  // unless no_replace (then AlreadyExists). Returns the replaced inode, or InodeId() if none.
+  // InvalidArgument when moving a directory into itself.
+  Result<InodeId> Rename(TimelineId tl, InodeId old_parent, std::string_view old_name,
+                         InodeId new_parent, std::string_view new_name, bool no_replace = false);
+
+  // Makes every record appended before the call durable. Concurrent callers share one device
+  // sync. Returns the sticky error once a device sync has failed.
+  Status Sync();
+
+  // ---- Timelines and volumes. Each of these is one record, synced before returning. ----
+  // A new timeline reading through to `ancestor` at `at`. InvalidArgument if `at` is in the
+  // future (> LastLsn()); NotFound for an unknown ancestor.
+  Result<TimelineId> Branch(TimelineId ancestor, Lsn at);
+  // A new volume with a fresh root timeline holding an empty root directory.
+  // AlreadyExists if a live volume has that name; InvalidArgument for an empty name.
+  Result<VolumeInfo> CreateVolume(std::string_view name);
+  // The state of `volume` at wall-clock time `time_ns`: the timeline that was its head then,
+  // read at the last LSN whose time is <= time_ns. InvalidArgument if time_ns is before the
+  // volume's creation or after LastTimeNs() (the future).
+  Result<PointInTime> Resolve(VolumeId volume, int64_t time_ns) const;
+  // Rewinds in place: the head becomes a new timeline branched from Resolve(volume, time_ns).
+  Result<VolumeInfo> Rewind(VolumeId volume, int64_t time_ns);
+  // A new volume whose first timeline branches from Resolve(source, time_ns).
+  Result<VolumeInfo> Clone(std::string_view name, VolumeId source, int64_t time_ns);
+  // Forgets the volume (its name may be reused). Its timelines stay while others branch from them.
+  Status DeleteVolume(VolumeId volume);
+
+  Result<VolumeInfo> GetVolume(VolumeId volume) const;
+  Result<VolumeInfo> FindVolume(std::string_view name) const;
+  std::vector<VolumeInfo> ListVolumes() const;
+  Result<TimelineInfo> GetTimeline(TimelineId tl) const;
+
+  Lsn LastLsn() const;        // LSN of the newest record
+  int64_t LastTimeNs() const; // its time; the store's clock never goes below it
+  // The store's clock: max(now, LastTimeNs()). What new records will be stamped with (or later).
+  int64_t NowNs() const;
+
+  // Writes an index checkpoint now (syncing the log first). Normally automatic.
+  Status Checkpoint();
+  // OK, or the sticky error that stops mutations.
+  Status health() const;
+  StoreStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rwd::store

@@ -1,0 +1,108 @@
+// Value types shared by the store's interface: ids, attributes, directory entries.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/strong_id.h"
+
+namespace rwd::store {
+
+// Position in the store's log. Strictly increasing over all records of all timelines.
+// Lsn(0) is "before the first record".
+using Lsn = StrongId<struct LsnTag>;
+using TimelineId = StrongId<struct TimelineTag>;
+using InodeId = StrongId<struct InodeTag>;
+using VolumeId = StrongId<struct VolumeTag>;
+
+// Reads at kLatestLsn see every record of the timeline (its head).
+inline constexpr Lsn kLatestLsn{std::numeric_limits<uint64_t>::max()};
+// Every timeline's root directory. Equal to FUSE_ROOT_ID on purpose.
+inline constexpr InodeId kRootInode{1};
+
+enum class NodeType : uint8_t {
+  kFile = 1,
+  kDirectory = 2,
+  kSymlink = 3,
+  kFifo = 4,
+  kSocket = 5,
+  kCharDevice = 6,
+  kBlockDevice = 7,
+};
+
+struct Attr {
+  InodeId ino;
+  NodeType type = NodeType::kFile;
+  uint32_t mode = 0;  // permission bits only (07777); the type is in `type`
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t rdev = 0;
+  uint64_t size = 0;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  InodeId parent;  // directories: the directory holding it; files: where it was created
+  uint32_t nlink = 1;  // 1 for files, 2 for directories, 0 once unlinked
+};
+
+struct DirEntry {
+  std::string name;
+  InodeId ino;
+  NodeType type = NodeType::kFile;
+  bool operator==(const DirEntry&) const = default;
+};
+
+// Only the fields that are set change.
+struct SetAttrRequest {
+  std::optional<uint64_t> size;  // truncate down (bytes past it read as zeros later) or extend
+  std::optional<uint32_t> mode;  // permission bits
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<int64_t> atime_ns;
+  std::optional<int64_t> mtime_ns;
+};
+
+struct TimelineInfo {
+  TimelineId id;
+  TimelineId ancestor;  // invalid (0) for a root timeline
+  Lsn ancestor_lsn;     // reads fall through to `ancestor` at min(L, ancestor_lsn)
+  Lsn created_lsn;      // the record that created it
+  int64_t created_ns = 0;
+};
+
+// The (timeline, LSN) that was a volume's state at some moment.
+struct PointInTime {
+  TimelineId timeline;
+  Lsn lsn;
+  bool operator==(const PointInTime&) const = default;
+};
+
+// From `from_ns` on (until the next entry), `timeline` was the volume's head.
+struct HistoryEntry {
+  int64_t from_ns = 0;
+  TimelineId timeline;
+};
+
+struct VolumeInfo {
+  VolumeId id;
+  std::string name;
+  TimelineId head;
+  std::vector<HistoryEntry> history;  // oldest first; history.back().timeline == head
+  int64_t created_ns = 0;             // no state before this moment can be resolved
+};
+
+struct StoreStats {
+  Lsn last_lsn;
+  Lsn synced_lsn;
+  uint64_t records = 0;
+  uint64_t log_bytes = 0;         // bytes in all segments
+  uint64_t page_versions = 0;     // entries in the data index
+  uint64_t device_syncs = 0;      // fdatasync calls issued
+  uint64_t sync_requests = 0;     // Sync() calls
+  uint32_t segments = 0;
+};
+
+}  // namespace rwd::store
