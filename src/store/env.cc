@@ -1,0 +1,183 @@
+#include "store/env.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+namespace rwd::store {
+namespace {
+
+class PosixAppendFile final : public AppendFile {
+ public:
+  PosixAppendFile(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+  ~PosixAppendFile() override { ::close(fd_); }
+
+  Status Append(std::string_view data) override {
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, "write " + path_);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+      size_ += static_cast<uint64_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync " + path_);
+    return Status::Ok();
+  }
+
+  uint64_t Size() const override { return size_; }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  std::string path_;
+};
+
+class PosixReadFile final : public ReadFile {
+ public:
+  PosixReadFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixReadFile() override { ::close(fd_); }
+
+  Result<size_t> ReadAt(uint64_t offset, size_t n, char* out) const override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, "pread " + path_);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    return done;
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class PosixEnv final : public Env {
+ public:
+  Result<std::unique_ptr<AppendFile>> OpenAppend(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "fstat " + path);
+    }
+    return std::unique_ptr<AppendFile>(
+        new PosixAppendFile(fd, static_cast<uint64_t>(st.st_size), path));
+  }
+
+  Result<std::unique_ptr<ReadFile>> OpenRead(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    return std::unique_ptr<ReadFile>(new PosixReadFile(fd, path));
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return Status::FromErrno(errno, "opendir " + dir);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    ::closedir(d);
+    return names;
+  }
+
+  Status CreateDir(const std::string& dir) override {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+      return Status::FromErrno(errno, "mkdir " + dir);
+    return Status::Ok();
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open dir " + dir);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return Status::FromErrno(err, "fsync dir " + dir);
+    return Status::Ok();
+  }
+
+  Status RemoveFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "unlink " + path);
+    return Status::Ok();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+      return Status::FromErrno(errno, "rename " + from + " to " + to);
+    return Status::Ok();
+  }
+
+  Status Truncate(const std::string& path, uint64_t size) override {
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0)
+      return Status::FromErrno(errno, "truncate " + path);
+    return Status::Ok();
+  }
+
+  Result<uint64_t> FileSize(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+
+  int64_t NowNs() override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static PosixEnv* env = new PosixEnv();
+  return env;
+}
+
+Result<std::string> ReadWholeFile(Env* env, const std::string& path) {
+  ASSIGN_OR_RETURN(uint64_t size, env->FileSize(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> file, env->OpenRead(path));
+  std::string data(size, '\0');
+  ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, size, data.data()));
+  data.resize(n);
+  return data;
+}
+
+Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp";
+  if (env->FileExists(tmp)) RETURN_IF_ERROR(env->RemoveFile(tmp));
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, env->OpenAppend(tmp));
+    RETURN_IF_ERROR(file->Append(data));
+    RETURN_IF_ERROR(file->Sync());
+  }
+  RETURN_IF_ERROR(env->RenameFile(tmp, path));
+  std::string dir = path.substr(0, path.find_last_of('/'));
+  return env->SyncDir(dir.empty() ? "." : dir);
+}
+
+}  // namespace rwd::store

@@ -1,0 +1,1177 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "store/store_impl.h"
+
+namespace rwd::store {
+namespace {
+
+constexpr char kSegmentMagic[8] = {'R', 'W', 'N', 'D', 'S', 'E', 'G', '1'};
+constexpr uint32_t kSegmentVersion = 1;
+constexpr uint64_t kMaxLsn = std::numeric_limits<uint64_t>::max();
+
+Status ValidateName(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("empty file name");
+  if (name == "." || name == "..") return Status::InvalidArgument("name '.' or '..' not allowed");
+  if (name.size() > 255) return Status::InvalidArgument("file name longer than 255 bytes");
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("file name contains '/' or NUL");
+  }
+  return Status::Ok();
+}
+
+// Matches the per-timeline states of one id against tl's chain: the states tl sees, nearest
+// first, each with the highest LSN of it that a read at `lsn` sees.
+template <typename S>
+struct ChainHits {
+  struct Hit {
+    uint32_t index;
+    uint64_t limit;
+    const S* state;
+  };
+  Hit inline_hits[8];
+  std::vector<Hit> more;
+  size_t n = 0;
+
+  ChainHits(const Timeline* tl, uint64_t lsn, const PerTimeline<S>* states) {
+    if (!states) return;
+    for (const auto& [t, state] : *states) {
+      if (t->depth > tl->depth) continue;
+      const uint32_t idx = tl->depth - t->depth;
+      if (tl->chain[idx].first != t) continue;
+      Push({idx, std::min(lsn, tl->chain[idx].second), state.get()});
+    }
+    Hit* b = begin();
+    std::sort(b, b + n, [](const Hit& a, const Hit& c) { return a.index < c.index; });
+  }
+  void Push(Hit h) {
+    if (n < 8 && more.empty()) {
+      inline_hits[n++] = h;
+      return;
+    }
+    if (more.empty()) more.assign(inline_hits, inline_hits + n);
+    more.push_back(h);
+    ++n;
+  }
+  Hit* begin() { return more.empty() ? inline_hits : more.data(); }
+  Hit* end() { return begin() + n; }
+};
+
+template <typename V>
+const V* LastAtOrBefore(const std::vector<V>& versions, uint64_t lsn) {
+  auto it = std::upper_bound(versions.begin(), versions.end(), lsn,
+                             [](uint64_t l, const V& v) { return l < v.lsn; });
+  if (it == versions.begin()) return nullptr;
+  return &*(it - 1);
+}
+
+}  // namespace
+
+Store::Impl::Impl(const StoreOptions& options)
+    : options_(options), env_(options.env ? options.env : Env::Default()) {
+  log_dir_ = options_.dir + "/log";
+}
+
+Store::Impl::~Impl() = default;
+
+std::string Store::Impl::SegmentPath(uint32_t seg) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "/%08" PRIu32 ".seg", seg);
+  return log_dir_ + name;
+}
+
+const Timeline* Store::Impl::FindTimeline(TimelineId id) const {
+  auto it = timelines_.find(id.value);
+  return it == timelines_.end() ? nullptr : it->second.get();
+}
+
+Status Store::Impl::CheckHealthy() const {
+  if (!failed_.load(std::memory_order_acquire)) return Status::Ok();
+  std::lock_guard<std::mutex> lk(sticky_mu_);
+  return sticky_;
+}
+
+void Store::Impl::SetSticky(const Status& s) {
+  std::lock_guard<std::mutex> lk(sticky_mu_);
+  if (!failed_.load()) {
+    sticky_ = s.WithContext("store refuses writes after a failed device write or sync");
+    failed_.store(true, std::memory_order_release);
+  }
+}
+
+// ---------------------------------------------------------------- index reads
+
+Result<Attr> Store::Impl::AttrAt(const Timeline* tl, uint64_t lsn, InodeId ino) const {
+  auto it = inodes_.find(ino.value);
+  ChainHits<InodeState> hits(tl, lsn, it == inodes_.end() ? nullptr : &it->second);
+  int64_t write_ns = 0;
+  for (const auto& hit : hits) {
+    const InodeState* st = hit.state;
+    if (st->last_write_lsn != 0 && st->last_write_lsn <= hit.limit) {
+      write_ns = std::max(write_ns, st->last_write_ns);
+    }
+    if (const AttrVersion* v = LastAtOrBefore(st->attrs, hit.limit)) {
+      Attr a = v->attr;
+      a.mtime_ns = std::max(a.mtime_ns, write_ns);
+      return a;
+    }
+  }
+  return Status::NotFound("no inode " + ino.ToString() + " on timeline " +
+                          tl->info.id.ToString());
+}
+
+Result<InodeId> Store::Impl::LookupAt(const Timeline* tl, uint64_t lsn, InodeId parent,
+                                      std::string_view name, NodeType* type) const {
+  ASSIGN_OR_RETURN(Attr pa, AttrAt(tl, lsn, parent));
+  if (pa.type != NodeType::kDirectory) {
+    return Status::NotDirectory("inode " + parent.ToString() + " is not a directory");
+  }
+  auto it = dirs_.find(parent.value);
+  ChainHits<DirState> hits(tl, lsn, it == dirs_.end() ? nullptr : &it->second);
+  for (const auto& hit : hits) {
+    auto n = hit.state->names.find(name);
+    if (n == hit.state->names.end()) continue;
+    const DentryVersion* v = LastAtOrBefore(n->second, hit.limit);
+    if (!v) continue;
+    if (!v->ino.valid()) break;
+    if (type) *type = v->type;
+    return v->ino;
+  }
+  return Status::NotFound("no entry '" + std::string(name) + "' in directory " +
+                          parent.ToString());
+}
+
+Result<std::vector<DirEntry>> Store::Impl::ReadDirAt(const Timeline* tl, uint64_t lsn,
+                                                     InodeId dir) const {
+  ASSIGN_OR_RETURN(Attr da, AttrAt(tl, lsn, dir));
+  if (da.type != NodeType::kDirectory) {
+    return Status::NotDirectory("inode " + dir.ToString() + " is not a directory");
+  }
+  std::vector<DirEntry> out;
+  auto it = dirs_.find(dir.value);
+  if (it == dirs_.end()) return out;
+  ChainHits<DirState> hits(tl, lsn, &it->second);
+  // A name's state is decided by the nearest timeline that has a version of it at its limit.
+  std::map<std::string_view, const DentryVersion*> decided;
+  for (const auto& hit : hits) {
+    for (const auto& [name, versions] : hit.state->names) {
+      if (decided.count(name)) continue;
+      if (const DentryVersion* v = LastAtOrBefore(versions, hit.limit)) decided[name] = v;
+    }
+  }
+  for (const auto& [name, v] : decided) {
+    if (v->ino.valid()) out.push_back(DirEntry{std::string(name), v->ino, v->type});
+  }
+  return out;
+}
+
+void Store::Impl::CollectPieces(const Timeline* tl, uint64_t lsn, InodeId ino, uint64_t offset,
+                                uint64_t len, std::vector<Piece>* pieces) const {
+  auto it = inodes_.find(ino.value);
+  if (it == inodes_.end()) return;
+  ChainHits<InodeState> hits(tl, lsn, &it->second);
+
+  // Truncations seen at this read: a version is valid only below every later truncation's size.
+  std::vector<std::pair<uint64_t, uint64_t>> truncs;
+  for (const auto& hit : hits) {
+    for (const auto& t : hit.state->truncations) {
+      if (t.first <= hit.limit) truncs.push_back(t);
+    }
+  }
+  auto valid_end = [&truncs](uint64_t version_lsn) {
+    uint64_t end = kMaxLsn;
+    for (const auto& [tl_lsn, size] : truncs) {
+      if (tl_lsn > version_lsn) end = std::min(end, size);
+    }
+    return end;
+  };
+
+  const uint64_t end = offset + len;
+  std::vector<std::pair<uint64_t, uint64_t>> uncovered;  // page-relative [a, b)
+  std::vector<std::pair<uint64_t, uint64_t>> next;
+  for (uint64_t page = offset / kPageSize; page * kPageSize < end; ++page) {
+    const uint64_t base = page * kPageSize;
+    uncovered.assign(1, {std::max(offset, base) - base, std::min(end, base + kPageSize) - base});
+    for (const auto& hit : hits) {
+      auto p = hit.state->pages.find(page);
+      if (p == hit.state->pages.end()) continue;
+      const auto& exts = p->second;
+      auto e = std::upper_bound(exts.begin(), exts.end(), hit.limit,
+                                [](uint64_t l, const Extent& x) { return l < x.lsn; });
+      while (e != exts.begin() && !uncovered.empty()) {
+        --e;
+        uint64_t ea = e->page_off;
+        uint64_t eb = e->page_off + e->len;
+        if (!truncs.empty()) {
+          uint64_t ve = valid_end(e->lsn);
+          if (ve <= base + ea) continue;
+          if (ve < base + eb) eb = ve - base;
+        }
+        next.clear();
+        for (const auto& [a, b] : uncovered) {
+          const uint64_t ia = std::max(a, ea), ib = std::min(b, eb);
+          if (ia >= ib) {
+            next.push_back({a, b});
+            continue;
+          }
+          pieces->push_back(Piece{base + ia - offset, e->loc + (ia - e->page_off), ib - ia});
+          if (a < ia) next.push_back({a, ia});
+          if (ib < b) next.push_back({ib, b});
+        }
+        uncovered.swap(next);
+      }
+      if (uncovered.empty()) break;
+    }
+  }
+}
+
+Result<std::shared_ptr<ReadFile>> Store::Impl::SegmentReader(uint32_t seg) const {
+  std::lock_guard<std::mutex> lk(seg_mu_);
+  if (seg < readers_.size() && readers_[seg]) return readers_[seg];
+  return Status::Corruption("index points into missing log segment " + std::to_string(seg));
+}
+
+Status Store::Impl::ReadPieces(const std::vector<Piece>& pieces, char* out) const {
+  std::shared_ptr<ReadFile> file;
+  uint32_t file_seg = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    Piece p = pieces[i];
+    // Coalesce pieces contiguous both in the output and in the log (one write spanning pages).
+    while (i + 1 < pieces.size() && pieces[i + 1].dst == p.dst + p.len &&
+           pieces[i + 1].loc == p.loc + p.len) {
+      p.len += pieces[++i].len;
+    }
+    const uint32_t seg = LocSegment(p.loc);
+    if (!file || seg != file_seg) {
+      ASSIGN_OR_RETURN(file, SegmentReader(seg));
+      file_seg = seg;
+    }
+    ASSIGN_OR_RETURN(size_t n, file->ReadAt(LocOffset(p.loc), p.len, out + p.dst));
+    if (n != p.len) return Status::Corruption("log segment shorter than its index says");
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- index apply
+
+template <typename S>
+S* Store::Impl::StateFor(std::unordered_map<uint64_t, PerTimeline<S>>& map, const Timeline* tl,
+                         uint64_t id) {
+  auto& per = map[id];
+  for (auto& [t, s] : per) {
+    if (t == tl) return s.get();
+  }
+  per.emplace_back(tl, std::make_unique<S>());
+  return per.back().second.get();
+}
+
+void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
+  std::unique_lock<std::shared_mutex> lk(index_mu_);
+  const uint64_t lsn = rec.lsn.value;
+  const int64_t now = rec.time_ns;
+  last_lsn_.store(lsn, std::memory_order_release);
+  last_time_ns_.store(now, std::memory_order_release);
+  ++records_;
+  if (!time_index_.empty() && time_index_.back().first == now) {
+    time_index_.back().second = lsn;
+  } else {
+    time_index_.emplace_back(now, lsn);
+  }
+
+  auto new_timeline = [&](TimelineId id, TimelineId ancestor, Lsn ancestor_lsn) {
+    auto t = std::make_unique<Timeline>();
+    t->info = TimelineInfo{id, ancestor, ancestor_lsn, rec.lsn, now};
+    t->chain.emplace_back(t.get(), kMaxLsn);
+    if (const Timeline* a = FindTimeline(ancestor)) {
+      t->depth = a->depth + 1;
+      for (const auto& [at, limit] : a->chain) {
+        t->chain.emplace_back(at, std::min(limit, ancestor_lsn.value));
+      }
+    }
+    next_timeline_ = std::max(next_timeline_, id.value + 1);
+    Timeline* raw = t.get();
+    timelines_[id.value] = std::move(t);
+    return raw;
+  };
+  auto head_attr = [&](const Timeline* tl, InodeId ino) -> Attr {
+    Result<Attr> a = AttrAt(tl, kMaxLsn, ino);
+    return a.ok() ? *a : Attr{};
+  };
+
+  const Timeline* tl = FindTimeline(rec.tl);
+  switch (rec.kind) {
+    case RecordKind::kWrite: {
+      if (!tl) return;
+      InodeState* st = StateFor(inodes_, tl, rec.ino.value);
+      const uint64_t end = rec.offset + rec.data.size();
+      for (uint64_t off = rec.offset; off < end;) {
+        const uint64_t page = off / kPageSize;
+        const uint64_t page_end = std::min(end, (page + 1) * kPageSize);
+        st->pages[page].push_back(Extent{lsn, data_loc + (off - rec.offset),
+                                         static_cast<uint32_t>(off - page * kPageSize),
+                                         static_cast<uint32_t>(page_end - off)});
+        ++page_versions_;
+        off = page_end;
+      }
+      st->last_write_lsn = lsn;
+      st->last_write_ns = now;
+      Attr a = head_attr(tl, rec.ino);
+      if (end > a.size) {
+        a.size = end;
+        a.mtime_ns = a.ctime_ns = now;
+        st->attrs.push_back(AttrVersion{lsn, a});
+      }
+      break;
+    }
+    case RecordKind::kCreate: {
+      if (!tl) return;
+      Attr a;
+      a.ino = rec.ino;
+      a.type = rec.type;
+      a.mode = rec.mode & 07777;
+      a.uid = rec.uid;
+      a.gid = rec.gid;
+      a.rdev = rec.rdev;
+      a.atime_ns = a.mtime_ns = a.ctime_ns = now;
+      a.parent = rec.parent;
+      a.nlink = rec.type == NodeType::kDirectory ? 2 : 1;
+      StateFor(inodes_, tl, rec.ino.value)->attrs.push_back(AttrVersion{lsn, a});
+      StateFor(dirs_, tl, rec.parent.value)
+          ->names[rec.name]
+          .push_back(DentryVersion{lsn, rec.ino, rec.type});
+      next_inode_ = std::max(next_inode_, rec.ino.value + 1);
+      break;
+    }
+    case RecordKind::kRemove: {
+      if (!tl) return;
+      NodeType type;
+      Result<InodeId> victim = LookupAt(tl, kMaxLsn, rec.parent, rec.name, &type);
+      StateFor(dirs_, tl, rec.parent.value)
+          ->names[rec.name]
+          .push_back(DentryVersion{lsn, InodeId(), type});
+      if (victim.ok()) {
+        Attr a = head_attr(tl, *victim);
+        a.nlink = 0;
+        a.ctime_ns = now;
+        StateFor(inodes_, tl, victim->value)->attrs.push_back(AttrVersion{lsn, a});
+      }
+      break;
+    }
+    case RecordKind::kRename: {
+      if (!tl) return;
+      NodeType type = NodeType::kFile, replaced_type = NodeType::kFile;
+      Result<InodeId> src = LookupAt(tl, kMaxLsn, rec.parent, rec.name, &type);
+      Result<InodeId> replaced = LookupAt(tl, kMaxLsn, rec.parent2, rec.name2, &replaced_type);
+      if (!src.ok()) return;
+      if (replaced.ok() && *replaced == *src) return;  // rename onto itself: no change
+      StateFor(dirs_, tl, rec.parent.value)
+          ->names[rec.name]
+          .push_back(DentryVersion{lsn, InodeId(), type});
+      StateFor(dirs_, tl, rec.parent2.value)
+          ->names[rec.name2]
+          .push_back(DentryVersion{lsn, *src, type});
+      if (replaced.ok()) {
+        Attr a = head_attr(tl, *replaced);
+        a.nlink = 0;
+        a.ctime_ns = now;
+        StateFor(inodes_, tl, replaced->value)->attrs.push_back(AttrVersion{lsn, a});
+      }
+      Attr a = head_attr(tl, *src);
+      a.parent = rec.parent2;
+      a.ctime_ns = now;
+      StateFor(inodes_, tl, src->value)->attrs.push_back(AttrVersion{lsn, a});
+      break;
+    }
+    case RecordKind::kSetAttr: {
+      if (!tl) return;
+      InodeState* st = StateFor(inodes_, tl, rec.ino.value);
+      Attr a = head_attr(tl, rec.ino);
+      if (rec.mask & kSetSize) {
+        if (rec.size < a.size) st->truncations.emplace_back(lsn, rec.size);
+        a.size = rec.size;
+        a.mtime_ns = now;
+      }
+      if (rec.mask & kSetMode) a.mode = rec.mode & 07777;
+      if (rec.mask & kSetUid) a.uid = rec.uid;
+      if (rec.mask & kSetGid) a.gid = rec.gid;
+      if (rec.mask & kSetAtime) a.atime_ns = rec.atime_ns;
+      if (rec.mask & kSetMtime) a.mtime_ns = rec.mtime_ns;
+      a.ctime_ns = now;
+      st->attrs.push_back(AttrVersion{lsn, a});
+      break;
+    }
+    case RecordKind::kBranch:
+      new_timeline(rec.tl, rec.ancestor, rec.ancestor_lsn);
+      break;
+    case RecordKind::kCreateVolume: {
+      Timeline* t = new_timeline(rec.tl, TimelineId(), Lsn());
+      Attr root;
+      root.ino = kRootInode;
+      root.type = NodeType::kDirectory;
+      root.mode = 0755;
+      root.atime_ns = root.mtime_ns = root.ctime_ns = now;
+      root.parent = kRootInode;
+      root.nlink = 2;
+      StateFor(inodes_, t, kRootInode.value)->attrs.push_back(AttrVersion{lsn, root});
+      volumes_[rec.volume.value] =
+          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now};
+      next_volume_ = std::max(next_volume_, rec.volume.value + 1);
+      break;
+    }
+    case RecordKind::kRewind: {
+      new_timeline(rec.tl, rec.ancestor, rec.ancestor_lsn);
+      auto v = volumes_.find(rec.volume.value);
+      if (v == volumes_.end()) return;
+      v->second.head = rec.tl;
+      v->second.history.push_back(HistoryEntry{now, rec.tl});
+      break;
+    }
+    case RecordKind::kClone:
+      new_timeline(rec.tl, rec.ancestor, rec.ancestor_lsn);
+      volumes_[rec.volume.value] =
+          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now};
+      next_volume_ = std::max(next_volume_, rec.volume.value + 1);
+      break;
+    case RecordKind::kDeleteVolume:
+      volumes_.erase(rec.volume.value);
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- log
+
+Status Store::Impl::StartSegment(uint32_t seg) {
+  const std::string path = SegmentPath(seg);
+  ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, env_->OpenAppend(path));
+  if (file->Size() == 0) {
+    std::string header(kSegmentMagic, sizeof(kSegmentMagic));
+    header.append(reinterpret_cast<const char*>(&kSegmentVersion), 4);
+    header.append(reinterpret_cast<const char*>(&seg), 4);
+    RETURN_IF_ERROR(file->Append(header));
+    RETURN_IF_ERROR(file->Sync());
+    RETURN_IF_ERROR(env_->SyncDir(log_dir_));
+    log_bytes_ += kSegmentHeaderSize;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(path));
+  {
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    if (readers_.size() <= seg) readers_.resize(seg + 1);
+    readers_[seg] = std::move(reader);
+  }
+  active_ = std::move(file);
+  active_segment_ = seg;
+  return Status::Ok();
+}
+
+Status Store::Impl::AppendAndApply(Record* rec) {
+  RETURN_IF_ERROR(CheckHealthy());
+  rec->lsn = Lsn(last_lsn_.load() + 1);
+  rec->time_ns = std::max(env_->NowNs(), last_time_ns_.load());
+  encode_buf_.clear();
+  const size_t data_offset = EncodeRecord(*rec, &encode_buf_);
+
+  if (active_->Size() + encode_buf_.size() > options_.segment_bytes &&
+      active_->Size() > kSegmentHeaderSize) {
+    // Records in closed segments must be durable before the next segment's are.
+    Status s = active_->Sync();
+    if (!s.ok()) {
+      SetSticky(s);
+      return CheckHealthy();
+    }
+    device_syncs_++;
+    s = StartSegment(active_segment_ + 1);
+    if (!s.ok()) {
+      SetSticky(s);
+      return CheckHealthy();
+    }
+  }
+
+  const uint64_t before = active_->Size();
+  Status s = active_->Append(encode_buf_);
+  if (!s.ok()) {
+    // Cut the partial record so later records stay readable; if even that fails, stop.
+    Status cut = env_->Truncate(SegmentPath(active_segment_), before);
+    if (cut.ok()) {
+      auto reopened = env_->OpenAppend(SegmentPath(active_segment_));
+      if (reopened.ok()) {
+        active_ = std::move(reopened).value();
+        return s;  // e.g. NoSpace: nothing stored was lost, later writes may succeed
+      }
+      cut = reopened.status();
+    }
+    SetSticky(s);
+    return s;
+  }
+  log_bytes_ += encode_buf_.size();
+  bytes_since_checkpoint_ += encode_buf_.size();
+  Apply(*rec, MakeLoc(active_segment_, before + data_offset));
+  if (bytes_since_checkpoint_ >= options_.checkpoint_every_bytes) {
+    // Bounds the replay at the next open. A failure here is not the caller's: the record is
+    // stored, and the log alone recovers it.
+    (void)WriteCheckpointLocked();
+  }
+  return Status::Ok();
+}
+
+Status Store::Impl::SyncLog() {
+  sync_requests_++;
+  const uint64_t target = last_lsn_.load(std::memory_order_acquire);
+  std::unique_lock<std::mutex> lk(sync_mu_);
+  while (true) {
+    RETURN_IF_ERROR(CheckHealthy());
+    if (synced_lsn_ >= target) return Status::Ok();
+    if (!sync_in_progress_) break;
+    sync_cv_.wait(lk);
+  }
+  sync_in_progress_ = true;
+  lk.unlock();
+
+  uint64_t upto;
+  std::shared_ptr<AppendFile> file;
+  {
+    std::lock_guard<std::mutex> wl(write_mu_);
+    upto = last_lsn_.load();
+    file = active_;
+  }
+  Status s = file->Sync();
+  device_syncs_++;
+  if (!s.ok()) SetSticky(s);
+
+  lk.lock();
+  sync_in_progress_ = false;
+  if (s.ok()) synced_lsn_ = std::max(synced_lsn_, upto);
+  sync_cv_.notify_all();
+  return s.ok() ? Status::Ok() : CheckHealthy();
+}
+
+Status Store::Impl::WriteCheckpointLocked() {
+  RETURN_IF_ERROR(CheckHealthy());
+  Status s = active_->Sync();
+  device_syncs_++;
+  if (!s.ok()) {
+    SetSticky(s);
+    return s;
+  }
+  {
+    std::lock_guard<std::mutex> lk(sync_mu_);
+    synced_lsn_ = std::max(synced_lsn_, last_lsn_.load());
+  }
+  std::string bytes;
+  {
+    std::shared_lock<std::shared_mutex> lk(index_mu_);
+    bytes = SerializeIndex(active_segment_, active_->Size());
+  }
+  RETURN_IF_ERROR(WriteFileAtomic(env_, options_.dir + "/index.ckpt", bytes));
+  bytes_since_checkpoint_ = 0;
+  return Status::Ok();
+}
+
+Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
+                           const std::vector<uint32_t>& segs) {
+  std::string buf;
+  auto cut = [&](uint32_t seg, uint64_t offset, const std::string& why) -> Status {
+    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(seg)));
+    recovery_.tail_cut = true;
+    recovery_.cut_reason = why + " in segment " + std::to_string(seg) + " at offset " +
+                           std::to_string(offset);
+    recovery_.bytes_cut += size - offset;
+    if (offset <= kSegmentHeaderSize && seg != segs.front()) {
+      RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(seg)));
+    } else {
+      RETURN_IF_ERROR(env_->Truncate(SegmentPath(seg), std::max(offset, kSegmentHeaderSize)));
+    }
+    for (uint32_t later : segs) {
+      if (later <= seg) continue;
+      ASSIGN_OR_RETURN(uint64_t lsize, env_->FileSize(SegmentPath(later)));
+      recovery_.bytes_cut += lsize;
+      RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(later)));
+    }
+    return env_->SyncDir(log_dir_);
+  };
+
+  for (uint32_t seg : segs) {
+    if (seg < from_segment) continue;
+    const std::string path = SegmentPath(seg);
+    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> file, env_->OpenRead(path));
+    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(path));
+    uint64_t off = seg == from_segment ? from_offset : 0;
+    if (off < kSegmentHeaderSize) {
+      char header[kSegmentHeaderSize];
+      ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, kSegmentHeaderSize, header));
+      uint32_t version = 0, number = 0;
+      std::memcpy(&version, header + 8, 4);
+      std::memcpy(&number, header + 12, 4);
+      if (n < kSegmentHeaderSize || std::memcmp(header, kSegmentMagic, 8) != 0 ||
+          version != kSegmentVersion || number != seg) {
+        return cut(seg, 0, "bad segment header");
+      }
+      off = kSegmentHeaderSize;
+    }
+    while (off < size) {
+      char hbytes[kRecordHeaderSize];
+      ASSIGN_OR_RETURN(size_t n, file->ReadAt(off, kRecordHeaderSize, hbytes));
+      if (n < kRecordHeaderSize) return cut(seg, off, "short record header");
+      Result<RecordHeader> h = DecodeHeader(std::string_view(hbytes, kRecordHeaderSize));
+      if (!h.ok()) return cut(seg, off, h.status().message());
+      const uint64_t total = kRecordHeaderSize + h->payload_len;
+      if (off + total > size) return cut(seg, off, "short record");
+      buf.resize(total);
+      ASSIGN_OR_RETURN(n, file->ReadAt(off, total, buf.data()));
+      if (n < total) return cut(seg, off, "short record");
+      Result<Record> rec = DecodeRecord(buf);
+      if (!rec.ok()) return cut(seg, off, rec.status().message());
+      if (rec->lsn.value != last_lsn_.load() + 1) return cut(seg, off, "LSN out of sequence");
+      Apply(*rec, MakeLoc(seg, off + kWriteDataOffset));
+      recovery_.records_replayed++;
+      off += total;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::Impl::Open() {
+  RETURN_IF_ERROR(env_->CreateDir(options_.dir));
+  RETURN_IF_ERROR(env_->CreateDir(log_dir_));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(log_dir_));
+  std::vector<uint32_t> segs;
+  for (const std::string& name : names) {
+    unsigned seg = 0;
+    char tail[8] = {0};
+    if (name.size() == 12 && std::sscanf(name.c_str(), "%8u.%3s", &seg, tail) == 2 &&
+        std::string(tail) == "seg") {
+      segs.push_back(seg);
+    }
+  }
+  std::sort(segs.begin(), segs.end());
+
+  uint32_t from_segment = segs.empty() ? 1 : segs.front();
+  uint64_t from_offset = 0;
+  const std::string ckpt = options_.dir + "/index.ckpt";
+  if (env_->FileExists(ckpt)) {
+    Result<std::string> bytes = ReadWholeFile(env_, ckpt);
+    uint32_t cseg = 0;
+    uint64_t coff = 0;
+    Status loaded = bytes.ok() ? LoadIndex(*bytes, &cseg, &coff) : bytes.status();
+    bool usable = loaded.ok() && std::binary_search(segs.begin(), segs.end(), cseg);
+    if (usable) {
+      Result<uint64_t> size = env_->FileSize(SegmentPath(cseg));
+      usable = size.ok() && *size >= coff;
+    }
+    if (usable) {
+      recovery_.loaded_checkpoint = true;
+      recovery_.checkpoint_lsn = Lsn(last_lsn_.load());
+      from_segment = cseg;
+      from_offset = coff;
+    } else {
+      // A checkpoint that does not match the log is useless, not fatal: rebuild from the log.
+      std::unique_lock<std::shared_mutex> lk(index_mu_);
+      timelines_.clear();
+      inodes_.clear();
+      dirs_.clear();
+      volumes_.clear();
+      time_index_.clear();
+      last_lsn_ = 0;
+      last_time_ns_ = 0;
+      records_ = page_versions_ = 0;
+      next_inode_ = 2;
+      next_timeline_ = next_volume_ = 1;
+    }
+  }
+
+  for (uint32_t seg : segs) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(SegmentPath(seg)));
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    if (readers_.size() <= seg) readers_.resize(seg + 1);
+    readers_[seg] = std::move(reader);
+  }
+  if (!segs.empty()) RETURN_IF_ERROR(Replay(from_segment, from_offset, segs));
+
+  // Segments that survived the cut.
+  ASSIGN_OR_RETURN(names, env_->ListDir(log_dir_));
+  uint32_t last = 0;
+  uint64_t total = 0;
+  for (uint32_t seg : segs) {
+    if (!env_->FileExists(SegmentPath(seg))) {
+      std::lock_guard<std::mutex> lk(seg_mu_);
+      readers_[seg].reset();
+      continue;
+    }
+    last = seg;
+    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(seg)));
+    total += size;
+  }
+  log_bytes_ = total;
+  RETURN_IF_ERROR(StartSegment(last == 0 ? 1 : last));
+  synced_lsn_ = last_lsn_.load();
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- Store
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() {
+  std::lock_guard<std::mutex> lk(impl_->write_mu_);
+  if (impl_->active_ && impl_->CheckHealthy().ok() && impl_->bytes_since_checkpoint_ > 0) {
+    (void)impl_->WriteCheckpointLocked();  // best effort: the log alone recovers everything
+  }
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.dir.empty()) return Status::InvalidArgument("store directory not set");
+  auto impl = std::make_unique<Impl>(options);
+  RETURN_IF_ERROR(impl->Open().WithContext("opening store at " + options.dir));
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+const RecoveryReport& Store::recovery() const { return impl_->recovery_; }
+
+#define RWD_TIMELINE_OR_RETURN(var, id)                                     \
+  const Timeline* var = impl_->FindTimeline(id);                            \
+  if (!var) return Status::NotFound("no timeline " + (id).ToString())
+
+Result<InodeId> Store::Lookup(TimelineId tl, Lsn lsn, InodeId parent,
+                              std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  return impl_->LookupAt(t, lsn.value, parent, name, nullptr);
+}
+
+Result<Attr> Store::GetAttr(TimelineId tl, Lsn lsn, InodeId ino) const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  return impl_->AttrAt(t, lsn.value, ino);
+}
+
+Result<std::vector<DirEntry>> Store::ReadDir(TimelineId tl, Lsn lsn, InodeId dir) const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  return impl_->ReadDirAt(t, lsn.value, dir);
+}
+
+Result<size_t> Store::Read(TimelineId tl, Lsn lsn, InodeId ino, uint64_t offset, size_t len,
+                           char* out) const {
+  thread_local std::vector<Impl::Piece> pieces;
+  pieces.clear();
+  size_t n = 0;
+  {
+    std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+    RWD_TIMELINE_OR_RETURN(t, tl);
+    ASSIGN_OR_RETURN(Attr a, impl_->AttrAt(t, lsn.value, ino));
+    if (a.type == NodeType::kDirectory) {
+      return Status::IsDirectory("inode " + ino.ToString() + " is a directory");
+    }
+    if (offset >= a.size) return size_t{0};
+    n = static_cast<size_t>(std::min<uint64_t>(len, a.size - offset));
+    impl_->CollectPieces(t, lsn.value, ino, offset, n, &pieces);
+  }
+  // Zero the holes: everything not covered by a piece.
+  std::sort(pieces.begin(), pieces.end(),
+            [](const Impl::Piece& a, const Impl::Piece& b) { return a.dst < b.dst; });
+  uint64_t pos = 0;
+  for (const auto& p : pieces) {
+    if (p.dst > pos) std::memset(out + pos, 0, p.dst - pos);
+    pos = p.dst + p.len;
+  }
+  if (pos < n) std::memset(out + pos, 0, n - pos);
+  RETURN_IF_ERROR(impl_->ReadPieces(pieces, out));
+  return n;
+}
+
+Result<Attr> Store::Create(TimelineId tl, InodeId parent, std::string_view name, NodeType type,
+                           uint32_t mode, uint32_t uid, uint32_t gid, uint32_t rdev) {
+  RETURN_IF_ERROR(ValidateName(name));
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  Result<InodeId> existing = impl_->LookupAt(t, kMaxLsn, parent, name, nullptr);
+  if (existing.ok()) return Status::AlreadyExists("'" + std::string(name) + "' exists");
+  if (existing.status().code() != Status::Code::kNotFound ||
+      !impl_->AttrAt(t, kMaxLsn, parent).ok()) {
+    return existing.status();
+  }
+  Record rec;
+  rec.kind = RecordKind::kCreate;
+  rec.tl = tl;
+  rec.parent = parent;
+  rec.ino = InodeId(impl_->next_inode_);
+  rec.type = type;
+  rec.mode = mode;
+  rec.uid = uid;
+  rec.gid = gid;
+  rec.rdev = rdev;
+  rec.name = std::string(name);
+  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  return impl_->AttrAt(t, kMaxLsn, rec.ino);
+}
+
+Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::string_view data) {
+  if (offset + data.size() < offset || offset + data.size() > (1ull << 62)) {
+    return Status::InvalidArgument("write past the largest file size");
+  }
+  if (data.size() > kMaxPayload - 64) {
+    return Status::InvalidArgument("write larger than " + std::to_string(kMaxPayload >> 20) +
+                                   " MiB; split it");
+  }
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  ASSIGN_OR_RETURN(Attr a, impl_->AttrAt(t, kMaxLsn, ino));
+  if (a.type == NodeType::kDirectory) {
+    return Status::IsDirectory("inode " + ino.ToString() + " is a directory");
+  }
+  Record rec;
+  rec.kind = RecordKind::kWrite;
+  rec.tl = tl;
+  rec.ino = ino;
+  rec.offset = offset;
+  rec.data = data;
+  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  return rec.lsn;
+}
+
+Result<Attr> Store::SetAttr(TimelineId tl, InodeId ino, const SetAttrRequest& request) {
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  ASSIGN_OR_RETURN(Attr a, impl_->AttrAt(t, kMaxLsn, ino));
+  Record rec;
+  rec.kind = RecordKind::kSetAttr;
+  rec.tl = tl;
+  rec.ino = ino;
+  if (request.size) {
+    if (a.type == NodeType::kDirectory) {
+      return Status::IsDirectory("cannot set the size of a directory");
+    }
+    if (*request.size > (1ull << 62)) return Status::InvalidArgument("size too large");
+    rec.mask |= kSetSize;
+    rec.size = *request.size;
+  }
+  if (request.mode) {
+    rec.mask |= kSetMode;
+    rec.mode = *request.mode;
+  }
+  if (request.uid) {
+    rec.mask |= kSetUid;
+    rec.uid = *request.uid;
+  }
+  if (request.gid) {
+    rec.mask |= kSetGid;
+    rec.gid = *request.gid;
+  }
+  if (request.atime_ns) {
+    rec.mask |= kSetAtime;
+    rec.atime_ns = *request.atime_ns;
+  }
+  if (request.mtime_ns) {
+    rec.mask |= kSetMtime;
+    rec.mtime_ns = *request.mtime_ns;
+  }
+  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  return impl_->AttrAt(t, kMaxLsn, ino);
+}
+
+namespace {
+Status RemoveChecks(Store::Impl* impl, const Timeline* t, InodeId parent, std::string_view name,
+                    bool is_dir, InodeId* victim) {
+  NodeType type;
+  ASSIGN_OR_RETURN(*victim, impl->LookupAt(t, kMaxLsn, parent, name, &type));
+  if (!is_dir && type == NodeType::kDirectory) {
+    return Status::IsDirectory("'" + std::string(name) + "' is a directory");
+  }
+  if (is_dir) {
+    if (type != NodeType::kDirectory) {
+      return Status::NotDirectory("'" + std::string(name) + "' is not a directory");
+    }
+    ASSIGN_OR_RETURN(std::vector<DirEntry> entries, impl->ReadDirAt(t, kMaxLsn, *victim));
+    if (!entries.empty()) return Status::NotEmpty("'" + std::string(name) + "' is not empty");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<InodeId> Store::Unlink(TimelineId tl, InodeId parent, std::string_view name) {
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  InodeId victim;
+  RETURN_IF_ERROR(RemoveChecks(impl_.get(), t, parent, name, false, &victim));
+  Record rec;
+  rec.kind = RecordKind::kRemove;
+  rec.tl = tl;
+  rec.parent = parent;
+  rec.name = std::string(name);
+  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  return victim;
+}
+
+Result<InodeId> Store::Rmdir(TimelineId tl, InodeId parent, std::string_view name) {
+  if (name == ".") return Status::InvalidArgument("rmdir of '.'");
+  if (name == "..") return Status::NotEmpty("rmdir of '..'");
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  InodeId victim;
+  RETURN_IF_ERROR(RemoveChecks(impl_.get(), t, parent, name, true, &victim));
+  Record rec;
+  rec.kind = RecordKind::kRemove;
+  rec.tl = tl;
+  rec.parent = parent;
+  rec.flag = true;
+  rec.name = std::string(name);
+  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  return victim;
+}
+
+Result<InodeId> Store::Rename(TimelineId tl, InodeId old_parent, std::string_view old_name,
+                              InodeId new_parent, std::string_view new_name, bool no_replace) {
+  RETURN_IF_ERROR(ValidateName(old_name));
+  RETURN_IF_ERROR(ValidateName(new_name));
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  NodeType src_type;
+  ASSIGN_OR_RETURN(InodeId src, impl_->LookupAt(t, kMaxLsn, old_parent, old_name, &src_type));
+  // The target directory must exist (the lookup fails with NotFound/NotDirectory otherwise).
+  ASSIGN_OR_RETURN(Attr np, impl_->AttrAt(t, kMaxLsn, new_parent));
+  if (np.type != NodeType::kDirectory) {
+    return Status::NotDirectory("rename target parent " + new_parent.ToString() +
+                                " is not a directory");
+  }
+  if (np.nlink == 0) return Status::NotFound("rename target directory was removed");
+  NodeType dst_type;
+  Result<InodeId> dst = impl_->LookupAt(t, kMaxLsn, new_parent, new_name, &dst_type);
+  InodeId replaced;
+  if (dst.ok()) {
+    if (*dst == src) return InodeId();  // POSIX: same file, nothing to do
+    if (no_replace) return Status::AlreadyExists("'" + std::string(new_name) + "' exists");
+    if (src_type == NodeType::kDirectory) {
+      if (dst_type != NodeType::kDirectory) {
+        return Status::NotDirectory("cannot replace non-directory '" + std::string(new_name) +
+                                    "' with a directory");
+      }
+      ASSIGN_OR_RETURN(std::vector<DirEntry> entries, impl_->ReadDirAt(t, kMaxLsn, *dst));
+      if (!entries.empty()) {
+        return Status::NotEmpty("'" + std::string(new_name) + "' is not empty");
+      }
+    } else if (dst_type == NodeType::kDirectory) {
+      return Status::IsDirectory("cannot replace directory '" + std::string(new_name) +
+                                 "' with a non-directory");
+    }
+    replaced = *dst;
+  }
+  if (src_type == NodeType::kDirectory) {
+    // Refuse to move a directory into its own subtree.
+    InodeId cur = new_parent;
+    for (int guard = 0; guard < 4096 && cur != kRootInode; ++guard) {
+      if (cur == src) return Status::InvalidArgument("cannot move a directory into itself");
+      ASSIGN_OR_RETURN(Attr ca, impl_->AttrAt(t, kMaxLsn, cur));
+      cur = ca.parent;
+    }
+    if (src == kRootInode) return Status::InvalidArgument("cannot move the root directory");
+  }
+  Record rec;
+  rec.kind = RecordKind::kRename;
+  rec.tl = tl;
+  rec.parent = old_parent;
+  rec.parent2 = new_parent;
+  rec.flag = no_replace;
+  rec.name = std::string(old_name);
+  rec.name2 = std::string(new_name);
+  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  return replaced;
+}
+
+Status Store::Sync() { return impl_->SyncLog(); }
+
+Result<TimelineId> Store::Branch(TimelineId ancestor, Lsn at) {
+  TimelineId id;
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    if (!impl_->FindTimeline(ancestor)) {
+      return Status::NotFound("no timeline " + ancestor.ToString() + " to branch from");
+    }
+    if (at.value > impl_->last_lsn_.load()) {
+      return Status::InvalidArgument("branch point LSN " + at.ToString() +
+                                     " is in the future (last LSN " +
+                                     std::to_string(impl_->last_lsn_.load()) + ")");
+    }
+    Record rec;
+    rec.kind = RecordKind::kBranch;
+    rec.tl = TimelineId(impl_->next_timeline_);
+    rec.ancestor = ancestor;
+    rec.ancestor_lsn = at;
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+    id = rec.tl;
+  }
+  RETURN_IF_ERROR(Sync());
+  return id;
+}
+
+Result<VolumeInfo> Store::CreateVolume(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("volume name is empty");
+  if (name.size() > 1024) return Status::InvalidArgument("volume name longer than 1024 bytes");
+  VolumeId id;
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    for (const auto& [vid, v] : impl_->volumes_) {
+      if (v.name == name) return Status::AlreadyExists("volume '" + std::string(name) + "' exists");
+    }
+    Record rec;
+    rec.kind = RecordKind::kCreateVolume;
+    rec.volume = VolumeId(impl_->next_volume_);
+    rec.tl = TimelineId(impl_->next_timeline_);
+    rec.name = std::string(name);
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+    id = rec.volume;
+  }
+  RETURN_IF_ERROR(Sync());
+  return GetVolume(id);
+}
+
+namespace {
+Result<PointInTime> ResolveLocked(const Store::Impl& impl, VolumeId volume, int64_t time_ns,
+                                  int64_t now_ns) {
+  auto v = impl.volumes_.find(volume.value);
+  if (v == impl.volumes_.end()) return Status::NotFound("no volume " + volume.ToString());
+  const VolumeInfo& info = v->second;
+  if (time_ns < info.created_ns) {
+    return Status::InvalidArgument("time " + std::to_string(time_ns) +
+                                   " is before the volume was created (" +
+                                   std::to_string(info.created_ns) + ")");
+  }
+  if (time_ns > now_ns) {
+    return Status::InvalidArgument("time " + std::to_string(time_ns) + " is in the future");
+  }
+  auto h = std::upper_bound(info.history.begin(), info.history.end(), time_ns,
+                            [](int64_t t, const HistoryEntry& e) { return t < e.from_ns; });
+  const HistoryEntry& entry = *(h - 1);  // exists: history[0].from_ns == created_ns <= time_ns
+  auto ti = std::upper_bound(impl.time_index_.begin(), impl.time_index_.end(), time_ns,
+                             [](int64_t t, const auto& p) { return t < p.first; });
+  const uint64_t lsn = ti == impl.time_index_.begin() ? 0 : (ti - 1)->second;
+  return PointInTime{entry.timeline, Lsn(lsn)};
+}
+}  // namespace
+
+Result<PointInTime> Store::Resolve(VolumeId volume, int64_t time_ns) const {
+  const int64_t now = NowNs();
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  return ResolveLocked(*impl_, volume, time_ns, now);
+}
+
+Result<VolumeInfo> Store::Rewind(VolumeId volume, int64_t time_ns) {
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    ASSIGN_OR_RETURN(PointInTime pit, ResolveLocked(*impl_, volume, time_ns, NowNs()));
+    Record rec;
+    rec.kind = RecordKind::kRewind;
+    rec.volume = volume;
+    rec.tl = TimelineId(impl_->next_timeline_);
+    rec.ancestor = pit.timeline;
+    rec.ancestor_lsn = pit.lsn;
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  }
+  RETURN_IF_ERROR(Sync());
+  return GetVolume(volume);
+}
+
+Result<VolumeInfo> Store::Clone(std::string_view name, VolumeId source, int64_t time_ns) {
+  if (name.empty()) return Status::InvalidArgument("volume name is empty");
+  VolumeId id;
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    for (const auto& [vid, v] : impl_->volumes_) {
+      if (v.name == name) return Status::AlreadyExists("volume '" + std::string(name) + "' exists");
+    }
+    ASSIGN_OR_RETURN(PointInTime pit, ResolveLocked(*impl_, source, time_ns, NowNs()));
+    Record rec;
+    rec.kind = RecordKind::kClone;
+    rec.volume = VolumeId(impl_->next_volume_);
+    rec.tl = TimelineId(impl_->next_timeline_);
+    rec.ancestor = pit.timeline;
+    rec.ancestor_lsn = pit.lsn;
+    rec.name = std::string(name);
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+    id = rec.volume;
+  }
+  RETURN_IF_ERROR(Sync());
+  return GetVolume(id);
+}
+
+Status Store::DeleteVolume(VolumeId volume) {
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    if (!impl_->volumes_.count(volume.value)) {
+      return Status::NotFound("no volume " + volume.ToString());
+    }
+    Record rec;
+    rec.kind = RecordKind::kDeleteVolume;
+    rec.volume = volume;
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  }
+  return Sync();
+}
+
+Result<VolumeInfo> Store::GetVolume(VolumeId volume) const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  auto v = impl_->volumes_.find(volume.value);
+  if (v == impl_->volumes_.end()) return Status::NotFound("no volume " + volume.ToString());
+  return v->second;
+}
+
+Result<VolumeInfo> Store::FindVolume(std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  for (const auto& [id, v] : impl_->volumes_) {
+    if (v.name == name) return v;
+  }
+  return Status::NotFound("no volume named '" + std::string(name) + "'");
+}
+
+std::vector<VolumeInfo> Store::ListVolumes() const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  std::vector<VolumeInfo> out;
+  for (const auto& [id, v] : impl_->volumes_) out.push_back(v);
+  return out;
+}
+
+Result<TimelineInfo> Store::GetTimeline(TimelineId tl) const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  RWD_TIMELINE_OR_RETURN(t, tl);
+  return t->info;
+}
+
+Lsn Store::LastLsn() const { return Lsn(impl_->last_lsn_.load(std::memory_order_acquire)); }
+int64_t Store::LastTimeNs() const { return impl_->last_time_ns_.load(std::memory_order_acquire); }
+int64_t Store::NowNs() const { return std::max(impl_->env_->NowNs(), LastTimeNs()); }
+
+Status Store::Checkpoint() {
+  std::lock_guard<std::mutex> wl(impl_->write_mu_);
+  return impl_->WriteCheckpointLocked();
+}
+
+Status Store::health() const { return impl_->CheckHealthy(); }
+
+StoreStats Store::stats() const {
+  StoreStats s;
+  s.last_lsn = LastLsn();
+  {
+    std::lock_guard<std::mutex> lk(impl_->sync_mu_);
+    s.synced_lsn = Lsn(impl_->synced_lsn_);
+  }
+  {
+    std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+    s.records = impl_->records_;
+    s.page_versions = impl_->page_versions_;
+  }
+  {
+    std::lock_guard<std::mutex> lk(impl_->seg_mu_);
+    for (const auto& r : impl_->readers_) s.segments += r ? 1 : 0;
+  }
+  s.log_bytes = impl_->log_bytes_.load();
+  s.device_syncs = impl_->device_syncs_.load();
+  s.sync_requests = impl_->sync_requests_.load();
+  return s;
+}
+
+}  // namespace rwd::store

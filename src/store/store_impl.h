@@ -1,0 +1,181 @@
+// Internal: the store's in-memory index and its log. Not part of the store's contract; included
+// only by store.cc and checkpoint.cc.
+//
+// Lock order: write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_. Mutations are serialised by
+// write_mu_: validation (which reads the index without index_mu_, safe because only write_mu_
+// holders change it), LSN assignment, log append, then index apply under index_mu_ (exclusive).
+// Readers take index_mu_ shared to collect log locations, release it, then pread: log bytes
+// never change once written.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/record.h"
+#include "store/store.h"
+
+namespace rwd::store {
+
+// Index granularity for file data. A write is indexed as one extent per page it touches.
+inline constexpr uint64_t kPageSize = 16384;
+inline constexpr uint64_t kSegmentHeaderSize = 16;
+
+// Location of bytes in the log: segment number << 32 | offset in segment.
+inline uint64_t MakeLoc(uint32_t segment, uint64_t offset) {
+  return (static_cast<uint64_t>(segment) << 32) | offset;
+}
+inline uint32_t LocSegment(uint64_t loc) { return static_cast<uint32_t>(loc >> 32); }
+inline uint64_t LocOffset(uint64_t loc) { return loc & 0xffffffffu; }
+
+// One version of part of one page: bytes [page_off, page_off + len) of the page, written at
+// `lsn`, stored in the log at `loc`. 24 bytes.
+struct Extent {
+  uint64_t lsn;
+  uint64_t loc;
+  uint32_t page_off;
+  uint32_t len;
+};
+
+struct AttrVersion {
+  uint64_t lsn;
+  Attr attr;
+};
+
+// One inode's own history on one timeline.
+struct InodeState {
+  std::vector<AttrVersion> attrs;                          // ascending lsn
+  std::unordered_map<uint64_t, std::vector<Extent>> pages;  // page number -> ascending lsn
+  std::vector<std::pair<uint64_t, uint64_t>> truncations;  // (lsn, new size) when it shrank
+  uint64_t last_write_lsn = 0;
+  int64_t last_write_ns = 0;
+};
+
+struct DentryVersion {
+  uint64_t lsn;
+  InodeId ino;  // invalid: the name was removed at lsn
+  NodeType type;
+};
+
+// One directory's own name changes on one timeline.
+struct DirState {
+  std::map<std::string, std::vector<DentryVersion>, std::less<>> names;
+};
+
+struct Timeline {
+  TimelineInfo info;
+  uint32_t depth = 0;  // 0 for a root timeline
+  // chain[i]: the ancestor i steps up (chain[0] is this timeline) and the highest LSN of it
+  // that this timeline sees (min of the ancestor LSNs on the way; max for chain[0]).
+  std::vector<std::pair<const Timeline*, uint64_t>> chain;
+};
+
+// Per-timeline states of one inode or directory, few per id (one per timeline that changed it).
+template <typename S>
+using PerTimeline = std::vector<std::pair<const Timeline*, std::unique_ptr<S>>>;
+
+class Store::Impl {
+ public:
+  explicit Impl(const StoreOptions& options);
+  ~Impl();
+
+  Status Open();
+
+  // ---- index (reads; callers hold index_mu_ shared, or write_mu_) ----
+  const Timeline* FindTimeline(TimelineId id) const;
+  Result<Attr> AttrAt(const Timeline* tl, uint64_t lsn, InodeId ino) const;
+  Result<InodeId> LookupAt(const Timeline* tl, uint64_t lsn, InodeId parent,
+                           std::string_view name, NodeType* type) const;
+  Result<std::vector<DirEntry>> ReadDirAt(const Timeline* tl, uint64_t lsn, InodeId dir) const;
+
+  // A piece of a read: copy `len` bytes from log location `loc` to out + dst.
+  struct Piece {
+    uint64_t dst;
+    uint64_t loc;
+    uint64_t len;
+  };
+  // Fills `pieces` for bytes [offset, offset+len) of ino (already clipped to its size); bytes
+  // not covered by any piece are holes (zeros).
+  void CollectPieces(const Timeline* tl, uint64_t lsn, InodeId ino, uint64_t offset,
+                     uint64_t len, std::vector<Piece>* pieces) const;
+
+  // ---- mutations ----
+  // Appends `rec` (lsn and time assigned here) and applies it. Caller holds write_mu_.
+  Status AppendAndApply(Record* rec);
+  // Applies a record to the index; used by the live path and by replay. `data_loc` is the log
+  // location of a kWrite record's data. Caller holds write_mu_ (live) or is alone (replay).
+  void Apply(const Record& rec, uint64_t data_loc);
+  Status SyncLog();
+  Status WriteCheckpointLocked();  // caller holds write_mu_
+  Status CheckHealthy() const;
+  void SetSticky(const Status& s);
+
+  // ---- checkpoint (checkpoint.cc) ----
+  std::string SerializeIndex(uint32_t segment, uint64_t offset) const;
+  // Replaces the index with the checkpoint's; returns the log position it covers.
+  Status LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset);
+
+  std::string SegmentPath(uint32_t seg) const;
+  Result<std::shared_ptr<ReadFile>> SegmentReader(uint32_t seg) const;
+  Status ReadPieces(const std::vector<Piece>& pieces, char* out) const;
+  Status Replay(uint32_t from_segment, uint64_t from_offset, const std::vector<uint32_t>& segs);
+  Status StartSegment(uint32_t seg);
+
+  template <typename S>
+  S* StateFor(std::unordered_map<uint64_t, PerTimeline<S>>& map, const Timeline* tl,
+              uint64_t id);
+
+  StoreOptions options_;
+  Env* env_;
+  std::string log_dir_;
+  RecoveryReport recovery_;
+
+  // Write side, guarded by write_mu_.
+  std::mutex write_mu_;
+  std::shared_ptr<AppendFile> active_;
+  uint32_t active_segment_ = 0;
+  std::string encode_buf_;
+  uint64_t bytes_since_checkpoint_ = 0;
+
+  // Group commit.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool sync_in_progress_ = false;
+  uint64_t synced_lsn_ = 0;
+  std::atomic<uint64_t> device_syncs_{0};
+  std::atomic<uint64_t> sync_requests_{0};
+
+  // Sticky error.
+  mutable std::mutex sticky_mu_;
+  std::atomic<bool> failed_{false};
+  Status sticky_;
+
+  // Segment readers, by segment number.
+  mutable std::mutex seg_mu_;
+  std::vector<std::shared_ptr<ReadFile>> readers_;
+  std::atomic<uint64_t> log_bytes_{0};
+
+  // The index, guarded by index_mu_.
+  mutable std::shared_mutex index_mu_;
+  std::atomic<uint64_t> last_lsn_{0};
+  std::atomic<int64_t> last_time_ns_{0};
+  uint64_t records_ = 0;
+  uint64_t next_inode_ = 2;
+  uint64_t next_timeline_ = 1;
+  uint64_t next_volume_ = 1;
+  uint64_t page_versions_ = 0;
+  std::unordered_map<uint64_t, std::unique_ptr<Timeline>> timelines_;
+  std::unordered_map<uint64_t, PerTimeline<InodeState>> inodes_;
+  std::unordered_map<uint64_t, PerTimeline<DirState>> dirs_;
+  std::map<uint64_t, VolumeInfo> volumes_;
+  // (time, last LSN stamped with that time), ascending in both.
+  std::vector<std::pair<int64_t, uint64_t>> time_index_;
+};
+
+}  // namespace rwd::store
