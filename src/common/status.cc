@@ -42,7 +42,9 @@ Status Status::WithContext(std::string_view context) const {
   std::string msg(context);
   msg += ": ";
   msg += message_;
-  return Status(code_, msg);
+  Status s(code_, msg);
+  s.tag_ = tag_;
+  return s;
 }
 
 }  // namespace rwd

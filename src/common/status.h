@@ -56,13 +56,24 @@ class Status {
   const std::string& message() const { return message_; }
   std::string ToString() const;
 
-  // Adds context in front of the message, keeping the code.
+  // Adds context in front of the message, keeping the code and tag.
   Status WithContext(std::string_view context) const;
+
+  // A tag names the precise fault for a layer that must tell callers more than the code says
+  // (the cluster service tags its refusals with the AWS error code, e.g.
+  // "InvalidDBClusterStateFault"). Empty unless set.
+  Status WithTag(std::string_view tag) const {
+    Status s = *this;
+    s.tag_ = tag;
+    return s;
+  }
+  const std::string& tag() const { return tag_; }
 
  private:
   Status(Code code, std::string_view msg) : code_(code), message_(msg) {}
   Code code_ = Code::kOk;
   std::string message_;
+  std::string tag_;
 };
 
 const char* CodeName(Status::Code code);

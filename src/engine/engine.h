@@ -1,0 +1,235 @@
+// MariaDbEngine: supervises one stock mariadbd for one cluster — initialises its datadir,
+// writes its config, starts it and waits until it serves connections, stops or kills it, and
+// notices when it dies on its own. Also runs SQL through the stock `mariadb` client.
+//
+// Files. The datadir (a FUSE mount in production) holds only what mariadbd puts there, plus
+// its Unix socket. Everything else lives in `run_dir`, outside the datadir, so that a backtrack
+// or clone of the datadir never rewinds or copies it:
+//   <run_dir>/my.cnf             config, rewritten at every Start (mariadbd --defaults-file)
+//   <run_dir>/mariadbd.err       error log (appended; mariadbd's stdout/stderr go there too)
+//   <run_dir>/mariadbd.pid       pid file
+//   <run_dir>/tmp/               tmpdir (O_TMPFILE, #sql… files)
+//   <run_dir>/install-db.log     output of mariadb-install-db
+//   <run_dir>/root.password      the MariaDB root password (mode 0600)
+//   <run_dir>/client-*.cnf       short-lived client option files holding a password (0600)
+// Passwords only ever go into 0600 files in run_dir and into the client's stdin: never into a
+// command line, an environment variable, a log or a Status message.
+//
+// Processes. mariadbd runs in its own process group with a clean environment and signal state.
+// Each started mariadbd has a reaper thread that waits for it; the pid is only ever signalled
+// while it is known not to be reaped, so a recycled pid is never hit. Nothing is killed by name.
+// The hosting process must not reap children it did not spawn (no waitpid(-1), no SIGCHLD set
+// to SIG_IGN), or exit statuses are lost.
+//
+// Thread safety: all methods may be called from any thread. Initialize, Start, Stop and Kill are
+// serialized with each other; the query methods run concurrently with everything.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rwd::engine {
+
+struct EngineOptions {
+  // Required. Absolute paths. `datadir` is created if missing; `run_dir` is created with mode
+  // 0700 and must not be inside the datadir.
+  std::string datadir;
+  std::string run_dir;
+  int port = 0;  // TCP port, 1..65535
+
+  // The address mariadbd listens on. Must be numeric; the engine's own client connects to it
+  // (to loopback if it is a wildcard). TCP must stay enabled (no skip-networking).
+  std::string bind_address = "127.0.0.1";
+
+  // Derived from datadir / run_dir when left empty (see the file comment). All but the socket
+  // must be outside the datadir. The socket path must be shorter than 108 bytes.
+  std::string socket_path;  // <datadir>/mysqld.sock
+  std::string config_path;
+  std::string log_error_path;
+  std::string pid_file_path;
+  std::string tmpdir;
+
+  std::string innodb_buffer_pool_size = "256M";
+  std::string mariadbd_path = "/usr/sbin/mariadbd";
+  std::string install_db_path = "/usr/bin/mariadb-install-db";
+  std::string client_path = "/usr/bin/mariadb";
+
+  // More `name=value` settings for the [mariadbd] group, written after (so overriding) the
+  // engine's own, e.g. {"max-connections", "500"}. Values are quoted by the engine.
+  std::vector<std::pair<std::string, std::string>> extra_settings;
+
+  // Start fails (and kills the server) if it does not serve connections in time; crash
+  // recovery of a large redo log counts against this.
+  std::chrono::milliseconds start_timeout = std::chrono::seconds(120);
+  // Stop sends SIGTERM, then SIGKILL after this long.
+  std::chrono::milliseconds stop_timeout = std::chrono::seconds(60);
+  // Each RunSql call is killed after this long.
+  std::chrono::milliseconds sql_timeout = std::chrono::seconds(300);
+
+  // The MariaDB root password. Empty: Initialize generates a random one; later engines read it
+  // from <run_dir>/root.password. A clone's datadir carries its source's accounts, so an engine
+  // over a cloned datadir (with a fresh run_dir) must be given the source's RootPassword() here.
+  std::string root_password;
+
+  // Called once when a server that Start() reported up exits without Stop() or Kill() having
+  // been asked (crash, OOM kill, kill -9 from outside). The Status is Unavailable and describes
+  // the exit and the tail of the error log. Runs on the reaper thread with no engine lock held:
+  // it must not call Start, Stop, Kill or destroy the engine (post that work elsewhere); it may
+  // call IsRunning, pid, CheckAlive and the query methods.
+  std::function<void(const Status&)> on_unexpected_exit;
+};
+
+// Who runs a statement through the client.
+struct SqlLogin {
+  std::string user;
+  std::string password;
+};
+
+enum class SqlTransport {
+  kUnixSocket,  // the socket in the datadir
+  kTcp,         // bind_address:port, as a remote user connects
+};
+
+struct SqlRunOptions {
+  SqlTransport transport = SqlTransport::kUnixSocket;
+  std::string database;  // default database; empty for none
+};
+
+class MariaDbEngine {
+ public:
+  // Checks and completes the options (fills derived paths). Starts nothing, touches no files.
+  // Failure: InvalidArgument naming the bad option.
+  static Result<std::unique_ptr<MariaDbEngine>> Create(EngineOptions options);
+
+  // Stops a running server (gracefully, as Stop) and waits for the reaper.
+  ~MariaDbEngine();
+  MariaDbEngine(const MariaDbEngine&) = delete;
+  MariaDbEngine& operator=(const MariaDbEngine&) = delete;
+
+  // Creates a new database in an empty datadir and leaves the server running:
+  // mariadb-install-db, Start, then sets a password on every root account, creates
+  // `master_user`@'%' with `master_password` and ALL PRIVILEGES ON *.* WITH GRANT OPTION, and,
+  // if `database` is not empty, creates it.
+  // Failure: AlreadyExists if the datadir already holds a database; FailedPrecondition if the
+  // server is running; InvalidArgument for a bad name; otherwise the failing step's Status. On
+  // failure the server is stopped and the datadir is in no defined state: discard it.
+  Status Initialize(std::string_view master_user, std::string_view master_password,
+                    std::string_view database);
+
+  // Writes the config and starts mariadbd on an initialised datadir, then waits until it serves
+  // connections: until root logs in over TCP (or, if the root password is unknown, until the
+  // Unix socket sends a greeting). Running crash recovery is part of this.
+  // Success: the server serves connections. Failure: FailedPrecondition if already running,
+  // if the datadir is not initialised, or if an earlier mariadbd of this run_dir is still
+  // alive (named by pid; it is not touched); Unavailable if mariadbd exits early or is not
+  // ready within start_timeout (then it is killed) — the message has the exit status and the
+  // tail of this start's error log. After a failure no server is running.
+  Status Start();
+
+  // Graceful shutdown: SIGTERM, wait up to stop_timeout, then SIGKILL. OK if not running.
+  // Failure: Busy if the process survives SIGKILL for 30 s (e.g. stuck in the kernel); its
+  // reaper keeps waiting for it.
+  Status Stop();
+
+  // SIGKILL and reap: leaves a crash image, which the next Start recovers. OK if not running.
+  // Failure: as Stop.
+  Status Kill();
+
+  // True from a successful spawn until the process is reaped.
+  bool IsRunning() const;
+  // The running server's pid, or 0.
+  pid_t pid() const;
+
+  // OK while the server runs. Otherwise Unavailable with the exit status and error-log tail if
+  // the last server died unexpectedly (or failed to start), else FailedPrecondition.
+  Status CheckAlive() const;
+
+  // The server version as SELECT VERSION() reports it, e.g. "10.11.19-MariaDB-0+deb12u1", from
+  // `mariadbd --version` (run once, then cached). Works whether or not the server runs.
+  Result<std::string> Version() const;
+
+  // Runs `sql` (one or more `;`-separated statements, sent on the client's stdin) with the
+  // `mariadb` client in batch mode and returns its stdout: one line per row, columns separated
+  // by tabs, no header; NULL prints as "NULL". Stops at the first failing statement.
+  // Failure: Unavailable if the client cannot connect (client errors 2xxx) or times out;
+  // InvalidArgument if the server rejects the login or a statement (message has the client's
+  // "ERROR nnnn (state)..." line). The password goes through a 0600 option file in run_dir,
+  // removed before returning.
+  Result<std::string> RunSql(const SqlLogin& login, std::string_view sql,
+                             const SqlRunOptions& run_options = {}) const;
+  // As RunSql, as root over the Unix socket (or TCP if asked).
+  Result<std::string> RunSqlAsRoot(std::string_view sql,
+                                   const SqlRunOptions& run_options = {}) const;
+
+  // ALTER USER user@'%' IDENTIFIED BY password, as root (ModifyDBCluster's MasterUserPassword).
+  Status SetUserPassword(std::string_view user, std::string_view password) const;
+
+  // The root password (options.root_password, else <run_dir>/root.password).
+  // Failure: NotFound if neither exists (datadir never initialised by this run_dir).
+  Result<std::string> RootPassword() const;
+
+  // True if the datadir holds an initialised database (its `mysql` schema directory exists).
+  bool IsInitialized() const;
+
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  enum class Phase {
+    kNone,      // no server spawned yet
+    kStarting,  // spawned, Start waiting for its greeting
+    kUp,        // Start returned OK
+    kStopping,  // Stop, Kill or a failed Start asked it to exit
+  };
+
+  explicit MariaDbEngine(EngineOptions options);
+
+  // `readiness_login` logs in to check readiness; empty means root with RootPassword().
+  Status StartLocked(std::optional<SqlLogin> readiness_login = std::nullopt);
+  Status StopLocked(bool graceful);
+  Status WriteConfig() const;
+  Status CheckNoOrphan() const;
+  Status WaitUntilReady(pid_t child, off_t log_offset, std::optional<SqlLogin> login);
+  Result<std::string> RunClient(const SqlLogin& login, std::string_view sql,
+                                const SqlRunOptions& run_options,
+                                std::chrono::milliseconds timeout) const;
+  // Sends sig to the current child if it is not reaped yet. Requires mu_.
+  void SignalLocked(int sig);
+  // Waits until the current child is reaped or the timeout passes. Returns true if reaped.
+  bool WaitForExit(std::chrono::milliseconds timeout);
+  void JoinReaper();
+  void Reap(pid_t child, off_t log_offset);
+  std::string ExitReport(const std::string& what, int wait_status, off_t log_offset) const;
+  // The address clients of this server connect to (bind_address, or loopback if wildcard).
+  std::string ClientHost() const;
+
+  const EngineOptions options_;
+
+  // Serializes Initialize / Start / Stop / Kill / destruction. Taken before mu_.
+  std::mutex lifecycle_mu_;
+
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable exited_cv_;
+  Phase phase_ = Phase::kNone;
+  pid_t child_ = 0;
+  bool child_reaped_ = true;
+  Status last_exit_;  // non-OK if the last server exited without being asked
+  std::thread reaper_;
+
+  mutable std::mutex version_mu_;
+  mutable std::string version_;  // cached Version()
+};
+
+}  // namespace rwd::engine

@@ -1,0 +1,414 @@
+// Tests of MariaDbEngine against the real mariadbd, mariadb-install-db and mariadb client.
+// Each test works in its own /tmp directory with free 127.0.0.1 ports; TearDown stops every
+// server it started (by the engine's pid) and removes the directory.
+#include "engine/engine.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/subprocess.h"
+
+namespace rwd::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Quotes, a comment character, a backslash, a space and a semicolon: all must survive the trip
+// through option files and SQL literals.
+const std::string kMasterPassword = "Pa#ss w'o\"rd\\;$x";
+const SqlLogin kMaster{"masteruser", kMasterPassword};
+
+// A listening socket on a free 127.0.0.1 port (to hold the port) or, after Release, just a port
+// that was free a moment ago.
+class PortHolder {
+ public:
+  PortHolder() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 || ::listen(fd_, 4) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "cannot get a free port: " << std::strerror(errno);
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~PortHolder() { Release(); }
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+int FreePort() { return PortHolder().port(); }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+bool ProcessExists(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/rwd-engine-test-XXXXXX";
+    ASSERT_NE(nullptr, ::mkdtemp(dir)) << std::strerror(errno);
+    root_ = dir;
+  }
+
+  void TearDown() override {
+    for (std::unique_ptr<MariaDbEngine>& engine : engines_) {
+      pid_t pid = engine->pid();
+      if (pid > 0) {
+        EXPECT_TRUE(engine->Kill().ok());
+      }
+      engine.reset();
+      EXPECT_FALSE(ProcessExists(pid)) << "mariadbd " << pid << " left running";
+    }
+    for (pid_t pid : foreign_pids_) {
+      if (::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+    }
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+  }
+
+  EngineOptions Options(const std::string& name) {
+    EngineOptions options;
+    options.datadir = root_ + "/" + name + "/data";
+    options.run_dir = root_ + "/" + name + "/run";
+    options.port = FreePort();
+    options.innodb_buffer_pool_size = "64M";  // keeps parallel test runs light
+    options.start_timeout = std::chrono::seconds(60);
+    options.stop_timeout = std::chrono::seconds(30);
+    return options;
+  }
+
+  MariaDbEngine* NewEngine(EngineOptions options) {
+    Result<std::unique_ptr<MariaDbEngine>> engine = MariaDbEngine::Create(std::move(options));
+    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+    if (!engine.ok()) return nullptr;
+    engines_.push_back(std::move(engine).value());
+    return engines_.back().get();
+  }
+
+  // An engine over a new, initialised database with the lab's names; the server runs.
+  MariaDbEngine* InitializedEngine(const std::string& name = "c1") {
+    MariaDbEngine* engine = NewEngine(Options(name));
+    if (engine == nullptr) return nullptr;
+    Status status = engine->Initialize("masteruser", kMasterPassword, "mylab");
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    return status.ok() ? engine : nullptr;
+  }
+
+  static std::string Sql(MariaDbEngine* engine, std::string_view sql) {
+    Result<std::string> out = engine->RunSql(kMaster, sql, SqlRunOptions{.database = "mylab"});
+    EXPECT_TRUE(out.ok()) << sql << ": " << out.status().ToString();
+    return out.ok() ? *out : "";
+  }
+
+  std::string root_;
+  std::vector<std::unique_ptr<MariaDbEngine>> engines_;
+  std::vector<pid_t> foreign_pids_;  // processes a test spawned itself
+};
+
+TEST_F(EngineTest, InitializeThenMasterUserSeesDatabaseOverTcp) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  EXPECT_TRUE(engine->IsRunning());
+  EXPECT_GT(engine->pid(), 0);
+  EXPECT_TRUE(engine->CheckAlive().ok());
+
+  SqlRunOptions tcp{.transport = SqlTransport::kTcp, .database = "mylab"};
+  Result<std::string> row = engine->RunSql(
+      kMaster, "SELECT DATABASE(), CURRENT_USER(), @@time_zone, @@character_set_server", tcp);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ("mylab\tmasteruser@%\t+00:00\tutf8mb4\n", *row);
+
+  Result<std::string> grants = engine->RunSql(kMaster, "SHOW GRANTS", tcp);
+  ASSERT_TRUE(grants.ok()) << grants.status().ToString();
+  EXPECT_NE(std::string::npos, grants->find("GRANT ALL PRIVILEGES ON *.* TO `masteruser`@`%`"));
+  EXPECT_NE(std::string::npos, grants->find("WITH GRANT OPTION"));
+
+  // Exactly as a user of the lab connects: mariadb -h 127.0.0.1 -P port -u masteruser -p… mylab
+  Result<ProcessResult> lab =
+      RunProcess({"/usr/bin/mariadb", "--no-defaults", "-h", "127.0.0.1", "-P",
+                  std::to_string(engine->options().port), "-u", "masteruser",
+                  "-p" + kMasterPassword, "mylab", "-N", "-e", "SHOW DATABASES"},
+                 "", std::chrono::seconds(30));
+  ASSERT_TRUE(lab.ok()) << lab.status().ToString();
+  EXPECT_TRUE(lab->ok()) << lab->stderr_text;
+  EXPECT_NE(std::string::npos, lab->stdout_text.find("mylab\n"));
+
+  Result<std::string> version = engine->Version();
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version + "\n", Sql(engine, "SELECT VERSION()"));
+  EXPECT_NE(std::string::npos, version->find("MariaDB"));
+
+  // Root has a password on every account; the engine knows it.
+  Result<std::string> root_accounts = engine->RunSqlAsRoot(
+      "SELECT COUNT(*), SUM(JSON_VALUE(Priv, '$.authentication_string') <> '') "
+      "FROM mysql.global_priv WHERE User = 'root'");
+  ASSERT_TRUE(root_accounts.ok()) << root_accounts.status().ToString();
+  EXPECT_EQ("4\t4\n", *root_accounts);
+  EXPECT_FALSE(engine->RunSql({"root", ""}, "SELECT 1").ok());
+  EXPECT_FALSE(engine->RunSql({"root", ""}, "SELECT 1", {.transport = SqlTransport::kTcp}).ok());
+
+  // Passwords are only in root.password (0600), nowhere else in run_dir, and no client option
+  // file is left behind.
+  Result<std::string> root_password = engine->RootPassword();
+  ASSERT_TRUE(root_password.ok());
+  const std::string& run_dir = engine->options().run_dir;
+  struct stat info {};
+  ASSERT_EQ(0, ::stat((run_dir + "/root.password").c_str(), &info));
+  EXPECT_EQ(0600u, info.st_mode & 0777);
+  ASSERT_EQ(0, ::stat(run_dir.c_str(), &info));
+  EXPECT_EQ(0700u, info.st_mode & 0777);
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(run_dir)) {
+    std::string name = entry.path().filename().string();
+    EXPECT_EQ(std::string::npos, name.find("client-")) << name;
+    if (!entry.is_regular_file() || name == "root.password") continue;
+    std::string content = ReadFile(entry.path().string());
+    EXPECT_EQ(std::string::npos, content.find(kMasterPassword)) << name;
+    EXPECT_EQ(std::string::npos, content.find(*root_password)) << name;
+  }
+
+  // Destroying the engine stops its server.
+  pid_t pid = engine->pid();
+  engines_.clear();
+  EXPECT_FALSE(ProcessExists(pid));
+}
+
+TEST_F(EngineTest, StopThenStartKeepsData) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  Sql(engine,
+      "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1, 'one')");
+  EXPECT_EQ(Status::Code::kFailedPrecondition, engine->Start().code());
+
+  pid_t first = engine->pid();
+  ASSERT_TRUE(engine->Stop().ok());
+  EXPECT_FALSE(engine->IsRunning());
+  EXPECT_EQ(0, engine->pid());
+  EXPECT_FALSE(ProcessExists(first));
+  EXPECT_EQ(Status::Code::kFailedPrecondition, engine->CheckAlive().code());  // not a crash
+  EXPECT_TRUE(engine->Stop().ok());                                           // idempotent
+  EXPECT_FALSE(engine->RunSql(kMaster, "SELECT 1").ok());
+
+  ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
+  EXPECT_NE(first, engine->pid());
+  EXPECT_EQ("1\tone\n", Sql(engine, "SELECT * FROM t"));
+}
+
+TEST_F(EngineTest, KillNineThenStartRecovers) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Status> exits;
+  EngineOptions options = Options("c1");
+  options.on_unexpected_exit = [&](const Status& status) {
+    std::lock_guard<std::mutex> lock(mu);
+    exits.push_back(status);
+    cv.notify_all();
+  };
+  MariaDbEngine* engine = NewEngine(options);
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Initialize("masteruser", kMasterPassword, "mylab").ok());
+  Sql(engine,
+      "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;"
+      "INSERT INTO t (v) SELECT CONCAT('row ', seq) FROM seq_1_to_2000;"
+      "INSERT INTO t (v) VALUES ('last');");
+
+  // A crash from outside: the engine notices and says how it died.
+  pid_t pid = engine->pid();
+  ASSERT_EQ(0, ::kill(pid, SIGKILL));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return !exits.empty(); }));
+    EXPECT_EQ(Status::Code::kUnavailable, exits[0].code());
+    EXPECT_NE(std::string::npos, exits[0].message().find("killed by signal 9"))
+        << exits[0].message();
+    EXPECT_NE(std::string::npos, exits[0].message().find("unexpectedly"));
+  }
+  EXPECT_FALSE(engine->IsRunning());
+  Status alive = engine->CheckAlive();
+  EXPECT_EQ(Status::Code::kUnavailable, alive.code());
+  EXPECT_NE(std::string::npos, alive.message().find("signal 9"));
+
+  ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
+  EXPECT_EQ("2001\n", Sql(engine, "SELECT COUNT(*) FROM t"));
+  EXPECT_EQ("mylab.t\tcheck\tstatus\tOK\n", Sql(engine, "CHECK TABLE t EXTENDED"));
+
+  // Kill() is a crash the engine asked for: recovered the same way, but not reported.
+  Sql(engine, "INSERT INTO t (v) SELECT CONCAT('more ', seq) FROM seq_1_to_500");
+  ASSERT_TRUE(engine->Kill().ok());
+  EXPECT_FALSE(engine->IsRunning());
+  ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
+  EXPECT_EQ("2501\n", Sql(engine, "SELECT COUNT(*) FROM t"));
+  EXPECT_EQ("mylab.t\tcheck\tstatus\tOK\n", Sql(engine, "CHECK TABLE t EXTENDED"));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(1u, exits.size());
+}
+
+TEST_F(EngineTest, KillRightAfterInitializeKeepsAccountsAndDatabase) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Kill().ok());
+  ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
+  EXPECT_EQ("mylab\n", Sql(engine, "SELECT DATABASE()"));
+  EXPECT_TRUE(engine->RunSqlAsRoot("SELECT 1").ok());
+}
+
+TEST_F(EngineTest, EarlyExitOnBusyPortIsReportedWithLogTail) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Stop().ok());
+
+  PortHolder busy;  // another program holds the port
+  EngineOptions options = engine->options();
+  options.port = busy.port();
+  MariaDbEngine* clash = NewEngine(options);
+  ASSERT_NE(nullptr, clash);
+  Status status = clash->Start();
+  EXPECT_EQ(Status::Code::kUnavailable, status.code());
+  EXPECT_NE(std::string::npos, status.message().find("during start")) << status.message();
+  EXPECT_NE(std::string::npos, status.message().find("exited with status")) << status.message();
+  EXPECT_NE(std::string::npos, status.message().find("Address already in use")) << status.message();
+  EXPECT_FALSE(clash->IsRunning());
+  EXPECT_EQ(status.message(), clash->CheckAlive().message());
+
+  // Once the port is free again the same datadir starts.
+  busy.Release();
+  ASSERT_TRUE(clash->Start().ok()) << clash->CheckAlive().ToString();
+}
+
+TEST_F(EngineTest, EarlyExitOnBadSettingIsReported) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Stop().ok());
+  EngineOptions options = engine->options();
+  options.extra_settings = {{"no-such-setting", "1"}};
+  MariaDbEngine* bad = NewEngine(options);
+  ASSERT_NE(nullptr, bad);
+  Status status = bad->Start();
+  EXPECT_EQ(Status::Code::kUnavailable, status.code());
+  EXPECT_NE(std::string::npos, status.message().find("unknown variable")) << status.message();
+}
+
+TEST_F(EngineTest, StartRequiresAnInitializedDatadirAndInitializeRefusesAReusedOne) {
+  MariaDbEngine* empty = NewEngine(Options("empty"));
+  ASSERT_NE(nullptr, empty);
+  EXPECT_EQ(Status::Code::kFailedPrecondition, empty->Start().code());
+  EXPECT_FALSE(empty->IsRunning());
+
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  EXPECT_EQ(Status::Code::kFailedPrecondition,
+            engine->Initialize("masteruser", kMasterPassword, "mylab").code());
+  ASSERT_TRUE(engine->Stop().ok());
+  EXPECT_EQ(Status::Code::kAlreadyExists,
+            engine->Initialize("masteruser", kMasterPassword, "mylab").code());
+  EXPECT_EQ(Status::Code::kInvalidArgument, empty->Initialize("root", "x", "mylab").code());
+  EXPECT_EQ(Status::Code::kInvalidArgument, empty->Initialize("masteruser", "", "mylab").code());
+}
+
+TEST_F(EngineTest, WrongPasswordIsRejectedAndPasswordCanBeChanged) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  SqlRunOptions tcp{.transport = SqlTransport::kTcp};
+  Result<std::string> wrong = engine->RunSql({"masteruser", "not-the-password"}, "SELECT 1", tcp);
+  EXPECT_EQ(Status::Code::kInvalidArgument, wrong.status().code());
+  EXPECT_NE(std::string::npos, wrong.status().message().find("ERROR 1045"))
+      << wrong.status().ToString();
+  EXPECT_EQ(std::string::npos, wrong.status().message().find("not-the-password"));
+
+  ASSERT_TRUE(engine->SetUserPassword("masteruser", "n3w-Secret").ok());
+  EXPECT_FALSE(engine->RunSql(kMaster, "SELECT 1", tcp).ok());
+  Result<std::string> ok = engine->RunSql({"masteruser", "n3w-Secret"}, "SELECT 1", tcp);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ("1\n", *ok);
+
+  // A bad statement is the server's refusal, not an outage.
+  Result<std::string> bad = engine->RunSql({"masteruser", "n3w-Secret"}, "SELEC 1", tcp);
+  EXPECT_EQ(Status::Code::kInvalidArgument, bad.status().code());
+  EXPECT_NE(std::string::npos, bad.status().message().find("ERROR 1064"));
+}
+
+TEST_F(EngineTest, CopiedDatadirStartsWithTheSourcesRootPassword) {
+  MariaDbEngine* source = InitializedEngine("source");
+  ASSERT_NE(nullptr, source);
+  Sql(source, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (7)");
+  ASSERT_TRUE(source->Stop().ok());
+
+  // What a clone does with copy-on-write, done here with a plain copy.
+  EngineOptions options = Options("clone");
+  fs::create_directories(fs::path(options.datadir).parent_path());
+  std::error_code error;
+  fs::copy(source->options().datadir, options.datadir, fs::copy_options::recursive, error);
+  ASSERT_FALSE(error) << error.message();
+  fs::remove(options.datadir + "/mysqld.sock", error);
+
+  MariaDbEngine* unknown_root = NewEngine(options);
+  ASSERT_NE(nullptr, unknown_root);
+  EXPECT_EQ(Status::Code::kNotFound, unknown_root->RootPassword().status().code());
+
+  Result<std::string> root_password = source->RootPassword();
+  ASSERT_TRUE(root_password.ok());
+  options.root_password = *root_password;
+  options.port = FreePort();
+  MariaDbEngine* clone = NewEngine(options);
+  ASSERT_NE(nullptr, clone);
+  ASSERT_TRUE(clone->Start().ok()) << clone->CheckAlive().ToString();
+  EXPECT_TRUE(clone->RunSqlAsRoot("SELECT 1").ok());
+  EXPECT_EQ("7\n", Sql(clone, "SELECT id FROM t"));
+}
+
+TEST_F(EngineTest, StartRefusesWhileAnEarlierServerOfTheRunDirIsAlive) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Stop().ok());
+
+  // As if rewindd had died and left its mariadbd running: start one outside the engine.
+  const EngineOptions& options = engine->options();
+  Result<pid_t> orphan =
+      Spawn(SpawnRequest{.argv = {options.mariadbd_path, "--defaults-file=" + options.config_path},
+                         .new_process_group = true});
+  ASSERT_TRUE(orphan.ok()) << orphan.status().ToString();
+  foreign_pids_.push_back(*orphan);
+  // Wait until it has written its pid file.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ReadFile(options.pid_file_path).empty() && std::chrono::steady_clock::now() < deadline) {
+    ::usleep(20000);
+  }
+  Status status = engine->Start();
+  EXPECT_EQ(Status::Code::kFailedPrecondition, status.code()) << status.ToString();
+  EXPECT_NE(std::string::npos, status.message().find(std::to_string(*orphan)));
+  EXPECT_TRUE(ProcessExists(*orphan));  // the engine never touches a process it did not start
+}
+
+}  // namespace
+}  // namespace rwd::engine
