@@ -109,15 +109,20 @@ void Store::Impl::SetSticky(const Status& s) {
 Result<Attr> Store::Impl::AttrAt(const Timeline* tl, uint64_t lsn, InodeId ino) const {
   auto it = inodes_.find(ino.value);
   ChainHits<InodeState> hits(tl, lsn, it == inodes_.end() ? nullptr : &it->second);
+  // Writes do not add attribute versions (unless they extend the file): the newest write seen
+  // at this LSN sets mtime, unless an explicit SetAttr came after it.
+  uint64_t write_lsn = 0;
   int64_t write_ns = 0;
   for (const auto& hit : hits) {
     const InodeState* st = hit.state;
-    if (st->last_write_lsn != 0 && st->last_write_lsn <= hit.limit) {
-      write_ns = std::max(write_ns, st->last_write_ns);
+    if (st->last_write_lsn != 0 && st->last_write_lsn <= hit.limit &&
+        st->last_write_lsn > write_lsn) {
+      write_lsn = st->last_write_lsn;
+      write_ns = st->last_write_ns;
     }
     if (const AttrVersion* v = LastAtOrBefore(st->attrs, hit.limit)) {
       Attr a = v->attr;
-      a.mtime_ns = std::max(a.mtime_ns, write_ns);
+      if (write_lsn > v->lsn) a.mtime_ns = std::max(a.mtime_ns, write_ns);
       return a;
     }
   }

@@ -67,6 +67,22 @@ TEST_F(StoreTest, LsnStrictlyIncreasesAndTimeNeverGoesBack) {
   EXPECT_EQ(*l2, store_->LastLsn());
 }
 
+TEST_F(StoreTest, MtimeFollowsWritesUnlessSetExplicitlyAfter) {
+  auto v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  env_.SetClock(store_->NowNs() + 5'000'000'000);
+  ASSERT_TRUE(store_->Write(v.head, f, 0, "abc").ok());
+  ASSERT_TRUE(store_->Write(v.head, f, 0, "x").ok());  // not extending: no attr version
+  EXPECT_EQ(store_->LastTimeNs(), store_->GetAttr(v.head, kLatestLsn, f)->mtime_ns);
+  SetAttrRequest touch;
+  touch.mtime_ns = 1'199'145'600'000'000'000;  // 2008-01-01
+  ASSERT_TRUE(store_->SetAttr(v.head, f, touch).ok());
+  EXPECT_EQ(*touch.mtime_ns, store_->GetAttr(v.head, kLatestLsn, f)->mtime_ns);
+  env_.SetClock(store_->NowNs() + 1'000'000'000);
+  ASSERT_TRUE(store_->Write(v.head, f, 1, "y").ok());
+  EXPECT_EQ(store_->LastTimeNs(), store_->GetAttr(v.head, kLatestLsn, f)->mtime_ns);
+}
+
 TEST_F(StoreTest, WritesAtOddOffsetsAndHolesReadAsZeros) {
   auto v = NewVolume();
   InodeId f = NewFile(v.head, "f");
