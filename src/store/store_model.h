@@ -113,6 +113,11 @@ class RandomWorkload {
     uint64_t ino = AnyFile(m);
     uint64_t off = Pick(60000);
     size_t len = 1 + Pick(Pick(4) == 0 ? 20000 : 600);
+    // Whole pages go to the segment's data file: exercise that path as often as the other.
+    if (Pick(2) == 0) {
+      len = 4096 * (1 + Pick(4));
+      if (Pick(2) == 0) off = off / 4096 * 4096;
+    }
     std::string data(len, '\0');
     for (auto& c : data) c = static_cast<char>('A' + Pick(26));
     auto r = store.Write(tl, InodeId(ino), off, data);
