@@ -1,0 +1,121 @@
+// Mount: one store timeline shown as a POSIX directory tree through FUSE (libfuse3, low-level API).
+//
+// A read-write mount shows a timeline's head (what mariadbd runs on); a read-only mount shows a
+// timeline frozen at one LSN (inspection). Store inode ids are the FUSE inode numbers
+// (kRootInode == FUSE_ROOT_ID == 1): stable 64-bit st_ino values, never reused by the store.
+//
+// What the filesystem guarantees (src/fs/README.md lists every operation and its semantics):
+// - Every WRITE/SETATTR/CREATE/... request becomes one store mutation before its reply, in the
+//   order the kernel sends them; no kernel write-back cache is enabled, so an acknowledged
+//   write(2) is in the store (and survives a crash of this process) and nothing is reordered.
+// - fsync/fdatasync/fsyncdir reply only after Store::Sync() returned (the data is durable).
+// - The kernel may cache attributes, names and file pages for as long as the mount lives: the
+//   mount is the only writer of its timeline. After a rewind the caller mounts the new head
+//   timeline (a new mount has fresh caches).
+// - Exact lookup counts per inode (lookup/create/mkdir/mknod/symlink add, forget subtracts).
+//
+// Thread safety: Start/Stop/~Mount must not race with each other on one Mount, and must not be
+// called from a thread that is itself blocked on this mount's files; the accessors are safe
+// from any thread. The store must outlive the Mount. At most one read-write Mount per timeline
+// (the kernel caches of two would not see each other's changes); the caller ensures it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "store/store.h"
+#include "store/types.h"
+
+namespace rwd::fs {
+
+struct MountOptions {
+  // Read-only mount of the timeline at `read_lsn` (kLatestLsn: the store's last LSN at Start,
+  // pinned then; a later LSN is refused). Mutations fail with EROFS.
+  bool read_only = false;
+  store::Lsn read_lsn = store::kLatestLsn;
+
+  // Session loop worker threads (libfuse multi-threaded loop). Idle threads are kept.
+  unsigned max_threads = 4;
+  // Largest WRITE request the kernel sends (and max_pages); capped at 1 MiB by libfuse 3.14.
+  unsigned max_write = 1u << 20;
+  // How long the kernel may trust attributes, names and negative lookups (seconds). Safe to
+  // be long: the mount is the only writer of its timeline.
+  double attr_timeout_s = 3600;
+  double entry_timeout_s = 3600;
+  double negative_timeout_s = 3600;
+  // Keep the kernel's page cache of a file across open() (safe: this mount is the only writer).
+  bool keep_cache = true;
+  // statfs answers with statvfs() of this directory (normally the store's); empty: fixed
+  // synthetic numbers.
+  std::string statfs_dir;
+
+  // Kernel mount options.
+  std::string fsname = "rewind";
+  bool allow_other = false;
+  bool debug = false;  // libfuse request trace on stderr
+  // How long Start waits for the kernel's INIT request.
+  int init_timeout_ms = 10000;
+};
+
+// Counters since Start; approximate (relaxed atomics) while requests run.
+struct MountStats {
+  uint64_t reads = 0;
+  uint64_t read_bytes = 0;
+  uint64_t writes = 0;
+  uint64_t write_bytes = 0;
+  uint64_t syncs = 0;  // fsync + fsyncdir
+  uint64_t errors = 0;  // replies with an errno other than ENOENT on lookup
+  uint64_t known_inodes = 0;  // inodes with a lookup count > 0 (root excluded)
+  uint64_t forget_mismatches = 0;  // forgets of unknown inodes or more than looked up: a bug
+};
+
+class Mount {
+ public:
+  // Mounts `timeline` of `store` at `mountpoint` (an existing, empty directory) and starts the
+  // session loop; returns once the kernel has initialised the connection.
+  // Failure (nothing is left mounted or running): NotFound for an unknown timeline or missing
+  // mountpoint, NotDirectory for a mountpoint that is not a directory, InvalidArgument for bad
+  // options (read_lsn in the future or without read_only), Unavailable when FUSE cannot mount
+  // (no /dev/fuse, not permitted, stale mount); the message says which. `store` is not owned.
+  static Result<std::unique_ptr<Mount>> Start(store::Store* store, store::TimelineId timeline,
+                                             const std::string& mountpoint,
+                                             const MountOptions& options = {});
+
+  // Unmounts and joins the session threads. Idempotent; OK if the mount was already gone.
+  // If the mount is busy (open files, a process's cwd), it is detached and its connection
+  // aborted (users then get ENOTCONN), the threads are joined all the same, and the result is
+  // FailedPrecondition saying so.
+  Status Stop();
+
+  // Stops (ignoring the result).
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  const std::string& mountpoint() const;
+  store::TimelineId timeline() const;
+  // kLatestLsn for a read-write mount; the pinned LSN for a read-only one.
+  store::Lsn lsn() const;
+  bool read_only() const;
+  // False once the session loop has ended (Stop, or an external umount).
+  bool running() const;
+
+  // The kernel's lookup count of `ino` as this mount tracks it (0 if unknown). For tests.
+  uint64_t LookupCount(store::InodeId ino) const;
+  MountStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit Mount(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The errno a FUSE reply carries for a store failure: NotFound→ENOENT, AlreadyExists→EEXIST,
+// NotEmpty→ENOTEMPTY, NotDirectory→ENOTDIR, IsDirectory→EISDIR, InvalidArgument→EINVAL,
+// NoSpace→ENOSPC, anything else→EIO. 0 for OK.
+int ErrnoFromStatus(const Status& status);
+
+}  // namespace rwd::fs
