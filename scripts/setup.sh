@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev                       # src/cluster: metadata
   libssl-dev                           # src/api: SigV4 (HMAC-SHA256)
   libcpp-httplib-dev nlohmann-json3-dev  # src/api: HTTP server; JSON
+  libpugixml-dev                       # src/cli: parses the API's XML answers
   libzstd-dev                          # src/store: page compression
   libgtest-dev libgmock-dev libbenchmark-dev  # tests, benchmarks
   mariadb-server mariadb-client sysbench      # the engine and the lab's tools

@@ -864,6 +864,13 @@ Status Mount::Impl::Stop() {
       }
       // Gone already (EINVAL/ENOENT) or failing: make sure the loop ends.
       AbortConnection();
+    } else {
+      // The unmount worked here, but another mount namespace (made by unshare -m after we
+      // mounted) may hold a copy that keeps the connection alive: then abort it.
+      for (int i = 0; i < 200 && !loop_done_.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (!loop_done_.load()) AbortConnection();
     }
   }
   if (loop_.joinable()) loop_.join();

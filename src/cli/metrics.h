@@ -1,0 +1,51 @@
+// ApiMetrics: the counters rewindd keeps about API calls, and the Prometheus text exposition of
+// /metrics (format 0.0.4): API call counters by action and outcome, and per-cluster gauges.
+//
+//   rewind_api_calls_total{action="DescribeDBClusters",code="ok"} 12
+//   rewind_api_call_seconds_total{action="DescribeDBClusters"} 0.031
+//   rewind_clusters 1
+//   rewind_cluster_status{cluster="lab",status="available"} 1
+//   rewind_cluster_port{cluster="lab"} 3306
+//   rewind_cluster_backtrack_window_seconds{cluster="lab"} 86400
+//   rewind_cluster_earliest_backtrack_timestamp_seconds{cluster="lab"} 1795597200
+//
+// Label cardinality is bounded: actions the API does not serve are counted as action="other",
+// and error codes come from a fixed set (the server's and the cluster service's).
+//
+// Thread safety: Record and Render may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/server.h"
+#include "cluster/cluster_service.h"
+
+namespace rwd::cli {
+
+// Escapes a Prometheus label value: backslash, double quote and newline.
+std::string PromLabelEscape(std::string_view value);
+
+class ApiMetrics {
+ public:
+  // `known_actions`: actions counted under their own name; others become "other".
+  explicit ApiMetrics(std::vector<std::string_view> known_actions);
+
+  void Record(const api::ApiCallRecord& call);
+
+  // The exposition text for the API counters and for `clusters`.
+  std::string Render(const std::vector<cluster::ClusterView>& clusters) const;
+
+ private:
+  std::vector<std::string_view> known_actions_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> calls_;  // (action, code) → count
+  std::map<std::string, int64_t> duration_ns_;                      // action → total
+};
+
+}  // namespace rwd::cli

@@ -1,0 +1,72 @@
+#include "cli/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace rwd::cli {
+namespace {
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(CliMetrics, CountsCallsAndBoundsActions) {
+  ApiMetrics m({"DescribeDBClusters", "BacktrackDBCluster"});
+  api::ApiCallRecord r;
+  r.action = "DescribeDBClusters";
+  r.http_status = 200;
+  r.duration_ns = 2'000'000;
+  m.Record(r);
+  m.Record(r);
+  r.action = "BacktrackDBCluster";
+  r.http_status = 400;
+  r.error_code = "InvalidDBClusterStateFault";
+  m.Record(r);
+  r.action = "Whatever\"Evil";
+  r.error_code = "InvalidAction";
+  m.Record(r);
+  r.action = "";
+  r.error_code = "SignatureDoesNotMatch";
+  m.Record(r);
+  std::string text = m.Render({});
+  EXPECT_TRUE(Contains(text, "rewind_api_calls_total{action=\"DescribeDBClusters\",code=\"ok\"} 2\n"))
+      << text;
+  EXPECT_TRUE(Contains(text, "rewind_api_calls_total{action=\"BacktrackDBCluster\","
+                             "code=\"InvalidDBClusterStateFault\"} 1\n"))
+      << text;
+  EXPECT_TRUE(Contains(text, "{action=\"other\",code=\"InvalidAction\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "{action=\"none\",code=\"SignatureDoesNotMatch\"} 1\n")) << text;
+  EXPECT_FALSE(Contains(text, "Evil")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_api_call_seconds_total{action=\"DescribeDBClusters\"} 0.004"))
+      << text;
+  EXPECT_TRUE(Contains(text, "rewind_clusters 0\n")) << text;
+}
+
+TEST(CliMetrics, ClusterGauges) {
+  ApiMetrics m({});
+  cluster::ClusterView c;
+  c.id = "lab";
+  c.status = "backtracking";
+  c.port = 3310;
+  c.backtrack_window_s = 86400;
+  c.earliest_backtrack_ns = 1'795'597'200'000'000'000;
+  cluster::ClusterView d;
+  d.id = "other";
+  d.status = "available";
+  std::string text = m.Render({c, d});
+  EXPECT_TRUE(Contains(text, "rewind_clusters 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_cluster_status{cluster=\"lab\",status=\"backtracking\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "rewind_cluster_status{cluster=\"other\",status=\"available\"} 1\n"));
+  EXPECT_TRUE(Contains(text, "rewind_cluster_port{cluster=\"lab\"} 3310\n"));
+  EXPECT_TRUE(Contains(text, "rewind_cluster_backtrack_window_seconds{cluster=\"lab\"} 86400\n"));
+  EXPECT_TRUE(Contains(text, "rewind_cluster_earliest_backtrack_timestamp_seconds{cluster=\"lab\"} "
+                             "1795597200.000\n"))
+      << text;
+  EXPECT_FALSE(Contains(text, "earliest_backtrack_timestamp_seconds{cluster=\"other\"}"));
+}
+
+TEST(CliMetrics, LabelEscape) {
+  EXPECT_EQ("a\\\"b\\\\c\\nd", PromLabelEscape("a\"b\\c\nd"));
+}
+
+}  // namespace
+}  // namespace rwd::cli

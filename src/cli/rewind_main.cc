@@ -1,0 +1,246 @@
+// rewind: a friendly front over Rewind's RDS API (the same calls `aws rds` makes).
+//   rewind [--endpoint URL] [--credentials FILE] COMMAND ...
+//   status                                  clusters, their state, endpoints and windows
+//   backtrack CLUSTER --to TIME [--use-earliest]
+//                                           rewinds in place; waits and shows progress
+//   clone SOURCE NEW [--at TIME] [--port N] copy-on-write clone + writer instance; waits
+//   history CLUSTER                         backtracks and events
+// TIME: ISO 8601 ("2026-11-25T10:00:00Z") or relative ("90 seconds ago", "5m ago", "now").
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/timeparse.h"
+#include "cli/rds_client.h"
+
+namespace rwd::cli {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+int Fail(const Status& s) {
+  if (!s.tag().empty()) {
+    std::fprintf(stderr, "rewind: %s: %s\n", s.tag().c_str(), s.message().c_str());
+  } else {
+    std::fprintf(stderr, "rewind: %s\n", s.message().c_str());
+  }
+  return 1;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: rewind [--endpoint URL] [--credentials FILE] COMMAND\n"
+               "  status\n"
+               "  backtrack CLUSTER --to TIME [--use-earliest]\n"
+               "  clone SOURCE NEW [--at TIME] [--port N]\n"
+               "  history CLUSTER\n"
+               "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
+  return 2;
+}
+
+std::string Short(const std::string& iso) { return iso.empty() ? "-" : iso; }
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Polls describe-db-clusters until the cluster's status is `want` (or failed).
+Result<std::string> WaitClusterStatus(RdsClient& rds, const std::string& id,
+                                      const std::string& want, double timeout_s,
+                                      std::chrono::steady_clock::time_point t0) {
+  std::string last;
+  while (Seconds(t0) < timeout_s) {
+    auto r = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
+    if (!r.ok()) return r.status();
+    std::string st = ChildText(**r, "Status");
+    if (st != last) {
+      std::printf("  %6.2fs  %s: %s\n", Seconds(t0), id.c_str(), st.c_str());
+      std::fflush(stdout);
+      last = st;
+    }
+    if (st == want) return st;
+    if (st == "failed") return Status::FailedPrecondition(id + " failed; see `rewind history`");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Status::Unavailable("timed out waiting for " + id + " to be " + want);
+}
+
+int Status_(RdsClient& rds) {
+  auto r = rds.Call("DescribeDBClusters", {});
+  if (!r.ok()) return Fail(r.status());
+  auto inst = rds.Call("DescribeDBInstances", {});
+  if (!inst.ok()) return Fail(inst.status());
+  std::printf("%-22s %-13s %-21s %-8s %-22s %s\n", "CLUSTER", "STATUS", "ENDPOINT", "WINDOW",
+              "EARLIEST BACKTRACK", "WRITER");
+  for (pugi::xml_node c : (*r)->find_node([](const pugi::xml_node& n) {
+         return std::string_view(n.name()) == "DBClusters";
+       }).children("DBCluster")) {
+    std::string id = c.child("DBClusterIdentifier").text().as_string();
+    std::string writer = "-";
+    for (pugi::xml_node m : c.child("DBClusterMembers").children("DBClusterMember")) {
+      writer = m.child("DBInstanceIdentifier").text().as_string();
+    }
+    std::string window = c.child("BacktrackWindow").text().as_string();
+    std::printf("%-22s %-13s %-21s %-8s %-22s %s\n", id.c_str(),
+                c.child("Status").text().as_string(),
+                (std::string(c.child("Endpoint").text().as_string()) + ":" +
+                 c.child("Port").text().as_string())
+                    .c_str(),
+                window.empty() || window == "0" ? "off" : (window + "s").c_str(),
+                Short(c.child("EarliestBacktrackTime").text().as_string()).c_str(),
+                writer.c_str());
+  }
+  return 0;
+}
+
+int Backtrack(RdsClient& rds, const std::string& id, const std::string& to_text,
+              bool use_earliest) {
+  auto to = api::ParseTimeArg(to_text, api::NowNs());
+  if (!to.ok()) return Fail(to.status());
+  const auto t0 = std::chrono::steady_clock::now();
+  Params p = {{"DBClusterIdentifier", id}, {"BacktrackTo", api::FormatIso8601(*to, 6)}};
+  if (use_earliest) p.emplace_back("UseEarliestTimeOnPointInTimeUnavailable", "true");
+  std::printf("Backtracking %s to %s\n", id.c_str(), api::FormatIso8601(*to, 3).c_str());
+  auto r = rds.Call("BacktrackDBCluster", p);
+  if (!r.ok()) return Fail(r.status());
+  std::string bid = ChildText(**r, "BacktrackIdentifier");
+  auto done = WaitClusterStatus(rds, id, "available", 600, t0);
+  if (!done.ok()) return Fail(done.status());
+  auto bt = rds.Call("DescribeDBClusterBacktracks",
+                     {{"DBClusterIdentifier", id}, {"BacktrackIdentifier", bid}});
+  if (!bt.ok()) return Fail(bt.status());
+  std::string st = ChildText(**bt, "Status");
+  std::printf("Backtrack %s: %s in %.2f s\n", bid.c_str(), st.c_str(), Seconds(t0));
+  return st == "completed" ? 0 : 1;
+}
+
+int Clone(RdsClient& rds, const std::string& src, const std::string& id,
+          const std::string& at_text, const std::string& port) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Params p = {{"SourceDBClusterIdentifier", src},
+              {"DBClusterIdentifier", id},
+              {"RestoreType", "copy-on-write"}};
+  if (at_text.empty() || at_text == "now") {
+    p.emplace_back("UseLatestRestorableTime", "true");
+  } else {
+    auto at = api::ParseTimeArg(at_text, api::NowNs());
+    if (!at.ok()) return Fail(at.status());
+    p.emplace_back("RestoreToTime", api::FormatIso8601(*at, 6));
+  }
+  if (!port.empty()) p.emplace_back("Port", port);
+  std::printf("Cloning %s as %s\n", src.c_str(), id.c_str());
+  auto r = rds.Call("RestoreDBClusterToPointInTime", p);
+  if (!r.ok()) return Fail(r.status());
+  auto ok = WaitClusterStatus(rds, id, "available", 600, t0);
+  if (!ok.ok()) return Fail(ok.status());
+  auto inst = rds.Call("CreateDBInstance", {{"DBInstanceIdentifier", id + "-instance-1"},
+                                            {"DBClusterIdentifier", id},
+                                            {"Engine", "aurora-mysql"},
+                                            {"DBInstanceClass", "db.r5.large"}});
+  if (!inst.ok()) return Fail(inst.status());
+  std::string last;
+  while (Seconds(t0) < 600) {
+    auto d = rds.Call("DescribeDBInstances", {{"DBInstanceIdentifier", id + "-instance-1"}});
+    if (!d.ok()) return Fail(d.status());
+    std::string st = ChildText(**d, "DBInstanceStatus");
+    if (st != last) {
+      std::printf("  %6.2fs  %s-instance-1: %s\n", Seconds(t0), id.c_str(), st.c_str());
+      last = st;
+    }
+    if (st == "available") break;
+    if (st == "failed") return Fail(Status::FailedPrecondition("the clone's instance failed"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto c = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
+  if (!c.ok()) return Fail(c.status());
+  std::printf("Clone %s ready in %.2f s: mysql -h %s -P %s -u %s -p %s\n", id.c_str(), Seconds(t0),
+              ChildText(**c, "Endpoint").c_str(), ChildText(**c, "Port").c_str(),
+              ChildText(**c, "MasterUsername").c_str(), ChildText(**c, "DatabaseName").c_str());
+  return 0;
+}
+
+int History(RdsClient& rds, const std::string& id) {
+  auto bt = rds.Call("DescribeDBClusterBacktracks", {{"DBClusterIdentifier", id}});
+  if (!bt.ok()) return Fail(bt.status());
+  std::printf("Backtracks of %s:\n", id.c_str());
+  std::printf("  %-36s %-10s %-27s %s\n", "ID", "STATUS", "BACKTRACK TO", "FROM");
+  for (pugi::xml_node b : (*bt)->find_node([](const pugi::xml_node& n) {
+         return std::string_view(n.name()) == "DBClusterBacktracks";
+       }).children("DBClusterBacktrack")) {
+    std::printf("  %-36s %-10s %-27s %s\n", b.child("BacktrackIdentifier").text().as_string(),
+                b.child("Status").text().as_string(), b.child("BacktrackTo").text().as_string(),
+                b.child("BacktrackedFrom").text().as_string());
+  }
+  auto ev = rds.Call("DescribeEvents", {{"SourceIdentifier", id},
+                                        {"SourceType", "db-cluster"},
+                                        {"Duration", "20160"}});
+  if (!ev.ok()) return Fail(ev.status());
+  std::printf("Events of %s:\n", id.c_str());
+  for (pugi::xml_node e : (*ev)->find_node([](const pugi::xml_node& n) {
+         return std::string_view(n.name()) == "Events";
+       }).children("Event")) {
+    std::printf("  %-27s %s\n", e.child("Date").text().as_string(),
+                e.child("Message").text().as_string());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace rwd::cli
+
+int main(int argc, char** argv) {
+  using namespace rwd::cli;
+  std::string endpoint = std::getenv("REWIND_ENDPOINT") ? std::getenv("REWIND_ENDPOINT")
+                                                        : "http://127.0.0.1:8686";
+  std::string data_dir = std::getenv("REWIND_DATA_DIR") ? std::getenv("REWIND_DATA_DIR")
+                                                        : "/var/lib/rewind";
+  std::string creds = std::getenv("AWS_SHARED_CREDENTIALS_FILE")
+                          ? std::getenv("AWS_SHARED_CREDENTIALS_FILE")
+                          : data_dir + "/credentials";
+  std::vector<std::string> args;
+  std::string to, at, port;
+  bool use_earliest = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (a == "--endpoint" || a == "--endpoint-url") {
+      if (!value(&endpoint)) return Usage();
+    } else if (a == "--credentials") {
+      if (!value(&creds)) return Usage();
+    } else if (a == "--to") {
+      if (!value(&to)) return Usage();
+    } else if (a == "--at") {
+      if (!value(&at)) return Usage();
+    } else if (a == "--port") {
+      if (!value(&port)) return Usage();
+    } else if (a == "--use-earliest") {
+      use_earliest = true;
+    } else if (a == "-h" || a == "--help") {
+      return Usage();
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (args.empty()) args.push_back("status");
+  auto config = LoadClientConfig(creds, endpoint);
+  if (!config.ok()) return Fail(config.status());
+  RdsClient rds(*config);
+  const std::string& cmd = args[0];
+  if (cmd == "status" && args.size() == 1) return Status_(rds);
+  if (cmd == "backtrack" && args.size() == 2 && !to.empty()) {
+    return Backtrack(rds, args[1], to, use_earliest);
+  }
+  if (cmd == "clone" && args.size() == 3) return Clone(rds, args[1], args[2], at, port);
+  if (cmd == "history" && args.size() == 2) return History(rds, args[1]);
+  return Usage();
+}

@@ -1,0 +1,297 @@
+// rewindd: the Rewind daemon. Holds the store, serves the FUSE mounts, supervises one mariadbd
+// per cluster (cluster::ClusterService) and answers the RDS Query API (api::ApiServer +
+// api::RdsHandler) on 127.0.0.1.
+//
+//   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
+//
+// DIR (default /var/lib/rewind) holds everything: the store, meta.db, the mounts (DIR/mnt), the
+// engines' run dirs (DIR/run), DIR/credentials (the access key, profile `rewind`, mode 0600,
+// created at first start) and DIR/rewindd.pid (locked while rewindd runs: one rewindd per DIR).
+// Clients:  AWS_SHARED_CREDENTIALS_FILE=DIR/credentials aws --profile rewind
+//             --region us-east-1 --endpoint-url http://127.0.0.1:8686 rds describe-db-clusters
+//
+// SIGTERM / SIGINT: stop the API, stop every engine gracefully, unmount, exit 0. One line per API
+// call goes to stderr (action, HTTP status, error code, duration; never a parameter value).
+// Exit codes: 0 after a signal, 1 if startup fails, 2 for bad usage.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/credentials.h"
+#include "api/rds_handler.h"
+#include "api/server.h"
+#include "cli/metrics.h"
+#include "cluster/cluster_service.h"
+#include "common/status.h"
+
+namespace rwd::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]\n"
+    "  --data-dir DIR      where the store, metadata, mounts and credentials live\n"
+    "                      (default /var/lib/rewind)\n"
+    "  --listen HOST:PORT  the RDS API and /metrics (default 127.0.0.1:8686)\n"
+    "  --first-port N      first TCP port handed to DB clusters (default 3306)\n"
+    "  --buffer-pool SIZE  innodb_buffer_pool_size of each mariadbd, e.g. 256M (default 256M)\n";
+
+struct Flags {
+  std::string data_dir = "/var/lib/rewind";
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8686;
+  int first_port = 3306;
+  std::string buffer_pool = "256M";
+};
+
+std::optional<long> ParseLong(std::string_view s, long min, long max) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+bool ValidSize(std::string_view s) {
+  if (s.empty()) return false;
+  std::string_view digits = s;
+  char last = s.back();
+  if (last == 'K' || last == 'M' || last == 'G' || last == 'k' || last == 'm' || last == 'g') {
+    digits = s.substr(0, s.size() - 1);
+  }
+  return ParseLong(digits, 1, 1L << 40).has_value();
+}
+
+// Parses argv; prints the problem and returns nullopt on bad usage.
+std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string value;
+    auto take = [&](std::string_view name) -> bool {
+      if (arg == name) {
+        if (i + 1 >= argc) return false;
+        value = argv[++i];
+        return true;
+      }
+      if (arg.size() > name.size() + 1 && arg.substr(0, name.size()) == name &&
+          arg[name.size()] == '=') {
+        value = std::string(arg.substr(name.size() + 1));
+        return true;
+      }
+      return false;
+    };
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return f;
+    } else if (take("--data-dir")) {
+      if (value.empty()) {
+        std::fprintf(stderr, "rewindd: --data-dir must not be empty\n");
+        return std::nullopt;
+      }
+      f.data_dir = std::filesystem::absolute(value).lexically_normal().string();
+      while (f.data_dir.size() > 1 && f.data_dir.back() == '/') f.data_dir.pop_back();
+    } else if (take("--listen")) {
+      size_t colon = value.rfind(':');
+      std::optional<long> port;
+      if (colon != std::string::npos && colon > 0) {
+        port = ParseLong(std::string_view(value).substr(colon + 1), 0, 65535);
+      }
+      if (!port) {
+        std::fprintf(stderr, "rewindd: --listen wants HOST:PORT (e.g. 127.0.0.1:8686), got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.listen_host = value.substr(0, colon);
+      f.listen_port = static_cast<int>(*port);
+    } else if (take("--first-port")) {
+      std::optional<long> port = ParseLong(value, 1, 65535);
+      if (!port) {
+        std::fprintf(stderr, "rewindd: --first-port wants a port 1..65535, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.first_port = static_cast<int>(*port);
+    } else if (take("--buffer-pool")) {
+      if (!ValidSize(value)) {
+        std::fprintf(stderr, "rewindd: --buffer-pool wants a size such as 256M or 1G, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.buffer_pool = value;
+    } else {
+      std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
+      return std::nullopt;
+    }
+  }
+  return f;
+}
+
+// DIR/rewindd.pid, held with an exclusive flock for the daemon's life.
+class PidFile {
+ public:
+  static Result<std::unique_ptr<PidFile>> Acquire(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "opening " + path);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      char buf[32] = {};
+      ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        std::string other = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+        while (!other.empty() && (other.back() == '\n' || other.back() == ' ')) other.pop_back();
+        return Status::FailedPrecondition("another rewindd (pid " + other +
+                                          ") is running on this data dir (" + path + " is locked)");
+      }
+      return Status::FromErrno(err, "locking " + path);
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 ||
+        ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      Status s = Status::FromErrno(errno, "writing " + path);
+      ::close(fd);
+      return s;
+    }
+    return std::unique_ptr<PidFile>(new PidFile(path, fd));
+  }
+  ~PidFile() {
+    ::unlink(path_.c_str());  // while still locked: no other rewindd can have taken it over
+    ::close(fd_);
+  }
+  PidFile(const PidFile&) = delete;
+  PidFile& operator=(const PidFile&) = delete;
+
+ private:
+  PidFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+void LogCall(const api::ApiCallRecord& r) {
+  std::fprintf(stderr, "rewindd: api %s %d %s %.1fms key=%s req=%s\n",
+               r.action.empty() ? "-" : r.action.c_str(), r.http_status,
+               r.error_code.empty() ? "OK" : r.error_code.c_str(),
+               static_cast<double>(r.duration_ns) / 1e6,
+               r.access_key_id.empty() ? "-" : r.access_key_id.c_str(), r.request_id.c_str());
+}
+
+int Run(int argc, char** argv) {
+  bool help = false;
+  std::optional<Flags> flags = ParseFlags(argc, argv, &help);
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+
+  // Signals are taken by sigwait in this thread: block them before any thread exists, so every
+  // thread (server workers, FUSE loops, engine reapers) inherits the mask. Spawned mariadbds get
+  // a clean mask from the engine. SIGCHLD stays default: the engine reaps its own children.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  if (int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); rc != 0) {
+    std::fprintf(stderr, "rewindd: pthread_sigmask: %s\n", std::strerror(rc));
+    return 1;
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the daemon
+
+  const std::string& dir = flags->data_dir;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "rewindd: cannot create data dir %s: %s\n", dir.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+    ::chmod(dir.c_str(), 0700);
+  }
+  Result<std::unique_ptr<PidFile>> pid_file = PidFile::Acquire(dir + "/rewindd.pid");
+  if (!pid_file.ok()) {
+    std::fprintf(stderr, "rewindd: %s\n", pid_file.status().ToString().c_str());
+    return 1;
+  }
+  Result<api::Credentials> creds = api::LoadOrCreateCredentials(dir);
+  if (!creds.ok()) {
+    std::fprintf(stderr, "rewindd: credentials: %s\n", creds.status().ToString().c_str());
+    return 1;
+  }
+
+  cluster::ServiceOptions so;
+  so.data_dir = dir;
+  so.first_port = flags->first_port;
+  so.innodb_buffer_pool_size = flags->buffer_pool;
+  Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
+  if (!service.ok()) {
+    std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),
+                 service.status().ToString().c_str());
+    return 1;
+  }
+
+  int exit_code = 0;
+  {
+    api::RdsHandler handler(service->get());
+    ApiMetrics metrics(api::RdsHandler::Actions());
+    api::ApiServerOptions ao;
+    ao.host = flags->listen_host;
+    ao.port = flags->listen_port;
+    ao.credentials = api::SingleKeyLookup(*creds);
+    ao.on_call = [&metrics](const api::ApiCallRecord& r) {
+      metrics.Record(r);
+      LogCall(r);
+    };
+    api::ApiServer server(std::move(ao), &handler);
+    cluster::ClusterService* svc = service->get();
+    server.SetMetricsHandler([&metrics, svc] {
+      Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
+      return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{});
+    });
+    Status started = server.Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "rewindd: API server: %s\n", started.ToString().c_str());
+      exit_code = 1;
+    } else {
+      std::fprintf(stderr,
+                   "rewindd: serving %s (data dir %s; credentials %s, profile %s)\n",
+                   server.endpoint_url().c_str(), dir.c_str(),
+                   api::CredentialsPath(dir).c_str(), std::string(api::kDefaultProfile).c_str());
+      int sig = 0;
+      while (sigwait(&stop_signals, &sig) != 0) {
+      }
+      std::fprintf(stderr, "rewindd: %s received, shutting down\n", sigabbrev_np(sig));
+    }
+    server.Stop();
+  }
+  // Stops every engine gracefully and unmounts.
+  service->reset();
+  std::fprintf(stderr, "rewindd: stopped\n");
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace rwd::cli
+
+int main(int argc, char** argv) { return rwd::cli::Run(argc, argv); }

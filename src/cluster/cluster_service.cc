@@ -1,0 +1,1078 @@
+#include "cluster/cluster_service.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "cluster/meta_db.h"
+#include "engine/engine.h"
+#include "fs/mount.h"
+#include "store/store.h"
+
+namespace rwd::cluster {
+namespace {
+
+constexpr int64_t kNsPerSec = 1'000'000'000;
+constexpr int64_t kMaxBacktrackWindowS = 72 * 3600;  // Aurora's cap
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Fault(const char* code, Status::Code c, const std::string& msg) {
+  switch (c) {
+    case Status::Code::kNotFound: return Status::NotFound(msg).WithTag(code);
+    case Status::Code::kAlreadyExists: return Status::AlreadyExists(msg).WithTag(code);
+    case Status::Code::kFailedPrecondition: return Status::FailedPrecondition(msg).WithTag(code);
+    default: return Status::InvalidArgument(msg).WithTag(code);
+  }
+}
+Status ClusterNotFound(const std::string& id) {
+  return Fault("DBClusterNotFoundFault", Status::Code::kNotFound,
+               "DBCluster " + id + " not found.");
+}
+Status InstanceNotFound(const std::string& id) {
+  return Fault("DBInstanceNotFound", Status::Code::kNotFound, "DBInstance " + id + " not found.");
+}
+Status InvalidState(const std::string& msg) {
+  return Fault("InvalidDBClusterStateFault", Status::Code::kFailedPrecondition, msg);
+}
+Status InvalidParam(const std::string& msg) {
+  return Fault("InvalidParameterValue", Status::Code::kInvalidArgument, msg);
+}
+Status InvalidCombination(const std::string& msg) {
+  return Fault("InvalidParameterCombination", Status::Code::kInvalidArgument, msg);
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
+// two consecutive hyphens.
+Status ValidateIdentifier(const std::string& id, const char* what) {
+  bool ok = !id.empty() && id.size() <= 63 && std::isalpha(static_cast<unsigned char>(id[0])) &&
+            id.back() != '-' && id.find("--") == std::string::npos;
+  for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
+  if (ok) return Status::Ok();
+  return InvalidParam(std::string("The parameter ") + what +
+                      " is not a valid identifier. Identifiers must begin with a letter; must "
+                      "contain only ASCII letters, digits, and hyphens; and must not end with a "
+                      "hyphen or contain two consecutive hyphens.");
+}
+
+std::string RandomAlnum(size_t n, bool upper) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  const char* chars = upper ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" : "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s.push_back(chars[rng() % 36]);
+  return s;
+}
+
+std::string Uuid() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) s.push_back('-');
+    int v = static_cast<int>(rng() % 16);
+    if (i == 12) v = 4;
+    if (i == 16) v = 8 + v % 4;
+    s.push_back(hex[v]);
+  }
+  return s;
+}
+
+bool PortFree(const std::string& host, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  (void)host;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+bool IsMountPoint(const std::string& path) {
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, mnt, rest;
+  while (mounts >> dev >> mnt) {
+    std::getline(mounts, rest);
+    if (mnt == path) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+class ClusterService::Impl {
+ public:
+  // The live parts of one cluster. `op_mu` serialises the long operations on it; the pointers
+  // change only under op_mu.
+  struct Runtime {
+    std::mutex op_mu;
+    std::unique_ptr<fs::Mount> mount;
+    std::unique_ptr<engine::MariaDbEngine> engine;
+  };
+
+  explicit Impl(const ServiceOptions& o) : options_(o) {}
+  ~Impl() {
+    WaitIdle();
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& [id, rt] : runtimes_) {
+      std::lock_guard<std::mutex> ol(rt->op_mu);
+      if (rt->engine) (void)rt->engine->Stop();
+      rt->engine.reset();
+      if (rt->mount) (void)rt->mount->Stop();
+      rt->mount.reset();
+    }
+    runtimes_.clear();
+  }
+
+  Status Open();
+
+  // ---- paths ----
+  std::string MountDir(const std::string& id) const { return options_.data_dir + "/mnt/" + id; }
+  std::string RunDir(const std::string& id) const { return options_.data_dir + "/run/" + id; }
+
+  std::string ClusterArn(const std::string& id) const {
+    return "arn:aws:rds:" + options_.region + ":" + options_.account_id + ":cluster:" + id;
+  }
+  std::string InstanceArn(const std::string& id) const {
+    return "arn:aws:rds:" + options_.region + ":" + options_.account_id + ":db:" + id;
+  }
+
+  void Event(const std::string& source_id, const std::string& type, const std::string& message,
+             const std::string& categories) {
+    (void)meta_->AddEvent(EventRow{source_id, type, message, categories, NowNs()});
+  }
+
+  std::shared_ptr<Runtime> RuntimeFor(const std::string& id) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return RuntimeForLocked(id);
+  }
+  // As RuntimeFor, for a caller that already holds mu_ (mu_ is not recursive).
+  std::shared_ptr<Runtime> RuntimeForLocked(const std::string& id) {
+    auto& rt = runtimes_[id];
+    if (!rt) rt = std::make_shared<Runtime>();
+    return rt;
+  }
+
+  // Runs `work` on a background thread; WaitIdle waits for all of them.
+  void Async(std::function<void()> work) {
+    std::lock_guard<std::mutex> lk(async_mu_);
+    ++running_;
+    threads_.emplace_back([this, work = std::move(work)] {
+      work();
+      std::lock_guard<std::mutex> l(async_mu_);
+      --running_;
+      async_cv_.notify_all();
+    });
+  }
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lk(async_mu_);
+    async_cv_.wait(lk, [this] { return running_ == 0; });
+    std::vector<std::thread> done;
+    done.swap(threads_);
+    lk.unlock();
+    for (auto& t : done) t.join();
+  }
+
+  Result<int> AssignPort(std::optional<int> asked, const std::string& self);
+  Result<ClusterRow> GetClusterRow(const std::string& id);
+  Status SetClusterStatus(const std::string& id, const std::string& status);
+  Result<ClusterView> View(const ClusterRow& row);
+  InstanceView ViewInstance(const InstanceRow& row, const ClusterRow& cluster) const;
+  std::optional<InstanceRow> WriterOf(const std::string& cluster_id);
+
+  // Mounts the cluster's volume head at its mount dir (clearing a stale mount first).
+  Status MountHead(Runtime& rt, const ClusterRow& row);
+  Result<std::unique_ptr<engine::MariaDbEngine>> MakeEngine(const ClusterRow& row,
+                                                            const std::string& root_password);
+  // Kills a mariadbd left running by an earlier rewindd on this cluster's run dir.
+  void KillOrphan(const ClusterRow& row);
+  int64_t EarliestBacktrackNs(const ClusterRow& row, const store::VolumeInfo& vol) const;
+
+  // Background work.
+  void DoCreate(ClusterRow row, std::string master_password);
+  void DoClone(ClusterRow row, std::string source_id, int64_t at_ns);
+  void DoStartInstance(InstanceRow inst);
+  void DoBacktrack(BacktrackRow bt);
+  void DoDeleteCluster(ClusterRow row);
+  void DoDeleteInstance(InstanceRow inst);
+
+  ServiceOptions options_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<MetaDb> meta_;
+  std::string engine_version_;
+
+  std::mutex mu_;  // guards runtimes_ and serialises validation + status changes of requests
+  std::map<std::string, std::shared_ptr<Runtime>> runtimes_;
+
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  int running_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+Result<ClusterRow> ClusterService::Impl::GetClusterRow(const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<ClusterRow> row, meta_->GetCluster(Lower(id)));
+  if (!row) return ClusterNotFound(id);
+  return *row;
+}
+
+Status ClusterService::Impl::SetClusterStatus(const std::string& id, const std::string& status) {
+  ASSIGN_OR_RETURN(std::optional<ClusterRow> row, meta_->GetCluster(id));
+  if (!row) return Status::NotFound("cluster vanished");
+  row->status = status;
+  return meta_->PutCluster(*row);
+}
+
+std::optional<InstanceRow> ClusterService::Impl::WriterOf(const std::string& cluster_id) {
+  auto all = meta_->ListInstances();
+  if (!all.ok()) return std::nullopt;
+  for (const auto& i : *all) {
+    if (i.cluster_id == cluster_id) return i;
+  }
+  return std::nullopt;
+}
+
+Result<int> ClusterService::Impl::AssignPort(std::optional<int> asked, const std::string& self) {
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+  auto taken = [&](int p) {
+    for (const auto& r : rows) {
+      if (r.port == p && r.id != self) return true;
+    }
+    return false;
+  };
+  if (asked) {
+    if (*asked < 1150 || *asked > 65535) {
+      return InvalidParam("Invalid port " + std::to_string(*asked) +
+                          ": the port must be from 1150 to 65535.");
+    }
+    if (taken(*asked)) {
+      return InvalidParam("Port " + std::to_string(*asked) +
+                          " is already the port of another DB cluster.");
+    }
+    return *asked;
+  }
+  for (int p = options_.first_port; p < 65535; ++p) {
+    if (!taken(p) && PortFree(options_.host, p)) return p;
+  }
+  return Status::Unavailable("no free port");
+}
+
+int64_t ClusterService::Impl::EarliestBacktrackNs(const ClusterRow& row,
+                                                  const store::VolumeInfo& vol) const {
+  const int64_t window_start = NowNs() - row.backtrack_window_s * kNsPerSec;
+  // Whole seconds, rounded up: the API shows seconds, and that moment must be reachable.
+  int64_t earliest = std::max(vol.created_ns, window_start);
+  return (earliest + kNsPerSec - 1) / kNsPerSec * kNsPerSec;
+}
+
+Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
+  ClusterView v;
+  v.id = row.id;
+  v.resource_id = row.resource_id;
+  v.arn = ClusterArn(row.id);
+  v.engine = row.engine;
+  v.engine_version = row.engine_version;
+  v.master_username = row.master_username;
+  v.database_name = row.database_name;
+  v.status = row.status;
+  v.endpoint = options_.host;
+  v.reader_endpoint = options_.host;
+  v.port = row.port;
+  v.backtrack_window_s = row.backtrack_window_s;
+  v.create_time_ns = row.create_time_ns;
+  v.clone_group_id = row.clone_group_id;
+  v.source_cluster = row.source_cluster;
+  auto vol = store_->FindVolume(row.volume);
+  if (vol.ok()) {
+    v.earliest_restorable_ns = vol->created_ns;
+    v.latest_restorable_ns = NowNs();
+    if (row.backtrack_window_s > 0) v.earliest_backtrack_ns = EarliestBacktrackNs(row, *vol);
+  }
+  if (auto w = WriterOf(row.id)) v.members.push_back(ClusterMember{w->id, true});
+  return v;
+}
+
+InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
+                                                const ClusterRow& cluster) const {
+  InstanceView v;
+  v.id = row.id;
+  v.cluster_id = row.cluster_id;
+  v.resource_id = row.resource_id;
+  v.arn = InstanceArn(row.id);
+  v.instance_class = row.instance_class;
+  v.engine = cluster.engine;
+  v.engine_version = cluster.engine_version;
+  v.status = row.status;
+  v.endpoint = options_.host;
+  v.port = cluster.port;
+  v.create_time_ns = row.create_time_ns;
+  v.master_username = cluster.master_username;
+  v.database_name = cluster.database_name;
+  return v;
+}
+
+Status ClusterService::Impl::MountHead(Runtime& rt, const ClusterRow& row) {
+  const std::string dir = MountDir(row.id);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (IsMountPoint(dir)) {
+    // Left by a rewindd that died: detach it so the directory can be mounted again.
+    if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
+      return Status::FromErrno(errno, "detaching stale mount " + dir);
+    }
+  }
+  ASSIGN_OR_RETURN(store::VolumeInfo vol, store_->FindVolume(row.volume));
+  fs::MountOptions mo;
+  mo.statfs_dir = options_.data_dir;
+  ASSIGN_OR_RETURN(rt.mount, fs::Mount::Start(store_.get(), vol.head, dir, mo));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
+    const ClusterRow& row, const std::string& root_password) {
+  engine::EngineOptions eo;
+  eo.datadir = MountDir(row.id);
+  eo.run_dir = RunDir(row.id);
+  eo.port = row.port;
+  eo.bind_address = options_.host;
+  eo.innodb_buffer_pool_size = options_.innodb_buffer_pool_size;
+  eo.root_password = root_password;
+  return engine::MariaDbEngine::Create(std::move(eo));
+}
+
+void ClusterService::Impl::KillOrphan(const ClusterRow& row) {
+  const std::string run = RunDir(row.id);
+  std::ifstream pidf(run + "/mariadbd.pid");
+  long pid = 0;
+  if (!(pidf >> pid) || pid <= 0) return;
+  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+  // Only a mariadbd started with this cluster's own config file: never anything else.
+  if (cmdline.find("--defaults-file=" + run + "/my.cnf") == std::string::npos) return;
+  ::kill(static_cast<pid_t>(pid), SIGKILL);
+  for (int i = 0; i < 200 && std::filesystem::exists("/proc/" + std::to_string(pid)); ++i) {
+    // Not our child: it is reaped by init; wait for it to be gone.
+    std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+    std::string s((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+    if (s.find(") Z") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background operations.
+
+void ClusterService::Impl::DoCreate(ClusterRow row, std::string master_password) {
+  auto rt = RuntimeFor(row.id);
+  std::lock_guard<std::mutex> ol(rt->op_mu);
+  auto fail = [&](const Status& s) {
+    std::fprintf(stderr, "rewindd: creating cluster %s failed: %s\n", row.id.c_str(),
+                 s.ToString().c_str());
+    (void)SetClusterStatus(row.id, "failed");
+    Event(row.id, "db-cluster", "DB cluster creation failed: " + s.message(), "failure");
+    if (rt->engine) (void)rt->engine->Stop();
+    rt->engine.reset();
+  };
+  if (!store_->FindVolume(row.volume).ok()) {
+    auto vol = store_->CreateVolume(row.volume);
+    if (!vol.ok()) return fail(vol.status());
+  }
+  Status s = MountHead(*rt, row);
+  if (!s.ok()) return fail(s);
+  std::error_code ec;
+  std::filesystem::remove_all(RunDir(row.id), ec);  // a fresh cluster: no state from a namesake
+  auto eng = MakeEngine(row, "");
+  if (!eng.ok()) return fail(eng.status());
+  rt->engine = std::move(eng).value();
+  s = rt->engine->Initialize(row.master_username, master_password, row.database_name);
+  if (!s.ok()) return fail(s);
+  // The cluster's data is ready; mariadbd serves once the cluster has a writer instance.
+  s = rt->engine->Stop();
+  if (!s.ok()) return fail(s);
+  s = store_->Sync();
+  if (!s.ok()) return fail(s);
+  (void)SetClusterStatus(row.id, "available");
+  Event(row.id, "db-cluster", "DB cluster created", "creation");
+}
+
+void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_t at_ns) {
+  auto rt = RuntimeFor(row.id);
+  std::lock_guard<std::mutex> ol(rt->op_mu);
+  auto fail = [&](const Status& s) {
+    std::fprintf(stderr, "rewindd: cloning %s failed: %s\n", row.id.c_str(), s.ToString().c_str());
+    (void)SetClusterStatus(row.id, "failed");
+    Event(row.id, "db-cluster", "Clone failed: " + s.message(), "failure");
+  };
+  auto src = meta_->GetCluster(source_id);
+  if (!src.ok() || !*src) return fail(Status::NotFound("source cluster vanished"));
+  auto src_vol = store_->FindVolume((*src)->volume);
+  if (!src_vol.ok()) return fail(src_vol.status());
+  if (!store_->FindVolume(row.volume).ok()) {
+    auto vol = store_->Clone(row.volume, src_vol->id, at_ns);
+    if (!vol.ok()) return fail(vol.status());
+  }
+  // The clone's datadir carries the source's accounts: its engine needs the source's root
+  // password, kept in the clone's own run dir from now on.
+  std::string root_password;
+  {
+    auto src_rt = RuntimeFor(source_id);
+    std::ifstream in(RunDir(source_id) + "/root.password");
+    std::getline(in, root_password);
+  }
+  if (root_password.empty()) return fail(Status::NotFound("source root password missing"));
+  Status s = MountHead(*rt, row);
+  if (!s.ok()) return fail(s);
+  std::error_code ec;
+  std::filesystem::remove_all(RunDir(row.id), ec);
+  std::filesystem::create_directories(RunDir(row.id), ec);
+  std::filesystem::permissions(RunDir(row.id), std::filesystem::perms::owner_all, ec);
+  {
+    std::ofstream out(RunDir(row.id) + "/root.password", std::ios::trunc);
+    out << root_password << "\n";
+  }
+  std::filesystem::permissions(RunDir(row.id) + "/root.password",
+                               std::filesystem::perms::owner_read |
+                                   std::filesystem::perms::owner_write,
+                               ec);
+  auto eng = MakeEngine(row, "");
+  if (!eng.ok()) return fail(eng.status());
+  rt->engine = std::move(eng).value();
+  (void)SetClusterStatus(row.id, "available");
+  Event(row.id, "db-cluster", "Cloned DB cluster " + row.id + " from " + source_id, "creation");
+}
+
+void ClusterService::Impl::DoStartInstance(InstanceRow inst) {
+  auto rt = RuntimeFor(inst.cluster_id);
+  std::lock_guard<std::mutex> ol(rt->op_mu);
+  auto set_status = [&](const std::string& s) {
+    auto cur = meta_->GetInstance(inst.id);
+    if (cur.ok() && *cur) {
+      (*cur)->status = s;
+      (void)meta_->PutInstance(**cur);
+    }
+  };
+  auto row = GetClusterRow(inst.cluster_id);
+  Status s = row.ok() ? Status::Ok() : row.status();
+  if (s.ok() && !rt->engine) {
+    if (!rt->mount) s = MountHead(*rt, *row);
+    if (s.ok()) {
+      auto eng = MakeEngine(*row, "");
+      if (eng.ok()) rt->engine = std::move(eng).value();
+      else s = eng.status();
+    }
+  }
+  if (s.ok() && !rt->engine->IsRunning()) s = rt->engine->Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "rewindd: starting instance %s failed: %s\n", inst.id.c_str(),
+                 s.ToString().c_str());
+    set_status("failed");
+    Event(inst.id, "db-instance", "DB instance failed to start: " + s.message(), "failure");
+    return;
+  }
+  set_status("available");
+  Event(inst.id, "db-instance", "DB instance created", "creation");
+}
+
+void ClusterService::Impl::DoBacktrack(BacktrackRow bt) {
+  auto rt = RuntimeFor(bt.cluster_id);
+  std::lock_guard<std::mutex> ol(rt->op_mu);
+  bt.status = "applying";
+  (void)meta_->PutBacktrack(bt);
+  auto row = GetClusterRow(bt.cluster_id);
+  Status s = row.ok() ? Status::Ok() : row.status();
+  const bool had_engine = rt->engine && rt->engine->IsRunning();
+  // As in Aurora, connections are dropped: the state at T is a crash image anyway.
+  if (s.ok() && rt->engine) s = rt->engine->Kill();
+  if (s.ok() && rt->mount) {
+    s = rt->mount->Stop();
+    rt->mount.reset();
+  }
+  Status rewind = s;
+  if (s.ok()) {
+    auto vol = store_->FindVolume(row->volume);
+    rewind = vol.ok() ? store_->Rewind(vol->id, bt.backtrack_to_ns).status() : vol.status();
+  }
+  // Whatever happened, bring the cluster back up on its (new or old) head.
+  Status up = row.ok() ? MountHead(*rt, *row) : row.status();
+  if (up.ok() && had_engine) {
+    if (!rt->engine) {
+      auto eng = MakeEngine(*row, "");
+      up = eng.ok() ? Status::Ok() : eng.status();
+      if (eng.ok()) rt->engine = std::move(eng).value();
+    }
+    if (up.ok()) up = rt->engine->Start();
+  }
+  if (rewind.ok() && up.ok()) {
+    bt.status = "completed";
+    (void)meta_->PutBacktrack(bt);
+    (void)SetClusterStatus(bt.cluster_id, "available");
+    Event(bt.cluster_id, "db-cluster", "Backtrack completed", "backtrack");
+    return;
+  }
+  Status why = !rewind.ok() ? rewind : up;
+  std::fprintf(stderr, "rewindd: backtrack of %s failed: %s\n", bt.cluster_id.c_str(),
+               why.ToString().c_str());
+  bt.status = "failed";
+  bt.message = why.message();
+  (void)meta_->PutBacktrack(bt);
+  (void)SetClusterStatus(bt.cluster_id, up.ok() ? "available" : "failed");
+  Event(bt.cluster_id, "db-cluster", "Backtrack failed: " + why.message(), "backtrack");
+}
+
+void ClusterService::Impl::DoDeleteCluster(ClusterRow row) {
+  auto rt = RuntimeFor(row.id);
+  {
+    std::lock_guard<std::mutex> ol(rt->op_mu);
+    if (rt->engine) (void)rt->engine->Stop();
+    rt->engine.reset();
+    if (rt->mount) (void)rt->mount->Stop();
+    rt->mount.reset();
+    if (auto vol = store_->FindVolume(row.volume); vol.ok()) {
+      Status s = store_->DeleteVolume(vol->id);
+      if (!s.ok()) {
+        (void)SetClusterStatus(row.id, "failed");
+        Event(row.id, "db-cluster", "DB cluster deletion failed: " + s.message(), "failure");
+        return;
+      }
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(RunDir(row.id), ec);
+    std::filesystem::remove(MountDir(row.id), ec);
+    // An instance still being deleted goes with its cluster (its own deletion, queued before,
+    // may run after this one; a restart must not find it without its cluster).
+    while (auto w = WriterOf(row.id)) {
+      if (!meta_->DeleteInstance(w->id).ok()) break;
+    }
+    (void)meta_->DeleteCluster(row.id);
+  }
+  Event(row.id, "db-cluster", "DB cluster deleted", "deletion");
+  std::lock_guard<std::mutex> lk(mu_);
+  runtimes_.erase(row.id);
+}
+
+void ClusterService::Impl::DoDeleteInstance(InstanceRow inst) {
+  auto rt = RuntimeFor(inst.cluster_id);
+  std::lock_guard<std::mutex> ol(rt->op_mu);
+  if (rt->engine) (void)rt->engine->Stop();
+  (void)meta_->DeleteInstance(inst.id);
+  Event(inst.id, "db-instance", "DB instance deleted", "deletion");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status ClusterService::Impl::Open() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir + "/mnt", ec);
+  std::filesystem::create_directories(options_.data_dir + "/run", ec);
+  if (ec) return Status::IOError("creating " + options_.data_dir + ": " + ec.message());
+  store::StoreOptions so;
+  so.dir = options_.data_dir + "/store";
+  ASSIGN_OR_RETURN(store_, store::Store::Open(so));
+  ASSIGN_OR_RETURN(meta_, MetaDb::Open(options_.data_dir + "/meta.db"));
+  {
+    engine::EngineOptions probe;
+    probe.datadir = options_.data_dir + "/mnt/.probe";
+    probe.run_dir = options_.data_dir + "/run/.probe";
+    probe.port = options_.first_port;
+    ASSIGN_OR_RETURN(auto eng, engine::MariaDbEngine::Create(probe));
+    ASSIGN_OR_RETURN(engine_version_, eng->Version());
+  }
+
+  // Bring every cluster back as it was; finish or undo what a restart cut short.
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+  for (ClusterRow row : rows) {
+    KillOrphan(row);
+    auto vol = store_->FindVolume(row.volume);
+    if (row.status == "deleting") {
+      Async([this, row] { DoDeleteCluster(row); });
+      continue;
+    }
+    if (row.status == "creating" && !row.source_cluster.empty()) {
+      Async([this, row] { DoClone(row, row.source_cluster, NowNs()); });
+      continue;
+    }
+    if (row.status == "creating" || !vol.ok()) {
+      // Its master password was never stored: an interrupted creation cannot be redone.
+      row.status = "failed";
+      (void)meta_->PutCluster(row);
+      Event(row.id, "db-cluster", "DB cluster creation was interrupted by a restart", "failure");
+      continue;
+    }
+    if (row.status == "backtracking") {
+      // The rewind is one store record: it either landed (the volume's head moved after the
+      // request) or not at all.
+      ASSIGN_OR_RETURN(std::vector<BacktrackRow> bts, meta_->ListBacktracks(row.id));
+      for (BacktrackRow bt : bts) {
+        if (bt.status != "pending" && bt.status != "applying") continue;
+        const bool landed = vol->history.back().from_ns >= bt.request_time_ns;
+        bt.status = landed ? "completed" : "failed";
+        if (!landed) bt.message = "interrupted by a restart before it was applied";
+        (void)meta_->PutBacktrack(bt);
+        Event(row.id, "db-cluster", landed ? "Backtrack completed" : "Backtrack failed: " + bt.message,
+              "backtrack");
+      }
+    }
+    if (row.status != "failed") row.status = "available";
+    (void)meta_->PutCluster(row);
+    auto rt = RuntimeFor(row.id);
+    Status s = MountHead(*rt, row);
+    if (!s.ok()) {
+      std::fprintf(stderr, "rewindd: mounting %s failed: %s\n", row.id.c_str(),
+                   s.ToString().c_str());
+      continue;
+    }
+    auto eng = MakeEngine(row, "");
+    if (!eng.ok()) continue;
+    rt->engine = std::move(eng).value();
+    if (auto w = WriterOf(row.id)) {
+      if (w->status == "deleting") {
+        Async([this, inst = *w] { DoDeleteInstance(inst); });
+      } else {
+        w->status = "creating";
+        (void)meta_->PutInstance(*w);
+        Async([this, inst = *w] { DoStartInstance(inst); });
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ClusterService::ClusterService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClusterService::~ClusterService() = default;
+
+Result<std::unique_ptr<ClusterService>> ClusterService::Open(const ServiceOptions& options) {
+  if (options.data_dir.empty()) return Status::InvalidArgument("data dir not set");
+  auto impl = std::make_unique<Impl>(options);
+  RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<ClusterService>(new ClusterService(std::move(impl)));
+}
+
+void ClusterService::WaitIdle() { impl_->WaitIdle(); }
+
+Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& req) {
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  if (req.engine != "aurora-mysql") {
+    return InvalidParam("Invalid DB engine: " + req.engine +
+                        ". Rewind serves Engine aurora-mysql (MariaDB underneath).");
+  }
+  if (req.master_username.empty()) {
+    return InvalidParam("The parameter MasterUsername must be provided and must not be blank.");
+  }
+  if (req.master_username.size() > 16 || !std::isalpha(static_cast<unsigned char>(req.master_username[0])) ||
+      !std::all_of(req.master_username.begin(), req.master_username.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+    return InvalidParam("MasterUsername must be 1 to 16 letters, digits or underscores, "
+                        "starting with a letter.");
+  }
+  if (req.master_password.size() < 8 || req.master_password.size() > 41) {
+    return InvalidParam("The parameter MasterUserPassword is not a valid password because it "
+                        "is shorter than 8 characters or longer than 41.");
+  }
+  for (char c : req.master_password) {
+    if (c < 33 || c > 126 || c == '/' || c == '"' || c == '@') {
+      return InvalidParam("The parameter MasterUserPassword is not a valid password. Only "
+                          "printable ASCII characters besides '/', '@', '\"', ' ' may be used.");
+    }
+  }
+  if (!req.database_name.empty()) {
+    bool ok = req.database_name.size() <= 64 &&
+              std::isalpha(static_cast<unsigned char>(req.database_name[0]));
+    for (char c : req.database_name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) {
+      return InvalidParam("DatabaseName must be 1 to 64 letters, digits or underscores, "
+                          "starting with a letter.");
+    }
+  }
+  if (req.backtrack_window_s < 0 || req.backtrack_window_s > kMaxBacktrackWindowS) {
+    return InvalidParam("BacktrackWindow must be from 0 to 259200 seconds (72 hours).");
+  }
+  if (req.engine_version && !req.engine_version->empty() &&
+      req.engine_version->find(impl_->engine_version_.substr(0, 7)) == std::string::npos &&
+      req.engine_version->rfind("8.0", 0) != 0 && req.engine_version->rfind("5.7", 0) != 0) {
+    return InvalidParam("Cannot find version " + *req.engine_version + " for aurora-mysql");
+  }
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  const std::string id = Lower(req.id);
+  ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
+  if (existing) {
+    return Fault("DBClusterAlreadyExistsFault", Status::Code::kAlreadyExists,
+                 "DB cluster already exists");
+  }
+  ClusterRow row;
+  row.id = id;
+  row.resource_id = "cluster-" + RandomAlnum(26, true);
+  row.engine = req.engine;
+  row.engine_version = impl_->engine_version_;
+  row.master_username = req.master_username;
+  row.database_name = req.database_name;
+  row.status = "creating";
+  ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
+  row.backtrack_window_s = req.backtrack_window_s;
+  row.create_time_ns = NowNs();
+  row.clone_group_id = Uuid();
+  row.volume = id;
+  RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  impl_->Async([impl = impl_.get(), row, pw = req.master_password] { impl->DoCreate(row, pw); });
+  return impl_->View(row);
+}
+
+Result<std::vector<ClusterView>> ClusterService::DescribeClusters(
+    const std::optional<std::string>& id) {
+  std::vector<ClusterView> out;
+  if (id) {
+    ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(*id));
+    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+    out.push_back(std::move(v));
+    return out;
+  }
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, impl_->meta_->ListClusters());
+  for (const auto& row : rows) {
+    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& req) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
+  if (row.status != "available") {
+    return InvalidState("DB cluster " + row.id + " is " + row.status +
+                        "; it can be modified when it is available.");
+  }
+  if (req.backtrack_window_s) {
+    const int64_t w = *req.backtrack_window_s;
+    if (w < 0 || w > kMaxBacktrackWindowS) {
+      return InvalidParam("BacktrackWindow must be from 0 to 259200 seconds (72 hours).");
+    }
+    if (w > 0 && (row.backtrack_window_s == 0 || row.backtrack_disabled_for_good)) {
+      return InvalidCombination("Backtrack is not enabled for DB cluster " + row.id +
+                                ": it can only be turned on when the cluster is created.");
+    }
+  }
+  if (req.master_password) {
+    const std::string& pw = *req.master_password;
+    bool ok = pw.size() >= 8 && pw.size() <= 41;
+    for (char c : pw) ok = ok && c >= 33 && c <= 126 && c != '/' && c != '"' && c != '@';
+    if (!ok) {
+      return InvalidParam("The parameter MasterUserPassword is not a valid password: 8 to 41 "
+                          "printable ASCII characters besides '/', '@', '\"', ' '.");
+    }
+    auto rt = impl_->RuntimeForLocked(row.id);  // mu_ is held
+    std::lock_guard<std::mutex> ol(rt->op_mu);
+    if (!rt->engine || !rt->engine->IsRunning()) {
+      return InvalidState("DB cluster " + row.id +
+                          " has no running writer instance to change the password on.");
+    }
+    RETURN_IF_ERROR(rt->engine->SetUserPassword(row.master_username, pw));
+  }
+  if (req.backtrack_window_s) {
+    row.backtrack_window_s = *req.backtrack_window_s;
+    if (row.backtrack_window_s == 0) row.backtrack_disabled_for_good = true;
+  }
+  RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  impl_->Event(row.id, "db-cluster", "DB cluster modified", "configuration change");
+  return impl_->View(row);
+}
+
+Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& req) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
+  if (!req.skip_final_snapshot && !req.final_snapshot_id) {
+    return InvalidCombination(
+        "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
+  }
+  if (req.final_snapshot_id) {
+    return InvalidCombination("Rewind takes no final snapshots: use SkipFinalSnapshot (a clone "
+                              "keeps the data of any moment instead).");
+  }
+  // As in Aurora, instances already being deleted do not hold the cluster back (the usual
+  // clean-up is delete-db-instance then delete-db-cluster at once).
+  if (auto w = impl_->WriterOf(row.id); w && w->status != "deleting") {
+    return InvalidState("Cluster cannot be deleted, it still contains DB instances in "
+                        "non-deleting state.");
+  }
+  if (row.status != "available" && row.status != "failed") {
+    return InvalidState("DB cluster " + row.id + " is " + row.status + "; it cannot be deleted now.");
+  }
+  row.status = "deleting";
+  RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+  impl_->Async([impl = impl_.get(), row] { impl->DoDeleteCluster(row); });
+  return v;
+}
+
+Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest& req) {
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBInstanceIdentifier"));
+  if (req.instance_class.empty()) {
+    return Fault("MissingParameter", Status::Code::kInvalidArgument,
+                 "The request must contain the parameter DBInstanceClass.");
+  }
+  if (req.cluster_id.empty()) {
+    return InvalidCombination("An aurora-mysql DB instance must belong to a DB cluster: give "
+                              "DBClusterIdentifier.");
+  }
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  const std::string id = Lower(req.id);
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->meta_->GetInstance(id));
+  if (existing) {
+    return Fault("DBInstanceAlreadyExists", Status::Code::kAlreadyExists,
+                 "DB instance already exists");
+  }
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
+  if (!req.engine.empty() && req.engine != row.engine) {
+    return InvalidCombination("The engine name requested for your DB instance (" + req.engine +
+                              ") doesn't match the engine name of your DB cluster (" +
+                              row.engine + ").");
+  }
+  if (impl_->WriterOf(row.id)) {
+    return InvalidState("DB cluster " + row.id + " already has its writer instance; Rewind "
+                        "serves one instance per cluster.");
+  }
+  if (row.status != "available" && row.status != "creating") {
+    return InvalidState("DB cluster " + row.id + " is " + row.status + ".");
+  }
+  InstanceRow inst;
+  inst.id = id;
+  inst.cluster_id = row.id;
+  inst.resource_id = "db-" + RandomAlnum(26, true);
+  inst.instance_class = req.instance_class;
+  inst.status = "creating";
+  inst.create_time_ns = NowNs();
+  RETURN_IF_ERROR(impl_->meta_->PutInstance(inst));
+  impl_->Async([impl = impl_.get(), inst] { impl->DoStartInstance(inst); });
+  return impl_->ViewInstance(inst, row);
+}
+
+Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
+    const std::optional<std::string>& id, const std::optional<std::string>& cluster) {
+  std::vector<InstanceView> out;
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, impl_->meta_->ListInstances());
+  for (const auto& r : rows) {
+    if (id && r.id != Lower(*id)) continue;
+    if (cluster && r.cluster_id != Lower(*cluster)) continue;
+    auto c = impl_->GetClusterRow(r.cluster_id);
+    if (!c.ok()) continue;
+    out.push_back(impl_->ViewInstance(r, *c));
+  }
+  if (id && out.empty()) return InstanceNotFound(*id);
+  return out;
+}
+
+Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->meta_->GetInstance(Lower(id)));
+  if (!inst) return InstanceNotFound(id);
+  if (inst->status == "deleting") {
+    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
+                 "DB instance " + inst->id + " is already being deleted.");
+  }
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
+  if (row.status == "backtracking") {
+    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
+                 "DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
+  }
+  inst->status = "deleting";
+  RETURN_IF_ERROR(impl_->meta_->PutInstance(*inst));
+  impl_->Async([impl = impl_.get(), i = *inst] { impl->DoDeleteInstance(i); });
+  return impl_->ViewInstance(*inst, row);
+}
+
+Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
+  if (row.backtrack_window_s == 0) {
+    return InvalidState("Backtrack is not enabled for DB cluster " + row.id +
+                        " (its BacktrackWindow is 0).");
+  }
+  if (row.status == "backtracking") {
+    return InvalidState("DB cluster " + row.id + " is already backtracking; wait until it is "
+                        "available.");
+  }
+  if (row.status != "available") {
+    return InvalidState("DB cluster " + row.id + " is " + row.status +
+                        "; it can be backtracked when it is available.");
+  }
+  ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->store_->FindVolume(row.volume));
+  const int64_t now = NowNs();
+  int64_t to = req.backtrack_to_ns;
+  if (to > now) {
+    return InvalidState("BacktrackTo is in the future: it must be a time before now.");
+  }
+  const int64_t earliest = impl_->EarliestBacktrackNs(row, vol);
+  if (to < earliest) {
+    if (!req.use_earliest_time_on_point_in_time_unavailable) {
+      return InvalidState(
+          "BacktrackTo is before the earliest backtrack time of DB cluster " + row.id +
+          "; give a later time, or UseEarliestTimeOnPointInTimeUnavailable to go there.");
+    }
+    to = earliest;
+  }
+  BacktrackRow bt;
+  bt.id = Uuid();
+  bt.cluster_id = row.id;
+  bt.backtrack_to_ns = to;
+  bt.backtracked_from_ns = now;
+  bt.request_time_ns = now;
+  bt.status = "pending";
+  RETURN_IF_ERROR(impl_->meta_->PutBacktrack(bt));
+  row.status = "backtracking";
+  RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  impl_->Event(row.id, "db-cluster", "Backtrack started", "backtrack");
+  impl_->Async([impl = impl_.get(), bt] { impl->DoBacktrack(bt); });
+  return BacktrackView{bt.id, bt.cluster_id, bt.backtrack_to_ns, bt.backtracked_from_ns,
+                       bt.request_time_ns, bt.status, ""};
+}
+
+Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
+    const std::string& cluster_id, const std::optional<std::string>& backtrack_id,
+    const std::vector<std::string>& statuses) {
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(cluster_id));
+  ASSIGN_OR_RETURN(std::vector<BacktrackRow> rows, impl_->meta_->ListBacktracks(row.id));
+  std::vector<BacktrackView> out;
+  for (const auto& r : rows) {
+    if (backtrack_id && r.id != *backtrack_id) continue;
+    if (!statuses.empty() &&
+        std::find(statuses.begin(), statuses.end(), r.status) == statuses.end()) {
+      continue;
+    }
+    out.push_back(BacktrackView{r.id, r.cluster_id, r.backtrack_to_ns, r.backtracked_from_ns,
+                                r.request_time_ns, r.status, r.message});
+  }
+  if (backtrack_id && out.empty()) {
+    return Fault("DBClusterBacktrackNotFoundFault", Status::Code::kNotFound,
+                 "Backtrack " + *backtrack_id + " not found for DB cluster " + row.id + ".");
+  }
+  return out;
+}
+
+Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  if (!req.restore_type.empty() && req.restore_type != "copy-on-write" &&
+      req.restore_type != "full-copy") {
+    return InvalidParam("Invalid RestoreType " + req.restore_type +
+                        ": use copy-on-write (or full-copy).");
+  }
+  if (req.use_latest_restorable_time == req.restore_to_ns.has_value()) {
+    return InvalidCombination("Give exactly one of RestoreToTime and UseLatestRestorableTime.");
+  }
+  if (req.backtrack_window_s &&
+      (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
+    return InvalidParam("BacktrackWindow must be from 0 to 259200 seconds (72 hours).");
+  }
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  const std::string id = Lower(req.id);
+  ASSIGN_OR_RETURN(ClusterRow src, impl_->GetClusterRow(req.source_id));
+  ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
+  if (existing) {
+    return Fault("DBClusterAlreadyExistsFault", Status::Code::kAlreadyExists,
+                 "DB cluster already exists");
+  }
+  if (src.status != "available") {
+    return InvalidState("Source DB cluster " + src.id + " is " + src.status +
+                        "; it can be cloned when it is available.");
+  }
+  ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->store_->FindVolume(src.volume));
+  const int64_t now = NowNs();
+  int64_t at = req.restore_to_ns.value_or(now);
+  if (at > now) {
+    return Fault("InvalidRestoreFault", Status::Code::kInvalidArgument,
+                 "RestoreToTime is in the future.");
+  }
+  if (at < vol.created_ns) {
+    return Fault("InvalidRestoreFault", Status::Code::kInvalidArgument,
+                 "RestoreToTime is before the earliest restorable time of DB cluster " + src.id +
+                     ".");
+  }
+  ClusterRow row;
+  row.id = id;
+  row.resource_id = "cluster-" + RandomAlnum(26, true);
+  row.engine = src.engine;
+  row.engine_version = src.engine_version;
+  row.master_username = src.master_username;
+  row.database_name = src.database_name;
+  row.status = "creating";
+  ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
+  row.backtrack_window_s = req.backtrack_window_s.value_or(src.backtrack_window_s);
+  row.create_time_ns = now;
+  row.clone_group_id = src.clone_group_id;
+  row.source_cluster = src.id;
+  row.volume = id;
+  RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  impl_->Async([impl = impl_.get(), row, at] { impl->DoClone(row, row.source_cluster, at); });
+  return impl_->View(row);
+}
+
+std::vector<EventView> ClusterService::DescribeEvents(const EventQuery& q) {
+  std::vector<EventView> out;
+  auto rows = impl_->meta_->ListEvents();
+  if (!rows.ok()) return out;
+  const int64_t now = NowNs();
+  int64_t start = q.start_ns.value_or(now - q.duration_minutes.value_or(60) * 60 * kNsPerSec);
+  int64_t end = q.end_ns.value_or(now + kNsPerSec);
+  if (q.duration_minutes && q.start_ns && !q.end_ns) {
+    end = *q.start_ns + *q.duration_minutes * 60 * kNsPerSec;
+  }
+  for (const auto& r : *rows) {
+    if (r.date_ns < start || r.date_ns > end) continue;
+    if (q.source_id && r.source_id != Lower(*q.source_id)) continue;
+    if (q.source_type && r.source_type != *q.source_type) continue;
+    std::vector<std::string> cats;
+    size_t pos = 0;
+    while (pos <= r.categories.size() && !r.categories.empty()) {
+      size_t comma = r.categories.find(',', pos);
+      cats.push_back(r.categories.substr(pos, comma - pos));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (!q.categories.empty()) {
+      bool hit = false;
+      for (const auto& c : q.categories) hit = hit || std::find(cats.begin(), cats.end(), c) != cats.end();
+      if (!hit) continue;
+    }
+    EventView e;
+    e.source_id = r.source_id;
+    e.source_type = r.source_type;
+    e.source_arn = r.source_type == "db-instance" ? impl_->InstanceArn(r.source_id)
+                                                  : impl_->ClusterArn(r.source_id);
+    e.message = r.message;
+    e.categories = std::move(cats);
+    e.date_ns = r.date_ns;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace rwd::cluster

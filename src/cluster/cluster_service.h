@@ -1,0 +1,201 @@
+// ClusterService: Aurora-style DB clusters on Rewind. Each cluster owns one store volume,
+// mounted by FUSE at <data_dir>/mnt/<cluster>, and, once it has a writer instance, one mariadbd
+// on that mount listening on 127.0.0.1:<port>. It creates, describes, modifies and deletes
+// clusters and their writer instance, backtracks a cluster in place to a moment of its window,
+// and clones a cluster copy-on-write at a moment (RestoreDBClusterToPointInTime).
+//
+// Metadata (clusters, instances, backtracks, events) lives in SQLite at <data_dir>/meta.db,
+// outside every volume, so a backtrack never rewinds it. After a restart every cluster comes
+// back as it was, engines started; an operation cut short by the restart is finished or undone.
+//
+// Long operations (create, backtrack, clone, instance start, delete) run in the background, as
+// in Aurora: the call validates, records the new status ("creating", "backtracking",
+// "deleting"), returns, and the status moves on when the work is done.
+//
+// Errors: every refusal is a non-OK Status tagged (Status::tag()) with the AWS error code Aurora
+// would send, e.g. "DBClusterNotFoundFault", "InvalidDBClusterStateFault",
+// "InvalidParameterValue"; the message says what to fix. Nothing stored is changed by a refusal.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rwd::cluster {
+
+struct ClusterMember {
+  std::string instance_id;
+  bool is_writer = true;
+};
+
+struct ClusterView {
+  std::string id;           // DBClusterIdentifier (lower case, as RDS stores it)
+  std::string resource_id;  // DbClusterResourceId, "cluster-…"
+  std::string arn;
+  std::string engine;          // "aurora-mysql"
+  std::string engine_version;  // the real MariaDB version
+  std::string engine_mode = "provisioned";
+  std::string master_username;
+  std::string database_name;
+  std::string status;    // creating | available | backtracking | deleting | failed
+  std::string endpoint;  // an address `mysql -h` reaches over TCP
+  std::string reader_endpoint;
+  int port = 0;
+  int64_t backtrack_window_s = 0;         // 0: backtrack off
+  int64_t create_time_ns = 0;
+  int64_t earliest_backtrack_ns = 0;      // valid when backtrack_window_s > 0
+  int64_t earliest_restorable_ns = 0;
+  int64_t latest_restorable_ns = 0;
+  uint64_t backtrack_consumed_change_records = 0;
+  std::string clone_group_id;             // shared by a cluster and its clones
+  std::string source_cluster;             // the cluster it was cloned from, if any
+  std::vector<ClusterMember> members;
+};
+
+struct InstanceView {
+  std::string id;
+  std::string cluster_id;
+  std::string resource_id;  // DbiResourceId, "db-…"
+  std::string arn;
+  std::string instance_class;
+  std::string engine;
+  std::string engine_version;
+  std::string status;  // creating | available | deleting | failed
+  std::string endpoint;
+  int port = 0;
+  int64_t create_time_ns = 0;
+  std::string master_username;
+  std::string database_name;
+};
+
+struct BacktrackView {
+  std::string id;  // BacktrackIdentifier (a UUID)
+  std::string cluster_id;
+  int64_t backtrack_to_ns = 0;        // the moment the cluster was set back to
+  int64_t backtracked_from_ns = 0;    // when the backtrack started (the state it left)
+  int64_t request_time_ns = 0;
+  std::string status;  // pending | applying | completed | failed
+  std::string message; // why, if failed
+};
+
+struct EventView {
+  std::string source_id;
+  std::string source_type;  // db-cluster | db-instance
+  std::string source_arn;
+  std::string message;
+  std::vector<std::string> categories;
+  int64_t date_ns = 0;
+};
+
+struct CreateClusterRequest {
+  std::string id;
+  std::string engine;  // must be "aurora-mysql" (or "aurora", "mysql" style aliases refused)
+  std::optional<std::string> engine_version;
+  std::string master_username;
+  std::string master_password;
+  std::string database_name;
+  std::optional<int> port;
+  int64_t backtrack_window_s = 0;
+};
+
+struct ModifyClusterRequest {
+  std::string id;
+  std::optional<int64_t> backtrack_window_s;
+  std::optional<std::string> master_password;
+};
+
+struct DeleteClusterRequest {
+  std::string id;
+  bool skip_final_snapshot = false;
+  std::optional<std::string> final_snapshot_id;
+};
+
+struct CreateInstanceRequest {
+  std::string id;
+  std::string cluster_id;
+  std::string instance_class;
+  std::string engine;
+};
+
+struct BacktrackRequest {
+  std::string cluster_id;
+  int64_t backtrack_to_ns = 0;
+  bool force = false;
+  bool use_earliest_time_on_point_in_time_unavailable = false;
+};
+
+struct CloneRequest {
+  std::string id;
+  std::string source_id;
+  std::string restore_type;  // "copy-on-write" (the only kind served)
+  std::optional<int64_t> restore_to_ns;
+  bool use_latest_restorable_time = false;
+  std::optional<int> port;
+  std::optional<int64_t> backtrack_window_s;  // default: the source's
+};
+
+struct EventQuery {
+  std::optional<std::string> source_id;
+  std::optional<std::string> source_type;
+  std::optional<int64_t> start_ns;
+  std::optional<int64_t> end_ns;
+  std::optional<int64_t> duration_minutes;
+  std::vector<std::string> categories;
+};
+
+struct ServiceOptions {
+  std::string data_dir;                // created if missing
+  std::string host = "127.0.0.1";      // where mariadbds listen; the Endpoint field
+  int first_port = 3306;               // ports are handed out from here when not asked for
+  std::string innodb_buffer_pool_size = "256M";
+  std::string region = "us-east-1";
+  std::string account_id = "123456789012";
+};
+
+class ClusterService {
+ public:
+  // Opens the store and metadata under options.data_dir, mounts every cluster's volume, starts
+  // the engines of clusters with a writer, and finishes or undoes operations a restart cut short.
+  static Result<std::unique_ptr<ClusterService>> Open(const ServiceOptions& options);
+  // Stops every engine gracefully, unmounts, closes the store.
+  ~ClusterService();
+
+  Result<ClusterView> CreateCluster(const CreateClusterRequest& request);
+  // One cluster (NotFound if missing) or, with no id, all.
+  Result<std::vector<ClusterView>> DescribeClusters(const std::optional<std::string>& id);
+  Result<ClusterView> ModifyCluster(const ModifyClusterRequest& request);
+  Result<ClusterView> DeleteCluster(const DeleteClusterRequest& request);
+
+  Result<InstanceView> CreateInstance(const CreateInstanceRequest& request);
+  Result<std::vector<InstanceView>> DescribeInstances(const std::optional<std::string>& id,
+                                                      const std::optional<std::string>& cluster);
+  Result<InstanceView> DeleteInstance(const std::string& id);
+
+  // Starts a backtrack (status "pending"); the cluster goes "backtracking" then "available".
+  Result<BacktrackView> Backtrack(const BacktrackRequest& request);
+  Result<std::vector<BacktrackView>> DescribeBacktracks(
+      const std::string& cluster_id, const std::optional<std::string>& backtrack_id,
+      const std::vector<std::string>& statuses);
+
+  // RestoreDBClusterToPointInTime, copy-on-write.
+  Result<ClusterView> Clone(const CloneRequest& request);
+
+  std::vector<EventView> DescribeEvents(const EventQuery& query);
+
+  // Blocks until no background operation is running (for tests and orderly shutdown).
+  void WaitIdle();
+
+  class Impl;
+
+ private:
+  explicit ClusterService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rwd::cluster

@@ -1,0 +1,272 @@
+#include "cluster/meta_db.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace rwd::cluster {
+namespace {
+
+// A prepared statement, finalised on every exit path.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Status prepared() const {
+    if (rc_ == SQLITE_OK) return Status::Ok();
+    return Status::IOError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+  }
+  Stmt& Bind(const std::string& v) {
+    sqlite3_bind_text(stmt_, ++idx_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int64_t v) {
+    sqlite3_bind_int64(stmt_, ++idx_, v);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE, or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  Status Done() {
+    int rc = Step();
+    if (rc == SQLITE_DONE) return Status::Ok();
+    return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  std::string Text(int col) {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+  int idx_ = 0;
+};
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+CREATE TABLE IF NOT EXISTS clusters (
+  id TEXT PRIMARY KEY, resource_id TEXT, engine TEXT, engine_version TEXT,
+  master_username TEXT, database_name TEXT, status TEXT, port INTEGER,
+  backtrack_window_s INTEGER, create_time_ns INTEGER, clone_group_id TEXT,
+  source_cluster TEXT, volume TEXT, backtrack_disabled INTEGER);
+CREATE TABLE IF NOT EXISTS instances (
+  id TEXT PRIMARY KEY, cluster_id TEXT, resource_id TEXT, instance_class TEXT, status TEXT,
+  create_time_ns INTEGER);
+CREATE TABLE IF NOT EXISTS backtracks (
+  id TEXT PRIMARY KEY, cluster_id TEXT, backtrack_to_ns INTEGER, backtracked_from_ns INTEGER,
+  request_time_ns INTEGER, status TEXT, message TEXT);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT, source_type TEXT, message TEXT,
+  categories TEXT, date_ns INTEGER);
+)sql";
+
+ClusterRow ReadCluster(Stmt& s) {
+  ClusterRow r;
+  r.id = s.Text(0);
+  r.resource_id = s.Text(1);
+  r.engine = s.Text(2);
+  r.engine_version = s.Text(3);
+  r.master_username = s.Text(4);
+  r.database_name = s.Text(5);
+  r.status = s.Text(6);
+  r.port = static_cast<int>(s.Int(7));
+  r.backtrack_window_s = s.Int(8);
+  r.create_time_ns = s.Int(9);
+  r.clone_group_id = s.Text(10);
+  r.source_cluster = s.Text(11);
+  r.volume = s.Text(12);
+  r.backtrack_disabled_for_good = s.Int(13) != 0;
+  return r;
+}
+
+InstanceRow ReadInstance(Stmt& s) {
+  InstanceRow r;
+  r.id = s.Text(0);
+  r.cluster_id = s.Text(1);
+  r.resource_id = s.Text(2);
+  r.instance_class = s.Text(3);
+  r.status = s.Text(4);
+  r.create_time_ns = s.Int(5);
+  return r;
+}
+
+constexpr const char* kClusterCols =
+    "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
+    "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
+    "backtrack_disabled";
+constexpr const char* kInstanceCols =
+    "id, cluster_id, resource_id, instance_class, status, create_time_ns";
+
+}  // namespace
+
+Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
+  // Create the file 0600 before SQLite does, so it is never readable by others.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  ::close(fd);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::IOError("open metadata " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<MetaDb> meta(new MetaDb(db));
+  RETURN_IF_ERROR(meta->Exec(kSchema));
+  return meta;
+}
+
+MetaDb::~MetaDb() { sqlite3_close(db_); }
+
+Status MetaDb::Exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    return Status::IOError("sqlite: " + msg);
+  }
+  return Status::Ok();
+}
+
+Status MetaDb::PutCluster(const ClusterRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "INSERT OR REPLACE INTO clusters VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
+      .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
+      .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
+      .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0});
+  return s.Done();
+}
+
+Result<std::optional<ClusterRow>> MetaDb::GetCluster(const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kClusterCols + " FROM clusters WHERE id = ?").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(id);
+  if (s.Step() == SQLITE_ROW) return std::optional<ClusterRow>(ReadCluster(s));
+  return std::optional<ClusterRow>();
+}
+
+Result<std::vector<ClusterRow>> MetaDb::ListClusters() {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         (std::string("SELECT ") + kClusterCols + " FROM clusters ORDER BY create_time_ns").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  std::vector<ClusterRow> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadCluster(s));
+  return out;
+}
+
+Status MetaDb::DeleteCluster(const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "DELETE FROM clusters WHERE id = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(id);
+  return s.Done();
+}
+
+Status MetaDb::PutInstance(const InstanceRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class).Bind(r.status)
+      .Bind(r.create_time_ns);
+  return s.Done();
+}
+
+Result<std::optional<InstanceRow>> MetaDb::GetInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kInstanceCols + " FROM instances WHERE id = ?").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(id);
+  if (s.Step() == SQLITE_ROW) return std::optional<InstanceRow>(ReadInstance(s));
+  return std::optional<InstanceRow>();
+}
+
+Result<std::vector<InstanceRow>> MetaDb::ListInstances() {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kInstanceCols +
+               " FROM instances ORDER BY create_time_ns").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  std::vector<InstanceRow> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadInstance(s));
+  return out;
+}
+
+Status MetaDb::DeleteInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "DELETE FROM instances WHERE id = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(id);
+  return s.Done();
+}
+
+Status MetaDb::PutBacktrack(const BacktrackRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "INSERT OR REPLACE INTO backtracks VALUES (?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.id).Bind(r.cluster_id).Bind(r.backtrack_to_ns).Bind(r.backtracked_from_ns)
+      .Bind(r.request_time_ns).Bind(r.status).Bind(r.message);
+  return s.Done();
+}
+
+Result<std::vector<BacktrackRow>> MetaDb::ListBacktracks(const std::string& cluster_id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "SELECT id, cluster_id, backtrack_to_ns, backtracked_from_ns, request_time_ns, status, "
+         "message FROM backtracks WHERE cluster_id = ? ORDER BY request_time_ns DESC");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(cluster_id);
+  std::vector<BacktrackRow> out;
+  while (s.Step() == SQLITE_ROW) {
+    BacktrackRow r;
+    r.id = s.Text(0);
+    r.cluster_id = s.Text(1);
+    r.backtrack_to_ns = s.Int(2);
+    r.backtracked_from_ns = s.Int(3);
+    r.request_time_ns = s.Int(4);
+    r.status = s.Text(5);
+    r.message = s.Text(6);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status MetaDb::AddEvent(const EventRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "INSERT INTO events (source_id, source_type, message, categories, date_ns) "
+         "VALUES (?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.source_id).Bind(r.source_type).Bind(r.message).Bind(r.categories).Bind(r.date_ns);
+  return s.Done();
+}
+
+Result<std::vector<EventRow>> MetaDb::ListEvents() {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "SELECT source_id, source_type, message, categories, date_ns FROM events ORDER BY seq");
+  RETURN_IF_ERROR(s.prepared());
+  std::vector<EventRow> out;
+  while (s.Step() == SQLITE_ROW) {
+    EventRow r;
+    r.source_id = s.Text(0);
+    r.source_type = s.Text(1);
+    r.message = s.Text(2);
+    r.categories = s.Text(3);
+    r.date_ns = s.Int(4);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace rwd::cluster

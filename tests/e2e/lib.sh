@@ -1,0 +1,99 @@
+# Shared harness for the end-to-end tests: starts a real rewindd on a temp data dir with free
+# ports on 127.0.0.1, drives it with the real aws CLI, mysql and sysbench, and cleans up on every
+# exit path (by PID only; unmounts what it mounted). Source it, then call e2e_start.
+set -euo pipefail
+
+BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
+REWINDD="$BUILD_DIR/src/cli/rewindd"
+E2E_DIR=$(mktemp -d /tmp/rewind-e2e-XXXXXX)
+REWINDD_PID=""
+
+E2E_T0=$(date +%s.%N)
+log() {
+  printf '[%s +%ss] %s\n' "$(date -u +%H:%M:%S)" \
+    "$(awk -v a="$(date +%s.%N)" -v b="$E2E_T0" 'BEGIN { printf "%6.1f", a - b }')" "$*"
+}
+die() { log "FAIL: $*"; exit 1; }
+
+# A TCP port on 127.0.0.1 nobody listens on, from a range away from the usual ones.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port"
+}
+
+e2e_cleanup() {
+  local rc=$?
+  set +e
+  if [ -n "$REWINDD_PID" ] && [ -d "/proc/$REWINDD_PID" ]; then
+    kill -TERM "$REWINDD_PID"
+    for _ in $(seq 1 300); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
+    [ -d "/proc/$REWINDD_PID" ] && kill -KILL "$REWINDD_PID"
+  fi
+  # mariadbds left by a killed rewindd: only those started with this run's config files.
+  for pidfile in "$E2E_DIR"/data/run/*/mariadbd.pid; do
+    [ -f "$pidfile" ] || continue
+    local pid; pid=$(cat "$pidfile")
+    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--defaults-file=$E2E_DIR/"; then
+      kill -KILL "$pid"
+    fi
+  done
+  grep -o " $E2E_DIR/[^ ]*" /proc/mounts 2>/dev/null | while read -r m; do fusermount3 -u -z "$m"; done
+  if [ $rc -ne 0 ] && [ -f "$E2E_DIR/rewindd.log" ]; then
+    echo "---- rewindd.log (tail) ----"; tail -n 60 "$E2E_DIR/rewindd.log"
+  fi
+  rm -rf "$E2E_DIR"
+  exit $rc
+}
+trap e2e_cleanup EXIT INT TERM
+
+# Starts rewindd; sets API_PORT, DATA, and the aws wrapper's environment.
+e2e_start() {
+  if [ ! -c /dev/fuse ]; then die "/dev/fuse is missing: Rewind cannot mount; this test must fail"; fi
+  DATA="$E2E_DIR/data"
+  API_PORT=$(free_port)
+  FIRST_PORT=$(free_port)
+  mkdir -p "$DATA"
+  "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
+    >>"$E2E_DIR/rewindd.log" 2>&1 &
+  REWINDD_PID=$!
+  export HOME="$E2E_DIR/home" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+  export AWS_SHARED_CREDENTIALS_FILE="$DATA/credentials"
+  mkdir -p "$HOME"
+  for _ in $(seq 1 200); do
+    [ -s "$DATA/credentials" ] && aws_rds describe-db-clusters >/dev/null 2>&1 && return 0
+    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start"
+    sleep 0.1
+  done
+  die "rewindd did not answer"
+}
+
+aws_rds() {
+  /usr/bin/aws --profile rewind --region us-east-1 --endpoint-url "http://127.0.0.1:$API_PORT" \
+    rds "$@"
+}
+
+# cluster_field CLUSTER FIELD → value from describe-db-clusters
+cluster_field() {
+  aws_rds describe-db-clusters --db-cluster-identifier "$1" --query "DBClusters[0].$2" --output text
+}
+
+# sql CLUSTER "statements" → batch output, as the master user over TCP at the cluster endpoint
+sql() {
+  local host port
+  host=$(cluster_field "$1" Endpoint); port=$(cluster_field "$1" Port)
+  mysql -h "$host" -P "$port" -u masteruser -p"$MASTER_PASSWORD" -N -B mylab -e "$2"
+}
+
+# expect_aws_error CODE aws-args... : the real CLI must fail with that AWS error code
+expect_aws_error() {
+  local code=$1; shift
+  local out rc=0
+  out=$(aws_rds "$@" 2>&1) || rc=$?
+  [ $rc -ne 0 ] || die "expected $code from: aws rds $*; it succeeded: $out"
+  echo "$out" | grep -q "($code)" || die "expected $code from: aws rds $*; got: $out"
+  log "refused as expected: $code"
+}
