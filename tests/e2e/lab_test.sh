@@ -73,6 +73,10 @@ C1=$(checksum mylab-clone)
 [ "$C1" != "$C0" ] || die "C1 equals C0"
 log "   C1=$C1"
 
+sleep 1.1
+T_C1=$(date -u +%Y-%m-%dT%H:%M:%SZ)  # a moment when the clone held the re-prepared table (C1)
+sleep 1.1
+
 log "5. backtrack the clone to just after T2"
 AFTER_T2=$(date -u -d "$T2 UTC + 1 second" +%Y-%m-%dT%H:%M:%SZ)
 aws_rds backtrack-db-cluster --db-cluster-identifier mylab-clone --backtrack-to "$AFTER_T2" >/dev/null
@@ -95,6 +99,19 @@ log "7. describe-db-cluster-backtracks lists both, completed"
 N=$(aws_rds describe-db-cluster-backtracks --db-cluster-identifier mylab-clone \
   --query 'length(DBClusterBacktracks[?Status==`completed`])' --output text)
 [ "$N" = 2 ] || die "expected 2 completed backtracks, got $N"
+
+log "and forth: the friendly CLI takes the clone forward again, to the moment it held C1"
+REWIND=("$BUILD_DIR/src/cli/rewind" --endpoint "http://127.0.0.1:$API_PORT")
+"${REWIND[@]}" backtrack mylab-clone --to "$T_C1"
+[ "$(checksum mylab-clone)" = "$C1" ] || die "forward backtrack did not bring C1 back"
+"${REWIND[@]}" status | grep -q "^mylab-clone .*available" || die "rewind status lacks the clone"
+"${REWIND[@]}" history mylab-clone | grep -cE '^ +[0-9a-f-]{36} +completed' | grep -qx 3 ||
+  die "rewind history does not list 3 completed backtracks"
+OUT=$("${REWIND[@]}" backtrack nosuch --to now 2>&1) && die "rewind backtrack of nosuch succeeded"
+echo "$OUT" | grep -q DBClusterNotFoundFault ||
+  die "rewind backtrack of an unknown cluster does not say DBClusterNotFoundFault: $OUT"
+OUT=$("${REWIND[@]}" backtrack mylab-clone --to "yesterday-ish" 2>&1) && die "a bad time was accepted"
+log "   bad time refused: $OUT"
 
 log "refusals through the real CLI"
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)

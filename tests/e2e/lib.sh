@@ -50,12 +50,24 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT INT TERM
 
-# Starts rewindd; sets API_PORT, DATA, and the aws wrapper's environment.
+# Stops rewindd with SIGNAL (TERM: orderly; KILL: a crash that leaves its mariadbds and dead
+# FUSE mounts behind) and waits until its process is gone.
+e2e_stop() {
+  local sig=${1:-TERM}
+  kill -"$sig" "$REWINDD_PID"
+  for _ in $(seq 1 600); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
+  wait "$REWINDD_PID" 2>/dev/null || true
+  [ -d "/proc/$REWINDD_PID" ] && die "rewindd did not exit on SIG$sig"
+  REWINDD_PID=""
+}
+
+# Starts rewindd; sets API_PORT, DATA, and the aws wrapper's environment. Again after e2e_stop:
+# the same data dir and ports.
 e2e_start() {
   if [ ! -c /dev/fuse ]; then die "/dev/fuse is missing: Rewind cannot mount; this test must fail"; fi
   DATA="$E2E_DIR/data"
-  API_PORT=$(free_port)
-  FIRST_PORT=$(free_port)
+  API_PORT=${API_PORT:-$(free_port)}
+  FIRST_PORT=${FIRST_PORT:-$(free_port)}
   mkdir -p "$DATA"
   "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
     >>"$E2E_DIR/rewindd.log" 2>&1 &
