@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -46,6 +47,43 @@ class PosixAppendFile final : public AppendFile {
   std::string path_;
 };
 
+// Appends with pwrite at a tracked position (no O_APPEND): the file may be longer than its
+// logical end (preallocated zeros), and appends inside it allocate nothing.
+class PositionalAppendFile final : public AppendFile {
+ public:
+  PositionalAppendFile(int fd, uint64_t offset, std::string path)
+      : fd_(fd), pos_(offset), path_(std::move(path)) {}
+  ~PositionalAppendFile() override { ::close(fd_); }
+
+  Status Append(std::string_view data) override {
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(pos_));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno(errno, "pwrite " + path_);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+      pos_ += static_cast<uint64_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync " + path_);
+    return Status::Ok();
+  }
+
+  uint64_t Size() const override { return pos_; }
+
+ private:
+  int fd_;
+  uint64_t pos_;
+  std::string path_;
+};
+
 class PosixReadFile final : public ReadFile {
  public:
   PosixReadFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -83,6 +121,26 @@ class PosixEnv final : public Env {
     }
     return std::unique_ptr<AppendFile>(
         new PosixAppendFile(fd, static_cast<uint64_t>(st.st_size), path));
+  }
+
+  Result<std::unique_ptr<AppendFile>> OpenAppendAt(const std::string& path,
+                                                   uint64_t offset) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    return std::unique_ptr<AppendFile>(new PositionalAppendFile(fd, offset, path));
+  }
+
+  Status CreateFilled(const std::string& path, std::string_view head, uint64_t size) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    PositionalAppendFile file(fd, 0, path);  // owns fd
+    RETURN_IF_ERROR(file.Append(head));
+    const std::string zeros(1 << 20, '\0');
+    while (file.Size() < size) {
+      const uint64_t n = std::min<uint64_t>(zeros.size(), size - file.Size());
+      RETURN_IF_ERROR(file.Append(std::string_view(zeros.data(), n)));
+    }
+    return file.Sync();
   }
 
   Result<std::unique_ptr<ReadFile>> OpenRead(const std::string& path) override {
@@ -152,6 +210,23 @@ class PosixEnv final : public Env {
 };
 
 }  // namespace
+
+Result<std::unique_ptr<AppendFile>> Env::OpenAppendAt(const std::string& path, uint64_t offset) {
+  RETURN_IF_ERROR(Truncate(path, offset));
+  return OpenAppend(path);
+}
+
+Status Env::CreateFilled(const std::string& path, std::string_view head, uint64_t size) {
+  if (FileExists(path)) RETURN_IF_ERROR(RemoveFile(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, OpenAppend(path));
+  RETURN_IF_ERROR(file->Append(head));
+  const std::string zeros(1 << 20, '\0');
+  while (file->Size() < size) {
+    const uint64_t n = std::min<uint64_t>(zeros.size(), size - file->Size());
+    RETURN_IF_ERROR(file->Append(std::string_view(zeros.data(), n)));
+  }
+  return file->Sync();
+}
 
 Env* Env::Default() {
   static PosixEnv* env = new PosixEnv();

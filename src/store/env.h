@@ -13,7 +13,7 @@
 
 namespace rwd::store {
 
-// A file written only at its end.
+// A file written only at its end (its logical end: see Env::OpenAppendAt).
 class AppendFile {
  public:
   virtual ~AppendFile() = default;
@@ -21,6 +21,7 @@ class AppendFile {
   virtual Status Append(std::string_view data) = 0;
   // Makes everything appended so far durable (fdatasync).
   virtual Status Sync() = 0;
+  // The logical size: where the next append goes.
   virtual uint64_t Size() const = 0;
 };
 
@@ -37,6 +38,17 @@ class Env {
   virtual ~Env() = default;
   // Opens for appending, creating the file if missing; appends go after the existing bytes.
   virtual Result<std::unique_ptr<AppendFile>> OpenAppend(const std::string& path) = 0;
+  // Opens an existing file for appending at byte `offset` (its logical end): appends overwrite
+  // whatever lies from there on, and Size() counts from `offset`. Bytes past the logical end are
+  // neither read nor removed (a preallocated file keeps its zeros there). The default truncates
+  // the file to `offset` and calls OpenAppend, which has the same observable effect on appends.
+  virtual Result<std::unique_ptr<AppendFile>> OpenAppendAt(const std::string& path,
+                                                           uint64_t offset);
+  // Creates (or replaces) `path` holding `head` followed by zeros up to `size` bytes, every byte
+  // written and durable (fdatasync), so that later appends inside it change no file metadata:
+  // a device sync then needs no filesystem journal commit. The default appends through
+  // OpenAppend in 1 MiB pieces and syncs.
+  virtual Status CreateFilled(const std::string& path, std::string_view head, uint64_t size);
   virtual Result<std::unique_ptr<ReadFile>> OpenRead(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;  // names only
   virtual Status CreateDir(const std::string& dir) = 0;  // OK if it exists

@@ -77,11 +77,17 @@ Store::Impl::Impl(const StoreOptions& options)
   log_dir_ = options_.dir + "/log";
 }
 
-Store::Impl::~Impl() = default;
+Store::Impl::~Impl() { StopPreparer(); }
 
 std::string Store::Impl::SegmentPath(uint32_t seg) const {
   char name[32];
   std::snprintf(name, sizeof(name), "/%08" PRIu32 ".seg", seg);
+  return log_dir_ + name;
+}
+
+std::string Store::Impl::PreparedPath(uint32_t seg) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "/%08" PRIu32 ".prep", seg);
   return log_dir_ + name;
 }
 
@@ -450,14 +456,32 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
 
 // ---------------------------------------------------------------- log
 
-Status Store::Impl::StartSegment(uint32_t seg) {
+namespace {
+std::string SegmentHeader(uint32_t seg) {
+  std::string header(kSegmentMagic, sizeof(kSegmentMagic));
+  header.append(reinterpret_cast<const char*>(&kSegmentVersion), 4);
+  header.append(reinterpret_cast<const char*>(&seg), 4);
+  return header;
+}
+
+bool AllZero(const char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+}  // namespace
+
+Status Store::Impl::StartSegment(uint32_t seg, uint64_t end) {
   const std::string path = SegmentPath(seg);
-  ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, env_->OpenAppend(path));
+  std::unique_ptr<AppendFile> file;
+  if (end > 0) {
+    ASSIGN_OR_RETURN(file, env_->OpenAppendAt(path, end));
+  } else {
+    ASSIGN_OR_RETURN(file, env_->OpenAppend(path));
+  }
   if (file->Size() == 0) {
-    std::string header(kSegmentMagic, sizeof(kSegmentMagic));
-    header.append(reinterpret_cast<const char*>(&kSegmentVersion), 4);
-    header.append(reinterpret_cast<const char*>(&seg), 4);
-    RETURN_IF_ERROR(file->Append(header));
+    RETURN_IF_ERROR(file->Append(SegmentHeader(seg)));
     RETURN_IF_ERROR(file->Sync());
     RETURN_IF_ERROR(env_->SyncDir(log_dir_));
     log_bytes_ += kSegmentHeaderSize;
@@ -471,6 +495,106 @@ Status Store::Impl::StartSegment(uint32_t seg) {
   active_ = std::move(file);
   active_segment_ = seg;
   return Status::Ok();
+}
+
+Status Store::Impl::OpenNextSegment() {
+  const uint32_t seg = active_segment_ + 1;
+  bool prepared = false;
+  {
+    std::lock_guard<std::mutex> lk(prep_mu_);
+    if (prep_ready_ == seg) {
+      prepared = true;
+      prep_ready_ = 0;
+    } else if (prep_wanted_ == seg) {
+      prep_wanted_ = 0;  // too late: what the preparer makes now is dropped
+    }
+  }
+  if (prepared) {
+    // Complete and durable (header + zeros); the rename is made durable before any record
+    // goes into it.
+    Status s = env_->RenameFile(PreparedPath(seg), SegmentPath(seg));
+    if (s.ok()) s = env_->SyncDir(log_dir_);
+    if (s.ok()) {
+      log_bytes_ += kSegmentHeaderSize;
+      return StartSegment(seg, kSegmentHeaderSize);
+    }
+    if (env_->FileExists(SegmentPath(seg))) return s;  // renamed, directory sync failed
+    (void)env_->RemoveFile(PreparedPath(seg));
+  }
+  return StartSegment(seg, 0);
+}
+
+void Store::Impl::RequestPrepared(uint32_t seg) {
+  prep_requested_ = seg;
+  std::lock_guard<std::mutex> lk(prep_mu_);
+  if (prep_ready_ == seg) return;
+  prep_wanted_ = seg;
+  prep_cv_.notify_all();
+}
+
+void Store::Impl::PreparerLoop() {
+  std::unique_lock<std::mutex> lk(prep_mu_);
+  while (true) {
+    prep_cv_.wait(lk, [this] {
+      return prep_stop_ || !prep_trims_.empty() ||
+             (prep_wanted_ != 0 && prep_wanted_ != prep_ready_ && prep_wanted_ != prep_failed_);
+    });
+    if (prep_stop_) return;
+    if (!prep_trims_.empty()) {
+      // A closed segment keeps only its records: drop its unused preallocated zeros.
+      const auto [seg, size] = prep_trims_.back();
+      prep_trims_.pop_back();
+      lk.unlock();
+      Result<uint64_t> fsize = env_->FileSize(SegmentPath(seg));
+      if (fsize.ok() && *fsize > size) (void)env_->Truncate(SegmentPath(seg), size);
+      lk.lock();
+      continue;
+    }
+    const uint32_t seg = prep_wanted_;
+    lk.unlock();
+    const std::string tmp = PreparedPath(seg) + ".tmp";
+    Status s = env_->CreateFilled(tmp, SegmentHeader(seg), options_.segment_bytes);
+    if (s.ok()) s = env_->RenameFile(tmp, PreparedPath(seg));
+    if (!s.ok() && env_->FileExists(tmp)) (void)env_->RemoveFile(tmp);
+    lk.lock();
+    if (s.ok() && prep_wanted_ == seg) {
+      const uint32_t old = prep_ready_;
+      prep_ready_ = seg;
+      if (old != 0 && old != seg) {
+        lk.unlock();
+        (void)env_->RemoveFile(PreparedPath(old));
+        lk.lock();
+      }
+    } else if (s.ok()) {
+      lk.unlock();
+      (void)env_->RemoveFile(PreparedPath(seg));  // no longer wanted
+      lk.lock();
+    } else {
+      prep_failed_ = seg;  // appends then create the segment themselves
+    }
+  }
+}
+
+void Store::Impl::StopPreparer() {
+  {
+    std::lock_guard<std::mutex> lk(prep_mu_);
+    prep_stop_ = true;
+    prep_cv_.notify_all();
+  }
+  if (preparer_.joinable()) preparer_.join();
+}
+
+Result<bool> Store::Impl::RangeIsZero(uint32_t seg, uint64_t from, uint64_t to) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<ReadFile> file, SegmentReader(seg));
+  std::string buf(1 << 20, '\0');
+  for (uint64_t off = from; off < to;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - off));
+    ASSIGN_OR_RETURN(size_t n, file->ReadAt(off, want, buf.data()));
+    if (n == 0) break;
+    if (!AllZero(buf.data(), n)) return false;
+    off += n;
+  }
+  return true;
 }
 
 Status Store::Impl::AppendAndApply(Record* rec) {
@@ -489,10 +613,17 @@ Status Store::Impl::AppendAndApply(Record* rec) {
       return CheckHealthy();
     }
     device_syncs_++;
-    s = StartSegment(active_segment_ + 1);
+    const uint32_t closed = active_segment_;
+    const uint64_t closed_size = active_->Size();
+    s = OpenNextSegment();
     if (!s.ok()) {
       SetSticky(s);
       return CheckHealthy();
+    }
+    if (options_.preallocate_segments) {
+      std::lock_guard<std::mutex> lk(prep_mu_);
+      prep_trims_.emplace_back(closed, closed_size);
+      prep_cv_.notify_all();
     }
   }
 
@@ -515,6 +646,10 @@ Status Store::Impl::AppendAndApply(Record* rec) {
   log_bytes_ += encode_buf_.size();
   bytes_since_checkpoint_ += encode_buf_.size();
   Apply(*rec, MakeLoc(active_segment_, before + data_offset));
+  if (options_.preallocate_segments && prep_requested_ <= active_segment_ &&
+      active_->Size() > options_.segment_bytes / 2) {
+    RequestPrepared(active_segment_ + 1);  // ready long before the log gets there
+  }
   if (bytes_since_checkpoint_ >= options_.checkpoint_every_bytes) {
     // Bounds the replay at the next open. A failure here is not the caller's: the record is
     // stored, and the log alone recovers it.
@@ -577,7 +712,8 @@ Status Store::Impl::WriteCheckpointLocked() {
 }
 
 Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
-                           const std::vector<uint32_t>& segs) {
+                           const std::vector<uint32_t>& segs,
+                           std::map<uint32_t, uint64_t>* ends) {
   std::string buf;
   auto cut = [&](uint32_t seg, uint64_t offset, const std::string& why) -> Status {
     ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(seg)));
@@ -585,6 +721,7 @@ Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
     recovery_.cut_reason = why + " in segment " + std::to_string(seg) + " at offset " +
                            std::to_string(offset);
     recovery_.bytes_cut += size - offset;
+    (*ends)[seg] = std::max(offset, kSegmentHeaderSize);
     if (offset <= kSegmentHeaderSize && seg != segs.front()) {
       RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(seg)));
     } else {
@@ -620,6 +757,9 @@ Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
     while (off < size) {
       char hbytes[kRecordHeaderSize];
       ASSIGN_OR_RETURN(size_t n, file->ReadAt(off, kRecordHeaderSize, hbytes));
+      // An all-zero header is never a record (the version byte is not 0): it is the clean end
+      // of the records in a preallocated segment. (Open checks that nothing follows it.)
+      if (n == kRecordHeaderSize && AllZero(hbytes, n)) break;
       if (n < kRecordHeaderSize) return cut(seg, off, "short record header");
       Result<RecordHeader> h = DecodeHeader(std::string_view(hbytes, kRecordHeaderSize));
       if (!h.ok()) return cut(seg, off, h.status().message());
@@ -635,6 +775,7 @@ Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
       recovery_.records_replayed++;
       off += total;
     }
+    (*ends)[seg] = off;
   }
   return Status::Ok();
 }
@@ -644,12 +785,18 @@ Status Store::Impl::Open() {
   RETURN_IF_ERROR(env_->CreateDir(log_dir_));
   ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(log_dir_));
   std::vector<uint32_t> segs;
+  std::vector<uint32_t> prepared;
   for (const std::string& name : names) {
     unsigned seg = 0;
     char tail[8] = {0};
     if (name.size() == 12 && std::sscanf(name.c_str(), "%8u.%3s", &seg, tail) == 2 &&
         std::string(tail) == "seg") {
       segs.push_back(seg);
+    } else if (name.size() == 13 && std::sscanf(name.c_str(), "%8u.%4s", &seg, tail) == 2 &&
+               std::string(tail) == "prep") {
+      prepared.push_back(seg);
+    } else if (name.size() > 9 && name.compare(name.size() - 9, 9, ".prep.tmp") == 0) {
+      RETURN_IF_ERROR(env_->RemoveFile(log_dir_ + "/" + name));  // half-made by a preparer
     }
   }
   std::sort(segs.begin(), segs.end());
@@ -694,12 +841,12 @@ Status Store::Impl::Open() {
     if (readers_.size() <= seg) readers_.resize(seg + 1);
     readers_[seg] = std::move(reader);
   }
-  if (!segs.empty()) RETURN_IF_ERROR(Replay(from_segment, from_offset, segs));
+  std::map<uint32_t, uint64_t> ends;
+  if (!segs.empty()) RETURN_IF_ERROR(Replay(from_segment, from_offset, segs, &ends));
 
   // Segments that survived the cut.
-  ASSIGN_OR_RETURN(names, env_->ListDir(log_dir_));
   uint32_t last = 0;
-  uint64_t total = 0;
+  uint64_t total = 0, last_size = 0, last_end = 0;
   for (uint32_t seg : segs) {
     if (!env_->FileExists(SegmentPath(seg))) {
       std::lock_guard<std::mutex> lk(seg_mu_);
@@ -707,12 +854,42 @@ Status Store::Impl::Open() {
       continue;
     }
     last = seg;
-    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(seg)));
-    total += size;
+    ASSIGN_OR_RETURN(last_size, env_->FileSize(SegmentPath(seg)));
+    auto e = ends.find(seg);
+    last_end = e == ends.end() ? last_size : std::min(e->second, last_size);
+    total += last_end;
+  }
+  if (last != 0 && last_end < last_size) {
+    // The last segment was preallocated: its records end at last_end, zeros follow. Anything
+    // else there is what a crash left of unsynced appends after a lost one; it must go, or
+    // new records written over the hole could line up with it and revive it at a later open.
+    ASSIGN_OR_RETURN(bool zero, RangeIsZero(last, last_end, last_size));
+    if (!zero) {
+      RETURN_IF_ERROR(env_->Truncate(SegmentPath(last), last_end));
+      if (!recovery_.tail_cut) {
+        recovery_.tail_cut = true;
+        recovery_.cut_reason = "unsynced records after a hole in segment " +
+                               std::to_string(last) + " at offset " + std::to_string(last_end);
+      }
+      recovery_.bytes_cut += last_size - last_end;
+    }
   }
   log_bytes_ = total;
-  RETURN_IF_ERROR(StartSegment(last == 0 ? 1 : last));
+  RETURN_IF_ERROR(StartSegment(last == 0 ? 1 : last, last == 0 ? 0 : last_end));
   synced_lsn_ = last_lsn_.load();
+
+  // A prepared next segment left by the last run is used; other prepared files are stale.
+  for (uint32_t p : prepared) {
+    Result<uint64_t> size = env_->FileSize(PreparedPath(p));
+    if (options_.preallocate_segments && p == active_segment_ + 1 && size.ok() &&
+        *size == options_.segment_bytes) {
+      prep_ready_ = p;
+      prep_requested_ = p;
+    } else {
+      RETURN_IF_ERROR(env_->RemoveFile(PreparedPath(p)));
+    }
+  }
+  if (options_.preallocate_segments) preparer_ = std::thread([this] { PreparerLoop(); });
   return Status::Ok();
 }
 
@@ -721,6 +898,7 @@ Status Store::Impl::Open() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() {
+  impl_->StopPreparer();
   std::lock_guard<std::mutex> lk(impl_->write_mu_);
   if (impl_->active_ && impl_->CheckHealthy().ok() && impl_->bytes_since_checkpoint_ > 0) {
     (void)impl_->WriteCheckpointLocked();  // best effort: the log alone recovers everything

