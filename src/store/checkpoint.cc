@@ -9,7 +9,7 @@ namespace rwd::store {
 namespace {
 
 constexpr char kCheckpointMagic[8] = {'R', 'W', 'N', 'D', 'C', 'K', 'P', '1'};
-constexpr uint32_t kCheckpointVersion = 1;
+constexpr uint32_t kCheckpointVersion = 2;
 
 class Writer {
  public:
@@ -125,6 +125,14 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
   w.U64(next_inode_);
   w.U64(next_timeline_);
   w.U64(next_volume_);
+  {
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    w.U64(seg_files_.size());
+    for (const auto& [seg, f] : seg_files_) {
+      w.U32(seg);
+      w.U32(f.file_id);
+    }
+  }
 
   w.U64(time_index_.size());
   for (const auto& [t, l] : time_index_) {
@@ -197,6 +205,7 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
     w.Str(v.name);
     w.U64(v.head.value);
     w.I64(v.created_ns);
+    w.I64(v.retained_from_ns);
     w.U64(v.history.size());
     for (const auto& h : v.history) {
       w.I64(h.from_ns);
@@ -207,7 +216,8 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
   return out;
 }
 
-Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset) {
+Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset,
+                             std::map<uint32_t, uint32_t>* files) {
   if (bytes.size() < sizeof(kCheckpointMagic) + 8 ||
       std::memcmp(bytes.data(), kCheckpointMagic, sizeof(kCheckpointMagic)) != 0) {
     return Status::Corruption("checkpoint has no magic");
@@ -229,6 +239,10 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
   next_inode_ = r.U64();
   next_timeline_ = r.U64();
   next_volume_ = r.U64();
+  for (uint64_t n = r.Count(8); n > 0; --n) {
+    const uint32_t seg = r.U32();
+    (*files)[seg] = r.U32();
+  }
   for (uint64_t n = r.Count(16); n > 0; --n) {
     int64_t t = r.I64();
     uint64_t l = r.U64();
@@ -310,12 +324,13 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
       per.emplace_back(t, std::move(st));
     }
   }
-  for (uint64_t n = r.Count(28); n > 0 && r.ok(); --n) {
+  for (uint64_t n = r.Count(36); n > 0 && r.ok(); --n) {
     VolumeInfo v;
     v.id = VolumeId(r.U64());
     v.name = r.Str();
     v.head = TimelineId(r.U64());
     v.created_ns = r.I64();
+    v.retained_from_ns = r.I64();
     for (uint64_t h = r.Count(16); h > 0 && r.ok(); --h) {
       HistoryEntry e;
       e.from_ns = r.I64();

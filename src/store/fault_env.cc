@@ -35,7 +35,7 @@ std::string DirOf(const std::string& path) {
 Result<std::unique_ptr<AppendFile>> FaultInjectionEnv::OpenAppend(const std::string& path) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!active_) return Status::IOError("crashed: open " + path);
+    if (!LiveLocked()) return Status::IOError("crashed: open " + path);
   }
   const bool existed = base_->FileExists(path);
   ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, base_->OpenAppend(path));
@@ -53,7 +53,7 @@ Result<std::unique_ptr<AppendFile>> FaultInjectionEnv::OpenAppend(const std::str
 
 Status FaultInjectionEnv::OnAppend(const std::string& path, size_t n) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (!active_) return Status::IOError("crashed: append " + path);
+  if (!LiveLocked()) return Status::IOError("crashed: append " + path);
   if (n == 0 && disk_full_) return Status::FromErrno(ENOSPC, "append " + path);
   files_[path].size += n;
   return Status::Ok();
@@ -61,7 +61,7 @@ Status FaultInjectionEnv::OnAppend(const std::string& path, size_t n) {
 
 Status FaultInjectionEnv::OnSync(const std::string& path) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (!active_) return Status::IOError("crashed: sync " + path);
+  if (!LiveLocked()) return Status::IOError("crashed: sync " + path);
   ++syncs_;
   if (fail_syncs_ > 0) {
     --fail_syncs_;
@@ -75,7 +75,7 @@ Status FaultInjectionEnv::OnSync(const std::string& path) {
 Status FaultInjectionEnv::SyncDir(const std::string& dir) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!active_) return Status::IOError("crashed: sync dir " + dir);
+    if (!LiveLocked()) return Status::IOError("crashed: sync dir " + dir);
     for (auto& [path, f] : files_) {
       if (DirOf(path) == dir) f.durable_name = true;
     }
@@ -86,7 +86,7 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
 Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!active_) return Status::IOError("crashed: remove " + path);
+    if (!LiveLocked()) return Status::IOError("crashed: remove " + path);
     files_.erase(path);
   }
   return base_->RemoveFile(path);
@@ -95,7 +95,7 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!active_) return Status::IOError("crashed: rename " + from);
+    if (!LiveLocked()) return Status::IOError("crashed: rename " + from);
     auto it = files_.find(from);
     if (it != files_.end()) {
       FileState st = it->second;
@@ -110,7 +110,7 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
 Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!active_) return Status::IOError("crashed: truncate " + path);
+    if (!LiveLocked()) return Status::IOError("crashed: truncate " + path);
     auto it = files_.find(path);
     if (it != files_.end()) {
       it->second.size = size;
@@ -125,9 +125,26 @@ int64_t FaultInjectionEnv::NowNs() {
   return clock_set_ ? clock_ns_ : base_->NowNs();
 }
 
+bool FaultInjectionEnv::LiveLocked() {
+  if (!active_) return false;
+  if (crash_after_ > 0 && --crash_after_ == 0) active_ = false;  // this op is the first lost
+  return active_;
+}
+
+void FaultInjectionEnv::CrashAfter(int n) {
+  std::lock_guard<std::mutex> lk(mu_);
+  crash_after_ = n + 1;
+}
+
+bool FaultInjectionEnv::crashed() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return !active_;
+}
+
 void FaultInjectionEnv::SetActive(bool active) {
   std::lock_guard<std::mutex> lk(mu_);
   active_ = active;
+  crash_after_ = 0;
 }
 void FaultInjectionEnv::FailSyncs(int n) {
   std::lock_guard<std::mutex> lk(mu_);

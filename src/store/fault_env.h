@@ -36,6 +36,11 @@ class FaultInjectionEnv final : public Env {
 
   // While inactive (a crashed machine), every write, sync and rename fails with IOError.
   void SetActive(bool active);
+  // The machine crashes (as SetActive(false)) at the (n+1)-th open-for-append, append, sync,
+  // directory sync, remove, rename or truncate from now: `n` of them succeed. A failpoint for
+  // stepping a crash through every I/O of an operation.
+  void CrashAfter(int n);
+  bool crashed() const;
   // The next `n` device syncs fail with EIO.
   void FailSyncs(int n);
   // While set, appends fail with ENOSPC after writing nothing.
@@ -58,11 +63,13 @@ class FaultInjectionEnv final : public Env {
   };
   Status OnAppend(const std::string& path, size_t n);
   Status OnSync(const std::string& path);
+  bool LiveLocked();  // mu_ held: not crashed, counting one operation toward CrashAfter
 
   Env* base_;
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;
   bool active_ = true;
+  int crash_after_ = 0;  // 0: off
   int fail_syncs_ = 0;
   bool disk_full_ = false;
   bool clock_set_ = false;

@@ -46,7 +46,7 @@ class Reader {
   size_t pos_ = 0;
 };
 
-bool ValidKind(uint8_t k) { return k >= 1 && k <= 10; }
+bool ValidKind(uint8_t k) { return k >= 1 && k <= 11; }
 bool ValidType(uint8_t t) { return t >= 1 && t <= 7; }
 
 }  // namespace
@@ -125,6 +125,10 @@ size_t EncodeRecord(const Record& rec, std::string* out) {
       break;
     case RecordKind::kDeleteVolume:
       PutU64(out, rec.volume.value);
+      break;
+    case RecordKind::kRetain:
+      PutU64(out, rec.volume.value);
+      PutI64(out, rec.retain_from_ns);
       break;
   }
   const uint32_t payload_len = static_cast<uint32_t>(out->size() - start - kRecordHeaderSize);
@@ -225,6 +229,9 @@ Result<Record> DecodeRecord(std::string_view bytes) {
       break;
     case RecordKind::kDeleteVolume:
       ok = in.U64(&r.volume.value) && in.AtEnd();
+      break;
+    case RecordKind::kRetain:
+      ok = in.U64(&r.volume.value) && in.I64(&r.retain_from_ns) && in.AtEnd();
       break;
   }
   if (!ok) return Status::Corruption("malformed payload for record kind " +

@@ -37,6 +37,7 @@ enum class RecordKind : uint8_t {
   kRewind = 8,        // volume, new tl, ancestor, ancestor_lsn
   kClone = 9,         // new volume, new tl, ancestor, ancestor_lsn, name
   kDeleteVolume = 10, // volume
+  kRetain = 11,       // volume, retain_from_ns: the volume's states before it may be reclaimed
 };
 
 // SetAttr mask bits.
@@ -72,6 +73,7 @@ struct Record {
   TimelineId ancestor;
   Lsn ancestor_lsn;
   VolumeId volume;
+  int64_t retain_from_ns = 0;  // kRetain
 };
 
 // Appends the record's framed bytes to `out`. Returns the offset, within the appended bytes, at

@@ -85,6 +85,19 @@ std::string Store::Impl::SegmentPath(uint32_t seg) const {
   return log_dir_ + name;
 }
 
+std::string Store::Impl::FilePath(uint32_t seg, uint32_t file_id) const {
+  if (file_id == seg) return SegmentPath(seg);
+  char name[40];
+  std::snprintf(name, sizeof(name), "/%08" PRIu32 "-%010" PRIu32 ".seg", seg, file_id);
+  return log_dir_ + name;
+}
+
+std::string Store::Impl::CurrentPath(uint32_t seg) const {
+  std::lock_guard<std::mutex> lk(seg_mu_);
+  auto it = seg_files_.find(seg);
+  return FilePath(seg, it == seg_files_.end() ? seg : it->second.file_id);
+}
+
 std::string Store::Impl::PreparedPath(uint32_t seg) const {
   char name[32];
   std::snprintf(name, sizeof(name), "/%08" PRIu32 ".prep", seg);
@@ -241,26 +254,43 @@ void Store::Impl::CollectPieces(const Timeline* tl, uint64_t lsn, InodeId ino, u
   }
 }
 
-Result<std::shared_ptr<ReadFile>> Store::Impl::SegmentReader(uint32_t seg) const {
+Result<std::shared_ptr<ReadFile>> Store::Impl::FileReader(uint32_t file_id) const {
   std::lock_guard<std::mutex> lk(seg_mu_);
-  if (seg < readers_.size() && readers_[seg]) return readers_[seg];
-  return Status::Corruption("index points into missing log segment " + std::to_string(seg));
+  auto it = readers_.find(file_id);
+  if (it != readers_.end() && it->second) return it->second;
+  return Status::Corruption("index points into missing log file " + std::to_string(file_id));
 }
 
-Status Store::Impl::ReadPieces(const std::vector<Piece>& pieces, char* out) const {
-  std::shared_ptr<ReadFile> file;
-  uint32_t file_seg = 0;
+Status Store::Impl::PinFiles(const std::vector<Piece>& pieces,
+                             std::vector<std::shared_ptr<ReadFile>>* files) const {
+  files->resize(pieces.size());
+  if (pieces.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lk(seg_mu_);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const uint32_t id = LocSegment(pieces[i].loc);
+    if (i > 0 && LocSegment(pieces[i - 1].loc) == id) {
+      (*files)[i] = (*files)[i - 1];
+      continue;
+    }
+    auto it = readers_.find(id);
+    if (it == readers_.end() || !it->second) {
+      return Status::Corruption("index points into missing log file " + std::to_string(id));
+    }
+    (*files)[i] = it->second;
+  }
+  return Status::Ok();
+}
+
+Status Store::Impl::ReadPieces(const std::vector<Piece>& pieces,
+                               const std::vector<std::shared_ptr<ReadFile>>& files,
+                               char* out) const {
   for (size_t i = 0; i < pieces.size(); ++i) {
     Piece p = pieces[i];
+    const ReadFile* file = files[i].get();
     // Coalesce pieces contiguous both in the output and in the log (one write spanning pages).
     while (i + 1 < pieces.size() && pieces[i + 1].dst == p.dst + p.len &&
            pieces[i + 1].loc == p.loc + p.len) {
       p.len += pieces[++i].len;
-    }
-    const uint32_t seg = LocSegment(p.loc);
-    if (!file || seg != file_seg) {
-      ASSIGN_OR_RETURN(file, SegmentReader(seg));
-      file_seg = seg;
     }
     ASSIGN_OR_RETURN(size_t n, file->ReadAt(LocOffset(p.loc), p.len, out + p.dst));
     if (n != p.len) return Status::Corruption("log segment shorter than its index says");
@@ -430,7 +460,7 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
       root.nlink = 2;
       StateFor(inodes_, t, kRootInode.value)->attrs.push_back(AttrVersion{lsn, root});
       volumes_[rec.volume.value] =
-          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now};
+          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now, now};
       next_volume_ = std::max(next_volume_, rec.volume.value + 1);
       break;
     }
@@ -445,16 +475,62 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
     case RecordKind::kClone:
       new_timeline(rec.tl, rec.ancestor, rec.ancestor_lsn);
       volumes_[rec.volume.value] =
-          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now};
+          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now, now};
       next_volume_ = std::max(next_volume_, rec.volume.value + 1);
       break;
     case RecordKind::kDeleteVolume:
       volumes_.erase(rec.volume.value);
       break;
+    case RecordKind::kRetain: {
+      auto v = volumes_.find(rec.volume.value);
+      if (v != volumes_.end()) {
+        v->second.retained_from_ns = std::max(v->second.retained_from_ns, rec.retain_from_ns);
+      }
+      break;
+    }
   }
 }
 
 // ---------------------------------------------------------------- log
+
+std::string CleanedSegmentHeader(uint32_t seg, uint32_t file_id, uint64_t last_lsn,
+                                 int64_t last_time_ns) {
+  std::string header(kSegmentMagic, sizeof(kSegmentMagic));
+  const uint32_t version = kCleanedSegmentVersion, reserved = 0;
+  header.append(reinterpret_cast<const char*>(&version), 4);
+  header.append(reinterpret_cast<const char*>(&seg), 4);
+  header.append(reinterpret_cast<const char*>(&file_id), 4);
+  header.append(reinterpret_cast<const char*>(&reserved), 4);
+  header.append(reinterpret_cast<const char*>(&last_lsn), 8);
+  header.append(reinterpret_cast<const char*>(&last_time_ns), 8);
+  return header;
+}
+
+Result<SegmentHeaderInfo> ParseSegmentHeader(std::string_view bytes, uint32_t seg,
+                                             uint32_t file_id) {
+  SegmentHeaderInfo h;
+  if (bytes.size() < kSegmentHeaderSize || std::memcmp(bytes.data(), kSegmentMagic, 8) != 0) {
+    return Status::Corruption("bad segment magic");
+  }
+  uint32_t number = 0;
+  std::memcpy(&h.version, bytes.data() + 8, 4);
+  std::memcpy(&number, bytes.data() + 12, 4);
+  if (number != seg) return Status::Corruption("segment number does not match the file name");
+  if (h.version == kSegmentVersion) {
+    if (file_id != seg) return Status::Corruption("a first-written segment under a cleaned name");
+    h.size = kSegmentHeaderSize;
+    return h;
+  }
+  if (h.version != kCleanedSegmentVersion) return Status::Corruption("unknown segment version");
+  if (bytes.size() < kCleanedHeaderSize) return Status::Corruption("short cleaned segment header");
+  uint32_t id = 0;
+  std::memcpy(&id, bytes.data() + 16, 4);
+  std::memcpy(&h.last_lsn, bytes.data() + 24, 8);
+  std::memcpy(&h.last_time_ns, bytes.data() + 32, 8);
+  if (id != file_id) return Status::Corruption("file id does not match the file name");
+  h.size = kCleanedHeaderSize;
+  return h;
+}
 
 namespace {
 std::string SegmentHeader(uint32_t seg) {
@@ -489,8 +565,8 @@ Status Store::Impl::StartSegment(uint32_t seg, uint64_t end) {
   ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(path));
   {
     std::lock_guard<std::mutex> lk(seg_mu_);
-    if (readers_.size() <= seg) readers_.resize(seg + 1);
     readers_[seg] = std::move(reader);
+    seg_files_[seg] = SegmentFile{seg, 0};
   }
   active_ = std::move(file);
   active_segment_ = seg;
@@ -585,7 +661,7 @@ void Store::Impl::StopPreparer() {
 }
 
 Result<bool> Store::Impl::RangeIsZero(uint32_t seg, uint64_t from, uint64_t to) const {
-  ASSIGN_OR_RETURN(std::shared_ptr<ReadFile> file, SegmentReader(seg));
+  ASSIGN_OR_RETURN(std::shared_ptr<ReadFile> file, FileReader(seg));
   std::string buf(1 << 20, '\0');
   for (uint64_t off = from; off < to;) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - off));
@@ -615,6 +691,10 @@ Status Store::Impl::AppendAndApply(Record* rec) {
     device_syncs_++;
     const uint32_t closed = active_segment_;
     const uint64_t closed_size = active_->Size();
+    {
+      std::lock_guard<std::mutex> lk(seg_mu_);
+      seg_files_[closed].size = closed_size;
+    }
     s = OpenNextSegment();
     if (!s.ok()) {
       SetSticky(s);
@@ -715,65 +795,78 @@ Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
                            const std::vector<uint32_t>& segs,
                            std::map<uint32_t, uint64_t>* ends) {
   std::string buf;
-  auto cut = [&](uint32_t seg, uint64_t offset, const std::string& why) -> Status {
-    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(SegmentPath(seg)));
+  auto cut = [&](uint32_t seg, uint64_t offset, uint64_t header_size,
+                 const std::string& why) -> Status {
+    const std::string path = CurrentPath(seg);
+    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(path));
     recovery_.tail_cut = true;
     recovery_.cut_reason = why + " in segment " + std::to_string(seg) + " at offset " +
                            std::to_string(offset);
     recovery_.bytes_cut += size - offset;
-    (*ends)[seg] = std::max(offset, kSegmentHeaderSize);
-    if (offset <= kSegmentHeaderSize && seg != segs.front()) {
-      RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(seg)));
+    (*ends)[seg] = std::max(offset, header_size);
+    if (offset < header_size && seg != segs.front()) {
+      RETURN_IF_ERROR(env_->RemoveFile(path));
     } else {
-      RETURN_IF_ERROR(env_->Truncate(SegmentPath(seg), std::max(offset, kSegmentHeaderSize)));
+      RETURN_IF_ERROR(env_->Truncate(path, std::max(offset, header_size)));
     }
     for (uint32_t later : segs) {
       if (later <= seg) continue;
-      ASSIGN_OR_RETURN(uint64_t lsize, env_->FileSize(SegmentPath(later)));
+      const std::string lpath = CurrentPath(later);
+      ASSIGN_OR_RETURN(uint64_t lsize, env_->FileSize(lpath));
       recovery_.bytes_cut += lsize;
-      RETURN_IF_ERROR(env_->RemoveFile(SegmentPath(later)));
+      RETURN_IF_ERROR(env_->RemoveFile(lpath));
     }
     return env_->SyncDir(log_dir_);
   };
 
+  // The LSN the next record must carry: exactly this in a first-written segment; in a cleaned
+  // one (dropped records leave gaps) above the previous and at most its header's last_lsn.
+  uint64_t prev_lsn = last_lsn_.load();
   for (uint32_t seg : segs) {
     if (seg < from_segment) continue;
-    const std::string path = SegmentPath(seg);
+    uint32_t file_id = seg;
+    {
+      std::lock_guard<std::mutex> lk(seg_mu_);
+      file_id = seg_files_[seg].file_id;
+    }
+    const std::string path = FilePath(seg, file_id);
     ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> file, env_->OpenRead(path));
     ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(path));
-    uint64_t off = seg == from_segment ? from_offset : 0;
-    if (off < kSegmentHeaderSize) {
-      char header[kSegmentHeaderSize];
-      ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, kSegmentHeaderSize, header));
-      uint32_t version = 0, number = 0;
-      std::memcpy(&version, header + 8, 4);
-      std::memcpy(&number, header + 12, 4);
-      if (n < kSegmentHeaderSize || std::memcmp(header, kSegmentMagic, 8) != 0 ||
-          version != kSegmentVersion || number != seg) {
-        return cut(seg, 0, "bad segment header");
-      }
-      off = kSegmentHeaderSize;
-    }
+    char hbuf[kCleanedHeaderSize];
+    ASSIGN_OR_RETURN(size_t hn, file->ReadAt(0, kCleanedHeaderSize, hbuf));
+    Result<SegmentHeaderInfo> sh = ParseSegmentHeader(std::string_view(hbuf, hn), seg, file_id);
+    if (!sh.ok()) return cut(seg, 0, kSegmentHeaderSize, sh.status().message());
+    const bool cleaned = sh->version == kCleanedSegmentVersion;
+    uint64_t off = seg == from_segment ? std::max(from_offset, sh->size) : sh->size;
     while (off < size) {
       char hbytes[kRecordHeaderSize];
       ASSIGN_OR_RETURN(size_t n, file->ReadAt(off, kRecordHeaderSize, hbytes));
       // An all-zero header is never a record (the version byte is not 0): it is the clean end
       // of the records in a preallocated segment. (Open checks that nothing follows it.)
       if (n == kRecordHeaderSize && AllZero(hbytes, n)) break;
-      if (n < kRecordHeaderSize) return cut(seg, off, "short record header");
+      if (n < kRecordHeaderSize) return cut(seg, off, sh->size, "short record header");
       Result<RecordHeader> h = DecodeHeader(std::string_view(hbytes, kRecordHeaderSize));
-      if (!h.ok()) return cut(seg, off, h.status().message());
+      if (!h.ok()) return cut(seg, off, sh->size, h.status().message());
       const uint64_t total = kRecordHeaderSize + h->payload_len;
-      if (off + total > size) return cut(seg, off, "short record");
+      if (off + total > size) return cut(seg, off, sh->size, "short record");
       buf.resize(total);
       ASSIGN_OR_RETURN(n, file->ReadAt(off, total, buf.data()));
-      if (n < total) return cut(seg, off, "short record");
+      if (n < total) return cut(seg, off, sh->size, "short record");
       Result<Record> rec = DecodeRecord(buf);
-      if (!rec.ok()) return cut(seg, off, rec.status().message());
-      if (rec->lsn.value != last_lsn_.load() + 1) return cut(seg, off, "LSN out of sequence");
-      Apply(*rec, MakeLoc(seg, off + kWriteDataOffset));
+      if (!rec.ok()) return cut(seg, off, sh->size, rec.status().message());
+      const bool in_sequence = cleaned ? rec->lsn.value > prev_lsn && rec->lsn.value <= sh->last_lsn
+                                       : rec->lsn.value == prev_lsn + 1;
+      if (!in_sequence) return cut(seg, off, sh->size, "LSN out of sequence");
+      Apply(*rec, MakeLoc(file_id, off + kWriteDataOffset));
+      prev_lsn = rec->lsn.value;
       recovery_.records_replayed++;
       off += total;
+    }
+    if (cleaned) {
+      // The records the cleaner dropped keep their LSNs (and times) used.
+      prev_lsn = std::max(prev_lsn, sh->last_lsn);
+      if (last_lsn_.load() < sh->last_lsn) last_lsn_.store(sh->last_lsn);
+      if (last_time_ns_.load() < sh->last_time_ns) last_time_ns_.store(sh->last_time_ns);
     }
     (*ends)[seg] = off;
   }
@@ -784,34 +877,59 @@ Status Store::Impl::Open() {
   RETURN_IF_ERROR(env_->CreateDir(options_.dir));
   RETURN_IF_ERROR(env_->CreateDir(log_dir_));
   ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(log_dir_));
-  std::vector<uint32_t> segs;
+  std::map<uint32_t, std::vector<uint32_t>> files;  // segment -> its files' ids
   std::vector<uint32_t> prepared;
   for (const std::string& name : names) {
-    unsigned seg = 0;
+    unsigned seg = 0, id = 0;
     char tail[8] = {0};
     if (name.size() == 12 && std::sscanf(name.c_str(), "%8u.%3s", &seg, tail) == 2 &&
         std::string(tail) == "seg") {
-      segs.push_back(seg);
+      files[seg].push_back(seg);
+    } else if (name.size() == 23 &&
+               std::sscanf(name.c_str(), "%8u-%10u.%3s", &seg, &id, tail) == 3 &&
+               std::string(tail) == "seg" && id >= kCleanedFileIdBase) {
+      files[seg].push_back(id);
+      next_cleaned_id_ = std::max(next_cleaned_id_, id + 1);
     } else if (name.size() == 13 && std::sscanf(name.c_str(), "%8u.%4s", &seg, tail) == 2 &&
                std::string(tail) == "prep") {
       prepared.push_back(seg);
-    } else if (name.size() > 9 && name.compare(name.size() - 9, 9, ".prep.tmp") == 0) {
-      RETURN_IF_ERROR(env_->RemoveFile(log_dir_ + "/" + name));  // half-made by a preparer
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      // Half-made by a preparer or a cleaning pass: never in use.
+      RETURN_IF_ERROR(env_->RemoveFile(log_dir_ + "/" + name));
     }
   }
-  std::sort(segs.begin(), segs.end());
+  std::vector<uint32_t> segs;
+  for (const auto& [seg, ids] : files) segs.push_back(seg);
+  auto has_file = [&files](uint32_t seg, uint32_t id) {
+    auto it = files.find(seg);
+    return it != files.end() && std::count(it->second.begin(), it->second.end(), id) > 0;
+  };
 
   uint32_t from_segment = segs.empty() ? 1 : segs.front();
   uint64_t from_offset = 0;
+  // Which file each segment is read from: the checkpoint's choice when it is usable (a cleaning
+  // pass makes its new file the segment's only after a checkpoint names it), else the newest.
+  std::map<uint32_t, uint32_t> chosen;
   const std::string ckpt = options_.dir + "/index.ckpt";
   if (env_->FileExists(ckpt)) {
     Result<std::string> bytes = ReadWholeFile(env_, ckpt);
     uint32_t cseg = 0;
     uint64_t coff = 0;
-    Status loaded = bytes.ok() ? LoadIndex(*bytes, &cseg, &coff) : bytes.status();
-    bool usable = loaded.ok() && std::binary_search(segs.begin(), segs.end(), cseg);
+    std::map<uint32_t, uint32_t> ckpt_files;
+    Status loaded = bytes.ok() ? LoadIndex(*bytes, &cseg, &coff, &ckpt_files) : bytes.status();
+    bool usable = loaded.ok() && files.count(cseg) > 0;
+    for (uint32_t seg : segs) {
+      auto c = ckpt_files.find(seg);
+      const uint32_t id = c == ckpt_files.end() ? seg : c->second;
+      usable = usable && has_file(seg, id);
+      chosen[seg] = id;
+    }
+    for (const auto& [seg, id] : ckpt_files) {
+      // A segment the checkpoint's index points into must still be there.
+      usable = usable && (seg >= cseg || has_file(seg, id));
+    }
     if (usable) {
-      Result<uint64_t> size = env_->FileSize(SegmentPath(cseg));
+      Result<uint64_t> size = env_->FileSize(FilePath(cseg, chosen[cseg]));
       usable = size.ok() && *size >= coff;
     }
     if (usable) {
@@ -821,6 +939,7 @@ Status Store::Impl::Open() {
       from_offset = coff;
     } else {
       // A checkpoint that does not match the log is useless, not fatal: rebuild from the log.
+      chosen.clear();
       std::unique_lock<std::shared_mutex> lk(index_mu_);
       timelines_.clear();
       inodes_.clear();
@@ -834,12 +953,22 @@ Status Store::Impl::Open() {
       next_timeline_ = next_volume_ = 1;
     }
   }
+  for (uint32_t seg : segs) {
+    if (!chosen.count(seg)) {
+      const auto& ids = files[seg];
+      chosen[seg] = *std::max_element(ids.begin(), ids.end());
+    }
+    for (uint32_t id : files[seg]) {
+      if (id != chosen[seg]) RETURN_IF_ERROR(env_->RemoveFile(FilePath(seg, id)));
+    }
+  }
 
   for (uint32_t seg : segs) {
-    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(SegmentPath(seg)));
+    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader,
+                     env_->OpenRead(FilePath(seg, chosen[seg])));
     std::lock_guard<std::mutex> lk(seg_mu_);
-    if (readers_.size() <= seg) readers_.resize(seg + 1);
-    readers_[seg] = std::move(reader);
+    readers_[chosen[seg]] = std::move(reader);
+    seg_files_[seg] = SegmentFile{chosen[seg], 0};
   }
   std::map<uint32_t, uint64_t> ends;
   if (!segs.empty()) RETURN_IF_ERROR(Replay(from_segment, from_offset, segs, &ends));
@@ -848,18 +977,27 @@ Status Store::Impl::Open() {
   uint32_t last = 0;
   uint64_t total = 0, last_size = 0, last_end = 0;
   for (uint32_t seg : segs) {
-    if (!env_->FileExists(SegmentPath(seg))) {
+    const std::string path = FilePath(seg, chosen[seg]);
+    if (!env_->FileExists(path)) {
       std::lock_guard<std::mutex> lk(seg_mu_);
-      readers_[seg].reset();
+      readers_.erase(chosen[seg]);
+      seg_files_.erase(seg);
       continue;
     }
     last = seg;
-    ASSIGN_OR_RETURN(last_size, env_->FileSize(SegmentPath(seg)));
+    ASSIGN_OR_RETURN(last_size, env_->FileSize(path));
     auto e = ends.find(seg);
     last_end = e == ends.end() ? last_size : std::min(e->second, last_size);
     total += last_end;
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    seg_files_[seg].size = last_end;
   }
-  if (last != 0 && last_end < last_size) {
+  if (last != 0 && chosen[last] != last) {
+    // The log ends in a cleaned segment (the tail after it was cut): appends go to a new one.
+    log_bytes_ = total;
+    RETURN_IF_ERROR(StartSegment(last + 1, 0));
+    last = 0;
+  } else if (last != 0 && last_end < last_size) {
     // The last segment was preallocated: its records end at last_end, zeros follow. Anything
     // else there is what a crash left of unsynced appends after a lost one; it must go, or
     // new records written over the hole could line up with it and revive it at a later open.
@@ -874,8 +1012,10 @@ Status Store::Impl::Open() {
       recovery_.bytes_cut += last_size - last_end;
     }
   }
-  log_bytes_ = total;
-  RETURN_IF_ERROR(StartSegment(last == 0 ? 1 : last, last == 0 ? 0 : last_end));
+  if (active_ == nullptr) {
+    log_bytes_ = total;
+    RETURN_IF_ERROR(StartSegment(last == 0 ? 1 : last, last == 0 ? 0 : last_end));
+  }
   synced_lsn_ = last_lsn_.load();
 
   // A prepared next segment left by the last run is used; other prepared files are stale.
@@ -940,6 +1080,7 @@ Result<std::vector<DirEntry>> Store::ReadDir(TimelineId tl, Lsn lsn, InodeId dir
 Result<size_t> Store::Read(TimelineId tl, Lsn lsn, InodeId ino, uint64_t offset, size_t len,
                            char* out) const {
   thread_local std::vector<Impl::Piece> pieces;
+  thread_local std::vector<std::shared_ptr<ReadFile>> files;
   pieces.clear();
   size_t n = 0;
   {
@@ -952,17 +1093,21 @@ Result<size_t> Store::Read(TimelineId tl, Lsn lsn, InodeId ino, uint64_t offset,
     if (offset >= a.size) return size_t{0};
     n = static_cast<size_t>(std::min<uint64_t>(len, a.size - offset));
     impl_->CollectPieces(t, lsn.value, ino, offset, n, &pieces);
+    // Sorted by destination before pinning: PinFiles reuses a file for runs of one file id.
+    std::sort(pieces.begin(), pieces.end(),
+              [](const Impl::Piece& a, const Impl::Piece& b) { return a.dst < b.dst; });
+    RETURN_IF_ERROR(impl_->PinFiles(pieces, &files));
   }
   // Zero the holes: everything not covered by a piece.
-  std::sort(pieces.begin(), pieces.end(),
-            [](const Impl::Piece& a, const Impl::Piece& b) { return a.dst < b.dst; });
   uint64_t pos = 0;
   for (const auto& p : pieces) {
     if (p.dst > pos) std::memset(out + pos, 0, p.dst - pos);
     pos = p.dst + p.len;
   }
   if (pos < n) std::memset(out + pos, 0, n - pos);
-  RETURN_IF_ERROR(impl_->ReadPieces(pieces, out));
+  Status st = impl_->ReadPieces(pieces, files, out);
+  files.clear();  // a cleaned file's last reference may be here
+  RETURN_IF_ERROR(st);
   return n;
 }
 
@@ -1227,6 +1372,11 @@ Result<PointInTime> ResolveLocked(const Store::Impl& impl, VolumeId volume, int6
   if (time_ns > now_ns) {
     return Status::InvalidArgument("time " + std::to_string(time_ns) + " is in the future");
   }
+  if (time_ns < info.retained_from_ns) {
+    return Status::InvalidArgument("time " + std::to_string(time_ns) +
+                                   " is before the earliest retained state of the volume (" +
+                                   std::to_string(info.retained_from_ns) + ")");
+  }
   auto h = std::upper_bound(info.history.begin(), info.history.end(), time_ns,
                             [](int64_t t, const HistoryEntry& e) { return t < e.from_ns; });
   const HistoryEntry& entry = *(h - 1);  // exists: history[0].from_ns == created_ns <= time_ns
@@ -1324,6 +1474,25 @@ Result<TimelineInfo> Store::GetTimeline(TimelineId tl) const {
   return t->info;
 }
 
+Result<VolumeInfo> Store::SetRetention(VolumeId volume, int64_t from_ns) {
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    auto v = impl_->volumes_.find(volume.value);
+    if (v == impl_->volumes_.end()) return Status::NotFound("no volume " + volume.ToString());
+    from_ns = std::min(from_ns, NowNs());
+    if (from_ns <= v->second.retained_from_ns) return v->second;
+    Record rec;
+    rec.kind = RecordKind::kRetain;
+    rec.volume = volume;
+    rec.retain_from_ns = from_ns;
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+  }
+  RETURN_IF_ERROR(Sync());
+  return GetVolume(volume);
+}
+
+Result<CleanReport> Store::Clean(const CleanOptions& options) { return impl_->Clean(options); }
+
 Lsn Store::LastLsn() const { return Lsn(impl_->last_lsn_.load(std::memory_order_acquire)); }
 int64_t Store::LastTimeNs() const { return impl_->last_time_ns_.load(std::memory_order_acquire); }
 int64_t Store::NowNs() const { return std::max(impl_->env_->NowNs(), LastTimeNs()); }
@@ -1349,7 +1518,7 @@ StoreStats Store::stats() const {
   }
   {
     std::lock_guard<std::mutex> lk(impl_->seg_mu_);
-    for (const auto& r : impl_->readers_) s.segments += r ? 1 : 0;
+    s.segments = static_cast<uint32_t>(impl_->seg_files_.size());
   }
   s.log_bytes = impl_->log_bytes_.load();
   s.device_syncs = impl_->device_syncs_.load();

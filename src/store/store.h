@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,22 @@ struct StoreOptions {
   // allocate nothing and a device sync needs no filesystem journal commit (ext4: ~40% less
   // per fdatasync). The log's end in its last segment is then the first all-zero record header.
   bool preallocate_segments = true;
+};
+
+// How a Store::Clean pass works (see there).
+struct CleanOptions {
+  // A closed segment is rewritten when the live file data in it is below this fraction of its
+  // size and rewriting frees at least min_reclaim_bytes.
+  double rewrite_below_live_fraction = 0.5;
+  uint64_t min_reclaim_bytes = 1ull << 20;
+  // Throttle for segment rewriting (bytes read + written per second); 0: unthrottled.
+  uint64_t max_rewrite_bytes_per_s = 64ull << 20;
+  // Index entries examined per exclusive hold of the index lock (bounds reader/writer stalls).
+  uint64_t batch_versions = 20000;
+  // An unlinked inode's data is kept only for the states before its unlink, unless this says a
+  // mount still has it open (its reads at the head must go on working). Called under the
+  // store's index lock: it must not call the store.
+  std::function<bool(TimelineId, InodeId)> in_use;
 };
 
 // What Open() found and did.
@@ -131,6 +148,30 @@ class Store {
   Result<VolumeInfo> FindVolume(std::string_view name) const;
   std::vector<VolumeInfo> ListVolumes() const;
   Result<TimelineInfo> GetTimeline(TimelineId tl) const;
+
+  // ---- Retention and cleaning ----
+  // Lets the cleaner reclaim the volume's states before `from_ns` (clamped to NowNs()): from
+  // then on Resolve, Rewind and Clone refuse earlier times (InvalidArgument). Never lowers the
+  // volume's retained_from_ns (a lower value is a no-op, no record). One record, synced.
+  // NotFound for an unknown volume.
+  Result<VolumeInfo> SetRetention(VolumeId volume, int64_t from_ns);
+
+  // One cleaning pass. The retained states are, for every live volume, its state at every
+  // moment from its retained_from_ns on (and its head), and, through timeline ancestry, the
+  // branch points these read (so a clone keeps its source's state at the clone point, even
+  // after the source is deleted). A page version is dropped from the index when, at every
+  // retained state that could see it, newer versions of the same timeline cover its bytes (or
+  // when no retained state reads its timeline at all); an attribute version likewise. Then
+  // every closed segment whose live file data is below options.rewrite_below_live_fraction is
+  // rewritten without its dead Write records (every other record is kept byte for byte), a
+  // checkpoint is written, and the old file is removed. Crash-safe at every step: a crash
+  // leaves either the old or the new file in use, never a mix (docs/format/log.md).
+  // Runs concurrently with reads and mutations, holding the index lock exclusively only in
+  // batches of options.batch_versions. Passes are serialised. Reads at a fixed LSN of a state
+  // that is not retained (for example a debugging read-only mount of an old LSN, or a timeline
+  // made by Branch() that no volume reads) may see reclaimed data as holes: do not Clean a
+  // store that serves such reads.
+  Result<CleanReport> Clean(const CleanOptions& options = {});
 
   Lsn LastLsn() const;        // LSN of the newest record
   int64_t LastTimeNs() const; // its time; the store's clock never goes below it

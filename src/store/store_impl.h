@@ -1,8 +1,9 @@
 // Internal: the store's in-memory index and its log. Not part of the store's contract; included
 // only by store.cc and checkpoint.cc.
 //
-// Lock order: write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_; prep_mu_ is a leaf (held for no
-// I/O; the preparer thread takes nothing else). Mutations are serialised by
+// Lock order: clean_mu_ -> write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_; prep_mu_ is a leaf
+// (held for no I/O; the preparer thread takes nothing else). clean_mu_ serialises cleaning
+// passes (src/store/cleaner.cc). Mutations are serialised by
 // write_mu_: validation (which reads the index without index_mu_, safe because only write_mu_
 // holders change it), LSN assignment, log append, then index apply under index_mu_ (exclusive).
 // Readers take index_mu_ shared to collect log locations, release it, then pread: log bytes
@@ -28,8 +29,28 @@ namespace rwd::store {
 // Index granularity for file data. A write is indexed as one extent per page it touches.
 inline constexpr uint64_t kPageSize = 16384;
 inline constexpr uint64_t kSegmentHeaderSize = 16;
+// A rewritten (cleaned) segment's header: docs/format/log.md.
+inline constexpr uint64_t kCleanedHeaderSize = 40;
+// Log files: a segment as first written has file id == its segment number; a segment rewritten
+// by the cleaner gets a fresh file id at or above this (log/SSSSSSSS-IIIIIIIIII.seg).
+inline constexpr uint32_t kCleanedFileIdBase = 0x80000000u;
 
-// Location of bytes in the log: segment number << 32 | offset in segment.
+inline constexpr uint32_t kCleanedSegmentVersion = 2;
+
+// A segment file's header, parsed.
+struct SegmentHeaderInfo {
+  uint32_t version = 0;  // 1: first written; 2: rewritten by the cleaner
+  uint64_t size = 0;     // header bytes: where the records start
+  uint64_t last_lsn = 0;     // version 2: the last LSN the segment held before cleaning
+  int64_t last_time_ns = 0;  // version 2: that record's time
+};
+// Checks magic, version and that the header names segment `seg` and file `file_id`.
+Result<SegmentHeaderInfo> ParseSegmentHeader(std::string_view bytes, uint32_t seg,
+                                             uint32_t file_id);
+std::string CleanedSegmentHeader(uint32_t seg, uint32_t file_id, uint64_t last_lsn,
+                                 int64_t last_time_ns);
+
+// Location of bytes in the log: file id << 32 | offset in the file.
 inline uint64_t MakeLoc(uint32_t segment, uint64_t offset) {
   return (static_cast<uint64_t>(segment) << 32) | offset;
 }
@@ -120,12 +141,24 @@ class Store::Impl {
 
   // ---- checkpoint (checkpoint.cc) ----
   std::string SerializeIndex(uint32_t segment, uint64_t offset) const;
-  // Replaces the index with the checkpoint's; returns the log position it covers.
-  Status LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset);
+  // Replaces the index with the checkpoint's; returns the log position it covers and the file
+  // of each segment it knew (segment -> file id).
+  Status LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset,
+                   std::map<uint32_t, uint32_t>* files);
 
+  // The file of segment `seg` as first written (file id == seg).
   std::string SegmentPath(uint32_t seg) const;
-  Result<std::shared_ptr<ReadFile>> SegmentReader(uint32_t seg) const;
-  Status ReadPieces(const std::vector<Piece>& pieces, char* out) const;
+  // The file with id `file_id` of segment `seg` (SegmentPath when file_id == seg).
+  std::string FilePath(uint32_t seg, uint32_t file_id) const;
+  // The file segment `seg` is read from now.
+  std::string CurrentPath(uint32_t seg) const;
+  Result<std::shared_ptr<ReadFile>> FileReader(uint32_t file_id) const;
+  // Caller holds index_mu_ (shared is enough), so that no cleaning pass moves the bytes between
+  // collecting the pieces and pinning their files. files[i] reads pieces[i].
+  Status PinFiles(const std::vector<Piece>& pieces,
+                  std::vector<std::shared_ptr<ReadFile>>* files) const;
+  Status ReadPieces(const std::vector<Piece>& pieces,
+                    const std::vector<std::shared_ptr<ReadFile>>& files, char* out) const;
   // Replays segs from (from_segment, from_offset); `ends` gets each replayed segment's logical
   // end (where its records stop: an all-zero header, a cut, or the end of the file).
   Status Replay(uint32_t from_segment, uint64_t from_offset, const std::vector<uint32_t>& segs,
@@ -185,10 +218,24 @@ class Store::Impl {
   std::atomic<bool> failed_{false};
   Status sticky_;
 
-  // Segment readers, by segment number.
+  // Log files, guarded by seg_mu_. A cleaning pass changes a segment's file (and the index
+  // locations into it) while holding index_mu_ exclusively as well.
+  struct SegmentFile {
+    uint32_t file_id = 0;
+    uint64_t size = 0;  // bytes of header + records (a closed segment's; 0 while unknown)
+    uint64_t kept_bytes = 0;  // cleaned: its bytes other than file data (headers, metadata)
+  };
   mutable std::mutex seg_mu_;
-  std::vector<std::shared_ptr<ReadFile>> readers_;
+  std::map<uint32_t, SegmentFile> seg_files_;  // by segment number
+  std::unordered_map<uint32_t, std::shared_ptr<ReadFile>> readers_;  // by file id
   std::atomic<uint64_t> log_bytes_{0};
+
+  // Cleaning (cleaner.cc).
+  std::mutex clean_mu_;
+  uint32_t next_cleaned_id_ = kCleanedFileIdBase;  // guarded by clean_mu_ (and set by Open)
+  // Replaced files to remove once a checkpoint names their successors; guarded by clean_mu_.
+  std::vector<std::string> pending_removals_;
+
 
   // The index, guarded by index_mu_.
   mutable std::shared_mutex index_mu_;
@@ -205,6 +252,9 @@ class Store::Impl {
   std::map<uint64_t, VolumeInfo> volumes_;
   // (time, last LSN stamped with that time), ascending in both.
   std::vector<std::pair<int64_t, uint64_t>> time_index_;
+
+  // ---- cleaning (cleaner.cc) ----
+  Result<CleanReport> Clean(const CleanOptions& options);
 };
 
 }  // namespace rwd::store

@@ -92,6 +92,9 @@ struct VolumeInfo {
   TimelineId head;
   std::vector<HistoryEntry> history;  // oldest first; history.back().timeline == head
   int64_t created_ns = 0;             // no state before this moment can be resolved
+  // States before this moment may have been reclaimed by the cleaner: Resolve refuses them.
+  // Starts at created_ns; only ever raised (Store::SetRetention).
+  int64_t retained_from_ns = 0;
 };
 
 struct StoreStats {
@@ -103,6 +106,17 @@ struct StoreStats {
   uint64_t device_syncs = 0;      // fdatasync calls issued
   uint64_t sync_requests = 0;     // Sync() calls
   uint32_t segments = 0;
+};
+
+// What one Store::Clean pass did.
+struct CleanReport {
+  uint64_t versions_dropped = 0;     // page versions no retained state needs, dropped from the index
+  uint64_t attr_versions_dropped = 0;
+  uint64_t live_data_bytes = 0;      // file data bytes the index still points at (all segments)
+  uint64_t segments_rewritten = 0;
+  uint64_t bytes_before = 0;         // log bytes before the pass
+  uint64_t bytes_after = 0;          // and after it
+  double seconds = 0;
 };
 
 }  // namespace rwd::store
