@@ -401,7 +401,7 @@ TEST_F(RdsHandlerServiceTest, ServiceRefusalsBeforeAnythingIsCreated) {
               400, "InvalidParameterValue", "MasterUserPassword");
   ExpectError(Call("CreateDBCluster", "DBClusterIdentifier=lab&Engine=aurora-mysql"
                                       "&MasterUsername=masteruser&MasterUserPassword=Secret123"
-                                      "&BacktrackWindow=999999"),
+                                      "&BacktrackWindow=99999999"),
               400, "InvalidParameterValue", "BacktrackWindow");
   ExpectError(Call("CreateDBInstance", "DBInstanceIdentifier=i&DBInstanceClass=db.r5.large"
                                        "&Engine=aurora-mysql"),

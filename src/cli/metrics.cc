@@ -91,4 +91,113 @@ std::string ApiMetrics::Render(const std::vector<cluster::ClusterView>& clusters
   return out;
 }
 
+namespace {
+
+// One metric family: HELP, TYPE, then its samples.
+class Family {
+ public:
+  Family(std::string* out, const char* name, const char* type, const char* help)
+      : out_(out), name_(name) {
+    *out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  void Sample(const std::string& labels, double v, const char* suffix = "") {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.17g", v);
+    *out_ += name_ + suffix + (labels.empty() ? "" : "{" + labels + "}") + " " + buf + "\n";
+  }
+
+ private:
+  std::string* out_;
+  std::string name_;
+};
+
+std::string ClusterLabel(const std::string& id) { return "cluster=\"" + PromLabelEscape(id) + "\""; }
+
+}  // namespace
+
+std::string RenderRetention(const cluster::RetentionMetrics& m) {
+  std::string out;
+  using Getter = double (*)(const cluster::ClusterRetention&);
+  struct PerCluster {
+    const char* name;
+    const char* type;
+    const char* help;
+    Getter get;
+  };
+  const PerCluster per_cluster[] = {
+      {"rewind_backtrack_window_target_seconds", "gauge", "BacktrackWindow: the target.",
+       [](const cluster::ClusterRetention& c) { return double(c.window_target_s); }},
+      {"rewind_backtrack_window_actual_seconds", "gauge",
+       "BacktrackWindowActual: how far back a backtrack can go now.",
+       [](const cluster::ClusterRetention& c) { return double(c.window_actual_s); }},
+      {"rewind_backtrack_window_alert", "gauge",
+       "BacktrackWindowAlert: 1 while the history budget holds the window below its target.",
+       [](const cluster::ClusterRetention& c) { return c.alert ? 1.0 : 0.0; }},
+      {"rewind_backtrack_change_records_stored", "gauge",
+       "BacktrackChangeRecordsStored: page versions kept inside the window.",
+       [](const cluster::ClusterRetention& c) { return double(c.change_records); }},
+      {"rewind_backtrack_change_records_creation_rate", "gauge",
+       "BacktrackChangeRecordsCreationRate: writes per second between the last two passes.",
+       [](const cluster::ClusterRetention& c) { return c.change_records_per_s; }},
+      {"rewind_backtrack_change_records_created_total", "counter",
+       "Writes through the cluster's mount (change records created).",
+       [](const cluster::ClusterRetention& c) { return double(c.change_records_created); }},
+      {"rewind_mount_written_bytes_total", "counter",
+       "Bytes mariadbd wrote through the cluster's mount since it was mounted.",
+       [](const cluster::ClusterRetention& c) { return double(c.mount.write_bytes); }},
+      {"rewind_history_bytes", "gauge", "File data bytes kept for the cluster's history.",
+       [](const cluster::ClusterRetention& c) { return double(c.history_bytes); }},
+      {"rewind_live_bytes", "gauge", "File data bytes the cluster's head shows.",
+       [](const cluster::ClusterRetention& c) { return double(c.live_bytes); }},
+  };
+  for (const auto& pc : per_cluster) {
+    Family f(&out, pc.name, pc.type, pc.help);
+    for (const auto& c : m.clusters) f.Sample(ClusterLabel(c.id), pc.get(c));
+  }
+  {
+    Family f(&out, "rewind_fsync_seconds", "histogram",
+             "fsync/fsyncdir latency through the cluster's mount, until the store synced.");
+    for (const auto& c : m.clusters) {
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < c.mount.sync_latency_buckets.size(); ++i) {
+        cumulative += c.mount.sync_latency_buckets[i];
+        char le[32];
+        if (i < fs::kSyncBucketsUs.size()) {
+          std::snprintf(le, sizeof(le), "%g", double(fs::kSyncBucketsUs[i]) / 1e6);
+        } else {
+          std::snprintf(le, sizeof(le), "+Inf");
+        }
+        f.Sample(ClusterLabel(c.id) + ",le=\"" + le + "\"", double(cumulative), "_bucket");
+      }
+      f.Sample(ClusterLabel(c.id), double(c.mount.sync_latency_ns) / 1e9, "_sum");
+      f.Sample(ClusterLabel(c.id), double(cumulative), "_count");
+    }
+  }
+  Family(&out, "rewind_store_log_bytes", "gauge", "Bytes of the store's log on disk (all history).")
+      .Sample("", double(m.store.log_bytes));
+  Family(&out, "rewind_store_page_versions", "gauge", "Page versions in the store's index.")
+      .Sample("", double(m.store.page_versions));
+  Family(&out, "rewind_store_segments", "gauge", "Log segment files.")
+      .Sample("", double(m.store.segments));
+  Family(&out, "rewind_history_budget_bytes", "gauge", "The history budget (0: none).")
+      .Sample("", double(m.history_budget_bytes));
+  Family(&out, "rewind_cleaner_passes_total", "counter", "Cleaning passes run.")
+      .Sample("", double(m.clean_passes));
+  Family(&out, "rewind_cleaner_versions_dropped_total", "counter",
+         "Page versions the cleaner dropped from the index.")
+      .Sample("", double(m.versions_dropped_total));
+  Family(&out, "rewind_cleaner_segments_rewritten_total", "counter",
+         "Log segments the cleaner rewrote without their dead records.")
+      .Sample("", double(m.segments_rewritten_total));
+  Family(&out, "rewind_cleaner_reclaimed_bytes_total", "counter",
+         "Log bytes the cleaner reclaimed.")
+      .Sample("", double(m.bytes_reclaimed_total));
+  Family(&out, "rewind_cleaner_last_pass_seconds", "gauge", "How long the last pass took.")
+      .Sample("", m.last_pass_seconds);
+  Family(&out, "rewind_cleaner_last_pass_timestamp_seconds", "gauge",
+         "When the last pass ended (0: none yet).")
+      .Sample("", double(m.last_pass_end_ns) / 1e9);
+  return out;
+}
+
 }  // namespace rwd::cli

@@ -31,6 +31,11 @@ namespace rwd::cli {
 // Escapes a Prometheus label value: backslash, double quote and newline.
 std::string PromLabelEscape(std::string_view value);
 
+// The exposition text for retention and storage: per cluster, the actual backtrack window and
+// its alert, change records stored and created per second, history and live bytes, fsync
+// latency histogram; for the store, its log bytes, and the cleaner's progress.
+std::string RenderRetention(const cluster::RetentionMetrics& m);
+
 class ApiMetrics {
  public:
   // `known_actions`: actions counted under their own name; others become "other".

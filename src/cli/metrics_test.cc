@@ -68,5 +68,38 @@ TEST(CliMetrics, LabelEscape) {
   EXPECT_EQ("a\\\"b\\\\c\\nd", PromLabelEscape("a\"b\\c\nd"));
 }
 
+TEST(CliMetrics, RetentionFamiliesPerClusterAndHistogramIsCumulative) {
+  cluster::RetentionMetrics m;
+  m.store.log_bytes = 123456;
+  m.clean_passes = 7;
+  m.history_budget_bytes = 1ull << 30;
+  cluster::ClusterRetention c;
+  c.id = "lab";
+  c.window_target_s = 86400;
+  c.window_actual_s = 3600;
+  c.alert = true;
+  c.change_records = 42;
+  c.change_records_per_s = 2.5;
+  c.mount.sync_latency_buckets[0] = 3;   // <= 100 us
+  c.mount.sync_latency_buckets[3] = 2;   // <= 1 ms
+  c.mount.sync_latency_buckets[9] = 1;   // > 100 ms
+  c.mount.sync_latency_ns = 250'000'000;
+  m.clusters.push_back(c);
+  const std::string text = RenderRetention(m);
+  EXPECT_TRUE(Contains(text, "rewind_backtrack_window_actual_seconds{cluster=\"lab\"} 3600\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_backtrack_window_alert{cluster=\"lab\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_backtrack_change_records_stored{cluster=\"lab\"} 42\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_backtrack_change_records_creation_rate{cluster=\"lab\"} 2.5\n"))
+      << text;
+  EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_bucket{cluster=\"lab\",le=\"0.0001\"} 3\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_bucket{cluster=\"lab\",le=\"0.001\"} 5\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_bucket{cluster=\"lab\",le=\"+Inf\"} 6\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_count{cluster=\"lab\"} 6\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_sum{cluster=\"lab\"} 0.25\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_store_log_bytes 123456\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_cleaner_passes_total 7\n")) << text;
+  EXPECT_TRUE(Contains(text, "# TYPE rewind_fsync_seconds histogram\n")) << text;
+}
+
 }  // namespace
 }  // namespace rwd::cli

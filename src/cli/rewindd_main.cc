@@ -47,7 +47,11 @@ constexpr const char* kUsage =
     "                      (default /var/lib/rewind)\n"
     "  --listen HOST:PORT  the RDS API and /metrics (default 127.0.0.1:8686)\n"
     "  --first-port N      first TCP port handed to DB clusters (default 3306)\n"
-    "  --buffer-pool SIZE  innodb_buffer_pool_size of each mariadbd, e.g. 256M (default 256M)\n";
+    "  --buffer-pool SIZE  innodb_buffer_pool_size of each mariadbd, e.g. 256M (default 256M)\n"
+    "  --history-budget SIZE  most bytes of history the store keeps, e.g. 50G; past it every\n"
+    "                      cluster's backtrack window is cut (RDS-EVENT-0131) (default: none)\n"
+    "  --clean-interval MS  how often the cleaner reclaims history older than the windows\n"
+    "                      (default 10000)\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -55,7 +59,10 @@ struct Flags {
   int listen_port = 8686;
   int first_port = 3306;
   std::string buffer_pool = "256M";
+  uint64_t history_budget = 0;
+  long clean_interval_ms = 10'000;
 };
+
 
 std::optional<long> ParseLong(std::string_view s, long min, long max) {
   if (s.empty() || s.size() > 18) return std::nullopt;
@@ -76,6 +83,24 @@ bool ValidSize(std::string_view s) {
     digits = s.substr(0, s.size() - 1);
   }
   return ParseLong(digits, 1, 1L << 40).has_value();
+}
+
+// "50G", "512M", "1048576": bytes.
+std::optional<uint64_t> ParseBytes(std::string_view s) {
+  uint64_t mult = 1;
+  if (!s.empty()) {
+    switch (s.back()) {
+      case 'K': case 'k': mult = 1ull << 10; break;
+      case 'M': case 'm': mult = 1ull << 20; break;
+      case 'G': case 'g': mult = 1ull << 30; break;
+      case 'T': case 't': mult = 1ull << 40; break;
+      default: break;
+    }
+    if (mult != 1) s.remove_suffix(1);
+  }
+  std::optional<long> v = ParseLong(s, 1, 1L << 50);
+  if (!v) return std::nullopt;
+  return static_cast<uint64_t>(*v) * mult;
 }
 
 // Parses argv; prints the problem and returns nullopt on bad usage.
@@ -135,6 +160,22 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.buffer_pool = value;
+    } else if (take("--history-budget")) {
+      std::optional<uint64_t> b = ParseBytes(value);
+      if (!b || *b < (64ull << 20)) {
+        std::fprintf(stderr, "rewindd: --history-budget wants a size of at least 64M, such as "
+                             "50G, got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.history_budget = *b;
+    } else if (take("--clean-interval")) {
+      std::optional<long> ms = ParseLong(value, 100, 3'600'000);
+      if (!ms) {
+        std::fprintf(stderr, "rewindd: --clean-interval wants milliseconds 100..3600000, got "
+                             "'%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.clean_interval_ms = *ms;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -244,6 +285,8 @@ int Run(int argc, char** argv) {
   so.data_dir = dir;
   so.first_port = flags->first_port;
   so.innodb_buffer_pool_size = flags->buffer_pool;
+  so.history_budget_bytes = flags->history_budget;
+  so.clean_interval_ms = flags->clean_interval_ms;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),
@@ -267,7 +310,8 @@ int Run(int argc, char** argv) {
     cluster::ClusterService* svc = service->get();
     server.SetMetricsHandler([&metrics, svc] {
       Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
-      return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{});
+      return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{}) +
+             RenderRetention(svc->Retention());
     });
     Status started = server.Start();
     if (!started.ok()) {

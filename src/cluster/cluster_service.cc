@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "cluster/meta_db.h"
@@ -28,7 +29,14 @@ namespace rwd::cluster {
 namespace {
 
 constexpr int64_t kNsPerSec = 1'000'000'000;
-constexpr int64_t kMaxBacktrackWindowS = 72 * 3600;  // Aurora's cap
+// Aurora caps the window at 72 h; Rewind's is bounded by the history budget instead. This is
+// only a sanity bound (a year).
+constexpr int64_t kMaxBacktrackWindowS = 365LL * 24 * 3600;
+#define RWD_WINDOW_RANGE "from 0 to 31536000 seconds (a year; the history budget bounds it)"
+const char* const kWindowShrunk =
+    "The actual Backtrack window is smaller than the target Backtrack window you specified. "
+    "Consider reducing the number of hours in your target Backtrack window.";
+const char* const kWindowBack = "The actual Backtrack window is the same as the target Backtrack window.";
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -142,6 +150,12 @@ class ClusterService::Impl {
 
   explicit Impl(const ServiceOptions& o) : options_(o) {}
   ~Impl() {
+    {
+      std::lock_guard<std::mutex> lk(cleaner_mu_);
+      stop_cleaner_ = true;
+      cleaner_cv_.notify_all();
+    }
+    if (cleaner_.joinable()) cleaner_.join();
     WaitIdle();
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& [id, rt] : runtimes_) {
@@ -218,6 +232,10 @@ class ClusterService::Impl {
   void KillOrphan(const ClusterRow& row);
   int64_t EarliestBacktrackNs(const ClusterRow& row, const store::VolumeInfo& vol) const;
 
+  // Retention: one pass (CleanNow), and the loop that runs it every clean_interval_ms.
+  Result<store::CleanReport> RetentionPass();
+  void CleanerLoop();
+
   // Background work.
   void DoCreate(ClusterRow row, std::string master_password);
   void DoClone(ClusterRow row, std::string source_id, int64_t at_ns);
@@ -238,6 +256,18 @@ class ClusterService::Impl {
   std::condition_variable async_cv_;
   int running_ = 0;
   std::vector<std::thread> threads_;
+
+  std::mutex pass_mu_;  // serialises retention passes; taken before mu_
+  std::mutex retention_mu_;  // guards the retention state below; a leaf
+  std::map<std::string, ClusterRetention> retention_;  // by cluster id
+  std::map<std::string, int64_t> budget_floor_;  // floors the budget pushed past the window
+  RetentionMetrics totals_;                            // cluster list unused here
+  int64_t last_pass_ns_ = 0;
+
+  std::mutex cleaner_mu_;
+  std::condition_variable cleaner_cv_;
+  bool stop_cleaner_ = false;
+  std::thread cleaner_;
 };
 
 Result<ClusterRow> ClusterService::Impl::GetClusterRow(const std::string& id) {
@@ -289,9 +319,11 @@ Result<int> ClusterService::Impl::AssignPort(std::optional<int> asked, const std
 
 int64_t ClusterService::Impl::EarliestBacktrackNs(const ClusterRow& row,
                                                   const store::VolumeInfo& vol) const {
-  const int64_t window_start = NowNs() - row.backtrack_window_s * kNsPerSec;
-  // Whole seconds, rounded up: the API shows seconds, and that moment must be reachable.
-  int64_t earliest = std::max(vol.created_ns, window_start);
+  (void)row;
+  // What the store still holds: the floor the last retention pass set (it moves only at the
+  // next pass, so this moment stays reachable until then). Whole seconds, rounded up: the API
+  // shows seconds, and that moment must be reachable.
+  const int64_t earliest = std::max(vol.created_ns, vol.retained_from_ns);
   return (earliest + kNsPerSec - 1) / kNsPerSec * kNsPerSec;
 }
 
@@ -314,9 +346,21 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.source_cluster = row.source_cluster;
   auto vol = store_->FindVolume(row.volume);
   if (vol.ok()) {
-    v.earliest_restorable_ns = vol->created_ns;
+    v.earliest_restorable_ns = EarliestBacktrackNs(row, *vol);
     v.latest_restorable_ns = NowNs();
-    if (row.backtrack_window_s > 0) v.earliest_backtrack_ns = EarliestBacktrackNs(row, *vol);
+    if (row.backtrack_window_s > 0) {
+      v.earliest_backtrack_ns = v.earliest_restorable_ns;
+      v.backtrack_window_actual_s =
+          std::min(row.backtrack_window_s, (v.latest_restorable_ns - v.earliest_backtrack_ns) / kNsPerSec);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lk(retention_mu_);
+    auto r = retention_.find(row.id);
+    if (r != retention_.end()) {
+      v.backtrack_consumed_change_records = r->second.change_records;
+      v.backtrack_window_alert = r->second.alert;
+    }
   }
   if (auto w = WriterOf(row.id)) v.members.push_back(ClusterMember{w->id, true});
   return v;
@@ -664,7 +708,160 @@ Status ClusterService::Impl::Open() {
       }
     }
   }
+  if (options_.clean_interval_ms > 0) cleaner_ = std::thread([this] { CleanerLoop(); });
   return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention
+
+void ClusterService::Impl::CleanerLoop() {
+  std::unique_lock<std::mutex> lk(cleaner_mu_);
+  while (!stop_cleaner_) {
+    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(options_.clean_interval_ms),
+                         [this] { return stop_cleaner_; });
+    if (stop_cleaner_) break;
+    lk.unlock();
+    Result<store::CleanReport> r = RetentionPass();
+    if (!r.ok()) std::fprintf(stderr, "rewindd: retention pass: %s\n", r.status().ToString().c_str());
+    lk.lock();
+  }
+}
+
+Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
+  std::lock_guard<std::mutex> pass(pass_mu_);
+  const int64_t now = NowNs();
+
+  // Floors: each cluster's state from the start of its window on stays; `push` also moves every
+  // floor halfway to now (the history budget is exceeded). A cluster whose backtrack or clone
+  // was validated against its floor and is under way keeps its floor until that is done.
+  std::map<std::string, uint64_t> volume_of;  // cluster id -> volume id
+  auto raise_floors = [&](bool push) -> Status {
+    std::lock_guard<std::mutex> lk(mu_);
+    ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+    std::set<std::string> frozen;
+    for (const auto& r : rows) {
+      if (r.status != "available" && r.status != "failed") frozen.insert(r.id);
+      if (r.status == "creating" && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
+    }
+    for (const auto& r : rows) {
+      auto vol = store_->FindVolume(r.volume);
+      if (!vol.ok()) continue;
+      volume_of[r.id] = vol->id.value;
+      if (frozen.count(r.id)) continue;
+      int64_t floor = now - r.backtrack_window_s * kNsPerSec;
+      if (push) floor = std::max(floor, vol->retained_from_ns + (now - vol->retained_from_ns) / 2);
+      if (floor > vol->retained_from_ns) RETURN_IF_ERROR(store_->SetRetention(vol->id, floor).status());
+    }
+    return Status::Ok();
+  };
+
+  // Inodes the kernel still holds on each mount: an unlinked one's data must stay readable.
+  std::map<uint64_t, std::set<uint64_t>> known;  // timeline -> inodes
+  std::set<uint64_t> busy;                        // timelines whose mount is being changed
+  std::map<std::string, fs::MountStats> mount_stats;
+  {
+    std::vector<std::pair<std::string, std::shared_ptr<Runtime>>> rts;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      for (const auto& [id, rt] : runtimes_) rts.emplace_back(id, rt);
+    }
+    for (const auto& [id, rt] : rts) {
+      std::unique_lock<std::mutex> ol(rt->op_mu, std::try_to_lock);
+      if (!ol.owns_lock()) {
+        // Busy (a backtrack remounts it): every unlinked file of its timelines stays this pass.
+        auto row = meta_->GetCluster(id);
+        auto vol = row.ok() && *row ? store_->FindVolume((*row)->volume)
+                                    : Result<store::VolumeInfo>(Status::NotFound(id));
+        if (vol.ok()) {
+          for (const auto& h : vol->history) busy.insert(h.timeline.value);
+        }
+        continue;
+      }
+      if (!rt->mount) continue;
+      auto inodes = rt->mount->KnownInodes();
+      known[rt->mount->timeline().value].insert(inodes.begin(), inodes.end());
+      mount_stats[id] = rt->mount->stats();
+    }
+  }
+  RETURN_IF_ERROR(raise_floors(false));
+  store::CleanOptions co = options_.clean;
+  co.in_use = [&known, &busy](store::TimelineId tl, store::InodeId ino) {
+    if (busy.count(tl.value)) return true;
+    auto it = known.find(tl.value);
+    return it != known.end() && it->second.count(ino.value) > 0;
+  };
+  ASSIGN_OR_RETURN(store::CleanReport report, store_->Clean(co));
+  store::CleanReport total = report;
+  for (int i = 0; i < 8 && options_.history_budget_bytes > 0 &&
+                  report.bytes_after > options_.history_budget_bytes;
+       ++i) {
+    RETURN_IF_ERROR(raise_floors(true));
+    ASSIGN_OR_RETURN(report, store_->Clean(co));
+    total.versions_dropped += report.versions_dropped;
+    total.segments_rewritten += report.segments_rewritten;
+    total.bytes_after = report.bytes_after;
+    total.volumes = report.volumes;
+    total.seconds += report.seconds;
+  }
+
+  // Alerts and the per-cluster figures.
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+  std::vector<std::pair<std::string, bool>> alerts;  // cluster, new alert state
+  {
+    std::lock_guard<std::mutex> lk(retention_mu_);
+    const double dt = last_pass_ns_ > 0 ? static_cast<double>(now - last_pass_ns_) / 1e9 : 0;
+    std::map<std::string, ClusterRetention> next;
+    for (const auto& r : rows) {
+      auto vol = store_->FindVolume(r.volume);
+      if (!vol.ok()) continue;
+      ClusterRetention c;
+      auto prev = retention_.find(r.id);
+      if (prev != retention_.end()) c = prev->second;
+      c.id = r.id;
+      c.window_target_s = r.backtrack_window_s;
+      const int64_t earliest = std::max(vol->created_ns, vol->retained_from_ns);
+      c.window_actual_s = r.backtrack_window_s == 0
+                              ? 0
+                              : std::min(r.backtrack_window_s, (now - earliest) / kNsPerSec);
+      // The window is short of its target because the budget moved the floor past the start of
+      // the window (a young cluster's window is still filling: no alert).
+      const bool cut = r.backtrack_window_s > 0 &&
+                       vol->retained_from_ns > std::max(vol->created_ns,
+                                                        now - r.backtrack_window_s * kNsPerSec) +
+                                                   kNsPerSec;
+      if (cut != c.alert) alerts.emplace_back(r.id, cut);
+      c.alert = cut;
+      auto vs = total.volumes.find(vol->id.value);
+      if (vs != total.volumes.end()) {
+        c.change_records = vs->second.change_records;
+        c.history_bytes = vs->second.history_bytes;
+        c.live_bytes = vs->second.live_bytes;
+      }
+      auto ms = mount_stats.find(r.id);
+      if (ms != mount_stats.end()) {
+        const uint64_t before = c.mount.writes;
+        const uint64_t after = ms->second.writes;
+        c.change_records_per_s =
+            dt > 0 ? static_cast<double>(after >= before ? after - before : after) / dt : 0;
+        c.change_records_created += after >= before ? after - before : after;
+        c.mount = ms->second;
+      }
+      next[r.id] = c;
+    }
+    retention_.swap(next);
+    last_pass_ns_ = now;
+    ++totals_.clean_passes;
+    totals_.versions_dropped_total += total.versions_dropped;
+    totals_.segments_rewritten_total += total.segments_rewritten;
+    if (total.bytes_before > total.bytes_after) {
+      totals_.bytes_reclaimed_total += total.bytes_before - total.bytes_after;
+    }
+    totals_.last_pass_seconds = total.seconds;
+    totals_.last_pass_end_ns = NowNs();
+  }
+  for (const auto& [id, on] : alerts) Event(id, "db-cluster", on ? kWindowShrunk : kWindowBack, "backtrack");
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,6 +877,23 @@ Result<std::unique_ptr<ClusterService>> ClusterService::Open(const ServiceOption
 }
 
 void ClusterService::WaitIdle() { impl_->WaitIdle(); }
+
+Result<store::CleanReport> ClusterService::CleanNow() { return impl_->RetentionPass(); }
+
+RetentionMetrics ClusterService::Retention() {
+  RetentionMetrics m;
+  m.store = impl_->store_->stats();
+  std::lock_guard<std::mutex> lk(impl_->retention_mu_);
+  m.clean_passes = impl_->totals_.clean_passes;
+  m.versions_dropped_total = impl_->totals_.versions_dropped_total;
+  m.segments_rewritten_total = impl_->totals_.segments_rewritten_total;
+  m.bytes_reclaimed_total = impl_->totals_.bytes_reclaimed_total;
+  m.last_pass_seconds = impl_->totals_.last_pass_seconds;
+  m.last_pass_end_ns = impl_->totals_.last_pass_end_ns;
+  m.history_budget_bytes = impl_->options_.history_budget_bytes;
+  for (const auto& [id, c] : impl_->retention_) m.clusters.push_back(c);
+  return m;
+}
 
 Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& req) {
   RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
@@ -716,7 +930,7 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
     }
   }
   if (req.backtrack_window_s < 0 || req.backtrack_window_s > kMaxBacktrackWindowS) {
-    return InvalidParam("BacktrackWindow must be from 0 to 259200 seconds (72 hours).");
+    return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
   }
   if (req.engine_version && !req.engine_version->empty() &&
       req.engine_version->find(impl_->engine_version_.substr(0, 7)) == std::string::npos &&
@@ -775,7 +989,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
   if (req.backtrack_window_s) {
     const int64_t w = *req.backtrack_window_s;
     if (w < 0 || w > kMaxBacktrackWindowS) {
-      return InvalidParam("BacktrackWindow must be from 0 to 259200 seconds (72 hours).");
+      return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
     }
     if (w > 0 && (row.backtrack_window_s == 0 || row.backtrack_disabled_for_good)) {
       return InvalidCombination("Backtrack is not enabled for DB cluster " + row.id +
@@ -990,7 +1204,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   }
   if (req.backtrack_window_s &&
       (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
-    return InvalidParam("BacktrackWindow must be from 0 to 259200 seconds (72 hours).");
+    return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
   }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
@@ -1011,7 +1225,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
     return Fault("InvalidRestoreFault", Status::Code::kInvalidArgument,
                  "RestoreToTime is in the future.");
   }
-  if (at < vol.created_ns) {
+  if (at < std::max(vol.created_ns, vol.retained_from_ns)) {
     return Fault("InvalidRestoreFault", Status::Code::kInvalidArgument,
                  "RestoreToTime is before the earliest restorable time of DB cluster " + src.id +
                      ".");

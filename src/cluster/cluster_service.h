@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "fs/mount.h"
+#include "store/store.h"
 
 namespace rwd::cluster {
 
@@ -52,7 +54,9 @@ struct ClusterView {
   int64_t earliest_backtrack_ns = 0;      // valid when backtrack_window_s > 0
   int64_t earliest_restorable_ns = 0;
   int64_t latest_restorable_ns = 0;
-  uint64_t backtrack_consumed_change_records = 0;
+  uint64_t backtrack_consumed_change_records = 0;  // as of the last cleaning pass
+  int64_t backtrack_window_actual_s = 0;  // how far back a backtrack can go now
+  bool backtrack_window_alert = false;    // the history budget cut the window below target
   std::string clone_group_id;             // shared by a cluster and its clones
   std::string source_cluster;             // the cluster it was cloned from, if any
   std::vector<ClusterMember> members;
@@ -149,6 +153,32 @@ struct EventQuery {
   std::vector<std::string> categories;
 };
 
+// Retention, per cluster, as the last cleaning pass found it (for /metrics).
+struct ClusterRetention {
+  std::string id;
+  int64_t window_target_s = 0;
+  int64_t window_actual_s = 0;
+  bool alert = false;
+  uint64_t change_records = 0;  // stored for backtrack (BacktrackConsumedChangeRecords)
+  uint64_t history_bytes = 0;   // file data bytes kept for its history
+  uint64_t live_bytes = 0;      // file data bytes its head shows
+  uint64_t change_records_created = 0;  // writes through its mount since it was mounted
+  double change_records_per_s = 0;      // between the last two passes
+  fs::MountStats mount;                 // its mount's counters, sync latency histogram
+};
+
+struct RetentionMetrics {
+  store::StoreStats store;
+  uint64_t clean_passes = 0;
+  uint64_t versions_dropped_total = 0;
+  uint64_t segments_rewritten_total = 0;
+  uint64_t bytes_reclaimed_total = 0;
+  double last_pass_seconds = 0;
+  int64_t last_pass_end_ns = 0;
+  uint64_t history_budget_bytes = 0;  // 0: none
+  std::vector<ClusterRetention> clusters;
+};
+
 struct ServiceOptions {
   std::string data_dir;                // created if missing
   std::string host = "127.0.0.1";      // where mariadbds listen; the Endpoint field
@@ -156,6 +186,12 @@ struct ServiceOptions {
   std::string innodb_buffer_pool_size = "256M";
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
+  // Retention. The cleaner runs every clean_interval_ms (0: only when CleanNow is called); the
+  // history budget bounds the log's bytes on disk (0: unbounded): over it, every cluster's
+  // backtrack window is cut (RDS-EVENT-0131) until the log fits again.
+  int64_t clean_interval_ms = 10'000;
+  uint64_t history_budget_bytes = 0;
+  store::CleanOptions clean;
 };
 
 class ClusterService {
@@ -187,6 +223,13 @@ class ClusterService {
   Result<ClusterView> Clone(const CloneRequest& request);
 
   std::vector<EventView> DescribeEvents(const EventQuery& query);
+
+  // One retention pass now: raises every cluster's retention floor to the start of its
+  // backtrack window (later if the history budget demands), cleans the store, and raises or
+  // clears the window alert events (RDS-EVENT-0131 / 0132). Runs by itself every
+  // clean_interval_ms; passes are serialised.
+  Result<store::CleanReport> CleanNow();
+  RetentionMetrics Retention();
 
   // Blocks until no background operation is running (for tests and orderly shutdown).
   void WaitIdle();

@@ -31,6 +31,14 @@ uint64_t InodeTable::Count(uint64_t ino) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+std::vector<uint64_t> InodeTable::Known() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint64_t> out;
+  out.reserve(counts_.size());
+  for (const auto& [ino, n] : counts_) out.push_back(ino);
+  return out;
+}
+
 uint64_t InodeTable::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counts_.size();

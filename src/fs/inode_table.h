@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace rwd::fs {
 
@@ -26,6 +27,8 @@ class InodeTable {
   uint64_t Count(uint64_t ino) const;
   // Inodes with a count > 0.
   uint64_t size() const;
+  // Their numbers, in no order.
+  std::vector<uint64_t> Known() const;
   uint64_t mismatches() const;
 
  private:

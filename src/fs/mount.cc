@@ -204,6 +204,8 @@ class Mount::Impl {
 
   std::atomic<uint64_t> reads_{0}, read_bytes_{0}, writes_{0}, write_bytes_{0}, syncs_{0},
       errors_{0};
+  std::array<std::atomic<uint64_t>, 10> sync_buckets_{};
+  std::atomic<uint64_t> sync_ns_{0};
   std::atomic<bool> loop_done_{false};
 
  private:
@@ -622,7 +624,15 @@ void Mount::Impl::Fsync(fuse_req_t req) {
   }
   syncs_.fetch_add(1, std::memory_order_relaxed);
   // Everything this mount acknowledged is in the store; Sync makes all of it durable.
+  const auto t0 = std::chrono::steady_clock::now();
   Status st = store_->Sync();
+  const uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::steady_clock::now() - t0)
+                                                .count());
+  sync_ns_.fetch_add(ns, std::memory_order_relaxed);
+  size_t bucket = 0;
+  while (bucket < kSyncBucketsUs.size() && ns > kSyncBucketsUs[bucket] * 1000) ++bucket;
+  sync_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   if (!st.ok()) return ReplyStatus(req, st);
   fuse_reply_err(req, 0);
 }
@@ -949,6 +959,8 @@ bool Mount::running() const { return !impl_->loop_done_.load(); }
 
 uint64_t Mount::LookupCount(InodeId ino) const { return impl_->inodes_.Count(ino.value); }
 
+std::vector<uint64_t> Mount::KnownInodes() const { return impl_->inodes_.Known(); }
+
 MountStats Mount::stats() const {
   MountStats s;
   s.reads = impl_->reads_.load(std::memory_order_relaxed);
@@ -959,6 +971,10 @@ MountStats Mount::stats() const {
   s.errors = impl_->errors_.load(std::memory_order_relaxed);
   s.known_inodes = impl_->inodes_.size();
   s.forget_mismatches = impl_->inodes_.mismatches();
+  for (size_t i = 0; i < s.sync_latency_buckets.size(); ++i) {
+    s.sync_latency_buckets[i] = impl_->sync_buckets_[i].load(std::memory_order_relaxed);
+  }
+  s.sync_latency_ns = impl_->sync_ns_.load(std::memory_order_relaxed);
   return s;
 }
 

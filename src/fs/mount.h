@@ -20,6 +20,7 @@
 // (the kernel caches of two would not see each other's changes); the caller ensures it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -69,7 +70,13 @@ struct MountStats {
   uint64_t errors = 0;  // replies with an errno other than ENOENT on lookup
   uint64_t known_inodes = 0;  // inodes with a lookup count > 0 (root excluded)
   uint64_t forget_mismatches = 0;  // forgets of unknown inodes or more than looked up: a bug
+  // fsync/fsyncdir latency (until the store's sync returned): counts per bucket, whose upper
+  // bounds are kSyncBucketsUs (the last bucket has none), and the total.
+  std::array<uint64_t, 10> sync_latency_buckets{};
+  uint64_t sync_latency_ns = 0;
 };
+inline constexpr std::array<uint64_t, 9> kSyncBucketsUs = {100,   250,   500,    1000,  2500,
+                                                           5000,  10000, 25000,  100000};
 
 class Mount {
  public:
@@ -104,6 +111,8 @@ class Mount {
 
   // The kernel's lookup count of `ino` as this mount tracks it (0 if unknown). For tests.
   uint64_t LookupCount(store::InodeId ino) const;
+  // The inodes the kernel holds a reference to (open or cached), in no order.
+  std::vector<uint64_t> KnownInodes() const;
   MountStats stats() const;
 
   class Impl;

@@ -122,6 +122,12 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
 
   // ---- 1. read sets ----
   std::unordered_map<const Timeline*, ReadSet> sets;
+  struct Owner {
+    uint64_t volume;
+    uint64_t lo;  // the window's first LSN on this timeline
+    bool head;
+  };
+  std::unordered_map<const Timeline*, Owner> owner;  // timelines a volume reads as its own
   int64_t min_floor = std::numeric_limits<int64_t>::max();
   std::vector<uint64_t> inode_ids;
   {
@@ -132,6 +138,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
       return it == time_index_.begin() ? 0 : (it - 1)->second;
     };
     std::vector<std::pair<const Timeline*, uint64_t>> own;  // (timeline, lo) from volumes
+    owner.clear();
     for (const auto& [id, v] : volumes_) {
       const int64_t floor = std::max(v.retained_from_ns, v.created_ns);
       min_floor = std::min(min_floor, floor);
@@ -146,6 +153,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         uint64_t lo = t->info.created_lsn.value;
         if (v.history[h].from_ns < floor) lo = std::max(lo, lsn_at_time(floor));
         own.emplace_back(t, lo);
+        owner[t] = Owner{id, lo, t->info.id == v.head};
       }
     }
     for (const auto& [t, lo] : own) {
@@ -168,7 +176,8 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
   std::unordered_map<uint32_t, uint64_t> live;  // file id -> live data bytes
   {
     static const ReadSet kNoReads;
-    std::vector<bool> dead;
+    const ReadSet kAtHead{kNone, kNone, {kNone - 1}};
+    std::vector<bool> dead, at_head;
     std::vector<Extent> kept;
     size_t pos = 0;
     while (pos < inode_ids.size()) {
@@ -185,6 +194,14 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
               !(options.in_use && options.in_use(t->info.id, InodeId(inode_ids[pos])))) {
             rs.hi = st->attrs.back().lsn;
           }
+          auto own = owner.find(t);
+          VolumeHistoryStats* vs =
+              own == owner.end() ? nullptr : &report.volumes[own->second.volume];
+          bool alive_at_head = false;
+          if (vs && own->second.head) {
+            Result<Attr> a = AttrAt(t, kNone, InodeId(inode_ids[pos]));
+            alive_at_head = a.ok() && a->nlink > 0;
+          }
           for (auto p = st->pages.begin(); p != st->pages.end();) {
             std::vector<Extent>& exts = p->second;
             visited += exts.size();
@@ -194,6 +211,16 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
               if (dead[k]) continue;
               kept.push_back(exts[k]);
               live[LocSegment(exts[k].loc)] += exts[k].len;
+              if (vs) {
+                vs->history_bytes += exts[k].len;
+                if (exts[k].lsn >= own->second.lo) ++vs->change_records;
+              }
+            }
+            if (vs && alive_at_head) {
+              MarkDeadExtents(kept, kAtHead, &at_head);
+              for (size_t k = 0; k < kept.size(); ++k) {
+                if (!at_head[k]) vs->live_bytes += kept[k].len;
+              }
             }
             if (kept.size() != exts.size()) {
               report.versions_dropped += exts.size() - kept.size();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,6 +109,14 @@ struct StoreStats {
   uint32_t segments = 0;
 };
 
+// One volume's history as a Store::Clean pass found it (its own timelines only: data it shares
+// with an ancestor volume is counted there).
+struct VolumeHistoryStats {
+  uint64_t change_records = 0;  // page versions written inside its retained window
+  uint64_t history_bytes = 0;   // file data bytes of every version kept for it
+  uint64_t live_bytes = 0;      // file data bytes its head shows
+};
+
 // What one Store::Clean pass did.
 struct CleanReport {
   uint64_t versions_dropped = 0;     // page versions no retained state needs, dropped from the index
@@ -117,6 +126,7 @@ struct CleanReport {
   uint64_t bytes_before = 0;         // log bytes before the pass
   uint64_t bytes_after = 0;          // and after it
   double seconds = 0;
+  std::map<uint64_t, VolumeHistoryStats> volumes;  // by volume id
 };
 
 }  // namespace rwd::store

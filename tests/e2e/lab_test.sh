@@ -5,31 +5,6 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${ROWS:-100000}
 MASTER_PASSWORD="Lab-pass-$RANDOM$RANDOM"
 
-sysbench_prepare() {
-  local port; port=$(cluster_field "$1" Port)
-  sysbench oltp_write_only --threads=1 --mysql-host="$(cluster_field "$1" Endpoint)" \
-    --mysql-user=masteruser --mysql-password="$MASTER_PASSWORD" --mysql-port="$port" \
-    --tables=1 --mysql-db=mylab --table-size="$ROWS" prepare >/dev/null
-}
-checksum() { sql "$1" "CHECKSUM TABLE sbtest1" | awk '{print $2}'; }
-# Polls first: the CLI's waiter sleeps 30 s between its checks.
-wait_available() {
-  for _ in $(seq 1 600); do
-    [ "$(status_of "$1")" = available ] && break
-    sleep 0.3
-  done
-  aws_rds wait db-cluster-available --db-cluster-identifier "$1"
-}
-wait_instance() {
-  for _ in $(seq 1 600); do
-    [ "$(aws_rds describe-db-instances --db-instance-identifier "$1" \
-         --query 'DBInstances[0].DBInstanceStatus' --output text)" = available ] && break
-    sleep 0.3
-  done
-  aws_rds wait db-instance-available --db-instance-identifier "$1"
-}
-status_of() { cluster_field "$1" Status; }
-
 e2e_start
 
 log "1. create cluster mylab + writer"

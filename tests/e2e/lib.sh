@@ -69,8 +69,9 @@ e2e_start() {
   API_PORT=${API_PORT:-$(free_port)}
   FIRST_PORT=${FIRST_PORT:-$(free_port)}
   mkdir -p "$DATA"
+  # shellcheck disable=SC2086 # REWINDD_ARGS: extra flags, word-split on purpose
   "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
-    >>"$E2E_DIR/rewindd.log" 2>&1 &
+    ${REWINDD_ARGS:-} >>"$E2E_DIR/rewindd.log" 2>&1 &
   REWINDD_PID=$!
   export HOME="$E2E_DIR/home" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
   export AWS_SHARED_CREDENTIALS_FILE="$DATA/credentials"
@@ -98,6 +99,44 @@ sql() {
   local host port
   host=$(cluster_field "$1" Endpoint); port=$(cluster_field "$1" Port)
   mysql -h "$host" -P "$port" -u masteruser -p"$MASTER_PASSWORD" -N -B mylab -e "$2"
+}
+
+# The lab's helpers; they use MASTER_PASSWORD and ROWS (table size) of the calling test.
+sysbench_prepare() {
+  local port; port=$(cluster_field "$1" Port)
+  sysbench oltp_write_only --threads=1 --mysql-host="$(cluster_field "$1" Endpoint)" \
+    --mysql-user=masteruser --mysql-password="$MASTER_PASSWORD" --mysql-port="$port" \
+    --tables=1 --mysql-db=mylab --table-size="$ROWS" prepare >/dev/null
+}
+checksum() { sql "$1" "CHECKSUM TABLE sbtest1" | awk '{print $2}'; }
+# Polls first: the CLI's waiter sleeps 30 s between its checks.
+wait_available() {
+  for _ in $(seq 1 600); do
+    [ "$(status_of "$1")" = available ] && break
+    sleep 0.3
+  done
+  aws_rds wait db-cluster-available --db-cluster-identifier "$1"
+}
+wait_instance() {
+  for _ in $(seq 1 600); do
+    [ "$(aws_rds describe-db-instances --db-instance-identifier "$1" \
+         --query 'DBInstances[0].DBInstanceStatus' --output text)" = available ] && break
+    sleep 0.3
+  done
+  aws_rds wait db-instance-available --db-instance-identifier "$1"
+}
+status_of() { cluster_field "$1" Status; }
+
+# create_cluster_with_writer ID WINDOW: cluster ID (masteruser / MASTER_PASSWORD, database
+# mylab, BacktrackWindow WINDOW) and its writer ID-1, both available.
+create_cluster_with_writer() {
+  aws_rds create-db-cluster --db-cluster-identifier "$1" --engine aurora-mysql \
+    --master-username masteruser --master-user-password "$MASTER_PASSWORD" \
+    --database-name mylab --backtrack-window "$2" >/dev/null
+  wait_available "$1"
+  aws_rds create-db-instance --db-instance-identifier "$1-1" --db-cluster-identifier "$1" \
+    --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+  wait_instance "$1-1"
 }
 
 # expect_aws_error CODE aws-args... : the real CLI must fail with that AWS error code

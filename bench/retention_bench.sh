@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The backtrack window under a steady write load, through a real rewindd.
+#
+#   bench/retention_bench.sh [--minutes 20] [--window 120] [--rows 1000000] [--threads 4]
+#                            [--compare-minutes 3] [--out FILE]
+#
+# 1. Disk use: a cluster with a WINDOW-second backtrack window runs sysbench oltp_write_only for
+#    MINUTES; every minute: the store's log on disk (du), the log's bytes, what mariadbd wrote
+#    through the mount so far, the history and live bytes, TPS in that minute. Disk use must
+#    plateau once the window is full. Bytes of history per byte written at the steady state =
+#    (log bytes - live bytes) / (bytes mariadbd wrote during the last window).
+# 2. TPS with the cleaner vs without: rewindd restarted with the cleaner every 10 s, then
+#    effectively off (once an hour), COMPARE-MINUTES of oltp_write_only each, alternated
+#    (off, on, off, on), on the same data.
+# Prints Markdown tables for docs/benchmarks.md. Needs a built tree (build/) and root (FUSE).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+MINUTES=20 WINDOW=120 ROWS=1000000 THREADS=4 COMPARE=3 OUT=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --minutes) MINUTES=$2; shift 2 ;;
+    --window) WINDOW=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --compare-minutes) COMPARE=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+OUT=${OUT:-$PWD/retention-bench-$(date -u +%Y%m%dT%H%M%SZ).md}
+export BUILD_DIR=${BUILD_DIR:-$HERE/../build}
+source "$HERE/../tests/e2e/lib.sh"
+MASTER_PASSWORD="Bench-pass-$RANDOM$RANDOM"
+
+metric() {
+  curl -fsS "http://127.0.0.1:$API_PORT/metrics" |
+    awk -v n="$1" -v l="${2:-}" '$1 == (l == "" ? n : n "{" l "}") { printf "%.0f\n", $2 }'
+}
+mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
+run_load() {  # run_load SECONDS REPORT_INTERVAL > sysbench output
+  sysbench oltp_write_only --threads="$THREADS" --mysql-host=127.0.0.1 \
+    --mysql-port="$(cluster_field bench Port)" --mysql-user=masteruser \
+    --mysql-password="$MASTER_PASSWORD" --mysql-db=mylab --tables=1 --table-size="$ROWS" \
+    --time="$1" --report-interval="$2" run
+}
+
+{
+  echo "# retention_bench $(date -u +%FT%TZ)"
+  echo "# machine: $(nproc) cores $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), /tmp on $(df --output=fstype /tmp | tail -n1)"
+  echo "# rows $ROWS, threads $THREADS, window $WINDOW s, $MINUTES min of oltp_write_only"
+} | tee "$OUT"
+
+REWINDD_ARGS="--clean-interval 10000"
+e2e_start
+create_cluster_with_writer bench "$WINDOW"
+log "prepare $ROWS rows"
+sysbench_prepare bench
+
+log "part 1: $MINUTES min of writes, window $WINDOW s"
+run_load $((MINUTES * 60)) 60 > "$E2E_DIR/load.txt" &
+LOAD=$!
+declare -a WRITTEN=()
+{
+  echo
+  echo "| minute | log on disk MiB (du) | log MiB | written by mariadbd MiB | history MiB | live MiB | TPS that minute |"
+  echo "|---|---|---|---|---|---|---|"
+} | tee -a "$OUT"
+for m in $(seq 1 "$MINUTES"); do
+  sleep 60
+  du_b=$(du -sb "$DATA/store/log" | cut -f1)
+  log_b=$(metric rewind_store_log_bytes)
+  w=$(metric rewind_mount_written_bytes_total 'cluster="bench"')
+  WRITTEN+=("$w")
+  hist=$(metric rewind_history_bytes 'cluster="bench"')
+  live=$(metric rewind_live_bytes 'cluster="bench"')
+  tps=$(grep -E "^\[ $((m * 60))s \]" "$E2E_DIR/load.txt" | sed -E 's/.*tps: ([0-9.]+).*/\1/' || true)
+  echo "| $m | $(mib "$du_b") | $(mib "$log_b") | $(mib "$w") | $(mib "$hist") | $(mib "$live") | ${tps:-} |" | tee -a "$OUT"
+done
+wait "$LOAD" || true
+per_window=$(( (WINDOW + 59) / 60 ))
+if [ "${#WRITTEN[@]}" -gt "$per_window" ]; then
+  last=${WRITTEN[-1]}
+  before=${WRITTEN[$(( ${#WRITTEN[@]} - 1 - per_window ))]}
+  log_b=$(metric rewind_store_log_bytes)
+  live=$(metric rewind_live_bytes 'cluster="bench"')
+  awk -v l="$log_b" -v v="$live" -v a="$last" -v b="$before" -v w="$per_window" 'BEGIN {
+    printf "\nSteady state: (log - live) / written in the last %d min = (%.0f - %.0f) / %.0f MiB = %.2f bytes of history per byte written.\n",
+      w, l / 1048576, v / 1048576, (a - b) / 1048576, (l - v) / (a - b) }' | tee -a "$OUT"
+fi
+
+log "part 2: TPS with the cleaner on vs off, $COMPARE min each, alternated"
+declare -A TPS=()
+for mode in off on off on; do
+  e2e_stop TERM
+  if [ "$mode" = on ]; then REWINDD_ARGS="--clean-interval 10000"; else REWINDD_ARGS="--clean-interval 3600000"; fi
+  e2e_start
+  wait_instance bench-1
+  t=$(run_load $((COMPARE * 60)) 0 | awk '/transactions:/ { gsub(/\(/, "", $3); print $3 }')
+  log "   cleaner $mode: $t TPS"
+  TPS[$mode]="${TPS[$mode]:-} $t"
+done
+mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }'; }
+on=$(mean ${TPS[on]}) off=$(mean ${TPS[off]})
+{
+  echo
+  echo "| cleaner | TPS (mean of 2 × $COMPARE min) | runs |"
+  echo "|---|---|---|"
+  echo "| off | $off | ${TPS[off]} |"
+  echo "| on (every 10 s) | $on | ${TPS[on]} |"
+  echo
+  awk -v a="$on" -v b="$off" 'BEGIN { printf "With the cleaner: %.2f× the TPS without it.\n", a / b }'
+} | tee -a "$OUT"
+log "results in $OUT"
