@@ -60,6 +60,7 @@ sysbench_prepare bench
 log "part 1: $MINUTES min of writes, window $WINDOW s"
 run_load $((MINUTES * 60)) 60 > "$E2E_DIR/load.txt" &
 LOAD=$!
+E2E_BG_PIDS+=("$LOAD")
 declare -a WRITTEN=()
 {
   echo
@@ -78,6 +79,7 @@ for m in $(seq 1 "$MINUTES"); do
   echo "| $m | $(mib "$du_b") | $(mib "$log_b") | $(mib "$w") | $(mib "$hist") | $(mib "$live") | ${tps:-} |" | tee -a "$OUT"
 done
 wait "$LOAD" || true
+E2E_BG_PIDS=()
 per_window=$(( (WINDOW + 59) / 60 ))
 if [ "${#WRITTEN[@]}" -gt "$per_window" ]; then
   last=${WRITTEN[-1]}

@@ -15,7 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev  # tests, benchmarks
   mariadb-server mariadb-client sysbench      # the engine and the lab's tools
   awscli python3-boto3                 # the lab's control-plane clients (tests use them)
-  procps psmisc curl
+  procps psmisc curl iproute2
 )
 
 missing=()

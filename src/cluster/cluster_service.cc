@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cluster/meta_db.h"
+#include "common/failpoint.h"
 #include "engine/engine.h"
 #include "fs/mount.h"
 #include "store/store.h"
@@ -151,6 +152,10 @@ class ClusterService::Impl {
   explicit Impl(const ServiceOptions& o) : options_(o) {}
   ~Impl() {
     {
+      std::lock_guard<std::mutex> lk(async_mu_);
+      stopping_ = true;
+    }
+    {
       std::lock_guard<std::mutex> lk(cleaner_mu_);
       stop_cleaner_ = true;
       cleaner_cv_.notify_all();
@@ -200,6 +205,7 @@ class ClusterService::Impl {
   // Runs `work` on a background thread; WaitIdle waits for all of them.
   void Async(std::function<void()> work) {
     std::lock_guard<std::mutex> lk(async_mu_);
+    if (stopping_) return;  // shutting down: no new work
     ++running_;
     threads_.emplace_back([this, work = std::move(work)] {
       work();
@@ -243,6 +249,8 @@ class ClusterService::Impl {
   void DoBacktrack(BacktrackRow bt);
   void DoDeleteCluster(ClusterRow row);
   void DoDeleteInstance(InstanceRow inst);
+  // Starts the cluster's engine again after it died on its own.
+  void DoRecoverEngine(const std::string& cluster_id);
 
   ServiceOptions options_;
   std::unique_ptr<store::Store> store_;
@@ -255,6 +263,7 @@ class ClusterService::Impl {
   std::mutex async_mu_;
   std::condition_variable async_cv_;
   int running_ = 0;
+  bool stopping_ = false;  // guarded by async_mu_
   std::vector<std::thread> threads_;
 
   std::mutex pass_mu_;  // serialises retention passes; taken before mu_
@@ -411,7 +420,43 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
   eo.bind_address = options_.host;
   eo.innodb_buffer_pool_size = options_.innodb_buffer_pool_size;
   eo.root_password = root_password;
+  // As Aurora does, an instance that dies (crash, OOM, kill -9) is started again; recovery
+  // brings its committed data back. Runs on the engine's reaper thread: only post the work.
+  eo.on_unexpected_exit = [this, id = row.id](const Status& why) {
+    std::fprintf(stderr, "rewindd: the mariadbd of %s exited: %s\n", id.c_str(),
+                 why.ToString().c_str());
+    Async([this, id] { DoRecoverEngine(id); });
+  };
   return engine::MariaDbEngine::Create(std::move(eo));
+}
+
+void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
+  auto rt = RuntimeFor(cluster_id);
+  std::lock_guard<std::mutex> ol(rt->op_mu);
+  auto writer = WriterOf(cluster_id);
+  // Stopped on purpose meanwhile (backtrack, delete, shutdown), or restarted already.
+  if (!rt->engine || rt->engine->IsRunning() || !rt->mount || !writer ||
+      writer->status == "deleting") {
+    return;
+  }
+  auto set_status = [&](const std::string& s) {
+    writer->status = s;
+    (void)meta_->PutInstance(*writer);
+  };
+  set_status("rebooting");
+  Status s;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    s = rt->engine->Start();
+    if (s.ok()) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1 << attempt));
+  }
+  if (!s.ok()) {
+    set_status("failed");
+    Event(writer->id, "db-instance", "DB instance failed to restart: " + s.message(), "failure");
+    return;
+  }
+  set_status("available");
+  Event(writer->id, "db-instance", "DB instance restarted after an unexpected exit", "availability");
 }
 
 void ClusterService::Impl::KillOrphan(const ClusterRow& row) {
@@ -482,8 +527,10 @@ void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_
   auto src_vol = store_->FindVolume((*src)->volume);
   if (!src_vol.ok()) return fail(src_vol.status());
   if (!store_->FindVolume(row.volume).ok()) {
+    Failpoint("cluster.clone.before_store_clone");
     auto vol = store_->Clone(row.volume, src_vol->id, at_ns);
     if (!vol.ok()) return fail(vol.status());
+    Failpoint("cluster.clone.after_store_clone");
   }
   // The clone's datadir carries the source's accounts: its engine needs the source's root
   // password, kept in the clone's own run dir from now on.
@@ -563,8 +610,10 @@ void ClusterService::Impl::DoBacktrack(BacktrackRow bt) {
   }
   Status rewind = s;
   if (s.ok()) {
+    Failpoint("cluster.backtrack.before_rewind");
     auto vol = store_->FindVolume(row->volume);
     rewind = vol.ok() ? store_->Rewind(vol->id, bt.backtrack_to_ns).status() : vol.status();
+    if (rewind.ok()) Failpoint("cluster.backtrack.after_rewind");
   }
   // Whatever happened, bring the cluster back up on its (new or old) head.
   Status up = row.ok() ? MountHead(*rt, *row) : row.status();
@@ -662,7 +711,9 @@ Status ClusterService::Impl::Open() {
       continue;
     }
     if (row.status == "creating" && !row.source_cluster.empty()) {
-      Async([this, row] { DoClone(row, row.source_cluster, NowNs()); });
+      // The moment asked for (0 in rows of older versions: now).
+      const int64_t at = row.restore_to_ns > 0 ? row.restore_to_ns : NowNs();
+      Async([this, row, at] { DoClone(row, row.source_cluster, at); });
       continue;
     }
     if (row.status == "creating" || !vol.ok()) {
@@ -1244,6 +1295,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   row.clone_group_id = src.clone_group_id;
   row.source_cluster = src.id;
   row.volume = id;
+  row.restore_to_ns = at;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
   impl_->Async([impl = impl_.get(), row, at] { impl->DoClone(row, row.source_cluster, at); });
   return impl_->View(row);

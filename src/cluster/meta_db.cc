@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS clusters (
   id TEXT PRIMARY KEY, resource_id TEXT, engine TEXT, engine_version TEXT,
   master_username TEXT, database_name TEXT, status TEXT, port INTEGER,
   backtrack_window_s INTEGER, create_time_ns INTEGER, clone_group_id TEXT,
-  source_cluster TEXT, volume TEXT, backtrack_disabled INTEGER);
+  source_cluster TEXT, volume TEXT, backtrack_disabled INTEGER, restore_to_ns INTEGER);
 CREATE TABLE IF NOT EXISTS instances (
   id TEXT PRIMARY KEY, cluster_id TEXT, resource_id TEXT, instance_class TEXT, status TEXT,
   create_time_ns INTEGER);
@@ -83,6 +83,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.source_cluster = s.Text(11);
   r.volume = s.Text(12);
   r.backtrack_disabled_for_good = s.Int(13) != 0;
+  r.restore_to_ns = s.Int(14);
   return r;
 }
 
@@ -100,7 +101,7 @@ InstanceRow ReadInstance(Stmt& s) {
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled";
+    "backtrack_disabled, restore_to_ns";
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns";
 
@@ -121,6 +122,10 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<MetaDb> meta(new MetaDb(db));
   RETURN_IF_ERROR(meta->Exec(kSchema));
+  // Metadata written before clones remembered their restore time lacks the column.
+  if (!meta->Exec("SELECT restore_to_ns FROM clusters LIMIT 0").ok()) {
+    RETURN_IF_ERROR(meta->Exec("ALTER TABLE clusters ADD COLUMN restore_to_ns INTEGER DEFAULT 0"));
+  }
   return meta;
 }
 
@@ -138,12 +143,14 @@ Status MetaDb::Exec(const std::string& sql) {
 
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
-  Stmt s(db_, "INSERT OR REPLACE INTO clusters VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
       .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
-      .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0});
+      .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns);
   return s.Done();
 }
 

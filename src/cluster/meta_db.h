@@ -31,6 +31,7 @@ struct ClusterRow {
   std::string source_cluster;
   std::string volume;  // store volume name
   bool backtrack_disabled_for_good = false;
+  int64_t restore_to_ns = 0;  // a clone: the moment of its source it starts from
 };
 
 struct InstanceRow {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/failpoint.h"
 #include "store/store_impl.h"
 
 namespace rwd::store {
@@ -377,6 +378,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         return s.WithContext("rewriting segment " + std::to_string(seg));
       }
     }
+    Failpoint("store.clean.after_rewrite");
     ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(new_path));
     std::shared_ptr<ReadFile> shared_reader = std::move(reader);
     {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/failpoint.h"
 #include "store/store_impl.h"
 
 namespace rwd::store {
@@ -708,6 +709,10 @@ Status Store::Impl::AppendAndApply(Record* rec) {
   }
 
   const uint64_t before = active_->Size();
+  if (rec->kind == RecordKind::kWrite && FailpointArmed("store.append.torn")) {
+    (void)active_->Append(std::string_view(encode_buf_).substr(0, encode_buf_.size() / 2));
+    Failpoint("store.append.torn");
+  }
   Status s = active_->Append(encode_buf_);
   if (!s.ok()) {
     // Cut the partial record so later records stay readable; if even that fails, stop.

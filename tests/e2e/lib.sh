@@ -25,9 +25,11 @@ free_port() {
   die "no free port"
 }
 
+E2E_BG_PIDS=()  # background helpers of a test (load, checker): killed first at cleanup
 e2e_cleanup() {
   local rc=$?
   set +e
+  for pid in "${E2E_BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   if [ -n "$REWINDD_PID" ] && [ -d "/proc/$REWINDD_PID" ]; then
     kill -TERM "$REWINDD_PID"
     for _ in $(seq 1 300); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
@@ -61,7 +63,15 @@ e2e_stop() {
   REWINDD_PID=""
 }
 
-# Starts rewindd; sets API_PORT, DATA, and the aws wrapper's environment. Again after e2e_stop:
+# Waits (up to 60 s) until rewindd has died by itself (a failpoint), and reaps it.
+e2e_wait_crash() {
+  for _ in $(seq 1 600); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
+  [ -d "/proc/$REWINDD_PID" ] && die "rewindd did not die at its failpoint"
+  wait "$REWINDD_PID" 2>/dev/null || true
+  REWINDD_PID=""
+}
+
+# Starts rewindd (E2E_NO_WAIT=1: without waiting for its API); sets API_PORT, DATA, and the aws wrapper's environment. Again after e2e_stop:
 # the same data dir and ports.
 e2e_start() {
   if [ ! -c /dev/fuse ]; then die "/dev/fuse is missing: Rewind cannot mount; this test must fail"; fi
@@ -70,12 +80,14 @@ e2e_start() {
   FIRST_PORT=${FIRST_PORT:-$(free_port)}
   mkdir -p "$DATA"
   # shellcheck disable=SC2086 # REWINDD_ARGS: extra flags, word-split on purpose
-  "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
+  REWIND_FAILPOINTS="${REWIND_FAILPOINTS:-}" \
+    "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
     ${REWINDD_ARGS:-} >>"$E2E_DIR/rewindd.log" 2>&1 &
   REWINDD_PID=$!
   export HOME="$E2E_DIR/home" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
   export AWS_SHARED_CREDENTIALS_FILE="$DATA/credentials"
   mkdir -p "$HOME"
+  [ -z "${E2E_NO_WAIT:-}" ] || return 0  # the caller expects it to die (a failpoint)
   for _ in $(seq 1 200); do
     [ -s "$DATA/credentials" ] && aws_rds describe-db-clusters >/dev/null 2>&1 && return 0
     [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start"

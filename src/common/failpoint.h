@@ -1,0 +1,27 @@
+// Named failpoints: places where a test makes the process die as in a crash (SIGKILL to
+// itself: no destructor, no flush, no unmount), to check that the operation around it is whole
+// or not at all once the process is started again.
+//
+// Armed from the environment at the first check: REWIND_FAILPOINTS="name[,name…]". Unarmed,
+// a failpoint costs one relaxed atomic load. Names in use (grep Failpoint\(" for the list):
+//   cluster.backtrack.before_rewind   engine stopped and unmounted, the store not yet rewound
+//   cluster.backtrack.after_rewind    the store rewound, SQLite not yet told
+//   cluster.clone.before_store_clone  the clone's row is in SQLite, the store has no volume
+//   cluster.clone.after_store_clone   the store cloned, nothing mounted or started
+//   store.append.torn                 half of a record written to the log
+//   store.clean.after_rewrite         a cleaned segment renamed into place, no checkpoint yet
+//
+// Thread safety: may be called from any thread.
+#pragma once
+
+#include <string_view>
+
+namespace rwd {
+
+// True if `name` is armed.
+bool FailpointArmed(std::string_view name);
+
+// If `name` is armed: says so on stderr and kills the process with SIGKILL. Never returns then.
+void Failpoint(std::string_view name);
+
+}  // namespace rwd

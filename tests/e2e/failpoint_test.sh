@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Named failpoints (src/common/failpoint.h): rewindd dies at a chosen step of a backtrack or a
+# clone, or halfway through writing a log record; after a restart the operation is whole or not
+# there at all, never half, and the API says which. Real rewindd, aws, mysql.
+source "$(dirname "$0")/lib.sh"
+ROWS=1000
+MASTER_PASSWORD="Fp-pass-$RANDOM$RANDOM"
+
+rows() { sql "$1" "SELECT COUNT(*) FROM t"; }
+insert() { sql "$1" "INSERT INTO t (v) VALUES $(seq -s, -f '(%g)' 1 "$2")"; }
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+# restart_with FAILPOINTS: rewindd again on the same data dir with those failpoints armed.
+restart_with() {
+  [ -z "$REWINDD_PID" ] || e2e_stop TERM
+  REWIND_FAILPOINTS=$1 e2e_start
+}
+backtrack_status() {
+  aws_rds describe-db-cluster-backtracks --db-cluster-identifier fp --backtrack-identifier "$1" \
+    --query 'DBClusterBacktracks[0].Status' --output text
+}
+
+e2e_start
+create_cluster_with_writer fp 86400
+sql fp "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)"
+insert fp 10
+sleep 1.2; T10=$(date +%s); sleep 1.2
+insert fp 20
+sleep 1.2; T30=$(date +%s); sleep 1.2
+insert fp 40
+[ "$(rows fp)" = 70 ] || die "setup: $(rows fp) rows"
+
+log "crash after the store rewound, before SQLite heard of it: the backtrack completed"
+restart_with cluster.backtrack.after_rewind
+wait_instance fp-1
+BT=$(aws_rds backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$T30")" \
+  --query BacktrackIdentifier --output text)
+e2e_wait_crash
+restart_with ""
+wait_available fp
+wait_instance fp-1
+[ "$(backtrack_status "$BT")" = completed ] || die "backtrack $BT is $(backtrack_status "$BT")"
+[ "$(rows fp)" = 30 ] || die "after the landed backtrack: $(rows fp) rows, expected 30"
+
+log "crash before the store rewound: the backtrack failed, the data is untouched"
+restart_with cluster.backtrack.before_rewind
+wait_instance fp-1
+BT=$(aws_rds backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$T10")" \
+  --query BacktrackIdentifier --output text)
+e2e_wait_crash
+restart_with ""
+wait_available fp
+wait_instance fp-1
+[ "$(backtrack_status "$BT")" = failed ] || die "backtrack $BT is $(backtrack_status "$BT")"
+[ "$(rows fp)" = 30 ] || die "after the failed backtrack: $(rows fp) rows, expected 30"
+aws_rds describe-events --source-identifier fp --source-type db-cluster --event-categories backtrack \
+  --query 'Events[].Message' --output text | grep -q 'interrupted by a restart' ||
+  die "no event says the backtrack was cut short"
+
+log "crash before the store cloned: after the restart the clone is made, at the time asked"
+restart_with cluster.clone.before_store_clone
+wait_instance fp-1
+aws_rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier fp \
+  --db-cluster-identifier fp-c1 --restore-type copy-on-write --restore-to-time "$(iso "$T10")" >/dev/null
+e2e_wait_crash
+restart_with ""
+wait_available fp-c1
+aws_rds create-db-instance --db-instance-identifier fp-c1-1 --db-cluster-identifier fp-c1 \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance fp-c1-1
+[ "$(rows fp-c1)" = 10 ] || die "clone fp-c1: $(rows fp-c1) rows, expected 10 (the moment asked for)"
+
+log "crash after the store cloned: after the restart the clone is whole"
+restart_with cluster.clone.after_store_clone
+wait_instance fp-1
+aws_rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier fp \
+  --db-cluster-identifier fp-c2 --restore-type copy-on-write --use-latest-restorable-time >/dev/null
+e2e_wait_crash
+restart_with ""
+wait_available fp-c2
+aws_rds create-db-instance --db-instance-identifier fp-c2-1 --db-cluster-identifier fp-c2 \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance fp-c2-1
+[ "$(rows fp-c2)" = 30 ] || die "clone fp-c2: $(rows fp-c2) rows, expected 30"
+
+log "crash halfway through a log record: acknowledged rows stay, the torn record is cut"
+e2e_stop TERM
+REWIND_FAILPOINTS=store.append.torn E2E_NO_WAIT=1 e2e_start
+e2e_wait_crash  # mariadbd's first write after the restart tears
+restart_with ""
+wait_available fp
+wait_instance fp-1
+[ "$(rows fp)" = 30 ] || die "after a torn record: $(rows fp) rows, expected 30"
+grep -q 'cut' "$E2E_DIR/rewindd.log" || log "   (no cut reported: the torn record was the last)"
+sql fp "CHECK TABLE t" | grep -q 'OK' || die "CHECK TABLE t is not OK"
+insert fp 5
+[ "$(rows fp)" = 35 ] || die "writes after the torn record: $(rows fp) rows"
+log "no secret in logs, events or metadata files readable by others"
+SECRET=$(awk -F' *= *' '$1 == "aws_secret_access_key" { print $2 }' "$DATA/credentials")
+[ -n "$SECRET" ] || die "no secret in the credentials file"
+aws_rds describe-events --duration 1440 --output json > "$E2E_DIR/events.json"
+for f in "$E2E_DIR/rewindd.log" "$E2E_DIR/events.json" "$DATA"/run/*/mariadbd.err; do
+  [ -f "$f" ] || continue
+  grep -qF -- "$MASTER_PASSWORD" "$f" && die "the master password is in $f"
+  grep -qF -- "$SECRET" "$f" && die "the API secret is in $f"
+done
+for f in "$DATA/credentials" "$DATA/meta.db" "$DATA"/run/*/root.password; do
+  [ "$(stat -c %a "$f")" = 600 ] || die "$f is mode $(stat -c %a "$f"), not 600"
+done
+ss -ltnH | awk '{print $4}' | grep -E ":($(cluster_field fp Port)|$API_PORT)\$" | grep -v '^127\.0\.0\.1:' &&
+  die "rewindd or a mariadbd listens beyond 127.0.0.1"
+log "PASS"
