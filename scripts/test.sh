@@ -50,6 +50,7 @@ run_ctest() {
 run_ctest build build --timeout 1800 -j1 "$@"
 
 # 2. Unit tests under ASan + UBSan.
+stage_start=$SECONDS
 echo "test: building ./build-asan (ASan + UBSan)"
 if cmake -S . -B build-asan -DREWIND_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
    cmake --build build-asan -j"$JOBS"; then
@@ -60,7 +61,10 @@ else
   broken+=("build-asan (build)")
 fi
 
+echo "test: build-asan (build and tests) took $((SECONDS - stage_start)) s"
+
 # 3. A short run of every fuzz target (clang + libFuzzer + ASan + UBSan).
+stage_start=$SECONDS
 echo "test: building ./build-fuzz (clang, libFuzzer)"
 if CC=clang CXX=clang++ cmake -S . -B build-fuzz -DREWIND_FUZZ=ON >/dev/null &&
    cmake --build build-fuzz --target fuzz -j"$JOBS"; then
@@ -70,6 +74,8 @@ else
   failed=$((failed + 1))
   broken+=("build-fuzz (build)")
 fi
+
+echo "test: build-fuzz (build and runs) took $((SECONDS - stage_start)) s"
 
 if ((${#broken[@]})); then
   echo "test: failures in: ${broken[*]}" >&2
