@@ -13,6 +13,8 @@ PACKAGES=(
   libpugixml-dev                       # src/cli: parses the API's XML answers
   libzstd-dev                          # src/store: page compression
   libgtest-dev libgmock-dev libbenchmark-dev  # tests, benchmarks
+  clang libclang-rt-dev                # fuzz targets: clang with libFuzzer + sanitizer runtimes
+  llvm                                 # llvm-symbolizer: readable sanitizer stack traces
   mariadb-server mariadb-client sysbench      # the engine and the lab's tools
   awscli python3-boto3                 # the lab's control-plane clients (tests use them)
   procps psmisc curl iproute2

@@ -169,9 +169,12 @@ ApiResult<std::optional<int64_t>> FormParams::GetInt(std::string_view name, int6
   int64_t out = 0;
   const char* first = v->data();
   const char* last = v->data() + v->size();
+  // One optional sign: from_chars takes '-' but not '+', so skip a '+' ourselves, but only
+  // before a digit ("+-5" is not an integer).
   if (first != last && *first == '+') ++first;
+  const bool digit_first = first != last && *first >= '0' && *first <= '9';
   auto [ptr, ec] = std::from_chars(first, last, out);
-  if (v->empty() || ec != std::errc() || ptr != last) {
+  if (v->empty() || ec != std::errc() || ptr != last || (first != v->data() && !digit_first)) {
     return ApiError::InvalidParameterValue(
         "Invalid value '" + Shown(*v) + "' for parameter " + std::string(name) +
         (ec == std::errc::result_out_of_range ? ": integer out of range."

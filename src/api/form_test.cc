@@ -130,6 +130,19 @@ TEST(ApiForm, Integers) {
   EXPECT_NE(std::string::npos, range.error().message.find("between 0 and 20"));
 }
 
+// Found by form_fuzz: "+-5" (a '+' skipped, then from_chars reading "-5") was taken as -5.
+TEST(ApiForm, IntegersTakeOneSignOnly) {
+  FormParams p = MustParse("A=%2B-5&B=%2B%2B5&C=-%2B5&D=--5&E=%2B&F=-&G=%2B0&H=-0");
+  for (const char* bad : {"A", "B", "C", "D", "E", "F"}) {
+    ApiResult<std::optional<int64_t>> r = p.GetInt(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ("InvalidParameterValue", r.error().code);
+    EXPECT_NE(std::string::npos, r.error().message.find("expected an integer")) << bad;
+  }
+  EXPECT_EQ(0, p.GetInt("G")->value());
+  EXPECT_EQ(0, p.GetInt("H")->value());
+}
+
 TEST(ApiForm, Timestamps) {
   FormParams p = MustParse(
       "A=2026-11-25T10%3A00%3A00.250000Z&B=2026-11-25T12%3A00%3A00%2B02%3A00&C=yesterday");

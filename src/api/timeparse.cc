@@ -258,6 +258,11 @@ Result<int64_t> ParseTimeArg(std::string_view text, int64_t now_ns) {
         ok = false;
         break;
       }
+      // amount (< 2^80 * 10^9) times unit (< 2^50) can overflow even __int128: refuse any amount
+      // whose nanoseconds would not fit int64 before multiplying.
+      if (amount > static_cast<__int128>(INT64_MAX) * kNanosPerSecond / unit) {
+        return Status::InvalidArgument("time " + Quote(text) + " is out of range");
+      }
       total += amount * unit / kNanosPerSecond;
       if (total > static_cast<__int128>(INT64_MAX)) {
         ok = false;

@@ -79,6 +79,21 @@ TEST(ApiParseTimeArg, Errors) {
   EXPECT_NE(std::string::npos, naive.status().message().find("append Z"));
 }
 
+// Found by timeparse_fuzz: an amount just under the 2^80 cap times a week overflowed __int128
+// (undefined behaviour) before the range check.
+TEST(ApiParseTimeArg, HugeRelativeAmountsAreOutOfRange) {
+  for (const char* huge : {"1000000000000000000000000 weeks ago", "1208925819614629174706175 w ago",
+                           "1000000000000000000000000.5 days ago", "10000000000000000000 s ago",
+                           "1 s 9223372036 s ago"}) {
+    Result<int64_t> r = ParseTimeArg(huge, kT);
+    ASSERT_FALSE(r.ok()) << huge;
+    EXPECT_EQ(Status::Code::kInvalidArgument, r.status().code()) << huge;
+  }
+  // The largest amounts that fit still work.
+  EXPECT_EQ(kT - 9'223'372'036LL * kS, *ParseTimeArg("9223372036 seconds ago", kT));
+  EXPECT_EQ(kT - 15'250LL * 7 * 86400 * kS, *ParseTimeArg("15250 weeks ago", kT));
+}
+
 TEST(ApiFormatTime, Renderings) {
   EXPECT_EQ("2026-11-25T10:00:00Z", FormatTimestamp(kT));
   EXPECT_EQ("2026-11-25T10:00:00.123Z", FormatTimestamp(kT + 123'456'789));
