@@ -691,6 +691,14 @@ Status ClusterService::Impl::Open() {
   store::StoreOptions so;
   so.dir = options_.data_dir + "/store";
   ASSIGN_OR_RETURN(store_, store::Store::Open(so));
+  {
+    const store::RecoveryReport& r = store_->recovery();
+    std::fprintf(stderr, "rewindd: store opened: %s, %llu records replayed, last LSN %llu%s%s\n",
+                 r.loaded_checkpoint ? "from its checkpoint" : "from its log",
+                 (unsigned long long)r.records_replayed,
+                 (unsigned long long)store_->LastLsn().value,
+                 r.tail_cut ? "; torn tail cut: " : "", r.tail_cut ? r.cut_reason.c_str() : "");
+  }
   ASSIGN_OR_RETURN(meta_, MetaDb::Open(options_.data_dir + "/meta.db"));
   {
     engine::EngineOptions probe;

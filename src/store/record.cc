@@ -46,7 +46,7 @@ class Reader {
   size_t pos_ = 0;
 };
 
-bool ValidKind(uint8_t k) { return k >= 1 && k <= 11; }
+bool ValidKind(uint8_t k) { return k >= 1 && k <= kLastRecordKind; }
 bool ValidType(uint8_t t) { return t >= 1 && t <= 7; }
 
 }  // namespace

@@ -39,6 +39,7 @@ enum class RecordKind : uint8_t {
   kDeleteVolume = 10, // volume
   kRetain = 11,       // volume, retain_from_ns: the volume's states before it may be reclaimed
 };
+inline constexpr uint8_t kLastRecordKind = 11;
 
 // SetAttr mask bits.
 enum : uint32_t {

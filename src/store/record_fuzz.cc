@@ -67,6 +67,8 @@ bool SameFields(const Record& a, const Record& b) {
              a.ancestor_lsn == b.ancestor_lsn && a.name == b.name;
     case RecordKind::kDeleteVolume:
       return a.volume == b.volume;
+    case RecordKind::kRetain:
+      return a.volume == b.volume && a.retain_from_ns == b.retain_from_ns;
   }
   return false;
 }
@@ -88,7 +90,7 @@ void DecodeArbitrary(std::string bytes, bool fix_crc) {
     Check(h->version == kRecordVersion, "DecodeHeader accepted a bad version");
     Check(h->payload_len <= kMaxPayload, "DecodeHeader accepted a huge length");
     const auto kind = static_cast<uint8_t>(h->kind);
-    Check(kind >= 1 && kind <= 10, "DecodeHeader accepted an unknown kind");
+    Check(kind >= 1 && kind <= kLastRecordKind, "DecodeHeader accepted an unknown kind");
   } else {
     Check(h.status().code() == Status::Code::kCorruption, "DecodeHeader: wrong error code");
   }
@@ -128,7 +130,7 @@ void DecodeArbitrary(std::string bytes, bool fix_crc) {
 // Mode 2: a structured record.
 void RoundTrip(FuzzedDataProvider& in) {
   Record rec;
-  rec.kind = static_cast<RecordKind>(in.ConsumeIntegralInRange<uint8_t>(1, 10));
+  rec.kind = static_cast<RecordKind>(in.ConsumeIntegralInRange<uint8_t>(1, kLastRecordKind));
   rec.lsn = Lsn(in.ConsumeIntegral<uint64_t>());
   rec.time_ns = in.ConsumeIntegral<int64_t>();
   rec.tl = TimelineId(in.ConsumeIntegral<uint64_t>());
@@ -146,6 +148,7 @@ void RoundTrip(FuzzedDataProvider& in) {
   rec.size = in.ConsumeIntegral<uint64_t>();
   rec.atime_ns = in.ConsumeIntegral<int64_t>();
   rec.mtime_ns = in.ConsumeIntegral<int64_t>();
+  rec.retain_from_ns = in.ConsumeIntegral<int64_t>();
   rec.ancestor = TimelineId(in.ConsumeIntegral<uint64_t>());
   rec.ancestor_lsn = Lsn(in.ConsumeIntegral<uint64_t>());
   rec.flag = in.ConsumeBool();
