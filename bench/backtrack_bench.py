@@ -6,11 +6,12 @@
 For each table size: a real rewindd on a temporary data dir, a cluster with a writer, sysbench
 prepare; T = a moment after it. Then, for each amount of change written since T (sysbench
 oltp_write_only until the store's log grew by that much):
-  backtrack time = BacktrackDBCluster call -> the cluster answers `SELECT COUNT(*) FROM sbtest1`
-                   with the data as of T; median of REPS backtracks that alternate between T and
-                   the state after the changes (each crosses all the changes);
+  backtrack time = BacktrackDBCluster call -> the cluster answers queries with the data as of T
+                   (a one-row marker table shows its value at T; the whole table's COUNT and
+                   SUM(k) are then checked untimed); median of REPS backtracks that alternate
+                   between T and the state after the changes (each crosses all the changes);
   clone time     = RestoreDBClusterToPointInTime (copy-on-write, at T) + CreateDBInstance ->
-                   the clone answers the same query; median of REPS.
+                   the clone shows the marker of T (its table then checked too); median of REPS.
 Prints a Markdown table for docs/benchmarks.md. Needs a built tree (build/) and root (FUSE).
 """
 import argparse, datetime, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
@@ -120,7 +121,12 @@ def bench_size(rows, changes_mb, reps):
         t0 = time.time()
         rw.sysbench("bench", f"--table-size={rows}", "--threads=2", "prepare")
         prepare_s = time.time() - t0
+        # Timed: until a one-row marker table answers with the value it had at the target moment
+        # (a scan of sbtest1 would time the query, not the backtrack: 1 s at 5 M rows). Then,
+        # untimed, the whole table must match too.
         count_sql = "SELECT COUNT(*), SUM(k) FROM sbtest1"
+        marker_sql = "SELECT v FROM marker"
+        rw.mysql("bench", "CREATE TABLE marker (v INT); INSERT INTO marker VALUES (0)")
         at_t = rw.mysql("bench", count_sql).stdout.strip()
         time.sleep(1.1)
         T = datetime.datetime.now(datetime.timezone.utc)
@@ -131,18 +137,22 @@ def bench_size(rows, changes_mb, reps):
             while written < mb * 1e6:
                 rw.sysbench("bench", f"--table-size={rows}", "--threads=4", "--time=5", "run")
                 written = log_bytes(rw.data) - base
+            rw.mysql("bench", f"UPDATE marker SET v = {mb + 1}")
             time.sleep(1.1)
             after = datetime.datetime.now(datetime.timezone.utc)
             at_after = rw.mysql("bench", count_sql).stdout.strip()
             time.sleep(1.1)
             bt = []
             for i in range(reps):
-                to, want = (T, at_t) if i % 2 == 0 else (after, at_after)
+                to, marker, want = (T, "0", at_t) if i % 2 == 0 else (after, str(mb + 1), at_after)
                 s = time.time()
                 rw.rds.backtrack_db_cluster(DBClusterIdentifier="bench", BacktrackTo=to)
-                rw.wait_answer("bench", count_sql, want)
+                rw.wait_answer("bench", marker_sql, marker)
                 bt.append(time.time() - s)
                 rw.wait("bench")
+                got = rw.mysql("bench", count_sql).stdout.strip()
+                if got != want:
+                    raise RuntimeError(f"backtrack to {to}: table holds {got}, expected {want}")
             cl = []
             for i in range(reps):
                 cid = f"clone{mb}x{i}"
@@ -154,8 +164,11 @@ def bench_size(rows, changes_mb, reps):
                 rw.rds.create_db_instance(DBInstanceIdentifier=cid + "-1",
                                           DBClusterIdentifier=cid, Engine="aurora-mysql",
                                           DBInstanceClass="db.r5.large")
-                rw.wait_answer(cid, count_sql, at_t)
+                rw.wait_answer(cid, marker_sql, "0")
                 cl.append(time.time() - s)
+                got = rw.mysql(cid, count_sql).stdout.strip()
+                if got != at_t:
+                    raise RuntimeError(f"clone at {T}: table holds {got}, expected {at_t}")
                 rw.rds.delete_db_instance(DBInstanceIdentifier=cid + "-1")
                 for _ in range(600):
                     try:

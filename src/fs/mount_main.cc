@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
   uint64_t timeline = 0;
   bool branch = false;
   uint64_t branch_of = 0, branch_lsn = 0;
-  uint64_t threads = 4;
+  uint64_t threads = rwd::fs::MountOptions{}.max_threads;
   rwd::fs::MountOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
