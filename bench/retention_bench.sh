@@ -39,7 +39,7 @@ metric() {
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 run_load() {  # run_load SECONDS REPORT_INTERVAL > sysbench output
-  sysbench oltp_write_only --threads="$THREADS" --mysql-host=127.0.0.1 \
+  stdbuf -oL sysbench oltp_write_only --threads="$THREADS" --mysql-host=127.0.0.1 \
     --mysql-port="$(cluster_field bench Port)" --mysql-user=masteruser \
     --mysql-password="$MASTER_PASSWORD" --mysql-db=mylab --tables=1 --table-size="$ROWS" \
     --time="$1" --report-interval="$2" run
