@@ -147,7 +147,8 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
        [](const cluster::ClusterRetention& c) { return double(c.mount.write_bytes); }},
       {"rewind_history_bytes", "gauge", "File data bytes kept for the cluster's history.",
        [](const cluster::ClusterRetention& c) { return double(c.history_bytes); }},
-      {"rewind_live_bytes", "gauge", "File data bytes the cluster's head shows.",
+      {"rewind_live_bytes", "gauge", "File data bytes the cluster's head timeline wrote (since its last backtrack or clone) "
+       "and still shows.",
        [](const cluster::ClusterRetention& c) { return double(c.live_bytes); }},
   };
   for (const auto& pc : per_cluster) {

@@ -161,7 +161,7 @@ struct ClusterRetention {
   bool alert = false;
   uint64_t change_records = 0;  // stored for backtrack (BacktrackConsumedChangeRecords)
   uint64_t history_bytes = 0;   // file data bytes kept for its history
-  uint64_t live_bytes = 0;      // file data bytes its head shows
+  uint64_t live_bytes = 0;      // file data bytes its head timeline wrote and still shows
   uint64_t change_records_created = 0;  // writes through its mount since it was mounted
   double change_records_per_s = 0;      // between the last two passes
   fs::MountStats mount;                 // its mount's counters, sync latency histogram

@@ -115,12 +115,8 @@ TEST_F(CleanerTest, RetainedStatesReadTheSameAfterCleaningReopeningAndReplaying)
   CheckStates(vol->id, floor);
   ASSERT_EQ(1u, r->volumes.count(vol->id.value));
   const VolumeHistoryStats& vs = r->volumes.at(vol->id.value);
-  uint64_t head_bytes = 0;
-  for (const auto& [ino, bytes] : model_.files) head_bytes += bytes.size();
   EXPECT_GT(vs.change_records, 0u);
   EXPECT_GE(vs.history_bytes, vs.live_bytes);
-  EXPECT_LE(vs.live_bytes, head_bytes);  // holes are not stored
-  EXPECT_GT(vs.live_bytes, 0u);
 
   // More history on the cleaned log, a second pass with a later floor.
   Work(work, vol->id, 200);

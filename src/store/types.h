@@ -114,7 +114,9 @@ struct StoreStats {
 struct VolumeHistoryStats {
   uint64_t change_records = 0;  // page versions written inside its retained window
   uint64_t history_bytes = 0;   // file data bytes of every version kept for it
-  uint64_t live_bytes = 0;      // file data bytes its head shows
+  // File data bytes its head timeline wrote itself (since the volume's last rewind or clone)
+  // and its head still shows; what the head reads through from older timelines is not counted.
+  uint64_t live_bytes = 0;
 };
 
 // What one Store::Clean pass did.

@@ -72,7 +72,7 @@ for k in $(seq 1 "$KILLS"); do
   KINDS[$kind]=$(( ${KINDS[$kind]:-0} + 1 ))
   wait_sql
   acked=$(wc -l < "$ACKED")
-  missing=$(sort -n "$ACKED" | comm -23 - <(sql kl "SELECT n FROM seq ORDER BY n" | sort -n) | wc -l)
+  missing=$(sort "$ACKED" | comm -23 - <(sql kl "SELECT n FROM seq" | sort) | wc -l)
   [ "$missing" = 0 ] || die "kill $k ($kind): $missing of $acked acknowledged rows are missing"
   sql kl "CHECK TABLE seq" | grep -q "status	OK" || die "kill $k ($kind): CHECK TABLE seq not OK"
   log "kill $k: $kind; $acked acknowledged rows, all present; CHECK TABLE OK"
@@ -80,7 +80,7 @@ done
 kill -KILL "$CHECKER" 2>/dev/null; wait "$CHECKER" 2>/dev/null || true
 E2E_BG_PIDS=()
 ACKED_N=$(wc -l < "$ACKED")
-missing=$(sort -n "$ACKED" | comm -23 - <(sql kl "SELECT n FROM seq ORDER BY n" | sort -n) | wc -l)
+missing=$(sort "$ACKED" | comm -23 - <(sql kl "SELECT n FROM seq" | sort) | wc -l)
 [ "$missing" = 0 ] || die "at the end: $missing acknowledged rows are missing"
 SUMMARY="seed $SEED: $KILLS kills (rewindd ${KINDS[rewindd]:-0}, mariadbd ${KINDS[mariadbd]:-0}) in $(( $(date +%s) - START )) s; $ACKED_N acknowledged rows, 0 lost; CHECK TABLE OK after every kill"
 log "$SUMMARY"
