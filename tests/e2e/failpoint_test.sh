@@ -16,6 +16,16 @@ restart_with() {
 }
 # backtrack_status T: the status of fp's backtrack to epoch second T. (The call that started it
 # may have lost its answer: the failpoint can kill rewindd before the response is sent.)
+# backtrack_through_crash FAILPOINT T: fp backtracks to epoch second T with FAILPOINT armed;
+# rewindd dies there and is started again without it, with fp and its writer back up.
+backtrack_through_crash() {
+  restart_with "$1"
+  wait_instance fp-1
+  start_then_crash backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$2")"
+  restart_with ""
+  wait_available fp
+  wait_instance fp-1
+}
 backtrack_status() {
   aws_rds describe-db-cluster-backtracks --db-cluster-identifier fp \
     --query 'DBClusterBacktracks[].[BacktrackTo,Status]' --output text |
@@ -40,22 +50,12 @@ insert fp 40
 [ "$(rows fp)" = 70 ] || die "setup: $(rows fp) rows"
 
 log "crash after the store rewound, before SQLite heard of it: the backtrack completed"
-restart_with cluster.backtrack.after_rewind
-wait_instance fp-1
-start_then_crash backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$T30")"
-restart_with ""
-wait_available fp
-wait_instance fp-1
+backtrack_through_crash cluster.backtrack.after_rewind "$T30"
 [ "$(backtrack_status "$T30")" = completed ] || die "the backtrack to T30 is '$(backtrack_status "$T30")'"
 [ "$(rows fp)" = 30 ] || die "after the landed backtrack: $(rows fp) rows, expected 30"
 
 log "crash before the store rewound: the backtrack failed, the data is untouched"
-restart_with cluster.backtrack.before_rewind
-wait_instance fp-1
-start_then_crash backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$T10")"
-restart_with ""
-wait_available fp
-wait_instance fp-1
+backtrack_through_crash cluster.backtrack.before_rewind "$T10"
 [ "$(backtrack_status "$T10")" = failed ] || die "the backtrack to T10 is '$(backtrack_status "$T10")'"
 [ "$(rows fp)" = 30 ] || die "after the failed backtrack: $(rows fp) rows, expected 30"
 aws_rds describe-events --source-identifier fp --source-type db-cluster --event-categories backtrack \
