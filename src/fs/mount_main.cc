@@ -80,10 +80,11 @@ void PrintStats(const char* what, const rwd::fs::Mount& m) {
   rwd::fs::MountStats s = m.stats();
   std::fprintf(stderr,
                "rewind-mount: %s %s: %llu writes (%llu bytes), %llu reads (%llu bytes), "
-               "%llu syncs, %llu errors, %llu forget mismatches\n",
+               "%llu syncs (mean %.0f us), %llu errors, %llu forget mismatches\n",
                what, m.mountpoint().c_str(), (unsigned long long)s.writes,
                (unsigned long long)s.write_bytes, (unsigned long long)s.reads,
                (unsigned long long)s.read_bytes, (unsigned long long)s.syncs,
+               s.syncs ? static_cast<double>(s.sync_latency_ns) / 1e3 / s.syncs : 0.0,
                (unsigned long long)s.errors, (unsigned long long)s.forget_mismatches);
 }
 

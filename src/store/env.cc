@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,26 +13,52 @@
 namespace rwd::store {
 namespace {
 
+// Writes every byte of parts[0, n) at `pos` (pwritev), or at the file offset when pos < 0
+// (writev; O_APPEND files), retrying short writes and EINTR. Adds the bytes written to
+// *written, also on failure (what was written may stay).
+Status WriteAll(int fd, iovec* parts, int n, int64_t pos, const std::string& path,
+                uint64_t* written) {
+  while (n > 0 && parts->iov_len == 0) ++parts, --n;
+  while (n > 0) {
+    const ssize_t w = pos < 0 ? ::writev(fd, parts, n)
+                              : ::pwritev(fd, parts, n, static_cast<off_t>(pos));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, (pos < 0 ? "write " : "pwrite ") + path);
+    }
+    *written += static_cast<uint64_t>(w);
+    if (pos >= 0) pos += w;
+    size_t done = static_cast<size_t>(w);
+    while (n > 0 && done >= parts->iov_len) {
+      done -= parts->iov_len;
+      ++parts, --n;
+    }
+    if (n > 0) {
+      parts->iov_base = static_cast<char*>(parts->iov_base) + done;
+      parts->iov_len -= done;
+    }
+  }
+  return Status::Ok();
+}
+
+// Appends through write (O_APPEND) or pwrite at a tracked position (no O_APPEND: the file may
+// be longer than its logical end, preallocated zeros, and appends inside it allocate nothing).
 class PosixAppendFile final : public AppendFile {
  public:
-  PosixAppendFile(int fd, uint64_t size, std::string path)
-      : fd_(fd), size_(size), path_(std::move(path)) {}
+  // positional: appends go at `size` with pwrite; else at the file's end with write.
+  PosixAppendFile(int fd, uint64_t size, std::string path, bool positional)
+      : fd_(fd), size_(size), path_(std::move(path)), positional_(positional) {}
   ~PosixAppendFile() override { ::close(fd_); }
 
   Status Append(std::string_view data) override {
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno(errno, "write " + path_);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-      size_ += static_cast<uint64_t>(n);
-    }
-    return Status::Ok();
+    iovec part{const_cast<char*>(data.data()), data.size()};
+    return WriteAll(fd_, &part, 1, positional_ ? static_cast<int64_t>(size_) : -1, path_, &size_);
+  }
+
+  Status Append(std::string_view head, std::string_view body) override {
+    iovec parts[2] = {{const_cast<char*>(head.data()), head.size()},
+                      {const_cast<char*>(body.data()), body.size()}};
+    return WriteAll(fd_, parts, 2, positional_ ? static_cast<int64_t>(size_) : -1, path_, &size_);
   }
 
   Status Sync() override {
@@ -41,47 +68,16 @@ class PosixAppendFile final : public AppendFile {
 
   uint64_t Size() const override { return size_; }
 
- private:
-  int fd_;
-  uint64_t size_;
-  std::string path_;
-};
-
-// Appends with pwrite at a tracked position (no O_APPEND): the file may be longer than its
-// logical end (preallocated zeros), and appends inside it allocate nothing.
-class PositionalAppendFile final : public AppendFile {
- public:
-  PositionalAppendFile(int fd, uint64_t offset, std::string path)
-      : fd_(fd), pos_(offset), path_(std::move(path)) {}
-  ~PositionalAppendFile() override { ::close(fd_); }
-
-  Status Append(std::string_view data) override {
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(pos_));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno(errno, "pwrite " + path_);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-      pos_ += static_cast<uint64_t>(n);
-    }
-    return Status::Ok();
+  void StartWriteback(uint64_t offset, uint64_t len) override {
+    (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len),
+                            SYNC_FILE_RANGE_WRITE);
   }
-
-  Status Sync() override {
-    if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync " + path_);
-    return Status::Ok();
-  }
-
-  uint64_t Size() const override { return pos_; }
 
  private:
   int fd_;
-  uint64_t pos_;
+  uint64_t size_;  // where the next append goes
   std::string path_;
+  bool positional_;
 };
 
 class PosixReadFile final : public ReadFile {
@@ -120,20 +116,20 @@ class PosixEnv final : public Env {
       return Status::FromErrno(err, "fstat " + path);
     }
     return std::unique_ptr<AppendFile>(
-        new PosixAppendFile(fd, static_cast<uint64_t>(st.st_size), path));
+        new PosixAppendFile(fd, static_cast<uint64_t>(st.st_size), path, false));
   }
 
   Result<std::unique_ptr<AppendFile>> OpenAppendAt(const std::string& path,
                                                    uint64_t offset) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open " + path);
-    return std::unique_ptr<AppendFile>(new PositionalAppendFile(fd, offset, path));
+    return std::unique_ptr<AppendFile>(new PosixAppendFile(fd, offset, path, true));
   }
 
   Status CreateFilled(const std::string& path, std::string_view head, uint64_t size) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Status::FromErrno(errno, "open " + path);
-    PositionalAppendFile file(fd, 0, path);  // owns fd
+    PosixAppendFile file(fd, 0, path, true);  // owns fd
     RETURN_IF_ERROR(file.Append(head));
     const std::string zeros(1 << 20, '\0');
     while (file.Size() < size) {

@@ -19,10 +19,22 @@ class AppendFile {
   virtual ~AppendFile() = default;
   // Appends all of data or fails (a short write is an error, and what was written may stay).
   virtual Status Append(std::string_view data) = 0;
+  // Appends head then body, as one Append of both would (one system call where the platform
+  // can): lets a caller write a record's header and its caller-owned data without a copy.
+  virtual Status Append(std::string_view head, std::string_view body) {
+    RETURN_IF_ERROR(Append(head));
+    return Append(body);
+  }
   // Makes everything appended so far durable (fdatasync).
   virtual Status Sync() = 0;
   // The logical size: where the next append goes.
   virtual uint64_t Size() const = 0;
+  // A hint: starts writing bytes [offset, offset + len) to the device without waiting, so that
+  // a later Sync() has less left to do. Promises nothing about durability; may do nothing.
+  virtual void StartWriteback(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+  }
 };
 
 // A file read at any offset, concurrently.

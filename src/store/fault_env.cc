@@ -18,6 +18,10 @@ class FaultAppendFile final : public AppendFile {
     return base_->Sync();
   }
   uint64_t Size() const override { return base_->Size(); }
+  void StartWriteback(uint64_t offset, uint64_t len) override {
+    env_->writebacks_++;
+    base_->StartWriteback(offset, len);
+  }
 
  private:
   FaultInjectionEnv* env_;

@@ -4,6 +4,7 @@
 // db/fault_injection_test.cc. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -53,6 +54,8 @@ class FaultInjectionEnv final : public Env {
   Status SimulateCrash(std::mt19937_64* rng, bool torn);
 
   uint64_t syncs() const;
+  // StartWriteback hints passed on to the base env's files (they change nothing durable).
+  uint64_t writebacks() const { return writebacks_.load(); }
 
  private:
   friend class FaultAppendFile;
@@ -75,6 +78,7 @@ class FaultInjectionEnv final : public Env {
   bool clock_set_ = false;
   int64_t clock_ns_ = 0;
   uint64_t syncs_ = 0;
+  std::atomic<uint64_t> writebacks_{0};
 };
 
 }  // namespace rwd::store

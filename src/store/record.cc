@@ -51,7 +51,11 @@ bool ValidType(uint8_t t) { return t >= 1 && t <= 7; }
 
 }  // namespace
 
-size_t EncodeRecord(const Record& rec, std::string* out) {
+namespace {
+
+// Encodes rec into out; a kWrite record's data is copied only when copy_data, else it is
+// accounted for by its length and data_crc (the caller writes it after these bytes).
+size_t Encode(const Record& rec, std::string* out, bool copy_data, uint32_t data_crc) {
   const size_t start = out->size();
   out->resize(start + kRecordHeaderSize);  // header filled in at the end
   size_t data_offset = 0;
@@ -61,7 +65,7 @@ size_t EncodeRecord(const Record& rec, std::string* out) {
       PutU64(out, rec.ino.value);
       PutU64(out, rec.offset);
       data_offset = kWriteDataOffset;
-      out->append(rec.data);
+      if (copy_data) out->append(rec.data);
       break;
     case RecordKind::kCreate:
       PutU64(out, rec.tl.value);
@@ -131,7 +135,9 @@ size_t EncodeRecord(const Record& rec, std::string* out) {
       PutI64(out, rec.retain_from_ns);
       break;
   }
-  const uint32_t payload_len = static_cast<uint32_t>(out->size() - start - kRecordHeaderSize);
+  const size_t not_copied = rec.kind == RecordKind::kWrite && !copy_data ? rec.data.size() : 0;
+  const uint32_t payload_len =
+      static_cast<uint32_t>(out->size() - start - kRecordHeaderSize + not_copied);
   char* h = out->data() + start;
   std::memcpy(h + 4, &payload_len, 4);
   h[8] = static_cast<char>(kRecordVersion);
@@ -139,9 +145,19 @@ size_t EncodeRecord(const Record& rec, std::string* out) {
   std::memset(h + 10, 0, 6);
   std::memcpy(h + 16, &rec.lsn.value, 8);
   std::memcpy(h + 24, &rec.time_ns, 8);
-  const uint32_t crc = crc32c::Mask(crc32c::Value(h + 4, kRecordHeaderSize - 4 + payload_len));
+  const uint32_t head_crc = crc32c::Value(h + 4, out->size() - start - 4);
+  const uint32_t crc =
+      crc32c::Mask(not_copied ? crc32c::Combine(head_crc, data_crc, not_copied) : head_crc);
   std::memcpy(h, &crc, 4);
   return data_offset;
+}
+
+}  // namespace
+
+size_t EncodeRecord(const Record& rec, std::string* out) { return Encode(rec, out, true, 0); }
+
+void EncodeWriteHead(const Record& rec, uint32_t data_crc, std::string* out) {
+  (void)Encode(rec, out, false, data_crc);
 }
 
 Result<RecordHeader> DecodeHeader(std::string_view bytes) {

@@ -84,6 +84,12 @@ size_t EncodeRecord(const Record& rec, std::string* out);
 // Offset of a kWrite record's data from the start of its header.
 inline constexpr size_t kWriteDataOffset = kRecordHeaderSize + 24;
 
+// For a kWrite record: appends its first kWriteDataOffset bytes to `out` (header and fixed
+// fields); those bytes followed by rec.data are exactly what EncodeRecord appends.
+// `data_crc` must be crc32c::Value(rec.data): computed by the caller, so that the writer can
+// checksum the data before taking the append lock and write it without a copy.
+void EncodeWriteHead(const Record& rec, uint32_t data_crc, std::string* out);
+
 // Parses the fixed header at `p` (kRecordHeaderSize bytes). Corruption on a bad version, kind or
 // length; the checksum is checked by DecodeRecord, which needs the payload.
 struct RecordHeader {

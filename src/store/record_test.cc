@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/crc32c.h"
+
 namespace rwd::store {
 namespace {
 
@@ -63,6 +65,29 @@ TEST(Record, RoundTripsEveryKind) {
   ASSERT_TRUE(cb.ok());
   EXPECT_EQ("mylab-clone", cb->name);
   EXPECT_EQ(Lsn(77), cb->ancestor_lsn);
+}
+
+TEST(Record, WriteHeadPlusDataEqualsWholeRecord) {
+  // The store writes a Write record as EncodeWriteHead's bytes followed by the caller's data.
+  for (size_t size : {size_t{0}, size_t{1}, size_t{511}, size_t{16384}, size_t{3 * 4096 * 2 + 5}}) {
+    std::string data(size, '\0');
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<char>(i * 131 + size);
+    Record w;
+    w.kind = RecordKind::kWrite;
+    w.lsn = Lsn(77);
+    w.time_ns = 5;
+    w.tl = TimelineId(4);
+    w.ino = InodeId(9);
+    w.offset = 4096;
+    w.data = data;
+    std::string whole, head;
+    EncodeRecord(w, &whole);
+    EncodeWriteHead(w, crc32c::Value(data.data(), data.size()), &head);
+    ASSERT_EQ(kWriteDataOffset, head.size());
+    EXPECT_EQ(whole, head + data) << "data size " << size;
+    auto decoded = DecodeRecord(whole);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  }
 }
 
 TEST(Record, EveryFlippedByteIsDetected) {

@@ -571,6 +571,7 @@ Status Store::Impl::StartSegment(uint32_t seg, uint64_t end) {
   }
   active_ = std::move(file);
   active_segment_ = seg;
+  segment_start_syncs_ = device_syncs_.load();
   return Status::Ok();
 }
 
@@ -674,14 +675,25 @@ Result<bool> Store::Impl::RangeIsZero(uint32_t seg, uint64_t from, uint64_t to) 
   return true;
 }
 
-Status Store::Impl::AppendAndApply(Record* rec) {
+Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc) {
   RETURN_IF_ERROR(CheckHealthy());
   rec->lsn = Lsn(last_lsn_.load() + 1);
   rec->time_ns = std::max(env_->NowNs(), last_time_ns_.load());
   encode_buf_.clear();
-  const size_t data_offset = EncodeRecord(*rec, &encode_buf_);
+  // The record's bytes: encode_buf_, then `body` (a Write's data, written from the caller's
+  // buffer) when the data's checksum was given.
+  std::string_view body;
+  size_t data_offset;
+  if (data_crc && rec->kind == RecordKind::kWrite) {
+    EncodeWriteHead(*rec, *data_crc, &encode_buf_);
+    body = rec->data;
+    data_offset = kWriteDataOffset;
+  } else {
+    data_offset = EncodeRecord(*rec, &encode_buf_);
+  }
+  const uint64_t record_bytes = encode_buf_.size() + body.size();
 
-  if (active_->Size() + encode_buf_.size() > options_.segment_bytes &&
+  if (active_->Size() + record_bytes > options_.segment_bytes &&
       active_->Size() > kSegmentHeaderSize) {
     // Records in closed segments must be durable before the next segment's are.
     Status s = active_->Sync();
@@ -710,10 +722,11 @@ Status Store::Impl::AppendAndApply(Record* rec) {
 
   const uint64_t before = active_->Size();
   if (rec->kind == RecordKind::kWrite && FailpointArmed("store.append.torn")) {
-    (void)active_->Append(std::string_view(encode_buf_).substr(0, encode_buf_.size() / 2));
+    const std::string whole = encode_buf_ + std::string(body);
+    (void)active_->Append(std::string_view(whole).substr(0, whole.size() / 2));
     Failpoint("store.append.torn");
   }
-  Status s = active_->Append(encode_buf_);
+  Status s = body.empty() ? active_->Append(encode_buf_) : active_->Append(encode_buf_, body);
   if (!s.ok()) {
     // Cut the partial record so later records stay readable; if even that fails, stop.
     Status cut = env_->Truncate(SegmentPath(active_segment_), before);
@@ -728,12 +741,32 @@ Status Store::Impl::AppendAndApply(Record* rec) {
     SetSticky(s);
     return s;
   }
-  log_bytes_ += encode_buf_.size();
-  bytes_since_checkpoint_ += encode_buf_.size();
+  log_bytes_ += record_bytes;
+  bytes_since_checkpoint_ += record_bytes;
   Apply(*rec, MakeLoc(active_segment_, before + data_offset));
+  if (options_.writeback_every_bytes != 0) {
+    if (writeback_segment_ != active_segment_) {
+      writeback_segment_ = active_segment_;
+      writeback_from_ = before;
+    }
+    const uint64_t end = active_->Size();
+    if (end - writeback_from_ >= options_.writeback_every_bytes) {
+      // Started by the caller once it has let go of write_mu_ (it may wait for the device's
+      // request queue).
+      pending_writeback_ = Writeback{active_, writeback_from_, end - writeback_from_};
+      writeback_from_ = end;
+    }
+  }
   if (options_.preallocate_segments && prep_requested_ <= active_segment_ &&
       active_->Size() > options_.segment_bytes / 2) {
-    RequestPrepared(active_segment_ + 1);  // ready long before the log gets there
+    // Zero-filling writes every byte of the next segment twice; it pays only where it saves a
+    // journal commit on each of many small device syncs (commits), not under bulk writes.
+    const uint64_t syncs = device_syncs_.load() - segment_start_syncs_;
+    if (syncs > 0 && active_->Size() / syncs <= options_.preallocate_below_bytes_per_sync) {
+      RequestPrepared(active_segment_ + 1);  // ready long before the log gets there
+    } else {
+      prep_requested_ = active_segment_ + 1;  // decided for this segment: not worth it
+    }
   }
   if (bytes_since_checkpoint_ >= options_.checkpoint_every_bytes) {
     // Bounds the replay at the next open. A failure here is not the caller's: the record is
@@ -1151,20 +1184,30 @@ Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::strin
     return Status::InvalidArgument("write larger than " + std::to_string(kMaxPayload >> 20) +
                                    " MiB; split it");
   }
-  std::lock_guard<std::mutex> wl(impl_->write_mu_);
-  RWD_TIMELINE_OR_RETURN(t, tl);
-  ASSIGN_OR_RETURN(Attr a, impl_->AttrAt(t, kMaxLsn, ino));
-  if (a.type == NodeType::kDirectory) {
-    return Status::IsDirectory("inode " + ino.ToString() + " is a directory");
+  // Checksummed before the lock: writers of large pages do not hold each other up with it.
+  const uint32_t data_crc = crc32c::Value(data.data(), data.size());
+  Lsn lsn;
+  Impl::Writeback writeback;
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    RWD_TIMELINE_OR_RETURN(t, tl);
+    ASSIGN_OR_RETURN(Attr a, impl_->AttrAt(t, kMaxLsn, ino));
+    if (a.type == NodeType::kDirectory) {
+      return Status::IsDirectory("inode " + ino.ToString() + " is a directory");
+    }
+    Record rec;
+    rec.kind = RecordKind::kWrite;
+    rec.tl = tl;
+    rec.ino = ino;
+    rec.offset = offset;
+    rec.data = data;
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec, data_crc));
+    lsn = rec.lsn;
+    writeback = std::move(impl_->pending_writeback_);
+    impl_->pending_writeback_ = {};
   }
-  Record rec;
-  rec.kind = RecordKind::kWrite;
-  rec.tl = tl;
-  rec.ino = ino;
-  rec.offset = offset;
-  rec.data = data;
-  RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
-  return rec.lsn;
+  if (writeback.file) writeback.file->StartWriteback(writeback.offset, writeback.len);
+  return lsn;
 }
 
 Result<Attr> Store::SetAttr(TimelineId tl, InodeId ino, const SetAttrRequest& request) {

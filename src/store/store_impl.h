@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -130,7 +131,9 @@ class Store::Impl {
 
   // ---- mutations ----
   // Appends `rec` (lsn and time assigned here) and applies it. Caller holds write_mu_.
-  Status AppendAndApply(Record* rec);
+  // For a kWrite record, `data_crc` (crc32c of rec->data, computed before taking the lock)
+  // lets the data go to the log without being copied or checksummed under the lock.
+  Status AppendAndApply(Record* rec, std::optional<uint32_t> data_crc = std::nullopt);
   // Applies a record to the index; used by the live path and by replay. `data_loc` is the log
   // location of a kWrite record's data. Caller holds write_mu_ (live) or is alone (replay).
   void Apply(const Record& rec, uint64_t data_loc);
@@ -193,7 +196,18 @@ class Store::Impl {
   uint32_t active_segment_ = 0;
   std::string encode_buf_;
   uint64_t bytes_since_checkpoint_ = 0;
+  // Where the active segment's next StartWriteback begins (options_.writeback_every_bytes),
+  // and the range an append asked to start, for its caller to start after write_mu_.
+  uint32_t writeback_segment_ = 0;
+  uint64_t writeback_from_ = 0;
+  struct Writeback {
+    std::shared_ptr<AppendFile> file;
+    uint64_t offset = 0;
+    uint64_t len = 0;
+  };
+  Writeback pending_writeback_;
   uint32_t prep_requested_ = 0;  // the segment last asked of the preparer
+  uint64_t segment_start_syncs_ = 0;  // device_syncs_ when the active segment was started
 
   // The preparer: makes PreparedPath(prep_wanted_) and trims closed segments to their records.
   std::mutex prep_mu_;

@@ -395,6 +395,52 @@ TEST_F(StoreTest, SegmentsRollAndReopenWithAndWithoutCheckpoint) {
   EXPECT_EQ(expect, ReadAll(v.head, kLatestLsn, f));
 }
 
+// Zero-filled next segments are made only for logs of many small commits.
+TEST_F(StoreTest, NextSegmentIsPreparedUnderSmallCommits) {
+  segment_bytes_ = 256 << 10;
+  Reopen();
+  auto v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  for (int i = 0; i < 40; ++i) {  // 4 KiB per sync: 160 KiB, past half of the segment
+    ASSERT_TRUE(store_->Write(v.head, f, i * 4096ull, std::string(4096, 'c')).ok());
+    ASSERT_TRUE(store_->Sync().ok());
+  }
+  const std::string prepared = dir_.path() + "/log/00000002.prep";
+  for (int i = 0; i < 500 && !env_.FileExists(prepared); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(env_.FileExists(prepared));
+}
+
+TEST_F(StoreTest, NextSegmentIsNotPreparedUnderBulkWrites) {
+  segment_bytes_ = 256 << 10;
+  Reopen();
+  auto v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  for (int i = 0; i < 100; ++i) {  // 400 KiB and one sync: into segment 2, unprepared
+    ASSERT_TRUE(store_->Write(v.head, f, i * 4096ull, std::string(4096, 'b')).ok());
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(env_.FileExists(dir_.path() + "/log/00000002.prep"));
+  EXPECT_FALSE(env_.FileExists(dir_.path() + "/log/00000003.prep"));
+  EXPECT_GE(store_->stats().segments, 2u);
+  Reopen();
+  EXPECT_EQ(std::string(4096, 'b'), ReadAll(v.head, kLatestLsn, f).substr(99 * 4096));
+}
+
+TEST_F(StoreTest, WritesStartDeviceWritebackEveryQuarterMebibyte) {
+  auto v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  const uint64_t before = env_.writebacks();
+  for (int i = 0; i < 64; ++i) {  // 1 MiB of 16 KiB pages, no sync
+    ASSERT_TRUE(store_->Write(v.head, f, i * 16384ull, std::string(16384, 'w')).ok());
+  }
+  EXPECT_GE(env_.writebacks() - before, 3u);
+  EXPECT_LE(env_.writebacks() - before, 4u);
+  EXPECT_EQ(std::string(16384, 'w'), ReadAll(v.head, kLatestLsn, f).substr(63 * 16384));
+}
+
 TEST_F(StoreTest, ConcurrentReadersAndWriters) {
   auto v = NewVolume();
   constexpr int kWriters = 4;
