@@ -45,6 +45,11 @@ struct StoreOptions {
   // allocate nothing and a device sync needs no filesystem journal commit (ext4: ~40% less
   // per fdatasync). The log's end in its last segment is then the first all-zero record header.
   bool preallocate_segments = true;
+  // Write data is stored zstd-compressed when that pays (a chunk's frame at most 7/8 of it;
+  // docs/format/log.md, "Compressed writes"). Compression runs in the writing thread before
+  // the store's append lock. Logs with and without compressed records read the same either way.
+  bool compress = false;
+  int compress_level = 1;  // zstd level (negative: faster, less compression)
 };
 
 // How a Store::Clean pass works (see there).
