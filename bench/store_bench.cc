@@ -1,5 +1,5 @@
 // Store benchmarks (issue: "Foundation and the versioned timeline store"). One command:
-//   build/bench/store_bench [--dir DIR] [--big-gb N]
+//   build/bench/store_bench [--dir DIR] [--big-gb N] [--only compression]
 // Prints a Markdown section for docs/benchmarks.md. Ratios are measured side by side in one run:
 // the machines are shared and noisy, absolute numbers are not comparable across runs.
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,10 +26,14 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::unique_ptr<Store> OpenStore(const std::string& dir, bool preallocate = true) {
+// compress_level: nullopt for no compression.
+std::unique_ptr<Store> OpenStore(const std::string& dir, bool preallocate = true,
+                                 std::optional<int> compress_level = std::nullopt) {
   StoreOptions o;
   o.dir = dir;
   o.preallocate_segments = preallocate;
+  o.compress = compress_level.has_value();
+  o.compress_level = compress_level.value_or(1);
   auto s = Store::Open(o);
   if (!s.ok()) {
     std::fprintf(stderr, "open %s: %s\n", dir.c_str(), s.status().ToString().c_str());
@@ -142,6 +147,98 @@ void Fill(Store& store, TimelineId tl, InodeId ino, uint64_t bytes) {
   Check(store.Sync(), "sync");
 }
 
+// A synthetic InnoDB page of a sysbench table (id INT, k INT, c CHAR(120), pad CHAR(60)) as
+// `sysbench prepare` leaves it: page header, ~70 rows of record header + id + transaction id +
+// roll pointer + k + c (10 groups of 11 random digits joined by '-') + pad (5 groups), the page
+// directory, the unused tail zero, the trailer. What compresses in it is what compresses in
+// the real one: the digit alphabet, the dashes and the padding, the zero tail.
+void SysbenchPage(std::mt19937_64& rng, uint64_t page_no, std::string* page) {
+  page->assign(16384, '\0');
+  char* p = page->data();
+  auto put = [&p](const void* v, size_t n) {
+    std::memcpy(p, v, n);
+    p += n;
+  };
+  auto digits = [&rng](char* out, int groups, size_t width) {
+    std::memset(out, ' ', width);
+    for (int g = 0; g < groups; ++g) {
+      for (int d = 0; d < 11; ++d) out[g * 12 + d] = static_cast<char>('0' + rng() % 10);
+      if (g + 1 < groups) out[g * 12 + 11] = '-';
+    }
+  };
+  const uint64_t checksum = rng();
+  put(&checksum, 4);
+  put(&page_no, 4);
+  p += 30;  // the rest of the file header: prev/next page, LSN, type, space id
+  const uint64_t lsn = rng();
+  std::memcpy(page->data() + 16, &lsn, 8);
+  p += 56 + 26;  // page header, infimum and supremum records
+  for (int row = 0; row < 70; ++row) {
+    const uint64_t header = rng() & 0xffffffffffull;
+    const uint32_t id = static_cast<uint32_t>(page_no * 70 + row);
+    const uint64_t trx = 1000 + page_no, roll = rng();
+    const uint32_t k = static_cast<uint32_t>(rng() % 1000000);
+    put(&header, 5);
+    put(&id, 4);
+    put(&trx, 6);
+    put(&roll, 7);
+    put(&k, 4);
+    char text[180];
+    digits(text, 10, 120);
+    digits(text + 120, 5, 60);
+    put(text, 180);
+  }
+  for (int slot = 0; slot < 18; ++slot) {  // page directory, from the end
+    const uint16_t off = static_cast<uint16_t>(120 + slot * 206 * 4);
+    std::memcpy(page->data() + 16384 - 8 - 2 * (slot + 1), &off, 2);
+  }
+  std::memcpy(page->data() + 16384 - 8, &checksum, 4);
+}
+
+// Compression of sysbench-like pages: one writer, 16 KiB page writes (sync every 8), then
+// random reads of them, with compression off and at a few zstd levels.
+void CompressionBench(const std::string& base) {
+  std::printf("\n### Store: compression of sysbench-like InnoDB pages (16 KiB writes, sync every "
+              "8, one writer)\n\n");
+  std::printf("| compression | write MB/s | log bytes per byte written | random 16 KiB read "
+              "median µs |\n|---|---|---|---|\n");
+  constexpr int kPages = 4096, kWrites = 8000;
+  std::vector<std::string> pages(256);
+  std::mt19937_64 gen(11);
+  for (size_t i = 0; i < pages.size(); ++i) SysbenchPage(gen, i, &pages[i]);
+  const std::vector<std::optional<int>> levels = {std::nullopt, -5, -1, 1, 3};
+  for (const auto& level : levels) {
+    const std::string dir = base + "/compress";
+    std::filesystem::remove_all(dir);
+    auto store = OpenStore(dir, true, level);
+    auto v = store->CreateVolume("c");
+    auto f = store->Create(v->head, kRootInode, "data", NodeType::kFile, 0644);
+    const uint64_t log0 = store->stats().log_bytes;
+    std::mt19937_64 rng(5);
+    auto t0 = Clock::now();
+    for (int i = 0; i < kWrites; ++i) {
+      const uint64_t page_no = i < kPages ? i : rng() % kPages;
+      // Each write a fresh version: a changed LSN field and row, as InnoDB flushes a page.
+      std::string page = pages[(page_no + i) % pages.size()];
+      std::memcpy(page.data() + 4, &page_no, 4);
+      std::memcpy(page.data() + 16, &i, 4);
+      Check(store->Write(v->head, f->ino, page_no * 16384, page).status(), "write");
+      if ((i + 1) % 8 == 0) Check(store->Sync(), "sync");
+    }
+    Check(store->Sync(), "sync");
+    auto t1 = Clock::now();
+    const auto st = store->stats();
+    const double per_byte =
+        static_cast<double>(st.log_bytes - log0) / (static_cast<double>(kWrites) * 16384);
+    const double read_us = RandomReads(*store, v->head, kLatestLsn, f->ino, 20000);
+    std::printf("| %s | %.0f | %.3f | %.2f |\n",
+                level ? ("zstd " + std::to_string(*level)).c_str() : "off",
+                kWrites * 16384.0 / Seconds(t0, t1) / 1e6, per_byte, read_us);
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,7 +248,15 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--dir")) base = argv[i + 1];
     if (!std::strcmp(argv[i], "--big-gb")) big_gb = std::atof(argv[i + 1]);
   }
+  std::string only;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+  }
   std::filesystem::create_directories(base);
+  if (only == "compression") {
+    CompressionBench(base);
+    return 0;
+  }
 
   std::printf("### Store: writes, 16 KiB each, side by side (plain file append vs store)\n\n");
   std::printf("| sync every | plain MB/s | store MB/s | ratio | store, segments not preallocated "
@@ -223,6 +328,8 @@ int main(int argc, char** argv) {
     store.reset();
     std::filesystem::remove_all(dir);
   }
+
+  CompressionBench(base);
 
   std::printf("\n### Store: Branch() time (median of 21) vs history size\n\n");
   std::printf("| history | Branch() ms |\n|---|---|\n");

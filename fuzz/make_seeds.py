@@ -69,9 +69,27 @@ def mask(crc):  # common/crc32c.h: rotate right by 15, add a constant
     return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def record(kind, lsn, time_ns, payload):
-    rest = struct.pack("<IBBHIQq", len(payload), 1, kind, 0, 0, lsn, time_ns) + payload
+def record(kind, lsn, time_ns, payload, version=1, flags=0):
+    rest = struct.pack("<IBBHIQq", len(payload), version, kind, flags, 0, lsn, time_ns) + payload
     return struct.pack("<I", mask(crc32c(rest))) + rest
+
+
+def zstd_frame(data):  # one zstd frame, by the zstd command line tool (Debian package zstd)
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        return subprocess.run(["zstd", "-q", "-1", "-c", "--no-check", f.name], check=True,
+                              capture_output=True).stdout
+
+
+def compressed_write(offset, chunks):
+    """A compressed Write's data (src/store/compress.h): chunks are (raw bytes, compress?)."""
+    raw = b"".join(c for c, _ in chunks)
+    stored = [zstd_frame(c) if z else c for c, z in chunks]
+    body = struct.pack("<I", len(raw)) + b"".join(struct.pack("<H", len(s)) for s in stored)
+    return struct.pack("<QQQ", 2, 5, offset) + body + b"".join(stored)
 
 
 RECORDS = {
@@ -85,6 +103,9 @@ RECORDS = {
     "rewind": record(8, 14, 106, struct.pack("<QQQQ", 1, 5, 2, 12)),
     "clone": record(9, 15, 107, struct.pack("<QQQQ", 2, 6, 2, 12) + b"mylab-clone"),
     "delete_volume": record(10, 16, 108, struct.pack("<Q", 2)),
+    # Version 2, flag 1: a compressed write across a page boundary, one frame and one raw chunk.
+    "write_zstd": record(1, 17, 109, compressed_write(16384 - 1000, [
+        (b"0123456789-" * 90 + b"0123456789", True), (bytes(range(256)) * 4, False)]), 2, 1),
 }
 for name, rec in RECORDS.items():
     write("record_fuzz", "disk_" + name, b"\x00" + rec)

@@ -150,6 +150,13 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
       {"rewind_live_bytes", "gauge", "File data bytes the cluster's head timeline wrote (since its last backtrack or clone) "
        "and still shows.",
        [](const cluster::ClusterRetention& c) { return double(c.live_bytes); }},
+      {"rewind_history_stored_bytes", "gauge",
+       "Log bytes the cluster's history takes (rewind_history_bytes as stored: less where "
+       "compressed).",
+       [](const cluster::ClusterRetention& c) { return double(c.history_stored_bytes); }},
+      {"rewind_live_stored_bytes", "gauge",
+       "Log bytes of the data counted by rewind_live_bytes (less where compressed).",
+       [](const cluster::ClusterRetention& c) { return double(c.live_stored_bytes); }},
   };
   for (const auto& pc : per_cluster) {
     Family f(&out, pc.name, pc.type, pc.help);
@@ -180,6 +187,12 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
       .Sample("", double(m.store.page_versions));
   Family(&out, "rewind_store_segments", "gauge", "Log segment files.")
       .Sample("", double(m.store.segments));
+  Family(&out, "rewind_store_write_bytes_total", "counter",
+         "File data bytes written to the store since rewindd started.")
+      .Sample("", double(m.store.write_bytes));
+  Family(&out, "rewind_store_write_stored_bytes_total", "counter",
+         "Log bytes that data took (less than rewind_store_write_bytes_total where compressed).")
+      .Sample("", double(m.store.write_stored_bytes));
   Family(&out, "rewind_history_budget_bytes", "gauge", "The history budget (0: none).")
       .Sample("", double(m.history_budget_bytes));
   Family(&out, "rewind_cleaner_passes_total", "counter", "Cleaning passes run.")

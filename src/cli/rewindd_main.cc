@@ -51,7 +51,9 @@ constexpr const char* kUsage =
     "  --history-budget SIZE  most bytes of history the store keeps, e.g. 50G; past it every\n"
     "                      cluster's backtrack window is cut (RDS-EVENT-0131) (default: none)\n"
     "  --clean-interval MS  how often the cleaner reclaims history older than the windows\n"
-    "                      (default 10000)\n";
+    "                      (default 10000)\n"
+    "  --compress on|off   store written pages zstd-compressed where it pays (default off)\n"
+    "  --compress-level N  zstd level, -7..9 (default 1)\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -61,6 +63,8 @@ struct Flags {
   std::string buffer_pool = "256M";
   uint64_t history_budget = 0;
   long clean_interval_ms = 10'000;
+  bool compress = false;
+  int compress_level = 1;
 };
 
 
@@ -176,6 +180,21 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.clean_interval_ms = *ms;
+    } else if (take("--compress")) {
+      if (value != "on" && value != "off") {
+        std::fprintf(stderr, "rewindd: --compress wants on or off, got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.compress = value == "on";
+    } else if (take("--compress-level")) {
+      // ParseLong takes no sign: a leading '-' selects zstd's fast negative levels.
+      const bool negative = !value.empty() && value[0] == '-';
+      std::optional<long> level = ParseLong(negative ? value.substr(1) : value, 0, 9);
+      if (!level || (negative && *level > 7)) {
+        std::fprintf(stderr, "rewindd: --compress-level wants -7..9, got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.compress_level = static_cast<int>(negative ? -*level : *level);
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -287,6 +306,8 @@ int Run(int argc, char** argv) {
   so.innodb_buffer_pool_size = flags->buffer_pool;
   so.history_budget_bytes = flags->history_budget;
   so.clean_interval_ms = flags->clean_interval_ms;
+  so.store_compress = flags->compress;
+  so.store_compress_level = flags->compress_level;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),

@@ -690,6 +690,8 @@ Status ClusterService::Impl::Open() {
   if (ec) return Status::IOError("creating " + options_.data_dir + ": " + ec.message());
   store::StoreOptions so;
   so.dir = options_.data_dir + "/store";
+  so.compress = options_.store_compress;
+  so.compress_level = options_.store_compress_level;
   ASSIGN_OR_RETURN(store_, store::Store::Open(so));
   {
     const store::RecoveryReport& r = store_->recovery();
@@ -896,6 +898,8 @@ Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
         c.change_records = vs->second.change_records;
         c.history_bytes = vs->second.history_bytes;
         c.live_bytes = vs->second.live_bytes;
+        c.history_stored_bytes = vs->second.history_stored_bytes;
+        c.live_stored_bytes = vs->second.live_stored_bytes;
       }
       auto ms = mount_stats.find(r.id);
       if (ms != mount_stats.end()) {

@@ -162,6 +162,8 @@ struct ClusterRetention {
   uint64_t change_records = 0;  // stored for backtrack (BacktrackConsumedChangeRecords)
   uint64_t history_bytes = 0;   // file data bytes kept for its history
   uint64_t live_bytes = 0;      // file data bytes its head timeline wrote and still shows
+  uint64_t history_stored_bytes = 0;  // the same two as log bytes (less where compressed)
+  uint64_t live_stored_bytes = 0;
   uint64_t change_records_created = 0;  // writes through its mount since it was mounted
   double change_records_per_s = 0;      // between the last two passes
   fs::MountStats mount;                 // its mount's counters, sync latency histogram
@@ -192,6 +194,9 @@ struct ServiceOptions {
   int64_t clean_interval_ms = 10'000;
   uint64_t history_budget_bytes = 0;
   store::CleanOptions clean;
+  // StoreOptions::compress and compress_level of the store it opens.
+  bool store_compress = false;
+  int store_compress_level = 1;
 };
 
 class ClusterService {

@@ -3,7 +3,8 @@
 // then unmounts cleanly. A debugging and test tool; rewindd serves the mounts in production.
 //
 //   rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)
-//                [--ro [--lsn N]] [--threads N] [--control FIFO] [--debug] MOUNTPOINT
+//                [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]
+//                [--control FIFO] [--debug] MOUNTPOINT
 //
 // Output. stderr: a human log. stdout: one machine-readable line per event, flushed at once:
 //   timeline ID               the timeline mounted at MOUNTPOINT (for --branch: the new one)
@@ -45,10 +46,13 @@ void Usage() {
   std::fprintf(
       stderr,
       "usage: rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)\n"
-      "                    [--ro [--lsn N]] [--threads N] [--control FIFO] [--debug] MOUNTPOINT\n"
+      "                    [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]\n"
+      "                    [--control FIFO] [--debug] MOUNTPOINT\n"
       "  --create        create the volume if it does not exist\n"
       "  --branch ID:LSN mount a new writable timeline branched from timeline ID at LSN\n"
       "  --ro            read-only, at --lsn N (default: the newest record at start)\n"
+      "  --compress on|off  store written data zstd-compressed where it pays (default off)\n"
+      "  --compress-level N zstd level, -7..9 (default 1)\n"
       "  --control FIFO  read commands from FIFO: 'lsn', 'branch LSN MOUNTPOINT',\n"
       "                  'unmount MOUNTPOINT' (replies on stdout)\n"
       "Runs until SIGINT or SIGTERM, then unmounts. SIGUSR1 prints the store's last LSN.\n");
@@ -176,6 +180,7 @@ int main(int argc, char** argv) {
   uint64_t branch_of = 0, branch_lsn = 0;
   uint64_t threads = rwd::fs::MountOptions{}.max_threads;
   rwd::fs::MountOptions options;
+  rwd::store::StoreOptions so;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&](const char* name) -> std::string {
@@ -211,6 +216,16 @@ int main(int argc, char** argv) {
       if (!ParseU64(next("--threads"), &threads) || threads == 0 || threads > 64) {
         return Usage(), 2;
       }
+    } else if (a == "--compress") {
+      const std::string v = next("--compress");
+      if (v != "on" && v != "off") return Usage(), 2;
+      so.compress = v == "on";
+    } else if (a == "--compress-level") {
+      const std::string v = next("--compress-level");
+      char* end = nullptr;
+      const long level = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || level < -7 || level > 9) return Usage(), 2;
+      so.compress_level = static_cast<int>(level);
     } else if (a == "--control") {
       control = next("--control");
     } else if (a == "--debug") {
@@ -255,7 +270,6 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  rwd::store::StoreOptions so;
   so.dir = store_dir;
   auto store = rwd::store::Store::Open(so);
   if (!store.ok()) return Fail("open store " + store_dir, store.status());

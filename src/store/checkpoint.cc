@@ -9,12 +9,17 @@ namespace rwd::store {
 namespace {
 
 constexpr char kCheckpointMagic[8] = {'R', 'W', 'N', 'D', 'C', 'K', 'P', '1'};
-constexpr uint32_t kCheckpointVersion = 2;
+// Version 3 stores an extent's zlen in the upper half of the u32 that version 2 used for its
+// page offset (always below 2^16 there), so a version-2 checkpoint loads as one without
+// compressed extents.
+constexpr uint32_t kCheckpointVersion = 3;
+constexpr uint32_t kCheckpointVersionNoZlen = 2;
 
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
   void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void U16(uint16_t v) { out_->append(reinterpret_cast<const char*>(&v), 2); }
   void U32(uint32_t v) { out_->append(reinterpret_cast<const char*>(&v), 4); }
   void U64(uint64_t v) { out_->append(reinterpret_cast<const char*>(&v), 8); }
   void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
@@ -168,7 +173,8 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
         for (const Extent& e : exts) {
           w.U64(e.lsn);
           w.U64(e.loc);
-          w.U32(e.page_off);
+          w.U16(e.page_off);
+          w.U16(e.zlen);
           w.U32(e.len);
         }
       }
@@ -228,7 +234,10 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
     return Status::Corruption("checkpoint checksum mismatch");
   }
   Reader r(bytes.substr(sizeof(kCheckpointMagic), bytes.size() - sizeof(kCheckpointMagic) - 4));
-  if (r.U32() != kCheckpointVersion) return Status::Corruption("checkpoint version unknown");
+  const uint32_t version = r.U32();
+  if (version != kCheckpointVersion && version != kCheckpointVersionNoZlen) {
+    return Status::Corruption("checkpoint version unknown");
+  }
   *segment = r.U32();
   *offset = r.U64();
 
@@ -287,8 +296,13 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
           Extent x;
           x.lsn = r.U64();
           x.loc = r.U64();
-          x.page_off = r.U32();
+          const uint32_t off_zlen = r.U32();
+          x.page_off = static_cast<uint16_t>(off_zlen & 0xffff);
+          x.zlen = static_cast<uint16_t>(off_zlen >> 16);
           x.len = r.U32();
+          if (x.page_off + uint64_t{x.len} > kPageSize || x.zlen >= kPageSize) {
+            return Status::Corruption("checkpoint extent out of its page");
+          }
           exts.push_back(x);
           ++page_versions_;
         }

@@ -211,16 +211,20 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
             for (size_t k = 0; k < exts.size(); ++k) {
               if (dead[k]) continue;
               kept.push_back(exts[k]);
-              live[LocSegment(exts[k].loc)] += exts[k].len;
+              // Log bytes: what rewriting the segment would keep of it.
+              live[LocSegment(exts[k].loc)] += StoredLen(exts[k]);
               if (vs) {
                 vs->history_bytes += exts[k].len;
+                vs->history_stored_bytes += StoredLen(exts[k]);
                 if (exts[k].lsn >= own->second.lo) ++vs->change_records;
               }
             }
             if (vs && alive_at_head) {
               MarkDeadExtents(kept, kAtHead, &at_head);
               for (size_t k = 0; k < kept.size(); ++k) {
-                if (!at_head[k]) vs->live_bytes += kept[k].len;
+                if (at_head[k]) continue;
+                vs->live_bytes += kept[k].len;
+                vs->live_stored_bytes += StoredLen(kept[k]);
               }
             }
             if (kept.size() != exts.size()) {
@@ -295,7 +299,9 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
     struct Kept {
       uint64_t off, len;
       bool is_write;
-      uint64_t tl, ino, lsn, offset, data_len;
+      uint64_t tl, ino, lsn, offset;
+      uint64_t data_len;    // file bytes the write covers (its pages)
+      uint64_t stored_len;  // bytes of its data in the log (less when compressed)
     };
     std::vector<Kept> records;
     uint64_t last_lsn = sh.last_lsn;
@@ -313,7 +319,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
       last_lsn = std::max(last_lsn, rec.lsn.value);
       last_time = std::max(last_time, rec.time_ns);
       Kept k{off, total, rec.kind == RecordKind::kWrite, rec.tl.value, rec.ino.value,
-             rec.lsn.value, rec.offset, rec.data.size()};
+             rec.lsn.value, rec.offset, WriteLength(rec), rec.data.size()};
       records.push_back(k);
       off += total;
     }
@@ -359,7 +365,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         moves.push_back(Move{k.tl, k.ino, k.lsn, k.offset / kPageSize,
                              (k.offset + k.data_len - 1) / kPageSize, k.off + kWriteDataOffset,
                              out.size() + kWriteDataOffset});
-        kept_non_data += k.len - k.data_len;
+        kept_non_data += k.len - k.stored_len;
       } else {
         kept_non_data += k.len;
       }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "store/compress.h"
 
 namespace rwd::store {
 namespace {
@@ -140,9 +141,10 @@ size_t Encode(const Record& rec, std::string* out, bool copy_data, uint32_t data
       static_cast<uint32_t>(out->size() - start - kRecordHeaderSize + not_copied);
   char* h = out->data() + start;
   std::memcpy(h + 4, &payload_len, 4);
-  h[8] = static_cast<char>(kRecordVersion);
+  h[8] = static_cast<char>(rec.flags != 0 ? kRecordVersion : kRecordVersion1);
   h[9] = static_cast<char>(rec.kind);
-  std::memset(h + 10, 0, 6);
+  std::memcpy(h + 10, &rec.flags, 2);
+  std::memset(h + 12, 0, 4);
   std::memcpy(h + 16, &rec.lsn.value, 8);
   std::memcpy(h + 24, &rec.time_ns, 8);
   const uint32_t head_crc = crc32c::Value(h + 4, out->size() - start - 4);
@@ -160,6 +162,10 @@ void EncodeWriteHead(const Record& rec, uint32_t data_crc, std::string* out) {
   (void)Encode(rec, out, false, data_crc);
 }
 
+uint64_t WriteLength(const Record& rec) {
+  return (rec.flags & kRecordCompressed) ? CompressedRawLength(rec.data) : rec.data.size();
+}
+
 Result<RecordHeader> DecodeHeader(std::string_view bytes) {
   if (bytes.size() < kRecordHeaderSize) return Status::Corruption("short record header");
   RecordHeader h;
@@ -168,13 +174,22 @@ Result<RecordHeader> DecodeHeader(std::string_view bytes) {
   std::memcpy(&h.payload_len, p + 4, 4);
   h.version = static_cast<uint8_t>(p[8]);
   const uint8_t kind = static_cast<uint8_t>(p[9]);
+  std::memcpy(&h.flags, p + 10, 2);
   std::memcpy(&h.lsn.value, p + 16, 8);
   std::memcpy(&h.time_ns, p + 24, 8);
-  if (h.version != kRecordVersion) {
+  if (h.version != kRecordVersion1 && h.version != kRecordVersion) {
     return Status::Corruption("record format version " + std::to_string(h.version) +
-                              " is not " + std::to_string(kRecordVersion));
+                              " is not 1 or " + std::to_string(kRecordVersion));
   }
   if (!ValidKind(kind)) return Status::Corruption("unknown record kind " + std::to_string(kind));
+  // Version 1 has no flags; version 2 exists only for them (so each record has one encoding).
+  const bool flags_ok = h.version == kRecordVersion1
+                            ? h.flags == 0
+                            : h.flags == kRecordCompressed && kind == uint8_t(RecordKind::kWrite);
+  if (!flags_ok) {
+    return Status::Corruption("record flags " + std::to_string(h.flags) + " not valid for version " +
+                              std::to_string(h.version) + " kind " + std::to_string(kind));
+  }
   if (h.payload_len > kMaxPayload) return Status::Corruption("record length out of range");
   h.kind = static_cast<RecordKind>(kind);
   return h;
@@ -190,6 +205,7 @@ Result<Record> DecodeRecord(std::string_view bytes) {
 
   Record r;
   r.kind = h.kind;
+  r.flags = h.flags;
   r.lsn = h.lsn;
   r.time_ns = h.time_ns;
   Reader in(bytes.substr(kRecordHeaderSize));
@@ -201,6 +217,9 @@ Result<Record> DecodeRecord(std::string_view bytes) {
     case RecordKind::kWrite:
       ok = in.U64(&r.tl.value) && in.U64(&r.ino.value) && in.U64(&r.offset);
       r.data = in.Rest();
+      if (ok && (r.flags & kRecordCompressed)) {
+        ok = ForEachChunk(r.offset, r.data, [](const WriteChunk&) {});
+      }
       break;
     case RecordKind::kCreate:
       ok = in.U64(&r.tl.value) && in.U64(&r.parent.value) && in.U64(&r.ino.value) &&

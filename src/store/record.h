@@ -3,9 +3,9 @@
 // Every record is framed by a fixed 32-byte header:
 //   u32 masked crc32c of bytes [4, 32 + payload_len)   (header rest + payload)
 //   u32 payload_len
-//   u8  format version (kRecordVersion)
+//   u8  format version: 1 (flags 0) or 2 (flags set; kRecordVersion)
 //   u8  kind (RecordKind)
-//   u16 flags (0)
+//   u16 flags (kRecordCompressed, on kWrite only)
 //   u32 reserved (0)
 //   u64 lsn
 //   i64 time_ns
@@ -21,7 +21,13 @@
 
 namespace rwd::store {
 
-inline constexpr uint8_t kRecordVersion = 1;
+// Version 1: flags are 0 (every record before compression existed, and every record written
+// without flags still, so such logs stay readable by older binaries). Version 2: flags say how
+// the payload is encoded; older binaries refuse it rather than misread it.
+inline constexpr uint8_t kRecordVersion1 = 1;
+inline constexpr uint8_t kRecordVersion = 2;
+// Header flag: a kWrite record's data is a compressed body (store/compress.h).
+inline constexpr uint16_t kRecordCompressed = 1;
 inline constexpr size_t kRecordHeaderSize = 32;
 // Largest payload accepted on decode: bounds the damage a corrupt length can do.
 inline constexpr uint32_t kMaxPayload = 64u << 20;
@@ -55,6 +61,9 @@ enum : uint32_t {
 // the record was decoded from (valid while that buffer is).
 struct Record {
   RecordKind kind = RecordKind::kWrite;
+  // kRecordCompressed (kWrite only): `data` is a compressed body (store/compress.h), not the
+  // written bytes. Encode writes version 2 when any flag is set, else version 1.
+  uint16_t flags = 0;
   Lsn lsn;
   int64_t time_ns = 0;
   TimelineId tl;
@@ -81,7 +90,10 @@ struct Record {
 // which a kWrite record's data starts (0 for other kinds).
 size_t EncodeRecord(const Record& rec, std::string* out);
 
-// Offset of a kWrite record's data from the start of its header.
+// Bytes of the file a kWrite record covers (its data's size, or a compressed body's raw length).
+uint64_t WriteLength(const Record& rec);
+
+// Offset of a kWrite record's data (or compressed body) from the start of its header.
 inline constexpr size_t kWriteDataOffset = kRecordHeaderSize + 24;
 
 // For a kWrite record: appends its first kWriteDataOffset bytes to `out` (header and fixed
@@ -90,20 +102,22 @@ inline constexpr size_t kWriteDataOffset = kRecordHeaderSize + 24;
 // checksum the data before taking the append lock and write it without a copy.
 void EncodeWriteHead(const Record& rec, uint32_t data_crc, std::string* out);
 
-// Parses the fixed header at `p` (kRecordHeaderSize bytes). Corruption on a bad version, kind or
-// length; the checksum is checked by DecodeRecord, which needs the payload.
+// Parses the fixed header at `p` (kRecordHeaderSize bytes). Corruption on a bad version, kind,
+// flags (version 1: any; version 2: none, or one not valid for the kind) or length; the checksum is checked by DecodeRecord, which needs the payload.
 struct RecordHeader {
   uint32_t masked_crc = 0;
   uint32_t payload_len = 0;
   uint8_t version = 0;
   RecordKind kind = RecordKind::kWrite;
+  uint16_t flags = 0;
   Lsn lsn;
   int64_t time_ns = 0;
 };
 Result<RecordHeader> DecodeHeader(std::string_view bytes);
 
 // Decodes a whole record (header + payload) from `bytes`, checking the checksum and that the
-// payload is well-formed for its kind. `bytes` must be exactly the record.
+// payload is well-formed for its kind (a compressed body's structure too; not its zstd frames,
+// which the checksum covers). `bytes` must be exactly the record.
 Result<Record> DecodeRecord(std::string_view bytes);
 
 }  // namespace rwd::store

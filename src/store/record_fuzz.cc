@@ -6,13 +6,18 @@
 //           decodes to the same fields (decode . encode . decode == decode).
 //   mode 1: as mode 0, but the checksum is first recomputed over the bytes, so that the fuzzer
 //           gets past the CRC and reaches the payload parsers of every kind.
-//   mode 2: a Record is built from the bytes; encode then decode must give back every field of
-//           its kind exactly. Then any change confined to one byte of the encoding, and any
+//           A compressed Write (flag kRecordCompressed) must also have every chunk either
+//           decompress to exactly its length or fail as Corruption.
+//   mode 2: a Record is built from the bytes (a Write possibly compressed: its data is then
+//           compressed by CompressWrite and must decompress back to the input, or, where that
+//           does not pay, stored as an all-raw body); encode then decode must give back every
+//           field of its kind exactly. Then any change confined to one byte of the encoding, and any
 //           truncation or extension, must be rejected as Corruption (a CRC-32C catches every
 //           burst of up to 32 bits).
 // Failures are Status values: a C++ exception escaping the codec is a finding too.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +27,7 @@
 #include <string_view>
 
 #include "common/crc32c.h"
+#include "store/compress.h"
 #include "store/record.h"
 
 namespace rwd::store {
@@ -38,7 +44,9 @@ void Check(bool cond, const char* what, const std::string& detail = {}) {
 
 // The fields that are meaningful for the record's kind are equal (record.h lists them).
 bool SameFields(const Record& a, const Record& b) {
-  if (a.kind != b.kind || a.lsn != b.lsn || a.time_ns != b.time_ns) return false;
+  if (a.kind != b.kind || a.flags != b.flags || a.lsn != b.lsn || a.time_ns != b.time_ns) {
+    return false;
+  }
   switch (a.kind) {
     case RecordKind::kWrite:
       return a.tl == b.tl && a.ino == b.ino && a.offset == b.offset && a.data == b.data;
@@ -87,7 +95,12 @@ void DecodeArbitrary(std::string bytes, bool fix_crc) {
   }
   Result<RecordHeader> h = DecodeHeader(bytes);
   if (h.ok()) {
-    Check(h->version == kRecordVersion, "DecodeHeader accepted a bad version");
+    Check(h->version == kRecordVersion1 || h->version == kRecordVersion,
+          "DecodeHeader accepted a bad version");
+    Check(h->version == kRecordVersion1 ? h->flags == 0
+                                        : h->flags == kRecordCompressed &&
+                                              h->kind == RecordKind::kWrite,
+          "DecodeHeader accepted bad flags");
     Check(h->payload_len <= kMaxPayload, "DecodeHeader accepted a huge length");
     const auto kind = static_cast<uint8_t>(h->kind);
     Check(kind >= 1 && kind <= kLastRecordKind, "DecodeHeader accepted an unknown kind");
@@ -110,6 +123,22 @@ void DecodeArbitrary(std::string bytes, bool fix_crc) {
     Check(r->data.data() == bytes.data() + kWriteDataOffset &&
               r->data.size() == bytes.size() - kWriteDataOffset,
           "write data not at kWriteDataOffset");
+  }
+  if (r->kind == RecordKind::kWrite && (r->flags & kRecordCompressed)) {
+    // Frames are only structure-checked at decode: decompressing arbitrary ones must fail
+    // cleanly or give exactly the chunk's length.
+    uint64_t covered = 0;
+    std::string out;
+    const bool ok = ForEachChunk(r->offset, r->data, [&](const WriteChunk& c) {
+      covered += c.raw_len;
+      if (!c.compressed()) return;
+      out.resize(c.raw_len);
+      Status st = DecompressChunk(r->data.substr(c.stored_off, c.stored_len), out.data(),
+                                  c.raw_len);
+      Check(st.ok() || st.code() == Status::Code::kCorruption, "DecompressChunk: wrong code");
+    });
+    Check(ok, "DecodeRecord accepted a malformed compressed body");
+    Check(covered == WriteLength(*r), "chunks do not cover the write");
   }
 
   std::string again;
@@ -158,15 +187,54 @@ void RoundTrip(FuzzedDataProvider& in) {
   // kRename's old name has a u16 length on disk.
   rec.name = in.ConsumeRandomLengthString(1024);
   rec.name2 = in.ConsumeRandomLengthString(1024);
+  const bool compress = rec.kind == RecordKind::kWrite && in.ConsumeBool();
+  const int level = in.ConsumeIntegralInRange<int>(-5, 3);
   const std::string data = in.ConsumeRemainingBytesAsString();
   rec.data = data;
+  std::string body;
+  if (compress && !data.empty()) {
+    rec.offset %= 1ull << 62;  // the store's largest file size
+    rec.flags = kRecordCompressed;
+    if (CompressWrite(rec.offset, data, level, &body)) {
+      Check(body.size() <= data.size() / 8 * 7, "CompressWrite kept a body that does not pay");
+      std::string back;
+      Check(ForEachChunk(rec.offset, body,
+                         [&](const WriteChunk& c) {
+                           std::string chunk(c.raw_len, '\0');
+                           std::string_view stored(body.data() + c.stored_off, c.stored_len);
+                           if (c.compressed()) {
+                             Check(DecompressChunk(stored, chunk.data(), c.raw_len).ok(),
+                                   "a frame CompressWrite made does not decompress");
+                           } else {
+                             chunk.assign(stored);
+                           }
+                           back += chunk;
+                         }),
+            "CompressWrite made a malformed body");
+      Check(back == data, "decompress(compress(x)) != x");
+    } else {
+      // Every chunk raw: a valid body too.
+      const uint64_t n = ChunkCount(rec.offset, data.size());
+      const uint32_t raw = static_cast<uint32_t>(data.size());
+      body.assign(reinterpret_cast<const char*>(&raw), 4);
+      uint64_t off = rec.offset;
+      for (uint64_t i = 0; i < n; ++i) {
+        const uint64_t end = std::min<uint64_t>(rec.offset + raw, (off / kChunkBytes + 1) * kChunkBytes);
+        const uint16_t len = static_cast<uint16_t>(end - off);
+        body.append(reinterpret_cast<const char*>(&len), 2);
+        off = end;
+      }
+      body += data;
+    }
+    rec.data = body;
+  }
 
   std::string buf = "prefix";  // EncodeRecord appends: the offset it returns is relative
   const size_t data_off = EncodeRecord(rec, &buf);
   std::string_view enc = std::string_view(buf).substr(6);
   Check(buf.substr(0, 6) == "prefix", "EncodeRecord overwrote what was in the buffer");
   if (rec.kind == RecordKind::kWrite) {
-    Check(data_off == kWriteDataOffset && enc.substr(data_off) == data, "write data offset");
+    Check(data_off == kWriteDataOffset && enc.substr(data_off) == rec.data, "write data offset");
   }
   Result<Record> back = DecodeRecord(enc);
   Check(back.ok(), "encoded record does not decode", back.ok() ? "" : back.status().ToString());

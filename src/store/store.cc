@@ -7,6 +7,7 @@
 
 #include "common/crc32c.h"
 #include "common/failpoint.h"
+#include "store/compress.h"
 #include "store/store_impl.h"
 
 namespace rwd::store {
@@ -244,7 +245,12 @@ void Store::Impl::CollectPieces(const Timeline* tl, uint64_t lsn, InodeId ino, u
             next.push_back({a, b});
             continue;
           }
-          pieces->push_back(Piece{base + ia - offset, e->loc + (ia - e->page_off), ib - ia});
+          if (e->zlen != 0) {
+            pieces->push_back(Piece{base + ia - offset, e->loc, ib - ia, e->zlen,
+                                    static_cast<uint32_t>(ia - e->page_off), e->len});
+          } else {
+            pieces->push_back(Piece{base + ia - offset, e->loc + (ia - e->page_off), ib - ia});
+          }
           if (a < ia) next.push_back({a, ia});
           if (ib < b) next.push_back({ib, b});
         }
@@ -285,12 +291,33 @@ Status Store::Impl::PinFiles(const std::vector<Piece>& pieces,
 Status Store::Impl::ReadPieces(const std::vector<Piece>& pieces,
                                const std::vector<std::shared_ptr<ReadFile>>& files,
                                char* out) const {
+  // The last chunk decompressed by this call: a chunk partly overwritten later yields several
+  // pieces. Not kept across calls (nothing here may outlive the store or grow).
+  thread_local std::string frame, chunk;
+  uint64_t chunk_loc = 0;
+  const ReadFile* chunk_file = nullptr;
   for (size_t i = 0; i < pieces.size(); ++i) {
     Piece p = pieces[i];
     const ReadFile* file = files[i].get();
+    if (p.zlen != 0) {
+      if (chunk_file != file || chunk_loc != p.loc) {
+        frame.resize(p.zlen);
+        chunk.resize(p.zraw);
+        ASSIGN_OR_RETURN(size_t n, file->ReadAt(LocOffset(p.loc), p.zlen, frame.data()));
+        if (n != p.zlen) return Status::Corruption("log segment shorter than its index says");
+        RETURN_IF_ERROR(DecompressChunk(frame, chunk.data(), p.zraw));
+        chunk_file = file;
+        chunk_loc = p.loc;
+      }
+      if (uint64_t{p.zoff} + p.len > chunk.size()) {
+        return Status::Corruption("read past a compressed page version");
+      }
+      std::memcpy(out + p.dst, chunk.data() + p.zoff, p.len);
+      continue;
+    }
     // Coalesce pieces contiguous both in the output and in the log (one write spanning pages).
-    while (i + 1 < pieces.size() && pieces[i + 1].dst == p.dst + p.len &&
-           pieces[i + 1].loc == p.loc + p.len) {
+    while (i + 1 < pieces.size() && pieces[i + 1].zlen == 0 &&
+           pieces[i + 1].dst == p.dst + p.len && pieces[i + 1].loc == p.loc + p.len) {
       p.len += pieces[++i].len;
     }
     ASSIGN_OR_RETURN(size_t n, file->ReadAt(LocOffset(p.loc), p.len, out + p.dst));
@@ -350,15 +377,27 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
     case RecordKind::kWrite: {
       if (!tl) return;
       InodeState* st = StateFor(inodes_, tl, rec.ino.value);
-      const uint64_t end = rec.offset + rec.data.size();
-      for (uint64_t off = rec.offset; off < end;) {
-        const uint64_t page = off / kPageSize;
-        const uint64_t page_end = std::min(end, (page + 1) * kPageSize);
-        st->pages[page].push_back(Extent{lsn, data_loc + (off - rec.offset),
-                                         static_cast<uint32_t>(off - page * kPageSize),
-                                         static_cast<uint32_t>(page_end - off)});
-        ++page_versions_;
-        off = page_end;
+      const uint64_t end = rec.offset + WriteLength(rec);
+      if (rec.flags & kRecordCompressed) {
+        // One extent per chunk, pointing at its frame (or raw bytes). Decode checked the body.
+        ForEachChunk(rec.offset, rec.data, [&](const WriteChunk& c) {
+          const uint64_t page = c.file_off / kPageSize;
+          st->pages[page].push_back(
+              Extent{lsn, data_loc + c.stored_off,
+                     static_cast<uint16_t>(c.file_off - page * kPageSize),
+                     static_cast<uint16_t>(c.compressed() ? c.stored_len : 0), c.raw_len});
+          ++page_versions_;
+        });
+      } else {
+        for (uint64_t off = rec.offset; off < end;) {
+          const uint64_t page = off / kPageSize;
+          const uint64_t page_end = std::min(end, (page + 1) * kPageSize);
+          st->pages[page].push_back(Extent{lsn, data_loc + (off - rec.offset),
+                                           static_cast<uint16_t>(off - page * kPageSize), 0,
+                                           static_cast<uint32_t>(page_end - off)});
+          ++page_versions_;
+          off = page_end;
+        }
       }
       st->last_write_lsn = lsn;
       st->last_write_ns = now;
@@ -1184,30 +1223,40 @@ Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::strin
     return Status::InvalidArgument("write larger than " + std::to_string(kMaxPayload >> 20) +
                                    " MiB; split it");
   }
-  // Checksummed before the lock: writers of large pages do not hold each other up with it.
-  const uint32_t data_crc = crc32c::Value(data.data(), data.size());
-  Lsn lsn;
+  Record rec;
+  rec.kind = RecordKind::kWrite;
+  rec.tl = tl;
+  rec.ino = ino;
+  rec.offset = offset;
+  rec.data = data;
+  // Compressed and checksummed here, before the append lock, so that writers do it in
+  // parallel. The buffer is per thread and given back when a rare huge write left it large.
+  thread_local std::string body;
+  if (impl_->options_.compress &&
+      CompressWrite(offset, data, impl_->options_.compress_level, &body)) {
+    rec.flags = kRecordCompressed;
+    rec.data = body;
+  }
+  const uint32_t data_crc = crc32c::Value(rec.data.data(), rec.data.size());
   Impl::Writeback writeback;
-  {
+  Status st = [&]() -> Status {
     std::lock_guard<std::mutex> wl(impl_->write_mu_);
     RWD_TIMELINE_OR_RETURN(t, tl);
     ASSIGN_OR_RETURN(Attr a, impl_->AttrAt(t, kMaxLsn, ino));
     if (a.type == NodeType::kDirectory) {
       return Status::IsDirectory("inode " + ino.ToString() + " is a directory");
     }
-    Record rec;
-    rec.kind = RecordKind::kWrite;
-    rec.tl = tl;
-    rec.ino = ino;
-    rec.offset = offset;
-    rec.data = data;
     RETURN_IF_ERROR(impl_->AppendAndApply(&rec, data_crc));
-    lsn = rec.lsn;
     writeback = std::move(impl_->pending_writeback_);
     impl_->pending_writeback_ = {};
-  }
+    return Status::Ok();
+  }();
   if (writeback.file) writeback.file->StartWriteback(writeback.offset, writeback.len);
-  return lsn;
+  if (body.capacity() > (4u << 20)) std::string().swap(body);
+  RETURN_IF_ERROR(st);
+  impl_->write_bytes_.fetch_add(data.size(), std::memory_order_relaxed);
+  impl_->write_stored_bytes_.fetch_add(rec.data.size(), std::memory_order_relaxed);
+  return rec.lsn;
 }
 
 Result<Attr> Store::SetAttr(TimelineId tl, InodeId ino, const SetAttrRequest& request) {
@@ -1571,6 +1620,8 @@ StoreStats Store::stats() const {
   s.log_bytes = impl_->log_bytes_.load();
   s.device_syncs = impl_->device_syncs_.load();
   s.sync_requests = impl_->sync_requests_.load();
+  s.write_bytes = impl_->write_bytes_.load();
+  s.write_stored_bytes = impl_->write_stored_bytes_.load();
   return s;
 }
 

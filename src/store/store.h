@@ -54,6 +54,11 @@ struct StoreOptions {
   // commit) then does not wait for megabytes of page writes appended just before it. 0: off.
   // (sysbench oltp_write_only, 4 threads: mean FSYNC 435 -> 347 us; docs/benchmarks.md.)
   uint64_t writeback_every_bytes = 256 << 10;
+  // Write data is stored zstd-compressed when that pays (a chunk's frame at most 7/8 of it;
+  // docs/format/log.md, "Compressed writes"). Compression runs in the writing thread before
+  // the store's append lock. Logs with and without compressed records read the same either way.
+  bool compress = false;
+  int compress_level = 1;  // zstd level (negative: faster, less compression)
 };
 
 // How a Store::Clean pass works (see there).

@@ -19,11 +19,13 @@ using testing::Model;
 using testing::RandomWorkload;
 using testing::StoreMatches;
 
-class CrashTest : public ::testing::Test {
+// Parameter: StoreOptions::compress.
+class CrashTest : public ::testing::TestWithParam<bool> {
  protected:
   void Open() {
     StoreOptions o;
     o.dir = dir_.path();
+    o.compress = GetParam();
     o.env = &env_;
     o.segment_bytes = segment_bytes_;
     o.checkpoint_every_bytes = 1 << 20;  // checkpoints happen mid-run too
@@ -44,7 +46,7 @@ class CrashTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(CrashTest, SyncedRecordsSurviveAndNothingAfterTheCutIsVisible) {
+TEST_P(CrashTest, SyncedRecordsSurviveAndNothingAfterTheCutIsVisible) {
   const uint64_t seed = rwd::testing::TestSeed();
   RandomWorkload work(seed);
   auto& rng = work.rng();
@@ -132,7 +134,7 @@ class TailDamageTest : public CrashTest {
   TimelineId tl_;
 };
 
-TEST_F(TailDamageTest, FlippedByteInTailIsCutThere) {
+TEST_P(TailDamageTest, FlippedByteInTailIsCutThere) {
   const uint64_t seed = rwd::testing::TestSeed();
   RandomWorkload work(seed);
   auto models = WriteTail(work, 300);
@@ -171,7 +173,45 @@ TEST_F(TailDamageTest, FlippedByteInTailIsCutThere) {
   EXPECT_EQ("fresh", std::string(buf, 5));
 }
 
-TEST_F(TailDamageTest, TruncationMidRecordIsCutAtLastGoodRecord) {
+// A compressed page version is guarded by the record's CRC over its stored (compressed) bytes:
+// a flipped bit in a frame is caught at recovery, never decompressed into wrong data.
+TEST_P(TailDamageTest, FlippedByteInACompressedPageIsCutThere) {
+  if (!GetParam()) GTEST_SKIP() << "compression off";
+  const uint64_t seed = rwd::testing::TestSeed();
+  RandomWorkload work(seed);
+  auto models = WriteTail(work, 300);
+  const std::string seg = LastSegment();
+  std::string bytes;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  auto recs = RecordsIn(seg);
+  // The last compressed Write, and a byte in its last stored bytes (a frame or raw chunk).
+  size_t victim = recs.size();
+  for (size_t i = recs.size(); i-- > 0;) {
+    if (bytes[recs[i].first + 8] == static_cast<char>(kRecordVersion)) {
+      victim = i;
+      break;
+    }
+  }
+  ASSERT_LT(victim, recs.size()) << "no compressed record; seed " << seed;
+  const uint64_t pos = recs[victim].first + recs[victim].second - 1 - work.rng()() % 8;
+  bytes[pos] = static_cast<char>(bytes[pos] ^ (1 + work.rng()() % 255));
+  {
+    std::ofstream out(seg, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  Open();
+  EXPECT_TRUE(store_->recovery().tail_cut);
+  EXPECT_NE(std::string::npos, store_->recovery().cut_reason.find("checksum"))
+      << store_->recovery().cut_reason;
+  const uint64_t last = store_->LastLsn().value;
+  ASSERT_EQ(models.rbegin()->first - (recs.size() - victim), last) << "seed " << seed;
+  ASSERT_TRUE(StoreMatches(*store_, tl_, kLatestLsn, models.at(last))) << "seed " << seed;
+}
+
+TEST_P(TailDamageTest, TruncationMidRecordIsCutAtLastGoodRecord) {
   const uint64_t seed = rwd::testing::TestSeed();
   RandomWorkload work(seed);
   auto models = WriteTail(work, 200);
@@ -187,6 +227,10 @@ TEST_F(TailDamageTest, TruncationMidRecordIsCutAtLastGoodRecord) {
   ASSERT_TRUE(StoreMatches(*store_, tl_, kLatestLsn, models.at(last))) << "seed " << seed;
   EXPECT_EQ(lastrec.first, std::filesystem::file_size(seg));
 }
+
+auto ParamName = [](const auto& info) { return info.param ? "zstd" : "raw"; };
+INSTANTIATE_TEST_SUITE_P(Compression, CrashTest, ::testing::Bool(), ParamName);
+INSTANTIATE_TEST_SUITE_P(Compression, TailDamageTest, ::testing::Bool(), ParamName);
 
 }  // namespace
 }  // namespace rwd::store

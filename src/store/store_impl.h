@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/compress.h"
 #include "store/record.h"
 #include "store/store.h"
 
@@ -29,6 +30,8 @@ namespace rwd::store {
 
 // Index granularity for file data. A write is indexed as one extent per page it touches.
 inline constexpr uint64_t kPageSize = 16384;
+// A compressed write's chunks are the index's pages: one extent is always one whole chunk.
+static_assert(kPageSize == kChunkBytes);
 inline constexpr uint64_t kSegmentHeaderSize = 16;
 // A rewritten (cleaned) segment's header: docs/format/log.md.
 inline constexpr uint64_t kCleanedHeaderSize = 40;
@@ -59,13 +62,18 @@ inline uint32_t LocSegment(uint64_t loc) { return static_cast<uint32_t>(loc >> 3
 inline uint64_t LocOffset(uint64_t loc) { return loc & 0xffffffffu; }
 
 // One version of part of one page: bytes [page_off, page_off + len) of the page, written at
-// `lsn`, stored in the log at `loc`. 24 bytes.
+// `lsn`, stored in the log at `loc`: raw (zlen 0), or as a zstd frame of zlen bytes that
+// decompresses to exactly these len bytes (one chunk of a compressed write). 24 bytes.
 struct Extent {
   uint64_t lsn;
   uint64_t loc;
-  uint32_t page_off;
+  uint16_t page_off;  // < kPageSize
+  uint16_t zlen;      // < kPageSize
   uint32_t len;
 };
+static_assert(sizeof(Extent) == 24);
+// Bytes the extent occupies in the log.
+inline uint64_t StoredLen(const Extent& e) { return e.zlen != 0 ? e.zlen : e.len; }
 
 struct AttrVersion {
   uint64_t lsn;
@@ -118,11 +126,16 @@ class Store::Impl {
                            std::string_view name, NodeType* type) const;
   Result<std::vector<DirEntry>> ReadDirAt(const Timeline* tl, uint64_t lsn, InodeId dir) const;
 
-  // A piece of a read: copy `len` bytes from log location `loc` to out + dst.
+  // A piece of a read: copy `len` bytes from log location `loc` to out + dst; or, when zlen
+  // is not 0, decompress the zlen-byte frame at `loc` (zraw bytes) and copy `len` bytes from
+  // its byte zoff.
   struct Piece {
     uint64_t dst;
     uint64_t loc;
     uint64_t len;
+    uint32_t zlen = 0;
+    uint32_t zoff = 0;
+    uint32_t zraw = 0;
   };
   // Fills `pieces` for bytes [offset, offset+len) of ino (already clipped to its size); bytes
   // not covered by any piece are holes (zeros).
@@ -225,6 +238,8 @@ class Store::Impl {
   bool sync_in_progress_ = false;
   uint64_t synced_lsn_ = 0;
   std::atomic<uint64_t> device_syncs_{0};
+  std::atomic<uint64_t> write_bytes_{0};         // file data bytes passed to Write()
+  std::atomic<uint64_t> write_stored_bytes_{0};  // and the bytes their records' data took
   std::atomic<uint64_t> sync_requests_{0};
 
   // Sticky error.

@@ -118,8 +118,20 @@ class RandomWorkload {
       len = 4096 * (1 + Pick(4));
       if (Pick(2) == 0) off = off / 4096 * 4096;
     }
+    // A mix of what compression meets: letters (compress to ~60 %), random bytes (do not:
+    // stored raw), and runs (compress well); a write of several pages mixes them per page.
     std::string data(len, '\0');
-    for (auto& c : data) c = static_cast<char>('A' + Pick(26));
+    const int style = static_cast<int>(Pick(3));
+    for (size_t i = 0; i < len; ++i) {
+      const int st = (i / 4096) % 2 == 0 ? style : (style + 1) % 3;
+      if (st == 0) {
+        data[i] = static_cast<char>('A' + Pick(26));
+      } else if (st == 1) {
+        data[i] = static_cast<char>(rng_());
+      } else {
+        data[i] = i % 64 < 60 ? static_cast<char>('a' + (i / 64) % 26) : static_cast<char>(rng_());
+      }
+    }
     auto r = store.Write(tl, InodeId(ino), off, data);
     if (!r.ok()) return Fail(r.status(), "write");
     std::string& f = m.files[ino];

@@ -19,11 +19,15 @@ struct Snapshot {
   Model model;
 };
 
-TEST(StoreModel, RandomOperationsOnBranchesMatchModelAtManyLsns) {
+// Parameter: StoreOptions::compress.
+class StoreModel : public ::testing::TestWithParam<bool> {};
+
+TEST_P(StoreModel, RandomOperationsOnBranchesMatchModelAtManyLsns) {
   const uint64_t seed = rwd::testing::TestSeed();
   rwd::testing::TempDir dir;
   StoreOptions opts;
   opts.dir = dir.path();
+  opts.compress = GetParam();
   opts.segment_bytes = 1 << 20;  // many segments
   auto store = std::move(Store::Open(opts)).value();
   auto vol = store->CreateVolume("model");
@@ -48,6 +52,13 @@ TEST(StoreModel, RandomOperationsOnBranchesMatchModelAtManyLsns) {
     }
   }
   snaps.push_back({tl, store->LastLsn(), m});
+  const StoreStats st = store->stats();
+  if (GetParam()) {
+    // The workload's letters and runs compress: much of the data must have been.
+    EXPECT_LT(st.write_stored_bytes, st.write_bytes / 8 * 7) << "seed " << seed;
+  } else {
+    EXPECT_EQ(st.write_stored_bytes, st.write_bytes);
+  }
 
   auto check_all = [&](const char* when) {
     for (const Snapshot& s : snaps) {
@@ -66,6 +77,9 @@ TEST(StoreModel, RandomOperationsOnBranchesMatchModelAtManyLsns) {
   ASSERT_FALSE(store->recovery().loaded_checkpoint);
   check_all("after full replay");
 }
+
+INSTANTIATE_TEST_SUITE_P(Compression, StoreModel, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "zstd" : "raw"; });
 
 }  // namespace
 }  // namespace rwd::store

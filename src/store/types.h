@@ -106,6 +106,8 @@ struct StoreStats {
   uint64_t page_versions = 0;     // entries in the data index
   uint64_t device_syncs = 0;      // fdatasync calls issued
   uint64_t sync_requests = 0;     // Sync() calls
+  uint64_t write_bytes = 0;       // file data bytes written (Write) since open
+  uint64_t write_stored_bytes = 0;  // bytes of log record data they took (less if compressed)
   uint32_t segments = 0;
 };
 
@@ -117,13 +119,16 @@ struct VolumeHistoryStats {
   // File data bytes its head timeline wrote itself (since the volume's last rewind or clone)
   // and its head still shows; what the head reads through from older timelines is not counted.
   uint64_t live_bytes = 0;
+  // The same two as bytes in the log (less than the file data bytes where it is compressed).
+  uint64_t history_stored_bytes = 0;
+  uint64_t live_stored_bytes = 0;
 };
 
 // What one Store::Clean pass did.
 struct CleanReport {
   uint64_t versions_dropped = 0;     // page versions no retained state needs, dropped from the index
   uint64_t attr_versions_dropped = 0;
-  uint64_t live_data_bytes = 0;      // file data bytes the index still points at (all segments)
+  uint64_t live_data_bytes = 0;      // log bytes of the file data the index still points at
   uint64_t segments_rewritten = 0;
   uint64_t bytes_before = 0;         // log bytes before the pass
   uint64_t bytes_after = 0;          // and after it
