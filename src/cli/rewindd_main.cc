@@ -51,7 +51,9 @@ constexpr const char* kUsage =
     "  --history-budget SIZE  most bytes of history the store keeps, e.g. 50G; past it every\n"
     "                      cluster's backtrack window is cut (RDS-EVENT-0131) (default: none)\n"
     "  --clean-interval MS  how often the cleaner reclaims history older than the windows\n"
-    "                      (default 10000)\n";
+    "                      (default 10000)\n"
+    "  --retry-failed-interval MS  how often a failed DB instance is started again\n"
+    "                      (default 60000; 0: never, only reboot-db-instance)\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -61,6 +63,7 @@ struct Flags {
   std::string buffer_pool = "256M";
   uint64_t history_budget = 0;
   long clean_interval_ms = 10'000;
+  long retry_failed_interval_ms = 60'000;
 };
 
 
@@ -176,6 +179,14 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.clean_interval_ms = *ms;
+    } else if (take("--retry-failed-interval")) {
+      std::optional<long> ms = ParseLong(value, 0, 86'400'000);
+      if (!ms || (*ms > 0 && *ms < 100)) {
+        std::fprintf(stderr, "rewindd: --retry-failed-interval wants 0 or milliseconds "
+                             "100..86400000, got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.retry_failed_interval_ms = *ms;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -287,6 +298,7 @@ int Run(int argc, char** argv) {
   so.innodb_buffer_pool_size = flags->buffer_pool;
   so.history_budget_bytes = flags->history_budget;
   so.clean_interval_ms = flags->clean_interval_ms;
+  so.retry_failed_interval_ms = flags->retry_failed_interval_ms;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),

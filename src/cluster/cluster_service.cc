@@ -161,6 +161,7 @@ class ClusterService::Impl {
       cleaner_cv_.notify_all();
     }
     if (cleaner_.joinable()) cleaner_.join();
+    if (retrier_.joinable()) retrier_.join();
     WaitIdle();
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& [id, rt] : runtimes_) {
@@ -242,10 +243,19 @@ class ClusterService::Impl {
   Result<store::CleanReport> RetentionPass();
   void CleanerLoop();
 
+  // Instances down while they should serve: "failed" ones, or "available" ones whose mariadbd
+  // is not running (its status change was lost, e.g. to a full disk), are started again every
+  // retry_failed_interval_ms.
+  void RetryLoop();
+  void RetryDownInstances();
+
   // Background work.
   void DoCreate(ClusterRow row, std::string master_password);
   void DoClone(ClusterRow row, std::string source_id, int64_t at_ns);
-  void DoStartInstance(InstanceRow inst);
+  // Why an instance's engine is (re)started: its creation (or rewindd's restart), a
+  // RebootDBInstance call, or the retry of a failed instance.
+  enum class StartKind { kCreate, kReboot, kRetry };
+  void DoStartInstance(InstanceRow inst, StartKind kind = StartKind::kCreate);
   void DoBacktrack(BacktrackRow bt);
   void DoDeleteCluster(ClusterRow row);
   void DoDeleteInstance(InstanceRow inst);
@@ -273,10 +283,12 @@ class ClusterService::Impl {
   RetentionMetrics totals_;                            // cluster list unused here
   int64_t last_pass_ns_ = 0;
 
+  // The cleaner's and the retrier's timers share these: stop_cleaner_ stops both.
   std::mutex cleaner_mu_;
   std::condition_variable cleaner_cv_;
   bool stop_cleaner_ = false;
   std::thread cleaner_;
+  std::thread retrier_;
 };
 
 Result<ClusterRow> ClusterService::Impl::GetClusterRow(const std::string& id) {
@@ -562,16 +574,24 @@ void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_
   Event(row.id, "db-cluster", "Cloned DB cluster " + row.id + " from " + source_id, "creation");
 }
 
-void ClusterService::Impl::DoStartInstance(InstanceRow inst) {
+void ClusterService::Impl::DoStartInstance(InstanceRow inst, StartKind kind) {
   auto rt = RuntimeFor(inst.cluster_id);
   std::lock_guard<std::mutex> ol(rt->op_mu);
+  auto cur = meta_->GetInstance(inst.id);
   auto set_status = [&](const std::string& s) {
-    auto cur = meta_->GetInstance(inst.id);
     if (cur.ok() && *cur) {
       (*cur)->status = s;
       (void)meta_->PutInstance(**cur);
     }
   };
+  if (kind != StartKind::kCreate) {
+    // Deleted, or changed by another operation, since this was asked.
+    if (!cur.ok() || !*cur || (*cur)->status == "deleting" || (*cur)->status == "creating") return;
+    if (kind == StartKind::kRetry && rt->engine && rt->engine->IsRunning()) {
+      if ((*cur)->status == "failed") set_status("available");  // another start won the race
+      return;
+    }
+  }
   auto row = GetClusterRow(inst.cluster_id);
   Status s = row.ok() ? Status::Ok() : row.status();
   if (s.ok() && !rt->engine) {
@@ -582,16 +602,67 @@ void ClusterService::Impl::DoStartInstance(InstanceRow inst) {
       else s = eng.status();
     }
   }
+  if (s.ok() && kind == StartKind::kReboot) s = rt->engine->Stop();
   if (s.ok() && !rt->engine->IsRunning()) s = rt->engine->Start();
   if (!s.ok()) {
+    // A store that refused a device sync refuses writes until rewindd reopens it.
+    if (Status h = store_->health(); !h.ok()) s = h.WithContext("restart rewindd to reopen the store");
     std::fprintf(stderr, "rewindd: starting instance %s failed: %s\n", inst.id.c_str(),
                  s.ToString().c_str());
     set_status("failed");
-    Event(inst.id, "db-instance", "DB instance failed to start: " + s.message(), "failure");
+    // A retry that fails again says nothing new: no event every interval.
+    if (kind != StartKind::kRetry) {
+      Event(inst.id, "db-instance",
+            std::string(kind == StartKind::kReboot ? "DB instance failed to restart: "
+                                                   : "DB instance failed to start: ") +
+                s.message(),
+            "failure");
+    }
     return;
   }
   set_status("available");
-  Event(inst.id, "db-instance", "DB instance created", "creation");
+  if (row->status == "failed" && kind != StartKind::kCreate) {
+    // A backtrack that could not bring the engine back left the cluster failed: it serves again.
+    (void)SetClusterStatus(row->id, "available");
+  }
+  switch (kind) {
+    case StartKind::kCreate: Event(inst.id, "db-instance", "DB instance created", "creation"); break;
+    case StartKind::kReboot: Event(inst.id, "db-instance", "DB instance restarted", "availability"); break;
+    case StartKind::kRetry:
+      Event(inst.id, "db-instance", "DB instance recovered: its engine started again", "availability");
+      break;
+  }
+}
+
+void ClusterService::Impl::RetryLoop() {
+  std::unique_lock<std::mutex> lk(cleaner_mu_);
+  while (!stop_cleaner_) {
+    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(options_.retry_failed_interval_ms),
+                         [this] { return stop_cleaner_; });
+    if (stop_cleaner_) break;
+    lk.unlock();
+    RetryDownInstances();
+    lk.lock();
+  }
+}
+
+void ClusterService::Impl::RetryDownInstances() {
+  auto all = meta_->ListInstances();
+  if (!all.ok()) return;
+  for (const InstanceRow& inst : *all) {
+    auto row = meta_->GetCluster(inst.cluster_id);
+    if (!row.ok() || !*row || ((*row)->status != "available" && (*row)->status != "failed")) {
+      continue;  // being created, backtracked or deleted: that operation owns the engine
+    }
+    bool down = inst.status == "failed";
+    if (inst.status == "available") {
+      auto rt = RuntimeFor(inst.cluster_id);
+      // Busy: an operation (a recovery after a crash, say) owns the engine now.
+      std::unique_lock<std::mutex> ol(rt->op_mu, std::try_to_lock);
+      down = ol.owns_lock() && (!rt->engine || !rt->engine->IsRunning());
+    }
+    if (down) Async([this, inst] { DoStartInstance(inst, StartKind::kRetry); });
+  }
 }
 
 void ClusterService::Impl::DoBacktrack(BacktrackRow bt) {
@@ -768,6 +839,7 @@ Status ClusterService::Impl::Open() {
     }
   }
   if (options_.clean_interval_ms > 0) cleaner_ = std::thread([this] { CleanerLoop(); });
+  if (options_.retry_failed_interval_ms > 0) retrier_ = std::thread([this] { RetryLoop(); });
   return Status::Ok();
 }
 
@@ -1180,6 +1252,29 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   inst->status = "deleting";
   RETURN_IF_ERROR(impl_->meta_->PutInstance(*inst));
   impl_->Async([impl = impl_.get(), i = *inst] { impl->DoDeleteInstance(i); });
+  return impl_->ViewInstance(*inst, row);
+}
+
+Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->meta_->GetInstance(Lower(id)));
+  if (!inst) return InstanceNotFound(id);
+  if (inst->status != "available" && inst->status != "failed") {
+    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
+                 "DB instance " + inst->id + " is " + inst->status +
+                     "; it can be rebooted when it is available or failed.");
+  }
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
+  if (row.status != "available" && row.status != "failed") {
+    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
+                 "DB instance " + inst->id + " cannot be rebooted while its cluster is " +
+                     row.status + ".");
+  }
+  inst->status = "rebooting";
+  RETURN_IF_ERROR(impl_->meta_->PutInstance(*inst));
+  impl_->Async([impl = impl_.get(), i = *inst] {
+    impl->DoStartInstance(i, Impl::StartKind::kReboot);
+  });
   return impl_->ViewInstance(*inst, row);
 }
 
