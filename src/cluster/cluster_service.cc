@@ -231,6 +231,15 @@ class ClusterService::Impl {
   InstanceView ViewInstance(const InstanceRow& row, const ClusterRow& cluster) const;
   std::optional<InstanceRow> WriterOf(const std::string& cluster_id);
 
+  // Instance rows. A status change made in the background (a restart, a failure) that SQLite
+  // refuses (a full disk) is kept in memory: reads below see it and write it again, so that a
+  // stale "rebooting" cannot block the instance once space is back.
+  Result<std::optional<InstanceRow>> GetInstanceRow(const std::string& id);
+  Result<std::vector<InstanceRow>> ListInstanceRows();
+  void SaveInstanceStatus(InstanceRow row, const std::string& status);  // background changes
+  Status PutInstanceRow(const InstanceRow& row);  // request paths: the caller reports failure
+  Status DeleteInstanceRow(const std::string& id);
+
   // Mounts the cluster's volume head at its mount dir (clearing a stale mount first).
   Status MountHead(Runtime& rt, const ClusterRow& row);
   Result<std::unique_ptr<engine::MariaDbEngine>> MakeEngine(const ClusterRow& row,
@@ -268,6 +277,8 @@ class ClusterService::Impl {
   std::string engine_version_;
 
   std::mutex mu_;  // guards runtimes_ and serialises validation + status changes of requests
+  std::mutex unsaved_mu_;  // guards unsaved_; a leaf
+  std::map<std::string, InstanceRow> unsaved_;  // by instance id: rows SQLite refused
   std::map<std::string, std::shared_ptr<Runtime>> runtimes_;
 
   std::mutex async_mu_;
@@ -304,8 +315,54 @@ Status ClusterService::Impl::SetClusterStatus(const std::string& id, const std::
   return meta_->PutCluster(*row);
 }
 
+Result<std::optional<InstanceRow>> ClusterService::Impl::GetInstanceRow(const std::string& id) {
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> all, ListInstanceRows());
+  for (const InstanceRow& r : all) {
+    if (r.id == id) return std::optional<InstanceRow>(r);
+  }
+  return std::optional<InstanceRow>();
+}
+
+Result<std::vector<InstanceRow>> ClusterService::Impl::ListInstanceRows() {
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, meta_->ListInstances());
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  for (InstanceRow& r : rows) {
+    auto it = unsaved_.find(r.id);
+    if (it == unsaved_.end()) continue;
+    r = it->second;
+    if (meta_->PutInstance(r).ok()) unsaved_.erase(it);
+  }
+  return rows;
+}
+
+void ClusterService::Impl::SaveInstanceStatus(InstanceRow row, const std::string& status) {
+  row.status = status;
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  if (meta_->PutInstance(row).ok()) {
+    unsaved_.erase(row.id);
+  } else {
+    std::fprintf(stderr, "rewindd: instance %s is %s; metadata not written yet\n",
+                 row.id.c_str(), status.c_str());
+    unsaved_[row.id] = row;
+  }
+}
+
+Status ClusterService::Impl::PutInstanceRow(const InstanceRow& row) {
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  RETURN_IF_ERROR(meta_->PutInstance(row));
+  unsaved_.erase(row.id);
+  return Status::Ok();
+}
+
+Status ClusterService::Impl::DeleteInstanceRow(const std::string& id) {
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  RETURN_IF_ERROR(meta_->DeleteInstance(id));
+  unsaved_.erase(id);
+  return Status::Ok();
+}
+
 std::optional<InstanceRow> ClusterService::Impl::WriterOf(const std::string& cluster_id) {
-  auto all = meta_->ListInstances();
+  auto all = ListInstanceRows();
   if (!all.ok()) return std::nullopt;
   for (const auto& i : *all) {
     if (i.cluster_id == cluster_id) return i;
@@ -453,7 +510,7 @@ void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
   }
   auto set_status = [&](const std::string& s) {
     writer->status = s;
-    (void)meta_->PutInstance(*writer);
+    SaveInstanceStatus(*writer, s);
   };
   set_status("rebooting");
   Status s;
@@ -577,12 +634,9 @@ void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_
 void ClusterService::Impl::DoStartInstance(InstanceRow inst, StartKind kind) {
   auto rt = RuntimeFor(inst.cluster_id);
   std::lock_guard<std::mutex> ol(rt->op_mu);
-  auto cur = meta_->GetInstance(inst.id);
+  auto cur = GetInstanceRow(inst.id);
   auto set_status = [&](const std::string& s) {
-    if (cur.ok() && *cur) {
-      (*cur)->status = s;
-      (void)meta_->PutInstance(**cur);
-    }
+    if (cur.ok() && *cur) SaveInstanceStatus(**cur, s);
   };
   if (kind != StartKind::kCreate) {
     // Deleted, or changed by another operation, since this was asked.
@@ -647,7 +701,7 @@ void ClusterService::Impl::RetryLoop() {
 }
 
 void ClusterService::Impl::RetryDownInstances() {
-  auto all = meta_->ListInstances();
+  auto all = ListInstanceRows();
   if (!all.ok()) return;
   for (const InstanceRow& inst : *all) {
     auto row = meta_->GetCluster(inst.cluster_id);
@@ -735,7 +789,7 @@ void ClusterService::Impl::DoDeleteCluster(ClusterRow row) {
     // An instance still being deleted goes with its cluster (its own deletion, queued before,
     // may run after this one; a restart must not find it without its cluster).
     while (auto w = WriterOf(row.id)) {
-      if (!meta_->DeleteInstance(w->id).ok()) break;
+      if (!DeleteInstanceRow(w->id).ok()) break;
     }
     (void)meta_->DeleteCluster(row.id);
   }
@@ -748,7 +802,7 @@ void ClusterService::Impl::DoDeleteInstance(InstanceRow inst) {
   auto rt = RuntimeFor(inst.cluster_id);
   std::lock_guard<std::mutex> ol(rt->op_mu);
   if (rt->engine) (void)rt->engine->Stop();
-  (void)meta_->DeleteInstance(inst.id);
+  (void)DeleteInstanceRow(inst.id);
   Event(inst.id, "db-instance", "DB instance deleted", "deletion");
 }
 
@@ -833,7 +887,7 @@ Status ClusterService::Impl::Open() {
         Async([this, inst = *w] { DoDeleteInstance(inst); });
       } else {
         w->status = "creating";
-        (void)meta_->PutInstance(*w);
+        (void)PutInstanceRow(*w);
         Async([this, inst = *w] { DoStartInstance(inst); });
       }
     }
@@ -1191,7 +1245,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
-  ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->meta_->GetInstance(id));
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->GetInstanceRow(id));
   if (existing) {
     return Fault("DBInstanceAlreadyExists", Status::Code::kAlreadyExists,
                  "DB instance already exists");
@@ -1216,7 +1270,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   inst.instance_class = req.instance_class;
   inst.status = "creating";
   inst.create_time_ns = NowNs();
-  RETURN_IF_ERROR(impl_->meta_->PutInstance(inst));
+  RETURN_IF_ERROR(impl_->PutInstanceRow(inst));
   impl_->Async([impl = impl_.get(), inst] { impl->DoStartInstance(inst); });
   return impl_->ViewInstance(inst, row);
 }
@@ -1224,7 +1278,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
 Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
     const std::optional<std::string>& id, const std::optional<std::string>& cluster) {
   std::vector<InstanceView> out;
-  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, impl_->meta_->ListInstances());
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, impl_->ListInstanceRows());
   for (const auto& r : rows) {
     if (id && r.id != Lower(*id)) continue;
     if (cluster && r.cluster_id != Lower(*cluster)) continue;
@@ -1238,7 +1292,7 @@ Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
 
 Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
-  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->meta_->GetInstance(Lower(id)));
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
   if (inst->status == "deleting") {
     return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
@@ -1250,14 +1304,14 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
                  "DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
   inst->status = "deleting";
-  RETURN_IF_ERROR(impl_->meta_->PutInstance(*inst));
+  RETURN_IF_ERROR(impl_->PutInstanceRow(*inst));
   impl_->Async([impl = impl_.get(), i = *inst] { impl->DoDeleteInstance(i); });
   return impl_->ViewInstance(*inst, row);
 }
 
 Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
-  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->meta_->GetInstance(Lower(id)));
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
   if (inst->status != "available" && inst->status != "failed") {
     return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
@@ -1271,7 +1325,7 @@ Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
                      row.status + ".");
   }
   inst->status = "rebooting";
-  RETURN_IF_ERROR(impl_->meta_->PutInstance(*inst));
+  RETURN_IF_ERROR(impl_->PutInstanceRow(*inst));
   impl_->Async([impl = impl_.get(), i = *inst] {
     impl->DoStartInstance(i, Impl::StartKind::kReboot);
   });
