@@ -454,6 +454,15 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   return ApiError::InvalidAction(request.action);
 }
 
+ApiResult<ApiResponse> RdsHandler::InstanceAnswer(const Result<InstanceView>& i) const {
+  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
+  XmlWriter w;
+  w.Open("DBInstance");
+  WriteDBInstance(w, *i, options_);
+  w.Close();
+  return Answer(std::move(w).Take());
+}
+
 ApiResult<ApiResponse> RdsHandler::CreateDBCluster(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::CreateClusterRequest req, ParseCreateDBCluster(p));
   Result<ClusterView> c = service_->CreateCluster(req);
@@ -515,12 +524,7 @@ ApiResult<ApiResponse> RdsHandler::DeleteDBCluster(const FormParams& p) {
 ApiResult<ApiResponse> RdsHandler::CreateDBInstance(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::CreateInstanceRequest req, ParseCreateDBInstance(p));
   Result<InstanceView> i = service_->CreateInstance(req);
-  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
-  XmlWriter w;
-  w.Open("DBInstance");
-  WriteDBInstance(w, *i, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return InstanceAnswer(i);
 }
 
 ApiResult<ApiResponse> RdsHandler::DescribeDBInstances(const FormParams& p) {
@@ -557,12 +561,7 @@ ApiResult<ApiResponse> RdsHandler::DeleteDBInstance(const FormParams& p) {
         "FinalDBSnapshotIdentifier can not be specified when deleting a cluster instance.");
   }
   Result<InstanceView> i = service_->DeleteInstance(id);
-  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
-  XmlWriter w;
-  w.Open("DBInstance");
-  WriteDBInstance(w, *i, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return InstanceAnswer(i);
 }
 
 ApiResult<ApiResponse> RdsHandler::RebootDBInstance(const FormParams& p) {
@@ -574,12 +573,7 @@ ApiResult<ApiResponse> RdsHandler::RebootDBInstance(const FormParams& p) {
         "ForceFailover can't be used: the DB instance is not configured for Multi-AZ.");
   }
   Result<InstanceView> i = service_->RebootInstance(id);
-  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
-  XmlWriter w;
-  w.Open("DBInstance");
-  WriteDBInstance(w, *i, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return InstanceAnswer(i);
 }
 
 ApiResult<ApiResponse> RdsHandler::BacktrackDBCluster(const FormParams& p) {

@@ -118,6 +118,9 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> RestoreDBClusterToPointInTime(const FormParams& p);
   ApiResult<ApiResponse> DescribeEvents(const FormParams& p);
 
+  // A DBInstance result (CreateDBInstance, DeleteDBInstance, RebootDBInstance), or the refusal.
+  ApiResult<ApiResponse> InstanceAnswer(const Result<cluster::InstanceView>& i) const;
+
   cluster::ClusterService* service_;
   RenderOptions options_;
 };

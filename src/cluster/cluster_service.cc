@@ -248,15 +248,15 @@ class ClusterService::Impl {
   void KillOrphan(const ClusterRow& row);
   int64_t EarliestBacktrackNs(const ClusterRow& row, const store::VolumeInfo& vol) const;
 
-  // Retention: one pass (CleanNow), and the loop that runs it every clean_interval_ms.
+  // Retention: one pass (CleanNow); CleanOnce runs one for the timer and logs a failure.
   Result<store::CleanReport> RetentionPass();
-  void CleanerLoop();
+  void CleanOnce();
 
   // Instances down while they should serve: "failed" ones, or "available" ones whose mariadbd
-  // is not running (its status change was lost, e.g. to a full disk), are started again every
-  // retry_failed_interval_ms.
-  void RetryLoop();
+  // is not running, are started again (every retry_failed_interval_ms).
   void RetryDownInstances();
+  // Calls `tick` every interval_ms until the service stops (the cleaner and the retrier).
+  void EveryInterval(int64_t interval_ms, const std::function<void()>& tick);
 
   // Background work.
   void DoCreate(ClusterRow row, std::string master_password);
@@ -688,18 +688,6 @@ void ClusterService::Impl::DoStartInstance(InstanceRow inst, StartKind kind) {
   }
 }
 
-void ClusterService::Impl::RetryLoop() {
-  std::unique_lock<std::mutex> lk(cleaner_mu_);
-  while (!stop_cleaner_) {
-    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(options_.retry_failed_interval_ms),
-                         [this] { return stop_cleaner_; });
-    if (stop_cleaner_) break;
-    lk.unlock();
-    RetryDownInstances();
-    lk.lock();
-  }
-}
-
 void ClusterService::Impl::RetryDownInstances() {
   auto all = ListInstanceRows();
   if (!all.ok()) return;
@@ -892,25 +880,37 @@ Status ClusterService::Impl::Open() {
       }
     }
   }
-  if (options_.clean_interval_ms > 0) cleaner_ = std::thread([this] { CleanerLoop(); });
-  if (options_.retry_failed_interval_ms > 0) retrier_ = std::thread([this] { RetryLoop(); });
+  if (options_.clean_interval_ms > 0) {
+    cleaner_ = std::thread([this] {
+      EveryInterval(options_.clean_interval_ms, [this] { CleanOnce(); });
+    });
+  }
+  if (options_.retry_failed_interval_ms > 0) {
+    retrier_ = std::thread([this] {
+      EveryInterval(options_.retry_failed_interval_ms, [this] { RetryDownInstances(); });
+    });
+  }
   return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Retention
 
-void ClusterService::Impl::CleanerLoop() {
+void ClusterService::Impl::EveryInterval(int64_t interval_ms, const std::function<void()>& tick) {
   std::unique_lock<std::mutex> lk(cleaner_mu_);
   while (!stop_cleaner_) {
-    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(options_.clean_interval_ms),
+    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(interval_ms),
                          [this] { return stop_cleaner_; });
     if (stop_cleaner_) break;
     lk.unlock();
-    Result<store::CleanReport> r = RetentionPass();
-    if (!r.ok()) std::fprintf(stderr, "rewindd: retention pass: %s\n", r.status().ToString().c_str());
+    tick();
     lk.lock();
   }
+}
+
+void ClusterService::Impl::CleanOnce() {
+  Result<store::CleanReport> r = RetentionPass();
+  if (!r.ok()) std::fprintf(stderr, "rewindd: retention pass: %s\n", r.status().ToString().c_str());
 }
 
 Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
