@@ -426,15 +426,15 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "CreateDBCluster",          "DescribeDBClusters",
       "ModifyDBCluster",          "DeleteDBCluster",
       "CreateDBInstance",         "DescribeDBInstances",
-      "DeleteDBInstance",         "BacktrackDBCluster",
-      "DescribeDBClusterBacktracks", "RestoreDBClusterToPointInTime",
-      "DescribeEvents"};
+      "DeleteDBInstance",         "RebootDBInstance",
+      "BacktrackDBCluster",       "DescribeDBClusterBacktracks",
+      "RestoreDBClusterToPointInTime", "DescribeEvents"};
   return kActions;
 }
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   using Method = ApiResult<ApiResponse> (RdsHandler::*)(const FormParams&);
-  static const std::array<std::pair<std::string_view, Method>, 11> kDispatch = {{
+  static const std::array<std::pair<std::string_view, Method>, 12> kDispatch = {{
       {"CreateDBCluster", &RdsHandler::CreateDBCluster},
       {"DescribeDBClusters", &RdsHandler::DescribeDBClusters},
       {"ModifyDBCluster", &RdsHandler::ModifyDBCluster},
@@ -442,6 +442,7 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"CreateDBInstance", &RdsHandler::CreateDBInstance},
       {"DescribeDBInstances", &RdsHandler::DescribeDBInstances},
       {"DeleteDBInstance", &RdsHandler::DeleteDBInstance},
+      {"RebootDBInstance", &RdsHandler::RebootDBInstance},
       {"BacktrackDBCluster", &RdsHandler::BacktrackDBCluster},
       {"DescribeDBClusterBacktracks", &RdsHandler::DescribeDBClusterBacktracks},
       {"RestoreDBClusterToPointInTime", &RdsHandler::RestoreDBClusterToPointInTime},
@@ -451,6 +452,15 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
     if (name == request.action) return (this->*method)(request.params);
   }
   return ApiError::InvalidAction(request.action);
+}
+
+ApiResult<ApiResponse> RdsHandler::InstanceAnswer(const Result<InstanceView>& i) const {
+  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
+  XmlWriter w;
+  w.Open("DBInstance");
+  WriteDBInstance(w, *i, options_);
+  w.Close();
+  return Answer(std::move(w).Take());
 }
 
 ApiResult<ApiResponse> RdsHandler::CreateDBCluster(const FormParams& p) {
@@ -514,12 +524,7 @@ ApiResult<ApiResponse> RdsHandler::DeleteDBCluster(const FormParams& p) {
 ApiResult<ApiResponse> RdsHandler::CreateDBInstance(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::CreateInstanceRequest req, ParseCreateDBInstance(p));
   Result<InstanceView> i = service_->CreateInstance(req);
-  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
-  XmlWriter w;
-  w.Open("DBInstance");
-  WriteDBInstance(w, *i, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return InstanceAnswer(i);
 }
 
 ApiResult<ApiResponse> RdsHandler::DescribeDBInstances(const FormParams& p) {
@@ -556,12 +561,19 @@ ApiResult<ApiResponse> RdsHandler::DeleteDBInstance(const FormParams& p) {
         "FinalDBSnapshotIdentifier can not be specified when deleting a cluster instance.");
   }
   Result<InstanceView> i = service_->DeleteInstance(id);
-  if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
-  XmlWriter w;
-  w.Open("DBInstance");
-  WriteDBInstance(w, *i, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return InstanceAnswer(i);
+}
+
+ApiResult<ApiResponse> RdsHandler::RebootDBInstance(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(std::string id, RequiredId(p, "DBInstanceIdentifier", "db"));
+  API_ASSIGN_OR_RETURN(std::optional<bool> failover, p.GetBool("ForceFailover"));
+  if (failover.value_or(false)) {
+    // One writer per cluster, no Multi-AZ standby: there is nothing to fail over to.
+    return ApiError::InvalidParameterCombination(
+        "ForceFailover can't be used: the DB instance is not configured for Multi-AZ.");
+  }
+  Result<InstanceView> i = service_->RebootInstance(id);
+  return InstanceAnswer(i);
 }
 
 ApiResult<ApiResponse> RdsHandler::BacktrackDBCluster(const FormParams& p) {

@@ -3,7 +3,7 @@
 // views → the output shapes of reference/rds-api.md, service refusals → AWS errors.
 //
 // Actions: CreateDBCluster, DescribeDBClusters, ModifyDBCluster, DeleteDBCluster,
-// CreateDBInstance, DescribeDBInstances, DeleteDBInstance, BacktrackDBCluster,
+// CreateDBInstance, DescribeDBInstances, DeleteDBInstance, RebootDBInstance, BacktrackDBCluster,
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents. Anything else is
 // answered with InvalidAction.
 //
@@ -112,10 +112,14 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> CreateDBInstance(const FormParams& p);
   ApiResult<ApiResponse> DescribeDBInstances(const FormParams& p);
   ApiResult<ApiResponse> DeleteDBInstance(const FormParams& p);
+  ApiResult<ApiResponse> RebootDBInstance(const FormParams& p);
   ApiResult<ApiResponse> BacktrackDBCluster(const FormParams& p);
   ApiResult<ApiResponse> DescribeDBClusterBacktracks(const FormParams& p);
   ApiResult<ApiResponse> RestoreDBClusterToPointInTime(const FormParams& p);
   ApiResult<ApiResponse> DescribeEvents(const FormParams& p);
+
+  // A DBInstance result (CreateDBInstance, DeleteDBInstance, RebootDBInstance), or the refusal.
+  ApiResult<ApiResponse> InstanceAnswer(const Result<cluster::InstanceView>& i) const;
 
   cluster::ClusterService* service_;
   RenderOptions options_;

@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "api/test_util.h"
 #include "api/timeparse.h"
+#include "cluster/meta_db.h"
 
 namespace rwd::api {
 namespace {
@@ -425,6 +427,78 @@ TEST_F(RdsHandlerServiceTest, MalformedParametersNameTheParameter) {
                    "&Filters.Filter.1.Values.Value.1=done"),
               400, "InvalidParameterValue", "done");
   ExpectError(Call("DescribeDBClusterBacktracks"), 400, "MissingParameter", "DBClusterIdentifier");
+}
+
+TEST_F(RdsHandlerServiceTest, RebootDBInstanceRefusals) {
+  ExpectError(Call("RebootDBInstance"), 400, "MissingParameter", "DBInstanceIdentifier");
+  ExpectError(Call("RebootDBInstance", "DBInstanceIdentifier=nope"), 404, "DBInstanceNotFound",
+              "nope");
+  ExpectError(Call("RebootDBInstance",
+                   "DBInstanceIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3Adb%3Anope"),
+              404, "DBInstanceNotFound", "nope");
+  ExpectError(Call("RebootDBInstance", "DBInstanceIdentifier=nope&ForceFailover=maybe"), 400,
+              "InvalidParameterValue", "ForceFailover");
+  // Checked before the instance is looked up, as every malformed request is.
+  ExpectError(Call("RebootDBInstance", "DBInstanceIdentifier=nope&ForceFailover=true"), 400,
+              "InvalidParameterCombination", "Multi-AZ");
+  ExpectError(Call("RebootDBInstance", "DBInstanceIdentifier=nope&ForceFailover=false"), 404,
+              "DBInstanceNotFound");
+}
+
+// Metadata left by an earlier rewindd (written before the service opens it): a cluster whose
+// volume is gone, so that nothing can be mounted or started, with instances in given states.
+class RdsHandlerRebootTest : public RdsHandlerServiceTest {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() + "/data");
+    {
+      auto meta = cluster::MetaDb::Open(dir_.path() + "/data/meta.db");
+      ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+      cluster::ClusterRow c;
+      c.id = "gone";
+      c.engine = "aurora-mysql";
+      c.status = "available";
+      c.port = 47001;
+      c.volume = "gone-volume";
+      ASSERT_TRUE((*meta)->PutCluster(c).ok());
+      for (const auto& [id, status] : {std::pair<std::string, std::string>{"busy", "deleting"},
+                                       {"down", "failed"}}) {
+        cluster::InstanceRow i;
+        i.id = id;
+        i.cluster_id = "gone";
+        i.instance_class = "db.r5.large";
+        i.status = status;
+        ASSERT_TRUE((*meta)->PutInstance(i).ok());
+      }
+    }
+    RdsHandlerServiceTest::SetUp();
+  }
+  std::string InstanceStatus(const std::string& id) {
+    auto r = Call("DescribeDBInstances", "DBInstanceIdentifier=" + id);
+    if (!r.ok()) return r.error().ToString();
+    const size_t b = r->result_xml.find("<DBInstanceStatus>");
+    const size_t e = r->result_xml.find("</DBInstanceStatus>");
+    if (b == std::string::npos || e == std::string::npos) return r->result_xml;
+    return r->result_xml.substr(b + 18, e - b - 18);
+  }
+};
+
+TEST_F(RdsHandlerRebootTest, OnlyAnAvailableOrFailedInstanceReboots) {
+  ExpectError(Call("RebootDBInstance", "DBInstanceIdentifier=busy"), 400, "InvalidDBInstanceState",
+              "deleting");
+  EXPECT_EQ("deleting", InstanceStatus("busy"));
+  // A failed instance is taken: "rebooting" at once, then failed again (its volume is gone).
+  auto r = Call("RebootDBInstance", "DBInstanceIdentifier=DOWN");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_TRUE(Contains(r->result_xml, "<DBInstanceIdentifier>down</DBInstanceIdentifier>"))
+      << r->result_xml;
+  EXPECT_TRUE(Contains(r->result_xml, "<DBInstanceStatus>rebooting</DBInstanceStatus>"))
+      << r->result_xml;
+  service_->WaitIdle();
+  EXPECT_EQ("failed", InstanceStatus("down"));
+  auto events = Call("DescribeEvents", "SourceIdentifier=down&SourceType=db-instance");
+  ASSERT_TRUE(events.ok()) << events.error().ToString();
+  EXPECT_TRUE(Contains(events->result_xml, "DB instance failed to restart")) << events->result_xml;
 }
 
 }  // namespace

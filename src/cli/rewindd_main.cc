@@ -53,7 +53,9 @@ constexpr const char* kUsage =
     "  --clean-interval MS  how often the cleaner reclaims history older than the windows\n"
     "                      (default 10000)\n"
     "  --compress on|off   store written pages zstd-compressed where it pays (default off)\n"
-    "  --compress-level N  zstd level, -7..9 (default 1)\n";
+    "  --compress-level N  zstd level, -7..9 (default 1)\n"
+    "  --retry-failed-interval MS  how often a failed DB instance is started again\n"
+    "                      (default 60000; 0: never, only reboot-db-instance)\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -65,6 +67,7 @@ struct Flags {
   long clean_interval_ms = 10'000;
   bool compress = false;
   int compress_level = 1;
+  long retry_failed_interval_ms = 60'000;
 };
 
 
@@ -195,6 +198,14 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.compress_level = static_cast<int>(negative ? -*level : *level);
+    } else if (take("--retry-failed-interval")) {
+      std::optional<long> ms = ParseLong(value, 0, 86'400'000);
+      if (!ms || (*ms > 0 && *ms < 100)) {
+        std::fprintf(stderr, "rewindd: --retry-failed-interval wants 0 or milliseconds "
+                             "100..86400000, got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.retry_failed_interval_ms = *ms;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -308,6 +319,7 @@ int Run(int argc, char** argv) {
   so.clean_interval_ms = flags->clean_interval_ms;
   so.store_compress = flags->compress;
   so.store_compress_level = flags->compress_level;
+  so.retry_failed_interval_ms = flags->retry_failed_interval_ms;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),

@@ -161,6 +161,7 @@ class ClusterService::Impl {
       cleaner_cv_.notify_all();
     }
     if (cleaner_.joinable()) cleaner_.join();
+    if (retrier_.joinable()) retrier_.join();
     WaitIdle();
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& [id, rt] : runtimes_) {
@@ -230,6 +231,15 @@ class ClusterService::Impl {
   InstanceView ViewInstance(const InstanceRow& row, const ClusterRow& cluster) const;
   std::optional<InstanceRow> WriterOf(const std::string& cluster_id);
 
+  // Instance rows. A status change made in the background (a restart, a failure) that SQLite
+  // refuses (a full disk) is kept in memory: reads below see it and write it again, so that a
+  // stale "rebooting" cannot block the instance once space is back.
+  Result<std::optional<InstanceRow>> GetInstanceRow(const std::string& id);
+  Result<std::vector<InstanceRow>> ListInstanceRows();
+  void SaveInstanceStatus(InstanceRow row, const std::string& status);  // background changes
+  Status PutInstanceRow(const InstanceRow& row);  // request paths: the caller reports failure
+  Status DeleteInstanceRow(const std::string& id);
+
   // Mounts the cluster's volume head at its mount dir (clearing a stale mount first).
   Status MountHead(Runtime& rt, const ClusterRow& row);
   Result<std::unique_ptr<engine::MariaDbEngine>> MakeEngine(const ClusterRow& row,
@@ -238,14 +248,23 @@ class ClusterService::Impl {
   void KillOrphan(const ClusterRow& row);
   int64_t EarliestBacktrackNs(const ClusterRow& row, const store::VolumeInfo& vol) const;
 
-  // Retention: one pass (CleanNow), and the loop that runs it every clean_interval_ms.
+  // Retention: one pass (CleanNow); CleanOnce runs one for the timer and logs a failure.
   Result<store::CleanReport> RetentionPass();
-  void CleanerLoop();
+  void CleanOnce();
+
+  // Instances down while they should serve: "failed" ones, or "available" ones whose mariadbd
+  // is not running, are started again (every retry_failed_interval_ms).
+  void RetryDownInstances();
+  // Calls `tick` every interval_ms until the service stops (the cleaner and the retrier).
+  void EveryInterval(int64_t interval_ms, const std::function<void()>& tick);
 
   // Background work.
   void DoCreate(ClusterRow row, std::string master_password);
   void DoClone(ClusterRow row, std::string source_id, int64_t at_ns);
-  void DoStartInstance(InstanceRow inst);
+  // Why an instance's engine is (re)started: its creation (or rewindd's restart), a
+  // RebootDBInstance call, or the retry of a failed instance.
+  enum class StartKind { kCreate, kReboot, kRetry };
+  void DoStartInstance(InstanceRow inst, StartKind kind = StartKind::kCreate);
   void DoBacktrack(BacktrackRow bt);
   void DoDeleteCluster(ClusterRow row);
   void DoDeleteInstance(InstanceRow inst);
@@ -258,6 +277,8 @@ class ClusterService::Impl {
   std::string engine_version_;
 
   std::mutex mu_;  // guards runtimes_ and serialises validation + status changes of requests
+  std::mutex unsaved_mu_;  // guards unsaved_; a leaf
+  std::map<std::string, InstanceRow> unsaved_;  // by instance id: rows SQLite refused
   std::map<std::string, std::shared_ptr<Runtime>> runtimes_;
 
   std::mutex async_mu_;
@@ -273,10 +294,12 @@ class ClusterService::Impl {
   RetentionMetrics totals_;                            // cluster list unused here
   int64_t last_pass_ns_ = 0;
 
+  // The cleaner's and the retrier's timers share these: stop_cleaner_ stops both.
   std::mutex cleaner_mu_;
   std::condition_variable cleaner_cv_;
   bool stop_cleaner_ = false;
   std::thread cleaner_;
+  std::thread retrier_;
 };
 
 Result<ClusterRow> ClusterService::Impl::GetClusterRow(const std::string& id) {
@@ -292,8 +315,54 @@ Status ClusterService::Impl::SetClusterStatus(const std::string& id, const std::
   return meta_->PutCluster(*row);
 }
 
+Result<std::optional<InstanceRow>> ClusterService::Impl::GetInstanceRow(const std::string& id) {
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> all, ListInstanceRows());
+  for (const InstanceRow& r : all) {
+    if (r.id == id) return std::optional<InstanceRow>(r);
+  }
+  return std::optional<InstanceRow>();
+}
+
+Result<std::vector<InstanceRow>> ClusterService::Impl::ListInstanceRows() {
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, meta_->ListInstances());
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  for (InstanceRow& r : rows) {
+    auto it = unsaved_.find(r.id);
+    if (it == unsaved_.end()) continue;
+    r = it->second;
+    if (meta_->PutInstance(r).ok()) unsaved_.erase(it);
+  }
+  return rows;
+}
+
+void ClusterService::Impl::SaveInstanceStatus(InstanceRow row, const std::string& status) {
+  row.status = status;
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  if (meta_->PutInstance(row).ok()) {
+    unsaved_.erase(row.id);
+  } else {
+    std::fprintf(stderr, "rewindd: instance %s is %s; metadata not written yet\n",
+                 row.id.c_str(), status.c_str());
+    unsaved_[row.id] = row;
+  }
+}
+
+Status ClusterService::Impl::PutInstanceRow(const InstanceRow& row) {
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  RETURN_IF_ERROR(meta_->PutInstance(row));
+  unsaved_.erase(row.id);
+  return Status::Ok();
+}
+
+Status ClusterService::Impl::DeleteInstanceRow(const std::string& id) {
+  std::lock_guard<std::mutex> lk(unsaved_mu_);
+  RETURN_IF_ERROR(meta_->DeleteInstance(id));
+  unsaved_.erase(id);
+  return Status::Ok();
+}
+
 std::optional<InstanceRow> ClusterService::Impl::WriterOf(const std::string& cluster_id) {
-  auto all = meta_->ListInstances();
+  auto all = ListInstanceRows();
   if (!all.ok()) return std::nullopt;
   for (const auto& i : *all) {
     if (i.cluster_id == cluster_id) return i;
@@ -441,7 +510,7 @@ void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
   }
   auto set_status = [&](const std::string& s) {
     writer->status = s;
-    (void)meta_->PutInstance(*writer);
+    SaveInstanceStatus(*writer, s);
   };
   set_status("rebooting");
   Status s;
@@ -562,16 +631,21 @@ void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_
   Event(row.id, "db-cluster", "Cloned DB cluster " + row.id + " from " + source_id, "creation");
 }
 
-void ClusterService::Impl::DoStartInstance(InstanceRow inst) {
+void ClusterService::Impl::DoStartInstance(InstanceRow inst, StartKind kind) {
   auto rt = RuntimeFor(inst.cluster_id);
   std::lock_guard<std::mutex> ol(rt->op_mu);
+  auto cur = GetInstanceRow(inst.id);
   auto set_status = [&](const std::string& s) {
-    auto cur = meta_->GetInstance(inst.id);
-    if (cur.ok() && *cur) {
-      (*cur)->status = s;
-      (void)meta_->PutInstance(**cur);
-    }
+    if (cur.ok() && *cur) SaveInstanceStatus(**cur, s);
   };
+  if (kind != StartKind::kCreate) {
+    // Deleted, or changed by another operation, since this was asked.
+    if (!cur.ok() || !*cur || (*cur)->status == "deleting" || (*cur)->status == "creating") return;
+    if (kind == StartKind::kRetry && rt->engine && rt->engine->IsRunning()) {
+      if ((*cur)->status == "failed") set_status("available");  // another start won the race
+      return;
+    }
+  }
   auto row = GetClusterRow(inst.cluster_id);
   Status s = row.ok() ? Status::Ok() : row.status();
   if (s.ok() && !rt->engine) {
@@ -582,16 +656,55 @@ void ClusterService::Impl::DoStartInstance(InstanceRow inst) {
       else s = eng.status();
     }
   }
+  if (s.ok() && kind == StartKind::kReboot) s = rt->engine->Stop();
   if (s.ok() && !rt->engine->IsRunning()) s = rt->engine->Start();
   if (!s.ok()) {
+    // A store that refused a device sync refuses writes until rewindd reopens it.
+    if (Status h = store_->health(); !h.ok()) s = h.WithContext("restart rewindd to reopen the store");
     std::fprintf(stderr, "rewindd: starting instance %s failed: %s\n", inst.id.c_str(),
                  s.ToString().c_str());
     set_status("failed");
-    Event(inst.id, "db-instance", "DB instance failed to start: " + s.message(), "failure");
+    // A retry that fails again says nothing new: no event every interval.
+    if (kind != StartKind::kRetry) {
+      Event(inst.id, "db-instance",
+            std::string(kind == StartKind::kReboot ? "DB instance failed to restart: "
+                                                   : "DB instance failed to start: ") +
+                s.message(),
+            "failure");
+    }
     return;
   }
   set_status("available");
-  Event(inst.id, "db-instance", "DB instance created", "creation");
+  if (row->status == "failed" && kind != StartKind::kCreate) {
+    // A backtrack that could not bring the engine back left the cluster failed: it serves again.
+    (void)SetClusterStatus(row->id, "available");
+  }
+  switch (kind) {
+    case StartKind::kCreate: Event(inst.id, "db-instance", "DB instance created", "creation"); break;
+    case StartKind::kReboot: Event(inst.id, "db-instance", "DB instance restarted", "availability"); break;
+    case StartKind::kRetry:
+      Event(inst.id, "db-instance", "DB instance recovered: its engine started again", "availability");
+      break;
+  }
+}
+
+void ClusterService::Impl::RetryDownInstances() {
+  auto all = ListInstanceRows();
+  if (!all.ok()) return;
+  for (const InstanceRow& inst : *all) {
+    auto row = meta_->GetCluster(inst.cluster_id);
+    if (!row.ok() || !*row || ((*row)->status != "available" && (*row)->status != "failed")) {
+      continue;  // being created, backtracked or deleted: that operation owns the engine
+    }
+    bool down = inst.status == "failed";
+    if (inst.status == "available") {
+      auto rt = RuntimeFor(inst.cluster_id);
+      // Busy: an operation (a recovery after a crash, say) owns the engine now.
+      std::unique_lock<std::mutex> ol(rt->op_mu, std::try_to_lock);
+      down = ol.owns_lock() && (!rt->engine || !rt->engine->IsRunning());
+    }
+    if (down) Async([this, inst] { DoStartInstance(inst, StartKind::kRetry); });
+  }
 }
 
 void ClusterService::Impl::DoBacktrack(BacktrackRow bt) {
@@ -664,7 +777,7 @@ void ClusterService::Impl::DoDeleteCluster(ClusterRow row) {
     // An instance still being deleted goes with its cluster (its own deletion, queued before,
     // may run after this one; a restart must not find it without its cluster).
     while (auto w = WriterOf(row.id)) {
-      if (!meta_->DeleteInstance(w->id).ok()) break;
+      if (!DeleteInstanceRow(w->id).ok()) break;
     }
     (void)meta_->DeleteCluster(row.id);
   }
@@ -677,7 +790,7 @@ void ClusterService::Impl::DoDeleteInstance(InstanceRow inst) {
   auto rt = RuntimeFor(inst.cluster_id);
   std::lock_guard<std::mutex> ol(rt->op_mu);
   if (rt->engine) (void)rt->engine->Stop();
-  (void)meta_->DeleteInstance(inst.id);
+  (void)DeleteInstanceRow(inst.id);
   Event(inst.id, "db-instance", "DB instance deleted", "deletion");
 }
 
@@ -764,29 +877,42 @@ Status ClusterService::Impl::Open() {
         Async([this, inst = *w] { DoDeleteInstance(inst); });
       } else {
         w->status = "creating";
-        (void)meta_->PutInstance(*w);
+        (void)PutInstanceRow(*w);
         Async([this, inst = *w] { DoStartInstance(inst); });
       }
     }
   }
-  if (options_.clean_interval_ms > 0) cleaner_ = std::thread([this] { CleanerLoop(); });
+  if (options_.clean_interval_ms > 0) {
+    cleaner_ = std::thread([this] {
+      EveryInterval(options_.clean_interval_ms, [this] { CleanOnce(); });
+    });
+  }
+  if (options_.retry_failed_interval_ms > 0) {
+    retrier_ = std::thread([this] {
+      EveryInterval(options_.retry_failed_interval_ms, [this] { RetryDownInstances(); });
+    });
+  }
   return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Retention
 
-void ClusterService::Impl::CleanerLoop() {
+void ClusterService::Impl::EveryInterval(int64_t interval_ms, const std::function<void()>& tick) {
   std::unique_lock<std::mutex> lk(cleaner_mu_);
   while (!stop_cleaner_) {
-    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(options_.clean_interval_ms),
+    cleaner_cv_.wait_for(lk, std::chrono::milliseconds(interval_ms),
                          [this] { return stop_cleaner_; });
     if (stop_cleaner_) break;
     lk.unlock();
-    Result<store::CleanReport> r = RetentionPass();
-    if (!r.ok()) std::fprintf(stderr, "rewindd: retention pass: %s\n", r.status().ToString().c_str());
+    tick();
     lk.lock();
   }
+}
+
+void ClusterService::Impl::CleanOnce() {
+  Result<store::CleanReport> r = RetentionPass();
+  if (!r.ok()) std::fprintf(stderr, "rewindd: retention pass: %s\n", r.status().ToString().c_str());
 }
 
 Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
@@ -1123,7 +1249,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
-  ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->meta_->GetInstance(id));
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->GetInstanceRow(id));
   if (existing) {
     return Fault("DBInstanceAlreadyExists", Status::Code::kAlreadyExists,
                  "DB instance already exists");
@@ -1148,7 +1274,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   inst.instance_class = req.instance_class;
   inst.status = "creating";
   inst.create_time_ns = NowNs();
-  RETURN_IF_ERROR(impl_->meta_->PutInstance(inst));
+  RETURN_IF_ERROR(impl_->PutInstanceRow(inst));
   impl_->Async([impl = impl_.get(), inst] { impl->DoStartInstance(inst); });
   return impl_->ViewInstance(inst, row);
 }
@@ -1156,7 +1282,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
 Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
     const std::optional<std::string>& id, const std::optional<std::string>& cluster) {
   std::vector<InstanceView> out;
-  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, impl_->meta_->ListInstances());
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> rows, impl_->ListInstanceRows());
   for (const auto& r : rows) {
     if (id && r.id != Lower(*id)) continue;
     if (cluster && r.cluster_id != Lower(*cluster)) continue;
@@ -1170,7 +1296,7 @@ Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
 
 Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
-  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->meta_->GetInstance(Lower(id)));
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
   if (inst->status == "deleting") {
     return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
@@ -1182,8 +1308,31 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
                  "DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
   inst->status = "deleting";
-  RETURN_IF_ERROR(impl_->meta_->PutInstance(*inst));
+  RETURN_IF_ERROR(impl_->PutInstanceRow(*inst));
   impl_->Async([impl = impl_.get(), i = *inst] { impl->DoDeleteInstance(i); });
+  return impl_->ViewInstance(*inst, row);
+}
+
+Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
+  if (!inst) return InstanceNotFound(id);
+  if (inst->status != "available" && inst->status != "failed") {
+    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
+                 "DB instance " + inst->id + " is " + inst->status +
+                     "; it can be rebooted when it is available or failed.");
+  }
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
+  if (row.status != "available" && row.status != "failed") {
+    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
+                 "DB instance " + inst->id + " cannot be rebooted while its cluster is " +
+                     row.status + ".");
+  }
+  inst->status = "rebooting";
+  RETURN_IF_ERROR(impl_->PutInstanceRow(*inst));
+  impl_->Async([impl = impl_.get(), i = *inst] {
+    impl->DoStartInstance(i, Impl::StartKind::kReboot);
+  });
   return impl_->ViewInstance(*inst, row);
 }
 

@@ -70,7 +70,7 @@ struct InstanceView {
   std::string instance_class;
   std::string engine;
   std::string engine_version;
-  std::string status;  // creating | available | deleting | failed
+  std::string status;  // creating | available | rebooting | deleting | failed
   std::string endpoint;
   int port = 0;
   int64_t create_time_ns = 0;
@@ -192,6 +192,10 @@ struct ServiceOptions {
   // history budget bounds the log's bytes on disk (0: unbounded): over it, every cluster's
   // backtrack window is cut (RDS-EVENT-0131) until the log fits again.
   int64_t clean_interval_ms = 10'000;
+  // An instance whose mariadbd could not be started (status "failed", e.g. while the disk was
+  // full) or is found down is started again this often, as Aurora keeps trying; 0: never (only
+  // RebootDBInstance brings it back).
+  int64_t retry_failed_interval_ms = 60'000;
   uint64_t history_budget_bytes = 0;
   store::CleanOptions clean;
   // StoreOptions::compress and compress_level of the store it opens.
@@ -217,6 +221,11 @@ class ClusterService {
   Result<std::vector<InstanceView>> DescribeInstances(const std::optional<std::string>& id,
                                                       const std::optional<std::string>& cluster);
   Result<InstanceView> DeleteInstance(const std::string& id);
+  // RebootDBInstance: the writer's mariadbd is stopped (gracefully) if it runs, then started
+  // again; also how a "failed" instance comes back once its cause (a full disk, say) is gone.
+  // Status "rebooting", then "available" (or "failed"). DBInstanceNotFound; InvalidDBInstanceState
+  // unless the instance is available or failed and its cluster is available or failed.
+  Result<InstanceView> RebootInstance(const std::string& id);
 
   // Starts a backtrack (status "pending"); the cluster goes "backtracking" then "available".
   Result<BacktrackView> Backtrack(const BacktrackRequest& request);

@@ -241,12 +241,17 @@ Result<std::string> ReadWholeFile(Env* env, const std::string& path) {
 Status WriteFileAtomic(Env* env, const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp";
   if (env->FileExists(tmp)) RETURN_IF_ERROR(env->RemoveFile(tmp));
+  Status s;
   {
     ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, env->OpenAppend(tmp));
-    RETURN_IF_ERROR(file->Append(data));
-    RETURN_IF_ERROR(file->Sync());
+    s = file->Append(data);
+    if (s.ok()) s = file->Sync();
   }
-  RETURN_IF_ERROR(env->RenameFile(tmp, path));
+  if (s.ok()) s = env->RenameFile(tmp, path);
+  if (!s.ok()) {
+    (void)env->RemoveFile(tmp);  // a full disk gets its space back
+    return s;
+  }
   std::string dir = path.substr(0, path.find_last_of('/'));
   return env->SyncDir(dir.empty() ? "." : dir);
 }

@@ -616,6 +616,26 @@ Status Store::Impl::StartSegment(uint32_t seg, uint64_t end) {
 
 Status Store::Impl::OpenNextSegment() {
   const uint32_t seg = active_segment_ + 1;
+  Status s = StartNextSegment(seg);
+  if (s.ok()) return s;
+  // The new segment holds no record yet: removing it undoes the roll. A partial header left in
+  // place would be appended after by the next attempt and cut, with those records, at open.
+  if (env_->FileExists(SegmentPath(seg))) {
+    Status removed = env_->RemoveFile(SegmentPath(seg));
+    if (!removed.ok()) {
+      SetSticky(s);
+      return CheckHealthy();
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    readers_.erase(seg);
+    seg_files_.erase(seg);
+  }
+  return s;
+}
+
+Status Store::Impl::StartNextSegment(uint32_t seg) {
   bool prepared = false;
   {
     std::lock_guard<std::mutex> lk(prep_mu_);
@@ -632,8 +652,9 @@ Status Store::Impl::OpenNextSegment() {
     Status s = env_->RenameFile(PreparedPath(seg), SegmentPath(seg));
     if (s.ok()) s = env_->SyncDir(log_dir_);
     if (s.ok()) {
-      log_bytes_ += kSegmentHeaderSize;
-      return StartSegment(seg, kSegmentHeaderSize);
+      s = StartSegment(seg, kSegmentHeaderSize);
+      if (s.ok()) log_bytes_ += kSegmentHeaderSize;
+      return s;
     }
     if (env_->FileExists(SegmentPath(seg))) return s;  // renamed, directory sync failed
     (void)env_->RemoveFile(PreparedPath(seg));
@@ -743,14 +764,12 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
     device_syncs_++;
     const uint32_t closed = active_segment_;
     const uint64_t closed_size = active_->Size();
+    // A failed roll (typically ENOSPC) leaves the closed segment active and nothing stored
+    // changed: this record fails, the next append tries the roll again.
+    RETURN_IF_ERROR(OpenNextSegment());
     {
       std::lock_guard<std::mutex> lk(seg_mu_);
       seg_files_[closed].size = closed_size;
-    }
-    s = OpenNextSegment();
-    if (!s.ok()) {
-      SetSticky(s);
-      return CheckHealthy();
     }
     if (options_.preallocate_segments) {
       std::lock_guard<std::mutex> lk(prep_mu_);

@@ -186,7 +186,10 @@ class Store::Impl {
   // ---- segment preallocation ----
   std::string PreparedPath(uint32_t seg) const;  // log/NNNNNNNN.prep
   // Caller holds write_mu_. The next segment: the prepared file if it is ready, else a new one.
+  // On failure (ENOSPC, say) the active segment stays as it was and the half-made next one is
+  // removed, so the store stays writable; only if that removal fails is the error sticky.
   Status OpenNextSegment();
+  Status StartNextSegment(uint32_t seg);  // OpenNextSegment's work, without the undo
   // Caller holds write_mu_. Asks the preparer for `seg` (once).
   void RequestPrepared(uint32_t seg);
   void PreparerLoop();

@@ -30,6 +30,7 @@ class StoreTest : public ::testing::Test {
     o.env = &env_;
     o.segment_bytes = segment_bytes_;
     o.compress = compress_;
+    o.preallocate_segments = preallocate_;
     auto s = Store::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
@@ -66,6 +67,7 @@ class StoreTest : public ::testing::Test {
   FaultInjectionEnv env_;
   uint64_t segment_bytes_ = 64ull << 20;
   bool compress_ = false;
+  bool preallocate_ = true;
   std::unique_ptr<Store> store_;
 };
 
@@ -360,6 +362,51 @@ TEST_F(StoreTest, DiskFullRefusesThenRecovers) {
   EXPECT_EQ("before+after", ReadAll(v.head, kLatestLsn, f));
   Reopen();
   EXPECT_EQ("before+after", ReadAll(v.head, kLatestLsn, f));
+}
+
+// The disk fills up just when the log needs its next segment (no prepared one: the preparer
+// could not make it either). That roll fails with NoSpace like any append, the store stays
+// writable, and once space is back the roll happens and nothing stored is lost, also across a
+// reopen. With preallocation, the prepared segment may or may not be ready by then: both work.
+TEST_F(StoreTest, DiskFullAtASegmentRollIsNotSticky) {
+  for (bool preallocate : {false, true}) {
+    SCOPED_TRACE(preallocate ? "preallocated segments" : "plain segments");
+    preallocate_ = preallocate;
+    segment_bytes_ = 64 << 10;
+    Reopen();
+    auto v = NewVolume(preallocate ? "pre" : "plain");
+    InodeId f = NewFile(v.head, "f");
+    std::string expect;
+    auto put = [&](char ch) {
+      const std::string data(30000, ch);
+      Result<Lsn> w = store_->Write(v.head, f, expect.size(), data);
+      if (w.ok()) expect += data;
+      return w.status();
+    };
+    // Up to a fresh segment holding one record, then a second: the next record must roll.
+    const uint64_t first = store_->stats().segments;
+    while (store_->stats().segments == first) ASSERT_TRUE(put('a').ok());
+    ASSERT_TRUE(put('b').ok());
+    ASSERT_TRUE(store_->Sync().ok());
+    const uint64_t segments = store_->stats().segments;
+    env_.SetDiskFull(true);
+    for (int i = 0; i < 3; ++i) {
+      Status s = put('c');
+      EXPECT_EQ(Status::Code::kNoSpace, s.code()) << s.ToString();
+      EXPECT_TRUE(store_->health().ok()) << store_->health().ToString();
+      EXPECT_TRUE(store_->Sync().ok());
+    }
+    EXPECT_EQ(expect, ReadAll(v.head, kLatestLsn, f));
+    env_.SetDiskFull(false);
+    ASSERT_TRUE(put('c').ok());
+    ASSERT_TRUE(store_->Sync().ok());
+    EXPECT_EQ(segments + 1, store_->stats().segments);
+    EXPECT_EQ(expect, ReadAll(v.head, kLatestLsn, f));
+    Reopen();
+    EXPECT_FALSE(store_->recovery().tail_cut) << store_->recovery().cut_reason;
+    EXPECT_EQ(expect, ReadAll(v.head, kLatestLsn, f));
+    ASSERT_TRUE(put('d').ok());
+  }
 }
 
 TEST_F(StoreTest, ConcurrentSyncsShareDeviceSyncs) {

@@ -269,6 +269,19 @@ mysql_lab() {
 [ "$(mysql_lab -N -B -e 'select 1')" = 1 ] || fail "mysql select 1"
 log "mysql: select 1 OK on $HOST:$PORT"
 
+# ---- reboot-db-instance: the engine restarts, the instance is available again. ----
+expect_error DBInstanceNotFound aws_rds reboot-db-instance --db-instance-identifier nope
+expect_error InvalidParameterCombination aws_rds reboot-db-instance \
+  --db-instance-identifier "$INSTANCE" --force-failover
+out=$(aws_rds reboot-db-instance --db-instance-identifier "$INSTANCE") || fail "reboot-db-instance"
+json_check "$out" 'd["DBInstance"]["DBInstanceIdentifier"] == "e2e-lab-instance-1"' \
+  'd["DBInstance"]["DBInstanceStatus"] == "rebooting"'
+wait_for "instance available after the reboot" 240 instance_status_is "$INSTANCE" available
+aws_rds wait db-instance-available --db-instance-identifier "$INSTANCE" ||
+  fail "waiter db-instance-available after the reboot"
+[ "$(mysql_lab -N -B -e 'select 1')" = 1 ] || fail "mysql select 1 after the reboot"
+log "reboot-db-instance: available again, mysql OK"
+
 # ---- Refusals through the CLI. ----
 expect_error DBClusterNotFoundFault aws_rds describe-db-clusters --db-cluster-identifier no-such-cluster
 expect_error DBClusterAlreadyExistsFault aws_rds create-db-cluster --db-cluster-identifier "$CLUSTER" \

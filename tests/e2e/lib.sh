@@ -43,10 +43,15 @@ e2e_cleanup() {
       kill -KILL "$pid"
     fi
   done
-  grep -o " $E2E_DIR/[^ ]*" /proc/mounts 2>/dev/null | while read -r m; do fusermount3 -u -z "$m"; done
+  awk -v d="$E2E_DIR/" 'index($2, d) == 1 && $3 ~ /^fuse/ { print $2 }' /proc/mounts 2>/dev/null |
+    while read -r m; do fusermount3 -u -z "$m"; done
   if [ $rc -ne 0 ] && [ -f "$E2E_DIR/rewindd.log" ]; then
     echo "---- rewindd.log (tail) ----"; tail -n 60 "$E2E_DIR/rewindd.log"
   fi
+  # A test's own clean-up (a filesystem it mounted under E2E_DIR): after the FUSE mounts are
+  # gone, before E2E_DIR is removed. E2E_RC is the test's exit status.
+  E2E_RC=$rc
+  if declare -F e2e_test_cleanup >/dev/null; then e2e_test_cleanup; fi
   rm -rf "$E2E_DIR"
   exit $rc
 }
