@@ -3,7 +3,7 @@
 #
 #   bench/sysbench_fuse.sh [--time S] [--rows N] [--threads "1 4"] [--rounds R]
 #                          [--workloads "oltp_write_only oltp_read_write"]
-#                          [--rewind-mount BIN] [--mount-threads N] [--compress on|off]
+#                          [--rewind-mount BIN] [--mount-threads N] [--compress on|off (on)]
 #                          [--dir DIR]
 #
 # The same mariadbd (same options: tests/integration/lib.sh mdb_start, 256M buffer pool) runs
@@ -19,7 +19,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 TIME=60 ROWS=1000000 THREADS="1 4" ROUNDS=1 WORKLOADS="oltp_write_only oltp_read_write"
-MOUNT_THREADS="" COMPRESS=off DIR=/tmp OUT=""
+MOUNT_THREADS="" COMPRESS=on DIR=/tmp OUT=""
 REWIND_MOUNT=${REWIND_MOUNT:-}
 while [ $# -gt 0 ]; do
   case $1 in

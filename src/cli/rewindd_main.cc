@@ -52,7 +52,7 @@ constexpr const char* kUsage =
     "                      cluster's backtrack window is cut (RDS-EVENT-0131) (default: none)\n"
     "  --clean-interval MS  how often the cleaner reclaims history older than the windows\n"
     "                      (default 10000)\n"
-    "  --compress on|off   store written pages zstd-compressed where it pays (default off)\n"
+    "  --compress on|off   store written pages zstd-compressed where it pays (default on)\n"
     "  --compress-level N  zstd level, -7..9 (default 1)\n"
     "  --retry-failed-interval MS  how often a failed DB instance is started again\n"
     "                      (default 60000; 0: never, only reboot-db-instance)\n";
@@ -65,7 +65,7 @@ struct Flags {
   std::string buffer_pool = "256M";
   uint64_t history_budget = 0;
   long clean_interval_ms = 10'000;
-  bool compress = false;
+  bool compress = true;
   int compress_level = 1;
   long retry_failed_interval_ms = 60'000;
 };

@@ -289,7 +289,7 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
       }
       for (uint64_t p = r.Count(16); p > 0 && r.ok(); --p) {
         uint64_t page = r.U64();
-        auto& exts = st->pages[page];
+        auto& exts = st->PageVersions(page);
         uint64_t e = r.Count(24);
         exts.reserve(e);
         for (; e > 0 && r.ok(); --e) {

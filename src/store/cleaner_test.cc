@@ -34,6 +34,7 @@ class CleanerTest : public ::testing::TestWithParam<bool> {
     o.dir = dir_.path();
     o.env = &env_;
     o.compress = GetParam();
+    o.compress_min_bytes = 0;  // the small writes of these tests compressed too
     o.segment_bytes = 256 << 10;  // many segments
     o.preallocate_segments = false;  // every I/O from this thread: crash steps are repeatable
     auto s = Store::Open(o);

@@ -224,6 +224,7 @@ void Store::Impl::CollectPieces(const Timeline* tl, uint64_t lsn, InodeId ino, u
     const uint64_t base = page * kPageSize;
     uncovered.assign(1, {std::max(offset, base) - base, std::min(end, base + kPageSize) - base});
     for (const auto& hit : hits) {
+      if (page < hit.state->min_page || page > hit.state->max_page) continue;
       auto p = hit.state->pages.find(page);
       if (p == hit.state->pages.end()) continue;
       const auto& exts = p->second;
@@ -382,7 +383,7 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
         // One extent per chunk, pointing at its frame (or raw bytes). Decode checked the body.
         ForEachChunk(rec.offset, rec.data, [&](const WriteChunk& c) {
           const uint64_t page = c.file_off / kPageSize;
-          st->pages[page].push_back(
+          st->PageVersions(page).push_back(
               Extent{lsn, data_loc + c.stored_off,
                      static_cast<uint16_t>(c.file_off - page * kPageSize),
                      static_cast<uint16_t>(c.compressed() ? c.stored_len : 0), c.raw_len});
@@ -392,7 +393,7 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
         for (uint64_t off = rec.offset; off < end;) {
           const uint64_t page = off / kPageSize;
           const uint64_t page_end = std::min(end, (page + 1) * kPageSize);
-          st->pages[page].push_back(Extent{lsn, data_loc + (off - rec.offset),
+          st->PageVersions(page).push_back(Extent{lsn, data_loc + (off - rec.offset),
                                            static_cast<uint16_t>(off - page * kPageSize), 0,
                                            static_cast<uint32_t>(page_end - off)});
           ++page_versions_;
@@ -1251,7 +1252,7 @@ Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::strin
   // Compressed and checksummed here, before the append lock, so that writers do it in
   // parallel. The buffer is per thread and given back when a rare huge write left it large.
   thread_local std::string body;
-  if (impl_->options_.compress &&
+  if (impl_->options_.compress && data.size() >= impl_->options_.compress_min_bytes &&
       CompressWrite(offset, data, impl_->options_.compress_level, &body)) {
     rec.flags = kRecordCompressed;
     rec.data = body;

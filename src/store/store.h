@@ -59,6 +59,9 @@ struct StoreOptions {
   // the store's append lock. Logs with and without compressed records read the same either way.
   bool compress = false;
   int compress_level = 1;  // zstd level (negative: faster, less compression)
+  // Writes shorter than this stay raw: small writes are redo-log appends on a commit's path,
+  // where compressing adds latency; page flushes (16 KiB and more) carry most of the bytes.
+  uint64_t compress_min_bytes = 16 << 10;
 };
 
 // How a Store::Clean pass works (see there).

@@ -26,6 +26,7 @@ class CrashTest : public ::testing::TestWithParam<bool> {
     StoreOptions o;
     o.dir = dir_.path();
     o.compress = GetParam();
+    o.compress_min_bytes = 0;  // the small writes of these tests compressed too
     o.env = &env_;
     o.segment_bytes = segment_bytes_;
     o.checkpoint_every_bytes = 1 << 20;  // checkpoints happen mid-run too
