@@ -13,7 +13,9 @@
 # Before each run both servers are quiesced (dirty pages flushed), so that one server's
 # background flushing does not load the other's run; only one server is under load at a time.
 # Prints a markdown table (TPS, ratio, and the CPU seconds the FUSE daemon and mariadbd used
-# per 1,000 transactions) and keeps raw results in $OUT (default bench-results-<date>.txt).
+# per 1,000 transactions, and how idle the machine's CPUs were) and keeps raw results in $OUT
+# (default bench-results-<date>.txt). BENCH_DURING_RUN="cmd" runs `cmd FS WORKLOAD THREADS` 5 s
+# into every run (for example a `perf record` of the daemon).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -55,6 +57,9 @@ cpu_s() {
   awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# Idle and iowait jiffies and the total of all CPUs so far ("idle total").
+cpu_idle() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t }' /proc/stat; }
+
 # Waits (up to 120 s) until the server has (almost) no dirty pages, then restores the default.
 quiesce() {
   sql "$1" "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0; SET GLOBAL innodb_max_dirty_pages_pct = 0"
@@ -93,7 +98,7 @@ for fs in plain rewind; do
   echo "prepare $fs $ROWS ${PREP[$fs]}" >>"$OUT"
 done
 
-declare -A TPS=() DCPU=() MCPU=()
+declare -A TPS=() DCPU=() MCPU=() IDLE=()
 for round in $(seq 1 "$ROUNDS"); do
   if [ $((round % 2)) -eq 1 ]; then order="plain rewind"; else order="rewind plain"; fi
   for wl in $WORKLOADS; do
@@ -102,19 +107,24 @@ for round in $(seq 1 "$ROUNDS"); do
         quiesce plain
         quiesce rewind
         d0=$(cpu_s "$DPID") m0=$(cpu_s "${MDB_PID[$fs]}")
+        read -r i0 t0 < <(cpu_idle)
+        [ -z "${BENCH_DURING_RUN:-}" ] || (sleep 5; $BENCH_DURING_RUN "$fs" "$wl" "$th") &
         sb "$fs" "$wl" run --table-size="$ROWS" --threads="$th" --time="$TIME" \
           >"$INT_DIR/run-$round-$wl-$th-$fs.log" 2>&1 || die "sysbench failed: $(tail -n 5 "$INT_DIR/run-$round-$wl-$th-$fs.log")"
         d1=$(cpu_s "$DPID") m1=$(cpu_s "${MDB_PID[$fs]}")
+        read -r i1 t1 < <(cpu_idle)
+        idle=$(echo "($i1 - $i0) * 100 / ($t1 - $t0)" | bc -l)
         tx=$(awk '/transactions:/ { print $2 }' "$INT_DIR/run-$round-$wl-$th-$fs.log")
         tps=$(awk '/transactions:/ { gsub(/\(/, "", $3); print $3 }' "$INT_DIR/run-$round-$wl-$th-$fs.log")
         lat=$(awk '/95th percentile:/ { print $3 }' "$INT_DIR/run-$round-$wl-$th-$fs.log")
         dcpu=$(echo "($d1 - $d0) * 1000 / $tx" | bc -l)
         [ "$fs" = rewind ] || dcpu=0
         mcpu=$(echo "($m1 - $m0) * 1000 / $tx" | bc -l)
-        log "round $round $wl threads $th $fs: $tps TPS, p95 $lat ms"
-        printf 'run %s %s %s %s %s %s %.3f %.3f\n' "$round" "$wl" "$th" "$fs" "$tps" "$lat" "$dcpu" "$mcpu" >>"$OUT"
+        log "round $round $wl threads $th $fs: $tps TPS, p95 $lat ms, CPUs idle $(printf %.0f "$idle") %"
+        printf 'run %s %s %s %s %s %s %.3f %.3f %.1f\n' "$round" "$wl" "$th" "$fs" "$tps" "$lat" "$dcpu" "$mcpu" "$idle" >>"$OUT"
         k="$wl $th $fs"
         TPS[$k]="${TPS[$k]:-} $tps" DCPU[$k]="${DCPU[$k]:-} $dcpu" MCPU[$k]="${MCPU[$k]:-} $mcpu"
+        IDLE[$k]="${IDLE[$k]:-} $idle"
       done
     done
   done
@@ -124,14 +134,15 @@ mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.
 mean3() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.2f", s / NF }'; }
 {
   echo
-  echo "| workload | threads | plain TPS | Rewind TPS | Rewind / plain | daemon CPU s / 1k tx | mariadbd CPU s / 1k tx (plain / Rewind) |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| workload | threads | plain TPS | Rewind TPS | Rewind / plain | daemon CPU s / 1k tx | mariadbd CPU s / 1k tx (plain / Rewind) | CPUs idle % (plain / Rewind) |"
+  echo "|---|---|---|---|---|---|---|---|"
   for wl in $WORKLOADS; do
     for th in $THREADS; do
       p=$(mean ${TPS[$wl $th plain]}) r=$(mean ${TPS[$wl $th rewind]})
-      printf '| %s | %s | %s | %s | %.2f× | %s | %s / %s |\n' "$wl" "$th" "$p" "$r" \
+      printf '| %s | %s | %s | %s | %.2f× | %s | %s / %s | %s / %s |\n' "$wl" "$th" "$p" "$r" \
         "$(echo "$r / $p" | bc -l)" "$(mean3 ${DCPU[$wl $th rewind]})" \
-        "$(mean3 ${MCPU[$wl $th plain]})" "$(mean3 ${MCPU[$wl $th rewind]})"
+        "$(mean3 ${MCPU[$wl $th plain]})" "$(mean3 ${MCPU[$wl $th rewind]})" \
+        "$(mean ${IDLE[$wl $th plain]})" "$(mean ${IDLE[$wl $th rewind]})"
     done
   done
   echo

@@ -90,6 +90,15 @@ void PrintStats(const char* what, const rwd::fs::Mount& m) {
                (unsigned long long)s.read_bytes, (unsigned long long)s.syncs,
                s.syncs ? static_cast<double>(s.sync_latency_ns) / 1e3 / s.syncs : 0.0,
                (unsigned long long)s.errors, (unsigned long long)s.forget_mismatches);
+  if (s.syncs == 0) return;
+  std::string hist = "rewind-mount: sync latency:";
+  for (size_t i = 0; i < s.sync_latency_buckets.size(); ++i) {
+    hist += i < rwd::fs::kSyncBucketsUs.size()
+                ? " <=" + std::to_string(rwd::fs::kSyncBucketsUs[i]) + "us "
+                : " more ";
+    hist += std::to_string(s.sync_latency_buckets[i]);
+  }
+  std::fprintf(stderr, "%s\n", hist.c_str());
 }
 
 // The main mount plus the branches mounted through the control FIFO.

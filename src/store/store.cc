@@ -589,7 +589,7 @@ bool AllZero(const char* p, size_t n) {
 }
 }  // namespace
 
-Status Store::Impl::StartSegment(uint32_t seg, uint64_t end) {
+Status Store::Impl::StartSegment(uint32_t seg, uint64_t end, bool prepared) {
   const std::string path = SegmentPath(seg);
   std::unique_ptr<AppendFile> file;
   if (end > 0) {
@@ -609,9 +609,9 @@ Status Store::Impl::StartSegment(uint32_t seg, uint64_t end) {
     readers_[seg] = std::move(reader);
     seg_files_[seg] = SegmentFile{seg, 0};
   }
+  active_prepared_ = prepared;
   active_ = std::move(file);
   active_segment_ = seg;
-  segment_start_syncs_ = device_syncs_.load();
   return Status::Ok();
 }
 
@@ -643,6 +643,7 @@ Status Store::Impl::StartNextSegment(uint32_t seg) {
     if (prep_ready_ == seg) {
       prepared = true;
       prep_ready_ = 0;
+      if (prep_wanted_ == seg) prep_wanted_ = 0;  // taken: not to be made again
     } else if (prep_wanted_ == seg) {
       prep_wanted_ = 0;  // too late: what the preparer makes now is dropped
     }
@@ -653,14 +654,59 @@ Status Store::Impl::StartNextSegment(uint32_t seg) {
     Status s = env_->RenameFile(PreparedPath(seg), SegmentPath(seg));
     if (s.ok()) s = env_->SyncDir(log_dir_);
     if (s.ok()) {
-      s = StartSegment(seg, kSegmentHeaderSize);
+      s = StartSegment(seg, kSegmentHeaderSize, /*prepared=*/true);
       if (s.ok()) log_bytes_ += kSegmentHeaderSize;
       return s;
     }
     if (env_->FileExists(SegmentPath(seg))) return s;  // renamed, directory sync failed
     (void)env_->RemoveFile(PreparedPath(seg));
   }
-  return StartSegment(seg, 0);
+  return StartSegment(seg, 0, /*prepared=*/false);
+}
+
+Status Store::Impl::RollSegment() {
+  // Records in closed segments must be durable before the next segment's are.
+  Status s = active_->Sync();
+  if (!s.ok()) {
+    SetSticky(s);
+    return CheckHealthy();
+  }
+  device_syncs_++;
+  const uint32_t closed = active_segment_;
+  const uint64_t closed_size = active_->Size();
+  RETURN_IF_ERROR(OpenNextSegment());
+  {
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    seg_files_[closed].size = closed_size;
+  }
+  if (options_.preallocate_segments) {
+    std::lock_guard<std::mutex> lk(prep_mu_);
+    prep_trims_.emplace_back(closed, closed_size);
+    prep_cv_.notify_all();
+  }
+  return Status::Ok();
+}
+
+bool Store::Impl::MaybeUsePreparedSegment() {
+  // Zero-filling writes every byte of a segment twice; it pays only where it saves a metadata
+  // write (ext4: the inode, or a journal commit) on each of many small device syncs, as under
+  // commits, not under bulk writes. Judged by recent windows of the log, so that a bulk load
+  // followed by commits (sysbench prepare, then run) moves to preallocated segments at once.
+  const uint64_t window = std::max<uint64_t>(options_.segment_bytes / 16,
+                                             4 * options_.preallocate_below_bytes_per_sync);
+  if (log_bytes_ - window_start_bytes_ >= window) {
+    const uint64_t syncs = device_syncs_.load() - window_start_syncs_;
+    small_syncs_ = syncs > 0 && (log_bytes_ - window_start_bytes_) / syncs <=
+                                    options_.preallocate_below_bytes_per_sync;
+    window_start_bytes_ = log_bytes_;
+    window_start_syncs_ = device_syncs_.load();
+  }
+  if (!small_syncs_) return false;
+  const uint32_t next = active_segment_ + 1;
+  if (prep_requested_ != next) RequestPrepared(next);
+  if (active_prepared_ || active_->Size() < options_.segment_bytes / 64) return false;
+  std::lock_guard<std::mutex> lk(prep_mu_);
+  return prep_ready_ == next;
 }
 
 void Store::Impl::RequestPrepared(uint32_t seg) {
@@ -756,27 +802,9 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
 
   if (active_->Size() + record_bytes > options_.segment_bytes &&
       active_->Size() > kSegmentHeaderSize) {
-    // Records in closed segments must be durable before the next segment's are.
-    Status s = active_->Sync();
-    if (!s.ok()) {
-      SetSticky(s);
-      return CheckHealthy();
-    }
-    device_syncs_++;
-    const uint32_t closed = active_segment_;
-    const uint64_t closed_size = active_->Size();
     // A failed roll (typically ENOSPC) leaves the closed segment active and nothing stored
     // changed: this record fails, the next append tries the roll again.
-    RETURN_IF_ERROR(OpenNextSegment());
-    {
-      std::lock_guard<std::mutex> lk(seg_mu_);
-      seg_files_[closed].size = closed_size;
-    }
-    if (options_.preallocate_segments) {
-      std::lock_guard<std::mutex> lk(prep_mu_);
-      prep_trims_.emplace_back(closed, closed_size);
-      prep_cv_.notify_all();
-    }
+    RETURN_IF_ERROR(RollSegment());
   }
 
   const uint64_t before = active_->Size();
@@ -816,16 +844,9 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
       writeback_from_ = end;
     }
   }
-  if (options_.preallocate_segments && prep_requested_ <= active_segment_ &&
-      active_->Size() > options_.segment_bytes / 2) {
-    // Zero-filling writes every byte of the next segment twice; it pays only where it saves a
-    // journal commit on each of many small device syncs (commits), not under bulk writes.
-    const uint64_t syncs = device_syncs_.load() - segment_start_syncs_;
-    if (syncs > 0 && active_->Size() / syncs <= options_.preallocate_below_bytes_per_sync) {
-      RequestPrepared(active_segment_ + 1);  // ready long before the log gets there
-    } else {
-      prep_requested_ = active_segment_ + 1;  // decided for this segment: not worth it
-    }
+  if (options_.preallocate_segments && MaybeUsePreparedSegment()) {
+    // The record is stored; a failed roll only leaves the log where it was (tried again later).
+    if (RollSegment().ok()) RequestPrepared(active_segment_ + 1);
   }
   if (bytes_since_checkpoint_ >= options_.checkpoint_every_bytes) {
     // Bounds the replay at the next open. A failure here is not the caller's: the record is
@@ -1092,13 +1113,16 @@ Status Store::Impl::Open() {
   if (last != 0 && chosen[last] != last) {
     // The log ends in a cleaned segment (the tail after it was cut): appends go to a new one.
     log_bytes_ = total;
-    RETURN_IF_ERROR(StartSegment(last + 1, 0));
+    RETURN_IF_ERROR(StartSegment(last + 1, 0, /*prepared=*/false));
     last = 0;
-  } else if (last != 0 && last_end < last_size) {
+  }
+  bool last_prepared = false;  // zeros follow the records of the last segment
+  if (last != 0 && last_end < last_size) {
     // The last segment was preallocated: its records end at last_end, zeros follow. Anything
     // else there is what a crash left of unsynced appends after a lost one; it must go, or
     // new records written over the hole could line up with it and revive it at a later open.
     ASSIGN_OR_RETURN(bool zero, RangeIsZero(last, last_end, last_size));
+    last_prepared = zero;
     if (!zero) {
       RETURN_IF_ERROR(env_->Truncate(SegmentPath(last), last_end));
       if (!recovery_.tail_cut) {
@@ -1111,7 +1135,8 @@ Status Store::Impl::Open() {
   }
   if (active_ == nullptr) {
     log_bytes_ = total;
-    RETURN_IF_ERROR(StartSegment(last == 0 ? 1 : last, last == 0 ? 0 : last_end));
+    RETURN_IF_ERROR(
+        StartSegment(last == 0 ? 1 : last, last == 0 ? 0 : last_end, last_prepared));
   }
   synced_lsn_ = last_lsn_.load();
 

@@ -193,7 +193,8 @@ class Store::Impl {
                 std::map<uint32_t, uint64_t>* ends);
   // Makes `seg` the active segment, appending at `end` (its logical end); end == 0: creates it
   // (header written and synced, directory synced) or appends at the end of an existing file.
-  Status StartSegment(uint32_t seg, uint64_t end);
+  // `prepared`: the file is preallocated (zeros after `end`).
+  Status StartSegment(uint32_t seg, uint64_t end, bool prepared);
 
   // ---- segment preallocation ----
   std::string PreparedPath(uint32_t seg) const;  // log/NNNNNNNN.prep
@@ -204,6 +205,13 @@ class Store::Impl {
   Status StartNextSegment(uint32_t seg);  // OpenNextSegment's work, without the undo
   // Caller holds write_mu_. Asks the preparer for `seg` (once).
   void RequestPrepared(uint32_t seg);
+  // After an append (write_mu_ held): updates the preallocation policy's window; true when the
+  // log should roll now into the prepared next segment (the active one grows by appends while
+  // commits are small, and the prepared one is ready).
+  bool MaybeUsePreparedSegment();
+  // Syncs and closes the active segment and opens the next one (write_mu_ held). On failure
+  // (typically ENOSPC) the active segment stays active and nothing stored changed.
+  Status RollSegment();
   void PreparerLoop();
   void StopPreparer();
   // Bytes [from, to) of segment `seg` are all zeros.
@@ -235,7 +243,15 @@ class Store::Impl {
   };
   Writeback pending_writeback_;
   uint32_t prep_requested_ = 0;  // the segment last asked of the preparer
-  uint64_t segment_start_syncs_ = 0;  // device_syncs_ when the active segment was started
+  // Whether the active segment was preallocated (zero-filled ahead): appends into it allocate
+  // nothing, so a device sync needs no metadata write.
+  bool active_prepared_ = false;
+  // The preallocation policy looks at the log in windows of segment_bytes / 16: where a window
+  // averaged few bytes per device sync (commits), the next segment is prepared, and a log
+  // growing by appends moves into it as soon as it is ready (see MaybeUsePreparedSegment).
+  uint64_t window_start_bytes_ = 0;  // log_bytes_ when the window began
+  uint64_t window_start_syncs_ = 0;  // device_syncs_ when the window began
+  bool small_syncs_ = false;         // the last full window's verdict
 
   // The preparer: makes PreparedPath(prep_wanted_) and trims closed segments to their records.
   std::mutex prep_mu_;

@@ -32,6 +32,7 @@ class StoreTest : public ::testing::Test {
     o.compress = compress_;
     o.compress_min_bytes = 0;  // the small writes of these tests compressed too
     o.preallocate_segments = preallocate_;
+    o.preallocate_below_bytes_per_sync = prealloc_below_;
     auto s = Store::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
@@ -69,6 +70,7 @@ class StoreTest : public ::testing::Test {
   uint64_t segment_bytes_ = 64ull << 20;
   bool compress_ = false;
   bool preallocate_ = true;
+  uint64_t prealloc_below_ = 64 << 10;
   std::unique_ptr<Store> store_;
 };
 
@@ -481,24 +483,47 @@ TEST_F(StoreTest, CompressionLeavesSmallWritesRaw) {
 }
 
 // Zero-filled next segments are made only for logs of many small commits.
-TEST_F(StoreTest, NextSegmentIsPreparedUnderSmallCommits) {
+TEST_F(StoreTest, SmallCommitsAfterABulkLoadMoveIntoAPreparedSegment) {
   segment_bytes_ = 256 << 10;
+  prealloc_below_ = 8 << 10;  // judged over windows of 32 KiB
   Reopen();
   auto v = NewVolume();
   InodeId f = NewFile(v.head, "f");
-  for (int i = 0; i < 40; ++i) {  // 4 KiB per sync: 160 KiB, past half of the segment
+  for (int i = 0; i < 16; ++i) {  // a bulk load: 64 KiB, one sync; segment 1 grows by appends
+    ASSERT_TRUE(store_->Write(v.head, f, i * 4096ull, std::string(4096, 'b')).ok());
+  }
+  ASSERT_TRUE(store_->Sync().ok());
+  // Then commits of 4 KiB each, far from filling the segment (192 KiB in all): the log moves
+  // into the preallocated segment 2 as soon as the preparer has made it.
+  const std::string second = dir_.path() + "/log/00000002.seg";
+  int i = 16;
+  for (; i < 64; ++i) {
     ASSERT_TRUE(store_->Write(v.head, f, i * 4096ull, std::string(4096, 'c')).ok());
     ASSERT_TRUE(store_->Sync().ok());
+    if (env_.FileExists(second)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  const std::string prepared = dir_.path() + "/log/00000002.prep";
-  for (int i = 0; i < 500 && !env_.FileExists(prepared); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(env_.FileExists(second)) << "still in segment 1 after " << i << " commits";
+  // The prepared file became segment 2 (and is not made again); the preparer goes on with 3.
+  EXPECT_FALSE(env_.FileExists(dir_.path() + "/log/00000002.prep"));
+  for (int w = 0; w < 500 && !env_.FileExists(dir_.path() + "/log/00000003.prep"); ++w) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_TRUE(env_.FileExists(prepared));
+  EXPECT_TRUE(env_.FileExists(dir_.path() + "/log/00000003.prep"));
+  EXPECT_FALSE(env_.FileExists(dir_.path() + "/log/00000002.prep"));
+  EXPECT_FALSE(env_.FileExists(dir_.path() + "/log/00000002.prep.tmp"));
+  ASSERT_TRUE(store_->Write(v.head, f, (i + 1) * 4096ull, std::string(4096, 'd')).ok());
+  ASSERT_TRUE(store_->Sync().ok());
+  Reopen();
+  const std::string all = ReadAll(v.head, kLatestLsn, f);
+  EXPECT_EQ(std::string(16 * 4096, 'b'), all.substr(0, 16 * 4096));
+  EXPECT_EQ(std::string((i - 15) * 4096, 'c'), all.substr(16 * 4096, (i - 15) * 4096));
+  EXPECT_EQ(std::string(4096, 'd'), all.substr((i + 1) * 4096));
 }
 
 TEST_F(StoreTest, NextSegmentIsNotPreparedUnderBulkWrites) {
   segment_bytes_ = 256 << 10;
+  prealloc_below_ = 8 << 10;  // judged over windows of 32 KiB
   Reopen();
   auto v = NewVolume();
   InodeId f = NewFile(v.head, "f");

@@ -189,7 +189,7 @@ daemon_stop() {
   DAEMON_PID[$name]=""
   [ "$rc" -eq 0 ] || die "rewind-mount $name exited with $rc: $(tail -n 3 "${DAEMON_LOG[$name]}")"
   ! is_mounted "${DAEMON_MNT[$name]}" || die "${DAEMON_MNT[$name]} still mounted after rewind-mount exited"
-  log "rewind-mount $name stopped: $(grep -E "store:|: exit " "${DAEMON_LOG[$name]}" | tail -n2 | tr "\n" " ")"
+  log "rewind-mount $name stopped: $(grep -E "store:|: exit |sync latency" "${DAEMON_LOG[$name]}" | tail -n3 | tr "\n" " ")"
 }
 
 # daemon_kill9 NAME: SIGKILL, reap, lazy-unmount the dead mount.
