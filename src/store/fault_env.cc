@@ -14,12 +14,6 @@ class FaultAppendFile final : public AppendFile {
     return env_->OnAppend(path_, data.size());
   }
   Status Sync() override {
-    std::function<void()> gate;
-    {
-      std::lock_guard<std::mutex> lk(env_->mu_);
-      gate = env_->sync_gate_;
-    }
-    if (gate) gate();
     RETURN_IF_ERROR(env_->OnSync(path_));
     return base_->Sync();
   }
@@ -67,11 +61,6 @@ Status FaultInjectionEnv::OnAppend(const std::string& path, size_t n) {
   if (n == 0 && disk_full_) return Status::FromErrno(ENOSPC, "append " + path);
   files_[path].size += n;
   return Status::Ok();
-}
-
-void FaultInjectionEnv::SetSyncGate(std::function<void()> gate) {
-  std::lock_guard<std::mutex> lk(mu_);
-  sync_gate_ = std::move(gate);
 }
 
 Status FaultInjectionEnv::OnSync(const std::string& path) {

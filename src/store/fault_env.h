@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -54,10 +53,6 @@ class FaultInjectionEnv final : public Env {
   // of the unsynced rest; files whose creation was never made durable by a directory sync go.
   Status SimulateCrash(std::mt19937_64* rng, bool torn);
 
-  // Called (outside the env's lock) at the start of every file sync, in the syncing thread:
-  // a test can hold device syncs there to see what runs alongside. Empty: none.
-  void SetSyncGate(std::function<void()> gate);
-
   uint64_t syncs() const;
   // StartWriteback hints passed on to the base env's files (they change nothing durable).
   uint64_t writebacks() const { return writebacks_.load(); }
@@ -75,7 +70,6 @@ class FaultInjectionEnv final : public Env {
 
   Env* base_;
   mutable std::mutex mu_;
-  std::function<void()> sync_gate_;  // guarded by mu_
   std::map<std::string, FileState> files_;
   bool active_ = true;
   int crash_after_ = 0;  // 0: off

@@ -863,13 +863,10 @@ Status Store::Impl::SyncLog() {
   while (true) {
     RETURN_IF_ERROR(CheckHealthy());
     if (synced_lsn_ >= target) return Status::Ok();
-    // Wait when a sync in flight covers this one's records (it is the group to share) or the
-    // pipeline is full; otherwise start a device sync now.
-    const bool covered = syncs_in_flight_ > 0 && in_flight_upto_ >= target;
-    if (!covered && syncs_in_flight_ < kMaxSyncsInFlight) break;
+    if (!sync_in_progress_) break;
     sync_cv_.wait(lk);
   }
-  syncs_in_flight_++;
+  sync_in_progress_ = true;
   lk.unlock();
 
   uint64_t upto;
@@ -879,17 +876,12 @@ Status Store::Impl::SyncLog() {
     upto = last_lsn_.load();
     file = active_;
   }
-  lk.lock();
-  in_flight_upto_ = std::max(in_flight_upto_, upto);
-  lk.unlock();
-  // fdatasync makes durable everything written to the file before the call, also when another
-  // is running; records in earlier segments were synced when their segment was closed.
   Status s = file->Sync();
   device_syncs_++;
   if (!s.ok()) SetSticky(s);
 
   lk.lock();
-  syncs_in_flight_--;
+  sync_in_progress_ = false;
   if (s.ok()) synced_lsn_ = std::max(synced_lsn_, upto);
   sync_cv_.notify_all();
   return s.ok() ? Status::Ok() : CheckHealthy();

@@ -35,7 +35,6 @@ inline constexpr uint64_t kPageSize = 16384;
 // A compressed write's chunks are the index's pages: one extent is always one whole chunk.
 static_assert(kPageSize == kChunkBytes);
 inline constexpr uint64_t kSegmentHeaderSize = 16;
-inline constexpr int kMaxSyncsInFlight = 2;
 // A rewritten (cleaned) segment's header: docs/format/log.md.
 inline constexpr uint64_t kCleanedHeaderSize = 40;
 // Log files: a segment as first written has file id == its segment number; a segment rewritten
@@ -264,13 +263,10 @@ class Store::Impl {
   bool prep_stop_ = false;    // guarded by prep_mu_
   std::thread preparer_;
 
-  // Group commit, pipelined: a sync that finds one device sync in flight which does not cover
-  // its records starts a second at once instead of waiting for the first to end (its
-  // fdatasync then overlaps the first's device flush); later arrivals wait and share.
+  // Group commit.
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
-  int syncs_in_flight_ = 0;       // 0..kMaxSyncsInFlight
-  uint64_t in_flight_upto_ = 0;   // the highest LSN an in-flight device sync covers
+  bool sync_in_progress_ = false;
   uint64_t synced_lsn_ = 0;
   std::atomic<uint64_t> device_syncs_{0};
   std::atomic<uint64_t> write_bytes_{0};         // file data bytes passed to Write()

@@ -4,11 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <random>
 #include <thread>
 
@@ -436,54 +434,6 @@ TEST_F(StoreTest, ConcurrentSyncsShareDeviceSyncs) {
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(std::string(100 * kPerThread, 'a' + t), ReadAll(v.head, kLatestLsn, files[t]));
   }
-}
-
-// While one device sync is held, a Sync() whose records it does not cover starts a second at
-// once (pipelined group commit); a third waits for one of them and is then made durable too.
-TEST_F(StoreTest, ASecondDeviceSyncStartsWhileTheFirstIsInFlight) {
-  preallocate_ = false;  // no preparer thread syncing on its own
-  Reopen();
-  auto v = NewVolume();
-  InodeId f = NewFile(v.head, "f");
-  ASSERT_TRUE(store_->Sync().ok());
-  std::mutex mu;
-  std::condition_variable cv;
-  int entered = 0;
-  bool open = false;
-  env_.SetSyncGate([&] {
-    std::unique_lock<std::mutex> lk(mu);
-    ++entered;
-    cv.notify_all();
-    cv.wait(lk, [&] { return open; });
-  });
-  auto write_and_sync = [&](char c, uint64_t off) {
-    EXPECT_TRUE(store_->Write(v.head, f, off, std::string(100, c)).ok());
-    EXPECT_TRUE(store_->Sync().ok());
-  };
-  auto wait_entered = [&](int n) {
-    std::unique_lock<std::mutex> lk(mu);
-    return cv.wait_for(lk, std::chrono::seconds(10), [&] { return entered >= n; });
-  };
-  std::thread first(write_and_sync, 'a', 0);
-  ASSERT_TRUE(wait_entered(1));
-  std::thread second(write_and_sync, 'b', 100);
-  EXPECT_TRUE(wait_entered(2)) << "the second sync waited for the first";
-  std::thread third(write_and_sync, 'c', 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    EXPECT_EQ(2, entered) << "more than two device syncs in flight";
-    open = true;
-    cv.notify_all();
-  }
-  first.join();
-  second.join();
-  third.join();
-  env_.SetSyncGate(nullptr);
-  EXPECT_GE(store_->stats().synced_lsn, store_->stats().last_lsn);
-  Reopen();
-  EXPECT_EQ(std::string(100, 'a') + std::string(100, 'b') + std::string(100, 'c'),
-            ReadAll(v.head, kLatestLsn, f));
 }
 
 TEST_F(StoreTest, SegmentsRollAndReopenWithAndWithoutCheckpoint) {
