@@ -45,7 +45,7 @@ struct StoreOptions {
   // allocate nothing and a device sync needs no filesystem journal commit (ext4: ~40% less
   // per fdatasync). The log's end in its last segment is then the first all-zero record header.
   // Zero-filling writes each log byte twice, so the next segment is prepared only while the
-  // log's recent windows (segment_bytes / 16 each) average at most
+  // log's recent windows (segment_bytes / 16 each, at least 4 × the threshold) average at most
   // preallocate_below_bytes_per_sync log bytes per device sync (many small commits); bulk
   // writes go to segments created as they grow, and when commits follow a bulk load, the log
   // leaves its growing segment for a prepared one as soon as that is ready.

@@ -246,7 +246,8 @@ class Store::Impl {
   // Whether the active segment was preallocated (zero-filled ahead): appends into it allocate
   // nothing, so a device sync needs no metadata write.
   bool active_prepared_ = false;
-  // The preallocation policy looks at the log in windows of segment_bytes / 16: where a window
+  // The preallocation policy looks at the log in windows of segment_bytes / 16 (at least four
+  // times preallocate_below_bytes_per_sync, so that one window can judge it): where a window
   // averaged few bytes per device sync (commits), the next segment is prepared, and a log
   // growing by appends moves into it as soon as it is ready (see MaybeUsePreparedSegment).
   uint64_t window_start_bytes_ = 0;  // log_bytes_ when the window began
