@@ -1131,6 +1131,66 @@ TEST(FsErrnoTest, MapsStatusCodes) {
 // ---------------------------------------------------------------------------------------------
 // Not a timed test: prints pwrite+fdatasync latency through the mount and on the plain disk.
 
+// A file's fsync makes its own writes and every namespace change durable, not other files'
+// later writes; a file synced after each write (a redo log) has its next write's sync started
+// at once, and the FSYNC that follows shares that device sync.
+TEST_F(FsTest, FsyncCoversItsFileAndARedoLogIsSyncedEagerly) {
+  int log = ::open(M("ib_logfile0").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+  int data = ::open(M("ibdata1").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+  ASSERT_GE(log, 0);
+  ASSERT_GE(data, 0);
+  const std::string page = Pattern(16384, 7);
+  auto device_syncs = [&] { return store_->stats().device_syncs; };
+
+  // The commit pattern: from the second write on, each write starts the sync itself.
+  constexpr int kCommits = 20;
+  const uint64_t syncs_before = device_syncs();
+  for (int i = 0; i < kCommits; ++i) {
+    ASSERT_EQ(::pwrite(log, page.data(), 512, 512 * i), 512);
+    ASSERT_EQ(::fdatasync(log), 0);
+  }
+  EXPECT_EQ(static_cast<uint64_t>(kCommits - 1), mount_->stats().eager_syncs);
+  EXPECT_LE(device_syncs() - syncs_before, static_cast<uint64_t>(kCommits));
+
+  // Page writes in batches, then one fsync: never eager.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_EQ(::pwrite(data, page.data(), page.size(), page.size() * i), 16384);
+    }
+    ASSERT_EQ(::fsync(data), 0);
+  }
+  EXPECT_EQ(static_cast<uint64_t>(kCommits - 1), mount_->stats().eager_syncs);
+
+  // The log is durable: page writes appended after it do not make its fsync sync the device.
+  ASSERT_EQ(::pwrite(data, page.data(), page.size(), 0), 16384);
+  uint64_t before = device_syncs();
+  ASSERT_EQ(::fdatasync(log), 0);
+  EXPECT_EQ(before, device_syncs());
+  // A namespace change does.
+  ASSERT_TRUE(WriteAll(M("other"), "x"));
+  ASSERT_EQ(::rename(M("other").c_str(), M("renamed").c_str()), 0);
+  ASSERT_EQ(::fdatasync(log), 0);
+  EXPECT_EQ(before + 1, device_syncs());
+  EXPECT_GE(store_->stats().synced_lsn.value, store_->LastNonDataLsn().value);
+  ::close(log);
+  ::close(data);
+
+  // Off: no write syncs by itself.
+  StopMount();
+  MountOptions off;
+  off.eager_sync = false;
+  StartMount(off);
+  log = ::open(M("ib_logfile0").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(log, 0);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(::pwrite(log, page.data(), 512, 512 * i), 512);
+    ASSERT_EQ(::fdatasync(log), 0);
+  }
+  EXPECT_EQ(0u, mount_->stats().eager_syncs);
+  ::close(log);
+  EXPECT_EQ(page.substr(0, 512), ReadAll(M("ib_logfile0")).substr(512 * 19, 512));
+}
+
 TEST_F(FsTest, PrintsPwriteFdatasyncLatency) {
   auto measure = [](const std::string& path, size_t size, int iterations) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

@@ -66,6 +66,7 @@ namespace {
 
 constexpr size_t kNameMax = 255;
 constexpr size_t kSizeLockStripes = 64;
+constexpr size_t kSyncStripes = 64;
 
 mode_t TypeBits(NodeType type) {
   switch (type) {
@@ -155,7 +156,12 @@ class Mount::Impl {
         lsn_(lsn),
         ro_(options.read_only),
         mountpoint_(std::move(mountpoint)),
-        options_(options) {}
+        options_(options) {
+    // Whatever was appended before this mount may still be in flight: an FSYNC of any inode
+    // covers it.
+    const uint64_t last = store->LastLsn().value;
+    for (SyncStripe& stripe : sync_stripes_) stripe.data_lsn.store(last);
+  }
 
   ~Impl() { (void)Stop(); }
 
@@ -179,7 +185,7 @@ class Mount::Impl {
   void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off);
   void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off);
-  void Fsync(fuse_req_t req);
+  void Fsync(fuse_req_t req, fuse_ino_t ino, bool directory);
   void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
   void Statfs(fuse_req_t req);
@@ -206,6 +212,7 @@ class Mount::Impl {
       errors_{0};
   std::array<std::atomic<uint64_t>, 10> sync_buckets_{};
   std::atomic<uint64_t> sync_ns_{0};
+  std::atomic<uint64_t> eager_syncs_{0};
   std::atomic<bool> loop_done_{false};
 
  private:
@@ -214,6 +221,21 @@ class Mount::Impl {
   void FillEntry(const Attr& a, fuse_entry_param* e) const;
   bool CheckName(fuse_req_t req, const char* name, std::string_view* out);
   std::shared_mutex& SizeLock(fuse_ino_t ino) { return size_locks_[ino % kSizeLockStripes]; }
+
+  // What an FSYNC of an inode must make durable, and whether its writes are synced eagerly;
+  // per stripe of inodes (two inodes sharing a stripe only make each other's FSYNC cover more
+  // and blur the eagerness guess: neither is ever less durable).
+  struct alignas(64) SyncStripe {
+    // The newest LSN of file data written to these inodes (through this mount, or before it).
+    std::atomic<uint64_t> data_lsn{0};
+    std::atomic<uint32_t> writes_since_fsync{0};
+    // The last FSYNC here followed one or two writes (a redo log's commit pattern: write,
+    // fsync): the next write starts its device sync at once, so the FSYNC that follows
+    // finds it under way or done instead of starting it a round trip later.
+    std::atomic<bool> eager{false};
+  };
+  SyncStripe& SyncStripeOf(fuse_ino_t ino) { return sync_stripes_[ino % kSyncStripes]; }
+  std::array<SyncStripe, kSyncStripes> sync_stripes_;
   // O_TRUNC: size 0 (no record if already empty).
   Status TruncateToZero(InodeId ino);
   void AbortConnection();
@@ -294,7 +316,9 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 // kernel does not even send FLUSH on close.)
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
-void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { Self(req)->Fsync(req); }
+void OpFsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  Self(req)->Fsync(req, ino, /*directory=*/false);
+}
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Self(req)->Opendir(req, ino, fi);
 }
@@ -305,7 +329,9 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete reinterpret_cast<DirHandle*>(fi->fh);
   fuse_reply_err(req, 0);
 }
-void OpFsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { Self(req)->Fsync(req); }
+void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  Self(req)->Fsync(req, ino, /*directory=*/true);
+}
 void OpStatfs(fuse_req_t req, fuse_ino_t) { Self(req)->Statfs(req); }
 // No extended attributes. ENOSYS makes the kernel stop sending these requests for the life of
 // the mount (notably GETXATTR security.capability before writes).
@@ -602,30 +628,58 @@ void Mount::Impl::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
 void Mount::Impl::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off) {
   if (ro_) return ReplyErr(req, EROFS);
   if (off < 0) return ReplyErr(req, EINVAL);
+  Lsn lsn;
   if (size > 0) {
     Status st;
     {
       std::shared_lock<std::shared_mutex> lock(SizeLock(ino));
       Result<Lsn> r = store_->Write(tl_, InodeId(ino), static_cast<uint64_t>(off),
                                     std::string_view(buf, size));
-      if (!r.ok()) st = r.status();
+      if (r.ok()) {
+        lsn = *r;
+      } else {
+        st = r.status();
+      }
     }
     if (!st.ok()) return ReplyStatus(req, st);
   }
+  SyncStripe& stripe = SyncStripeOf(ino);
+  if (lsn.valid()) {
+    uint64_t seen = stripe.data_lsn.load(std::memory_order_relaxed);
+    while (seen < lsn.value && !stripe.data_lsn.compare_exchange_weak(seen, lsn.value)) {
+    }
+  }
+  stripe.writes_since_fsync.fetch_add(1, std::memory_order_relaxed);
+  const bool eager = lsn.valid() && options_.eager_sync &&
+                     stripe.eager.load(std::memory_order_relaxed);
   writes_.fetch_add(1, std::memory_order_relaxed);
   write_bytes_.fetch_add(size, std::memory_order_relaxed);
+  if (eager) eager_syncs_.fetch_add(1, std::memory_order_relaxed);
   fuse_reply_write(req, size);
+  // After the reply: the writer goes on while the device works. A failure is sticky in the
+  // store, so the FSYNC that follows reports it.
+  if (eager) (void)store_->SyncUpTo(lsn);
 }
 
-void Mount::Impl::Fsync(fuse_req_t req) {
+void Mount::Impl::Fsync(fuse_req_t req, fuse_ino_t ino, bool directory) {
   if (ro_) {
     fuse_reply_err(req, 0);
     return;
   }
   syncs_.fetch_add(1, std::memory_order_relaxed);
-  // Everything this mount acknowledged is in the store; Sync makes all of it durable.
+  // Everything this mount acknowledged is in the store. A file's FSYNC needs its own data and
+  // every namespace change durable (the log is durable in LSN order, so up to the newest of
+  // those), not the page writes of other files appended since; a directory's gets everything.
+  Lsn target = store_->LastLsn();
+  if (!directory) {
+    SyncStripe& stripe = SyncStripeOf(ino);
+    target = std::max(Lsn(stripe.data_lsn.load(std::memory_order_acquire)),
+                      store_->LastNonDataLsn());
+    const uint32_t writes = stripe.writes_since_fsync.exchange(0, std::memory_order_relaxed);
+    if (writes > 0) stripe.eager.store(writes <= 2, std::memory_order_relaxed);
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  Status st = store_->Sync();
+  Status st = store_->SyncUpTo(target);
   const uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                 std::chrono::steady_clock::now() - t0)
                                                 .count());
@@ -975,6 +1029,7 @@ MountStats Mount::stats() const {
     s.sync_latency_buckets[i] = impl_->sync_buckets_[i].load(std::memory_order_relaxed);
   }
   s.sync_latency_ns = impl_->sync_ns_.load(std::memory_order_relaxed);
+  s.eager_syncs = impl_->eager_syncs_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -8,7 +8,8 @@
 // - Every WRITE/SETATTR/CREATE/... request becomes one store mutation before its reply, in the
 //   order the kernel sends them; no kernel write-back cache is enabled, so an acknowledged
 //   write(2) is in the store (and survives a crash of this process) and nothing is reordered.
-// - fsync/fdatasync/fsyncdir reply only after Store::Sync() returned (the data is durable).
+// - fsync/fdatasync reply only after the store made durable the file's data and every
+//   namespace change before it (Store::SyncUpTo); fsyncdir after Store::Sync().
 // - The kernel may cache attributes, names and file pages for as long as the mount lives: the
 //   mount is the only writer of its timeline. After a rewind the caller mounts the new head
 //   timeline (a new mount has fresh caches).
@@ -48,6 +49,11 @@ struct MountOptions {
   double attr_timeout_s = 3600;
   double entry_timeout_s = 3600;
   double negative_timeout_s = 3600;
+  // A write to a file whose last FSYNC followed one or two writes (a redo log's commit
+  // pattern) starts the store's sync right after its reply, so the FSYNC that follows a round
+  // trip later finds the device already at work (the kernel holds the file's inode lock during
+  // FSYNC: the log's next write waits for it).
+  bool eager_sync = true;
   // Keep the kernel's page cache of a file across open() (safe: this mount is the only writer).
   bool keep_cache = true;
   // statfs answers with statvfs() of this directory (normally the store's); empty: fixed
@@ -76,6 +82,7 @@ struct MountStats {
   // bounds are kSyncBucketsUs (the last bucket has none), and the total.
   std::array<uint64_t, 10> sync_latency_buckets{};
   uint64_t sync_latency_ns = 0;
+  uint64_t eager_syncs = 0;  // store syncs started by a WRITE (MountOptions::eager_sync)
 };
 inline constexpr std::array<uint64_t, 9> kSyncBucketsUs = {100,   250,   500,    1000,  2500,
                                                            5000,  10000, 25000,  100000};

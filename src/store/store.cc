@@ -830,6 +830,7 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
   }
   log_bytes_ += record_bytes;
   bytes_since_checkpoint_ += record_bytes;
+  if (rec->kind != RecordKind::kWrite) last_non_data_lsn_.store(rec->lsn.value);
   Apply(*rec, MakeLoc(active_segment_, before + data_offset));
   if (options_.writeback_every_bytes != 0) {
     if (writeback_segment_ != active_segment_) {
@@ -856,9 +857,8 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
   return Status::Ok();
 }
 
-Status Store::Impl::SyncLog() {
+Status Store::Impl::SyncLog(uint64_t target) {
   sync_requests_++;
-  const uint64_t target = last_lsn_.load(std::memory_order_acquire);
   std::unique_lock<std::mutex> lk(sync_mu_);
   while (true) {
     RETURN_IF_ERROR(CheckHealthy());
@@ -1453,7 +1453,20 @@ Result<InodeId> Store::Rename(TimelineId tl, InodeId old_parent, std::string_vie
   return replaced;
 }
 
-Status Store::Sync() { return impl_->SyncLog(); }
+Status Store::Sync() { return impl_->SyncLog(impl_->last_lsn_.load(std::memory_order_acquire)); }
+
+Status Store::SyncUpTo(Lsn upto) {
+  const uint64_t last = impl_->last_lsn_.load(std::memory_order_acquire);
+  if (upto.value > last) {
+    return Status::InvalidArgument("sync up to LSN " + upto.ToString() +
+                                   " is in the future (last LSN " + std::to_string(last) + ")");
+  }
+  return impl_->SyncLog(upto.value);
+}
+
+Lsn Store::LastNonDataLsn() const {
+  return Lsn(impl_->last_non_data_lsn_.load(std::memory_order_acquire));
+}
 
 Result<TimelineId> Store::Branch(TimelineId ancestor, Lsn at) {
   TimelineId id;

@@ -144,6 +144,13 @@ class Store {
   // Makes every record appended before the call durable. Concurrent callers share one device
   // sync. Returns the sticky error once a device sync has failed.
   Status Sync();
+  // Makes every record with an LSN <= upto durable: the log is made durable in LSN order, so
+  // this is Sync() for the records up to `upto`, and later records need not wait for it (a
+  // file's fsync covers that file's writes and, through LastNonDataLsn(), every namespace
+  // change; not the page writes of other files appended after). Concurrent callers share
+  // device syncs with each other and with Sync(). InvalidArgument for an LSN in the future
+  // (> LastLsn()); the sticky error once a device sync has failed.
+  Status SyncUpTo(Lsn upto);
 
   // ---- Timelines and volumes. Each of these is one record, synced before returning. ----
   // A new timeline reading through to `ancestor` at `at`. InvalidArgument if `at` is in the
@@ -193,6 +200,9 @@ class Store {
   Result<CleanReport> Clean(const CleanOptions& options = {});
 
   Lsn LastLsn() const;        // LSN of the newest record
+  // LSN of the newest record appended since open that is not file data (namespace,
+  // attributes, timelines, volumes, ...); Lsn() if none (every record before open is durable).
+  Lsn LastNonDataLsn() const;
   int64_t LastTimeNs() const; // its time; the store's clock never goes below it
   // The store's clock: max(now, LastTimeNs()). What new records will be stamped with (or later).
   int64_t NowNs() const;

@@ -162,7 +162,8 @@ class Store::Impl {
   // Applies a record to the index; used by the live path and by replay. `data_loc` is the log
   // location of a kWrite record's data. Caller holds write_mu_ (live) or is alone (replay).
   void Apply(const Record& rec, uint64_t data_loc);
-  Status SyncLog();
+  // Makes every record with an LSN <= target durable (group commit; see Store::SyncUpTo).
+  Status SyncLog(uint64_t target);
   Status WriteCheckpointLocked();  // caller holds write_mu_
   Status CheckHealthy() const;
   void SetSticky(const Status& s);
@@ -301,6 +302,9 @@ class Store::Impl {
   // The index, guarded by index_mu_.
   mutable std::shared_mutex index_mu_;
   std::atomic<uint64_t> last_lsn_{0};
+  // LSN of the newest record appended since open that is not file data (0: none; everything
+  // before open is durable). Set under write_mu_.
+  std::atomic<uint64_t> last_non_data_lsn_{0};
   std::atomic<int64_t> last_time_ns_{0};
   uint64_t records_ = 0;
   uint64_t next_inode_ = 2;

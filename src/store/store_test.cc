@@ -436,6 +436,56 @@ TEST_F(StoreTest, ConcurrentSyncsShareDeviceSyncs) {
   }
 }
 
+// SyncUpTo(L) makes the records up to L durable and costs no device sync when they already
+// are, whatever was appended after; LastNonDataLsn() names the newest namespace change, which a
+// file's fsync covers (the mount syncs up to it too).
+TEST_F(StoreTest, SyncUpToSyncsOnlyWhatIsNotDurableYet) {
+  auto v = NewVolume();
+  InodeId log = NewFile(v.head, "log");
+  InodeId data = NewFile(v.head, "data");
+  const Lsn created = store_->LastNonDataLsn();
+  EXPECT_EQ(created, store_->LastLsn());
+  Result<Lsn> commit = store_->Write(v.head, log, 0, "commit 1");
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  EXPECT_EQ(created, store_->LastNonDataLsn());  // file data is not a namespace change
+  ASSERT_TRUE(store_->SyncUpTo(*commit).ok());
+  const uint64_t syncs = store_->stats().device_syncs;
+  EXPECT_GE(store_->stats().synced_lsn, *commit);
+
+  // Page writes of another file after it: the commit is durable already, no device sync.
+  ASSERT_TRUE(store_->Write(v.head, data, 0, std::string(16384, 'p')).ok());
+  ASSERT_TRUE(store_->SyncUpTo(*commit).ok());
+  EXPECT_EQ(syncs, store_->stats().device_syncs);
+  EXPECT_LT(store_->stats().synced_lsn, store_->LastLsn());
+
+  // A future LSN is refused and changes nothing.
+  const Lsn future(store_->LastLsn().value + 1);
+  Status bad = store_->SyncUpTo(future);
+  EXPECT_EQ(Status::Code::kInvalidArgument, bad.code()) << bad.ToString();
+  EXPECT_NE(bad.ToString().find("future"), std::string::npos) << bad.ToString();
+  EXPECT_TRUE(store_->health().ok());
+
+  // A rename after it: the newest namespace change moves, and syncing up to it makes the
+  // rename (and everything before it) survive a crash.
+  ASSERT_TRUE(store_->Rename(v.head, kRootInode, "data", kRootInode, "data.renamed").ok());
+  const Lsn renamed = store_->LastNonDataLsn();
+  EXPECT_EQ(renamed, store_->LastLsn());
+  ASSERT_TRUE(store_->SyncUpTo(std::max(*commit, renamed)).ok());
+  EXPECT_EQ(syncs + 1, store_->stats().device_syncs);
+  ASSERT_TRUE(store_->Write(v.head, log, 8, " lost").ok());  // never synced
+
+  env_.SetActive(false);  // the machine is gone: no closing checkpoint
+  store_.reset();
+  std::mt19937_64 rng(1);
+  ASSERT_TRUE(env_.SimulateCrash(&rng, /*torn=*/false).ok());
+  env_.SetActive(true);
+  Reopen();
+  EXPECT_EQ("commit 1", ReadAll(v.head, kLatestLsn, log));
+  EXPECT_TRUE(store_->Lookup(v.head, kLatestLsn, kRootInode, "data.renamed").ok());
+  EXPECT_EQ(std::string(16384, 'p'), ReadAll(v.head, kLatestLsn, data));
+  EXPECT_EQ(Lsn(), store_->LastNonDataLsn());  // everything before open is durable
+}
+
 TEST_F(StoreTest, SegmentsRollAndReopenWithAndWithoutCheckpoint) {
   segment_bytes_ = 64 << 10;
   Reopen();
