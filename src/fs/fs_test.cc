@@ -1191,6 +1191,36 @@ TEST_F(FsTest, FsyncCoversItsFileAndARedoLogIsSyncedEagerly) {
   EXPECT_EQ(page.substr(0, 512), ReadAll(M("ib_logfile0")).substr(512 * 19, 512));
 }
 
+// fsync while other threads change the namespace (each change is published in two steps in
+// the store): every fsync succeeds.
+TEST_F(FsTest, FsyncSucceedsWhileTheNamespaceChanges) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> renames{0};
+  std::vector<std::thread> churn;
+  for (int t = 0; t < 3; ++t) {
+    churn.emplace_back([&, t] {
+      const std::string a = M("churn" + std::to_string(t)), b = a + ".renamed";
+      ASSERT_TRUE(WriteAll(a, "x"));
+      while (!stop.load()) {
+        ASSERT_EQ(::rename(a.c_str(), b.c_str()), 0) << std::strerror(errno);
+        ASSERT_EQ(::rename(b.c_str(), a.c_str()), 0) << std::strerror(errno);
+        renames.fetch_add(2);
+      }
+    });
+  }
+  int fd = ::open(M("ib_logfile0").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+  ASSERT_GE(fd, 0);
+  int failures = 0;
+  for (int i = 0; i < 2000; ++i) {
+    if (::pwrite(fd, "commit", 6, 6 * (i % 100)) != 6 || ::fdatasync(fd) != 0) ++failures;
+  }
+  stop.store(true);
+  for (auto& th : churn) th.join();
+  ::close(fd);
+  EXPECT_EQ(0, failures);
+  EXPECT_GT(renames.load(), 0);
+}
+
 TEST_F(FsTest, PrintsPwriteFdatasyncLatency) {
   auto measure = [](const std::string& path, size_t size, int iterations) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);

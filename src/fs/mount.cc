@@ -675,6 +675,9 @@ void Mount::Impl::Fsync(fuse_req_t req, fuse_ino_t ino, bool directory) {
     SyncStripe& stripe = SyncStripeOf(ino);
     target = std::max(Lsn(stripe.data_lsn.load(std::memory_order_acquire)),
                       store_->LastNonDataLsn());
+    // Both are published after their records are applied, so never past LastLsn(); the clamp
+    // keeps a future change of that order from turning into an EINVAL here.
+    target = std::min(target, store_->LastLsn());
     const uint32_t writes = stripe.writes_since_fsync.exchange(0, std::memory_order_relaxed);
     if (writes > 0) stripe.eager.store(writes <= 2, std::memory_order_relaxed);
   }

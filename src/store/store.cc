@@ -830,8 +830,9 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
   }
   log_bytes_ += record_bytes;
   bytes_since_checkpoint_ += record_bytes;
-  if (rec->kind != RecordKind::kWrite) last_non_data_lsn_.store(rec->lsn.value);
   Apply(*rec, MakeLoc(active_segment_, before + data_offset));
+  // After Apply, which publishes last_lsn_: whoever reads this LSN may sync up to it.
+  if (rec->kind != RecordKind::kWrite) last_non_data_lsn_.store(rec->lsn.value);
   if (options_.writeback_every_bytes != 0) {
     if (writeback_segment_ != active_segment_) {
       writeback_segment_ = active_segment_;
@@ -1138,6 +1139,9 @@ Status Store::Impl::Open() {
     RETURN_IF_ERROR(
         StartSegment(last == 0 ? 1 : last, last == 0 ? 0 : last_end, last_prepared));
   }
+  // What the last run appended may still be only in the page cache (it was killed, not the
+  // machine): make it durable before counting it as synced.
+  RETURN_IF_ERROR(active_->Sync().WithContext("syncing the log's last segment at open"));
   synced_lsn_ = last_lsn_.load();
 
   // A prepared next segment left by the last run is used; other prepared files are stale.
@@ -1292,6 +1296,9 @@ Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::strin
       return Status::IsDirectory("inode " + ino.ToString() + " is a directory");
     }
     RETURN_IF_ERROR(impl_->AppendAndApply(&rec, data_crc));
+    // A symlink's target (written right after its creation) is part of the namespace: a
+    // file's fsync covers it like the creation (LastNonDataLsn).
+    if (a.type != NodeType::kFile) impl_->last_non_data_lsn_.store(rec.lsn.value);
     writeback = std::move(impl_->pending_writeback_);
     impl_->pending_writeback_ = {};
     return Status::Ok();

@@ -200,8 +200,9 @@ class Store {
   Result<CleanReport> Clean(const CleanOptions& options = {});
 
   Lsn LastLsn() const;        // LSN of the newest record
-  // LSN of the newest record appended since open that is not file data (namespace,
-  // attributes, timelines, volumes, ...); Lsn() if none (every record before open is durable).
+  // LSN of the newest record appended since open that is not a regular file's data
+  // (namespace, attributes, timelines, volumes, a symlink's target, ...); Lsn() if none (Open
+  // makes every record before it durable). Never above LastLsn().
   Lsn LastNonDataLsn() const;
   int64_t LastTimeNs() const; // its time; the store's clock never goes below it
   // The store's clock: max(now, LastTimeNs()). What new records will be stamped with (or later).

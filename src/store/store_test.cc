@@ -486,6 +486,42 @@ TEST_F(StoreTest, SyncUpToSyncsOnlyWhatIsNotDurableYet) {
   EXPECT_EQ(Lsn(), store_->LastNonDataLsn());  // everything before open is durable
 }
 
+// A symlink's target is written as data right after its creation; it counts as a namespace
+// change (a file's fsync covers it), a regular file's data does not.
+TEST_F(StoreTest, ASymlinkTargetIsANamespaceChange) {
+  auto v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  auto link = store_->Create(v.head, kRootInode, "link", NodeType::kSymlink, 0777);
+  ASSERT_TRUE(link.ok()) << link.status().ToString();
+  Result<Lsn> target = store_->Write(v.head, link->ino, 0, "f");
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  EXPECT_EQ(*target, store_->LastNonDataLsn());
+  ASSERT_TRUE(store_->Write(v.head, f, 0, "data").ok());
+  EXPECT_EQ(*target, store_->LastNonDataLsn());
+}
+
+// The process dies (the machine does not) with records only in the page cache; the next open
+// counts them as synced, so it must make them durable: a machine crash after it keeps them.
+TEST_F(StoreTest, OpenMakesWhatTheLastRunLeftUnsyncedDurable) {
+  auto v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  ASSERT_TRUE(store_->Sync().ok());
+  ASSERT_TRUE(store_->Write(v.head, f, 0, "unsynced by the last run").ok());
+  env_.SetActive(false);  // killed: no closing checkpoint, no sync
+  store_.reset();
+  env_.SetActive(true);   // the page cache kept the bytes
+  Reopen();
+  EXPECT_GE(store_->stats().synced_lsn, store_->LastLsn());
+  EXPECT_EQ("unsynced by the last run", ReadAll(v.head, kLatestLsn, f));
+  env_.SetActive(false);  // now the machine crashes
+  store_.reset();
+  std::mt19937_64 rng(2);
+  ASSERT_TRUE(env_.SimulateCrash(&rng, /*torn=*/false).ok());
+  env_.SetActive(true);
+  Reopen();
+  EXPECT_EQ("unsynced by the last run", ReadAll(v.head, kLatestLsn, f));
+}
+
 TEST_F(StoreTest, SegmentsRollAndReopenWithAndWithoutCheckpoint) {
   segment_bytes_ = 64 << 10;
   Reopen();
