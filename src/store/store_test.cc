@@ -59,6 +59,16 @@ class StoreTest : public ::testing::Test {
     VolumeInfo v = NewVolume();
     return {v, NewFile(v.head, "f")};
   }
+  // The machine loses power (no closing checkpoint; every unsynced byte is dropped), then the
+  // store is opened again.
+  void CrashMachineAndReopen(uint64_t seed) {
+    env_.SetActive(false);
+    store_.reset();
+    std::mt19937_64 rng(seed);
+    ASSERT_TRUE(env_.SimulateCrash(&rng, /*torn=*/false).ok());
+    env_.SetActive(true);
+    Reopen();
+  }
   InodeId NewFile(TimelineId tl, const std::string& name, InodeId parent = kRootInode) {
     auto a = store_->Create(tl, parent, name, NodeType::kFile, 0644);
     EXPECT_TRUE(a.ok()) << a.status().ToString();
@@ -474,12 +484,7 @@ TEST_F(StoreTest, SyncUpToSyncsOnlyWhatIsNotDurableYet) {
   EXPECT_EQ(syncs + 1, store_->stats().device_syncs);
   ASSERT_TRUE(store_->Write(v.head, log, 8, " lost").ok());  // never synced
 
-  env_.SetActive(false);  // the machine is gone: no closing checkpoint
-  store_.reset();
-  std::mt19937_64 rng(1);
-  ASSERT_TRUE(env_.SimulateCrash(&rng, /*torn=*/false).ok());
-  env_.SetActive(true);
-  Reopen();
+  CrashMachineAndReopen(1);
   EXPECT_EQ("commit 1", ReadAll(v.head, kLatestLsn, log));
   EXPECT_TRUE(store_->Lookup(v.head, kLatestLsn, kRootInode, "data.renamed").ok());
   EXPECT_EQ(std::string(16384, 'p'), ReadAll(v.head, kLatestLsn, data));
@@ -513,12 +518,7 @@ TEST_F(StoreTest, OpenMakesWhatTheLastRunLeftUnsyncedDurable) {
   Reopen();
   EXPECT_GE(store_->stats().synced_lsn, store_->LastLsn());
   EXPECT_EQ("unsynced by the last run", ReadAll(v.head, kLatestLsn, f));
-  env_.SetActive(false);  // now the machine crashes
-  store_.reset();
-  std::mt19937_64 rng(2);
-  ASSERT_TRUE(env_.SimulateCrash(&rng, /*torn=*/false).ok());
-  env_.SetActive(true);
-  Reopen();
+  CrashMachineAndReopen(2);  // now the machine crashes
   EXPECT_EQ("unsynced by the last run", ReadAll(v.head, kLatestLsn, f));
 }
 
