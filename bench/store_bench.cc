@@ -1,5 +1,6 @@
 // Store benchmarks (issue: "Foundation and the versioned timeline store"). One command:
-//   build/bench/store_bench [--dir DIR] [--big-gb N] [--only compression|writes]
+//   build/bench/store_bench [--dir DIR] [--big-gb N] [--only compression|writes|layout]
+//                      [--writeback-kib N]
 // Prints a Markdown section for docs/benchmarks.md. Ratios are measured side by side in one run:
 // the machines are shared and noisy, absolute numbers are not comparable across runs.
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -27,6 +29,9 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 }
 
 // compress_level: nullopt for no compression.
+// --writeback-kib N: StoreOptions::writeback_every_bytes for every store of the run (0: off).
+uint64_t g_writeback_every_bytes = StoreOptions{}.writeback_every_bytes;
+
 std::unique_ptr<Store> OpenStore(const std::string& dir, bool preallocate = true,
                                  std::optional<int> compress_level = std::nullopt) {
   StoreOptions o;
@@ -34,6 +39,7 @@ std::unique_ptr<Store> OpenStore(const std::string& dir, bool preallocate = true
   o.preallocate_segments = preallocate;
   o.compress = compress_level.has_value();
   o.compress_level = compress_level.value_or(1);
+  o.writeback_every_bytes = g_writeback_every_bytes;
   auto s = Store::Open(o);
   if (!s.ok()) {
     std::fprintf(stderr, "open %s: %s\n", dir.c_str(), s.status().ToString().c_str());
@@ -53,6 +59,16 @@ struct WriteResult {
   double mb_s, syncs_s;
 };
 
+// Ends a plain-file run begun at t0: closes and removes the file; 16 KiB counted per write.
+WriteResult EndPlainRun(int fd, const std::string& path, Clock::time_point t0, int writes,
+                        int syncs) {
+  const auto t1 = Clock::now();
+  ::close(fd);
+  std::filesystem::remove(path);
+  const double s = Seconds(t0, t1);
+  return {writes * 16384.0 / s / 1e6, syncs / s};
+}
+
 // Plain file: append `size` bytes (16 KiB) + fdatasync every N writes. MB/s count 16 KiB per
 // write whatever `size` is (the page a store write carries), so the columns compare.
 WriteResult PlainAppend(const std::string& path, int writes, int sync_every, size_t size = 16384) {
@@ -68,11 +84,56 @@ WriteResult PlainAppend(const std::string& path, int writes, int sync_every, siz
       ++syncs;
     }
   }
-  auto t1 = Clock::now();
-  ::close(fd);
-  std::filesystem::remove(path);
-  double s = Seconds(t0, t1);
-  return {writes * 16384.0 / s / 1e6, syncs / s};
+  return EndPlainRun(fd, path, t0, writes, syncs);
+}
+
+// A log layout that would keep page data 4 KiB-aligned, probed with a plain file: groups of 64
+// records, each group a 4 KiB block of record heads (56 bytes each) followed by the groups'
+// 16 KiB pages; an append writes its page, then its head into the group's head block (two
+// pwrites, no padding). fdatasync every N writes, the file growing like PlainAppend's. With
+// `lazy_heads` the heads written since the last sync go in one pwrite just before it.
+WriteResult PlainHeadBlockAppend(const std::string& path, int writes, int sync_every,
+                                 bool lazy_heads = false) {
+  constexpr int kGroup = 64;
+  constexpr size_t kHead = 56, kPage = 16384, kHeadBlock = 4096;
+  static_assert(kGroup * kHead <= kHeadBlock);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::string page(kPage, 'p'), head(kHead, 'h');
+  int syncs = 0;
+  uint64_t cursor = 0, head_block = 0;
+  int unwritten_heads = 0;  // lazy_heads: the last ones of the current group
+  auto flush_heads = [&] {  // the group's heads so far, at most 3,584 bytes
+    if (unwritten_heads == 0) return;
+    std::string heads(static_cast<size_t>(unwritten_heads) * kHead, 'h');
+    if (::pwrite(fd, heads.data(), heads.size(), static_cast<off_t>(head_block)) !=
+        static_cast<ssize_t>(heads.size())) {
+      std::exit(2);
+    }
+  };
+  auto t0 = Clock::now();
+  for (int i = 0; i < writes; ++i) {
+    page[i % page.size()] = static_cast<char>(i);
+    if (i % kGroup == 0) {
+      if (lazy_heads) flush_heads();
+      unwritten_heads = 0;
+      head_block = cursor;
+      cursor += kHeadBlock;
+    }
+    if (::pwrite(fd, page.data(), kPage, static_cast<off_t>(cursor)) != kPage) std::exit(2);
+    cursor += kPage;
+    if (lazy_heads) {
+      unwritten_heads = i % kGroup + 1;
+    } else {
+      const off_t head_at = static_cast<off_t>(head_block + (i % kGroup) * kHead);
+      if (::pwrite(fd, head.data(), kHead, head_at) != kHead) std::exit(2);
+    }
+    if ((i + 1) % sync_every == 0) {
+      if (lazy_heads) flush_heads();
+      ::fdatasync(fd);
+      ++syncs;
+    }
+  }
+  return EndPlainRun(fd, path, t0, writes, syncs);
 }
 
 WriteResult StoreAppend(const std::string& dir, int writes, int sync_every, bool preallocate) {
@@ -248,6 +309,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--dir")) base = argv[i + 1];
     if (!std::strcmp(argv[i], "--big-gb")) big_gb = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--writeback-kib")) {
+      g_writeback_every_bytes = std::strtoull(argv[i + 1], nullptr, 10) << 10;
+    }
   }
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -256,6 +320,31 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(base);
   if (only == "compression") {
     CompressionBench(base);
+    return 0;
+  }
+  if (only == "layout") {
+    // What aligning page data in the log would buy (issue 2's remaining gap), plain files only.
+    std::printf("### Plain-file probe: 16 KiB appends, aligned vs record-sized vs head-block "
+                "layout (best of 6, alternated)\n\n");
+    std::printf("| sync every | aligned 16 KiB MB/s | record-sized (16,440 B) MB/s | ratio | "
+                "head-block layout MB/s | ratio | heads written at each sync MB/s | ratio |\n"
+                "|---|---|---|---|---|---|---|---|\n");
+    for (int every : {1, 8, 64}) {
+      const int writes = every == 1 ? 10000 : 20000;
+      WriteResult a{0, 0}, r{0, 0}, h{0, 0}, l{0, 0};
+      for (int rep = 0; rep < 6; ++rep) {
+        WriteResult x = PlainAppend(base + "/plain.dat", writes, every);
+        WriteResult y = PlainAppend(base + "/plain.dat", writes, every, 16384 + 56);
+        WriteResult z = PlainHeadBlockAppend(base + "/plain.dat", writes, every);
+        if (x.mb_s > a.mb_s) a = x;
+        if (y.mb_s > r.mb_s) r = y;
+        if (z.mb_s > h.mb_s) h = z;
+        WriteResult w = PlainHeadBlockAppend(base + "/plain.dat", writes, every, true);
+        if (w.mb_s > l.mb_s) l = w;
+      }
+      std::printf("| %d | %.0f | %.0f | %.2f× | %.0f | %.2f× | %.0f | %.2f× |\n", every, a.mb_s,
+                  r.mb_s, r.mb_s / a.mb_s, h.mb_s, h.mb_s / a.mb_s, l.mb_s, l.mb_s / a.mb_s);
+    }
     return 0;
   }
 
