@@ -18,6 +18,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -67,6 +68,7 @@ namespace {
 constexpr size_t kNameMax = 255;
 constexpr size_t kSizeLockStripes = 64;
 constexpr size_t kSyncStripes = 64;
+constexpr long kFusectlMagic = 0x65735543;  // fusectl's f_type (linux/magic.h)
 
 mode_t TypeBits(NodeType type) {
   switch (type) {
@@ -239,6 +241,9 @@ class Mount::Impl {
   // O_TRUNC: size 0 (no record if already empty).
   Status TruncateToZero(InodeId ino);
   void AbortConnection();
+  // Whether the kernel still has this mount's connection (its fusectl directory exists);
+  // true when that cannot be told.
+  bool ConnectionAlive();
 
   // Serialises size changes that read-modify-write the size (fallocate, truncate) against
   // writes, which may extend the file concurrently (async direct I/O is not under the kernel's
@@ -898,6 +903,18 @@ Status Mount::Impl::StartSession() {
   return Status::Ok();
 }
 
+bool Mount::Impl::ConnectionAlive() {
+  if (!have_conn_) return true;  // unknown: assume the worst
+  const std::string dir = "/sys/fs/fuse/connections";
+  struct statfs fs;
+  if (statfs(dir.c_str(), &fs) != 0 || fs.f_type != kFusectlMagic) {
+    // fusectl is not mounted (as on minimal systems); mount it where systemd would.
+    (void)mount("fusectl", dir.c_str(), "fusectl", 0, nullptr);
+    if (statfs(dir.c_str(), &fs) != 0 || fs.f_type != kFusectlMagic) return true;
+  }
+  return access((dir + "/" + std::to_string(conn_id_)).c_str(), F_OK) == 0;
+}
+
 void Mount::Impl::AbortConnection() {
   if (!have_conn_) return;
   const std::string dir = "/sys/fs/fuse/connections";
@@ -931,14 +948,19 @@ Status Mount::Impl::Stop() {
       }
       // Gone already (EINVAL/ENOENT) or failing: make sure the loop ends.
       AbortConnection();
-    } else {
+    } else if (ConnectionAlive()) {
       // The unmount worked here, but another mount namespace (made by unshare -m after we
-      // mounted) may hold a copy that keeps the connection alive: then abort it.
+      // mounted) holds a copy that keeps the connection alive: then abort it.
       for (int i = 0; i < 200 && !loop_done_.load(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (!loop_done_.load()) AbortConnection();
     }
+    // Else the connection is gone: idle workers got ENODEV, and the loop ends once the busy
+    // ones finish their requests (a store sync may take seconds on a busy disk). Never abort
+    // then: an abort wakes every idle worker with an error that libfuse 3.14 prints while it
+    // cancels them, and a worker cancelled inside perror() leaves stderr's lock held, hanging
+    // the next one that prints (and this join) for good (seen in CI).
   }
   if (loop_.joinable()) loop_.join();
   fuse_session_unmount(se_);  // closes /dev/fuse; the kernel side is gone already
