@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstdio>
 #include <chrono>
 #include <condition_variable>
@@ -241,6 +242,9 @@ class Mount::Impl {
   // O_TRUNC: size 0 (no record if already empty).
   Status TruncateToZero(InodeId ino);
   void AbortConnection();
+  // One worker of the session loop: receives and processes requests until the connection
+  // ends.
+  void Serve();
   // Whether the kernel still has this mount's connection (its fusectl directory exists);
   // true when that cannot be told.
   bool ConnectionAlive();
@@ -871,12 +875,16 @@ Status Mount::Impl::StartSession() {
         "fusermount3, and an existing directory");
   }
   loop_ = std::thread([this] {
-    fuse_loop_config* config = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_clone_fd(config, 0);
-    fuse_loop_cfg_set_max_threads(config, std::max(1u, options_.max_threads));
-    fuse_loop_cfg_set_idle_threads(config, std::max(1u, options_.max_threads));
-    fuse_session_loop_mt(se_, config);
-    fuse_loop_cfg_destroy(config);
+    // A fixed pool of workers, not fuse_session_loop_mt: libfuse 3.14's loop pthread_cancel()s
+    // its workers when it ends, and a worker cancelled inside perror() (libfuse prints the
+    // read error every idle worker gets when a connection is aborted) leaves stderr's lock
+    // held, so the next one that prints, and the join, hang for good (seen in CI). Ours end
+    // by themselves: every worker's read fails once the connection is gone.
+    std::vector<std::thread> workers;
+    for (unsigned i = 0; i < std::max(1u, options_.max_threads); ++i) {
+      workers.emplace_back([this] { Serve(); });
+    }
+    for (std::thread& w : workers) w.join();
     loop_done_.store(true);
     std::lock_guard<std::mutex> lock(init_mu_);
     loop_exited_ = true;
@@ -901,6 +909,23 @@ Status Mount::Impl::StartSession() {
     have_conn_ = true;
   }
   return Status::Ok();
+}
+
+void Mount::Impl::Serve() {
+  fuse_buf buf;
+  std::memset(&buf, 0, sizeof(buf));  // receive allocates buf.mem (max_write + headers) once
+  while (!fuse_session_exited(se_)) {
+    const int res = fuse_session_receive_buf(se_, &buf);
+    if (res == -EINTR) continue;
+    if (res <= 0) {
+      // 0: unmounted (ENODEV); < 0: aborted or broken. Either way this connection is done;
+      // the other workers' reads fail the same way (or Stop's unmount ends them).
+      fuse_session_exit(se_);
+      break;
+    }
+    fuse_session_process_buf(se_, &buf);
+  }
+  std::free(buf.mem);
 }
 
 bool Mount::Impl::ConnectionAlive() {
