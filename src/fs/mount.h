@@ -38,7 +38,7 @@ struct MountOptions {
   bool read_only = false;
   store::Lsn read_lsn = store::kLatestLsn;
 
-  // Session loop worker threads (libfuse multi-threaded loop). Idle threads are kept. Enough
+  // Session worker threads (a fixed pool, each reading requests from /dev/fuse). Enough
   // that requests never queue behind FSYNCs waiting for the device: at 4 sysbench threads,
   // 4 workers gave 0.53x of plain ext4 and 16 gave 0.75x (64: same as 16); docs/benchmarks.md.
   unsigned max_threads = 16;
