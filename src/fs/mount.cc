@@ -679,14 +679,14 @@ void Mount::Impl::Fsync(fuse_req_t req, fuse_ino_t ino, bool directory) {
   // Everything this mount acknowledged is in the store. A file's FSYNC needs its own data and
   // every namespace change durable (the log is durable in LSN order, so up to the newest of
   // those), not the page writes of other files appended since; a directory's gets everything.
-  Lsn target = store_->LastLsn();
+  const Lsn last = store_->LastLsn();
+  Lsn target = last;
   if (!directory) {
     SyncStripe& stripe = SyncStripeOf(ino);
-    target = std::max(Lsn(stripe.data_lsn.load(std::memory_order_acquire)),
-                      store_->LastNonDataLsn());
-    // Both are published after their records are applied, so never past LastLsn(); the clamp
+    // Both are published after their records are applied, so never past `last`; the clamp
     // keeps a future change of that order from turning into an EINVAL here.
-    target = std::min(target, store_->LastLsn());
+    target = std::min(last, std::max(Lsn(stripe.data_lsn.load(std::memory_order_acquire)),
+                                      store_->LastNonDataLsn()));
     const uint32_t writes = stripe.writes_since_fsync.exchange(0, std::memory_order_relaxed);
     if (writes > 0) stripe.eager.store(writes <= 2, std::memory_order_relaxed);
   }
@@ -928,27 +928,30 @@ void Mount::Impl::Serve() {
   std::free(buf.mem);
 }
 
+namespace {
+// fusectl's directory, mounted where systemd would if it is not (as on minimal systems);
+// empty if that fails.
+std::string FusectlDir() {
+  static const std::string dir = "/sys/fs/fuse/connections";
+  auto mounted = [] {
+    struct statfs fs;
+    return statfs(dir.c_str(), &fs) == 0 && fs.f_type == kFusectlMagic;
+  };
+  if (!mounted()) (void)mount("fusectl", dir.c_str(), "fusectl", 0, nullptr);
+  return mounted() ? dir : std::string();
+}
+}  // namespace
+
 bool Mount::Impl::ConnectionAlive() {
-  if (!have_conn_) return true;  // unknown: assume the worst
-  const std::string dir = "/sys/fs/fuse/connections";
-  struct statfs fs;
-  if (statfs(dir.c_str(), &fs) != 0 || fs.f_type != kFusectlMagic) {
-    // fusectl is not mounted (as on minimal systems); mount it where systemd would.
-    (void)mount("fusectl", dir.c_str(), "fusectl", 0, nullptr);
-    if (statfs(dir.c_str(), &fs) != 0 || fs.f_type != kFusectlMagic) return true;
-  }
+  const std::string dir = have_conn_ ? FusectlDir() : std::string();
+  if (dir.empty()) return true;  // unknown: assume the worst
   return access((dir + "/" + std::to_string(conn_id_)).c_str(), F_OK) == 0;
 }
 
 void Mount::Impl::AbortConnection() {
-  if (!have_conn_) return;
-  const std::string dir = "/sys/fs/fuse/connections";
-  const std::string path = dir + "/" + std::to_string(conn_id_) + "/abort";
-  if (access(path.c_str(), W_OK) != 0) {
-    // fusectl is not mounted (as on minimal systems); mount it where systemd would.
-    (void)mount("fusectl", dir.c_str(), "fusectl", 0, nullptr);
-  }
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  const std::string dir = have_conn_ ? FusectlDir() : std::string();
+  if (dir.empty()) return;
+  int fd = open((dir + "/" + std::to_string(conn_id_) + "/abort").c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return;
   (void)!write(fd, "1", 1);
   close(fd);
@@ -982,10 +985,8 @@ Status Mount::Impl::Stop() {
       if (!loop_done_.load()) AbortConnection();
     }
     // Else the connection is gone: idle workers got ENODEV, and the loop ends once the busy
-    // ones finish their requests (a store sync may take seconds on a busy disk). Never abort
-    // then: an abort wakes every idle worker with an error that libfuse 3.14 prints while it
-    // cancels them, and a worker cancelled inside perror() leaves stderr's lock held, hanging
-    // the next one that prints (and this join) for good (seen in CI).
+    // ones finish their requests (a store sync may take seconds on a busy disk); aborting then
+    // would only wake the idle ones with an error libfuse prints.
   }
   if (loop_.joinable()) loop_.join();
   fuse_session_unmount(se_);  // closes /dev/fuse; the kernel side is gone already
