@@ -15,15 +15,7 @@ log() {
 }
 die() { log "FAIL: $*"; exit 1; }
 
-# A TCP port on 127.0.0.1 nobody listens on, from a range away from the usual ones.
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../free_port.sh"
 
 E2E_BG_PIDS=()  # background helpers of a test (load, checker): killed first at cleanup
 e2e_cleanup() {

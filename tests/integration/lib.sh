@@ -122,17 +122,7 @@ int_cleanup() {
   exit $rc
 }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  die "no free port"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../free_port.sh"
 
 # ---------------------------------------------------------------- rewind-mount daemons
 
