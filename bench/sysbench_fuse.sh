@@ -4,7 +4,7 @@
 #   bench/sysbench_fuse.sh [--time S] [--rows N] [--threads "1 4"] [--rounds R]
 #                          [--workloads "oltp_write_only oltp_read_write"]
 #                          [--rewind-mount BIN] [--mount-threads N] [--compress on|off (on)]
-#                          [--mount-args "ARGS"] [--dir DIR]
+#                          [--mount-args "ARGS"] [--mariadbd-args "ARGS"] [--dir DIR]
 #
 # The same mariadbd (same options: tests/integration/lib.sh mdb_start, 256M buffer pool) runs
 # once on a plain directory and once on a rewind-mount of a fresh store, both on the same
@@ -21,7 +21,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 TIME=60 ROWS=1000000 THREADS="1 4" ROUNDS=1 WORKLOADS="oltp_write_only oltp_read_write"
-MOUNT_THREADS="" MOUNT_ARGS="" COMPRESS=on DIR=/tmp OUT=""
+MOUNT_THREADS="" MOUNT_ARGS="" MARIADBD_ARGS="" COMPRESS=on DIR=/tmp OUT=""
 REWIND_MOUNT=${REWIND_MOUNT:-}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
     --mount-threads) MOUNT_THREADS=$2; shift 2 ;;
     --compress) COMPRESS=$2; shift 2 ;;
     --mount-args) MOUNT_ARGS=$2; shift 2 ;;  # more rewind-mount options, e.g. "--eager-sync off"
+    --mariadbd-args) MARIADBD_ARGS=$2; shift 2 ;;  # more options for both servers alike
     --dir) DIR=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
@@ -51,7 +52,7 @@ source "$ROOT/tests/integration/lib.sh"
 int_private_ns --time "$TIME" --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" \
   --workloads "$WORKLOADS" --rewind-mount "$REWIND_MOUNT" --dir "$DIR" --out "$OUT" \
   --compress "$COMPRESS" ${MOUNT_THREADS:+--mount-threads "$MOUNT_THREADS"} \
-  ${MOUNT_ARGS:+--mount-args "$MOUNT_ARGS"}
+  ${MOUNT_ARGS:+--mount-args "$MOUNT_ARGS"} ${MARIADBD_ARGS:+--mariadbd-args "$MARIADBD_ARGS"}
 int_setup bench
 
 # CPU seconds (user + system) a process has used so far.
@@ -79,6 +80,7 @@ quiesce() {
   echo "# machine: $(nproc) cores $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $DIR on $(df --output=fstype "$DIR" | tail -n1)"
   echo "# mariadbd $("$MARIADBD" --version | awk '{print $3}'), $("$SYSBENCH" --version), rows $ROWS, time $TIME s, rounds $ROUNDS"
   echo "# rewind-mount $REWIND_MOUNT ${MOUNT_THREADS:+--threads $MOUNT_THREADS} --compress $COMPRESS $MOUNT_ARGS"
+  [ -z "$MARIADBD_ARGS" ] || echo "# mariadbd (both) $MARIADBD_ARGS"
 } | tee "$OUT" >&2
 
 PLAIN=$INT_DIR/plain STORE=$INT_DIR/store MNT=$INT_DIR/mnt
@@ -86,8 +88,10 @@ mkdir -p "$PLAIN"
 daemon_start d "$STORE" "$MNT" --volume bench --create --compress "$COMPRESS" \
   ${MOUNT_THREADS:+--threads "$MOUNT_THREADS"} $MOUNT_ARGS
 DPID=${DAEMON_PID[d]}
-mdb_install plain "$PLAIN" "$(free_port)"
-mdb_install rewind "$MNT" "$(free_port)"
+# shellcheck disable=SC2086 # MARIADBD_ARGS: options, word-split on purpose
+mdb_install plain "$PLAIN" "$(free_port)" $MARIADBD_ARGS
+# shellcheck disable=SC2086
+mdb_install rewind "$MNT" "$(free_port)" $MARIADBD_ARGS
 
 declare -A PREP=()
 for fs in plain rewind; do
