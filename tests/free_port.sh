@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # free_port: prints a TCP port on 127.0.0.1 that no socket uses, for a test's listener. Sourced by
 # tests/e2e/lib.sh and tests/integration/lib.sh.
 #
