@@ -28,10 +28,10 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// compress_level: nullopt for no compression.
 // --writeback-kib N: StoreOptions::writeback_every_bytes for every store of the run (0: off).
 uint64_t g_writeback_every_bytes = StoreOptions{}.writeback_every_bytes;
 
+// compress_level: nullopt for no compression.
 std::unique_ptr<Store> OpenStore(const std::string& dir, bool preallocate = true,
                                  std::optional<int> compress_level = std::nullopt) {
   StoreOptions o;
@@ -336,10 +336,10 @@ int main(int argc, char** argv) {
         WriteResult x = PlainAppend(base + "/plain.dat", writes, every);
         WriteResult y = PlainAppend(base + "/plain.dat", writes, every, 16384 + 56);
         WriteResult z = PlainHeadBlockAppend(base + "/plain.dat", writes, every);
+        WriteResult w = PlainHeadBlockAppend(base + "/plain.dat", writes, every, true);
         if (x.mb_s > a.mb_s) a = x;
         if (y.mb_s > r.mb_s) r = y;
         if (z.mb_s > h.mb_s) h = z;
-        WriteResult w = PlainHeadBlockAppend(base + "/plain.dat", writes, every, true);
         if (w.mb_s > l.mb_s) l = w;
       }
       std::printf("| %d | %.0f | %.0f | %.2f× | %.0f | %.2f× | %.0f | %.2f× |\n", every, a.mb_s,
