@@ -14,8 +14,9 @@
 # background flushing does not load the other's run; only one server is under load at a time.
 # Prints a markdown table (TPS, ratio, and the CPU seconds the FUSE daemon and mariadbd used
 # per 1,000 transactions, and how idle the machine's CPUs were) and keeps raw results in $OUT
-# (default bench-results-<date>.txt). BENCH_DURING_RUN="cmd" runs `cmd FS WORKLOAD THREADS` 5 s
-# into every run (for example a `perf record` of the daemon).
+# (default bench-results-<date>.txt). BENCH_DURING_RUN="cmd" runs `cmd FS WORKLOAD THREADS
+# MARIADBD_PID DAEMON_PID` 5 s into every run (for example bench/offcpu_hook.sh: where
+# mariadbd's threads wait).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
     --mariadbd-args) MARIADBD_ARGS=$2; shift 2 ;;  # more options for both servers alike
     --dir) DIR=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -114,7 +115,7 @@ for round in $(seq 1 "$ROUNDS"); do
         quiesce rewind
         d0=$(cpu_s "$DPID") m0=$(cpu_s "${MDB_PID[$fs]}")
         read -r i0 t0 < <(cpu_idle)
-        [ -z "${BENCH_DURING_RUN:-}" ] || (sleep 5; $BENCH_DURING_RUN "$fs" "$wl" "$th") &
+        [ -z "${BENCH_DURING_RUN:-}" ] || (sleep 5; $BENCH_DURING_RUN "$fs" "$wl" "$th" "${MDB_PID[$fs]}" "$DPID") &
         sb "$fs" "$wl" run --table-size="$ROWS" --threads="$th" --time="$TIME" \
           >"$INT_DIR/run-$round-$wl-$th-$fs.log" 2>&1 || die "sysbench failed: $(tail -n 5 "$INT_DIR/run-$round-$wl-$th-$fs.log")"
         d1=$(cpu_s "$DPID") m1=$(cpu_s "${MDB_PID[$fs]}")
