@@ -4,6 +4,7 @@
 // mount FAILS the test: nothing here is skipped.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -19,10 +20,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1073,6 +1077,14 @@ TEST_F(FsTest, StartFailuresAreClear) {
   MountOptions rw_at_lsn;
   rw_at_lsn.read_lsn = store::Lsn(1);
   EXPECT_FALSE(Mount::Start(store_.get(), tl_, plain_.path(), rw_at_lsn).ok());
+  for (int priority : {-1, 100}) {
+    MountOptions bad_priority;
+    bad_priority.realtime_priority = priority;
+    auto refused = Mount::Start(store_.get(), tl_, plain_.path(), bad_priority);
+    ASSERT_FALSE(refused.ok()) << priority;
+    EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(refused.status().ToString().find("realtime_priority"), std::string::npos);
+  }
   EXPECT_FALSE(IsMounted(plain_.path()));
   EXPECT_FALSE(IsMounted(plain_.path() + "/file"));
 }
@@ -1189,6 +1201,57 @@ TEST_F(FsTest, FsyncCoversItsFileAndARedoLogIsSyncedEagerly) {
   EXPECT_EQ(0u, mount_->stats().eager_syncs);
   ::close(log);
   EXPECT_EQ(page.substr(0, 512), ReadAll(M("ib_logfile0")).substr(512 * 19, 512));
+}
+
+// The scheduling policies of this process's threads (field 41 of /proc/self/task/*/stat).
+std::vector<int> ThreadPolicies() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');  // the name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 41 && fields >> field; ++i) {
+      if (i == 41) out.push_back(std::atoi(field.c_str()));
+    }
+  }
+  return out;
+}
+
+// With realtime_priority set, the workers run SCHED_FIFO (the tests run as root); by default
+// they stay on the normal scheduler. Either way the mount serves requests.
+TEST_F(FsTest, WorkersRunRealtimeWhenAsked) {
+  ASSERT_EQ(::geteuid(), 0u) << "these tests run as root (they mount FUSE)";
+  auto fifo_threads = [] {
+    const std::vector<int> p = ThreadPolicies();
+    return std::count(p.begin(), p.end(), SCHED_FIFO);
+  };
+  ASSERT_TRUE(WriteAll(M("f"), "served"));
+  EXPECT_EQ(mount_->stats().realtime_workers, 0u);
+  EXPECT_EQ(fifo_threads(), 0);
+
+  StopMount();
+  MountOptions realtime;
+  realtime.realtime_priority = 1;
+  StartMount(realtime);
+  const char* threads_env = std::getenv("REWIND_FS_THREADS");  // as StartMount applies it
+  const uint64_t workers = threads_env ? std::atoi(threads_env) : realtime.max_threads;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (mount_->stats().realtime_workers < workers &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(mount_->stats().realtime_workers, workers)
+      << "SCHED_FIFO refused to root? (see the warning on stderr)";
+  EXPECT_GE(fifo_threads(), static_cast<long>(workers));
+  ASSERT_TRUE(WriteAll(M("g"), "served too"));
+  EXPECT_EQ("served too", ReadAll(M("g")));
+  EXPECT_EQ("served", ReadAll(M("f")));
+  StopMount();
+  EXPECT_EQ(fifo_threads(), 0) << "the workers ended with the mount";
+  StartMount();  // TearDown expects a mount
 }
 
 // fsync while other threads change the namespace (each change is published in two steps in

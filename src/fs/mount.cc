@@ -16,6 +16,8 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -216,6 +218,8 @@ class Mount::Impl {
   std::array<std::atomic<uint64_t>, 10> sync_buckets_{};
   std::atomic<uint64_t> sync_ns_{0};
   std::atomic<uint64_t> eager_syncs_{0};
+  std::atomic<uint64_t> realtime_workers_{0};
+  std::atomic<bool> realtime_refused_{false};
   std::atomic<bool> loop_done_{false};
 
  private:
@@ -242,6 +246,9 @@ class Mount::Impl {
   // O_TRUNC: size 0 (no record if already empty).
   Status TruncateToZero(InodeId ino);
   void AbortConnection();
+  // Moves the calling worker to SCHED_FIFO (MountOptions::realtime_priority); on refusal says
+  // so once on stderr and leaves it on the normal scheduler.
+  void UseRealtimeScheduling();
   // One worker of the session loop: receives and processes requests until the connection
   // ends.
   void Serve();
@@ -882,7 +889,10 @@ Status Mount::Impl::StartSession() {
     // by themselves: every worker's read fails once the connection is gone.
     std::vector<std::thread> workers;
     for (unsigned i = 0; i < std::max(1u, options_.max_threads); ++i) {
-      workers.emplace_back([this] { Serve(); });
+      workers.emplace_back([this] {
+        UseRealtimeScheduling();
+        Serve();
+      });
     }
     for (std::thread& w : workers) w.join();
     loop_done_.store(true);
@@ -909,6 +919,21 @@ Status Mount::Impl::StartSession() {
     have_conn_ = true;
   }
   return Status::Ok();
+}
+
+void Mount::Impl::UseRealtimeScheduling() {
+  if (options_.realtime_priority == 0) return;
+  sched_param param{};
+  param.sched_priority = options_.realtime_priority;
+  const int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+  if (err == 0) {
+    realtime_workers_.fetch_add(1, std::memory_order_relaxed);
+  } else if (!realtime_refused_.exchange(true)) {
+    std::fprintf(stderr,
+                 "rewind: FUSE workers of %s stay on the normal scheduler: SCHED_FIFO %d refused "
+                 "(%s); run as root or with CAP_SYS_NICE for lower request latency\n",
+                 mountpoint_.c_str(), options_.realtime_priority, std::strerror(err));
+  }
 }
 
 void Mount::Impl::Serve() {
@@ -1022,6 +1047,11 @@ Result<std::unique_ptr<Mount>> Mount::Start(store::Store* store, TimelineId time
   if (root->type != NodeType::kDirectory) {
     return Status::NotDirectory("Mount::Start: root of timeline " + timeline.ToString());
   }
+  if (options.realtime_priority < 0 || options.realtime_priority > 99) {
+    return Status::InvalidArgument("Mount::Start: realtime_priority " +
+                                   std::to_string(options.realtime_priority) +
+                                   " is outside 0..99 (0: the normal scheduler)");
+  }
   if (options.fsname.empty() || options.fsname.find_first_of(",\\ \t\n") != std::string::npos) {
     return Status::InvalidArgument("Mount::Start: fsname must be non-empty, no commas or spaces");
   }
@@ -1081,6 +1111,7 @@ MountStats Mount::stats() const {
   }
   s.sync_latency_ns = impl_->sync_ns_.load(std::memory_order_relaxed);
   s.eager_syncs = impl_->eager_syncs_.load(std::memory_order_relaxed);
+  s.realtime_workers = impl_->realtime_workers_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -42,6 +42,15 @@ struct MountOptions {
   // that requests never queue behind FSYNCs waiting for the device: at 4 sysbench threads,
   // 4 workers gave 0.53x of plain ext4 and 16 gave 0.75x (64: same as 16); docs/benchmarks.md.
   unsigned max_threads = 16;
+  // The workers run SCHED_FIFO at this priority (1..99); 0: the normal scheduler. Meant for
+  // machines whose cores mariadbd keeps busy, where a worker woken for the redo log's WRITE or
+  // FSYNC may wait for a core behind mariadbd's own threads. Off by default: A/B runs so far
+  // were within the machine's noise (docs/benchmarks.md, 2026-12-02 10:30-11:50 UTC). A
+  // request's work is short and bounded, and the kernel's RT throttling
+  // (/proc/sys/kernel/sched_rt_runtime_us) leaves other threads their share regardless. Where
+  // the process may not use SCHED_FIFO (not root, no CAP_SYS_NICE, a container's limit) the
+  // workers stay on the normal scheduler: MountStats::realtime_workers says how many got it.
+  int realtime_priority = 0;
   // Largest WRITE request the kernel sends (and max_pages); capped at 1 MiB by libfuse 3.14.
   unsigned max_write = 1u << 20;
   // How long the kernel may trust attributes, names and negative lookups (seconds). Safe to
@@ -83,6 +92,7 @@ struct MountStats {
   std::array<uint64_t, 10> sync_latency_buckets{};
   uint64_t sync_latency_ns = 0;
   uint64_t eager_syncs = 0;  // store syncs started by a WRITE (MountOptions::eager_sync)
+  uint64_t realtime_workers = 0;  // workers running SCHED_FIFO (MountOptions::realtime_priority)
 };
 inline constexpr std::array<uint64_t, 9> kSyncBucketsUs = {100,   250,   500,    1000,  2500,
                                                            5000,  10000, 25000,  100000};
@@ -93,7 +103,8 @@ class Mount {
   // session loop; returns once the kernel has initialised the connection.
   // Failure (nothing is left mounted or running): NotFound for an unknown timeline or missing
   // mountpoint, NotDirectory for a mountpoint that is not a directory, InvalidArgument for bad
-  // options (read_lsn in the future or without read_only), Unavailable when FUSE cannot mount
+  // options (read_lsn in the future or without read_only, realtime_priority outside 0..99),
+  // Unavailable when FUSE cannot mount
   // (no /dev/fuse, not permitted, stale mount); the message says which. `store` is not owned.
   static Result<std::unique_ptr<Mount>> Start(store::Store* store, store::TimelineId timeline,
                                              const std::string& mountpoint,

@@ -4,7 +4,7 @@
 //
 //   rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)
 //                [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]
-//                [--eager-sync on|off] [--control FIFO] [--debug] MOUNTPOINT
+//                [--eager-sync on|off] [--realtime N] [--control FIFO] [--debug] MOUNTPOINT
 //
 // Output. stderr: a human log. stdout: one machine-readable line per event, flushed at once:
 //   timeline ID               the timeline mounted at MOUNTPOINT (for --branch: the new one)
@@ -47,7 +47,8 @@ void Usage() {
       stderr,
       "usage: rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)\n"
       "                    [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]\n"
-      "                    [--eager-sync on|off] [--control FIFO] [--debug] MOUNTPOINT\n"
+      "                    [--eager-sync on|off] [--realtime N] [--control FIFO] [--debug]\n"
+      "                    MOUNTPOINT\n"
       "  --create        create the volume if it does not exist\n"
       "  --branch ID:LSN mount a new writable timeline branched from timeline ID at LSN\n"
       "  --ro            read-only, at --lsn N (default: the newest record at start)\n"
@@ -55,6 +56,8 @@ void Usage() {
       "  --compress-level N zstd level, -7..9 (default 1)\n"
       "  --eager-sync on|off  a write to a file synced after each write or two (a redo log)\n"
       "                  starts the device sync before its fsync arrives (default on)\n"
+      "  --realtime N    FUSE workers run SCHED_FIFO at priority N, 1..99; 0: the normal\n"
+      "                  scheduler (default 0)\n"
       "  --control FIFO  read commands from FIFO: 'lsn', 'branch LSN MOUNTPOINT',\n"
       "                  'unmount MOUNTPOINT' (replies on stdout)\n"
       "Runs until SIGINT or SIGTERM, then unmounts. SIGUSR1 prints the store's last LSN.\n");
@@ -86,13 +89,15 @@ void PrintStats(const char* what, const rwd::fs::Mount& m) {
   rwd::fs::MountStats s = m.stats();
   std::fprintf(stderr,
                "rewind-mount: %s %s: %llu writes (%llu bytes), %llu reads (%llu bytes), "
-               "%llu syncs (mean %.0f us), %llu eager syncs, %llu errors, %llu forget mismatches\n",
+               "%llu syncs (mean %.0f us), %llu eager syncs, %llu errors, %llu forget mismatches, "
+               "%llu realtime workers\n",
                what, m.mountpoint().c_str(), (unsigned long long)s.writes,
                (unsigned long long)s.write_bytes, (unsigned long long)s.reads,
                (unsigned long long)s.read_bytes, (unsigned long long)s.syncs,
                s.syncs ? static_cast<double>(s.sync_latency_ns) / 1e3 / s.syncs : 0.0,
                (unsigned long long)s.eager_syncs,
-               (unsigned long long)s.errors, (unsigned long long)s.forget_mismatches);
+               (unsigned long long)s.errors, (unsigned long long)s.forget_mismatches,
+               (unsigned long long)s.realtime_workers);
   if (s.syncs == 0) return;
   std::string hist = "rewind-mount: sync latency:";
   for (size_t i = 0; i < s.sync_latency_buckets.size(); ++i) {
@@ -236,6 +241,10 @@ int main(int argc, char** argv) {
       const std::string v = next("--eager-sync");
       if (v != "on" && v != "off") return Usage(), 2;
       options.eager_sync = v == "on";
+    } else if (a == "--realtime") {
+      uint64_t priority = 0;
+      if (!ParseU64(next("--realtime"), &priority) || priority > 99) return Usage(), 2;
+      options.realtime_priority = static_cast<int>(priority);
     } else if (a == "--compress-level") {
       const std::string v = next("--compress-level");
       char* end = nullptr;
