@@ -44,8 +44,9 @@ struct MountOptions {
   unsigned max_threads = 16;
   // The workers run SCHED_FIFO at this priority (1..99); 0: the normal scheduler. Meant for
   // machines whose cores mariadbd keeps busy, where a worker woken for the redo log's WRITE or
-  // FSYNC may wait for a core behind mariadbd's own threads. Off by default: A/B runs so far
-  // were within the machine's noise (docs/benchmarks.md, 2026-12-02 10:30-11:50 UTC). A
+  // FSYNC may wait for a core behind mariadbd's own threads. Off by default: it shortens those
+  // waits, but alternated sysbench runs on 2 saturated cores showed no TPS gain (the workers
+  // then preempt mariadbd; docs/benchmarks.md, "Where mariadbd waits", 2026-12-02). A
   // request's work is short and bounded, and the kernel's RT throttling
   // (/proc/sys/kernel/sched_rt_runtime_us) leaves other threads their share regardless. Where
   // the process may not use SCHED_FIFO (not root, no CAP_SYS_NICE, a container's limit) the
