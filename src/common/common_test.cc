@@ -1,10 +1,17 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <string>
 
 #include "common/crc32c.h"
 #include "common/status.h"
+#include "common/test_util.h"
 
 namespace rwd {
 namespace {
@@ -81,6 +88,42 @@ TEST(Status, ResultAndMacros) {
   EXPECT_EQ(Status::Code::kNoSpace, Status::FromErrno(ENOSPC, "write").code());
   EXPECT_EQ(Status::Code::kIOError, Status::FromErrno(EIO, "write").code());
   EXPECT_EQ("IOError: ctx: x", Status::IOError("x").WithContext("ctx").ToString());
+}
+
+// The test helper for server ports: a listening socket is seen as in use, and a port handed
+// out lies below the ephemeral range, free, and bindable.
+TEST(TestUtil, FreeTcpPortIsBelowTheEphemeralRangeAndUnused) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(0, ::bind(fd, reinterpret_cast<sockaddr*>(&address), length)) << std::strerror(errno);
+  ASSERT_EQ(0, ::listen(fd, 1));
+  ASSERT_EQ(0, ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length));
+  EXPECT_TRUE(testing::TcpPortInUse(ntohs(address.sin_port)));
+  ::close(fd);
+
+  int lo = 0, hi = 0;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;
+  ASSERT_GT(lo, 0);
+  for (int i = 0; i < 20; ++i) {
+    const int port = testing::FreeTcpPort();
+    ASSERT_NE(0, port);
+    if (lo > 21200) {  // the usual case; else ports come from above the range
+      EXPECT_LT(port, lo) << "range " << lo << ".." << hi;
+    }
+    EXPECT_FALSE(testing::TcpPortInUse(port));
+    const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    at.sin_port = htons(static_cast<uint16_t>(port));
+    EXPECT_EQ(0, ::bind(probe, reinterpret_cast<sockaddr*>(&at), sizeof(at)))
+        << port << ": " << std::strerror(errno);
+    ::close(probe);
+  }
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_util.h"
 #include "engine/subprocess.h"
 
 namespace rwd::engine {
@@ -63,7 +64,11 @@ class PortHolder {
   int port_ = 0;
 };
 
-int FreePort() { return PortHolder().port(); }
+int FreePort() {
+  const int port = rwd::testing::FreeTcpPort();
+  if (port == 0) ADD_FAILURE() << "no free TCP port below the ephemeral range";
+  return port;
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
