@@ -45,12 +45,13 @@ struct MountOptions {
   // The workers run SCHED_FIFO at this priority (1..99); 0: the normal scheduler. Meant for
   // machines whose cores mariadbd keeps busy, where a worker woken for the redo log's WRITE or
   // FSYNC may wait for a core behind mariadbd's own threads. Off by default: it shortens those
-  // waits, but alternated sysbench runs on 2 saturated cores showed no TPS gain (the workers
-  // then preempt mariadbd; docs/benchmarks.md, "Where mariadbd waits", 2026-12-02). A
-  // request's work is short and bounded, and the kernel's RT throttling
-  // (/proc/sys/kernel/sched_rt_runtime_us) leaves other threads their share regardless. Where
-  // the process may not use SCHED_FIFO (not root, no CAP_SYS_NICE, a container's limit) the
-  // workers stay on the normal scheduler: MountStats::realtime_workers says how many got it.
+  // waits, but alternated sysbench runs on 2 saturated cores showed no TPS gain, with 4, 8 or
+  // 16 workers (they then preempt mariadbd; docs/benchmarks.md, "Where mariadbd waits" and
+  // "Workers, short slices", 2026-12-02). A request's work is short and bounded, and the
+  // kernel's RT throttling (/proc/sys/kernel/sched_rt_runtime_us) leaves other threads their
+  // share regardless. Where the process may not use SCHED_FIFO (not root, no CAP_SYS_NICE, a
+  // container's limit) the workers stay on the normal scheduler: MountStats::realtime_workers
+  // says how many got it.
   int realtime_priority = 0;
   // Largest WRITE request the kernel sends (and max_pages); capped at 1 MiB by libfuse 3.14.
   unsigned max_write = 1u << 20;
