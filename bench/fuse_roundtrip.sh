@@ -31,8 +31,8 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-for n in "$OPS" "$BS"; do
-  case $n in ''|*[!0-9]*|0) echo "--ops and --bs take positive integers, not '$n'" >&2; exit 2 ;; esac
+for n in "$OPS" "$BS" "$ROUNDS"; do
+  case $n in ''|*[!0-9]*|0) echo "--ops, --bs and --rounds take positive integers, not '$n'" >&2; exit 2 ;; esac
 done
 if [ -z "$REWIND_MOUNT" ]; then
   for b in "$ROOT/build/src/fs/rewind-mount" "$ROOT"/build*/src/fs/rewind-mount; do
@@ -78,7 +78,8 @@ for round in $(seq 1 "$ROUNDS"); do
   order="plain rewind"; [ $((round % 2)) -eq 0 ] && order="rewind plain"
   for fs in $order; do
     dir=$PLAIN; [ "$fs" = rewind ] && dir=$MNT
-    read -r w c d < <(run "$dir" "$round")
+    res=$(run "$dir" "$round")  # a failed dd ends the run here (set -e)
+    read -r w c d <<<"$res"
     log "round $round $fs: $w µs per write, writer $c µs CPU, daemon $d µs CPU"
     SUM_W[$fs]=$(echo "${SUM_W[$fs]} + $w" | bc -l)
     SUM_C[$fs]=$(echo "${SUM_C[$fs]} + $c" | bc -l)
