@@ -38,6 +38,6 @@ if ((${#missing[@]})); then
 fi
 
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
-cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DREWIND_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: build ready in ./build"

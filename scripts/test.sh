@@ -53,7 +53,7 @@ run_ctest build build --timeout 1800 -j1 "$@"
 # 2. Unit tests under ASan + UBSan.
 stage_start=$SECONDS
 echo "test: building ./build-asan (ASan + UBSan)"
-if cmake -S . -B build-asan -DREWIND_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+if cmake -S . -B build-asan -DREWIND_SANITIZE=ON -DREWIND_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
    cmake --build build-asan -j"$JOBS"; then
   run_ctest build-asan build-asan --timeout 1800 -j1 -LE 'e2e|integration|stress'
 else
@@ -67,7 +67,7 @@ echo "test: build-asan (build and tests) took $((SECONDS - stage_start)) s"
 # 3. A short run of every fuzz target (clang + libFuzzer + ASan + UBSan).
 stage_start=$SECONDS
 echo "test: building ./build-fuzz (clang, libFuzzer)"
-if CC=clang CXX=clang++ cmake -S . -B build-fuzz -DREWIND_FUZZ=ON >/dev/null &&
+if CC=clang CXX=clang++ cmake -S . -B build-fuzz -DREWIND_FUZZ=ON -DREWIND_WERROR=ON >/dev/null &&
    cmake --build build-fuzz --target fuzz -j"$JOBS"; then
   run_ctest build-fuzz build-fuzz --timeout 600 -j"$JOBS" -L fuzz
 else

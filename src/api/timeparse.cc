@@ -153,7 +153,7 @@ int64_t UnitNanos(std::string_view unit) {
 Result<int64_t> ParseIso8601(std::string_view text) {
   std::string_view s = Trim(text);
   size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadFixed(s, &pos, 4, &year) || !Expect(s, &pos, '-') || !ReadFixed(s, &pos, 2, &month) ||
       !Expect(s, &pos, '-') || !ReadFixed(s, &pos, 2, &day)) {
     return IsoError(text, "");
