@@ -235,9 +235,10 @@ Status ApiServer::Start() {
       return Status::InvalidArgument("HTTPS needs both a certificate file and a key file");
     }
     // Checked here, with messages naming the file and the problem; httplib would only say
-    // "invalid".
+    // "invalid". Validity is judged by the real clock, whatever options.clock says (that one
+    // is for SigV4's skew checks in tests).
     Result<tls::ServerIdentity> id = tls::ServerIdentity::Load(
-        m.options.tls_cert_file, m.options.tls_key_file, m.Now() / 1'000'000'000);
+        m.options.tls_cert_file, m.options.tls_key_file, NowNs() / kNanosPerSecond);
     if (!id.ok()) return id.status();
     Status configured = Status::Ok();
     auto server = std::make_unique<Listener<httplib::SSLServer>>([&](SSL_CTX& ctx) {

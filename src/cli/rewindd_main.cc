@@ -342,7 +342,7 @@ int Run(int argc, char** argv) {
     // Checked before the data dir is touched: a bad file stops rewindd with nothing started.
     // ApiServer::Start loads the pair again when it binds.
     Result<tls::ServerIdentity> id =
-        tls::ServerIdentity::Load(flags->tls_cert, flags->tls_key, api::NowNs() / 1'000'000'000);
+        tls::ServerIdentity::Load(flags->tls_cert, flags->tls_key, api::NowNs() / api::kNanosPerSecond);
     if (!id.ok()) {
       std::fprintf(stderr, "rewindd: --tls-cert/--tls-key: %s\n", id.status().message().c_str());
       return 1;
