@@ -8,7 +8,8 @@ PACKAGES=(
   cmake g++ make pkg-config            # build
   libfuse3-dev fuse3                   # src/fs: the FUSE filesystem
   libsqlite3-dev                       # src/cluster: metadata
-  libssl-dev                           # src/api: SigV4 (HMAC-SHA256)
+  libssl-dev openssl                   # src/api: SigV4 (HMAC-SHA256); src/tls: certificates, HTTPS;
+                                       # tests/e2e/tls_test.sh: the openssl CLI
   libcpp-httplib-dev nlohmann-json3-dev  # src/api: HTTP server; JSON
   libpugixml-dev                       # src/cli: parses the API's XML answers
   libzstd-dev                          # src/store: page compression

@@ -14,6 +14,7 @@
 #include "api/random_id.h"
 #include "api/timeparse.h"
 #include "api/xml.h"
+#include "tls/tls.h"
 
 namespace rwd::api {
 
@@ -34,9 +35,12 @@ bool ValidActionName(std::string_view action) {
 // httplib listens with a backlog of 5 (a compile-time constant of the shared library), so a
 // burst of more than 5 simultaneous connects loses SYNs and stalls clients for a second. The
 // listening socket is a protected member; expose it to raise the backlog after binding.
-class HttpServer : public httplib::Server {
+// Base: httplib::Server (HTTP) or httplib::SSLServer (HTTPS).
+template <class Base>
+class Listener : public Base {
  public:
-  socket_t listen_socket() const { return svr_sock_; }
+  using Base::Base;
+  socket_t listen_socket() const { return this->svr_sock_; }
 };
 
 struct Route {
@@ -57,7 +61,8 @@ struct ApiServer::Impl {
   ApiServerOptions options;
   ApiHandler* handler;
   std::vector<Route> routes;
-  HttpServer http;
+  std::unique_ptr<httplib::Server> http;  // made by Start: HTTP, or HTTPS with a certificate
+  std::function<socket_t()> listen_socket;
   std::thread thread;
   std::mutex mu;  // guards started/stopped for Start/Stop
   bool started = false;
@@ -224,7 +229,32 @@ Status ApiServer::Start() {
   if (m.handler == nullptr) return Status::InvalidArgument("ApiServer: no ApiHandler");
   if (!m.options.credentials) return Status::InvalidArgument("ApiServer: no credential lookup");
 
-  HttpServer& http = m.http;
+  const bool https = !m.options.tls_cert_file.empty() || !m.options.tls_key_file.empty();
+  if (https) {
+    if (m.options.tls_cert_file.empty() || m.options.tls_key_file.empty()) {
+      return Status::InvalidArgument("HTTPS needs both a certificate file and a key file");
+    }
+    // Checked here, with messages naming the file and the problem; httplib would only say
+    // "invalid". Validity is judged by the real clock, whatever options.clock says (that one
+    // is for SigV4's skew checks in tests).
+    Result<tls::ServerIdentity> id = tls::ServerIdentity::Load(
+        m.options.tls_cert_file, m.options.tls_key_file, NowNs() / kNanosPerSecond);
+    if (!id.ok()) return id.status();
+    Status configured = Status::Ok();
+    auto server = std::make_unique<Listener<httplib::SSLServer>>([&](SSL_CTX& ctx) {
+      configured = id->Configure(&ctx);
+      return configured.ok();
+    });
+    if (!configured.ok()) return configured;
+    if (!server->is_valid()) return Status::IOError("cannot create the TLS context");
+    m.listen_socket = [s = server.get()] { return s->listen_socket(); };
+    m.http = std::move(server);
+  } else {
+    auto server = std::make_unique<Listener<httplib::Server>>();
+    m.listen_socket = [s = server.get()] { return s->listen_socket(); };
+    m.http = std::move(server);
+  }
+  httplib::Server& http = *m.http;
   // httplib's default sets SO_REUSEPORT, which would let a second daemon share the port
   // silently. SO_REUSEADDR alone allows a quick restart and still fails on a live listener.
   http.set_socket_options([](socket_t sock) {
@@ -288,11 +318,11 @@ Status ApiServer::Start() {
     if (err != 0) msg += std::string(": ") + std::strerror(err);
     return Status::Unavailable(msg);
   }
-  ::listen(http.listen_socket(), SOMAXCONN);  // re-listen only raises the backlog (Linux)
+  ::listen(m.listen_socket(), SOMAXCONN);  // re-listen only raises the backlog (Linux)
   m.started = true;
   m.listener_done = false;
   m.thread = std::thread([&m] {
-    m.http.listen_after_bind();
+    m.http->listen_after_bind();
     m.listener_done = true;
   });
   // httplib's stop() is a no-op until the accept loop runs; wait for it so Stop() cannot be lost.
@@ -307,7 +337,7 @@ void ApiServer::Stop() {
   std::lock_guard<std::mutex> lock(m.mu);
   if (!m.started || m.stopped) return;
   m.stopped = true;
-  m.http.stop();
+  m.http->stop();
   if (m.thread.joinable()) m.thread.join();
 }
 
@@ -316,7 +346,8 @@ int ApiServer::port() const { return impl_->bound_port; }
 std::string ApiServer::endpoint_url() const {
   const std::string& host = impl_->options.host;
   bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+  const bool https = !impl_->options.tls_cert_file.empty();
+  return (https ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
 }
 
 }  // namespace rwd::api

@@ -96,6 +96,11 @@ struct ApiCallRecord {
 struct ApiServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;              // 0: the kernel picks a free port; read it back with ApiServer::port()
+  // HTTPS (TLS 1.2 and later) when both are set: the server's certificate in PEM (then any
+  // intermediates) and its unencrypted PEM key, loaded and checked by Start. Both empty: HTTP.
+  // Choosing where plain HTTP is acceptable is the caller's job (tls::CheckPlainHttpListen).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   SecretLookup credentials;  // required: access key id → secret
   std::string service = "rds";  // SigV4 scope service
   std::string api_version = std::string(kRdsApiVersion);
@@ -127,15 +132,16 @@ class ApiServer {
   void SetMetricsHandler(std::function<std::string()> render);
 
   // Binds host:port and starts serving on background threads; when it returns OK the port
-  // accepts connections. Failure: InvalidArgument (no handler or credentials), Unavailable if
-  // the address cannot be bound (the message names host:port and the OS error),
-  // FailedPrecondition if already started.
+  // accepts connections. Failure: InvalidArgument (no handler or credentials, only one of the
+  // TLS files), Unavailable if the address cannot be bound (the message names host:port and the
+  // OS error), FailedPrecondition if already started; for HTTPS, tls::ServerIdentity::Load's
+  // Status (NotFound, IOError or InvalidArgument, naming the bad file and what is wrong).
   Status Start();
   // Stops accepting, finishes in-flight requests and joins all threads.
   void Stop();
 
   int port() const;                  // the bound port (after Start), else options.port
-  std::string endpoint_url() const;  // "http://host:port", for --endpoint-url
+  std::string endpoint_url() const;  // "http(s)://host:port", for --endpoint-url
 
  private:
   struct Impl;

@@ -15,6 +15,7 @@
 #include "api/test_util.h"
 #include "api/timeparse.h"
 #include "api/xml.h"
+#include "tls/tls.h"
 
 namespace rwd::api {
 namespace {
@@ -425,6 +426,101 @@ TEST_F(ApiServerTest, ConcurrentCalls) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(160, ok.load());
+}
+
+// HTTPS with a certificate from a test CA: the Debian aws CLI with --ca-bundle and httplib's
+// verifying client succeed; a client that does not trust the CA, or speaks plain HTTP, fails.
+TEST(ApiServerHttps, ServesTlsThatVerifiesAgainstTheCaBundle) {
+  ASSERT_TRUE(HaveAwsCli()) << AwsCli() << " (Debian package awscli) is required";
+  TempDir dir;
+  const int64_t now_s = NowNs() / kNanosPerSecond;
+  Result<tls::CertificateAuthority> ca = tls::CertificateAuthority::Create("API test CA", now_s);
+  ASSERT_TRUE(ca.ok()) << ca.status().ToString();
+  Result<tls::ServerCertFiles> files =
+      tls::EnsureServerCertificate(*ca, dir.File("tls"), {"127.0.0.1"}, {}, now_s);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  Result<Credentials> creds = GenerateCredentials();
+  ASSERT_TRUE(creds.ok());
+  ASSERT_TRUE(WriteCredentialsFile(dir.path(), *creds).ok());
+
+  FakeHandler handler;
+  ApiServerOptions opts;
+  opts.credentials = SingleKeyLookup(*creds);
+  opts.tls_cert_file = files->cert_path;
+  opts.tls_key_file = files->key_path;
+  ApiServer server(opts, &handler);
+  server.SetMetricsHandler([] { return std::string("rewind_up 1\n"); });
+  Status st = server.Start();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const std::string url = server.endpoint_url();
+  EXPECT_EQ("https://127.0.0.1:" + std::to_string(server.port()), url);
+
+  auto aws = [&](const std::string& extra) {
+    TempDir home;
+    return RunShell("env -i HOME=" + ShellQuote(home.path()) +
+                        " PATH=/usr/bin:/bin LANG=C.UTF-8 AWS_SHARED_CREDENTIALS_FILE=" +
+                        ShellQuote(CredentialsPath(dir.path())) +
+                        " AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true AWS_PAGER= " +
+                        AwsCli() + " --profile rewind --region us-east-1 --output json " + extra +
+                        " rds describe-db-clusters",
+                    home.path());
+  };
+  CommandResult r = aws("--endpoint-url " + url + " --ca-bundle " + ShellQuote(files->ca_path));
+  ASSERT_EQ(0, r.exit_code) << r.err;
+  EXPECT_NE(std::string::npos, r.out.find("\"minimal\"")) << r.out;
+  r = aws("--endpoint-url " + url);  // the system's CAs do not know the test CA
+  EXPECT_NE(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.err.find("SSL")) << r.err;
+  r = aws("--endpoint-url http://127.0.0.1:" + std::to_string(server.port()) +
+          " --cli-read-timeout 5 --cli-connect-timeout 5");
+  EXPECT_NE(0, r.exit_code);
+
+  httplib::Client trusted(url);
+  trusted.set_ca_cert_path(files->ca_path);
+  trusted.enable_server_certificate_verification(true);
+  httplib::Result got = trusted.Get("/metrics");
+  ASSERT_TRUE(got) << httplib::to_string(got.error());
+  EXPECT_EQ(200, got->status);
+  EXPECT_EQ("rewind_up 1\n", got->body);
+  httplib::Client untrusted(url);
+  untrusted.set_ca_cert_path(dir.File("tls/server-cert.pem"));  // not a CA
+  untrusted.enable_server_certificate_verification(true);
+  got = untrusted.Get("/metrics");
+  EXPECT_FALSE(got);
+  httplib::Client plain("http://127.0.0.1:" + std::to_string(server.port()));
+  plain.set_read_timeout(5, 0);
+  got = plain.Get("/metrics");
+  EXPECT_FALSE(got && got->status == 200);
+}
+
+TEST(ApiServerHttps, RefusesToStartWithBadCertificateFiles) {
+  TempDir dir;
+  const int64_t now_s = NowNs() / kNanosPerSecond;
+  Result<tls::CertificateAuthority> ca = tls::CertificateAuthority::Create("API test CA", now_s);
+  ASSERT_TRUE(ca.ok());
+  auto good = tls::EnsureServerCertificate(*ca, dir.File("a"), {"127.0.0.1"}, {}, now_s);
+  auto other = tls::EnsureServerCertificate(*ca, dir.File("b"), {"127.0.0.1"}, {}, now_s);
+  ASSERT_TRUE(good.ok() && other.ok());
+  Result<Credentials> creds = GenerateCredentials();
+  ASSERT_TRUE(creds.ok());
+  FakeHandler handler;
+  auto start = [&](const std::string& cert, const std::string& key) {
+    ApiServerOptions opts;
+    opts.credentials = SingleKeyLookup(*creds);
+    opts.tls_cert_file = cert;
+    opts.tls_key_file = key;
+    ApiServer server(opts, &handler);
+    return server.Start();
+  };
+  Status st = start(dir.File("missing.pem"), good->key_path);
+  EXPECT_EQ(Status::Code::kNotFound, st.code());
+  EXPECT_NE(std::string::npos, st.message().find(dir.File("missing.pem"))) << st.ToString();
+  st = start(good->cert_path, other->key_path);
+  EXPECT_EQ(Status::Code::kInvalidArgument, st.code());
+  EXPECT_NE(std::string::npos, st.message().find("does not belong")) << st.ToString();
+  st = start(good->cert_path, "");
+  EXPECT_EQ(Status::Code::kInvalidArgument, st.code());
+  EXPECT_TRUE(start(good->cert_path, good->key_path).ok());
 }
 
 }  // namespace

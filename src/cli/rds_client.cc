@@ -1,6 +1,7 @@
 #include "cli/rds_client.h"
 
 #include <httplib.h>
+#include <openssl/x509.h>
 
 #include <fstream>
 #include <sstream>
@@ -55,7 +56,15 @@ Result<std::shared_ptr<pugi::xml_document>> RdsClient::Call(
   for (const auto& [k, v] : params) body += "&" + api::UriEncode(k, false) + "=" + api::UriEncode(v, false);
 
   std::string hostport = config_.endpoint;
-  if (hostport.rfind("http://", 0) == 0) hostport = hostport.substr(7);
+  const bool https = hostport.rfind("https://", 0) == 0;
+  if (https) {
+    hostport = hostport.substr(8);
+  } else if (hostport.rfind("http://", 0) == 0) {
+    hostport = hostport.substr(7);
+  } else if (hostport.find("://") != std::string::npos) {
+    return Status::InvalidArgument("the endpoint " + config_.endpoint +
+                                   " must start with http:// or https://");
+  }
   while (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
 
   api::SigV4SignInput sign;
@@ -69,11 +78,23 @@ Result<std::shared_ptr<pugi::xml_document>> RdsClient::Call(
   httplib::Headers headers;
   for (const auto& [k, v] : api::SignSigV4(sign)) headers.emplace(k, v);
 
-  httplib::Client http("http://" + hostport);
+  httplib::Client http((https ? "https://" : "http://") + hostport);
+  if (https) {
+    if (!config_.ca_bundle.empty()) http.set_ca_cert_path(config_.ca_bundle);
+    http.enable_server_certificate_verification(true);
+  }
   http.set_connection_timeout(5);
   http.set_read_timeout(120);
   auto res = http.Post("/", headers, body, "application/x-www-form-urlencoded; charset=utf-8");
   if (!res) {
+    if (res.error() == httplib::Error::SSLServerVerification) {
+      long why = http.get_openssl_verify_result();
+      return Status::Unavailable(
+          "the certificate of rewindd at " + config_.endpoint + " does not verify against " +
+          (config_.ca_bundle.empty() ? "the system's CAs" : "the CA bundle " + config_.ca_bundle) +
+          (why != X509_V_OK ? std::string(": ") + X509_verify_cert_error_string(why) : "") +
+          " (give its CA with --ca-bundle FILE or AWS_CA_BUNDLE)");
+    }
     return Status::Unavailable("cannot reach rewindd at " + config_.endpoint + " (" +
                                httplib::to_string(res.error()) + "); is it running?");
   }

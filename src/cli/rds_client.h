@@ -17,10 +17,13 @@
 namespace rwd::cli {
 
 struct ClientConfig {
-  std::string endpoint = "http://127.0.0.1:8686";  // http://host:port
+  std::string endpoint = "http://127.0.0.1:8686";  // http://host:port or https://host:port
+  // For an https endpoint: a PEM file of the CAs to trust (as aws --ca-bundle); empty: the
+  // system's CAs. The server's certificate is always verified, its name included.
   std::string access_key_id;
   std::string secret_access_key;
   std::string region = "us-east-1";
+  std::string ca_bundle;
 };
 
 // Reads the [profile] of an AWS shared-credentials file.
@@ -33,7 +36,9 @@ class RdsClient {
   explicit RdsClient(ClientConfig config) : config_(std::move(config)) {}
 
   // Calls `action` with `params`; returns the parsed <ActionResult> element's document.
-  // Failure: Unavailable if rewindd cannot be reached; otherwise the AWS error, tagged.
+  // Failure: InvalidArgument for an endpoint that is not http(s)://host:port; Unavailable if
+  // rewindd cannot be reached or its certificate does not verify (the message says which);
+  // otherwise the AWS error, tagged.
   Result<std::shared_ptr<pugi::xml_document>> Call(
       const std::string& action, const std::vector<std::pair<std::string, std::string>>& params);
 

@@ -1,5 +1,7 @@
 // rewind: a friendly front over Rewind's RDS API (the same calls `aws rds` makes).
-//   rewind [--endpoint URL] [--credentials FILE] COMMAND ...
+//   rewind [--endpoint URL] [--credentials FILE] [--ca-bundle FILE] COMMAND ...
+//   (an https:// endpoint is verified against --ca-bundle, else AWS_CA_BUNDLE, else the
+//   system's CAs, as the aws CLI does)
 //   status                                  clusters, their state, endpoints and windows
 //   backtrack CLUSTER --to TIME [--use-earliest]
 //                                           rewinds in place; waits and shows progress
@@ -18,6 +20,7 @@
 
 #include "api/timeparse.h"
 #include "cli/rds_client.h"
+#include "tls/tls.h"
 
 namespace rwd::cli {
 namespace {
@@ -35,7 +38,7 @@ int Fail(const Status& s) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: rewind [--endpoint URL] [--credentials FILE] COMMAND\n"
+               "usage: rewind [--endpoint URL] [--credentials FILE] [--ca-bundle FILE] COMMAND\n"
                "  status\n"
                "  backtrack CLUSTER --to TIME [--use-earliest]\n"
                "  clone SOURCE NEW [--at TIME] [--port N]\n"
@@ -203,6 +206,10 @@ int main(int argc, char** argv) {
   std::string creds = std::getenv("AWS_SHARED_CREDENTIALS_FILE")
                           ? std::getenv("AWS_SHARED_CREDENTIALS_FILE")
                           : data_dir + "/credentials";
+  // As the aws CLI: --ca-bundle, else AWS_CA_BUNDLE (https endpoints only).
+  const char* env_ca = std::getenv("AWS_CA_BUNDLE");
+  std::string ca_bundle;
+  bool ca_flag = false;
   std::vector<std::string> args;
   std::string to, at, port;
   bool use_earliest = false;
@@ -217,6 +224,9 @@ int main(int argc, char** argv) {
       if (!value(&endpoint)) return Usage();
     } else if (a == "--credentials") {
       if (!value(&creds)) return Usage();
+    } else if (a == "--ca-bundle") {
+      if (!value(&ca_bundle) || ca_bundle.empty()) return Usage();
+      ca_flag = true;
     } else if (a == "--to") {
       if (!value(&to)) return Usage();
     } else if (a == "--at") {
@@ -234,6 +244,17 @@ int main(int argc, char** argv) {
   if (args.empty()) args.push_back("status");
   auto config = LoadClientConfig(creds, endpoint);
   if (!config.ok()) return Fail(config.status());
+  if (!ca_flag && env_ca != nullptr && *env_ca != '\0') ca_bundle = env_ca;
+  if (endpoint.rfind("https://", 0) == 0) {
+    if (!ca_bundle.empty()) {
+      rwd::Status ok = rwd::tls::CheckCaBundle(ca_bundle);
+      if (!ok.ok()) return Fail(ok.WithContext(ca_flag ? "--ca-bundle" : "AWS_CA_BUNDLE"));
+    }
+    config->ca_bundle = ca_bundle;
+  } else if (ca_flag) {
+    return Fail(rwd::Status::InvalidArgument("--ca-bundle is for an https:// endpoint; " +
+                                             endpoint + " is not one"));
+  }
   RdsClient rds(*config);
   const std::string& cmd = args[0];
   if (cmd == "status" && args.size() == 1) return Status_(rds);

@@ -3,6 +3,12 @@
 // api::RdsHandler) on 127.0.0.1.
 //
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
+//           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
+//
+// TLS: with --tls-cert/--tls-key (the user's certificate) the API is HTTPS; without them it is
+// plain HTTP, allowed only on a loopback address unless --allow-plain-http-on-trusted-network.
+// Every cluster's mariadbd serves TLS with a certificate from rewindd's own CA, whose
+// certificate is DIR/ca.pem (mysql --ssl-ca=DIR/ca.pem --ssl-verify-server-cert).
 //
 // DIR (default /var/lib/rewind) holds everything: the store, meta.db, the mounts (DIR/mnt), the
 // engines' run dirs (DIR/run), DIR/credentials (the access key, profile `rewind`, mode 0600,
@@ -34,9 +40,11 @@
 #include "api/credentials.h"
 #include "api/rds_handler.h"
 #include "api/server.h"
+#include "api/timeparse.h"
 #include "cli/metrics.h"
 #include "cluster/cluster_service.h"
 #include "common/status.h"
+#include "tls/tls.h"
 
 namespace rwd::cli {
 namespace {
@@ -45,7 +53,13 @@ constexpr const char* kUsage =
     "usage: rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]\n"
     "  --data-dir DIR      where the store, metadata, mounts and credentials live\n"
     "                      (default /var/lib/rewind)\n"
-    "  --listen HOST:PORT  the RDS API and /metrics (default 127.0.0.1:8686)\n"
+    "  --listen HOST:PORT  the RDS API and /metrics (default 127.0.0.1:8686); over plain HTTP\n"
+    "                      only on a loopback address (127.0.0.0/8, ::1, localhost)\n"
+    "  --tls-cert FILE     serve the API over HTTPS with this PEM certificate (then any\n"
+    "                      intermediates); clients: aws --ca-bundle CA.pem\n"
+    "  --tls-key FILE      the certificate's unencrypted PEM private key\n"
+    "  --allow-plain-http-on-trusted-network  serve plain HTTP on a non-loopback --listen\n"
+    "                      address (requests, passwords included, cross the network in clear)\n"
     "  --first-port N      first TCP port handed to DB clusters (default 3306)\n"
     "  --buffer-pool SIZE  innodb_buffer_pool_size of each mariadbd, e.g. 256M (default 256M)\n"
     "  --history-budget SIZE  most bytes of history the store keeps, e.g. 50G; past it every\n"
@@ -68,6 +82,9 @@ struct Flags {
   bool compress = true;
   int compress_level = 1;
   long retry_failed_interval_ms = 60'000;
+  std::string tls_cert;
+  std::string tls_key;
+  bool allow_plain_http = false;
 };
 
 
@@ -129,6 +146,14 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
       }
       return false;
     };
+    auto set_file = [&](const char* name, std::string* out) {
+      if (value.empty()) {
+        std::fprintf(stderr, "rewindd: %s wants a file\n", name);
+        return false;
+      }
+      *out = std::filesystem::absolute(value).lexically_normal().string();
+      return true;
+    };
     if (arg == "--help" || arg == "-h") {
       *help = true;
       return f;
@@ -151,6 +176,9 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.listen_host = value.substr(0, colon);
+      if (f.listen_host.size() > 2 && f.listen_host.front() == '[' && f.listen_host.back() == ']') {
+        f.listen_host = f.listen_host.substr(1, f.listen_host.size() - 2);  // [::1]:8686
+      }
       f.listen_port = static_cast<int>(*port);
     } else if (take("--first-port")) {
       std::optional<long> port = ParseLong(value, 1, 65535);
@@ -206,10 +234,31 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.retry_failed_interval_ms = *ms;
+    } else if (take("--tls-cert")) {
+      if (!set_file("--tls-cert", &f.tls_cert)) return std::nullopt;
+    } else if (take("--tls-key")) {
+      if (!set_file("--tls-key", &f.tls_key)) return std::nullopt;
+    } else if (arg == "--allow-plain-http-on-trusted-network") {
+      f.allow_plain_http = true;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
     }
+  }
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    std::fprintf(stderr, "rewindd: --tls-cert and --tls-key go together: give both or neither\n");
+    return std::nullopt;
+  }
+  const bool tls = !f.tls_cert.empty();
+  if (tls && f.allow_plain_http) {
+    std::fprintf(stderr, "rewindd: --allow-plain-http-on-trusted-network has no effect with "
+                         "--tls-cert/--tls-key (the API is HTTPS): drop one\n");
+    return std::nullopt;
+  }
+  // Before anything is opened, mounted or bound: nothing listens on a network in clear.
+  if (Status s = tls::CheckPlainHttpListen(f.listen_host, tls, f.allow_plain_http); !s.ok()) {
+    std::fprintf(stderr, "rewindd: %s\n", s.message().c_str());
+    return std::nullopt;
   }
   return f;
 }
@@ -289,6 +338,17 @@ int Run(int argc, char** argv) {
   }
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the daemon
 
+  if (!flags->tls_cert.empty()) {
+    // Checked before the data dir is touched: a bad file stops rewindd with nothing started.
+    // ApiServer::Start loads the pair again when it binds.
+    Result<tls::ServerIdentity> id =
+        tls::ServerIdentity::Load(flags->tls_cert, flags->tls_key, api::NowNs() / api::kNanosPerSecond);
+    if (!id.ok()) {
+      std::fprintf(stderr, "rewindd: --tls-cert/--tls-key: %s\n", id.status().message().c_str());
+      return 1;
+    }
+  }
+
   const std::string& dir = flags->data_dir;
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {
@@ -335,6 +395,8 @@ int Run(int argc, char** argv) {
     ao.host = flags->listen_host;
     ao.port = flags->listen_port;
     ao.credentials = api::SingleKeyLookup(*creds);
+    ao.tls_cert_file = flags->tls_cert;
+    ao.tls_key_file = flags->tls_key;
     ao.on_call = [&metrics](const api::ApiCallRecord& r) {
       metrics.Record(r);
       LogCall(r);

@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "fs/mount.h"
 #include "store/store.h"
+#include "tls/tls.h"
 
 namespace rwd::cluster {
 namespace {
@@ -179,6 +180,15 @@ class ClusterService::Impl {
   // ---- paths ----
   std::string MountDir(const std::string& id) const { return options_.data_dir + "/mnt/" + id; }
   std::string RunDir(const std::string& id) const { return options_.data_dir + "/run/" + id; }
+  // TLS: rewindd's CA (its certificate is what clients trust, like Aurora's global-bundle.pem)
+  // and each cluster's server certificate, all outside the volumes: a backtrack never rewinds
+  // them. ClusterTls issues or renews a cluster's certificate; see there.
+  std::string CaCertPath() const { return options_.data_dir + "/ca.pem"; }
+  std::string CaKeyPath() const { return options_.data_dir + "/tls/ca-key.pem"; }
+  std::string TlsDir(const std::string& id) const {
+    return options_.data_dir + "/tls/clusters/" + id;
+  }
+  Result<tls::ServerCertFiles> ClusterTls(const std::string& id);
 
   std::string ClusterArn(const std::string& id) const {
     return "arn:aws:rds:" + options_.region + ":" + options_.account_id + ":cluster:" + id;
@@ -275,6 +285,7 @@ class ClusterService::Impl {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<MetaDb> meta_;
   std::string engine_version_;
+  std::optional<tls::CertificateAuthority> ca_;  // set by Open; const after
 
   std::mutex mu_;  // guards runtimes_ and serialises validation + status changes of requests
   std::mutex unsaved_mu_;  // guards unsaved_; a leaf
@@ -489,6 +500,10 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
   eo.bind_address = options_.host;
   eo.innodb_buffer_pool_size = options_.innodb_buffer_pool_size;
   eo.root_password = root_password;
+  ASSIGN_OR_RETURN(tls::ServerCertFiles tls_files, ClusterTls(row.id));
+  eo.extra_settings.emplace_back("ssl-ca", tls_files.ca_path);
+  eo.extra_settings.emplace_back("ssl-cert", tls_files.cert_path);
+  eo.extra_settings.emplace_back("ssl-key", tls_files.key_path);
   // As Aurora does, an instance that dies (crash, OOM, kill -9) is started again; recovery
   // brings its committed data back. Runs on the engine's reaper thread: only post the work.
   eo.on_unexpected_exit = [this, id = row.id](const Status& why) {
@@ -497,6 +512,27 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
     Async([this, id] { DoRecoverEngine(id); });
   };
   return engine::MariaDbEngine::Create(std::move(eo));
+}
+
+// The cluster's server certificate, issued by rewindd's CA for its Endpoint (an IP SAN for a
+// numeric address, a DNS SAN for a name) and localhost; issued again when missing, damaged,
+// within 30 days of its end, or not matching the endpoint. Called by MakeEngine, so at every
+// rewindd start (clusters made before TLS get theirs then), creation, clone and backtrack.
+// When mariadbd runs as an unprivileged user, point `dir` at a directory it can reach and give
+// `owner` its uid/gid: the key must be readable by mariadbd.
+Result<tls::ServerCertFiles> ClusterService::Impl::ClusterTls(const std::string& id) {
+  const std::string dir = TlsDir(id);
+  const tls::FileOwner owner{};  // the process's own (root), as mariadbd runs as root today
+  std::vector<std::string> names = {options_.host};
+  if (options_.host != "localhost") names.push_back("localhost");
+  Result<tls::ServerCertFiles> files =
+      tls::EnsureServerCertificate(*ca_, dir, names, owner, NowNs() / kNsPerSec);
+  if (!files.ok()) return files.status().WithContext("TLS certificate of cluster " + id);
+  if (files->issued) {
+    std::fprintf(stderr, "rewindd: issued the TLS certificate of cluster %s (%s)\n", id.c_str(),
+                 files->reason.c_str());
+  }
+  return files;
 }
 
 void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
@@ -773,6 +809,7 @@ void ClusterService::Impl::DoDeleteCluster(ClusterRow row) {
     }
     std::error_code ec;
     std::filesystem::remove_all(RunDir(row.id), ec);
+    std::filesystem::remove_all(TlsDir(row.id), ec);
     std::filesystem::remove(MountDir(row.id), ec);
     // An instance still being deleted goes with its cluster (its own deletion, queued before,
     // may run after this one; a restart must not find it without its cluster).
@@ -815,6 +852,13 @@ Status ClusterService::Impl::Open() {
                  r.tail_cut ? "; torn tail cut: " : "", r.tail_cut ? r.cut_reason.c_str() : "");
   }
   ASSIGN_OR_RETURN(meta_, MetaDb::Open(options_.data_dir + "/meta.db"));
+  {
+    std::filesystem::create_directories(options_.data_dir + "/tls/clusters", ec);
+    std::filesystem::permissions(options_.data_dir + "/tls", std::filesystem::perms::owner_all, ec);
+    if (ec) return Status::IOError("creating " + options_.data_dir + "/tls: " + ec.message());
+    ASSIGN_OR_RETURN(ca_, tls::CertificateAuthority::LoadOrCreate(
+                              CaCertPath(), CaKeyPath(), "Rewind DB cluster CA", NowNs() / kNsPerSec));
+  }
   {
     engine::EngineOptions probe;
     probe.datadir = options_.data_dir + "/mnt/.probe";
@@ -870,7 +914,11 @@ Status ClusterService::Impl::Open() {
       continue;
     }
     auto eng = MakeEngine(row, "");
-    if (!eng.ok()) continue;
+    if (!eng.ok()) {
+      std::fprintf(stderr, "rewindd: preparing the engine of %s failed: %s\n", row.id.c_str(),
+                   eng.status().ToString().c_str());
+      continue;
+    }
     rt->engine = std::move(eng).value();
     if (auto w = WriterOf(row.id)) {
       if (w->status == "deleting") {

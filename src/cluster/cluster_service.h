@@ -8,6 +8,12 @@
 // outside every volume, so a backtrack never rewinds it. After a restart every cluster comes
 // back as it was, engines started; an operation cut short by the restart is finished or undone.
 //
+// TLS: Open loads (or, the first time, makes) rewindd's CA — its certificate <data_dir>/ca.pem,
+// its key <data_dir>/tls/ca-key.pem (0600) — and refuses to open if only one of the two is
+// there. Every mariadbd serves TLS with a certificate from that CA for the cluster's endpoint,
+// kept in <data_dir>/tls/clusters/<cluster>/ and issued or renewed whenever the cluster's engine
+// is set up (so at every Open); see ClusterTls in the .cc.
+//
 // Long operations (create, backtrack, clone, instance start, delete) run in the background, as
 // in Aurora: the call validates, records the new status ("creating", "backtracking",
 // "deleting"), returns, and the status moves on when the work is done.

@@ -111,6 +111,12 @@ done
 for f in "$DATA/credentials" "$DATA/meta.db" "$DATA"/run/*/root.password; do
   [ "$(stat -c %a "$f")" = 600 ] || die "$f is mode $(stat -c %a "$f"), not 600"
 done
-ss -ltnH | awk '{print $4}' | grep -E ":($(cluster_field fp Port)|$API_PORT)\$" | grep -v '^127\.0\.0\.1:' &&
+# ss must run and must see the API's own listener, or the check below proves nothing.
+LISTENING=$(ss -ltnH | awk '{print $4}') || die "cannot run ss -ltnH (package iproute2): the listen check cannot be made"
+for port in "$API_PORT" "$(cluster_field fp Port)"; do
+  echo "$LISTENING" | grep -qE "^127\.0\.0\.1:$port\$" ||
+    die "ss does not show 127.0.0.1:$port listening; its output: $LISTENING"
+done
+echo "$LISTENING" | grep -E ":($(cluster_field fp Port)|$API_PORT)\$" | grep -v '^127\.0\.0\.1:' &&
   die "rewindd or a mariadbd listens beyond 127.0.0.1"
 log "PASS"

@@ -93,9 +93,12 @@ e2e_start() {
   die "rewindd did not answer"
 }
 
+# E2E_API_SCHEME=https (with --tls-cert/--tls-key in REWINDD_ARGS) and E2E_AWS_ARGS (extra aws
+# flags, e.g. "--ca-bundle FILE") for a test of the API over TLS.
 aws_rds() {
-  /usr/bin/aws --profile rewind --region us-east-1 --endpoint-url "http://127.0.0.1:$API_PORT" \
-    rds "$@"
+  # shellcheck disable=SC2086 # E2E_AWS_ARGS: extra flags, word-split on purpose
+  /usr/bin/aws --profile rewind --region us-east-1 \
+    --endpoint-url "${E2E_API_SCHEME:-http}://127.0.0.1:$API_PORT" ${E2E_AWS_ARGS:-} rds "$@"
 }
 
 # cluster_field CLUSTER FIELD → value from describe-db-clusters
