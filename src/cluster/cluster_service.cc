@@ -1328,7 +1328,10 @@ Result<std::vector<ClusterView>> ClusterService::DescribeClusters(
 Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& req) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
-  if (row.status != "available") {
+  // Deletion protection alone may change on a failed cluster too: otherwise a protected cluster
+  // that failed could never be deleted.
+  const bool protection_only = !req.backtrack_window_s && !req.master_password;
+  if (row.status != "available" && !(row.status == "failed" && protection_only)) {
     return InvalidState("DB cluster " + row.id + " is " + row.status +
                         "; it can be modified when it is available.");
   }

@@ -259,6 +259,8 @@ class ClusterService {
   Result<ClusterView> CreateCluster(const CreateClusterRequest& request);
   // One cluster (NotFound if missing) or, with no id, all.
   Result<std::vector<ClusterView>> DescribeClusters(const std::optional<std::string>& id);
+  // InvalidDBClusterStateFault unless the cluster is available (or failed, when only deletion
+  // protection changes: a failed protected cluster must stay deletable).
   Result<ClusterView> ModifyCluster(const ModifyClusterRequest& request);
   // Refused with InvalidParameterCombination while the cluster's deletion protection is on
   // (Aurora's message); ModifyCluster with deletion_protection false turns it off.
