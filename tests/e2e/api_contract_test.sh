@@ -133,12 +133,20 @@ done
 events_q=(describe-events --source-identifier prot --source-type db-cluster --duration 60)
 total=$(aws_rds "${events_q[@]}" --query 'length(Events)' --output text)
 [ "$total" -ge 25 ] || die "expected at least 25 events, got $total"
-paged=$(aws_rds "${events_q[@]}" --page-size 20 --query 'length(Events)' --output text)
+# With --output text the CLI prints the query's answer per page: one line per call.
+per_page=$(aws_rds "${events_q[@]}" --page-size 20 --query 'length(Events)' --output text | tr '\n' ' ')
+[ "$(echo "$per_page" | awk '{ print $1 }')" = 20 ] || die "--page-size 20: pages of $per_page"
+[ "$(echo "$per_page" | wc -w)" -ge 2 ] || die "--page-size 20 made one call: $per_page"
+paged=$(echo "$per_page" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { print s }')
 [ "$paged" = "$total" ] || die "--page-size 20 gave $paged events of $total"
+json_total=$(aws_rds "${events_q[@]}" --page-size 20 --output json |
+  /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Events"]))')
+[ "$json_total" = "$total" ] || die "--page-size 20 --output json gave $json_total of $total"
 first=$(aws_rds "${events_q[@]}" --page-size 20 --max-items 20 --output json)
 token=$(echo "$first" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["Events"]) == 20, len(d["Events"]); print(d["NextToken"])') ||
   die "--max-items 20 did not stop with a NextToken: $first"
-rest=$(aws_rds "${events_q[@]}" --page-size 20 --starting-token "$token" --query 'length(Events)' --output text)
+rest=$(aws_rds "${events_q[@]}" --page-size 20 --starting-token "$token" --output json |
+  /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Events"]))')
 [ $((20 + rest)) -eq "$total" ] || die "--starting-token gave $rest more of $total"
 [ "$(aws_rds describe-db-clusters --page-size 20 --query 'length(DBClusters)' --output text)" = 1 ] ||
   die "describe-db-clusters --page-size 20"
@@ -170,7 +178,7 @@ for bad in ["bogus", "00"]:
     except ClientError as e:
         assert e.response["Error"]["Code"] == "InvalidParameterValue", e.response
 c = rds.describe_db_clusters(DBClusterIdentifier="prot")["DBClusters"][0]
-assert c["DeletionProtection"] is False, c["DeletionProtection"]  # 24 toggles end on off
+assert c["DeletionProtection"] is True, c["DeletionProtection"]  # the 24th toggle turned it on
 rds.add_tags_to_resource(ResourceName=c["DBClusterArn"], Tags=[{"Key": "py", "Value": "boto3"}])
 tags = rds.list_tags_for_resource(ResourceName=c["DBClusterArn"])["TagList"]
 assert {"Key": "py", "Value": "boto3"} in tags, tags
