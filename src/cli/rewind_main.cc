@@ -102,13 +102,22 @@ Result<std::vector<std::shared_ptr<pugi::xml_document>>> AllPages(RdsClient& rds
   return pages;
 }
 
+// The `item` elements of the `list` of every page (the nodes live as long as `pages`).
+std::vector<pugi::xml_node> Items(const std::vector<std::shared_ptr<pugi::xml_document>>& pages,
+                                  std::string_view list, const char* item) {
+  std::vector<pugi::xml_node> out;
+  for (const auto& page : pages) {
+    for (pugi::xml_node n : Find(*page, list).children(item)) out.push_back(n);
+  }
+  return out;
+}
+
 int Status_(RdsClient& rds) {
   auto r = AllPages(rds, "DescribeDBClusters", {});
   if (!r.ok()) return Fail(r.status());
   std::printf("%-22s %-13s %-21s %-8s %-22s %-9s %s\n", "CLUSTER", "STATUS", "ENDPOINT", "WINDOW",
               "EARLIEST BACKTRACK", "PROTECTED", "WRITER");
-  for (const auto& page : *r)
-  for (pugi::xml_node c : Find(*page, "DBClusters").children("DBCluster")) {
+  for (pugi::xml_node c : Items(*r, "DBClusters", "DBCluster")) {
     std::string id = c.child("DBClusterIdentifier").text().as_string();
     std::string writer = "-";
     for (pugi::xml_node m : c.child("DBClusterMembers").children("DBClusterMember")) {
@@ -270,8 +279,7 @@ int History(RdsClient& rds, const std::string& id) {
                                               {"Duration", "20160"}});
   if (!ev.ok()) return Fail(ev.status());
   std::printf("Events of %s:\n", id.c_str());
-  for (const auto& page : *ev)
-  for (pugi::xml_node e : Find(*page, "Events").children("Event")) {
+  for (pugi::xml_node e : Items(*ev, "Events", "Event")) {
     std::printf("  %-27s %s\n", e.child("Date").text().as_string(),
                 e.child("Message").text().as_string());
   }
