@@ -822,6 +822,19 @@ TEST_F(RdsHandlerContractTest, DescribeDBClustersPages) {
   EXPECT_EQ(2, pages);
   EXPECT_EQ(static_cast<size_t>(kClusters), seen.size());
   ExpectError(Call("DescribeDBClusters", "Marker=00ff"), 400, "InvalidParameterValue", "Marker");
+  // Every Describe checks MaxRecords and its own Marker.
+  for (const std::string action : {"DescribeDBInstances", "DescribeEvents"}) {
+    ExpectError(Call(action, "MaxRecords=101"), 400, "InvalidParameterValue", "MaxRecords");
+    ExpectError(Call(action, "Marker=" + EncodeMarker("DescribeDBClusters", 20)), 400,
+                "InvalidParameterValue", "Marker");
+  }
+  ExpectError(Call("DescribeDBClusterBacktracks", "DBClusterIdentifier=c100&Marker=zz"), 400,
+              "InvalidParameterValue", "Marker");
+  auto bt = Call("DescribeDBClusterBacktracks",
+                 "DBClusterIdentifier=c100&MaxRecords=20&Marker=" +
+                     EncodeMarker("DescribeDBClusterBacktracks", 20));
+  ASSERT_TRUE(bt.ok()) << bt.error().ToString();  // past the end: an empty last page
+  EXPECT_EQ("<DBClusterBacktracks></DBClusterBacktracks>", bt->result_xml);
   auto all = Call("DescribeDBClusters");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(kClusters, Count(all->result_xml, "<DBCluster>"));
