@@ -15,21 +15,30 @@ std::string Cat(std::string_view a, std::string_view b, std::string_view c = {})
 
 }  // namespace
 
+std::string ShownInput(std::string_view value, size_t max) {
+  if (value.size() <= max) return std::string(value);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(value.substr(0, cut)) + "...";
+}
+
 ApiError ApiError::Make(int http_status, std::string_view code, std::string_view message) {
+  // Backstop: no message grows without bound, whatever a caller quoted into it.
+  constexpr size_t kMaxMessage = 1024;
   ApiError e;
   e.http_status = http_status;
   e.code = std::string(code);
-  e.message = std::string(message);
+  e.message = ShownInput(message, kMaxMessage);
   e.sender_fault = http_status < 500;
   return e;
 }
 
 ApiError ApiError::DBClusterNotFound(std::string_view cluster_id) {
-  return Make(404, "DBClusterNotFoundFault", Cat("DBCluster ", cluster_id, " not found."));
+  return Make(404, "DBClusterNotFoundFault", Cat("DBCluster ", ShownInput(cluster_id), " not found."));
 }
 ApiError ApiError::DBClusterAlreadyExists(std::string_view cluster_id) {
   return Make(400, "DBClusterAlreadyExistsFault",
-              Cat("DB Cluster ", cluster_id, " already exists."));
+              Cat("DB Cluster ", ShownInput(cluster_id), " already exists."));
 }
 ApiError ApiError::InvalidDBClusterState(std::string_view message) {
   return Make(400, "InvalidDBClusterStateFault", message);
@@ -42,17 +51,17 @@ ApiError ApiError::DBClusterQuotaExceeded(std::string_view message) {
 }
 ApiError ApiError::DBClusterSnapshotNotFound(std::string_view snapshot_id) {
   return Make(404, "DBClusterSnapshotNotFoundFault",
-              Cat("DBClusterSnapshot ", snapshot_id, " not found."));
+              Cat("DBClusterSnapshot ", ShownInput(snapshot_id), " not found."));
 }
 ApiError ApiError::DBClusterParameterGroupNotFound(std::string_view name) {
   return Make(404, "DBClusterParameterGroupNotFound",
-              Cat("DBClusterParameterGroup ", name, " not found."));
+              Cat("DBClusterParameterGroup ", ShownInput(name), " not found."));
 }
 ApiError ApiError::DBInstanceNotFound(std::string_view instance_id) {
-  return Make(404, "DBInstanceNotFound", Cat("DBInstance ", instance_id, " not found."));
+  return Make(404, "DBInstanceNotFound", Cat("DBInstance ", ShownInput(instance_id), " not found."));
 }
 ApiError ApiError::DBInstanceAlreadyExists(std::string_view instance_id) {
-  return Make(400, "DBInstanceAlreadyExists", Cat("DB instance ", instance_id, " already exists."));
+  return Make(400, "DBInstanceAlreadyExists", Cat("DB instance ", ShownInput(instance_id), " already exists."));
 }
 ApiError ApiError::InvalidDBInstanceState(std::string_view message) {
   return Make(400, "InvalidDBInstanceState", message);
@@ -81,7 +90,7 @@ ApiError ApiError::MissingAction() {
 }
 ApiError ApiError::InvalidAction(std::string_view action) {
   return Make(400, "InvalidAction",
-              Cat("The action ", action, " is not valid for this web service."));
+              Cat("The action ", ShownInput(action), " is not valid for this web service."));
 }
 ApiError ApiError::MalformedQueryString(std::string_view message) {
   return Make(404, "MalformedQueryString", message);

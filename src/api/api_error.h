@@ -67,6 +67,10 @@ struct ApiError {
   std::string ToString() const;  // "403 SignatureDoesNotMatch: ..." for logs and tests
 };
 
+// A user-supplied value cut to at most `max` bytes (then "...", not splitting a UTF-8
+// character), for quoting in an error message.
+std::string ShownInput(std::string_view value, size_t max = 128);
+
 // Generic mapping of a module Status to an API error, for failures the caller has no more
 // specific fault for: InvalidArgument → InvalidParameterValue (400); Unavailable/Busy →
 // ServiceUnavailable (503); everything else → InternalFailure (500). The Status message is kept.

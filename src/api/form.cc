@@ -22,11 +22,7 @@ bool IsUnreserved(unsigned char c) {
 }
 
 // Shortens a user-supplied value for an error message.
-std::string Shown(std::string_view v) {
-  std::string s(v.substr(0, 200));
-  if (v.size() > 200) s += "...";
-  return s;
-}
+std::string Shown(std::string_view v) { return ShownInput(v, 200); }
 
 // Parses a positive decimal index without sign or leading zeros.
 bool ParseIndex(std::string_view s, int64_t* out) {

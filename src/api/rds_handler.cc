@@ -12,6 +12,7 @@ using cluster::BacktrackView;
 using cluster::ClusterView;
 using cluster::EventView;
 using cluster::InstanceView;
+using cluster::TagView;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -23,17 +24,33 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Checks that each named parameter, if present, is a boolean (the value is not used).
-ApiStatus CheckBools(const FormParams& p, std::initializer_list<std::string_view> names) {
-  for (std::string_view n : names) API_RETURN_IF_ERROR(p.GetBool(n));
+ApiError NotSupported(std::string_view param, std::string_view why) {
+  return ApiError::InvalidParameterValue("The parameter " + std::string(param) +
+                                         " is not supported by Rewind: " + std::string(why));
+}
+
+// Booleans Rewind honours only as false (the feature is off on Rewind): true is refused, naming
+// the parameter and why.
+struct OffOnly {
+  std::string_view name;
+  std::string_view why;
+};
+ApiStatus CheckOffOnly(const FormParams& p, std::initializer_list<OffOnly> params) {
+  for (const OffOnly& o : params) {
+    API_ASSIGN_OR_RETURN(std::optional<bool> v, p.GetBool(o.name));
+    if (v.value_or(false)) return NotSupported(o.name, o.why);
+  }
   return ApiOk();
 }
 
-// MaxRecords, as every Describe action takes it (20..100 in RDS). Rewind never pages.
-ApiStatus CheckMaxRecords(const FormParams& p) {
-  API_RETURN_IF_ERROR(p.GetInt("MaxRecords", 20, 100));
-  return ApiOk();
-}
+constexpr std::string_view kNoIam = "there is no IAM database authentication; omit it or give false.";
+constexpr std::string_view kNoSnapshots = "Rewind takes no snapshots (a clone keeps any moment).";
+constexpr std::string_view kNoPublic = "endpoints listen where rewindd's --host says; give false.";
+constexpr std::string_view kNoPi = "there is no Performance Insights; omit it or give false.";
+constexpr std::string_view kNoUpgrades =
+    "Rewind never upgrades the engine by itself; omit it or give false.";
+constexpr std::string_view kNoSecrets =
+    "there is no Secrets Manager; give MasterUserPassword instead.";
 
 // An optional identifier parameter; an empty value counts as absent.
 std::optional<std::string> OptionalId(const FormParams& p, std::string_view name,
@@ -49,9 +66,20 @@ ApiResult<std::string> RequiredId(const FormParams& p, std::string_view name,
   return IdentifierFromArn(v, arn_kind);
 }
 
-ApiError NotSupported(std::string_view param, std::string_view why) {
-  return ApiError::InvalidParameterValue("The parameter " + std::string(param) +
-                                         " is not supported by Rewind: " + std::string(why));
+ApiResult<std::optional<std::string>> EngineModeProvisioned(const FormParams& p) {
+  std::optional<std::string> mode = p.Optional("EngineMode");
+  if (mode && !mode->empty() && *mode != "provisioned") {
+    return ApiError::InvalidParameterValue("Invalid EngineMode " + ShownInput(*mode) +
+                                           ": Rewind serves EngineMode provisioned.");
+  }
+  return mode;
+}
+
+ApiResult<std::vector<TagView>> ParseTags(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(std::vector<Tag> tags, p.GetTags());
+  std::vector<TagView> out;
+  for (Tag& t : tags) out.push_back(TagView{std::move(t.key), std::move(t.value)});
+  return out;
 }
 
 // Lower-cases the values of identifier filters and strips ARNs, as RDS matches them.
@@ -66,6 +94,28 @@ ApiResponse Answer(std::string xml) {
   ApiResponse r;
   r.result_xml = std::move(xml);
   return r;
+}
+
+// The page `paging` selects of `items`, and the Marker for the rest ("" if none).
+template <typename T>
+std::pair<std::vector<T>, std::string> TakePage(std::vector<T> items, const Paging& paging,
+                                                std::string_view action) {
+  const size_t begin = std::min(paging.offset, items.size());
+  const size_t end = std::min(items.size(), begin + paging.max_records);
+  std::vector<T> page(std::make_move_iterator(items.begin() + static_cast<ptrdiff_t>(begin)),
+                      std::make_move_iterator(items.begin() + static_cast<ptrdiff_t>(end)));
+  return {std::move(page), end < items.size() ? EncodeMarker(action, end) : std::string()};
+}
+
+// A Describe answer: Marker (when more remain), then the list.
+template <typename T, typename Fn>
+ApiResponse ListAnswer(std::vector<T> items, const Paging& paging, std::string_view action,
+                       std::string_view list, std::string_view item, Fn write) {
+  auto [page, marker] = TakePage(std::move(items), paging, action);
+  XmlWriter w;
+  if (!marker.empty()) w.Element("Marker", marker);
+  w.List(list, item, page, write);
+  return Answer(std::move(w).Take());
 }
 
 }  // namespace
@@ -110,6 +160,166 @@ std::string IdentifierFromArn(std::string_view value, std::string_view kind) {
   return std::string(value);
 }
 
+ApiResult<ResourceArn> ParseResourceArn(std::string_view arn) {
+  auto malformed = [&]() {
+    return ApiError::InvalidParameterValue(
+        "The specified resource name does not match an RDS resource in this region: " +
+        ShownInput(arn) +
+        ". Give the ARN of a DB cluster or DB instance, e.g. "
+        "arn:aws:rds:us-east-1:123456789012:cluster:my-cluster.");
+  };
+  // arn:<partition>:rds:<region>:<account>:<type>:<name>
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (int i = 0; i < 6; ++i) {
+    size_t colon = arn.find(':', start);
+    if (colon == std::string_view::npos) return malformed();
+    parts.push_back(arn.substr(start, colon - start));
+    start = colon + 1;
+  }
+  parts.push_back(arn.substr(start));
+  if (parts[0] != "arn" || parts[1].substr(0, 3) != "aws" || parts[2] != "rds" ||
+      parts[3].empty() || parts[4].empty() || parts[6].empty()) {
+    return malformed();
+  }
+  ResourceArn r;
+  r.arn = std::string(arn);
+  r.id = std::string(parts[6]);
+  if (parts[5] == "cluster") {
+    r.kind = cluster::ResourceKind::kCluster;
+  } else if (parts[5] == "db") {
+    r.kind = cluster::ResourceKind::kInstance;
+  } else {
+    return ApiError::InvalidParameterValue(
+        "Rewind tags DB clusters (arn:...:cluster:ID) and DB instances (arn:...:db:ID) only, not "
+        "resources of type " + ShownInput(parts[5]) + ".");
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paging. A Marker is "rwd1:<action>:<offset>" hex-encoded: opaque to clients, bound to the
+// action that issued it. An offset into the (stably ordered) list: a resource created or deleted
+// between two pages shifts the rest by one, as a list that changes while paged may in RDS.
+
+std::string EncodeMarker(std::string_view action, size_t offset) {
+  const std::string plain = "rwd1:" + std::string(action) + ":" + std::to_string(offset);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : plain) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+ApiResult<Paging> ParsePaging(const FormParams& p, std::string_view action) {
+  Paging paging;
+  API_ASSIGN_OR_RETURN(std::optional<int64_t> max, p.GetInt("MaxRecords", 20, 100));
+  if (max) paging.max_records = static_cast<size_t>(*max);
+  std::optional<std::string> marker = p.Optional("Marker");
+  if (!marker || marker->empty()) return paging;
+  auto bad = [&]() {
+    return ApiError::InvalidParameterValue("Invalid Marker " + ShownInput(*marker) +
+                                           ": give the Marker a previous " + std::string(action) +
+                                           " response returned.");
+  };
+  if (marker->size() % 2 != 0 || marker->size() > 200) return bad();
+  std::string plain;
+  for (size_t i = 0; i < marker->size(); i += 2) {
+    auto nib = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = nib((*marker)[i]), lo = nib((*marker)[i + 1]);
+    if (hi < 0 || lo < 0) return bad();
+    plain.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  const std::string prefix = "rwd1:" + std::string(action) + ":";
+  if (plain.rfind(prefix, 0) != 0) return bad();
+  const std::string digits = plain.substr(prefix.size());
+  if (digits.empty() || digits.size() > 9 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad();
+  }
+  paging.offset = static_cast<size_t>(std::stoll(digits));
+  return paging;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What each action accepts. A parameter outside its action's list (an RDS feature Rewind does
+// not serve: subnet groups, security groups, KMS keys, parameter groups, log exports, ...) is
+// refused by name rather than ignored; `Action`, `Version` and SigV4 query parameters
+// (X-Amz-*) are the server's.
+
+const std::vector<std::string_view>* AcceptedParameters(std::string_view action) {
+  static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> kTable = {
+      {"CreateDBCluster",
+       {"DBClusterIdentifier", "Engine", "EngineVersion", "EngineMode", "MasterUsername",
+        "MasterUserPassword", "ManageMasterUserPassword", "DatabaseName", "Port",
+        "BacktrackWindow", "DeletionProtection", "Tags", "StorageEncrypted",
+        "EnableIAMDatabaseAuthentication", "EnableHttpEndpoint", "CopyTagsToSnapshot",
+        "EnableGlobalWriteForwarding", "PubliclyAccessible", "AutoMinorVersionUpgrade",
+        "EnablePerformanceInsights", "ReplicationSourceIdentifier", "GlobalClusterIdentifier"}},
+      {"DescribeDBClusters",
+       {"DBClusterIdentifier", "Filters", "MaxRecords", "Marker", "IncludeShared"}},
+      {"ModifyDBCluster",
+       {"DBClusterIdentifier", "ApplyImmediately", "BacktrackWindow", "MasterUserPassword",
+        "DeletionProtection", "ManageMasterUserPassword", "RotateMasterUserPassword",
+        "NewDBClusterIdentifier", "Port", "EnableIAMDatabaseAuthentication",
+        "CopyTagsToSnapshot", "AllowMajorVersionUpgrade", "EnableHttpEndpoint",
+        "EnableGlobalWriteForwarding", "AutoMinorVersionUpgrade", "EnablePerformanceInsights"}},
+      {"DeleteDBCluster",
+       {"DBClusterIdentifier", "SkipFinalSnapshot", "FinalDBSnapshotIdentifier",
+        "DeleteAutomatedBackups"}},
+      {"CreateDBInstance",
+       {"DBInstanceIdentifier", "DBInstanceClass", "Engine", "DBClusterIdentifier", "Tags",
+        "DeletionProtection", "MultiAZ", "PubliclyAccessible", "AutoMinorVersionUpgrade",
+        "StorageEncrypted", "CopyTagsToSnapshot", "EnableIAMDatabaseAuthentication",
+        "EnablePerformanceInsights", "ManageMasterUserPassword"}},
+      {"DescribeDBInstances", {"DBInstanceIdentifier", "Filters", "MaxRecords", "Marker"}},
+      {"DeleteDBInstance",
+       {"DBInstanceIdentifier", "SkipFinalSnapshot", "FinalDBSnapshotIdentifier",
+        "DeleteAutomatedBackups"}},
+      {"RebootDBInstance", {"DBInstanceIdentifier", "ForceFailover"}},
+      {"BacktrackDBCluster",
+       {"DBClusterIdentifier", "BacktrackTo", "Force", "UseEarliestTimeOnPointInTimeUnavailable"}},
+      {"DescribeDBClusterBacktracks",
+       {"DBClusterIdentifier", "BacktrackIdentifier", "Filters", "MaxRecords", "Marker"}},
+      {"RestoreDBClusterToPointInTime",
+       {"DBClusterIdentifier", "SourceDBClusterIdentifier", "RestoreType", "RestoreToTime",
+        "UseLatestRestorableTime", "Port", "BacktrackWindow", "EngineMode", "DeletionProtection",
+        "Tags", "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible"}},
+      {"DescribeEvents",
+       {"SourceIdentifier", "SourceType", "StartTime", "EndTime", "Duration", "EventCategories",
+        "Filters", "MaxRecords", "Marker"}},
+      {"AddTagsToResource", {"ResourceName", "Tags"}},
+      {"ListTagsForResource", {"ResourceName", "Filters"}},
+      {"RemoveTagsFromResource", {"ResourceName", "TagKeys"}},
+  };
+  for (const auto& [name, params] : kTable) {
+    if (name == action) return &params;
+  }
+  return nullptr;
+}
+
+ApiStatus CheckAcceptedParameters(const FormParams& p, std::string_view action) {
+  const std::vector<std::string_view>* accepted = AcceptedParameters(action);
+  if (!accepted) return ApiError::InvalidAction(action);
+  for (const auto& [key, value] : p.entries()) {
+    const std::string_view top = std::string_view(key).substr(0, key.find('.'));
+    if (top == "Action" || top == "Version" || top.substr(0, 6) == "X-Amz-") continue;
+    if (std::find(accepted->begin(), accepted->end(), top) != accepted->end()) continue;
+    return ApiError::InvalidParameterValue(
+        "The parameter " + ShownInput(top) + " is not supported by Rewind for " +
+        std::string(action) +
+        " (no subnet or security groups, KMS keys, parameter or option groups, log exports, "
+        "backups or monitoring); omit it.");
+  }
+  return ApiOk();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parsing.
 
@@ -129,7 +339,7 @@ ApiResult<FilterSet> ParseFilters(const FormParams& params,
       std::string names;
       for (std::string_view a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
       return ApiError::InvalidParameterValue(
-          "Unrecognized filter name: " + f.name +
+          "Unrecognized filter name: " + ShownInput(f.name) +
           (names.empty() ? std::string(". This action takes no filters.")
                          : ". Supported filters: " + names + "."));
     }
@@ -142,16 +352,13 @@ ApiResult<FilterSet> ParseFilters(const FormParams& params,
 }
 
 ApiResult<cluster::CreateClusterRequest> ParseCreateDBCluster(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "CreateDBCluster"));
   cluster::CreateClusterRequest r;
   API_ASSIGN_OR_RETURN(r.id, p.Required("DBClusterIdentifier"));
   API_ASSIGN_OR_RETURN(r.engine, p.Required("Engine"));
   r.engine_version = p.Optional("EngineVersion");
   if (r.engine_version && r.engine_version->empty()) r.engine_version.reset();
-  API_ASSIGN_OR_RETURN(std::optional<bool> manage_pw, p.GetBool("ManageMasterUserPassword"));
-  if (manage_pw.value_or(false)) {
-    return NotSupported("ManageMasterUserPassword",
-                        "there is no Secrets Manager; give MasterUserPassword instead.");
-  }
+  API_RETURN_IF_ERROR(CheckOffOnly(p, {{"ManageMasterUserPassword", kNoSecrets}}));
   API_ASSIGN_OR_RETURN(r.master_username, p.Required("MasterUsername"));
   API_ASSIGN_OR_RETURN(r.master_password, p.Required("MasterUserPassword"));
   r.database_name = p.GetOr("DatabaseName", "");
@@ -159,31 +366,29 @@ ApiResult<cluster::CreateClusterRequest> ParseCreateDBCluster(const FormParams& 
   if (port) r.port = static_cast<int>(*port);
   API_ASSIGN_OR_RETURN(std::optional<int64_t> window, p.GetInt("BacktrackWindow"));
   r.backtrack_window_s = window.value_or(0);
-  if (std::optional<std::string> mode = p.Optional("EngineMode");
-      mode && !mode->empty() && *mode != "provisioned") {
-    return ApiError::InvalidParameterValue("Invalid EngineMode " + *mode +
-                                           ": Rewind serves EngineMode provisioned.");
-  }
-  API_ASSIGN_OR_RETURN(std::optional<bool> encrypted, p.GetBool("StorageEncrypted"));
-  if (encrypted.value_or(false)) {
-    return NotSupported("StorageEncrypted", "storage is not encrypted; omit it or give false.");
-  }
-  for (std::string_view unsupported :
-       {"ReplicationSourceIdentifier", "GlobalClusterIdentifier", "SnapshotIdentifier"}) {
+  API_RETURN_IF_ERROR(EngineModeProvisioned(p));
+  for (std::string_view unsupported : {"ReplicationSourceIdentifier", "GlobalClusterIdentifier"}) {
     if (std::optional<std::string> v = p.Optional(unsupported); v && !v->empty()) {
       return NotSupported(unsupported, "it has no meaning on Rewind.");
     }
   }
-  API_RETURN_IF_ERROR(CheckBools(
-      p, {"DeletionProtection", "EnableIAMDatabaseAuthentication", "EnableHttpEndpoint",
-          "CopyTagsToSnapshot", "EnableGlobalWriteForwarding", "PubliclyAccessible",
-          "AutoMinorVersionUpgrade", "EnablePerformanceInsights"}));
-  API_RETURN_IF_ERROR(p.GetInt("BackupRetentionPeriod"));
-  API_RETURN_IF_ERROR(p.GetTags());
+  API_RETURN_IF_ERROR(CheckOffOnly(
+      p, {{"StorageEncrypted", "storage is not encrypted; omit it or give false."},
+          {"EnableIAMDatabaseAuthentication", kNoIam},
+          {"EnableHttpEndpoint", "there is no RDS Data API; omit it or give false."},
+          {"CopyTagsToSnapshot", kNoSnapshots},
+          {"EnableGlobalWriteForwarding", "there are no global databases; give false."},
+          {"PubliclyAccessible", kNoPublic},
+          {"AutoMinorVersionUpgrade", kNoUpgrades},
+          {"EnablePerformanceInsights", kNoPi}}));
+  API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
+  r.deletion_protection = protect.value_or(false);
+  API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
   return r;
 }
 
 ApiResult<cluster::ModifyClusterRequest> ParseModifyDBCluster(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "ModifyDBCluster"));
   cluster::ModifyClusterRequest r;
   API_ASSIGN_OR_RETURN(r.id, RequiredId(p, "DBClusterIdentifier", "cluster"));
   API_ASSIGN_OR_RETURN(r.backtrack_window_s, p.GetInt("BacktrackWindow"));
@@ -197,51 +402,65 @@ ApiResult<cluster::ModifyClusterRequest> ParseModifyDBCluster(const FormParams& 
     API_RETURN_IF_ERROR(p.GetInt("Port", 0, 65535));
     return NotSupported("Port", "the port of a DB cluster is fixed when it is created.");
   }
-  API_ASSIGN_OR_RETURN(std::optional<bool> manage_pw, p.GetBool("ManageMasterUserPassword"));
-  if (manage_pw.value_or(false)) {
-    return NotSupported("ManageMasterUserPassword",
-                        "there is no Secrets Manager; give MasterUserPassword instead.");
-  }
-  // ApplyImmediately: every change Rewind makes applies immediately.
-  API_RETURN_IF_ERROR(CheckBools(p, {"ApplyImmediately", "DeletionProtection",
-                                     "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot",
-                                     "AllowMajorVersionUpgrade", "EnableHttpEndpoint"}));
-  API_RETURN_IF_ERROR(p.GetInt("BackupRetentionPeriod"));
+  API_RETURN_IF_ERROR(CheckOffOnly(
+      p, {{"ManageMasterUserPassword", kNoSecrets},
+          {"RotateMasterUserPassword", kNoSecrets},
+          {"EnableIAMDatabaseAuthentication", kNoIam},
+          {"CopyTagsToSnapshot", kNoSnapshots},
+          {"AllowMajorVersionUpgrade", "the engine version cannot be changed; give false."},
+          {"EnableHttpEndpoint", "there is no RDS Data API; omit it or give false."},
+          {"EnableGlobalWriteForwarding", "there are no global databases; give false."},
+          {"AutoMinorVersionUpgrade", kNoUpgrades},
+          {"EnablePerformanceInsights", kNoPi}}));
+  // ApplyImmediately, either value: what Rewind changes (BacktrackWindow, MasterUserPassword,
+  // DeletionProtection) Aurora too applies at once, whatever ApplyImmediately says.
+  API_RETURN_IF_ERROR(p.GetBool("ApplyImmediately"));
+  API_ASSIGN_OR_RETURN(r.deletion_protection, p.GetBool("DeletionProtection"));
   return r;
 }
 
 ApiResult<cluster::DeleteClusterRequest> ParseDeleteDBCluster(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "DeleteDBCluster"));
   cluster::DeleteClusterRequest r;
   API_ASSIGN_OR_RETURN(r.id, RequiredId(p, "DBClusterIdentifier", "cluster"));
   API_ASSIGN_OR_RETURN(std::optional<bool> skip, p.GetBool("SkipFinalSnapshot"));
   r.skip_final_snapshot = skip.value_or(false);
   r.final_snapshot_id = p.Optional("FinalDBSnapshotIdentifier");
   if (r.final_snapshot_id && r.final_snapshot_id->empty()) r.final_snapshot_id.reset();
-  API_RETURN_IF_ERROR(CheckBools(p, {"DeleteAutomatedBackups"}));
+  // DeleteAutomatedBackups, either value: Rewind keeps no automated backups to keep or delete.
+  API_RETURN_IF_ERROR(p.GetBool("DeleteAutomatedBackups"));
   return r;
 }
 
 ApiResult<cluster::CreateInstanceRequest> ParseCreateDBInstance(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "CreateDBInstance"));
   cluster::CreateInstanceRequest r;
   API_ASSIGN_OR_RETURN(r.id, p.Required("DBInstanceIdentifier"));
   API_ASSIGN_OR_RETURN(r.instance_class, p.Required("DBInstanceClass"));
   API_ASSIGN_OR_RETURN(r.engine, p.Required("Engine"));
   r.cluster_id = OptionalId(p, "DBClusterIdentifier", "cluster").value_or("");
-  API_RETURN_IF_ERROR(p.GetInt("Port", 0, 65535));
-  API_RETURN_IF_ERROR(p.GetInt("PromotionTier", 0, 15));
-  API_RETURN_IF_ERROR(CheckBools(
-      p, {"MultiAZ", "PubliclyAccessible", "AutoMinorVersionUpgrade", "StorageEncrypted",
-          "CopyTagsToSnapshot", "EnableIAMDatabaseAuthentication", "EnablePerformanceInsights",
-          "DeletionProtection", "ManageMasterUserPassword"}));
-  API_ASSIGN_OR_RETURN(std::optional<bool> multi_az, p.GetBool("MultiAZ"));
-  if (multi_az.value_or(false)) {
-    return NotSupported("MultiAZ", "a Rewind DB cluster has one (writer) instance.");
+  API_RETURN_IF_ERROR(CheckOffOnly(
+      p, {{"MultiAZ", "a Rewind DB cluster has one (writer) instance."},
+          {"PubliclyAccessible", kNoPublic},
+          {"AutoMinorVersionUpgrade", kNoUpgrades},
+          {"StorageEncrypted", "storage is not encrypted; omit it or give false."},
+          {"CopyTagsToSnapshot", kNoSnapshots},
+          {"EnableIAMDatabaseAuthentication", kNoIam},
+          {"EnablePerformanceInsights", kNoPi},
+          {"ManageMasterUserPassword", kNoSecrets}}));
+  // Aurora: an instance's DeletionProtection does not apply; the cluster's does.
+  API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
+  if (protect.value_or(false)) {
+    return ApiError::InvalidParameterCombination(
+        "DeletionProtection does not apply to a DB instance of an Aurora DB cluster: set it on "
+        "the DB cluster (create-db-cluster or modify-db-cluster --deletion-protection).");
   }
-  API_RETURN_IF_ERROR(p.GetTags());
+  API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
   return r;
 }
 
 ApiResult<cluster::BacktrackRequest> ParseBacktrackDBCluster(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "BacktrackDBCluster"));
   cluster::BacktrackRequest r;
   API_ASSIGN_OR_RETURN(r.cluster_id, RequiredId(p, "DBClusterIdentifier", "cluster"));
   API_ASSIGN_OR_RETURN(std::optional<int64_t> to, p.GetTimestamp("BacktrackTo"));
@@ -256,28 +475,34 @@ ApiResult<cluster::BacktrackRequest> ParseBacktrackDBCluster(const FormParams& p
 }
 
 ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "RestoreDBClusterToPointInTime"));
   cluster::CloneRequest r;
   API_ASSIGN_OR_RETURN(r.id, p.Required("DBClusterIdentifier"));
   API_ASSIGN_OR_RETURN(r.source_id, RequiredId(p, "SourceDBClusterIdentifier", "cluster"));
   r.restore_type = p.GetOr("RestoreType", "");
+  if (r.restore_type == "full-copy") {
+    return ApiError::InvalidParameterValue(
+        "RestoreType full-copy is not supported by Rewind: only copy-on-write is served; give "
+        "--restore-type copy-on-write.");
+  }
   API_ASSIGN_OR_RETURN(r.restore_to_ns, p.GetTimestamp("RestoreToTime"));
   API_ASSIGN_OR_RETURN(std::optional<bool> latest, p.GetBool("UseLatestRestorableTime"));
   r.use_latest_restorable_time = latest.value_or(false);
   API_ASSIGN_OR_RETURN(std::optional<int64_t> port, p.GetInt("Port", 0, 65535));
   if (port) r.port = static_cast<int>(*port);
   API_ASSIGN_OR_RETURN(r.backtrack_window_s, p.GetInt("BacktrackWindow"));
-  if (std::optional<std::string> mode = p.Optional("EngineMode");
-      mode && !mode->empty() && *mode != "provisioned") {
-    return ApiError::InvalidParameterValue("Invalid EngineMode " + *mode +
-                                           ": Rewind serves EngineMode provisioned.");
-  }
-  API_RETURN_IF_ERROR(CheckBools(p, {"EnableIAMDatabaseAuthentication", "DeletionProtection",
-                                     "CopyTagsToSnapshot", "PubliclyAccessible"}));
-  API_RETURN_IF_ERROR(p.GetTags());
+  API_RETURN_IF_ERROR(EngineModeProvisioned(p));
+  API_RETURN_IF_ERROR(CheckOffOnly(p, {{"EnableIAMDatabaseAuthentication", kNoIam},
+                                       {"CopyTagsToSnapshot", kNoSnapshots},
+                                       {"PubliclyAccessible", kNoPublic}}));
+  API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
+  r.deletion_protection = protect.value_or(false);
+  API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
   return r;
 }
 
 ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "DescribeEvents"));
   static constexpr std::array<std::string_view, 9> kSourceTypes = {
       "db-instance",         "db-parameter-group",    "db-security-group",
       "db-snapshot",         "db-cluster",            "db-cluster-snapshot",
@@ -288,7 +513,7 @@ ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& p) {
     const std::string_view t = source_type;
     if (std::find(kSourceTypes.begin(), kSourceTypes.end(), t) == kSourceTypes.end()) {
       return ApiError::InvalidParameterValue(
-          "Invalid value '" + source_type +
+          "Invalid value '" + ShownInput(source_type) +
           "' for parameter SourceType: use db-cluster, db-instance, or another RDS source type.");
     }
     q.source_type = source_type;
@@ -310,12 +535,18 @@ ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& p) {
   }
   API_ASSIGN_OR_RETURN(q.categories, p.GetStringList("EventCategories", "EventCategory"));
   API_RETURN_IF_ERROR(ParseFilters(p, {}));
-  API_RETURN_IF_ERROR(CheckMaxRecords(p));
+  API_RETURN_IF_ERROR(ParsePaging(p, "DescribeEvents"));
   return q;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering. Members are written in the order of the RDS model (the order clients print them).
+
+void WriteTagList(XmlWriter& w, const std::vector<TagView>& tags) {
+  w.List("TagList", "Tag", tags, [](XmlWriter& x, const TagView& t) {
+    x.Element("Key", t.key).Element("Value", t.value);
+  });
+}
 
 void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) {
   w.IntElement("AllocatedStorage", 1);
@@ -361,11 +592,11 @@ void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) 
   // ScalingConfigurationInfo, DeletionProtection, HttpEndpointEnabled, ActivityStreamMode, and
   // in the newer model RdsCustomClusterConfiguration ... AutoMinorVersionUpgrade: at most one of
   // them may be present for the lab's `grep -i EngineMode -A 2 | grep Status` to find a line.
-  w.BoolElement("DeletionProtection", false);
+  w.BoolElement("DeletionProtection", c.deletion_protection);
   w.Element("ActivityStreamStatus", "stopped");  // no database activity stream
   w.BoolElement("CopyTagsToSnapshot", false);
   w.BoolElement("CrossAccountClone", false);
-  w.Open("TagList").Close();
+  WriteTagList(w, c.tags);
 }
 
 void WriteDBInstance(XmlWriter& w, const InstanceView& i, const RenderOptions& o) {
@@ -393,8 +624,9 @@ void WriteDBInstance(XmlWriter& w, const InstanceView& i, const RenderOptions& o
   w.IntElement("PromotionTier", 1);
   w.Element("DBInstanceArn", i.arn);
   w.BoolElement("IAMDatabaseAuthenticationEnabled", false);
+  // As Aurora: an instance's own flag, always false (deletion protection is the cluster's).
   w.BoolElement("DeletionProtection", false);
-  w.Open("TagList").Close();
+  WriteTagList(w, i.tags);
 }
 
 void WriteDBClusterBacktrack(XmlWriter& w, const BacktrackView& b) {
@@ -416,6 +648,7 @@ void WriteEvent(XmlWriter& w, const EventView& e) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------------
 // The handler.
 
 RdsHandler::RdsHandler(cluster::ClusterService* service, RenderOptions options)
@@ -428,13 +661,15 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "CreateDBInstance",         "DescribeDBInstances",
       "DeleteDBInstance",         "RebootDBInstance",
       "BacktrackDBCluster",       "DescribeDBClusterBacktracks",
-      "RestoreDBClusterToPointInTime", "DescribeEvents"};
+      "RestoreDBClusterToPointInTime", "DescribeEvents",
+      "AddTagsToResource",        "ListTagsForResource",
+      "RemoveTagsFromResource"};
   return kActions;
 }
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   using Method = ApiResult<ApiResponse> (RdsHandler::*)(const FormParams&);
-  static const std::array<std::pair<std::string_view, Method>, 12> kDispatch = {{
+  static const std::array<std::pair<std::string_view, Method>, 15> kDispatch = {{
       {"CreateDBCluster", &RdsHandler::CreateDBCluster},
       {"DescribeDBClusters", &RdsHandler::DescribeDBClusters},
       {"ModifyDBCluster", &RdsHandler::ModifyDBCluster},
@@ -447,9 +682,14 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"DescribeDBClusterBacktracks", &RdsHandler::DescribeDBClusterBacktracks},
       {"RestoreDBClusterToPointInTime", &RdsHandler::RestoreDBClusterToPointInTime},
       {"DescribeEvents", &RdsHandler::DescribeEvents},
+      {"AddTagsToResource", &RdsHandler::AddTagsToResource},
+      {"ListTagsForResource", &RdsHandler::ListTagsForResource},
+      {"RemoveTagsFromResource", &RdsHandler::RemoveTagsFromResource},
   }};
   for (const auto& [name, method] : kDispatch) {
-    if (name == request.action) return (this->*method)(request.params);
+    if (name != request.action) continue;
+    API_RETURN_IF_ERROR(CheckAcceptedParameters(request.params, name));
+    return (this->*method)(request.params);
   }
   return ApiError::InvalidAction(request.action);
 }
@@ -463,9 +703,7 @@ ApiResult<ApiResponse> RdsHandler::InstanceAnswer(const Result<InstanceView>& i)
   return Answer(std::move(w).Take());
 }
 
-ApiResult<ApiResponse> RdsHandler::CreateDBCluster(const FormParams& p) {
-  API_ASSIGN_OR_RETURN(cluster::CreateClusterRequest req, ParseCreateDBCluster(p));
-  Result<ClusterView> c = service_->CreateCluster(req);
+ApiResult<ApiResponse> RdsHandler::ClusterAnswer(const Result<ClusterView>& c) const {
   if (!c.ok()) return ApiErrorFromClusterStatus(c.status());
   XmlWriter w;
   w.Open("DBCluster");
@@ -474,14 +712,20 @@ ApiResult<ApiResponse> RdsHandler::CreateDBCluster(const FormParams& p) {
   return Answer(std::move(w).Take());
 }
 
+ApiResult<ApiResponse> RdsHandler::CreateDBCluster(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(cluster::CreateClusterRequest req, ParseCreateDBCluster(p));
+  return ClusterAnswer(service_->CreateCluster(req));
+}
+
 ApiResult<ApiResponse> RdsHandler::DescribeDBClusters(const FormParams& p) {
   std::optional<std::string> id = OptionalId(p, "DBClusterIdentifier", "cluster");
   API_ASSIGN_OR_RETURN(FilterSet filters,
                        ParseFilters(p, {"db-cluster-id", "db-cluster-resource-id",
                                         "clone-group-id", "engine"}));
   NormalizeIdFilters(filters, "db-cluster-id", "cluster");
-  API_RETURN_IF_ERROR(CheckMaxRecords(p));
-  API_RETURN_IF_ERROR(CheckBools(p, {"IncludeShared"}));
+  API_ASSIGN_OR_RETURN(Paging paging, ParsePaging(p, "DescribeDBClusters"));
+  // IncludeShared, either value: no cluster is shared with this account from another.
+  API_RETURN_IF_ERROR(p.GetBool("IncludeShared"));
   Result<std::vector<ClusterView>> clusters = service_->DescribeClusters(id);
   if (!clusters.ok()) return ApiErrorFromClusterStatus(clusters.status());
   std::vector<ClusterView> shown;
@@ -493,38 +737,23 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBClusters(const FormParams& p) {
       shown.push_back(std::move(c));
     }
   }
-  XmlWriter w;
-  w.List("DBClusters", "DBCluster", shown,
-         [this](XmlWriter& x, const ClusterView& c) { WriteDBCluster(x, c, options_); });
-  return Answer(std::move(w).Take());
+  return ListAnswer(std::move(shown), paging, "DescribeDBClusters", "DBClusters", "DBCluster",
+                    [this](XmlWriter& x, const ClusterView& c) { WriteDBCluster(x, c, options_); });
 }
 
 ApiResult<ApiResponse> RdsHandler::ModifyDBCluster(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::ModifyClusterRequest req, ParseModifyDBCluster(p));
-  Result<ClusterView> c = service_->ModifyCluster(req);
-  if (!c.ok()) return ApiErrorFromClusterStatus(c.status());
-  XmlWriter w;
-  w.Open("DBCluster");
-  WriteDBCluster(w, *c, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return ClusterAnswer(service_->ModifyCluster(req));
 }
 
 ApiResult<ApiResponse> RdsHandler::DeleteDBCluster(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::DeleteClusterRequest req, ParseDeleteDBCluster(p));
-  Result<ClusterView> c = service_->DeleteCluster(req);
-  if (!c.ok()) return ApiErrorFromClusterStatus(c.status());
-  XmlWriter w;
-  w.Open("DBCluster");
-  WriteDBCluster(w, *c, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return ClusterAnswer(service_->DeleteCluster(req));
 }
 
 ApiResult<ApiResponse> RdsHandler::CreateDBInstance(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::CreateInstanceRequest req, ParseCreateDBInstance(p));
-  Result<InstanceView> i = service_->CreateInstance(req);
-  return InstanceAnswer(i);
+  return InstanceAnswer(service_->CreateInstance(req));
 }
 
 ApiResult<ApiResponse> RdsHandler::DescribeDBInstances(const FormParams& p) {
@@ -534,7 +763,7 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBInstances(const FormParams& p) {
                                         "engine"}));
   NormalizeIdFilters(filters, "db-cluster-id", "cluster");
   NormalizeIdFilters(filters, "db-instance-id", "db");
-  API_RETURN_IF_ERROR(CheckMaxRecords(p));
+  API_ASSIGN_OR_RETURN(Paging paging, ParsePaging(p, "DescribeDBInstances"));
   Result<std::vector<InstanceView>> instances = service_->DescribeInstances(id, std::nullopt);
   if (!instances.ok()) return ApiErrorFromClusterStatus(instances.status());
   std::vector<InstanceView> shown;
@@ -546,22 +775,22 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBInstances(const FormParams& p) {
       shown.push_back(std::move(i));
     }
   }
-  XmlWriter w;
-  w.List("DBInstances", "DBInstance", shown,
-         [this](XmlWriter& x, const InstanceView& i) { WriteDBInstance(x, i, options_); });
-  return Answer(std::move(w).Take());
+  return ListAnswer(std::move(shown), paging, "DescribeDBInstances", "DBInstances", "DBInstance",
+                    [this](XmlWriter& x, const InstanceView& i) { WriteDBInstance(x, i, options_); });
 }
 
 ApiResult<ApiResponse> RdsHandler::DeleteDBInstance(const FormParams& p) {
   API_ASSIGN_OR_RETURN(std::string id, RequiredId(p, "DBInstanceIdentifier", "db"));
-  API_RETURN_IF_ERROR(CheckBools(p, {"SkipFinalSnapshot", "DeleteAutomatedBackups"}));
+  // SkipFinalSnapshot / DeleteAutomatedBackups, either value: an Aurora instance has no final
+  // snapshot of its own, and Rewind keeps no automated backups.
+  API_RETURN_IF_ERROR(p.GetBool("SkipFinalSnapshot"));
+  API_RETURN_IF_ERROR(p.GetBool("DeleteAutomatedBackups"));
   if (std::optional<std::string> snap = p.Optional("FinalDBSnapshotIdentifier");
       snap && !snap->empty()) {
     return ApiError::InvalidParameterCombination(
         "FinalDBSnapshotIdentifier can not be specified when deleting a cluster instance.");
   }
-  Result<InstanceView> i = service_->DeleteInstance(id);
-  return InstanceAnswer(i);
+  return InstanceAnswer(service_->DeleteInstance(id));
 }
 
 ApiResult<ApiResponse> RdsHandler::RebootDBInstance(const FormParams& p) {
@@ -572,8 +801,7 @@ ApiResult<ApiResponse> RdsHandler::RebootDBInstance(const FormParams& p) {
     return ApiError::InvalidParameterCombination(
         "ForceFailover can't be used: the DB instance is not configured for Multi-AZ.");
   }
-  Result<InstanceView> i = service_->RebootInstance(id);
-  return InstanceAnswer(i);
+  return InstanceAnswer(service_->RebootInstance(id));
 }
 
 ApiResult<ApiResponse> RdsHandler::BacktrackDBCluster(const FormParams& p) {
@@ -596,13 +824,13 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBClusterBacktracks(const FormParams&
     for (const std::string& v : f.values) {
       if (v != "applying" && v != "completed" && v != "failed" && v != "pending") {
         return ApiError::InvalidParameterValue(
-            "Invalid value '" + v +
+            "Invalid value '" + ShownInput(v) +
             "' for filter db-cluster-backtrack-status: use applying, completed, failed or "
             "pending.");
       }
     }
   }
-  API_RETURN_IF_ERROR(CheckMaxRecords(p));
+  API_ASSIGN_OR_RETURN(Paging paging, ParsePaging(p, "DescribeDBClusterBacktracks"));
   Result<std::vector<BacktrackView>> backtracks =
       service_->DescribeBacktracks(id, backtrack_id, {});
   if (!backtracks.ok()) return ApiErrorFromClusterStatus(backtracks.status());
@@ -613,28 +841,71 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBClusterBacktracks(const FormParams&
       shown.push_back(std::move(b));
     }
   }
-  XmlWriter w;
-  w.List("DBClusterBacktracks", "DBClusterBacktrack", shown, WriteDBClusterBacktrack);
-  return Answer(std::move(w).Take());
+  return ListAnswer(std::move(shown), paging, "DescribeDBClusterBacktracks",
+                    "DBClusterBacktracks", "DBClusterBacktrack", WriteDBClusterBacktrack);
 }
 
 ApiResult<ApiResponse> RdsHandler::RestoreDBClusterToPointInTime(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::CloneRequest req, ParseRestoreDBClusterToPointInTime(p));
-  Result<ClusterView> c = service_->Clone(req);
-  if (!c.ok()) return ApiErrorFromClusterStatus(c.status());
-  XmlWriter w;
-  w.Open("DBCluster");
-  WriteDBCluster(w, *c, options_);
-  w.Close();
-  return Answer(std::move(w).Take());
+  return ClusterAnswer(service_->Clone(req));
 }
 
 ApiResult<ApiResponse> RdsHandler::DescribeEvents(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::EventQuery q, ParseDescribeEvents(p));
-  std::vector<EventView> events = service_->DescribeEvents(q);
+  API_ASSIGN_OR_RETURN(Paging paging, ParsePaging(p, "DescribeEvents"));
+  return ListAnswer(service_->DescribeEvents(q), paging, "DescribeEvents", "Events", "Event",
+                    WriteEvent);
+}
+
+ApiResult<ResourceArn> RdsHandler::TaggedResource(const FormParams& p) const {
+  API_ASSIGN_OR_RETURN(std::string name, p.Required("ResourceName"));
+  API_ASSIGN_OR_RETURN(ResourceArn arn, ParseResourceArn(name));
+  // The ARN must be the resource's own (its region and account too), not just name its id.
+  std::string own_arn;
+  if (arn.kind == cluster::ResourceKind::kCluster) {
+    Result<std::vector<ClusterView>> c = service_->DescribeClusters(arn.id);
+    if (!c.ok()) return ApiErrorFromClusterStatus(c.status());
+    own_arn = c->front().arn;
+    if (own_arn != arn.arn) return ApiError::DBClusterNotFound(arn.arn);
+  } else {
+    Result<std::vector<InstanceView>> i = service_->DescribeInstances(arn.id, std::nullopt);
+    if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
+    own_arn = i->front().arn;
+    if (own_arn != arn.arn) return ApiError::DBInstanceNotFound(arn.arn);
+  }
+  return arn;
+}
+
+ApiResult<ApiResponse> RdsHandler::AddTagsToResource(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(ResourceArn arn, TaggedResource(p));
+  API_ASSIGN_OR_RETURN(std::vector<TagView> tags, ParseTags(p));
+  if (tags.empty()) return ApiError::MissingParameter("Tags");
+  Status s = service_->AddTags(arn.kind, arn.id, tags);
+  if (!s.ok()) return ApiErrorFromClusterStatus(s);
+  ApiResponse r;
+  r.has_result = false;
+  return r;
+}
+
+ApiResult<ApiResponse> RdsHandler::ListTagsForResource(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(ResourceArn arn, TaggedResource(p));
+  API_RETURN_IF_ERROR(ParseFilters(p, {}));  // RDS defines no filters for it
+  Result<std::vector<TagView>> tags = service_->ListTags(arn.kind, arn.id);
+  if (!tags.ok()) return ApiErrorFromClusterStatus(tags.status());
   XmlWriter w;
-  w.List("Events", "Event", events, WriteEvent);
+  WriteTagList(w, *tags);
   return Answer(std::move(w).Take());
+}
+
+ApiResult<ApiResponse> RdsHandler::RemoveTagsFromResource(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(ResourceArn arn, TaggedResource(p));
+  API_ASSIGN_OR_RETURN(std::vector<std::string> keys, p.GetStringList("TagKeys", "member"));
+  if (keys.empty()) return ApiError::MissingParameter("TagKeys");
+  Status s = service_->RemoveTags(arn.kind, arn.id, keys);
+  if (!s.ok()) return ApiErrorFromClusterStatus(s);
+  ApiResponse r;
+  r.has_result = false;
+  return r;
 }
 
 }  // namespace rwd::api

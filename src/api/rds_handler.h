@@ -4,8 +4,14 @@
 //
 // Actions: CreateDBCluster, DescribeDBClusters, ModifyDBCluster, DeleteDBCluster,
 // CreateDBInstance, DescribeDBInstances, DeleteDBInstance, RebootDBInstance, BacktrackDBCluster,
-// DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents. Anything else is
-// answered with InvalidAction.
+// DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
+// ListTagsForResource, RemoveTagsFromResource. Anything else is answered with InvalidAction.
+//
+// Every parameter an action accepts is honoured or refused by value (AcceptedParameters); any
+// other parameter is refused with InvalidParameterValue naming it, never ignored. Describe*
+// actions page as RDS does: MaxRecords 20..100 (default 100), an opaque Marker in the answer
+// while more remain, a Marker not issued by the same action → InvalidParameterValue. Error
+// messages quote user input cut to a bounded length (ShownInput).
 //
 // Errors:
 //   - a required parameter that is absent → 400 MissingParameter naming it;
@@ -68,6 +74,33 @@ struct FilterSet {
 ApiResult<FilterSet> ParseFilters(const FormParams& params,
                                   const std::vector<std::string_view>& allowed);
 
+// The parameters (top-level names: `Tags` covers Tags.Tag.N.Key) `action` accepts; nullptr for
+// an action not served.
+const std::vector<std::string_view>* AcceptedParameters(std::string_view action);
+// Failure: InvalidParameterValue naming the first parameter `action` does not accept (Action,
+// Version and X-Amz-* are always accepted); InvalidAction for an action not served.
+ApiStatus CheckAcceptedParameters(const FormParams& params, std::string_view action);
+
+// Paging of a Describe action.
+struct Paging {
+  size_t max_records = 100;
+  size_t offset = 0;  // of the first item of this page, from the Marker
+};
+// MaxRecords (20..100) and Marker. Failure: InvalidParameterValue for MaxRecords out of range
+// or a Marker that `action` did not issue.
+ApiResult<Paging> ParsePaging(const FormParams& params, std::string_view action);
+// The Marker of the page starting at `offset` of `action`'s list.
+std::string EncodeMarker(std::string_view action, size_t offset);
+
+// A tagged resource named by ARN: arn:aws:rds:<region>:<account>:cluster:<id> or :db:<id>.
+struct ResourceArn {
+  cluster::ResourceKind kind = cluster::ResourceKind::kCluster;
+  std::string id;
+  std::string arn;
+};
+// Failure: InvalidParameterValue for a malformed ARN or a resource type other than cluster/db.
+ApiResult<ResourceArn> ParseResourceArn(std::string_view arn);
+
 ApiResult<cluster::CreateClusterRequest> ParseCreateDBCluster(const FormParams& params);
 ApiResult<cluster::ModifyClusterRequest> ParseModifyDBCluster(const FormParams& params);
 ApiResult<cluster::DeleteClusterRequest> ParseDeleteDBCluster(const FormParams& params);
@@ -91,6 +124,8 @@ void WriteDBInstance(XmlWriter& w, const cluster::InstanceView& i, const RenderO
 void WriteDBClusterBacktrack(XmlWriter& w, const cluster::BacktrackView& b);
 // The members of an <Event>.
 void WriteEvent(XmlWriter& w, const cluster::EventView& e);
+// <TagList><Tag><Key/><Value/></Tag>...</TagList>
+void WriteTagList(XmlWriter& w, const std::vector<cluster::TagView>& tags);
 
 // --- The handler ---
 
@@ -117,9 +152,18 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> DescribeDBClusterBacktracks(const FormParams& p);
   ApiResult<ApiResponse> RestoreDBClusterToPointInTime(const FormParams& p);
   ApiResult<ApiResponse> DescribeEvents(const FormParams& p);
+  ApiResult<ApiResponse> AddTagsToResource(const FormParams& p);
+  ApiResult<ApiResponse> ListTagsForResource(const FormParams& p);
+  ApiResult<ApiResponse> RemoveTagsFromResource(const FormParams& p);
 
   // A DBInstance result (CreateDBInstance, DeleteDBInstance, RebootDBInstance), or the refusal.
   ApiResult<ApiResponse> InstanceAnswer(const Result<cluster::InstanceView>& i) const;
+  // A DBCluster result (Create, Modify, Delete, RestoreDBClusterToPointInTime), or the refusal.
+  ApiResult<ApiResponse> ClusterAnswer(const Result<cluster::ClusterView>& c) const;
+  // ResourceName: the ARN of an existing cluster or instance of this endpoint (region and
+  // account included). Failure: InvalidParameterValue (malformed), DBClusterNotFoundFault /
+  // DBInstanceNotFound.
+  ApiResult<ResourceArn> TaggedResource(const FormParams& p) const;
 
   cluster::ClusterService* service_;
   RenderOptions options_;

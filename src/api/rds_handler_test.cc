@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "api/test_util.h"
@@ -499,6 +500,397 @@ TEST_F(RdsHandlerRebootTest, OnlyAnAvailableOrFailedInstanceReboots) {
   auto events = Call("DescribeEvents", "SourceIdentifier=down&SourceType=db-instance");
   ASSERT_TRUE(events.ok()) << events.error().ToString();
   EXPECT_TRUE(Contains(events->result_xml, "DB instance failed to restart")) << events->result_xml;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What Rewind accepts is honoured or refused by name (issue 14).
+
+TEST(RdsHandlerParse, DeletionProtectionAndTagsAreRead) {
+  const std::string ok = "DBClusterIdentifier=a&Engine=aurora-mysql&MasterUsername=u"
+                         "&MasterUserPassword=Secret123";
+  auto r = ParseCreateDBCluster(Form(ok + "&DeletionProtection=true&Tags.Tag.1.Key=team"
+                                          "&Tags.Tag.1.Value=db&Tags.Tag.2.Key=empty"));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_TRUE(r->deletion_protection);
+  EXPECT_EQ((std::vector<cluster::TagView>{{"team", "db"}, {"empty", ""}}), r->tags);
+  auto m = ParseModifyDBCluster(Form("DBClusterIdentifier=a&DeletionProtection=false"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(false, m->deletion_protection.value_or(true));
+  m = ParseModifyDBCluster(Form("DBClusterIdentifier=a"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->deletion_protection.has_value());
+  auto c = ParseRestoreDBClusterToPointInTime(
+      Form("DBClusterIdentifier=c&SourceDBClusterIdentifier=s&UseLatestRestorableTime=true"
+           "&DeletionProtection=true&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"));
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_TRUE(c->deletion_protection);
+  EXPECT_EQ((std::vector<cluster::TagView>{{"k", "v"}}), c->tags);
+  auto i = ParseCreateDBInstance(Form("DBInstanceIdentifier=i1&DBInstanceClass=db.r5.large"
+                                      "&Engine=aurora-mysql&DBClusterIdentifier=lab"
+                                      "&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"));
+  ASSERT_TRUE(i.ok()) << i.error().ToString();
+  EXPECT_EQ((std::vector<cluster::TagView>{{"k", "v"}}), i->tags);
+  // An Aurora instance's own deletion protection does not apply: refused, not ignored.
+  ExpectError(ParseCreateDBInstance(Form("DBInstanceIdentifier=i1&DBInstanceClass=x"
+                                         "&Engine=aurora-mysql&DeletionProtection=true")),
+              400, "InvalidParameterCombination", "DeletionProtection");
+}
+
+TEST(RdsHandlerParse, UnservedParametersAreRefusedByName) {
+  const std::string ok = "DBClusterIdentifier=a&Engine=aurora-mysql&MasterUsername=u"
+                         "&MasterUserPassword=Secret123";
+  ExpectError(ParseCreateDBCluster(Form(ok + "&VpcSecurityGroupIds.VpcSecurityGroupId.1=sg-1")),
+              400, "InvalidParameterValue", "VpcSecurityGroupIds");
+  ExpectError(ParseCreateDBCluster(Form(ok + "&KmsKeyId=k")), 400, "InvalidParameterValue",
+              "KmsKeyId");
+  ExpectError(ParseCreateDBCluster(Form(ok + "&BackupRetentionPeriod=7")), 400,
+              "InvalidParameterValue", "BackupRetentionPeriod");
+  ExpectError(ParseCreateDBCluster(Form(ok + "&EnableIAMDatabaseAuthentication=true")), 400,
+              "InvalidParameterValue", "EnableIAMDatabaseAuthentication");
+  EXPECT_TRUE(ParseCreateDBCluster(Form(ok + "&EnableIAMDatabaseAuthentication=false")).ok());
+  ExpectError(ParseModifyDBCluster(Form("DBClusterIdentifier=a&EngineVersion=8.0")), 400,
+              "InvalidParameterValue", "EngineVersion");
+  ExpectError(ParseCreateDBInstance(Form("DBInstanceIdentifier=i&DBInstanceClass=x"
+                                         "&Engine=aurora-mysql&PromotionTier=2")),
+              400, "InvalidParameterValue", "PromotionTier");
+  ExpectError(ParseRestoreDBClusterToPointInTime(
+                  Form("DBClusterIdentifier=c&SourceDBClusterIdentifier=s"
+                       "&UseLatestRestorableTime=true&RestoreType=full-copy")),
+              400, "InvalidParameterValue", "only copy-on-write");
+  // The server's own parameters are not the action's.
+  EXPECT_TRUE(CheckAcceptedParameters(Form("Action=DescribeEvents&Version=2014-10-31"
+                                           "&X-Amz-Date=20260101T000000Z"),
+                                      "DescribeEvents")
+                  .ok());
+  // Every served action has its list.
+  for (std::string_view action : RdsHandler::Actions()) {
+    EXPECT_NE(nullptr, AcceptedParameters(action)) << action;
+  }
+}
+
+TEST(RdsHandlerParse, PagingMarkers) {
+  auto p = ParsePaging(Form(""), "DescribeEvents");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(100u, p->max_records);
+  EXPECT_EQ(0u, p->offset);
+  p = ParsePaging(Form("MaxRecords=20&Marker=" + EncodeMarker("DescribeEvents", 40)),
+                  "DescribeEvents");
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_EQ(20u, p->max_records);
+  EXPECT_EQ(40u, p->offset);
+  ExpectError(ParsePaging(Form("MaxRecords=19"), "DescribeEvents"), 400, "InvalidParameterValue",
+              "MaxRecords");
+  ExpectError(ParsePaging(Form("MaxRecords=101"), "DescribeEvents"), 400,
+              "InvalidParameterValue", "MaxRecords");
+  ExpectError(ParsePaging(Form("Marker=garbage"), "DescribeEvents"), 400,
+              "InvalidParameterValue", "Marker");
+  // A marker of another action is not this one's.
+  ExpectError(ParsePaging(Form("Marker=" + EncodeMarker("DescribeDBClusters", 20)),
+                          "DescribeEvents"),
+              400, "InvalidParameterValue", "Marker");
+}
+
+TEST(RdsHandlerParse, ResourceArns) {
+  auto a = ParseResourceArn("arn:aws:rds:us-east-1:123456789012:cluster:lab");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(cluster::ResourceKind::kCluster, a->kind);
+  EXPECT_EQ("lab", a->id);
+  a = ParseResourceArn("arn:aws:rds:us-east-1:123456789012:db:lab-1");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(cluster::ResourceKind::kInstance, a->kind);
+  EXPECT_EQ("lab-1", a->id);
+  ExpectError(ParseResourceArn("lab"), 400, "InvalidParameterValue", "resource name");
+  ExpectError(ParseResourceArn("arn:aws:s3:::bucket"), 400, "InvalidParameterValue");
+  ExpectError(ParseResourceArn("arn:aws:rds:us-east-1:123456789012:cluster:"), 400,
+              "InvalidParameterValue");
+  ExpectError(ParseResourceArn("arn:aws:rds:us-east-1:123456789012:snapshot:s"), 400,
+              "InvalidParameterValue", "snapshot");
+}
+
+TEST(RdsHandlerErrors, EchoedInputIsBounded) {
+  const std::string huge(5000, 'x');
+  ApiError e = ApiError::DBClusterNotFound(huge);
+  EXPECT_LT(e.message.size(), 200u) << e.message;
+  EXPECT_TRUE(Contains(e.message, "...")) << e.message;
+  auto r = ParseDescribeEvents(Form("SourceType=" + huge));
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(r.error().message.size(), 300u);
+  EXPECT_LE(ShownInput("\xc3\xa9\xc3\xa9", 3).size(), 6u);
+  EXPECT_EQ("\xc3\xa9...", ShownInput("\xc3\xa9\xc3\xa9", 3));  // no half character
+  EXPECT_LT(cluster::BoundedInput(huge).size(), 70u);
+}
+
+TEST(RdsHandlerRender, DeletionProtectionAndTags) {
+  cluster::ClusterView c;
+  c.id = "lab";
+  c.deletion_protection = true;
+  c.tags = {{"team", "db"}, {"env", ""}};
+  XmlWriter w;
+  WriteDBCluster(w, c, RenderOptions{});
+  const std::string xml = std::move(w).Take();
+  EXPECT_TRUE(Contains(xml, "<DeletionProtection>true</DeletionProtection>")) << xml;
+  EXPECT_TRUE(Contains(xml, "<TagList><Tag><Key>team</Key><Value>db</Value></Tag>"
+                            "<Tag><Key>env</Key><Value></Value></Tag></TagList>"))
+      << xml;
+}
+
+TEST(ClusterRules, MasterUsernames) {
+  EXPECT_TRUE(cluster::ValidateMasterUsername("masteruser").ok());
+  EXPECT_TRUE(cluster::ValidateMasterUsername("admin").ok());
+  for (const char* reserved : {"root", "ROOT", "mysql", "rdsadmin", "rdsrepladmin",
+                               "rdsproxyadmin", "PUBLIC", "select", "Table", "mariadb.sys"}) {
+    Status s = cluster::ValidateMasterUsername(reserved);
+    EXPECT_EQ("InvalidParameterValue", s.tag()) << reserved;
+    EXPECT_NE(std::string::npos, s.message().find("reserved word")) << reserved << s.message();
+  }
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateMasterUsername("").tag());
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateMasterUsername("1user").tag());
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateMasterUsername("abcdefghijklmnopq").tag());
+  EXPECT_TRUE(cluster::ValidateMasterUsername("abcdefghijklmnop").ok());  // 16
+  EXPECT_TRUE(cluster::ValidateMasterPassword("Secret123").ok());
+  EXPECT_FALSE(cluster::ValidateMasterPassword("short").ok());
+  EXPECT_FALSE(cluster::ValidateMasterPassword("has space1").ok());
+  EXPECT_FALSE(cluster::ValidateMasterPassword("has@at123").ok());
+  EXPECT_FALSE(cluster::ValidateMasterPassword(std::string(42, 'a')).ok());
+  EXPECT_TRUE(cluster::ValidateMasterPassword(std::string(41, 'a')).ok());
+}
+
+TEST(ClusterRules, Tags) {
+  using cluster::TagView;
+  EXPECT_TRUE(cluster::ValidateTags({{"team", "db"}, {"a:b/c=d+e-f@g_h. i", ""}}).ok());
+  EXPECT_TRUE(cluster::ValidateTags({{std::string(128, 'k'), std::string(256, 'v')}}).ok());
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags({{"", "v"}}).tag());
+  EXPECT_EQ("InvalidParameterValue",
+            cluster::ValidateTags({{std::string(129, 'k'), "v"}}).tag());
+  EXPECT_EQ("InvalidParameterValue",
+            cluster::ValidateTags({{"k", std::string(257, 'v')}}).tag());
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags({{"aws:name", "v"}}).tag());
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags({{"k", "semi;colon"}}).tag());
+  std::vector<TagView> many;
+  for (int i = 0; i < 50; ++i) many.push_back({"k" + std::to_string(i), ""});
+  EXPECT_TRUE(cluster::ValidateTags(many).ok());
+  many.push_back({"one-more", ""});
+  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags(many).tag());
+  // A key given again takes the new value, in its old place.
+  EXPECT_EQ((std::vector<TagView>{{"a", "3"}, {"b", "2"}}),
+            cluster::MergeTags({{"a", "1"}, {"b", "2"}}, {{"a", "3"}}));
+}
+
+// Metadata with clusters whose volumes are gone (nothing mounts, no mariadbd; the service may
+// find them failed): the API's deletion protection, tags and paging over them.
+class RdsHandlerContractTest : public RdsHandlerServiceTest {
+ protected:
+  static constexpr int kClusters = 25;
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() + "/data");
+    {
+      auto meta = cluster::MetaDb::Open(dir_.path() + "/data/meta.db");
+      ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+      for (int n = 0; n < kClusters; ++n) {
+        cluster::ClusterRow c;
+        c.id = "c" + std::to_string(100 + n);
+        c.engine = "aurora-mysql";
+        c.status = "available";
+        c.port = 47100 + n;
+        c.volume = c.id + "-gone";
+        c.create_time_ns = 1'000'000'000LL * (n + 1);
+        ASSERT_TRUE((*meta)->PutCluster(c).ok());
+      }
+      cluster::InstanceRow i;
+      i.id = "c100-1";
+      i.cluster_id = "c100";
+      i.instance_class = "db.r5.large";
+      i.status = "failed";
+      ASSERT_TRUE((*meta)->PutInstance(i).ok());
+      // Events 15 and 13 days old: the service keeps 14 days (event_retention_days).
+      const int64_t day = 24 * 3600 * 1'000'000'000LL;
+      for (int64_t age : {15, 13}) {
+        ASSERT_TRUE((*meta)->AddEvent(cluster::EventRow{"c104", "db-cluster",
+                                                        std::to_string(age) + " days old", "",
+                                                        NowNs() - age * day})
+                        .ok());
+      }
+    }
+    RdsHandlerServiceTest::SetUp();
+  }
+  static std::string Arn(const std::string& kind, const std::string& id) {
+    return "arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3A" + kind + "%3A" + id;
+  }
+  static int Count(const std::string& xml, const std::string& part) {
+    int n = 0;
+    for (size_t at = xml.find(part); at != std::string::npos; at = xml.find(part, at + 1)) ++n;
+    return n;
+  }
+  static std::string MarkerOf(const std::string& xml) {
+    const size_t b = xml.find("<Marker>");
+    if (b == std::string::npos) return "";
+    return xml.substr(b + 8, xml.find("</Marker>") - b - 8);
+  }
+};
+
+TEST_F(RdsHandlerContractTest, DeletionProtectionRefusesDeleteUntilTurnedOff) {
+  auto r = Call("ModifyDBCluster", "DBClusterIdentifier=c101&DeletionProtection=true");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_TRUE(Contains(r->result_xml, "<DeletionProtection>true</DeletionProtection>"));
+  ExpectError(Call("DeleteDBCluster", "DBClusterIdentifier=c101&SkipFinalSnapshot=true"), 400,
+              "InvalidParameterCombination",
+              "Cannot delete protected Cluster, please disable deletion protection and try again.");
+  r = Call("DescribeDBClusters", "DBClusterIdentifier=c101");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(Contains(r->result_xml, "<Status>deleting</Status>")) << r->result_xml;
+  EXPECT_TRUE(Contains(r->result_xml, "<DeletionProtection>true</DeletionProtection>"));
+  ASSERT_TRUE(Call("ModifyDBCluster", "DBClusterIdentifier=c101&DeletionProtection=false").ok());
+  r = Call("DeleteDBCluster", "DBClusterIdentifier=c101&SkipFinalSnapshot=true");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  service_->WaitIdle();
+  ExpectError(Call("DescribeDBClusters", "DBClusterIdentifier=c101"), 404,
+              "DBClusterNotFoundFault");
+}
+
+TEST_F(RdsHandlerContractTest, TagsRoundTripAndGoWithTheResource) {
+  const std::string arn = "ResourceName=" + Arn("cluster", "c102");
+  auto r = Call("AddTagsToResource",
+                arn + "&Tags.Tag.1.Key=team&Tags.Tag.1.Value=db&Tags.Tag.2.Key=env"
+                      "&Tags.Tag.2.Value=test");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_FALSE(r->has_result);
+  r = Call("ListTagsForResource", arn);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("<TagList><Tag><Key>team</Key><Value>db</Value></Tag>"
+            "<Tag><Key>env</Key><Value>test</Value></Tag></TagList>",
+            r->result_xml);
+  r = Call("DescribeDBClusters", "DBClusterIdentifier=c102");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(Contains(r->result_xml, "<Tag><Key>team</Key><Value>db</Value></Tag>"));
+  ASSERT_TRUE(Call("RemoveTagsFromResource", arn + "&TagKeys.member.1=team").ok());
+  r = Call("ListTagsForResource", arn);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ("<TagList><Tag><Key>env</Key><Value>test</Value></Tag></TagList>", r->result_xml);
+  // Instances by their own ARN.
+  const std::string iarn = "ResourceName=" + Arn("db", "c100-1");
+  ASSERT_TRUE(Call("AddTagsToResource", iarn + "&Tags.Tag.1.Key=role&Tags.Tag.1.Value=w").ok());
+  r = Call("DescribeDBInstances", "DBInstanceIdentifier=c100-1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(Contains(r->result_xml, "<TagList><Tag><Key>role</Key><Value>w</Value></Tag>"))
+      << r->result_xml;
+  // Refusals.
+  ExpectError(Call("AddTagsToResource", arn + "&Tags.Tag.1.Key=aws%3Ax&Tags.Tag.1.Value=v"), 400,
+              "InvalidParameterValue", "aws:");
+  ExpectError(Call("AddTagsToResource", "ResourceName=" + Arn("cluster", "nope") +
+                                            "&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"),
+              404, "DBClusterNotFoundFault");
+  ExpectError(Call("ListTagsForResource", "ResourceName=" + Arn("db", "nope")), 404,
+              "DBInstanceNotFound");
+  ExpectError(Call("ListTagsForResource", "ResourceName=c102"), 400, "InvalidParameterValue");
+  ExpectError(Call("ListTagsForResource",
+                   "ResourceName=arn%3Aaws%3Ards%3Aeu-west-1%3A123456789012%3Acluster%3Ac102"),
+              404, "DBClusterNotFoundFault");
+  std::string fifty;
+  for (int n = 1; n <= 50; ++n) {
+    fifty += "&Tags.Tag." + std::to_string(n) + ".Key=k" + std::to_string(n);
+  }
+  ExpectError(Call("AddTagsToResource", arn + fifty), 400, "InvalidParameterValue", "50");
+  r = Call("ListTagsForResource", arn);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(1, Count(r->result_xml, "<Tag>")) << "a refused AddTags changed nothing";
+  // Deleting the cluster deletes its tags: a new cluster of that name starts with none.
+  ASSERT_TRUE(Call("DeleteDBCluster", "DBClusterIdentifier=c102&SkipFinalSnapshot=true").ok());
+  service_->WaitIdle();
+  auto meta = cluster::MetaDb::Open(dir_.path() + "/data/meta.db");
+  ASSERT_TRUE(meta.ok());
+  auto tags = (*meta)->ListTags("cluster", "c102");
+  ASSERT_TRUE(tags.ok());
+  EXPECT_TRUE(tags->empty());
+}
+
+TEST_F(RdsHandlerContractTest, DescribeDBClustersPages) {
+  std::set<std::string> seen;
+  std::string marker;
+  int pages = 0;
+  do {
+    auto r = Call("DescribeDBClusters", "MaxRecords=20" + (marker.empty() ? "" : "&Marker=" + marker));
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    ++pages;
+    const std::string& xml = r->result_xml;
+    for (size_t at = xml.find("<DBClusterIdentifier>"); at != std::string::npos;
+         at = xml.find("<DBClusterIdentifier>", at + 1)) {
+      seen.insert(xml.substr(at + 21, xml.find('<', at + 21) - at - 21));
+    }
+    EXPECT_LE(Count(xml, "<DBCluster>"), 20);
+    marker = MarkerOf(xml);
+  } while (!marker.empty() && pages < 10);
+  EXPECT_EQ(2, pages);
+  EXPECT_EQ(static_cast<size_t>(kClusters), seen.size());
+  ExpectError(Call("DescribeDBClusters", "Marker=00ff"), 400, "InvalidParameterValue", "Marker");
+  // Every Describe checks MaxRecords and its own Marker.
+  for (const std::string action : {"DescribeDBInstances", "DescribeEvents"}) {
+    ExpectError(Call(action, "MaxRecords=101"), 400, "InvalidParameterValue", "MaxRecords");
+    ExpectError(Call(action, "Marker=" + EncodeMarker("DescribeDBClusters", 20)), 400,
+                "InvalidParameterValue", "Marker");
+  }
+  ExpectError(Call("DescribeDBClusterBacktracks", "DBClusterIdentifier=c100&Marker=zz"), 400,
+              "InvalidParameterValue", "Marker");
+  auto bt = Call("DescribeDBClusterBacktracks",
+                 "DBClusterIdentifier=c100&MaxRecords=20&Marker=" +
+                     EncodeMarker("DescribeDBClusterBacktracks", 20));
+  ASSERT_TRUE(bt.ok()) << bt.error().ToString();  // past the end: an empty last page
+  EXPECT_EQ("<DBClusterBacktracks></DBClusterBacktracks>", bt->result_xml);
+  auto all = Call("DescribeDBClusters");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(kClusters, Count(all->result_xml, "<DBCluster>"));
+  EXPECT_EQ("", MarkerOf(all->result_xml));
+}
+
+TEST_F(RdsHandlerContractTest, DescribeEventsPages) {
+  for (int n = 0; n < 23; ++n) {
+    ASSERT_TRUE(Call("ModifyDBCluster", "DBClusterIdentifier=c103&DeletionProtection=" +
+                                            std::string(n % 2 ? "true" : "false"))
+                    .ok());
+  }
+  auto all = Call("DescribeEvents", "SourceIdentifier=c103&SourceType=db-cluster");
+  ASSERT_TRUE(all.ok());
+  const int total = Count(all->result_xml, "<Event>");  // 23, and any the service added itself
+  ASSERT_GE(total, 23);
+  ASSERT_LE(total, 40);
+  auto r = Call("DescribeEvents", "SourceIdentifier=c103&SourceType=db-cluster&MaxRecords=20");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(20, Count(r->result_xml, "<Event>"));
+  const std::string marker = MarkerOf(r->result_xml);
+  ASSERT_FALSE(marker.empty());
+  r = Call("DescribeEvents",
+           "SourceIdentifier=c103&SourceType=db-cluster&MaxRecords=20&Marker=" + marker);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(total - 20, Count(r->result_xml, "<Event>"));
+  EXPECT_EQ("", MarkerOf(r->result_xml));
+}
+
+TEST_F(RdsHandlerContractTest, EventsOlderThanTheRetentionAreGone) {
+  const int64_t day = 24 * 3600 * 1'000'000'000LL;
+  const std::string since = FormatIso8601(NowNs() - 20 * day, 0);
+  auto r = Call("DescribeEvents", "SourceIdentifier=c104&SourceType=db-cluster&StartTime=" + since);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_FALSE(Contains(r->result_xml, "15 days old")) << r->result_xml;
+  EXPECT_TRUE(Contains(r->result_xml, "13 days old")) << r->result_xml;
+  // A retention pass prunes too (nothing older is left to prune now).
+  auto pruned = service_->PruneEvents();
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(0, *pruned);
+}
+
+TEST_F(RdsHandlerContractTest, ReservedMasterUsernameCreatesNothing) {
+  ExpectError(Call("CreateDBCluster", "DBClusterIdentifier=newone&Engine=aurora-mysql"
+                                      "&MasterUsername=root&MasterUserPassword=Secret123"),
+              400, "InvalidParameterValue", "reserved word");
+  ExpectError(Call("DescribeDBClusters", "DBClusterIdentifier=newone"), 404,
+              "DBClusterNotFoundFault");
+  ExpectError(Call("CreateDBCluster", "DBClusterIdentifier=" + std::string(300, 'a') +
+                                          "&Engine=aurora-mysql&MasterUsername=u"
+                                          "&MasterUserPassword=Secret123"),
+              400, "InvalidParameterValue", "DBClusterIdentifier");
+  auto r = Call("DescribeDBClusters", "DBClusterIdentifier=" + std::string(5000, 'z'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ("DBClusterNotFoundFault", r.error().code);
+  EXPECT_LT(r.error().message.size(), 120u) << r.error().message;
 }
 
 }  // namespace

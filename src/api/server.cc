@@ -119,7 +119,7 @@ void ApiServer::Impl::HandleApi(const httplib::Request& req, httplib::Response& 
     std::optional<std::string_view> version = api.params.Find("Version");
     if (!version || version->empty()) return ApiError::MissingParameter("Version");
     if (*version != options.api_version) {
-      return ApiError::InvalidParameterValue("Unsupported API version '" + std::string(*version) +
+      return ApiError::InvalidParameterValue("Unsupported API version '" + ShownInput(*version) +
                                              "': this endpoint serves RDS API version " +
                                              options.api_version + ".");
     }

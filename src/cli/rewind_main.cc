@@ -7,6 +7,11 @@
 //                                           rewinds in place; waits and shows progress
 //   clone SOURCE NEW [--at TIME] [--port N] copy-on-write clone + writer instance; waits
 //   history CLUSTER                         backtracks and events
+//   show CLUSTER                            one cluster: endpoint, window, deletion
+//                                           protection, tags
+//   protect CLUSTER on|off                  deletion protection (modify-db-cluster)
+//   tag CLUSTER KEY=VALUE...                adds or changes tags (add-tags-to-resource)
+//   untag CLUSTER KEY...                    removes tags (remove-tags-from-resource)
 // TIME: ISO 8601 ("2026-11-25T10:00:00Z") or relative ("90 seconds ago", "5m ago", "now").
 #include <unistd.h>
 
@@ -43,6 +48,10 @@ int Usage() {
                "  backtrack CLUSTER --to TIME [--use-earliest]\n"
                "  clone SOURCE NEW [--at TIME] [--port N]\n"
                "  history CLUSTER\n"
+               "  show CLUSTER\n"
+               "  protect CLUSTER on|off\n"
+               "  tag CLUSTER KEY=VALUE...\n"
+               "  untag CLUSTER KEY...\n"
                "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
   return 2;
 }
@@ -74,32 +83,120 @@ Result<std::string> WaitClusterStatus(RdsClient& rds, const std::string& id,
   return Status::Unavailable("timed out waiting for " + id + " to be " + want);
 }
 
+// The first element named `name` anywhere in `doc`.
+pugi::xml_node Find(const pugi::xml_document& doc, std::string_view name) {
+  return doc.find_node([name](const pugi::xml_node& n) { return std::string_view(n.name()) == name; });
+}
+
+// Every page of a Describe action (following Marker), as the aws CLI does.
+Result<std::vector<std::shared_ptr<pugi::xml_document>>> AllPages(RdsClient& rds,
+                                                                   const std::string& action,
+                                                                   Params params) {
+  std::vector<std::shared_ptr<pugi::xml_document>> pages;
+  std::string marker;
+  do {
+    Params p = params;
+    if (!marker.empty()) p.emplace_back("Marker", marker);
+    ASSIGN_OR_RETURN(std::shared_ptr<pugi::xml_document> doc, rds.Call(action, p));
+    // Only the result's own Marker (a direct child), not one nested in an item.
+    marker = Find(*doc, std::string(action) + "Result").child("Marker").text().as_string();
+    pages.push_back(std::move(doc));
+  } while (!marker.empty());
+  return pages;
+}
+
+// The `item` elements of the `list` of every page (the nodes live as long as `pages`).
+std::vector<pugi::xml_node> Items(const std::vector<std::shared_ptr<pugi::xml_document>>& pages,
+                                  std::string_view list, const char* item) {
+  std::vector<pugi::xml_node> out;
+  for (const auto& page : pages) {
+    for (pugi::xml_node n : Find(*page, list).children(item)) out.push_back(n);
+  }
+  return out;
+}
+
 int Status_(RdsClient& rds) {
-  auto r = rds.Call("DescribeDBClusters", {});
+  auto r = AllPages(rds, "DescribeDBClusters", {});
   if (!r.ok()) return Fail(r.status());
-  auto inst = rds.Call("DescribeDBInstances", {});
-  if (!inst.ok()) return Fail(inst.status());
-  std::printf("%-22s %-13s %-21s %-8s %-22s %s\n", "CLUSTER", "STATUS", "ENDPOINT", "WINDOW",
-              "EARLIEST BACKTRACK", "WRITER");
-  for (pugi::xml_node c : (*r)->find_node([](const pugi::xml_node& n) {
-         return std::string_view(n.name()) == "DBClusters";
-       }).children("DBCluster")) {
+  std::printf("%-22s %-13s %-21s %-8s %-22s %-9s %s\n", "CLUSTER", "STATUS", "ENDPOINT", "WINDOW",
+              "EARLIEST BACKTRACK", "PROTECTED", "WRITER");
+  for (pugi::xml_node c : Items(*r, "DBClusters", "DBCluster")) {
     std::string id = c.child("DBClusterIdentifier").text().as_string();
     std::string writer = "-";
     for (pugi::xml_node m : c.child("DBClusterMembers").children("DBClusterMember")) {
       writer = m.child("DBInstanceIdentifier").text().as_string();
     }
     std::string window = c.child("BacktrackWindow").text().as_string();
-    std::printf("%-22s %-13s %-21s %-8s %-22s %s\n", id.c_str(),
+    std::printf("%-22s %-13s %-21s %-8s %-22s %-9s %s\n", id.c_str(),
                 c.child("Status").text().as_string(),
                 (std::string(c.child("Endpoint").text().as_string()) + ":" +
                  c.child("Port").text().as_string())
                     .c_str(),
                 window.empty() || window == "0" ? "off" : (window + "s").c_str(),
                 Short(c.child("EarliestBacktrackTime").text().as_string()).c_str(),
-                writer.c_str());
+                c.child("DeletionProtection").text().as_bool() ? "yes" : "no", writer.c_str());
   }
   return 0;
+}
+
+int Show(RdsClient& rds, const std::string& id) {
+  auto r = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
+  if (!r.ok()) return Fail(r.status());
+  pugi::xml_node c = Find(**r, "DBCluster");
+  auto field = [&](const char* label, const char* name) {
+    std::printf("%-22s %s\n", label, c.child(name).text().as_string());
+  };
+  field("Cluster", "DBClusterIdentifier");
+  field("ARN", "DBClusterArn");
+  field("Status", "Status");
+  std::printf("%-22s %s:%s\n", "Endpoint", c.child("Endpoint").text().as_string(),
+              c.child("Port").text().as_string());
+  field("Master user", "MasterUsername");
+  field("Backtrack window (s)", "BacktrackWindow");
+  field("Earliest backtrack", "EarliestBacktrackTime");
+  std::printf("%-22s %s\n", "Deletion protection",
+              c.child("DeletionProtection").text().as_bool() ? "on" : "off");
+  std::printf("Tags:\n");
+  bool any = false;
+  for (pugi::xml_node t : c.child("TagList").children("Tag")) {
+    std::printf("  %s=%s\n", t.child("Key").text().as_string(), t.child("Value").text().as_string());
+    any = true;
+  }
+  if (!any) std::printf("  (none)\n");
+  return 0;
+}
+
+int Protect(RdsClient& rds, const std::string& id, const std::string& on_off) {
+  if (on_off != "on" && on_off != "off") return Usage();
+  auto r = rds.Call("ModifyDBCluster", {{"DBClusterIdentifier", id},
+                                        {"DeletionProtection", on_off == "on" ? "true" : "false"}});
+  if (!r.ok()) return Fail(r.status());
+  std::printf("Deletion protection of %s: %s\n", id.c_str(), on_off.c_str());
+  return 0;
+}
+
+// `tag` (KEY=VALUE...) or `untag` (KEY...) of a cluster, by its ARN.
+int Tag(RdsClient& rds, const std::string& id, const std::vector<std::string>& items, bool add) {
+  auto c = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
+  if (!c.ok()) return Fail(c.status());
+  Params p = {{"ResourceName", ChildText(**c, "DBClusterArn")}};
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    if (!add) {
+      p.emplace_back("TagKeys.member." + n, items[i]);
+      continue;
+    }
+    const size_t eq = items[i].find('=');
+    if (eq == std::string::npos) {
+      std::fprintf(stderr, "rewind: tag wants KEY=VALUE, got '%s'\n", items[i].c_str());
+      return 2;
+    }
+    p.emplace_back("Tags.Tag." + n + ".Key", items[i].substr(0, eq));
+    p.emplace_back("Tags.Tag." + n + ".Value", items[i].substr(eq + 1));
+  }
+  auto r = rds.Call(add ? "AddTagsToResource" : "RemoveTagsFromResource", p);
+  if (!r.ok()) return Fail(r.status());
+  return Show(rds, id);
 }
 
 int Backtrack(RdsClient& rds, const std::string& id, const std::string& to_text,
@@ -180,14 +277,12 @@ int History(RdsClient& rds, const std::string& id) {
                 b.child("Status").text().as_string(), b.child("BacktrackTo").text().as_string(),
                 b.child("BacktrackedFrom").text().as_string());
   }
-  auto ev = rds.Call("DescribeEvents", {{"SourceIdentifier", id},
-                                        {"SourceType", "db-cluster"},
-                                        {"Duration", "20160"}});
+  auto ev = AllPages(rds, "DescribeEvents", {{"SourceIdentifier", id},
+                                              {"SourceType", "db-cluster"},
+                                              {"Duration", "20160"}});
   if (!ev.ok()) return Fail(ev.status());
   std::printf("Events of %s:\n", id.c_str());
-  for (pugi::xml_node e : (*ev)->find_node([](const pugi::xml_node& n) {
-         return std::string_view(n.name()) == "Events";
-       }).children("Event")) {
+  for (pugi::xml_node e : Items(*ev, "Events", "Event")) {
     std::printf("  %-27s %s\n", e.child("Date").text().as_string(),
                 e.child("Message").text().as_string());
   }
@@ -263,5 +358,11 @@ int main(int argc, char** argv) {
   }
   if (cmd == "clone" && args.size() == 3) return Clone(rds, args[1], args[2], at, port);
   if (cmd == "history" && args.size() == 2) return History(rds, args[1]);
+  if (cmd == "show" && args.size() == 2) return Show(rds, args[1]);
+  if (cmd == "protect" && args.size() == 3) return Protect(rds, args[1], args[2]);
+  if ((cmd == "tag" || cmd == "untag") && args.size() >= 3) {
+    return Tag(rds, args[1], std::vector<std::string>(args.begin() + 2, args.end()),
+               cmd == "tag");
+  }
   return Usage();
 }

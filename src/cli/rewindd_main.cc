@@ -69,7 +69,9 @@ constexpr const char* kUsage =
     "  --compress on|off   store written pages zstd-compressed where it pays (default on)\n"
     "  --compress-level N  zstd level, -7..9 (default 1)\n"
     "  --retry-failed-interval MS  how often a failed DB instance is started again\n"
-    "                      (default 60000; 0: never, only reboot-db-instance)\n";
+    "                      (default 60000; 0: never, only reboot-db-instance)\n"
+    "  --event-retention-days N  days describe-events keeps events, 1..3650 (default 14,\n"
+    "                      as Aurora); older ones are deleted by the retention pass\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -85,6 +87,7 @@ struct Flags {
   std::string tls_cert;
   std::string tls_key;
   bool allow_plain_http = false;
+  long event_retention_days = 14;
 };
 
 
@@ -240,6 +243,14 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
       if (!set_file("--tls-key", &f.tls_key)) return std::nullopt;
     } else if (arg == "--allow-plain-http-on-trusted-network") {
       f.allow_plain_http = true;
+    } else if (take("--event-retention-days")) {
+      std::optional<long> days = ParseLong(value, 1, 3650);
+      if (!days) {
+        std::fprintf(stderr, "rewindd: --event-retention-days wants days 1..3650, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.event_retention_days = *days;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -380,6 +391,7 @@ int Run(int argc, char** argv) {
   so.store_compress = flags->compress;
   so.store_compress_level = flags->compress_level;
   so.retry_failed_interval_ms = flags->retry_failed_interval_ms;
+  so.event_retention_days = flags->event_retention_days;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),

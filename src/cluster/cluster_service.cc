@@ -56,10 +56,11 @@ Status Fault(const char* code, Status::Code c, const std::string& msg) {
 }
 Status ClusterNotFound(const std::string& id) {
   return Fault("DBClusterNotFoundFault", Status::Code::kNotFound,
-               "DBCluster " + id + " not found.");
+               "DBCluster " + BoundedInput(id) + " not found.");
 }
 Status InstanceNotFound(const std::string& id) {
-  return Fault("DBInstanceNotFound", Status::Code::kNotFound, "DBInstance " + id + " not found.");
+  return Fault("DBInstanceNotFound", Status::Code::kNotFound,
+               "DBInstance " + BoundedInput(id) + " not found.");
 }
 Status InvalidState(const std::string& msg) {
   return Fault("InvalidDBClusterStateFault", Status::Code::kFailedPrecondition, msg);
@@ -74,6 +75,51 @@ Status InvalidCombination(const std::string& msg) {
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// Names Aurora MySQL keeps for itself, and the reserved words of MySQL 8.0 and MariaDB 10/11
+// (lower case): Aurora refuses them as MasterUsername.
+const std::set<std::string>& ReservedUserNames() {
+  static const std::set<std::string> kNames = {
+      "root", "mysql", "mariadb.sys", "rdsadmin", "rdsrepladmin", "rdsproxyadmin", "public",
+      "accessible", "add", "all", "alter", "analyze", "and", "as", "asc", "asensitive", "before",
+      "between", "bigint", "binary", "blob", "both", "by", "call", "cascade", "case", "change",
+      "char", "character", "check", "collate", "column", "condition", "constraint", "continue",
+      "convert", "create", "cross", "cube", "cume_dist", "current_date", "current_role",
+      "current_time", "current_timestamp", "current_user", "cursor", "database", "databases",
+      "day_hour", "day_microsecond", "day_minute", "day_second", "dec", "decimal", "declare",
+      "default", "delayed", "delete", "delete_domain_id", "dense_rank", "desc", "describe",
+      "deterministic", "distinct", "distinctrow", "div", "do_domain_ids", "double", "drop",
+      "dual", "each", "else", "elseif", "empty", "enclosed", "escaped", "except", "exists",
+      "exit", "explain", "false", "fetch", "first_value", "float", "float4", "float8", "for",
+      "force", "foreign", "from", "fulltext", "function", "general", "generated", "get", "grant",
+      "group", "grouping", "groups", "having", "high_priority", "hour_microsecond",
+      "hour_minute", "hour_second", "if", "ignore", "ignore_domain_ids", "ignore_server_ids",
+      "in", "index", "infile", "inner", "inout", "insensitive", "insert", "int", "int1", "int2",
+      "int3", "int4", "int8", "integer", "intersect", "interval", "into", "io_after_gtids",
+      "io_before_gtids", "is", "iterate", "join", "json_table", "key", "keys", "kill", "lag",
+      "last_value", "lateral", "lead", "leading", "leave", "left", "like", "limit", "linear",
+      "lines", "load", "localtime", "localtimestamp", "lock", "long", "longblob", "longtext",
+      "loop", "low_priority", "master_bind", "master_heartbeat_period",
+      "master_ssl_verify_server_cert", "match", "maxvalue", "mediumblob", "mediumint",
+      "mediumtext", "middleint", "minute_microsecond", "minute_second", "mod", "modifies",
+      "natural", "not", "no_write_to_binlog", "nth_value", "ntile", "null", "numeric", "of",
+      "offset", "on", "optimize", "optimizer_costs", "option", "optionally", "or", "order",
+      "out", "outer", "outfile", "over", "page_checksum", "parse_vcol_expr", "partition",
+      "percent_rank", "position", "precision", "primary", "procedure", "purge", "range", "rank",
+      "read", "reads", "read_write", "real", "recursive", "ref_system_id", "references",
+      "regexp", "release", "rename", "repeat", "replace", "require", "resignal", "restrict",
+      "return", "returning", "revoke", "right", "rlike", "row", "row_number", "rows", "schema",
+      "schemas", "second_microsecond", "select", "sensitive", "separator", "set", "show",
+      "signal", "slow", "smallint", "spatial", "specific", "sql", "sqlexception", "sqlstate",
+      "sqlwarning", "sql_big_result", "sql_calc_found_rows", "sql_small_result", "ssl",
+      "starting", "stats_auto_recalc", "stats_persistent", "stats_sample_pages", "stored",
+      "straight_join", "system", "table", "terminated", "then", "tinyblob", "tinyint",
+      "tinytext", "to", "trailing", "trigger", "true", "undo", "union", "unique", "unlock",
+      "unsigned", "update", "usage", "use", "using", "utc_date", "utc_time", "utc_timestamp",
+      "values", "varbinary", "varchar", "varcharacter", "varying", "virtual", "when", "where",
+      "while", "window", "with", "write", "xor", "year_month", "zerofill"};
+  return kNames;
 }
 
 // RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
@@ -235,6 +281,28 @@ class ClusterService::Impl {
   }
 
   Result<int> AssignPort(std::optional<int> asked, const std::string& self);
+  // The tags of resource (kind "cluster" or "db", id).
+  Result<std::vector<TagView>> TagsOf(const std::string& kind, const std::string& id) const {
+    ASSIGN_OR_RETURN(std::vector<TagRow> rows, meta_->ListTags(kind, id));
+    std::vector<TagView> out;
+    for (TagRow& r : rows) out.push_back(TagView{std::move(r.key), std::move(r.value)});
+    return out;
+  }
+  // Stores the tags of a resource just created; if that fails, `undo` removes the resource so
+  // that the refused request leaves nothing behind.
+  Status PutNewTags(const std::string& kind, const std::string& id,
+                    const std::vector<TagView>& tags, const std::function<Status()>& undo) {
+    if (tags.empty()) return Status::Ok();
+    std::vector<TagRow> rows;
+    for (const TagView& t : MergeTags({}, tags)) rows.push_back(TagRow{t.key, t.value});
+    Status s = meta_->PutTags(kind, id, rows);
+    if (!s.ok()) (void)undo();
+    return s;
+  }
+  Result<int64_t> PruneEvents() {
+    const int64_t days = std::max<int64_t>(1, options_.event_retention_days);
+    return meta_->PruneEvents(NowNs() - days * 24 * 3600 * kNsPerSec);
+  }
   Result<ClusterRow> GetClusterRow(const std::string& id);
   Status SetClusterStatus(const std::string& id, const std::string& status);
   Result<ClusterView> View(const ClusterRow& row);
@@ -452,6 +520,8 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
     }
   }
   if (auto w = WriterOf(row.id)) v.members.push_back(ClusterMember{w->id, true});
+  v.deletion_protection = row.deletion_protection;
+  ASSIGN_OR_RETURN(v.tags, TagsOf("cluster", row.id));
   return v;
 }
 
@@ -471,6 +541,8 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   v.create_time_ns = row.create_time_ns;
   v.master_username = cluster.master_username;
   v.database_name = cluster.database_name;
+  // A tag read failure shows no tags rather than hiding the instance (describe keeps working).
+  if (auto tags = TagsOf("db", row.id); tags.ok()) v.tags = std::move(tags).value();
   return v;
 }
 
@@ -930,6 +1002,8 @@ Status ClusterService::Impl::Open() {
       }
     }
   }
+  // The events table keeps event_retention_days of events, as Aurora keeps 14 days.
+  RETURN_IF_ERROR(PruneEvents().status());
   if (options_.clean_interval_ms > 0) {
     cleaner_ = std::thread([this] {
       EveryInterval(options_.clean_interval_ms, [this] { CleanOnce(); });
@@ -965,6 +1039,10 @@ void ClusterService::Impl::CleanOnce() {
 
 Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
   std::lock_guard<std::mutex> pass(pass_mu_);
+  // Old events go with every pass; a failure here does not stop the cleaning.
+  if (Result<int64_t> pruned = PruneEvents(); !pruned.ok()) {
+    std::fprintf(stderr, "rewindd: pruning events: %s\n", pruned.status().ToString().c_str());
+  }
   const int64_t now = NowNs();
 
   // Floors: each cluster's state from the start of its window on stays; `push` also moves every
@@ -1132,31 +1210,107 @@ RetentionMetrics ClusterService::Retention() {
   return m;
 }
 
-Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
-  if (req.engine != "aurora-mysql") {
-    return InvalidParam("Invalid DB engine: " + req.engine +
-                        ". Rewind serves Engine aurora-mysql (MariaDB underneath).");
+std::string BoundedInput(std::string_view value, size_t max) {
+  if (value.size() <= max) return std::string(value);
+  size_t cut = max;
+  // Do not split a UTF-8 sequence: back up to the start of the character.
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(value.substr(0, cut)) + "...";
+}
+
+Status ValidateTags(const std::vector<TagView>& tags) {
+  if (tags.size() > kMaxTagsPerResource) {
+    return InvalidParam("A resource can have at most " + std::to_string(kMaxTagsPerResource) +
+                        " tags; this request would give it " + std::to_string(tags.size()) + ".");
   }
-  if (req.master_username.empty()) {
+  auto allowed = [](const std::string& s) {
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x80 || std::isalnum(c) || std::isspace(c)) continue;
+      if (std::string_view("_.:/=+-@").find(ch) == std::string_view::npos) return false;
+    }
+    return true;
+  };
+  for (const TagView& t : tags) {
+    if (t.key.empty() || t.key.size() > 128) {
+      return InvalidParam("Tag key " + BoundedInput(t.key) +
+                          " is invalid: a tag key must be 1 to 128 characters long.");
+    }
+    if (Lower(t.key.substr(0, 4)) == "aws:" || Lower(t.key.substr(0, 4)) == "rds:") {
+      return InvalidParam("Tag key " + BoundedInput(t.key) +
+                          " is invalid: tag keys may not start with 'aws:' or 'rds:'.");
+    }
+    if (t.value.size() > 256) {
+      return InvalidParam("The value of tag " + BoundedInput(t.key) +
+                          " is invalid: a tag value must be at most 256 characters long.");
+    }
+    if (!allowed(t.key) || !allowed(t.value)) {
+      return InvalidParam("Tag " + BoundedInput(t.key) +
+                          " is invalid: tag keys and values may contain only letters, digits, "
+                          "white space and _ . : / = + - @.");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<TagView> MergeTags(std::vector<TagView> current, const std::vector<TagView>& added) {
+  for (const TagView& t : added) {
+    auto it = std::find_if(current.begin(), current.end(),
+                           [&](const TagView& c) { return c.key == t.key; });
+    if (it != current.end()) {
+      it->value = t.value;
+    } else {
+      current.push_back(t);
+    }
+  }
+  return current;
+}
+
+Status ValidateMasterUsername(const std::string& name) {
+  if (name.empty()) {
     return InvalidParam("The parameter MasterUsername must be provided and must not be blank.");
   }
-  if (req.master_username.size() > 16 || !std::isalpha(static_cast<unsigned char>(req.master_username[0])) ||
-      !std::all_of(req.master_username.begin(), req.master_username.end(),
+  if (name.size() > 16 || !std::isalpha(static_cast<unsigned char>(name[0])) ||
+      !std::all_of(name.begin(), name.end(),
                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
-    return InvalidParam("MasterUsername must be 1 to 16 letters, digits or underscores, "
+    if (ReservedUserNames().count(Lower(name))) {  // e.g. mariadb.sys
+      return InvalidParam("MasterUsername " + BoundedInput(name) +
+                          " cannot be used as it is a reserved word used by the engine");
+    }
+    return InvalidParam("MasterUsername " + BoundedInput(name) +
+                        " is invalid: it must be 1 to 16 letters, digits or underscores, "
                         "starting with a letter.");
   }
-  if (req.master_password.size() < 8 || req.master_password.size() > 41) {
+  if (ReservedUserNames().count(Lower(name))) {
+    return InvalidParam("MasterUsername " + name +
+                        " cannot be used as it is a reserved word used by the engine");
+  }
+  return Status::Ok();
+}
+
+Status ValidateMasterPassword(const std::string& pw) {
+  if (pw.size() < 8 || pw.size() > 41) {
     return InvalidParam("The parameter MasterUserPassword is not a valid password because it "
                         "is shorter than 8 characters or longer than 41.");
   }
-  for (char c : req.master_password) {
+  for (char c : pw) {
     if (c < 33 || c > 126 || c == '/' || c == '"' || c == '@') {
       return InvalidParam("The parameter MasterUserPassword is not a valid password. Only "
                           "printable ASCII characters besides '/', '@', '\"', ' ' may be used.");
     }
   }
+  return Status::Ok();
+}
+
+Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& req) {
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  if (req.engine != "aurora-mysql") {
+    return InvalidParam("Invalid DB engine: " + BoundedInput(req.engine) +
+                        ". Rewind serves Engine aurora-mysql (MariaDB underneath).");
+  }
+  RETURN_IF_ERROR(ValidateMasterUsername(req.master_username));
+  RETURN_IF_ERROR(ValidateMasterPassword(req.master_password));
+  RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   if (!req.database_name.empty()) {
     bool ok = req.database_name.size() <= 64 &&
               std::isalpha(static_cast<unsigned char>(req.database_name[0]));
@@ -1172,7 +1326,8 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   if (req.engine_version && !req.engine_version->empty() &&
       req.engine_version->find(impl_->engine_version_.substr(0, 7)) == std::string::npos &&
       req.engine_version->rfind("8.0", 0) != 0 && req.engine_version->rfind("5.7", 0) != 0) {
-    return InvalidParam("Cannot find version " + *req.engine_version + " for aurora-mysql");
+    return InvalidParam("Cannot find version " + BoundedInput(*req.engine_version) +
+                        " for aurora-mysql");
   }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
@@ -1194,7 +1349,9 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   row.create_time_ns = NowNs();
   row.clone_group_id = Uuid();
   row.volume = id;
+  row.deletion_protection = req.deletion_protection;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  RETURN_IF_ERROR(impl_->PutNewTags("cluster", id, req.tags, [&] { return impl_->meta_->DeleteCluster(id); }));
   impl_->Async([impl = impl_.get(), row, pw = req.master_password] { impl->DoCreate(row, pw); });
   return impl_->View(row);
 }
@@ -1219,7 +1376,10 @@ Result<std::vector<ClusterView>> ClusterService::DescribeClusters(
 Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& req) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
-  if (row.status != "available") {
+  // Deletion protection alone may change on a failed cluster too: otherwise a protected cluster
+  // that failed could never be deleted.
+  const bool protection_only = !req.backtrack_window_s && !req.master_password;
+  if (row.status != "available" && !(row.status == "failed" && protection_only)) {
     return InvalidState("DB cluster " + row.id + " is " + row.status +
                         "; it can be modified when it is available.");
   }
@@ -1235,12 +1395,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
   }
   if (req.master_password) {
     const std::string& pw = *req.master_password;
-    bool ok = pw.size() >= 8 && pw.size() <= 41;
-    for (char c : pw) ok = ok && c >= 33 && c <= 126 && c != '/' && c != '"' && c != '@';
-    if (!ok) {
-      return InvalidParam("The parameter MasterUserPassword is not a valid password: 8 to 41 "
-                          "printable ASCII characters besides '/', '@', '\"', ' '.");
-    }
+    RETURN_IF_ERROR(ValidateMasterPassword(pw));
     auto rt = impl_->RuntimeForLocked(row.id);  // mu_ is held
     std::lock_guard<std::mutex> ol(rt->op_mu);
     if (!rt->engine || !rt->engine->IsRunning()) {
@@ -1253,6 +1408,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
     row.backtrack_window_s = *req.backtrack_window_s;
     if (row.backtrack_window_s == 0) row.backtrack_disabled_for_good = true;
   }
+  if (req.deletion_protection) row.deletion_protection = *req.deletion_protection;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
   impl_->Event(row.id, "db-cluster", "DB cluster modified", "configuration change");
   return impl_->View(row);
@@ -1261,6 +1417,11 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
 Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& req) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
+  if (row.deletion_protection) {
+    // Aurora's own words; nothing changes.
+    return InvalidCombination(
+        "Cannot delete protected Cluster, please disable deletion protection and try again.");
+  }
   if (!req.skip_final_snapshot && !req.final_snapshot_id) {
     return InvalidCombination(
         "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
@@ -1295,6 +1456,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
     return InvalidCombination("An aurora-mysql DB instance must belong to a DB cluster: give "
                               "DBClusterIdentifier.");
   }
+  RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->GetInstanceRow(id));
@@ -1304,7 +1466,8 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
   if (!req.engine.empty() && req.engine != row.engine) {
-    return InvalidCombination("The engine name requested for your DB instance (" + req.engine +
+    return InvalidCombination("The engine name requested for your DB instance (" +
+                              BoundedInput(req.engine) +
                               ") doesn't match the engine name of your DB cluster (" +
                               row.engine + ").");
   }
@@ -1323,6 +1486,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   inst.status = "creating";
   inst.create_time_ns = NowNs();
   RETURN_IF_ERROR(impl_->PutInstanceRow(inst));
+  RETURN_IF_ERROR(impl_->PutNewTags("db", id, req.tags, [&] { return impl_->DeleteInstanceRow(id); }));
   impl_->Async([impl = impl_.get(), inst] { impl->DoStartInstance(inst); });
   return impl_->ViewInstance(inst, row);
 }
@@ -1447,18 +1611,24 @@ Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
   }
   if (backtrack_id && out.empty()) {
     return Fault("DBClusterBacktrackNotFoundFault", Status::Code::kNotFound,
-                 "Backtrack " + *backtrack_id + " not found for DB cluster " + row.id + ".");
+                 "Backtrack " + BoundedInput(*backtrack_id) + " not found for DB cluster " +
+                     row.id + ".");
   }
   return out;
 }
 
 Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
-  if (!req.restore_type.empty() && req.restore_type != "copy-on-write" &&
-      req.restore_type != "full-copy") {
-    return InvalidParam("Invalid RestoreType " + req.restore_type +
-                        ": use copy-on-write (or full-copy).");
+  if (req.restore_type == "full-copy") {
+    // A full copy would be an independent copy of every byte; Rewind serves only clones.
+    return InvalidParam("RestoreType full-copy is not supported by Rewind: only copy-on-write "
+                        "is served; give --restore-type copy-on-write.");
   }
+  if (!req.restore_type.empty() && req.restore_type != "copy-on-write") {
+    return InvalidParam("Invalid RestoreType " + BoundedInput(req.restore_type) +
+                        ": Rewind serves copy-on-write.");
+  }
+  RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   if (req.use_latest_restorable_time == req.restore_to_ns.has_value()) {
     return InvalidCombination("Give exactly one of RestoreToTime and UseLatestRestorableTime.");
   }
@@ -1505,7 +1675,9 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   row.source_cluster = src.id;
   row.volume = id;
   row.restore_to_ns = at;
+  row.deletion_protection = req.deletion_protection;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  RETURN_IF_ERROR(impl_->PutNewTags("cluster", id, req.tags, [&] { return impl_->meta_->DeleteCluster(id); }));
   impl_->Async([impl = impl_.get(), row, at] { impl->DoClone(row, row.source_cluster, at); });
   return impl_->View(row);
 }
@@ -1548,6 +1720,53 @@ std::vector<EventView> ClusterService::DescribeEvents(const EventQuery& q) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+Result<int64_t> ClusterService::PruneEvents() { return impl_->PruneEvents(); }
+
+namespace {
+// The metadata kind of a tagged resource, and its NotFound fault.
+const char* KindName(ResourceKind kind) { return kind == ResourceKind::kCluster ? "cluster" : "db"; }
+}  // namespace
+
+// Checks that the resource exists (under mu_) and returns its stored (lower-case) id.
+static Result<std::string> TaggedResource(ClusterService::Impl& impl, ResourceKind kind,
+                                          const std::string& id);
+
+Result<std::vector<TagView>> ClusterService::ListTags(ResourceKind kind, const std::string& id) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(std::string key, TaggedResource(*impl_, kind, id));
+  return impl_->TagsOf(KindName(kind), key);
+}
+
+Status ClusterService::AddTags(ResourceKind kind, const std::string& id,
+                               const std::vector<TagView>& tags) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(std::string key, TaggedResource(*impl_, kind, id));
+  RETURN_IF_ERROR(ValidateTags(MergeTags({}, tags)));
+  ASSIGN_OR_RETURN(std::vector<TagView> current, impl_->TagsOf(KindName(kind), key));
+  RETURN_IF_ERROR(ValidateTags(MergeTags(std::move(current), tags)));
+  std::vector<TagRow> rows;
+  for (const TagView& t : tags) rows.push_back(TagRow{t.key, t.value});
+  return impl_->meta_->PutTags(KindName(kind), key, rows);
+}
+
+Status ClusterService::RemoveTags(ResourceKind kind, const std::string& id,
+                                  const std::vector<std::string>& keys) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(std::string key, TaggedResource(*impl_, kind, id));
+  return impl_->meta_->RemoveTags(KindName(kind), key, keys);
+}
+
+static Result<std::string> TaggedResource(ClusterService::Impl& impl, ResourceKind kind,
+                                          const std::string& id) {
+  if (kind == ResourceKind::kCluster) {
+    ASSIGN_OR_RETURN(ClusterRow row, impl.GetClusterRow(id));
+    return row.id;
+  }
+  ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl.GetInstanceRow(Lower(id)));
+  if (!inst) return InstanceNotFound(id);
+  return inst->id;
 }
 
 }  // namespace rwd::cluster

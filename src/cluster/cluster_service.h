@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -36,6 +37,16 @@
 #include "store/store.h"
 
 namespace rwd::cluster {
+
+// A resource tag (RDS Tag: Key, Value).
+struct TagView {
+  std::string key;
+  std::string value;
+  bool operator==(const TagView&) const = default;
+};
+
+// What a tag call names: a DB cluster (ARN type "cluster") or a DB instance ("db").
+enum class ResourceKind { kCluster, kInstance };
 
 struct ClusterMember {
   std::string instance_id;
@@ -66,6 +77,8 @@ struct ClusterView {
   std::string clone_group_id;             // shared by a cluster and its clones
   std::string source_cluster;             // the cluster it was cloned from, if any
   std::vector<ClusterMember> members;
+  bool deletion_protection = false;  // DeleteCluster refuses while set
+  std::vector<TagView> tags;
 };
 
 struct InstanceView {
@@ -82,6 +95,7 @@ struct InstanceView {
   int64_t create_time_ns = 0;
   std::string master_username;
   std::string database_name;
+  std::vector<TagView> tags;
 };
 
 struct BacktrackView {
@@ -112,12 +126,15 @@ struct CreateClusterRequest {
   std::string database_name;
   std::optional<int> port;
   int64_t backtrack_window_s = 0;
+  bool deletion_protection = false;
+  std::vector<TagView> tags;  // checked as ValidateTags does
 };
 
 struct ModifyClusterRequest {
   std::string id;
   std::optional<int64_t> backtrack_window_s;
   std::optional<std::string> master_password;
+  std::optional<bool> deletion_protection;  // unset: unchanged
 };
 
 struct DeleteClusterRequest {
@@ -131,6 +148,7 @@ struct CreateInstanceRequest {
   std::string cluster_id;
   std::string instance_class;
   std::string engine;
+  std::vector<TagView> tags;
 };
 
 struct BacktrackRequest {
@@ -143,11 +161,13 @@ struct BacktrackRequest {
 struct CloneRequest {
   std::string id;
   std::string source_id;
-  std::string restore_type;  // "copy-on-write" (the only kind served)
+  std::string restore_type;  // "copy-on-write" or empty (full-copy is refused)
   std::optional<int64_t> restore_to_ns;
   bool use_latest_restorable_time = false;
   std::optional<int> port;
   std::optional<int64_t> backtrack_window_s;  // default: the source's
+  bool deletion_protection = false;  // of the new cluster (not copied from the source, as RDS)
+  std::vector<TagView> tags;         // of the new cluster
 };
 
 struct EventQuery {
@@ -207,7 +227,30 @@ struct ServiceOptions {
   // StoreOptions::compress and compress_level of the store it opens.
   bool store_compress = false;
   int store_compress_level = 1;
+  // Events older than this are deleted (at start and by every retention pass), as Aurora keeps
+  // events 14 days. At least 1.
+  int64_t event_retention_days = 14;
 };
+
+// --- Input rules shared with the API layer (pure; exposed for tests) ---
+
+// RDS tag limits: at most kMaxTagsPerResource per resource; a key of 1..128 characters not
+// starting with "aws:" or "rds:", a value of 0..256; characters: letters (any non-ASCII UTF-8
+// counts), digits, white space and _ . : / = + - @. Failure: InvalidParameterValue (tagged).
+inline constexpr size_t kMaxTagsPerResource = 50;
+Status ValidateTags(const std::vector<TagView>& tags);
+// The tags of `current` after `added` are put on (a key already there takes the new value).
+std::vector<TagView> MergeTags(std::vector<TagView> current, const std::vector<TagView>& added);
+
+// Aurora MySQL's MasterUsername rules: 1..16 letters, digits or underscores, first a letter;
+// not a name Aurora reserves (root, mysql, mariadb.sys, rdsadmin, rdsrepladmin, rdsproxyadmin,
+// PUBLIC) nor a MySQL/MariaDB reserved word (case-insensitive). Failure: InvalidParameterValue.
+Status ValidateMasterUsername(const std::string& name);
+// 8..41 printable ASCII characters except / " @ and space. Failure: InvalidParameterValue.
+Status ValidateMasterPassword(const std::string& password);
+
+// A user-supplied value cut to at most `max` bytes (then "...") for an error message.
+std::string BoundedInput(std::string_view value, size_t max = 64);
 
 class ClusterService {
  public:
@@ -217,10 +260,16 @@ class ClusterService {
   // Stops every engine gracefully, unmounts, closes the store.
   ~ClusterService();
 
+  // Every input rule (identifier, engine, ValidateMasterUsername, ValidateMasterPassword,
+  // ValidateTags, ...) is checked before anything is stored or created.
   Result<ClusterView> CreateCluster(const CreateClusterRequest& request);
   // One cluster (NotFound if missing) or, with no id, all.
   Result<std::vector<ClusterView>> DescribeClusters(const std::optional<std::string>& id);
+  // InvalidDBClusterStateFault unless the cluster is available (or failed, when only deletion
+  // protection changes: a failed protected cluster must stay deletable).
   Result<ClusterView> ModifyCluster(const ModifyClusterRequest& request);
+  // Refused with InvalidParameterCombination while the cluster's deletion protection is on
+  // (Aurora's message); ModifyCluster with deletion_protection false turns it off.
   Result<ClusterView> DeleteCluster(const DeleteClusterRequest& request);
 
   Result<InstanceView> CreateInstance(const CreateInstanceRequest& request);
@@ -243,6 +292,17 @@ class ClusterService {
   Result<ClusterView> Clone(const CloneRequest& request);
 
   std::vector<EventView> DescribeEvents(const EventQuery& query);
+  // Deletes events older than event_retention_days; returns how many went. Also run at start
+  // and by every retention pass.
+  Result<int64_t> PruneEvents();
+
+  // Tags of a cluster or instance (AddTagsToResource, ListTagsForResource,
+  // RemoveTagsFromResource). Failure: DBClusterNotFoundFault / DBInstanceNotFound; for Add,
+  // InvalidParameterValue if the tags break ValidateTags (counted after the merge). A resource's
+  // tags go when it is deleted.
+  Result<std::vector<TagView>> ListTags(ResourceKind kind, const std::string& id);
+  Status AddTags(ResourceKind kind, const std::string& id, const std::vector<TagView>& tags);
+  Status RemoveTags(ResourceKind kind, const std::string& id, const std::vector<std::string>& keys);
 
   // One retention pass now: raises every cluster's retention floor to the start of its
   // backtrack window (later if the history budget demands), cleans the store, and raises or

@@ -48,9 +48,14 @@ class Stmt {
   int idx_ = 0;
 };
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kPragmas = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=FULL;
+)sql";
+
+// Migration 1: the schema rewindd wrote before schema versions (user_version 0). Files of that
+// era may lack clusters.restore_to_ns (added before versions existed); it is added if missing.
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS clusters (
   id TEXT PRIMARY KEY, resource_id TEXT, engine TEXT, engine_version TEXT,
   master_username TEXT, database_name TEXT, status TEXT, port INTEGER,
@@ -66,6 +71,22 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT, source_type TEXT, message TEXT,
   categories TEXT, date_ns INTEGER);
 )sql";
+
+// Migration 2: deletion protection, tags, and an index for pruning events by date.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE clusters ADD COLUMN deletion_protection INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE tags (
+  kind TEXT NOT NULL, resource_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (kind, resource_id, key));
+CREATE INDEX events_by_date ON events (date_ns);
+)sql";
+
+Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
+  Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(std::string(kind)).Bind(id);
+  return s.Done();
+}
 
 ClusterRow ReadCluster(Stmt& s) {
   ClusterRow r;
@@ -84,6 +105,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.volume = s.Text(12);
   r.backtrack_disabled_for_good = s.Int(13) != 0;
   r.restore_to_ns = s.Int(14);
+  r.deletion_protection = s.Int(15) != 0;
   return r;
 }
 
@@ -101,7 +123,7 @@ InstanceRow ReadInstance(Stmt& s) {
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled, restore_to_ns";
+    "backtrack_disabled, restore_to_ns, deletion_protection";
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns";
 
@@ -121,12 +143,68 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<MetaDb> meta(new MetaDb(db));
-  RETURN_IF_ERROR(meta->Exec(kSchema));
-  // Metadata written before clones remembered their restore time lacks the column.
-  if (!meta->Exec("SELECT restore_to_ns FROM clusters LIMIT 0").ok()) {
-    RETURN_IF_ERROR(meta->Exec("ALTER TABLE clusters ADD COLUMN restore_to_ns INTEGER DEFAULT 0"));
-  }
+  RETURN_IF_ERROR(meta->Migrate(path));
   return meta;
+}
+
+template <typename F>
+Status MetaDb::InTransaction(F&& body) {
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status s = body();
+  if (s.ok()) s = Exec("COMMIT");
+  if (!s.ok()) (void)Exec("ROLLBACK");
+  return s;
+}
+
+Result<int> MetaDb::SchemaVersion() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return UserVersion();
+}
+
+Result<int> MetaDb::UserVersion() {
+  Stmt s(db_, "PRAGMA user_version");
+  RETURN_IF_ERROR(s.prepared());
+  if (s.Step() != SQLITE_ROW) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return static_cast<int>(s.Int(0));
+}
+
+Status MetaDb::Migrate(const std::string& path) {
+  ASSIGN_OR_RETURN(int version, UserVersion());
+  if (version > kSchemaVersion) {
+    return Status::FailedPrecondition(
+        "metadata " + path + " has schema version " + std::to_string(version) +
+        ", newer than this rewindd understands (" + std::to_string(kSchemaVersion) +
+        "): it was written by a newer rewindd; run that version (the file is left unchanged)");
+  }
+  RETURN_IF_ERROR(Exec(kPragmas));
+  // Migration N takes the file from user_version N-1 to N.
+  while (version < kSchemaVersion) {
+    const int next = version + 1;
+    Status s = InTransaction([&]() -> Status {
+      // Read again inside the transaction: another process may have migrated meanwhile.
+      ASSIGN_OR_RETURN(int now, UserVersion());
+      if (now >= next) return Status::Ok();
+      switch (next) {
+        case 1:
+          RETURN_IF_ERROR(Exec(kSchemaV1));
+          if (!Exec("SELECT restore_to_ns FROM clusters LIMIT 0").ok()) {
+            RETURN_IF_ERROR(
+                Exec("ALTER TABLE clusters ADD COLUMN restore_to_ns INTEGER DEFAULT 0"));
+          }
+          break;
+        case 2:
+          RETURN_IF_ERROR(Exec(kSchemaV2));
+          break;
+      }
+      return Exec("PRAGMA user_version = " + std::to_string(next));
+    });
+    if (!s.ok()) {
+      return Status::IOError("migrating metadata " + path + " to schema version " +
+                             std::to_string(next) + ": " + s.message());
+    }
+    ASSIGN_OR_RETURN(version, UserVersion());
+  }
+  return Status::Ok();
 }
 
 MetaDb::~MetaDb() { sqlite3_close(db_); }
@@ -144,13 +222,14 @@ Status MetaDb::Exec(const std::string& sql) {
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
       .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
-      .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns);
+      .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
+      .Bind(int64_t{r.deletion_protection ? 1 : 0});
   return s.Done();
 }
 
@@ -175,10 +254,13 @@ Result<std::vector<ClusterRow>> MetaDb::ListClusters() {
 
 Status MetaDb::DeleteCluster(const std::string& id) {
   std::lock_guard<std::mutex> lk(mu_);
-  Stmt s(db_, "DELETE FROM clusters WHERE id = ?");
-  RETURN_IF_ERROR(s.prepared());
-  s.Bind(id);
-  return s.Done();
+  return InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(DeleteTagsLocked(db_, "cluster", id));
+    Stmt s(db_, "DELETE FROM clusters WHERE id = ?");
+    RETURN_IF_ERROR(s.prepared());
+    s.Bind(id);
+    return s.Done();
+  });
 }
 
 Status MetaDb::PutInstance(const InstanceRow& r) {
@@ -211,10 +293,13 @@ Result<std::vector<InstanceRow>> MetaDb::ListInstances() {
 
 Status MetaDb::DeleteInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(mu_);
-  Stmt s(db_, "DELETE FROM instances WHERE id = ?");
-  RETURN_IF_ERROR(s.prepared());
-  s.Bind(id);
-  return s.Done();
+  return InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(DeleteTagsLocked(db_, "db", id));
+    Stmt s(db_, "DELETE FROM instances WHERE id = ?");
+    RETURN_IF_ERROR(s.prepared());
+    s.Bind(id);
+    return s.Done();
+  });
 }
 
 Status MetaDb::PutBacktrack(const BacktrackRow& r) {
@@ -274,6 +359,58 @@ Result<std::vector<EventRow>> MetaDb::ListEvents() {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<int64_t> MetaDb::PruneEvents(int64_t before_ns) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "DELETE FROM events WHERE date_ns < ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(before_ns);
+  RETURN_IF_ERROR(s.Done());
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
+Result<std::vector<TagRow>> MetaDb::ListTags(const std::string& kind, const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, "SELECT key, value FROM tags WHERE kind = ? AND resource_id = ? ORDER BY rowid");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(kind).Bind(id);
+  std::vector<TagRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(TagRow{s.Text(0), s.Text(1)});
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status MetaDb::PutTags(const std::string& kind, const std::string& id,
+                       const std::vector<TagRow>& tags) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    for (const TagRow& t : tags) {
+      // An upsert keeps the row (and so the key's place in the order).
+      Stmt s(db_,
+             "INSERT INTO tags (kind, resource_id, key, value) VALUES (?,?,?,?) "
+             "ON CONFLICT (kind, resource_id, key) DO UPDATE SET value = excluded.value");
+      RETURN_IF_ERROR(s.prepared());
+      s.Bind(kind).Bind(id).Bind(t.key).Bind(t.value);
+      RETURN_IF_ERROR(s.Done());
+    }
+    return Status::Ok();
+  });
+}
+
+Status MetaDb::RemoveTags(const std::string& kind, const std::string& id,
+                          const std::vector<std::string>& keys) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    for (const std::string& k : keys) {
+      Stmt s(db_, "DELETE FROM tags WHERE kind = ? AND resource_id = ? AND key = ?");
+      RETURN_IF_ERROR(s.prepared());
+      s.Bind(kind).Bind(id).Bind(k);
+      RETURN_IF_ERROR(s.Done());
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace rwd::cluster

@@ -1,6 +1,11 @@
-// MetaDb: the cluster service's metadata (clusters, instances, backtracks, events) in SQLite,
-// kept outside every volume so that a backtrack never rewinds it. Every write is durable when
-// the call returns (WAL, synchronous=FULL). Thread-safe (one connection behind a mutex).
+// MetaDb: the cluster service's metadata (clusters, instances, backtracks, events, tags) in
+// SQLite, kept outside every volume so that a backtrack never rewinds it. Every write is durable
+// when the call returns (WAL, synchronous=FULL). Thread-safe (one connection behind a mutex).
+//
+// Schema versions (docs/format/meta-db.md): the file's PRAGMA user_version is the number of
+// migrations applied. Open applies the missing ones in order, each in one transaction with the
+// version bump, so a crash leaves the file at the old or the new version, never between. A file
+// of a newer version than kSchemaVersion (written by a newer rewindd) is refused, unchanged.
 #pragma once
 
 #include <sqlite3.h>
@@ -32,6 +37,7 @@ struct ClusterRow {
   std::string volume;  // store volume name
   bool backtrack_disabled_for_good = false;
   int64_t restore_to_ns = 0;  // a clone: the moment of its source it starts from
+  bool deletion_protection = false;  // DeleteDBCluster is refused while set (schema v2)
 };
 
 struct InstanceRow {
@@ -61,31 +67,64 @@ struct EventRow {
   int64_t date_ns = 0;
 };
 
+// One tag of a resource. `kind` is the ARN resource type: "cluster" or "db" (an instance).
+struct TagRow {
+  std::string key;
+  std::string value;
+};
+
 class MetaDb {
  public:
-  // Opens or creates the database file (mode 0600) and its schema.
+  // The schema version this code writes (PRAGMA user_version after Open).
+  static constexpr int kSchemaVersion = 2;
+
+  // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
+  // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is
+  // changed); IOError for SQLite failures (a failed migration is rolled back).
   static Result<std::unique_ptr<MetaDb>> Open(const std::string& path);
   ~MetaDb();
+
+  // The file's PRAGMA user_version.
+  Result<int> SchemaVersion();
 
   Status PutCluster(const ClusterRow& row);  // insert or replace
   Result<std::optional<ClusterRow>> GetCluster(const std::string& id);
   Result<std::vector<ClusterRow>> ListClusters();
+  // Deletes the cluster row and its tags, in one transaction.
   Status DeleteCluster(const std::string& id);
 
   Status PutInstance(const InstanceRow& row);
   Result<std::optional<InstanceRow>> GetInstance(const std::string& id);
   Result<std::vector<InstanceRow>> ListInstances();
+  // Deletes the instance row and its tags, in one transaction.
   Status DeleteInstance(const std::string& id);
 
   Status PutBacktrack(const BacktrackRow& row);
   Result<std::vector<BacktrackRow>> ListBacktracks(const std::string& cluster_id);
 
   Status AddEvent(const EventRow& row);
+  // Events in the order they were added.
   Result<std::vector<EventRow>> ListEvents();
+  // Deletes every event dated before `before_ns`; returns how many went.
+  Result<int64_t> PruneEvents(int64_t before_ns);
+
+  // Tags of resource (kind, id), in the order their keys were first added.
+  Result<std::vector<TagRow>> ListTags(const std::string& kind, const std::string& id);
+  // Adds or overwrites tags (a key already present keeps its place, takes the new value), all
+  // or none. The caller checks RDS's limits.
+  Status PutTags(const std::string& kind, const std::string& id, const std::vector<TagRow>& tags);
+  // Removes the tags with these keys (absent keys are ignored), all or none.
+  Status RemoveTags(const std::string& kind, const std::string& id,
+                    const std::vector<std::string>& keys);
 
  private:
   explicit MetaDb(sqlite3* db) : db_(db) {}
   Status Exec(const std::string& sql);
+  Status Migrate(const std::string& path);
+  Result<int> UserVersion();  // PRAGMA user_version; the caller holds mu_ (or is Open)
+  // Runs `body` in BEGIN IMMEDIATE ... COMMIT (ROLLBACK if it fails). Caller holds mu_ if needed.
+  template <typename F>
+  Status InTransaction(F&& body);
   std::mutex mu_;
   sqlite3* db_;
 };

@@ -1,0 +1,174 @@
+// MetaDb: schema versions and migrations (an old-shaped file is migrated in place, its data
+// kept; a newer version is refused unchanged), tags, and event pruning.
+#include "cluster/meta_db.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <string>
+
+#include "common/test_util.h"
+
+namespace rwd::cluster {
+namespace {
+
+// Runs SQL on a file with a raw connection (a file as an older or newer rewindd left it).
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(SQLITE_OK, sqlite3_open(path.c_str(), &db));
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(SQLITE_OK, rc) << msg;
+}
+
+int RawUserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(SQLITE_OK, sqlite3_open(path.c_str(), &db));
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  int v = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+TEST(MetaDbSchema, FreshFileIsAtTheCurrentVersion) {
+  testing::TempDir dir;
+  auto db = MetaDb::Open(dir.path() + "/meta.db");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto v = (*db)->SchemaVersion();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(MetaDb::kSchemaVersion, *v);
+}
+
+// The schema rewindd wrote before versions existed (user_version 0), restore_to_ns absent as in
+// the oldest files, with a cluster, an instance, a backtrack and an event.
+TEST(MetaDbSchema, VersionZeroFileIsMigratedInPlaceDataKept) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  RawExec(path, R"sql(
+    CREATE TABLE clusters (
+      id TEXT PRIMARY KEY, resource_id TEXT, engine TEXT, engine_version TEXT,
+      master_username TEXT, database_name TEXT, status TEXT, port INTEGER,
+      backtrack_window_s INTEGER, create_time_ns INTEGER, clone_group_id TEXT,
+      source_cluster TEXT, volume TEXT, backtrack_disabled INTEGER);
+    CREATE TABLE instances (
+      id TEXT PRIMARY KEY, cluster_id TEXT, resource_id TEXT, instance_class TEXT, status TEXT,
+      create_time_ns INTEGER);
+    CREATE TABLE backtracks (
+      id TEXT PRIMARY KEY, cluster_id TEXT, backtrack_to_ns INTEGER, backtracked_from_ns INTEGER,
+      request_time_ns INTEGER, status TEXT, message TEXT);
+    CREATE TABLE events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT, source_type TEXT, message TEXT,
+      categories TEXT, date_ns INTEGER);
+    INSERT INTO clusters VALUES ('lab', 'cluster-X', 'aurora-mysql', '10.11', 'masteruser',
+      'mylab', 'available', 3306, 86400, 5, 'cg', '', 'lab', 0);
+    INSERT INTO instances VALUES ('lab-1', 'lab', 'db-Y', 'db.r5.large', 'available', 6);
+    INSERT INTO backtracks VALUES ('bt', 'lab', 1, 2, 3, 'completed', '');
+    INSERT INTO events (source_id, source_type, message, categories, date_ns)
+      VALUES ('lab', 'db-cluster', 'DB cluster created', 'creation', 7);
+  )sql");
+  ASSERT_EQ(0, RawUserVersion(path));
+
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
+  auto c = (*db)->GetCluster("lab");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ("masteruser", (*c)->master_username);
+  EXPECT_EQ(86400, (*c)->backtrack_window_s);
+  EXPECT_EQ(0, (*c)->restore_to_ns);
+  EXPECT_FALSE((*c)->deletion_protection);
+  auto i = (*db)->GetInstance("lab-1");
+  ASSERT_TRUE(i.ok() && i->has_value());
+  EXPECT_EQ("db.r5.large", (*i)->instance_class);
+  auto bts = (*db)->ListBacktracks("lab");
+  ASSERT_TRUE(bts.ok());
+  ASSERT_EQ(1u, bts->size());
+  EXPECT_EQ("completed", (*bts)[0].status);
+  auto ev = (*db)->ListEvents();
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(1u, ev->size());
+  EXPECT_EQ("DB cluster created", (*ev)[0].message);
+
+  // The new columns and tables work on the migrated file.
+  ClusterRow row = **c;
+  row.deletion_protection = true;
+  ASSERT_TRUE((*db)->PutCluster(row).ok());
+  ASSERT_TRUE((*db)->PutTags("cluster", "lab", {{"team", "db"}}).ok());
+  db->reset();
+  auto again = MetaDb::Open(path);  // opening a current file again changes nothing
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE((*(*again)->GetCluster("lab"))->deletion_protection);
+  EXPECT_EQ(1u, (*again)->ListTags("cluster", "lab")->size());
+}
+
+TEST(MetaDbSchema, NewerVersionIsRefusedUnchanged) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok());
+  }
+  RawExec(path, "PRAGMA user_version = " + std::to_string(MetaDb::kSchemaVersion + 1));
+  auto db = MetaDb::Open(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(Status::Code::kFailedPrecondition, db.status().code());
+  EXPECT_NE(std::string::npos, db.status().message().find("newer")) << db.status().ToString();
+  EXPECT_EQ(MetaDb::kSchemaVersion + 1, RawUserVersion(path));
+}
+
+TEST(MetaDbTags, PutListRemoveAndDeleteWithTheResource) {
+  testing::TempDir dir;
+  auto db = MetaDb::Open(dir.path() + "/meta.db");
+  ASSERT_TRUE(db.ok());
+  MetaDb& m = **db;
+  ClusterRow c;
+  c.id = "lab";
+  ASSERT_TRUE(m.PutCluster(c).ok());
+  ASSERT_TRUE(m.PutTags("cluster", "lab", {{"a", "1"}, {"b", "2"}}).ok());
+  ASSERT_TRUE(m.PutTags("cluster", "lab", {{"a", "3"}, {"c", ""}}).ok());
+  auto t = m.ListTags("cluster", "lab");
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(3u, t->size());
+  EXPECT_EQ("a", (*t)[0].key);  // an overwritten key keeps its place
+  EXPECT_EQ("3", (*t)[0].value);
+  EXPECT_EQ("c", (*t)[2].key);
+  EXPECT_TRUE(m.ListTags("db", "lab")->empty());  // kinds are separate
+  ASSERT_TRUE(m.RemoveTags("cluster", "lab", {"b", "absent"}).ok());
+  EXPECT_EQ(2u, m.ListTags("cluster", "lab")->size());
+  ASSERT_TRUE(m.DeleteCluster("lab").ok());
+  EXPECT_TRUE(m.ListTags("cluster", "lab")->empty());
+  InstanceRow i;
+  i.id = "lab-1";
+  ASSERT_TRUE(m.PutInstance(i).ok());
+  ASSERT_TRUE(m.PutTags("db", "lab-1", {{"k", "v"}}).ok());
+  ASSERT_TRUE(m.DeleteInstance("lab-1").ok());
+  EXPECT_TRUE(m.ListTags("db", "lab-1")->empty());
+}
+
+TEST(MetaDbEvents, PruneDeletesOnlyOlderEvents) {
+  testing::TempDir dir;
+  auto db = MetaDb::Open(dir.path() + "/meta.db");
+  ASSERT_TRUE(db.ok());
+  MetaDb& m = **db;
+  for (int64_t d : {10, 20, 30, 40}) {
+    ASSERT_TRUE(m.AddEvent(EventRow{"lab", "db-cluster", "e" + std::to_string(d), "", d}).ok());
+  }
+  auto pruned = m.PruneEvents(30);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(2, *pruned);
+  auto ev = m.ListEvents();
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(2u, ev->size());
+  EXPECT_EQ(30, (*ev)[0].date_ns);
+  EXPECT_EQ(40, (*ev)[1].date_ns);
+  EXPECT_EQ(0, *m.PruneEvents(30));
+}
+
+}  // namespace
+}  // namespace rwd::cluster
