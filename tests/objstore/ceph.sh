@@ -14,8 +14,8 @@
 # different build trees do not clash: the data lives in a fresh mktemp dir and every port comes
 # from tests/free_port.sh's scheme (below the ephemeral range, checked against /proc/net/tcp).
 # No mgr: S3 does not need it. Measured facts behind each setting: docs/format/object-store.md
-# (tests section). Needs root-free nothing but the Debian packages ceph-mon ceph-osd radosgw
-# ceph-common (scripts/setup.sh installs them).
+# (tests section). Needs the Debian packages ceph-mon ceph-osd radosgw ceph-common
+# (scripts/setup.sh installs them); runs as any user that may write TMPDIR.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -101,10 +101,10 @@ started_ok=0
 on_exit() {
   if [ "$started_ok" -ne 1 ]; then
     echo "ceph.sh: start failed; daemon logs:" >&2
-    for f in "$dir"/log/*.log; do
-      [ -f "$f" ] || continue
+    for f in "$dir"/log/*; do
+      [ -s "$f" ] || continue
       echo "---- $f (tail)" >&2
-      tail -n 25 "$f" >&2
+      tail -n 12 "$f" | cut -c1-300 >&2
     done
     stop_all >&2 || true
   fi
@@ -193,7 +193,7 @@ start_daemon() {
 
 # alive NAME: fails the start loudly if the daemon has died.
 alive() {
-  pid_is "$1" "$(cat "$handle/$1.pid")" || die "$1 died; see $dir/log"
+  pid_is "$1" "$(cat "$handle/$1.pid")" || die "$1 died (its log tail follows)"
 }
 
 # wait_for WHAT SECONDS DAEMON CMD...: retries CMD every 0.2 s while DAEMON lives.
