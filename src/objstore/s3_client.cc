@@ -411,17 +411,23 @@ Status S3Client::Put(std::string_view key, std::string_view data, const PutOptio
 
 Status S3Client::PutFile(std::string_view key, const std::string& path,
                          const PutOptions& options) {
-  ASSIGN_OR_RETURN(std::string full, FullKey(key));
-  RETURN_IF_ERROR(CheckMetadataNames(options));
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "open " + path);
   struct stat st;
+  Status s;
   if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Status::FromErrno(err, "stat " + path);
+    s = Status::FromErrno(errno, "stat " + path);
+  } else {
+    s = PutFd(key, fd, static_cast<uint64_t>(st.st_size), path, options);
   }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  ::close(fd);
+  return s;
+}
+
+Status S3Client::PutFd(std::string_view key, int fd, uint64_t size, const std::string& name,
+                       const PutOptions& options) {
+  ASSIGN_OR_RETURN(std::string full, FullKey(key));
+  RETURN_IF_ERROR(CheckMetadataNames(options));
   auto read = [&](uint64_t offset, uint64_t len, std::string* out) -> Status {
     out->resize(len);
     uint64_t done = 0;
@@ -429,22 +435,18 @@ Status S3Client::PutFile(std::string_view key, const std::string& path,
       const ssize_t n = ::pread(fd, out->data() + done, len - done,
                                 static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::FromErrno(errno, "read " + path);
-      if (n == 0) return Status::IOError(path + " shrank during the upload");
+      if (n < 0) return Status::FromErrno(errno, "read " + name);
+      if (n == 0) return Status::IOError(name + " shrank during the upload");
       done += static_cast<uint64_t>(n);
     }
     return Status::Ok();
   };
-  Status s;
   if (size <= config_.multipart_threshold) {
     std::string body;
-    s = read(0, size, &body);
-    if (s.ok()) s = PutSingle(full, std::move(body), options);
-  } else {
-    s = PutMultipart(full, size, read, options);
+    RETURN_IF_ERROR(read(0, size, &body));
+    return PutSingle(full, std::move(body), options);
   }
-  ::close(fd);
-  return s;
+  return PutMultipart(full, size, read, options);
 }
 
 Result<std::string> S3Client::Get(std::string_view key, const GetOptions& options) {

@@ -76,6 +76,11 @@ class S3Client {
   // The same from a local file, read part by part (memory: one part). kIOError if it cannot be
   // read; the file must not change during the upload (the store's closed segments do not).
   Status PutFile(std::string_view key, const std::string& path, const PutOptions& options = {});
+  // The same from an open file: bytes [0, size) read with pread (the offset is not moved, the
+  // fd not closed). Lets a caller upload exactly the file it checked, even if its name is
+  // replaced or removed meanwhile.
+  Status PutFd(std::string_view key, int fd, uint64_t size, const std::string& name,
+               const PutOptions& options = {});
 
   // The object's bytes, or those of options.range (HTTP 206).
   Result<std::string> Get(std::string_view key, const GetOptions& options = {});

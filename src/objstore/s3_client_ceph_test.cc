@@ -12,68 +12,14 @@
 #include <random>
 #include <thread>
 
+#include "objstore/objstore_testing.h"
 #include "objstore/s3_client.h"
 
 namespace rwd::objstore {
 namespace {
 
 using Code = Status::Code;
-
-std::map<std::string, std::string> ReadEnvFile() {
-  std::map<std::string, std::string> vars;
-  const char* path = std::getenv("REWIND_S3_ENV");
-  if (path == nullptr) return vars;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t eq = line.find('=');
-    if (eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return vars;
-}
-
-class CephTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    env_ = ReadEnvFile();
-    ASSERT_FALSE(env_["S3_ENDPOINT"].empty())
-        << "no Ceph: REWIND_S3_ENV must name the s3.env of tests/objstore/ceph.sh (run via ctest)";
-    // Each test its own prefix, so that tests never see each other's keys.
-    const std::string prefix = std::string("t-") + std::to_string(::getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    auto cfg = MakeS3Config("s3://" + env_["S3_BUCKET"] + "/" + prefix, env_["S3_ENDPOINT"],
-                            env_["S3_REGION"]);
-    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
-    cfg->part_size = 5 << 20;
-    cfg->multipart_threshold = 5 << 20;
-    config_ = *cfg;
-    client_ = MakeClient(config_, GoodCredentials());
-  }
-
-  Credentials GoodCredentials() {
-    return Credentials{env_["AWS_ACCESS_KEY_ID"], env_["AWS_SECRET_ACCESS_KEY"], "", "s3.env"};
-  }
-
-  static std::unique_ptr<S3Client> MakeClient(const S3Config& cfg, const Credentials& creds) {
-    auto c = S3Client::Create(cfg, creds);
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    return c.ok() ? std::move(*c) : nullptr;
-  }
-
-  static std::string RandomBytes(size_t n, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::string s(n, '\0');
-    for (size_t i = 0; i < n; i += 8) {
-      const uint64_t v = rng();
-      for (size_t j = 0; j < 8 && i + j < n; ++j) s[i + j] = static_cast<char>(v >> (8 * j));
-    }
-    return s;
-  }
-
-  std::map<std::string, std::string> env_;
-  S3Config config_;
-  std::unique_ptr<S3Client> client_;
-};
+using testing::CephTest;
 
 TEST_F(CephTest, PutGetRangeHeadDelete) {
   const std::string data = RandomBytes(100000, 1);
