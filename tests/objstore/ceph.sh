@@ -19,7 +19,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../free_port.sh
+# shellcheck source=SCRIPTDIR/../free_port.sh
 . "$here/../free_port.sh"
 
 die() { echo "ceph.sh: $*" >&2; exit 1; }
