@@ -272,7 +272,7 @@ TEST(Retry, Decisions) {
   EXPECT_TRUE(ShouldRetry({T::kOk, 503, "SlowDown"}));
   EXPECT_TRUE(ShouldRetry({T::kOk, 429, ""}));
   EXPECT_TRUE(ShouldRetry({T::kOk, 400, "RequestTimeout"}));
-  for (long s : {400L, 403L, 404L, 409L, 412L, 416L}) {
+  for (long s : {400L, 403L, 404L, 408L, 409L, 412L, 416L}) {
     EXPECT_FALSE(ShouldRetry({T::kOk, s, ""})) << s;
   }
   EXPECT_FALSE(ShouldRetry({T::kOk, 403, "SignatureDoesNotMatch"}));

@@ -11,7 +11,7 @@ bool ShouldRetry(const AttemptOutcome& o) {
     case AttemptOutcome::Transport::kOk: break;
   }
   if (o.http_status >= 500) return true;
-  if (o.http_status == 429 || o.http_status == 408) return true;
+  if (o.http_status == 429) return true;
   if (o.http_status == 400 && o.s3_code == "RequestTimeout") return true;
   return false;
 }
@@ -44,7 +44,7 @@ Status StatusFromOutcome(const AttemptOutcome& o, const std::string& what,
     s = Status::PermissionDenied(msg);
   } else if (h == 412 || h == 409) {
     s = Status::FailedPrecondition(msg);
-  } else if (h >= 500 || h == 429 || h == 408 || (h == 400 && o.s3_code == "RequestTimeout")) {
+  } else if (h >= 500 || h == 429 || (h == 400 && o.s3_code == "RequestTimeout")) {
     s = Status::Unavailable(msg);
   } else if (h >= 400) {
     s = Status::InvalidArgument(msg);

@@ -29,8 +29,9 @@ struct AttemptOutcome {
 };
 
 // True if the request should be tried again: transport failures that may heal, 5xx (500, 502,
-// 503 SlowDown, 504...), 429 Too Many Requests, and 400 RequestTimeout / 408 (the server gave up
-// waiting for our body). Never for other 4xx: the same request would fail the same way.
+// 503 SlowDown, 504...), 429 Too Many Requests, and S3's 400 RequestTimeout (the server gave up
+// waiting for our body: a transport failure reported as 400; the AWS SDKs retry it too). Never
+// for other 4xx: the same request would fail the same way.
 bool ShouldRetry(const AttemptOutcome& outcome);
 
 // The delay before attempt `attempt` (1 = the first retry): "full jitter", uniformly in
@@ -38,8 +39,8 @@ bool ShouldRetry(const AttemptOutcome& outcome);
 std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, uint64_t random);
 
 // The Status an outcome that is not a success ends in (after the last attempt). 404 ->
-// kNotFound, 403 -> kPermissionDenied, 412 -> kFailedPrecondition, 409 -> kFailedPrecondition,
-// 416 and other 4xx -> kInvalidArgument, 5xx, 429 and transport failures -> kUnavailable.
+// kNotFound, 401/403 -> kPermissionDenied, 412 and 409 -> kFailedPrecondition, 416 and other 4xx
+// -> kInvalidArgument; 5xx, 429, RequestTimeout and transport failures -> kUnavailable.
 // The S3 error code, if any, is the Status's tag; `detail` (the server's message) ends the text.
 Status StatusFromOutcome(const AttemptOutcome& outcome, const std::string& what,
                          const std::string& detail = {});
