@@ -36,9 +36,11 @@ struct S3Config {
   std::string prefix;               // every key the client takes is relative to it
   RetryPolicy retry;
   // Objects larger than this go up by multipart upload in parts of part_size bytes
-  // (S3: parts of 5 MiB to 5 GiB, at most 10000 of them).
+  // (S3: parts of 5 MiB to 5 GiB, at most 10000 of them), part_concurrency parts at a time
+  // (memory: that many parts in flight).
   uint64_t multipart_threshold = 16ull << 20;
   uint64_t part_size = 8ull << 20;
+  int part_concurrency = 4;
   long connect_timeout_ms = 5000;
   // A transfer slower than 1 byte/s for this long is abandoned (and retried): no total timeout,
   // so that a large object on a slow link still completes.

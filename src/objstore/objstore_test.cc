@@ -324,6 +324,9 @@ TEST(Client, CreateRefusesBadConfigs) {
   S3Config low = *cfg;
   low.multipart_threshold = low.part_size - 1;
   EXPECT_EQ(Code::kInvalidArgument, S3Client::Create(low, creds).status().code());
+  S3Config wide = *cfg;
+  wide.part_concurrency = 0;
+  EXPECT_EQ(Code::kInvalidArgument, S3Client::Create(wide, creds).status().code());
   EXPECT_EQ(Code::kInvalidArgument,
             S3Client::Create(*cfg, Credentials{"AKID", "", "", "t"}).status().code());
 }

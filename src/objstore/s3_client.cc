@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <random>
@@ -206,6 +207,9 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config, Credentials 
   if (config.multipart_threshold < config.part_size) {
     return Status::InvalidArgument("S3 multipart threshold must be at least the part size");
   }
+  if (config.part_concurrency < 1 || config.part_concurrency > 64) {
+    return Status::InvalidArgument("S3 part concurrency must be 1 to 64");
+  }
   if (config.retry.max_attempts < 1) {
     return Status::InvalidArgument("S3 retry policy needs at least one attempt");
   }
@@ -339,9 +343,27 @@ Status S3Client::PutSingle(const std::string& full_key, std::string body,
   return Send(req).status();
 }
 
+Status S3Client::UploadPart(const std::string& full_key, const std::string& upload_id, int number,
+                            uint64_t offset, uint64_t length, const PartReader& read,
+                            std::pair<int, std::string>* etag_out) {
+  Request part{"PUT",
+               ObjectUrl(full_key, Query({{"partNumber", std::to_string(number)},
+                                          {"uploadId", upload_id}})),
+               "",
+               {},
+               "UploadPart " + std::to_string(number) + " of " + full_key};
+  RETURN_IF_ERROR(read(offset, length, &part.body));
+  ASSIGN_OR_RETURN(Response done, Send(part));
+  auto etag = done.headers.find("etag");
+  if (etag == done.headers.end() || etag->second.empty()) {
+    return Status::Corruption(part.what + ": the answer has no ETag");
+  }
+  *etag_out = {number, Unquote(etag->second)};
+  return Status::Ok();
+}
+
 Status S3Client::PutMultipart(const std::string& full_key, uint64_t size,
-                              const std::function<Status(uint64_t, uint64_t, std::string*)>& read,
-                              const PutOptions& options) {
+                              const PartReader& read, const PutOptions& options) {
   const uint64_t part_size = config_.part_size;
   const uint64_t parts = (size + part_size - 1) / part_size;
   if (parts > 10000) {
@@ -354,24 +376,35 @@ Status S3Client::PutMultipart(const std::string& full_key, uint64_t size,
   ASSIGN_OR_RETURN(std::string upload_id, ParseUploadId(created.body));
 
   auto upload_all = [&]() -> Status {
-    std::vector<std::pair<int, std::string>> etags;
-    for (uint64_t i = 0; i < parts; ++i) {
-      const int number = static_cast<int>(i + 1);
-      Request part{"PUT",
-                   ObjectUrl(full_key, Query({{"partNumber", std::to_string(number)},
-                                              {"uploadId", upload_id}})),
-                   "",
-                   {},
-                   "UploadPart " + std::to_string(number) + " of " + full_key};
-      const uint64_t offset = i * part_size;
-      RETURN_IF_ERROR(read(offset, std::min(part_size, size - offset), &part.body));
-      ASSIGN_OR_RETURN(Response done, Send(part));
-      auto etag = done.headers.find("etag");
-      if (etag == done.headers.end() || etag->second.empty()) {
-        return Status::Corruption(part.what + ": the answer has no ETag");
+    // Parts go up from config.part_concurrency threads, each taking the next part number; the
+    // first failure stops the others from starting new parts.
+    std::vector<std::pair<int, std::string>> etags(parts);
+    std::atomic<uint64_t> next{0};
+    std::mutex mu;
+    Status first_error;
+    auto worker = [&] {
+      for (;;) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!first_error.ok()) return;
+        }
+        const uint64_t i = next.fetch_add(1);
+        if (i >= parts) return;
+        Status st = UploadPart(full_key, upload_id, static_cast<int>(i + 1), i * part_size,
+                               std::min(part_size, size - i * part_size), read, &etags[i]);
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_error.ok()) first_error = st;
+          return;
+        }
       }
-      etags.emplace_back(number, Unquote(etag->second));
-    }
+    };
+    const uint64_t threads = std::min<uint64_t>(parts, config_.part_concurrency);
+    std::vector<std::thread> pool;
+    for (uint64_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& t : pool) t.join();
+    RETURN_IF_ERROR(first_error);
     Request complete{"POST", ObjectUrl(full_key, Query({{"uploadId", upload_id}})),
                      CompleteMultipartXml(etags), {}, "CompleteMultipartUpload " + full_key};
     ASSIGN_OR_RETURN(Response completed, Send(complete));

@@ -23,7 +23,8 @@
 //
 // Thread safety: one S3Client may be used from many threads at once; every call is independent
 // (each takes its own curl handle from a pool; connections are reused across calls). The client
-// must outlive the calls in flight. A call blocks its thread for the request and its retries.
+// must outlive the calls in flight. A call blocks its thread for the request and its retries; a
+// multipart Put also runs part_concurrency - 1 threads of its own for the parts.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +63,8 @@ struct GetOptions {
 class S3Client {
  public:
   // Makes a client; no request is sent. Fails with kInvalidArgument for a bad config (empty
-  // bucket, part_size below 5 MiB or above 5 GiB, threshold below part_size) or missing keys.
+  // bucket, part_size below 5 MiB or above 5 GiB, threshold below part_size, part_concurrency
+  // outside 1..64) or missing keys.
   static Result<std::unique_ptr<S3Client>> Create(S3Config config, Credentials credentials);
   ~S3Client();
   S3Client(const S3Client&) = delete;
@@ -112,9 +114,14 @@ class S3Client {
   // Sends the request with retries; the Response of the first success (2xx), or the Status.
   Result<Response> Send(const Request& request);
   Result<Response> SendOnce(const Request& request, AttemptOutcome* outcome);
-  Status PutMultipart(const std::string& full_key, uint64_t size,
-                      const std::function<Status(uint64_t, uint64_t, std::string*)>& read,
+  // Reads bytes [offset, offset + length) of the object being put into *out; called from
+  // several threads at once (for different parts).
+  using PartReader = std::function<Status(uint64_t offset, uint64_t length, std::string* out)>;
+  Status PutMultipart(const std::string& full_key, uint64_t size, const PartReader& read,
                       const PutOptions& options);
+  Status UploadPart(const std::string& full_key, const std::string& upload_id, int number,
+                    uint64_t offset, uint64_t length, const PartReader& read,
+                    std::pair<int, std::string>* etag_out);
   Status PutSingle(const std::string& full_key, std::string body, const PutOptions& options);
 
   const S3Config config_;

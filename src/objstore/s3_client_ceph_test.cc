@@ -2,6 +2,7 @@
 // per CTest run (fixture `ceph`). REWIND_S3_ENV names its s3.env; without it the tests fail: run
 // them through ctest, or start ceph.sh by hand and export REWIND_S3_ENV.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -136,6 +137,23 @@ TEST_F(CephTest, PutFileSingleAndMultipart) {
     EXPECT_TRUE(data == *got) << size;
   }
   EXPECT_EQ(Code::kIOError, client_->PutFile("file", (dir / "missing").string()).code());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CephTest, AFailedPartAbortsTheUpload) {
+  // A file shorter than the size given: the last part's read fails after others went up; the
+  // upload is aborted (an abort failure would show in the message) and no object appears.
+  const auto dir = testing::TempDir("abort");
+  const std::string path = (dir / "short").string();
+  std::ofstream(path, std::ios::binary) << RandomBytes(11 << 20, 3);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Status s = client_->PutFd("short", fd, 16 << 20, path);
+  ::close(fd);
+  EXPECT_EQ(Code::kIOError, s.code()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.message().find("shrank")) << s.ToString();
+  EXPECT_EQ(std::string::npos, s.message().find("abort failed")) << s.ToString();
+  EXPECT_EQ(Code::kNotFound, client_->Head("short").status().code());
   std::filesystem::remove_all(dir);
 }
 
