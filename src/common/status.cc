@@ -20,6 +20,7 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kBusy: return "Busy";
     case Status::Code::kFailedPrecondition: return "FailedPrecondition";
     case Status::Code::kUnavailable: return "Unavailable";
+    case Status::Code::kPermissionDenied: return "PermissionDenied";
   }
   return "Unknown";
 }

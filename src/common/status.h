@@ -28,6 +28,7 @@ class Status {
     kBusy,             // the state does not allow it now (try later)
     kFailedPrecondition,  // the object is in a state that forbids the operation
     kUnavailable,      // a peer (process, server) is not there
+    kPermissionDenied,  // the caller's credentials do not allow it (or were refused)
   };
 
   Status() = default;
@@ -48,6 +49,9 @@ class Status {
     return Status(Code::kFailedPrecondition, msg);
   }
   static Status Unavailable(std::string_view msg) { return Status(Code::kUnavailable, msg); }
+  static Status PermissionDenied(std::string_view msg) {
+    return Status(Code::kPermissionDenied, msg);
+  }
   // An OS error: ENOSPC maps to kNoSpace, everything else to kIOError; the message names errno.
   static Status FromErrno(int err, std::string_view context);
 
