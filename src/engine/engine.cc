@@ -305,7 +305,8 @@ Result<EngineAccount> ResolveEngineAccount(std::string_view name) {
   };
   if (::geteuid() == 0) {
     std::string wanted = name.empty() ? "mysql" : std::string(name);
-    ASSIGN_OR_RETURN(EngineAccount account, lookup(::getpwnam_r, wanted.c_str(), "'" + wanted + "'"));
+    ASSIGN_OR_RETURN(EngineAccount account,
+                     lookup(::getpwnam_r, wanted.c_str(), "'" + wanted + "'"));
     if (account.uid == 0) {
       return Status::InvalidArgument("engine user '" + wanted +
                                      "' is root: mariadbd must run as an unprivileged user");
@@ -313,8 +314,8 @@ Result<EngineAccount> ResolveEngineAccount(std::string_view name) {
     account.switched = true;
     return account;
   }
-  ASSIGN_OR_RETURN(EngineAccount self, lookup(::getpwuid_r, ::geteuid(),
-                                              "with uid " + std::to_string(::geteuid())));
+  ASSIGN_OR_RETURN(EngineAccount self,
+                   lookup(::getpwuid_r, ::geteuid(), "with uid " + std::to_string(::geteuid())));
   self.gid = ::getegid();
   if (!name.empty() && name != self.name) {
     return Status::InvalidArgument("this process runs as '" + self.name +
@@ -341,7 +342,8 @@ Status CheckTraversable(const std::string& path, const EngineAccount& account) {
     if (::stat(walked.c_str(), &info) != 0) {
       return Status::FromErrno(errno, "examining " + walked.string());
     }
-    if (!S_ISDIR(info.st_mode)) return Status::NotDirectory(walked.string() + " is not a directory");
+    if (!S_ISDIR(info.st_mode))
+      return Status::NotDirectory(walked.string() + " is not a directory");
     mode_t bit = S_IXOTH;
     if (info.st_uid == account.uid) {
       bit = S_IXUSR;
@@ -353,8 +355,11 @@ Status CheckTraversable(const std::string& path, const EngineAccount& account) {
           "directory " + walked.string() + " (owner " + std::to_string(info.st_uid) + ":" +
           std::to_string(info.st_gid) + ", mode " + OctalMode(info.st_mode) +
           ") cannot be traversed by the engine user '" + account.name + "' (uid " +
-          std::to_string(account.uid) + "), which mariadbd runs as: let it through (e.g. chmod "
-          "o+x " + walked.string() + ", or chgrp " + account.name + " and chmod g+x) or put the "
+          std::to_string(account.uid) +
+          "), which mariadbd runs as: let it through (e.g. chmod "
+          "o+x " +
+          walked.string() + ", or chgrp " + account.name +
+          " and chmod g+x) or put the "
           "data directory elsewhere (e.g. under /var/lib)");
     }
   }
@@ -608,8 +613,9 @@ Status MariaDbEngine::Start() {
   Status reconciled = ReconcileMasterPrivileges(options_.master_user);
   if (!reconciled.ok()) {
     (void)StopLocked(/*graceful=*/true);
-    return reconciled.WithContext("mariadbd stopped: the master user's privileges could not be "
-                                  "set");
+    return reconciled.WithContext(
+        "mariadbd stopped: the master user's privileges could not be "
+        "set");
   }
   return Status::Ok();
 }
@@ -619,8 +625,10 @@ Status MariaDbEngine::ReconcileMasterPrivileges(std::string_view master_user) co
   // One client call. A compound statement skips an account its owner dropped (GRANT would
   // create nothing without a password, and REVOKE would fail).
   std::string script(kSqlModeForQuotedText);
-  script += "DELIMITER //\nBEGIN NOT ATOMIC\nIF EXISTS (SELECT 1 FROM mysql.global_priv WHERE "
-            "User = " + SqlStringLiteral(master_user) + " AND Host = '%') THEN\n";
+  script +=
+      "DELIMITER //\nBEGIN NOT ATOMIC\nIF EXISTS (SELECT 1 FROM mysql.global_priv WHERE "
+      "User = " +
+      SqlStringLiteral(master_user) + " AND Host = '%') THEN\n";
   script += MasterPrivilegesSql(SqlAccount(master_user, "%"));
   script += "END IF;\nEND//\nDELIMITER ;\n";
   ASSIGN_OR_RETURN(std::string ignored, RunSqlAsRoot(script));
@@ -653,8 +661,8 @@ Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
                       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (log_fd < 0) return Status::FromErrno(errno, "opening " + options_.log_error_path);
   // mariadbd reopens its log itself: it must own it.
-  if (Status owned = SetOwnerAndMode(log_fd, options_.log_error_path, account_.uid, account_.gid,
-                                     0600);
+  if (Status owned =
+          SetOwnerAndMode(log_fd, options_.log_error_path, account_.uid, account_.gid, 0600);
       !owned.ok()) {
     ::close(log_fd);
     return owned;

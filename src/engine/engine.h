@@ -111,11 +111,11 @@ struct EngineOptions {
   // must be outside the datadir. The socket path must be shorter than 108 bytes.
   std::string socket_path;  // <datadir>/mysqld.sock
   std::string config_path;
-  std::string server_dir;        // <run_dir>/mariadbd, owned by the engine account
-  std::string log_error_path;    // in server_dir
-  std::string pid_file_path;     // in server_dir
-  std::string tmpdir;            // in server_dir
-  std::string secure_file_dir;   // in server_dir: secure_file_priv
+  std::string server_dir;       // <run_dir>/mariadbd, owned by the engine account
+  std::string log_error_path;   // in server_dir
+  std::string pid_file_path;    // in server_dir
+  std::string tmpdir;           // in server_dir
+  std::string secure_file_dir;  // in server_dir: secure_file_priv
 
   std::string innodb_buffer_pool_size = "256M";
   std::string mariadbd_path = "/usr/sbin/mariadbd";

@@ -13,16 +13,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <iostream>
-#include <thread>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/test_util.h"
@@ -510,7 +510,8 @@ TEST_F(EngineTest, StartRefusesADataDirTheEngineUserCannotReach) {
   ASSERT_EQ(0, ::chmod(root_.c_str(), 0700));
   Status status = engine->Start();
   EXPECT_EQ(Status::Code::kFailedPrecondition, status.code()) << status.ToString();
-  EXPECT_NE(std::string::npos, status.message().find("directory " + root_ + " ")) << status.ToString();
+  EXPECT_NE(std::string::npos, status.message().find("directory " + root_ + " "))
+      << status.ToString();
   EXPECT_NE(std::string::npos, status.message().find("mysql")) << status.ToString();
   EXPECT_FALSE(engine->IsRunning());
   ASSERT_EQ(0, ::chmod(root_.c_str(), 0711));
@@ -525,18 +526,21 @@ TEST_F(EngineTest, MasterUserReachesNeitherTheHostNorTheServersSettings) {
   MariaDbEngine* engine = InitializedEngine();
   ASSERT_NE(nullptr, engine);
   SqlRunOptions tcp{.transport = SqlTransport::kTcp, .database = "mylab"};
-  auto refused = [&](std::string_view sql) { return ServerError(engine->RunSql(kMaster, sql, tcp)); };
+  auto refused = [&](std::string_view sql) {
+    return ServerError(engine->RunSql(kMaster, sql, tcp));
+  };
   const std::string outfile = root_ + "/outfile";
-  EXPECT_NE(std::string::npos, refused("SELECT 'x' INTO OUTFILE '" + outfile + "'")
-                                   .find("ERROR 1227 (42000)"));
+  EXPECT_NE(std::string::npos,
+            refused("SELECT 'x' INTO OUTFILE '" + outfile + "'").find("ERROR 1227 (42000)"));
   EXPECT_FALSE(fs::exists(outfile));
   EXPECT_EQ("1\n", Sql(engine, "SELECT LOAD_FILE('/etc/passwd') IS NULL"));
   EXPECT_NE(std::string::npos,
             refused("SET GLOBAL general_log_file='" + root_ + "/g.log'").find("ERROR 1227"));
   EXPECT_NE(std::string::npos, refused("SHUTDOWN").find("ERROR 1227"));
   EXPECT_NE(std::string::npos, refused("INSTALL SONAME 'ha_federatedx'").find("ERROR 1142"));
-  EXPECT_NE(std::string::npos,
-            refused("UPDATE mysql.global_priv SET Priv = '{}' WHERE User = 'root'").find("ERROR 1142"));
+  EXPECT_NE(
+      std::string::npos,
+      refused("UPDATE mysql.global_priv SET Priv = '{}' WHERE User = 'root'").find("ERROR 1142"));
   EXPECT_NE(std::string::npos, refused("GRANT FILE ON *.* TO masteruser").find("ERROR 1045"));
   // DATA DIRECTORY outside the datadir is ignored (symbolic-links off): the table stays inside.
   EXPECT_NE(std::string::npos,
@@ -549,7 +553,8 @@ TEST_F(EngineTest, MasterUserReachesNeitherTheHostNorTheServersSettings) {
 
   // What the master may do: its own databases, users, grants, and killing their queries.
   Sql(engine, "CREATE DATABASE shop; CREATE TABLE shop.t (i INT); INSERT INTO shop.t VALUES (1)");
-  Sql(engine, "CREATE USER app@'%' IDENTIFIED BY 'app-Pass1'; GRANT SELECT, INSERT ON shop.* TO app@'%'");
+  Sql(engine,
+      "CREATE USER app@'%' IDENTIFIED BY 'app-Pass1'; GRANT SELECT, INSERT ON shop.* TO app@'%'");
   const SqlLogin app{"app", "app-Pass1"};
   SqlRunOptions app_tcp{.transport = SqlTransport::kTcp, .database = "shop"};
   EXPECT_TRUE(engine->RunSql(app, "INSERT INTO t VALUES (2)", app_tcp).ok());
@@ -561,7 +566,9 @@ TEST_F(EngineTest, MasterUserReachesNeitherTheHostNorTheServersSettings) {
   });
   std::string id;
   for (int i = 0; i < 500 && id.empty(); ++i) {
-    id = Sql(engine, "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'app' AND INFO LIKE 'SELECT SLEEP%'");
+    id = Sql(engine,
+             "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'app' AND INFO LIKE "
+             "'SELECT SLEEP%'");
     if (id.empty()) ::usleep(20000);
   }
   ASSERT_FALSE(id.empty());
@@ -579,7 +586,8 @@ TEST_F(EngineTest, StartNarrowsAnOlderWiderMasterGrant) {
   ASSERT_NE(nullptr, engine);
   ASSERT_TRUE(engine->Initialize("masteruser", kMasterPassword, "mylab").ok());
   // What older versions granted (and a backtrack to before this change brings back).
-  ASSERT_TRUE(engine->RunSqlAsRoot("GRANT ALL PRIVILEGES ON *.* TO masteruser@'%' WITH GRANT OPTION").ok());
+  ASSERT_TRUE(
+      engine->RunSqlAsRoot("GRANT ALL PRIVILEGES ON *.* TO masteruser@'%' WITH GRANT OPTION").ok());
   ASSERT_TRUE(engine->Stop().ok());
   ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
   std::string grants = Sql(engine, "SHOW GRANTS");

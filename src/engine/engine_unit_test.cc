@@ -32,8 +32,8 @@ TEST(EngineSqlText, StringLiteralEscapesEverythingUnsafe) {
 
 TEST(EngineSubprocess, RunAsSwitchesUidGidAndDropsGroups) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
-  Result<ProcessResult> result = RunProcess({"/usr/bin/id"}, "", milliseconds(5000), 1 << 16,
-                                            RunAs{65534, 65534});
+  Result<ProcessResult> result =
+      RunProcess({"/usr/bin/id"}, "", milliseconds(5000), 1 << 16, RunAs{65534, 65534});
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_TRUE(result->ok()) << result->stderr_text;
   EXPECT_EQ("uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n", result->stdout_text);

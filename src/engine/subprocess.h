@@ -10,8 +10,8 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
