@@ -3,7 +3,12 @@
 // api::RdsHandler) on 127.0.0.1.
 //
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
+//           [--engine-user NAME] ...
 //
+// mariadbd never runs as root: run as root, rewindd starts each one as the engine user (NAME,
+// default Debian's `mysql`); run as another user, as that user. Everything rewindd writes is
+// private (files 0600, directories 0700; see cluster::ServiceOptions::data_dir for the few
+// directories the engine user may traverse).
 // DIR (default /var/lib/rewind) holds everything: the store, meta.db, the mounts (DIR/mnt), the
 // engines' run dirs (DIR/run), DIR/credentials (the access key, profile `rewind`, mode 0600,
 // created at first start) and DIR/rewindd.pid (locked while rewindd runs: one rewindd per DIR).
@@ -55,7 +60,9 @@ constexpr const char* kUsage =
     "  --compress on|off   store written pages zstd-compressed where it pays (default on)\n"
     "  --compress-level N  zstd level, -7..9 (default 1)\n"
     "  --retry-failed-interval MS  how often a failed DB instance is started again\n"
-    "                      (default 60000; 0: never, only reboot-db-instance)\n";
+    "                      (default 60000; 0: never, only reboot-db-instance)\n"
+    "  --engine-user NAME  the unprivileged system user every mariadbd runs as when rewindd\n"
+    "                      runs as root (default mysql; never root)\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -68,6 +75,7 @@ struct Flags {
   bool compress = true;
   int compress_level = 1;
   long retry_failed_interval_ms = 60'000;
+  std::string engine_user;  // empty: the engine's default (mysql when root)
 };
 
 
@@ -206,6 +214,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.retry_failed_interval_ms = *ms;
+    } else if (take("--engine-user")) {
+      if (value.empty() || value == "root" || value == "0") {
+        std::fprintf(stderr, "rewindd: --engine-user wants an unprivileged user name, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.engine_user = value;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -218,8 +233,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
 class PidFile {
  public:
   static Result<std::unique_ptr<PidFile>> Acquire(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return Status::FromErrno(errno, "opening " + path);
+    if (::fchmod(fd, 0600) != 0) {  // one left by an older version was 0644
+      Status failed = Status::FromErrno(errno, "chmod " + path);
+      ::close(fd);
+      return failed;
+    }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
       char buf[32] = {};
@@ -288,6 +308,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the daemon
+  // Every file is created with an explicit mode; this catches any that is not (libraries').
+  ::umask(077);
 
   const std::string& dir = flags->data_dir;
   std::error_code ec;
@@ -320,6 +342,7 @@ int Run(int argc, char** argv) {
   so.store_compress = flags->compress;
   so.store_compress_level = flags->compress_level;
   so.retry_failed_interval_ms = flags->retry_failed_interval_ms;
+  so.engine_user = flags->engine_user;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),
