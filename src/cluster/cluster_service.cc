@@ -640,7 +640,7 @@ void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_
     // Created 0600 (never readable by others, whatever the umask).
     const std::string path = RunDir(row.id) + "/root.password";
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    const std::string line = root_password + "\n";
+    const std::string& line = root_password;  // as the engine writes it: no newline
     bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
                    ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
                    ::fsync(fd) == 0;

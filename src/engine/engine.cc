@@ -526,6 +526,8 @@ Result<std::string> MariaDbEngine::RootPassword() const {
   if (!stored.ok()) {
     return stored.status().WithContext("no root password given and none stored in run_dir");
   }
+  // Clones made by older versions stored it with a newline; no password has one.
+  while (!stored->empty() && (stored->back() == '\n' || stored->back() == '\r')) stored->pop_back();
   return stored;
 }
 
