@@ -170,6 +170,12 @@ struct SqlRunOptions {
 // database row, not the union), so the master can neither INSERT INTO mysql.plugin (INSTALL
 // SONAME) nor rewrite mysql.global_priv. Server-wide privileges that do not reach the host or
 // the server's settings are granted ON *.*. Never: FILE, SUPER or its 10.11 parts, SHUTDOWN.
+// Limits of stock MariaDB 10.11 (no SYSTEM_USER, no partial revokes), verified on the server:
+// CREATE USER lets the master ALTER or RENAME any account, the engine's root included, and a
+// wildcard database grant it passes on (ON `mysq_`.*) matches the mysql schema. So these grants
+// close the direct paths only; what a server taken over this way can reach is bounded by the
+// operating system: mariadbd is not root, secure_file_priv is private, symbolic links are off,
+// the mount admits only root and the engine user, and every other file is private.
 std::string MasterPrivilegesSql(const std::string& account);
 
 class MariaDbEngine {
