@@ -153,6 +153,10 @@ printf '[client]\nuser=root\npassword=%s\nsocket=%s\n' "$ROOT_PW" "$DATA/mnt/sec
 chmod 600 "$E2E_DIR/root.cnf"
 mysql --defaults-file="$E2E_DIR/root.cnf" -e "GRANT ALL PRIVILEGES ON *.* TO masteruser@'%' WITH GRANT OPTION"
 msql "SHOW GRANTS" | grep -q "GRANT ALL PRIVILEGES ON \*\.\*" || die "the old grant did not take"
+mysql --defaults-file="$E2E_DIR/root.cnf" -e "FLUSH TABLES"  # the grant tables' pages to the volume
+sleep 1.1
+T_WIDE=$(date -u +%Y-%m-%dT%H:%M:%SZ)  # a moment when the master had ALL ON *.*
+sleep 1.1
 T0=$(date +%s.%N)
 aws_rds reboot-db-instance --db-instance-identifier sec-1 >/dev/null
 sleep 0.5
@@ -162,6 +166,23 @@ log "reboot to serving: $(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN { printf "
 GRANTS=$(msql "SHOW GRANTS")
 if echo "$GRANTS" | grep -q "ALL PRIVILEGES ON \*\.\*"; then die "ALL ON *.* survived a restart: $GRANTS"; fi
 refused 1227 "SELECT 'x' INTO OUTFILE '$OUTFILE'"
+
+log "a copy-on-write clone of the moment the master had ALL ON *.* is narrowed too"
+aws_rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier sec \
+  --db-cluster-identifier sec-clone --restore-type copy-on-write --restore-to-time "$T_WIDE" >/dev/null
+wait_available sec-clone
+aws_rds create-db-instance --db-instance-identifier sec-clone-1 --db-cluster-identifier sec-clone \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance sec-clone-1
+wait_sql sec-clone
+CPID=$(cat "$DATA/run/sec-clone/mariadbd/mariadbd.pid")
+[ "$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$CPID/status")" = "$ENGINE_UID$ENGINE_UID$ENGINE_UID$ENGINE_UID" ] ||
+  die "the clone's mariadbd does not run as $ENGINE_USER"
+if sql sec-clone "SHOW GRANTS" | grep -q "ALL PRIVILEGES ON \*\.\*"; then
+  die "the clone's master kept ALL ON *.*"
+fi
+if out=$(as_user nobody ls "$DATA/mnt/sec-clone" 2>&1); then die "nobody listed the clone's mount: $out"; fi
+check_modes
 
 log "a data dir left by an older version (root-owned, 0755/0644) is made private and works"
 e2e_stop TERM
