@@ -470,17 +470,21 @@ Status MariaDbEngine::PrepareDirectories() const {
   }
   // Files of run_dir that only this process uses are private, whatever made them (an older
   // layout kept the server's log and tmpdir here; they become private history).
-  for (const fs::directory_entry& entry : fs::directory_iterator(options_.run_dir)) {
-    const std::string path = entry.path().string();
+  std::error_code listed;
+  for (fs::directory_iterator it(options_.run_dir, listed), end; !listed && it != end;
+       it.increment(listed)) {
+    const std::string path = it->path().string();
     if (path == options_.server_dir || path == options_.config_path) continue;
-    if (entry.is_symlink()) continue;
     std::error_code error;
+    if (it->is_symlink(error) || error) continue;
+    const bool directory = it->is_directory(error);
     fs::permissions(path,
-                    entry.is_directory() ? fs::perms::owner_all
-                                         : fs::perms::owner_read | fs::perms::owner_write,
+                    directory ? fs::perms::owner_all
+                              : fs::perms::owner_read | fs::perms::owner_write,
                     error);
     if (error) return Status::FromErrno(error.value(), "chmod " + path);
   }
+  if (listed) return Status::FromErrno(listed.value(), "listing " + options_.run_dir);
   // What the server writes belongs to the engine account, 0700/0600.
   RETURN_IF_ERROR(MakeOwnedDirectory(options_.server_dir, account_.uid, account_.gid, 0700));
   RETURN_IF_ERROR(MakeOwnedDirectory(options_.tmpdir, account_.uid, account_.gid, 0700));
