@@ -57,6 +57,7 @@ def log_bytes(data):
 class Rewind:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="rewind-bench-", dir="/var/tmp")
+        os.chmod(self.tmp, 0o711)  # mariadbd runs as the engine user (mysql): it must traverse it
         self.data = os.path.join(self.tmp, "data")
         self.api = free_port()
         first = free_port()  # clusters get ports counting up from here

@@ -2,13 +2,15 @@
 # Set-up (packages + build), then starts rewindd (if it is not running yet) with a ready cluster
 # `mylab`: master user `masteruser`, database `mylab`, writer instance `mylab-instance-1`, a 24 h
 # backtrack window. Prints the mysql and aws lines to use. Safe to run again.
-#   REWIND_DATA_DIR (default /var/lib/rewind), REWIND_LISTEN (default 127.0.0.1:8686)
+#   REWIND_DATA_DIR (default /var/lib/rewind), REWIND_LISTEN (default 127.0.0.1:8686),
+#   REWIND_ENGINE_USER (default mysql: the unprivileged user every mariadbd runs as)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 DATA=${REWIND_DATA_DIR:-/var/lib/rewind}
 LISTEN=${REWIND_LISTEN:-127.0.0.1:8686}
+ENGINE_USER=${REWIND_ENGINE_USER:-mysql}
 mkdir -p "$DATA"
 REWINDD="$PWD/build/src/cli/rewindd"
 
@@ -22,7 +24,9 @@ if pid=$(running_pid); then
   echo "run: rewindd already running (pid $pid)"
 else
   echo "run: starting rewindd (log: $DATA/rewindd.log)"
-  nohup "$REWINDD" --data-dir "$DATA" --listen "$LISTEN" >>"$DATA/rewindd.log" 2>&1 </dev/null &
+  umask 077  # its log is private, as everything under DATA
+  nohup "$REWINDD" --data-dir "$DATA" --listen "$LISTEN" --engine-user "$ENGINE_USER" \
+    >>"$DATA/rewindd.log" 2>&1 </dev/null &
   for _ in $(seq 1 100); do
     [ -s "$DATA/credentials" ] && running_pid >/dev/null && break
     sleep 0.1

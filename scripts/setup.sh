@@ -40,6 +40,16 @@ if ((${#missing[@]})); then
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# mariadbd never runs as root: rewindd starts it as this unprivileged system user (Debian's
+# mariadb-server package creates it; a host without it gets a system user with no login).
+ENGINE_USER=${REWIND_ENGINE_USER:-mysql}
+if ! getent passwd "$ENGINE_USER" >/dev/null; then
+  echo "setup: creating system user $ENGINE_USER (mariadbd runs as it)"
+  getent group "$ENGINE_USER" >/dev/null || groupadd --system "$ENGINE_USER"
+  useradd --system --gid "$ENGINE_USER" --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$ENGINE_USER"
+fi
+
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DREWIND_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"

@@ -90,6 +90,15 @@ Result<Credentials> LoadCredentialsFile(std::string_view path, std::string_view 
     if (errno == ENOENT) return Status::NotFound("no credentials file at " + p);
     return Status::FromErrno(errno, "open " + p);
   }
+  // Secrets are private: a file of ours that others could read (an older version, a copy) is
+  // made 0600. A file owned by someone else is only read.
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 077) != 0 &&
+      ::fchmod(fd, 0600) != 0) {
+    Status failed = Status::FromErrno(errno, "chmod " + p);
+    ::close(fd);
+    return failed;
+  }
   std::string text;
   char buf[4096];
   while (true) {

@@ -68,6 +68,20 @@ TEST(ApiCredentials, WriteIsMode0600AndLoadsBack) {
   EXPECT_EQ(1, files);
 }
 
+TEST(ApiCredentials, LoadMakesAReadableFileOfOursPrivate) {
+  TempDir dir;
+  Result<Credentials> c = GenerateCredentials();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(WriteCredentialsFile(dir.path(), *c).ok());
+  const std::string path = CredentialsPath(dir.path());
+  ASSERT_EQ(0, chmod(path.c_str(), 0644));  // as an older version (or a copy) might leave it
+  Result<Credentials> back = LoadCredentialsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  struct stat sb;
+  ASSERT_EQ(0, stat(path.c_str(), &sb));
+  EXPECT_EQ(0600u, sb.st_mode & 0777);
+}
+
 TEST(ApiCredentials, LoadParsesIniAndReportsProblems) {
   TempDir dir;
   const std::string path = dir.File("credentials");

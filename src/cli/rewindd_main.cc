@@ -4,12 +4,17 @@
 //
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
 //           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
+//           [--engine-user NAME] ...
 //
 // TLS: with --tls-cert/--tls-key (the user's certificate) the API is HTTPS; without them it is
 // plain HTTP, allowed only on a loopback address unless --allow-plain-http-on-trusted-network.
 // Every cluster's mariadbd serves TLS with a certificate from rewindd's own CA, whose
 // certificate is DIR/ca.pem (mysql --ssl-ca=DIR/ca.pem --ssl-verify-server-cert).
 //
+// mariadbd never runs as root: run as root, rewindd starts each one as the engine user (NAME,
+// default Debian's `mysql`); run as another user, as that user. Everything rewindd writes is
+// private (files 0600, directories 0700; see cluster::ServiceOptions::data_dir for the few
+// directories the engine user may traverse).
 // DIR (default /var/lib/rewind) holds everything: the store, meta.db, the mounts (DIR/mnt), the
 // engines' run dirs (DIR/run), DIR/credentials (the access key, profile `rewind`, mode 0600,
 // created at first start) and DIR/rewindd.pid (locked while rewindd runs: one rewindd per DIR).
@@ -71,7 +76,9 @@ constexpr const char* kUsage =
     "  --retry-failed-interval MS  how often a failed DB instance is started again\n"
     "                      (default 60000; 0: never, only reboot-db-instance)\n"
     "  --event-retention-days N  days describe-events keeps events, 1..3650 (default 14,\n"
-    "                      as Aurora); older ones are deleted by the retention pass\n";
+    "                      as Aurora); older ones are deleted by the retention pass\n"
+    "  --engine-user NAME  the unprivileged system user every mariadbd runs as when rewindd\n"
+    "                      runs as root (default mysql; never root)\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -88,6 +95,7 @@ struct Flags {
   std::string tls_key;
   bool allow_plain_http = false;
   long event_retention_days = 14;
+  std::string engine_user;  // empty: the engine's default (mysql when root)
 };
 
 
@@ -251,6 +259,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.event_retention_days = *days;
+    } else if (take("--engine-user")) {
+      if (value.empty() || value == "root" || value == "0") {
+        std::fprintf(stderr, "rewindd: --engine-user wants an unprivileged user name, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.engine_user = value;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -278,8 +293,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
 class PidFile {
  public:
   static Result<std::unique_ptr<PidFile>> Acquire(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return Status::FromErrno(errno, "opening " + path);
+    if (::fchmod(fd, 0600) != 0) {  // one left by an older version was 0644
+      Status failed = Status::FromErrno(errno, "chmod " + path);
+      ::close(fd);
+      return failed;
+    }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
       char buf[32] = {};
@@ -348,6 +368,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the daemon
+  // Every file is created with an explicit mode; this catches any that is not (libraries').
+  ::umask(077);
 
   if (!flags->tls_cert.empty()) {
     // Checked before the data dir is touched: a bad file stops rewindd with nothing started.
@@ -392,6 +414,7 @@ int Run(int argc, char** argv) {
   so.store_compress_level = flags->compress_level;
   so.retry_failed_interval_ms = flags->retry_failed_interval_ms;
   so.event_retention_days = flags->event_retention_days;
+  so.engine_user = flags->engine_user;
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),

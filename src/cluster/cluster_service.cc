@@ -1,9 +1,11 @@
 #include "cluster/cluster_service.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -235,6 +237,8 @@ class ClusterService::Impl {
     return options_.data_dir + "/tls/clusters/" + id;
   }
   Result<tls::ServerCertFiles> ClusterTls(const std::string& id);
+  // Gives data_dir and its mnt/ and run/ their owners and modes (ServiceOptions::data_dir).
+  Status SecureDataDir();
 
   std::string ClusterArn(const std::string& id) const {
     return "arn:aws:rds:" + options_.region + ":" + options_.account_id + ":cluster:" + id;
@@ -354,6 +358,7 @@ class ClusterService::Impl {
   std::unique_ptr<MetaDb> meta_;
   std::string engine_version_;
   std::optional<tls::CertificateAuthority> ca_;  // set by Open; const after
+  engine::EngineAccount engine_account_;  // who mariadbd runs as (set by Open)
 
   std::mutex mu_;  // guards runtimes_ and serialises validation + status changes of requests
   std::mutex unsaved_mu_;  // guards unsaved_; a leaf
@@ -550,6 +555,8 @@ Status ClusterService::Impl::MountHead(Runtime& rt, const ClusterRow& row) {
   const std::string dir = MountDir(row.id);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
+  // The bare mountpoint (seen while unmounted) is as private as the rest.
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
   if (IsMountPoint(dir)) {
     // Left by a rewindd that died: detach it so the directory can be mounted again.
     if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
@@ -559,6 +566,10 @@ Status ClusterService::Impl::MountHead(Runtime& rt, const ClusterRow& row) {
   ASSIGN_OR_RETURN(store::VolumeInfo vol, store_->FindVolume(row.volume));
   fs::MountOptions mo;
   mo.statfs_dir = options_.data_dir;
+  // Only root and the engine user may use the mount (the kernel needs allow_other to pass the
+  // engine user's requests when that is not rewindd's own user).
+  mo.allow_other = engine_account_.switched;
+  mo.admitted_uids = {engine_account_.uid};
   ASSIGN_OR_RETURN(rt.mount, fs::Mount::Start(store_.get(), vol.head, dir, mo));
   return Status::Ok();
 }
@@ -576,6 +587,10 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
   eo.extra_settings.emplace_back("ssl-ca", tls_files.ca_path);
   eo.extra_settings.emplace_back("ssl-cert", tls_files.cert_path);
   eo.extra_settings.emplace_back("ssl-key", tls_files.key_path);
+  eo.engine_user = engine_account_.name;
+  // Every start re-applies the master's privileges: a cluster made by an older version, or
+  // backtracked or cloned to a moment before, would otherwise bring back a wider grant.
+  eo.master_user = row.master_username;
   // As Aurora does, an instance that dies (crash, OOM, kill -9) is started again; recovery
   // brings its committed data back. Runs on the engine's reaper thread: only post the work.
   eo.on_unexpected_exit = [this, id = row.id](const Status& why) {
@@ -590,11 +605,13 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
 // numeric address, a DNS SAN for a name) and localhost; issued again when missing, damaged,
 // within 30 days of its end, or not matching the endpoint. Called by MakeEngine, so at every
 // rewindd start (clusters made before TLS get theirs then), creation, clone and backtrack.
-// When mariadbd runs as an unprivileged user, point `dir` at a directory it can reach and give
-// `owner` its uid/gid: the key must be readable by mariadbd.
+// The directory and its files belong to the engine user (mariadbd reads the key as that user);
+// SecureDataDir lets it cross tls/ and tls/clusters/ to reach them.
 Result<tls::ServerCertFiles> ClusterService::Impl::ClusterTls(const std::string& id) {
   const std::string dir = TlsDir(id);
-  const tls::FileOwner owner{};  // the process's own (root), as mariadbd runs as root today
+  const tls::FileOwner owner = engine_account_.switched
+                                   ? tls::FileOwner{engine_account_.uid, engine_account_.gid}
+                                   : tls::FileOwner{};  // not root: our own user runs mariadbd
   std::vector<std::string> names = {options_.host};
   if (options_.host != "localhost") names.push_back("localhost");
   Result<tls::ServerCertFiles> files =
@@ -638,9 +655,14 @@ void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
 
 void ClusterService::Impl::KillOrphan(const ClusterRow& row) {
   const std::string run = RunDir(row.id);
-  std::ifstream pidf(run + "/mariadbd.pid");
   long pid = 0;
-  if (!(pidf >> pid) || pid <= 0) return;
+  // The engine's layout, then the one of older versions (a mariadbd they left running).
+  for (const char* name : {"/mariadbd/mariadbd.pid", "/mariadbd.pid"}) {
+    std::ifstream pidf(run + name);
+    if (pidf >> pid && pid > 0) break;
+    pid = 0;
+  }
+  if (pid <= 0) return;
   std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
   // Only a mariadbd started with this cluster's own config file: never anything else.
@@ -725,13 +747,16 @@ void ClusterService::Impl::DoClone(ClusterRow row, std::string source_id, int64_
   std::filesystem::create_directories(RunDir(row.id), ec);
   std::filesystem::permissions(RunDir(row.id), std::filesystem::perms::owner_all, ec);
   {
-    std::ofstream out(RunDir(row.id) + "/root.password", std::ios::trunc);
-    out << root_password << "\n";
+    // Created 0600 (never readable by others, whatever the umask).
+    const std::string path = RunDir(row.id) + "/root.password";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const std::string& line = root_password;  // as the engine writes it: no newline
+    bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                   ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                   ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!written) return fail(Status::FromErrno(errno, "writing " + path));
   }
-  std::filesystem::permissions(RunDir(row.id) + "/root.password",
-                               std::filesystem::perms::owner_read |
-                                   std::filesystem::perms::owner_write,
-                               ec);
   auto eng = MakeEngine(row, "");
   if (!eng.ok()) return fail(eng.status());
   rt->engine = std::move(eng).value();
@@ -905,11 +930,36 @@ void ClusterService::Impl::DoDeleteInstance(InstanceRow inst) {
 
 // ---------------------------------------------------------------------------------------------
 
+Status ClusterService::Impl::SecureDataDir() {
+  // tls/ and tls/clusters/ lead to each cluster's certificate directory, owned by the engine
+  // user (ClusterTls); the CA's key in tls/ stays root's own (0600).
+  for (const std::string& dir :
+       {options_.data_dir, options_.data_dir + "/mnt", options_.data_dir + "/run",
+        options_.data_dir + "/tls", options_.data_dir + "/tls/clusters"}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::IOError("creating " + dir + ": " + ec.message());
+    // 0710 with the engine user's group: it may cross to its mount and its run files, and
+    // list nothing; nobody else may enter.
+    const bool shared = engine_account_.switched;
+    if (shared && ::chown(dir.c_str(), static_cast<uid_t>(-1), engine_account_.gid) != 0) {
+      return Status::FromErrno(errno, "chgrp " + dir);
+    }
+    if (::chmod(dir.c_str(), shared ? 0710 : 0700) != 0) {
+      return Status::FromErrno(errno, "chmod " + dir);
+    }
+  }
+  if (engine_account_.switched) {
+    RETURN_IF_ERROR(engine::CheckTraversable(options_.data_dir + "/run", engine_account_)
+                        .WithContext("the data dir " + options_.data_dir +
+                                     " cannot be used by the engine user"));
+  }
+  return Status::Ok();
+}
+
 Status ClusterService::Impl::Open() {
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir + "/mnt", ec);
-  std::filesystem::create_directories(options_.data_dir + "/run", ec);
-  if (ec) return Status::IOError("creating " + options_.data_dir + ": " + ec.message());
+  ASSIGN_OR_RETURN(engine_account_, engine::ResolveEngineAccount(options_.engine_user));
+  RETURN_IF_ERROR(SecureDataDir());
   store::StoreOptions so;
   so.dir = options_.data_dir + "/store";
   so.compress = options_.store_compress;
@@ -936,6 +986,7 @@ Status ClusterService::Impl::Open() {
     probe.datadir = options_.data_dir + "/mnt/.probe";
     probe.run_dir = options_.data_dir + "/run/.probe";
     probe.port = options_.first_port;
+    probe.engine_user = engine_account_.name;
     ASSIGN_OR_RETURN(auto eng, engine::MariaDbEngine::Create(probe));
     ASSIGN_OR_RETURN(engine_version_, eng->Version());
   }

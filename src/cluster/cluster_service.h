@@ -208,7 +208,25 @@ struct RetentionMetrics {
 };
 
 struct ServiceOptions {
-  std::string data_dir;                // created if missing
+  // Created if missing. Layout and modes (enforced at every Open, whatever existed before):
+  //   <data_dir>/               0710, group = the engine user's group (0700 if rewindd is not
+  //                             root): the engine user may traverse it, nobody else enters
+  //   <data_dir>/store/         the store, 0700 (files 0600)
+  //   <data_dir>/meta.db*       metadata, 0600
+  //   <data_dir>/mnt/           0710 root:engine group; mnt/<cluster> is the cluster's FUSE
+  //                             mount, usable only by root and the engine user
+  //   <data_dir>/run/           0710 root:engine group; run/<cluster> is the engine's run_dir
+  //                             (see src/engine/engine.h: root-only files, and an engine-owned
+  //                             run/<cluster>/mariadbd/ for what mariadbd writes)
+  //   <data_dir>/tls/, tls/clusters/  0710 root:engine group; tls/ca-key.pem is root's (0600),
+  //                             tls/clusters/<cluster>/ the engine user's (0700, files 0600)
+  //   <data_dir>/ca.pem         rewindd's CA certificate, 0600 (copy it out for clients)
+  // Every directory above data_dir must be searchable by the engine user: Open refuses
+  // otherwise (FailedPrecondition naming the directory).
+  std::string data_dir;
+  // The unprivileged account every mariadbd runs as (engine::ResolveEngineAccount): empty is
+  // Debian's "mysql" when rewindd is root, else rewindd's own user.
+  std::string engine_user;
   std::string host = "127.0.0.1";      // where mariadbds listen; the Endpoint field
   int first_port = 3306;               // ports are handed out from here when not asked for
   std::string innodb_buffer_pool_size = "256M";

@@ -1,6 +1,7 @@
 #include "cluster/meta_db.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace rwd::cluster {
@@ -130,10 +131,23 @@ constexpr const char* kInstanceCols =
 }  // namespace
 
 Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
-  // Create the file 0600 before SQLite does, so it is never readable by others.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // Create the file 0600 before SQLite does, so it is never readable by others, and make one
+  // left readable (by an older version, a restore) private; SQLite gives its -wal, -shm and
+  // -journal files the database's mode when it creates them, and ones that exist are fixed here.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  if (::fchmod(fd, 0600) != 0) {
+    Status st = Status::FromErrno(errno, "chmod " + path);
+    ::close(fd);
+    return st;
+  }
   ::close(fd);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string side = path + suffix;
+    if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT) {
+      return Status::FromErrno(errno, "chmod " + side);
+    }
+  }
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -60,21 +62,60 @@ bool IsSettingName(const std::string& name) {
   });
 }
 
-Status MakeDirectory(const std::string& path, mode_t mode) {
-  std::error_code error;
-  fs::create_directories(path, error);
-  if (error) return Status::FromErrno(error.value(), "creating directory " + path);
-  if (::chmod(path.c_str(), mode) != 0) return Status::FromErrno(errno, "chmod " + path);
+// Gives the file or directory open as `fd` its owner (-1: unchanged) and mode.
+Status SetOwnerAndMode(int fd, const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+      ::fchown(fd, uid, gid) != 0) {
+    return Status::FromErrno(errno, "chown " + path);
+  }
+  if (::fchmod(fd, mode) != 0) return Status::FromErrno(errno, "chmod " + path);
   return Status::Ok();
 }
 
-// Writes a small private file (mode 0600) in one go, replacing any previous one.
-Status WritePrivateFile(const std::string& path, std::string_view content) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "creating " + temp);
+// Creates `path` if missing (parents too), then gives it owner and mode. The directory is
+// opened without following a symlink, so a link planted where a directory belongs (the engine
+// account owns some of these) is refused, never followed.
+Status MakeOwnedDirectory(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  if (error) return Status::FromErrno(error.value(), "creating directory " + path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "opening directory " + path);
+  Status status = SetOwnerAndMode(fd, path, uid, gid, mode);
+  ::close(fd);
+  return status;
+}
+
+// If `path` is a regular file, gives it owner and mode; a missing file is fine. A symlink or a
+// file with other hard links is refused (it could stand for a file the engine must not touch).
+Status FixFileIfPresent(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno(errno, "opening " + path);
+  }
+  struct stat info {};
   Status status;
-  if (::fchmod(fd, 0600) != 0) status = Status::FromErrno(errno, "chmod " + temp);
+  if (::fstat(fd, &info) != 0) {
+    status = Status::FromErrno(errno, "stat " + path);
+  } else if (!S_ISREG(info.st_mode) || info.st_nlink != 1) {
+    status = Status::FailedPrecondition(path + " is not a plain file with one link; remove it");
+  } else {
+    status = SetOwnerAndMode(fd, path, uid, gid, mode);
+  }
+  ::close(fd);
+  return status;
+}
+
+// Writes a small file in one go, replacing any previous one: mode `mode`, group `gid` (-1:
+// this process's).
+Status WriteFileWithMode(const std::string& path, std::string_view content, mode_t mode,
+                         gid_t gid) {
+  std::string temp = path + ".tmp";
+  ::unlink(temp.c_str());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "creating " + temp);
+  Status status = SetOwnerAndMode(fd, temp, static_cast<uid_t>(-1), gid, mode);
   size_t done = 0;
   while (status.ok() && done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -89,6 +130,11 @@ Status WritePrivateFile(const std::string& path, std::string_view content) {
   }
   if (!status.ok()) ::unlink(temp.c_str());
   return status;
+}
+
+// Writes a small private file (mode 0600) in one go, replacing any previous one.
+Status WritePrivateFile(const std::string& path, std::string_view content) {
+  return WriteFileWithMode(path, content, 0600, static_cast<gid_t>(-1));
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {
@@ -222,7 +268,121 @@ std::string NowForLog() {
   return text;
 }
 
+// Supplementary groups of `account` (its primary group included).
+std::vector<gid_t> GroupsOf(const EngineAccount& account) {
+  int count = 32;
+  std::vector<gid_t> groups(count);
+  while (::getgrouplist(account.name.c_str(), account.gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count) + 1);
+    count = static_cast<int>(groups.size());
+  }
+  groups.resize(static_cast<size_t>(count));
+  return groups;
+}
+
+std::string OctalMode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
 }  // namespace
+
+Result<EngineAccount> ResolveEngineAccount(std::string_view name) {
+  auto lookup = [](auto getter, auto key, const std::string& what) -> Result<EngineAccount> {
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    int rc = getter(key, &entry, buffer.data(), buffer.size(), &found);
+    if (found == nullptr) {
+      return Status::InvalidArgument(
+          "engine user " + what + " does not exist" +
+          (rc != 0 ? std::string(" (") + std::strerror(rc) + ")" : std::string()) +
+          "; create it (scripts/setup.sh creates the system user mysql) or pick another with "
+          "--engine-user");
+    }
+    return EngineAccount{entry.pw_name, entry.pw_uid, entry.pw_gid, false};
+  };
+  if (::geteuid() == 0) {
+    std::string wanted = name.empty() ? "mysql" : std::string(name);
+    ASSIGN_OR_RETURN(EngineAccount account,
+                     lookup(::getpwnam_r, wanted.c_str(), "'" + wanted + "'"));
+    if (account.uid == 0) {
+      return Status::InvalidArgument("engine user '" + wanted +
+                                     "' is root: mariadbd must run as an unprivileged user");
+    }
+    account.switched = true;
+    return account;
+  }
+  ASSIGN_OR_RETURN(EngineAccount self,
+                   lookup(::getpwuid_r, ::geteuid(), "with uid " + std::to_string(::geteuid())));
+  self.gid = ::getegid();
+  if (!name.empty() && name != self.name) {
+    return Status::InvalidArgument("this process runs as '" + self.name +
+                                   "', not root: mariadbd can only run as '" + self.name +
+                                   "', not as engine user '" + std::string(name) +
+                                   "' (run as root to switch users)");
+  }
+  return self;
+}
+
+Status CheckTraversable(const std::string& path, const EngineAccount& account) {
+  if (path.empty() || path[0] != '/') {
+    return Status::InvalidArgument("not an absolute path: '" + path + "'");
+  }
+  const std::vector<gid_t> groups = GroupsOf(account);
+  fs::path walked = "/";
+  fs::path target = fs::path(path).lexically_normal();
+  for (auto part = target.begin(); part != target.end(); ++part) {
+    if (part != target.begin()) {
+      if (part->empty()) continue;
+      walked /= *part;
+    }
+    struct stat info {};
+    if (::stat(walked.c_str(), &info) != 0) {
+      return Status::FromErrno(errno, "examining " + walked.string());
+    }
+    if (!S_ISDIR(info.st_mode))
+      return Status::NotDirectory(walked.string() + " is not a directory");
+    mode_t bit = S_IXOTH;
+    if (info.st_uid == account.uid) {
+      bit = S_IXUSR;
+    } else if (std::find(groups.begin(), groups.end(), info.st_gid) != groups.end()) {
+      bit = S_IXGRP;
+    }
+    if ((info.st_mode & bit) == 0) {
+      return Status::FailedPrecondition(
+          "directory " + walked.string() + " (owner " + std::to_string(info.st_uid) + ":" +
+          std::to_string(info.st_gid) + ", mode " + OctalMode(info.st_mode) +
+          ") cannot be traversed by the engine user '" + account.name + "' (uid " +
+          std::to_string(account.uid) +
+          "), which mariadbd runs as: let it through (e.g. chmod "
+          "o+x " +
+          walked.string() + ", or chgrp " + account.name +
+          " and chmod g+x) or put the "
+          "data directory elsewhere (e.g. under /var/lib)");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string MasterPrivilegesSql(const std::string& account) {
+  // Aurora MySQL's master privileges; REPLICATION CLIENT is BINLOG MONITOR in 10.11, and
+  // CONNECTION ADMIN lets the master KILL its users' queries (Aurora: mysql.rds_kill).
+  return "REVOKE ALL PRIVILEGES, GRANT OPTION FROM " + account +
+         ";\n"
+         "GRANT RELOAD, PROCESS, SHOW DATABASES, REPLICATION SLAVE, BINLOG MONITOR, CREATE USER, "
+         "CONNECTION ADMIN ON *.* TO " +
+         account +
+         " WITH GRANT OPTION;\n"
+         "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, REFERENCES, INDEX, ALTER, "
+         "CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, "
+         "ALTER ROUTINE, EVENT, TRIGGER, DELETE HISTORY ON `%`.* TO " +
+         account +
+         " WITH GRANT OPTION;\n"
+         "GRANT SELECT ON `mysql`.* TO " +
+         account + ";\n";
+}
 
 Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions options) {
   auto require_absolute = [](const std::string& path, const char* name) -> Status {
@@ -248,9 +408,11 @@ Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions optio
   };
   derive(options.socket_path, options.datadir, "mysqld.sock");
   derive(options.config_path, options.run_dir, "my.cnf");
-  derive(options.log_error_path, options.run_dir, "mariadbd.err");
-  derive(options.pid_file_path, options.run_dir, "mariadbd.pid");
-  derive(options.tmpdir, options.run_dir, "tmp");
+  derive(options.server_dir, options.run_dir, "mariadbd");
+  derive(options.log_error_path, options.server_dir, "mariadbd.err");
+  derive(options.pid_file_path, options.server_dir, "mariadbd.pid");
+  derive(options.tmpdir, options.server_dir, "tmp");
+  derive(options.secure_file_dir, options.server_dir, "files");
   struct NamedPath {
     std::string* path;
     const char* name;
@@ -261,7 +423,9 @@ Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions optio
                       NamedPath{&options.config_path, "config_path", false},
                       NamedPath{&options.log_error_path, "log_error_path", false},
                       NamedPath{&options.pid_file_path, "pid_file_path", false},
-                      NamedPath{&options.tmpdir, "tmpdir", false}}) {
+                      NamedPath{&options.server_dir, "server_dir", false},
+                      NamedPath{&options.tmpdir, "tmpdir", false},
+                      NamedPath{&options.secure_file_dir, "secure_file_dir", false}}) {
     RETURN_IF_ERROR(require_absolute(*p.path, p.name));
     *p.path = Normalized(*p.path);
     if (!p.may_be_in_datadir && IsWithin(*p.path, options.datadir)) {
@@ -287,10 +451,67 @@ Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions optio
       options.sql_timeout.count() <= 0) {
     return Status::InvalidArgument("timeouts must be positive");
   }
-  return std::unique_ptr<MariaDbEngine>(new MariaDbEngine(std::move(options)));
+  ASSIGN_OR_RETURN(EngineAccount account, ResolveEngineAccount(options.engine_user));
+  options.engine_user = account.name;
+  return std::unique_ptr<MariaDbEngine>(new MariaDbEngine(std::move(options), std::move(account)));
 }
 
-MariaDbEngine::MariaDbEngine(EngineOptions options) : options_(std::move(options)) {}
+MariaDbEngine::MariaDbEngine(EngineOptions options, EngineAccount account)
+    : options_(std::move(options)), account_(std::move(account)) {}
+
+Status MariaDbEngine::PrepareDirectories() const {
+  const uid_t keep_uid = static_cast<uid_t>(-1);
+  const gid_t keep_gid = static_cast<gid_t>(-1);
+  // run_dir: this process's; the engine account may only traverse it (to its own directory).
+  if (account_.switched) {
+    RETURN_IF_ERROR(MakeOwnedDirectory(options_.run_dir, keep_uid, account_.gid, 0710));
+  } else {
+    RETURN_IF_ERROR(MakeOwnedDirectory(options_.run_dir, keep_uid, keep_gid, 0700));
+  }
+  // Files of run_dir that only this process uses are private, whatever made them (an older
+  // layout kept the server's log and tmpdir here; they become private history).
+  std::error_code listed;
+  for (fs::directory_iterator it(options_.run_dir, listed), end; !listed && it != end;
+       it.increment(listed)) {
+    const std::string path = it->path().string();
+    if (path == options_.server_dir || path == options_.config_path) continue;
+    std::error_code error;
+    if (it->is_symlink(error) || error) continue;
+    const bool directory = it->is_directory(error);
+    fs::permissions(path,
+                    directory ? fs::perms::owner_all
+                              : fs::perms::owner_read | fs::perms::owner_write,
+                    error);
+    if (error) return Status::FromErrno(error.value(), "chmod " + path);
+  }
+  if (listed) return Status::FromErrno(listed.value(), "listing " + options_.run_dir);
+  // What the server writes belongs to the engine account, 0700/0600.
+  RETURN_IF_ERROR(MakeOwnedDirectory(options_.server_dir, account_.uid, account_.gid, 0700));
+  RETURN_IF_ERROR(MakeOwnedDirectory(options_.tmpdir, account_.uid, account_.gid, 0700));
+  RETURN_IF_ERROR(MakeOwnedDirectory(options_.secure_file_dir, account_.uid, account_.gid, 0700));
+  RETURN_IF_ERROR(FixFileIfPresent(options_.log_error_path, account_.uid, account_.gid, 0600));
+  RETURN_IF_ERROR(FixFileIfPresent(options_.pid_file_path, account_.uid, account_.gid, 0600));
+  if (account_.switched) {
+    RETURN_IF_ERROR(CheckTraversable(options_.server_dir, account_));
+    RETURN_IF_ERROR(CheckTraversable(fs::path(options_.datadir).parent_path().string(), account_));
+  }
+  return Status::Ok();
+}
+
+Status MariaDbEngine::WriteServerFile(std::string_view name, std::string_view content) const {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("not a plain file name: '" + std::string(name) + "'");
+  }
+  RETURN_IF_ERROR(MakeOwnedDirectory(options_.server_dir, account_.uid, account_.gid, 0700));
+  const std::string path = options_.server_dir + "/" + std::string(name);
+  RETURN_IF_ERROR(WritePrivateFile(path, content));
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "opening " + path);
+  Status status = SetOwnerAndMode(fd, path, account_.uid, account_.gid, 0600);
+  ::close(fd);
+  return status;
+}
 
 MariaDbEngine::~MariaDbEngine() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
@@ -309,6 +530,8 @@ Result<std::string> MariaDbEngine::RootPassword() const {
   if (!stored.ok()) {
     return stored.status().WithContext("no root password given and none stored in run_dir");
   }
+  // Clones made by older versions stored it with a newline; no password has one.
+  while (!stored->empty() && (stored->back() == '\n' || stored->back() == '\r')) stored->pop_back();
   return stored;
 }
 
@@ -332,8 +555,8 @@ Status MariaDbEngine::Initialize(std::string_view master_user, std::string_view 
   if (IsInitialized()) {
     return Status::AlreadyExists("datadir already holds a database: " + options_.datadir);
   }
-  RETURN_IF_ERROR(MakeDirectory(options_.datadir, 0750));
-  RETURN_IF_ERROR(MakeDirectory(options_.run_dir, 0700));
+  RETURN_IF_ERROR(PrepareDirectories());
+  RETURN_IF_ERROR(MakeOwnedDirectory(options_.datadir, account_.uid, account_.gid, 0700));
 
   // The root password is stored before any account gets it, so it is never lost.
   std::string root_password = options_.root_password;
@@ -345,8 +568,12 @@ Status MariaDbEngine::Initialize(std::string_view master_user, std::string_view 
   std::vector<std::string> install = {options_.install_db_path, "--no-defaults",
                                       "--datadir=" + options_.datadir,
                                       "--auth-root-authentication-method=normal", "--skip-test-db"};
-  if (::geteuid() == 0) install.insert(install.begin() + 2, "--user=root");
-  ASSIGN_OR_RETURN(ProcessResult installed, RunProcess(install, "", options_.start_timeout));
+  // Spawned as the engine account (no --user: it would only make the script try to chown
+  // PAM's helper, which an unprivileged user cannot).
+  std::optional<RunAs> run_as;
+  if (account_.switched) run_as = RunAs{account_.uid, account_.gid};
+  ASSIGN_OR_RETURN(ProcessResult installed,
+                   RunProcess(install, "", options_.start_timeout, 16 << 20, run_as));
   std::string install_log_path = options_.run_dir + "/install-db.log";
   (void)WritePrivateFile(install_log_path, installed.stdout_text + installed.stderr_text);
   if (!installed.ok()) {
@@ -371,7 +598,7 @@ Status MariaDbEngine::Initialize(std::string_view master_user, std::string_view 
     const std::string master = SqlAccount(master_user, "%");
     script +=
         "CREATE USER " + master + " IDENTIFIED BY " + SqlStringLiteral(master_password) + ";\n";
-    script += "GRANT ALL PRIVILEGES ON *.* TO " + master + " WITH GRANT OPTION;\n";
+    script += MasterPrivilegesSql(master);
     if (!database.empty()) script += "CREATE DATABASE " + SqlIdentifier(database) + ";\n";
     ASSIGN_OR_RETURN(std::string ignored, RunSql(fresh_root, script));
     (void)ignored;
@@ -387,7 +614,32 @@ Status MariaDbEngine::Initialize(std::string_view master_user, std::string_view 
 
 Status MariaDbEngine::Start() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
-  return StartLocked();
+  RETURN_IF_ERROR(StartLocked());
+  if (options_.master_user.empty()) return Status::Ok();
+  Status reconciled = ReconcileMasterPrivileges(options_.master_user);
+  if (!reconciled.ok()) {
+    (void)StopLocked(/*graceful=*/true);
+    return reconciled.WithContext(
+        "mariadbd stopped: the master user's privileges could not be "
+        "set");
+  }
+  return Status::Ok();
+}
+
+Status MariaDbEngine::ReconcileMasterPrivileges(std::string_view master_user) const {
+  if (master_user.empty()) return Status::InvalidArgument("master user is empty");
+  // One client call. A compound statement skips an account its owner dropped (GRANT would
+  // create nothing without a password, and REVOKE would fail).
+  std::string script(kSqlModeForQuotedText);
+  script +=
+      "DELIMITER //\nBEGIN NOT ATOMIC\nIF EXISTS (SELECT 1 FROM mysql.global_priv WHERE "
+      "User = " +
+      SqlStringLiteral(master_user) + " AND Host = '%') THEN\n";
+  script += MasterPrivilegesSql(SqlAccount(master_user, "%"));
+  script += "END IF;\nEND//\nDELIMITER ;\n";
+  ASSIGN_OR_RETURN(std::string ignored, RunSqlAsRoot(script));
+  (void)ignored;
+  return Status::Ok();
 }
 
 Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
@@ -398,8 +650,7 @@ Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
                                       options_.datadir);
   }
   RETURN_IF_ERROR(CheckNoOrphan());
-  RETURN_IF_ERROR(MakeDirectory(options_.run_dir, 0700));
-  RETURN_IF_ERROR(MakeDirectory(options_.tmpdir, 0700));
+  RETURN_IF_ERROR(PrepareDirectories());
   RETURN_IF_ERROR(WriteConfig());
   if (!readiness_login) {
     Result<std::string> root_password = RootPassword();
@@ -411,9 +662,17 @@ Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
     return Status::FromErrno(errno, "removing stale socket " + options_.socket_path);
   }
 
-  int log_fd =
-      ::open(options_.log_error_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  // O_NOFOLLOW: the engine account owns the directory; a link there is never followed.
+  int log_fd = ::open(options_.log_error_path.c_str(),
+                      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (log_fd < 0) return Status::FromErrno(errno, "opening " + options_.log_error_path);
+  // mariadbd reopens its log itself: it must own it.
+  if (Status owned =
+          SetOwnerAndMode(log_fd, options_.log_error_path, account_.uid, account_.gid, 0600);
+      !owned.ok()) {
+    ::close(log_fd);
+    return owned;
+  }
   std::string marker = "---- " + NowForLog() + " rewind engine: starting mariadbd ----\n";
   (void)!::write(log_fd, marker.data(), marker.size());
   const off_t log_offset = ::lseek(log_fd, 0, SEEK_END);
@@ -424,6 +683,11 @@ Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
   request.stdout_fd = log_fd;  // what mariadbd prints before it opens its log goes there too
   request.stderr_fd = log_fd;
   request.new_process_group = true;
+  // mariadbd creates its files with this mask (default 0660): private to the engine account.
+  request.env = DefaultChildEnvironment();
+  request.env.push_back("UMASK=0600");
+  request.env.push_back("UMASK_DIR=0700");
+  if (account_.switched) request.run_as = RunAs{account_.uid, account_.gid};
   Result<pid_t> spawned = Spawn(request);
   ::close(log_fd);
   if (!spawned.ok()) return spawned.status();
@@ -531,24 +795,20 @@ Status MariaDbEngine::WriteConfig() const {
   set("pid-file", options_.pid_file_path);
   set("log-error", options_.log_error_path);
   set("tmpdir", options_.tmpdir);
+  // FILE (which no master user has) could reach only this private directory, never the host.
+  set("secure-file-priv", options_.secure_file_dir);
+  // No table files outside the datadir: DATA/INDEX DIRECTORY are then ignored (warning 1618).
+  set("symbolic-links", "0");
   set("innodb-buffer-pool-size", options_.innodb_buffer_pool_size);
   set("default-time-zone", "+00:00");  // Aurora runs in UTC; backtrack times are given in UTC
   // What Debian's stock server config sets, and what Aurora MySQL 3 defaults to.
   set("character-set-server", "utf8mb4");
   set("collation-server", "utf8mb4_general_ci");
-  if (::geteuid() == 0) set("user", "root");  // mariadbd refuses to run as root otherwise
+  // The server is already the engine account (no `user`: it is never started as root).
   for (const auto& [name, value] : options_.extra_settings) set(name, value);
-  std::string temp = options_.config_path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << config;
-    out.close();
-    if (!out) return Status::IOError("writing " + temp);
-  }
-  if (::rename(temp.c_str(), options_.config_path.c_str()) != 0) {
-    return Status::FromErrno(errno, "renaming " + temp);
-  }
-  return Status::Ok();
+  // Readable by the engine account's group (mariadbd reads it), writable by this process only.
+  if (account_.switched) return WriteFileWithMode(options_.config_path, config, 0640, account_.gid);
+  return WritePrivateFile(options_.config_path, config);
 }
 
 void MariaDbEngine::Reap(pid_t child, off_t log_offset) {
@@ -704,6 +964,8 @@ Result<std::string> MariaDbEngine::RunClient(const SqlLogin& login, std::string_
   }
   if (!run_options.database.empty()) set("database", run_options.database);
   set("default-character-set", "utf8mb4");
+  // This client runs with this process's rights: it never sends a local file to a server.
+  set("local-infile", "0");
   ASSIGN_OR_RETURN(std::unique_ptr<TempOptionFile> option_file,
                    TempOptionFile::Create(options_.run_dir, options));
   // The statements go on stdin, never on the command line, as they may hold passwords.

@@ -2,18 +2,41 @@
 // writes its config, starts it and waits until it serves connections, stops or kills it, and
 // notices when it dies on its own. Also runs SQL through the stock `mariadb` client.
 //
+// Identity. mariadbd never runs as root. When this process is root, mariadbd and
+// mariadb-install-db are spawned already switched (setgroups/setgid/setuid before exec) to an
+// unprivileged engine account (EngineOptions::engine_user, Debian's `mysql` by default); when
+// it is not root they run as this process's own user. The engine's `mariadb` client runs as
+// this process (it reads root-only option files).
+//
 // Files. The datadir (a FUSE mount in production) holds only what mariadbd puts there, plus
 // its Unix socket. Everything else lives in `run_dir`, outside the datadir, so that a backtrack
-// or clone of the datadir never rewinds or copies it:
-//   <run_dir>/my.cnf             config, rewritten at every Start (mariadbd --defaults-file)
-//   <run_dir>/mariadbd.err       error log (appended; mariadbd's stdout/stderr go there too)
-//   <run_dir>/mariadbd.pid       pid file
-//   <run_dir>/tmp/               tmpdir (O_TMPFILE, #sql… files)
-//   <run_dir>/install-db.log     output of mariadb-install-db
-//   <run_dir>/root.password      the MariaDB root password (mode 0600)
+// or clone of the datadir never rewinds or copies it. Two kinds of file, two owners:
+//   <run_dir>/                   owner this process; 0710, group = the engine account's group
+//                                (0700 when nothing is switched): the engine account may only
+//                                traverse it, to reach its own directory and its config
+//   <run_dir>/my.cnf             config, rewritten at every Start (0640, same group: mariadbd
+//                                reads it and cannot change it)
+//   <run_dir>/root.password      the MariaDB root password (0600)
 //   <run_dir>/client-*.cnf       short-lived client option files holding a password (0600)
+//   <run_dir>/install-db.log     output of mariadb-install-db (0600)
+//   <run_dir>/mariadbd/          the server's own directory, owner the engine account, 0700;
+//                                what mariadbd writes, and what only it may read:
+//     mariadbd.err               error log (appended; mariadbd's stdout/stderr go there too)
+//     mariadbd.pid               pid file
+//     tmp/                       tmpdir (O_TMPFILE, #sql… files)
+//     files/                     secure_file_priv: the only directory the server's FILE
+//                                privilege (which no master user has) could reach
+//     (others)                   WriteServerFile: e.g. a TLS key the server must read
+// Every Start re-applies these owners and modes, so a run_dir left by an older layout or a
+// different umask is fixed. Every directory above run_dir and above the datadir must be
+// searchable by the engine account (CheckTraversable); Start refuses otherwise.
 // Passwords only ever go into 0600 files in run_dir and into the client's stdin: never into a
 // command line, an environment variable, a log or a Status message.
+//
+// The master user. Initialize creates it with Aurora MySQL's master privileges mapped to
+// MariaDB 10.11 (MasterPrivilegesSql); with EngineOptions::master_user set, every Start
+// re-applies them (one client call), so an account created with an older, wider grant is
+// narrowed. The server runs with secure_file_priv = <run_dir>/mariadbd/files.
 //
 // Processes. mariadbd runs in its own process group with a clean environment and signal state.
 // Each started mariadbd has a reaper thread that waits for it; the pid is only ever signalled
@@ -43,6 +66,28 @@
 
 namespace rwd::engine {
 
+// The account mariadbd runs as.
+struct EngineAccount {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // True when this process is root and spawns the server switched to uid/gid; false when it
+  // is not root and the server runs as this process's own user.
+  bool switched = false;
+};
+
+// Resolves the engine account: `name` (empty: "mysql") when this process is root; this
+// process's own user when it is not (then `name` must be empty or that user's name).
+// Failure: InvalidArgument for an unknown account, for root itself, or for an account a
+// non-root process cannot switch to; the message says what to do.
+Result<EngineAccount> ResolveEngineAccount(std::string_view name);
+
+// Checks that `account` can search (traverse) every directory from / down to `path`, inclusive
+// (by mode bits: owner, then group with the account's supplementary groups, then other).
+// Failure: FailedPrecondition naming the first directory it cannot cross and how to fix it;
+// NotFound/IOError if a directory cannot be examined.
+Status CheckTraversable(const std::string& path, const EngineAccount& account);
+
 struct EngineOptions {
   // Required. Absolute paths. `datadir` is created if missing; `run_dir` is created with mode
   // 0700 and must not be inside the datadir.
@@ -54,13 +99,23 @@ struct EngineOptions {
   // (to loopback if it is a wildcard). TCP must stay enabled (no skip-networking).
   std::string bind_address = "127.0.0.1";
 
+  // The account mariadbd runs as (see ResolveEngineAccount): empty means Debian's "mysql" when
+  // this process is root, else this process's own user.
+  std::string engine_user;
+
+  // The master user whose privileges every Start re-applies (see the file comment); empty:
+  // none. An account that does not exist (dropped by its owner) is left alone.
+  std::string master_user;
+
   // Derived from datadir / run_dir when left empty (see the file comment). All but the socket
   // must be outside the datadir. The socket path must be shorter than 108 bytes.
   std::string socket_path;  // <datadir>/mysqld.sock
   std::string config_path;
-  std::string log_error_path;
-  std::string pid_file_path;
-  std::string tmpdir;
+  std::string server_dir;       // <run_dir>/mariadbd, owned by the engine account
+  std::string log_error_path;   // in server_dir
+  std::string pid_file_path;    // in server_dir
+  std::string tmpdir;           // in server_dir
+  std::string secure_file_dir;  // in server_dir: secure_file_priv
 
   std::string innodb_buffer_pool_size = "256M";
   std::string mariadbd_path = "/usr/sbin/mariadbd";
@@ -108,6 +163,21 @@ struct SqlRunOptions {
   std::string database;  // default database; empty for none
 };
 
+// The statements (for the mariadb client, as root) that give `account` (already quoted, e.g.
+// `m`@`%`) Aurora MySQL's master privileges mapped to MariaDB 10.11, after revoking everything
+// it had. Data privileges are granted on every database by the wildcard `%`.* and shadowed for
+// the `mysql` schema by a more specific SELECT-only row (MariaDB uses the most specific matching
+// database row, not the union), so the master can neither INSERT INTO mysql.plugin (INSTALL
+// SONAME) nor rewrite mysql.global_priv. Server-wide privileges that do not reach the host or
+// the server's settings are granted ON *.*. Never: FILE, SUPER or its 10.11 parts, SHUTDOWN.
+// Limits of stock MariaDB 10.11 (no SYSTEM_USER, no partial revokes), verified on the server:
+// CREATE USER lets the master ALTER or RENAME any account, the engine's root included, and a
+// wildcard database grant it passes on (ON `mysq_`.*) matches the mysql schema. So these grants
+// close the direct paths only; what a server taken over this way can reach is bounded by the
+// operating system: mariadbd is not root, secure_file_priv is private, symbolic links are off,
+// the mount admits only root and the engine user, and every other file is private.
+std::string MasterPrivilegesSql(const std::string& account);
+
 class MariaDbEngine {
  public:
   // Checks and completes the options (fills derived paths). Starts nothing, touches no files.
@@ -121,8 +191,8 @@ class MariaDbEngine {
 
   // Creates a new database in an empty datadir and leaves the server running:
   // mariadb-install-db, Start, then sets a password on every root account, creates
-  // `master_user`@'%' with `master_password` and ALL PRIVILEGES ON *.* WITH GRANT OPTION, and,
-  // if `database` is not empty, creates it.
+  // `master_user`@'%' with `master_password` and the master privileges (MasterPrivilegesSql),
+  // and, if `database` is not empty, creates it.
   // Failure: AlreadyExists if the datadir already holds a database; FailedPrecondition if the
   // server is running; InvalidArgument for a bad name; otherwise the failing step's Status. On
   // failure the server is stopped and the datadir is in no defined state: discard it.
@@ -131,7 +201,9 @@ class MariaDbEngine {
 
   // Writes the config and starts mariadbd on an initialised datadir, then waits until it serves
   // connections: until root logs in over TCP (or, if the root password is unknown, until the
-  // Unix socket sends a greeting). Running crash recovery is part of this.
+  // Unix socket sends a greeting). Running crash recovery is part of this. Then, if
+  // options.master_user is set, re-applies its privileges (ReconcileMasterPrivileges); if that
+  // fails the server is stopped and the failure returned (never left serving a wider grant).
   // Success: the server serves connections. Failure: FailedPrecondition if already running,
   // if the datadir is not initialised, or if an earlier mariadbd of this run_dir is still
   // alive (named by pid; it is not touched); Unavailable if mariadbd exits early or is not
@@ -174,6 +246,17 @@ class MariaDbEngine {
   Result<std::string> RunSqlAsRoot(std::string_view sql,
                                    const SqlRunOptions& run_options = {}) const;
 
+  // Makes `master_user`@'%' hold exactly the master privileges, as root, in one client call:
+  // REVOKE ALL then the grants of MasterPrivilegesSql. Does nothing if the account does not
+  // exist. Failure: as RunSql.
+  Status ReconcileMasterPrivileges(std::string_view master_user) const;
+
+  // Writes `content` to <server_dir>/<name> (a plain file name), owned by the engine account,
+  // mode 0600, replacing any previous file: the place for a file mariadbd must read and nobody
+  // else, e.g. a TLS private key (then name it in extra_settings). Creates server_dir if
+  // needed. Failure: InvalidArgument for a bad name; IOError and the like from the filesystem.
+  Status WriteServerFile(std::string_view name, std::string_view content) const;
+
   // ALTER USER user@'%' IDENTIFIED BY password, as root (ModifyDBCluster's MasterUserPassword).
   Status SetUserPassword(std::string_view user, std::string_view password) const;
 
@@ -185,6 +268,7 @@ class MariaDbEngine {
   bool IsInitialized() const;
 
   const EngineOptions& options() const { return options_; }
+  const EngineAccount& account() const { return account_; }
 
  private:
   enum class Phase {
@@ -194,7 +278,10 @@ class MariaDbEngine {
     kStopping,  // Stop, Kill or a failed Start asked it to exit
   };
 
-  explicit MariaDbEngine(EngineOptions options);
+  MariaDbEngine(EngineOptions options, EngineAccount account);
+  // Creates run_dir, server_dir and their subdirectories and gives them (and files the server
+  // writes) their owners and modes (see the file comment); checks traversability.
+  Status PrepareDirectories() const;
 
   // `readiness_login` logs in to check readiness; empty means root with RootPassword().
   Status StartLocked(std::optional<SqlLogin> readiness_login = std::nullopt);
@@ -216,6 +303,7 @@ class MariaDbEngine {
   std::string ClientHost() const;
 
   const EngineOptions options_;
+  const EngineAccount account_;
 
   // Serializes Initialize / Start / Stop / Kill / destruction. Taken before mu_.
   std::mutex lifecycle_mu_;

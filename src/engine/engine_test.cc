@@ -18,9 +18,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/test_util.h"
@@ -85,6 +87,8 @@ class EngineTest : public ::testing::Test {
     char dir[] = "/tmp/rwd-engine-test-XXXXXX";
     ASSERT_NE(nullptr, ::mkdtemp(dir)) << std::strerror(errno);
     root_ = dir;
+    // mkdtemp makes it 0700: the engine user (mariadbd) must be able to traverse it.
+    ASSERT_EQ(0, ::chmod(dir, 0711)) << std::strerror(errno);
   }
 
   void TearDown() override {
@@ -157,8 +161,9 @@ TEST_F(EngineTest, InitializeThenMasterUserSeesDatabaseOverTcp) {
 
   Result<std::string> grants = engine->RunSql(kMaster, "SHOW GRANTS", tcp);
   ASSERT_TRUE(grants.ok()) << grants.status().ToString();
-  EXPECT_NE(std::string::npos, grants->find("GRANT ALL PRIVILEGES ON *.* TO `masteruser`@`%`"));
-  EXPECT_NE(std::string::npos, grants->find("WITH GRANT OPTION"));
+  EXPECT_EQ(std::string::npos, grants->find("ALL PRIVILEGES ON *.*")) << *grants;
+  EXPECT_NE(std::string::npos, grants->find("ON `%`.* TO `masteruser`@`%` WITH GRANT OPTION"))
+      << *grants;
 
   // Exactly as a user of the lab connects: mariadb -h 127.0.0.1 -P port -u masteruser -p… mylab
   Result<ProcessResult> lab =
@@ -193,7 +198,7 @@ TEST_F(EngineTest, InitializeThenMasterUserSeesDatabaseOverTcp) {
   ASSERT_EQ(0, ::stat((run_dir + "/root.password").c_str(), &info));
   EXPECT_EQ(0600u, info.st_mode & 0777);
   ASSERT_EQ(0, ::stat(run_dir.c_str(), &info));
-  EXPECT_EQ(0700u, info.st_mode & 0777);
+  EXPECT_EQ(0710u, info.st_mode & 0777);  // the engine user's group may traverse it
   for (const fs::directory_entry& entry : fs::recursive_directory_iterator(run_dir)) {
     std::string name = entry.path().filename().string();
     EXPECT_EQ(std::string::npos, name.find("client-")) << name;
@@ -376,6 +381,12 @@ TEST_F(EngineTest, CopiedDatadirStartsWithTheSourcesRootPassword) {
   fs::copy(source->options().datadir, options.datadir, fs::copy_options::recursive, error);
   ASSERT_FALSE(error) << error.message();
   fs::remove(options.datadir + "/mysqld.sock", error);
+  // The copy is root's; on a FUSE datadir ownership does not matter, here it does.
+  const EngineAccount& account = source->account();
+  ASSERT_EQ(0, ::chown(options.datadir.c_str(), account.uid, account.gid));
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(options.datadir)) {
+    ASSERT_EQ(0, ::lchown(entry.path().c_str(), account.uid, account.gid)) << entry.path();
+  }
 
   MariaDbEngine* unknown_root = NewEngine(options);
   ASSERT_NE(nullptr, unknown_root);
@@ -401,7 +412,8 @@ TEST_F(EngineTest, StartRefusesWhileAnEarlierServerOfTheRunDirIsAlive) {
   const EngineOptions& options = engine->options();
   Result<pid_t> orphan =
       Spawn(SpawnRequest{.argv = {options.mariadbd_path, "--defaults-file=" + options.config_path},
-                         .new_process_group = true});
+                         .new_process_group = true,
+                         .run_as = RunAs{engine->account().uid, engine->account().gid}});
   ASSERT_TRUE(orphan.ok()) << orphan.status().ToString();
   foreign_pids_.push_back(*orphan);
   // Wait until it has written its pid file.
@@ -413,6 +425,186 @@ TEST_F(EngineTest, StartRefusesWhileAnEarlierServerOfTheRunDirIsAlive) {
   EXPECT_EQ(Status::Code::kFailedPrecondition, status.code()) << status.ToString();
   EXPECT_NE(std::string::npos, status.message().find(std::to_string(*orphan)));
   EXPECT_TRUE(ProcessExists(*orphan));  // the engine never touches a process it did not start
+}
+
+}  // namespace
+}  // namespace rwd::engine
+namespace rwd::engine {
+namespace {
+
+// The ERROR line of a refused statement.
+std::string ServerError(const Result<std::string>& result) {
+  if (result.ok()) return "(accepted: " + *result + ")";
+  const std::string& message = result.status().message();
+  size_t at = message.find("ERROR ");
+  return at == std::string::npos ? message : message.substr(at);
+}
+
+TEST_F(EngineTest, MariadbdRunsAsTheEngineUserWithItsFilesPrivate) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  const EngineAccount& account = engine->account();
+  if (::geteuid() == 0) {
+    EXPECT_TRUE(account.switched);
+    EXPECT_EQ("mysql", account.name);
+  }
+  EXPECT_NE(0u, account.uid);
+  // The running server's real, effective and saved uids, from /proc.
+  std::string status = ReadFile("/proc/" + std::to_string(engine->pid()) + "/status");
+  const std::string uid = std::to_string(account.uid);
+  EXPECT_NE(std::string::npos, status.find("\nUid:\t" + uid + "\t" + uid + "\t" + uid + "\t"))
+      << status;
+  size_t groups = status.find("\nGroups:");
+  ASSERT_NE(std::string::npos, groups);
+  std::string groups_line = status.substr(groups + 8, status.find('\n', groups + 1) - groups - 8);
+  EXPECT_EQ(std::string::npos, groups_line.find_first_of("0123456789"))  // no supplementary
+      << groups_line;
+
+  const EngineOptions& options = engine->options();
+  struct stat info {};
+  ASSERT_EQ(0, ::stat(options.server_dir.c_str(), &info));
+  EXPECT_EQ(account.uid, info.st_uid);
+  EXPECT_EQ(0700u, info.st_mode & 07777);
+  ASSERT_EQ(0, ::stat(options.config_path.c_str(), &info));
+  EXPECT_EQ(::geteuid(), info.st_uid);
+  EXPECT_EQ(account.switched ? 0640u : 0600u, info.st_mode & 07777);
+  for (const std::string& path : {options.log_error_path, options.pid_file_path}) {
+    ASSERT_EQ(0, ::stat(path.c_str(), &info)) << path;
+    EXPECT_EQ(account.uid, info.st_uid) << path;
+    EXPECT_EQ(0600u, info.st_mode & 07777) << path;
+  }
+  // Nothing in run_dir is readable by others.
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(options.run_dir)) {
+    ASSERT_EQ(0, ::lstat(entry.path().c_str(), &info));
+    EXPECT_EQ(0u, info.st_mode & 07) << entry.path();
+  }
+
+  // A file only the server may read (what a TLS key needs).
+  ASSERT_TRUE(engine->WriteServerFile("server-key.pem", "secret").ok());
+  ASSERT_EQ(0, ::stat((options.server_dir + "/server-key.pem").c_str(), &info));
+  EXPECT_EQ(account.uid, info.st_uid);
+  EXPECT_EQ(0600u, info.st_mode & 07777);
+  EXPECT_EQ(Status::Code::kInvalidArgument, engine->WriteServerFile("../x", "y").code());
+
+  // A run_dir from an older layout (world-readable leftovers) is made private at Start.
+  ASSERT_TRUE(engine->Stop().ok());
+  const std::string legacy = options.run_dir + "/mariadbd.err";
+  { std::ofstream(legacy) << "old log\n"; }
+  ASSERT_EQ(0, ::chmod(legacy.c_str(), 0644));
+  ASSERT_EQ(0, ::chmod(options.server_dir.c_str(), 0755));
+  ASSERT_EQ(0, ::chmod(options.log_error_path.c_str(), 0644));
+  ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
+  ASSERT_EQ(0, ::stat(legacy.c_str(), &info));
+  EXPECT_EQ(0600u, info.st_mode & 07777);
+  ASSERT_EQ(0, ::stat(options.server_dir.c_str(), &info));
+  EXPECT_EQ(0700u, info.st_mode & 07777);
+  ASSERT_EQ(0, ::stat(options.log_error_path.c_str(), &info));
+  EXPECT_EQ(0600u, info.st_mode & 07777);
+}
+
+TEST_F(EngineTest, StartRefusesADataDirTheEngineUserCannotReach) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Stop().ok());
+  ASSERT_EQ(0, ::chmod(root_.c_str(), 0700));
+  Status status = engine->Start();
+  EXPECT_EQ(Status::Code::kFailedPrecondition, status.code()) << status.ToString();
+  EXPECT_NE(std::string::npos, status.message().find("directory " + root_ + " "))
+      << status.ToString();
+  EXPECT_NE(std::string::npos, status.message().find("mysql")) << status.ToString();
+  EXPECT_FALSE(engine->IsRunning());
+  ASSERT_EQ(0, ::chmod(root_.c_str(), 0711));
+  EXPECT_TRUE(engine->Start().ok());
+
+  EXPECT_EQ(Status::Code::kInvalidArgument, ResolveEngineAccount("root").status().code());
+  EXPECT_EQ(Status::Code::kInvalidArgument,
+            ResolveEngineAccount("no-such-user-rwd").status().code());
+}
+
+TEST_F(EngineTest, MasterUserReachesNeitherTheHostNorTheServersSettings) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  SqlRunOptions tcp{.transport = SqlTransport::kTcp, .database = "mylab"};
+  auto refused = [&](std::string_view sql) {
+    return ServerError(engine->RunSql(kMaster, sql, tcp));
+  };
+  const std::string outfile = root_ + "/outfile";
+  EXPECT_NE(std::string::npos,
+            refused("SELECT 'x' INTO OUTFILE '" + outfile + "'").find("ERROR 1227 (42000)"));
+  EXPECT_FALSE(fs::exists(outfile));
+  EXPECT_EQ("1\n", Sql(engine, "SELECT LOAD_FILE('/etc/passwd') IS NULL"));
+  EXPECT_NE(std::string::npos,
+            refused("SET GLOBAL general_log_file='" + root_ + "/g.log'").find("ERROR 1227"));
+  EXPECT_NE(std::string::npos, refused("SHUTDOWN").find("ERROR 1227"));
+  EXPECT_NE(std::string::npos, refused("INSTALL SONAME 'ha_federatedx'").find("ERROR 1142"));
+  EXPECT_NE(
+      std::string::npos,
+      refused("UPDATE mysql.global_priv SET Priv = '{}' WHERE User = 'root'").find("ERROR 1142"));
+  EXPECT_NE(std::string::npos, refused("GRANT FILE ON *.* TO masteruser").find("ERROR 1045"));
+  // DATA DIRECTORY outside the datadir is ignored (symbolic-links off): the table stays inside.
+  EXPECT_NE(std::string::npos,
+            Sql(engine, "CREATE TABLE dd (i INT) DATA DIRECTORY='" + root_ + "'; SHOW WARNINGS")
+                .find("1618"));
+  EXPECT_FALSE(fs::exists(root_ + "/mylab"));
+  EXPECT_EQ(engine->options().secure_file_dir + "/\t0\n",
+            Sql(engine, "SELECT @@secure_file_priv, @@have_symlink = 'YES'"));
+  EXPECT_TRUE(engine->CheckAlive().ok());
+
+  // What the master may do: its own databases, users, grants, and killing their queries.
+  Sql(engine, "CREATE DATABASE shop; CREATE TABLE shop.t (i INT); INSERT INTO shop.t VALUES (1)");
+  Sql(engine,
+      "CREATE USER app@'%' IDENTIFIED BY 'app-Pass1'; GRANT SELECT, INSERT ON shop.* TO app@'%'");
+  const SqlLogin app{"app", "app-Pass1"};
+  SqlRunOptions app_tcp{.transport = SqlTransport::kTcp, .database = "shop"};
+  EXPECT_TRUE(engine->RunSql(app, "INSERT INTO t VALUES (2)", app_tcp).ok());
+  std::atomic<bool> done{false};
+  Result<std::string> slept = std::string();
+  std::thread sleeper([&] {
+    slept = engine->RunSql(app, "SELECT SLEEP(60)", app_tcp);
+    done = true;
+  });
+  std::string id;
+  for (int i = 0; i < 500 && id.empty(); ++i) {
+    id = Sql(engine,
+             "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'app' AND INFO LIKE "
+             "'SELECT SLEEP%'");
+    if (id.empty()) ::usleep(20000);
+  }
+  ASSERT_FALSE(id.empty());
+  id.pop_back();
+  Sql(engine, "KILL QUERY " + id);
+  sleeper.join();
+  EXPECT_NE(std::string::npos, ServerError(slept).find("ERROR 1317")) << ServerError(slept);
+  EXPECT_EQ("2\n", Sql(engine, "SELECT COUNT(*) FROM shop.t"));
+}
+
+TEST_F(EngineTest, StartNarrowsAnOlderWiderMasterGrant) {
+  EngineOptions options = Options("c1");
+  options.master_user = "masteruser";
+  MariaDbEngine* engine = NewEngine(options);
+  ASSERT_NE(nullptr, engine);
+  ASSERT_TRUE(engine->Initialize("masteruser", kMasterPassword, "mylab").ok());
+  // What older versions granted (and a backtrack to before this change brings back).
+  ASSERT_TRUE(
+      engine->RunSqlAsRoot("GRANT ALL PRIVILEGES ON *.* TO masteruser@'%' WITH GRANT OPTION").ok());
+  ASSERT_TRUE(engine->Stop().ok());
+  ASSERT_TRUE(engine->Start().ok()) << engine->CheckAlive().ToString();
+  std::string grants = Sql(engine, "SHOW GRANTS");
+  EXPECT_EQ(std::string::npos, grants.find("ALL PRIVILEGES ON *.*")) << grants;
+  EXPECT_EQ(std::string::npos, grants.find("FILE")) << grants;
+  // Idempotent, and cheap: one client call.
+  auto begin = std::chrono::steady_clock::now();
+  ASSERT_TRUE(engine->ReconcileMasterPrivileges("masteruser").ok());
+  auto took = std::chrono::steady_clock::now() - begin;
+  std::cerr << "reconcile took "
+            << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us\n";
+  EXPECT_EQ(grants, Sql(engine, "SHOW GRANTS"));
+  // An account its owner dropped is left alone (and the start does not fail).
+  ASSERT_TRUE(engine->RunSqlAsRoot("DROP USER masteruser@'%'").ok());
+  EXPECT_TRUE(engine->ReconcileMasterPrivileges("masteruser").ok());
+  ASSERT_TRUE(engine->Stop().ok());
+  EXPECT_TRUE(engine->Start().ok());
 }
 
 }  // namespace

@@ -30,6 +30,19 @@ TEST(EngineSqlText, StringLiteralEscapesEverythingUnsafe) {
   EXPECT_EQ("''", SqlStringLiteral(""));
 }
 
+TEST(EngineSubprocess, RunAsSwitchesUidGidAndDropsGroups) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  Result<ProcessResult> result =
+      RunProcess({"/usr/bin/id"}, "", milliseconds(5000), 1 << 16, RunAs{65534, 65534});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_TRUE(result->ok()) << result->stderr_text;
+  EXPECT_EQ("uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n", result->stdout_text);
+  Result<ProcessResult> missing =
+      RunProcess({"/nonexistent/binary"}, "", milliseconds(1000), 1 << 16, RunAs{65534, 65534});
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(std::string::npos, missing.status().message().find("as uid 65534"));
+}
+
 TEST(EngineSqlText, IdentifierAndAccount) {
   EXPECT_EQ("`mylab`", SqlIdentifier("mylab"));
   EXPECT_EQ("`we``ird`", SqlIdentifier("we`ird"));
@@ -153,9 +166,11 @@ TEST(EngineOptions, CreateFillsDerivedPaths) {
   EXPECT_EQ("/tmp/x/data", filled.datadir);
   EXPECT_EQ("/tmp/x/data/mysqld.sock", filled.socket_path);
   EXPECT_EQ("/tmp/x/run/my.cnf", filled.config_path);
-  EXPECT_EQ("/tmp/x/run/mariadbd.err", filled.log_error_path);
-  EXPECT_EQ("/tmp/x/run/mariadbd.pid", filled.pid_file_path);
-  EXPECT_EQ("/tmp/x/run/tmp", filled.tmpdir);
+  EXPECT_EQ("/tmp/x/run/mariadbd/mariadbd.err", filled.log_error_path);
+  EXPECT_EQ("/tmp/x/run/mariadbd/mariadbd.pid", filled.pid_file_path);
+  EXPECT_EQ("/tmp/x/run/mariadbd/tmp", filled.tmpdir);
+  EXPECT_EQ("/tmp/x/run/mariadbd/files", filled.secure_file_dir);
+  EXPECT_NE(0u, (*engine)->account().uid);  // never root
   EXPECT_FALSE((*engine)->IsRunning());
   EXPECT_EQ(0, (*engine)->pid());
   EXPECT_EQ(Status::Code::kFailedPrecondition, (*engine)->CheckAlive().code());

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +75,73 @@ void ReapBlocking(pid_t pid, int* wait_status) {
   }
 }
 
+// The child side of SpawnAs, between fork and exec: only async-signal-safe calls (the parent
+// may have other threads, whose locks the child inherits held). The credential changes are raw
+// system calls: glibc's wrappers would try to apply them to every thread of the parent.
+[[noreturn]] void ExecAs(const SpawnRequest& request, char* const* argv, char* const* envp,
+                         int report_fd) {
+  auto fail = [report_fd](int error) {
+    (void)!::write(report_fd, &error, sizeof(error));
+    ::_exit(126);
+  };
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // fails harmlessly on some
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  if (request.new_process_group && ::setpgid(0, 0) != 0) fail(errno);
+  ::umask(077);  // what the other account creates is its own, whatever this process's umask
+  const int sources[3] = {request.stdin_fd, request.stdout_fd, request.stderr_fd};
+  for (int target = 0; target < 3; ++target) {
+    int source = sources[target];
+    if (source < 0) {
+      source = ::open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+      if (source < 0) fail(errno);
+    }
+    // dup2 onto itself would keep FD_CLOEXEC; the fds given are CLOEXEC in the parent.
+    if (source == target) {
+      if (::fcntl(source, F_SETFD, 0) != 0) fail(errno);
+    } else if (::dup2(source, target) < 0) {
+      fail(errno);
+    }
+  }
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail(errno);
+  if (::syscall(SYS_setresgid, request.run_as->gid, request.run_as->gid, request.run_as->gid) != 0)
+    fail(errno);
+  if (::syscall(SYS_setresuid, request.run_as->uid, request.run_as->uid, request.run_as->uid) != 0)
+    fail(errno);
+  // Close everything else but the report pipe (CLOEXEC: closed by a successful exec).
+  for (int fd = 3; fd < report_fd; ++fd) ::close(fd);
+  ::syscall(SYS_close_range, report_fd + 1, ~0U, 0);
+  ::execve(argv[0], argv, envp);
+  fail(errno);
+  ::_exit(126);  // not reached: fail() exits
+}
+
+// Spawn with SpawnRequest::run_as: fork and exec (posix_spawn cannot change credentials). An
+// error before exec comes back through a CLOEXEC pipe, so it is reported synchronously as
+// posix_spawn reports it.
+Result<pid_t> SpawnAs(const SpawnRequest& request, char* const* argv, char* const* envp) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe for spawn report");
+  UniqueFd report_read(report[0]), report_write(report[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork for " + request.argv[0]);
+  if (pid == 0) ExecAs(request, argv, envp, report_write.get());
+  report_write.Reset();
+  int error = 0;
+  ssize_t n;
+  while ((n = ::read(report_read.get(), &error, sizeof(error))) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return pid;  // exec succeeded
+  int ignored = 0;
+  ReapBlocking(pid, &ignored);
+  return Status::FromErrno(error, "spawning " + request.argv[0] + " as uid " +
+                                      std::to_string(request.run_as->uid) + " gid " +
+                                      std::to_string(request.run_as->gid));
+}
+
 }  // namespace
 
 std::vector<std::string> DefaultChildEnvironment() {
@@ -83,6 +152,11 @@ Result<pid_t> Spawn(const SpawnRequest& request) {
   if (request.argv.empty() || request.argv[0].empty() || request.argv[0][0] != '/') {
     return Status::InvalidArgument("Spawn needs an absolute executable path in argv[0]");
   }
+  std::vector<std::string> env = request.env.empty() ? DefaultChildEnvironment() : request.env;
+  std::vector<char*> argv = CStringArray(request.argv);
+  std::vector<char*> envp = CStringArray(env);
+  if (request.run_as) return SpawnAs(request, argv.data(), envp.data());
+
   SpawnAttributes spawn;
   int rc = 0;
   rc = rc ? rc : AddStdStream(spawn.actions(), request.stdin_fd, 0, O_RDONLY);
@@ -102,9 +176,6 @@ Result<pid_t> Spawn(const SpawnRequest& request) {
   rc = rc ? rc : posix_spawnattr_setpgroup(spawn.attr(), 0);
   if (rc != 0) return Status::FromErrno(rc, "preparing to spawn " + request.argv[0]);
 
-  std::vector<std::string> env = request.env.empty() ? DefaultChildEnvironment() : request.env;
-  std::vector<char*> argv = CStringArray(request.argv);
-  std::vector<char*> envp = CStringArray(env);
   pid_t pid = -1;
   rc = posix_spawn(&pid, argv[0], spawn.actions(), spawn.attr(), argv.data(), envp.data());
   if (rc != 0) return Status::FromErrno(rc, "spawning " + request.argv[0]);
@@ -114,7 +185,8 @@ Result<pid_t> Spawn(const SpawnRequest& request) {
 bool ProcessResult::ok() const { return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0; }
 
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, std::string_view input,
-                                 std::chrono::milliseconds timeout, size_t max_output_bytes) {
+                                 std::chrono::milliseconds timeout, size_t max_output_bytes,
+                                 std::optional<RunAs> run_as) {
   // stdin is a socket, not a pipe, so that writing to a child that has gone away gives EPIPE
   // through MSG_NOSIGNAL instead of a process-killing SIGPIPE.
   int stdin_pair[2];
@@ -135,6 +207,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, std::stri
   request.stdout_fd = out_child.get();
   request.stderr_fd = err_child.get();
   request.new_process_group = true;
+  request.run_as = run_as;
   ASSIGN_OR_RETURN(pid_t pid, Spawn(request));
   stdin_child.Reset();
   out_child.Reset();

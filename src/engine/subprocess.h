@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,13 @@
 #include "common/status.h"
 
 namespace rwd::engine {
+
+// An account a child runs as instead of the parent's: its uid and gid, with no supplementary
+// groups. Switching needs the parent to be root (CAP_SETUID/CAP_SETGID).
+struct RunAs {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
 
 struct SpawnRequest {
   // argv[0] is the absolute path of the executable; no PATH search, no shell.
@@ -31,6 +39,10 @@ struct SpawnRequest {
   // Puts the child in a new process group (pgid == pid) so a terminal's Ctrl-C, sent to the
   // parent's group, does not reach it, and so the child's own helpers can be signalled with it.
   bool new_process_group = false;
+  // Set: the child drops to this account (setgroups, setgid, setuid) before exec, so the
+  // program never runs with the parent's identity. If the switch fails the child exits with
+  // status 126 before exec, having written why to its stderr.
+  std::optional<RunAs> run_as;
 };
 
 // A minimal, predictable environment: PATH only, so no MYSQL_* variable of the parent changes
@@ -54,9 +66,11 @@ struct ProcessResult {
 // Success: the ProcessResult, whatever the child's exit status (check ok()).
 // Failure: IOError if it cannot be spawned; Unavailable if it runs past `timeout`, in which case
 // its process group is SIGKILLed first.
+// `run_as`: as SpawnRequest::run_as.
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, std::string_view input,
                                  std::chrono::milliseconds timeout,
-                                 size_t max_output_bytes = 16 << 20);
+                                 size_t max_output_bytes = 16 << 20,
+                                 std::optional<RunAs> run_as = std::nullopt);
 
 // "exited with status 1", "killed by signal 9 (Killed)" and the like.
 std::string DescribeWaitStatus(int wait_status);

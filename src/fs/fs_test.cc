@@ -4,12 +4,14 @@
 // mount FAILS the test: nothing here is skipped.
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -30,8 +32,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/test_util.h"
 #include "fs/fs_test_util.h"
@@ -1016,6 +1016,58 @@ TEST_F(FsTest, ConcurrentDirectWritesToOneFile) {
 
 // ---------------------------------------------------------------------------------------------
 // Lifecycle.
+
+// In a child switched to `uid` (raw system calls only: this process has FUSE threads), opens
+// the mount's root directory and lists it, then opens and reads `file`. Returns
+// {errno of the listing, errno of the read}, 0 for success.
+std::pair<int, int> TryAsUid(uid_t uid, const std::string& dir, const std::string& file) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return {-1, -1};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int result[2] = {0, 0};
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, uid, uid, uid) != 0 ||
+        ::syscall(SYS_setresuid, uid, uid, uid) != 0) {
+      ::_exit(2);
+    }
+    int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char buffer[4096];
+    if (d < 0 || ::syscall(SYS_getdents64, d, buffer, sizeof(buffer)) < 0) result[0] = errno;
+    int f = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f < 0 || ::read(f, buffer, sizeof(buffer)) < 0) result[1] = errno;
+    (void)!::write(report[1], result, sizeof(result));
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  int result[2] = {-1, -1};
+  (void)!::read(report[0], result, sizeof(result));
+  ::close(report[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child for uid " << uid;
+  return {result[0], result[1]};
+}
+
+TEST_F(FsTest, OnlyAdmittedUidsAndRootMayUseTheMount) {
+  ASSERT_EQ(0u, ::geteuid()) << "needs root: switches users and mounts with allow_other";
+  constexpr uid_t kAdmitted = 65533;
+  constexpr uid_t kOther = 65534;  // nobody
+  StopMount();
+  MountOptions o;
+  o.allow_other = true;
+  o.admitted_uids = {kAdmitted};
+  StartMount(o);
+  ASSERT_TRUE(WriteAll(M("secret"), "tenant data"));
+  ASSERT_EQ(0, ::chmod(M("secret").c_str(), 0644));  // mode bits are no barrier here
+
+  auto [other_list, other_read] = TryAsUid(kOther, mnt_.path(), M("secret"));
+  EXPECT_EQ(EACCES, other_list);
+  EXPECT_EQ(EACCES, other_read);
+  auto [admitted_list, admitted_read] = TryAsUid(kAdmitted, mnt_.path(), M("secret"));
+  EXPECT_EQ(0, admitted_list);
+  EXPECT_EQ(0, admitted_read);
+  EXPECT_EQ("tenant data", ReadAll(M("secret")));  // root still may
+}
 
 TEST_F(FsTest, StopWhileBusyDetachesAndDoesNotHang) {
   ASSERT_TRUE(WriteAll(M("open"), "data"));

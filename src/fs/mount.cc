@@ -175,6 +175,12 @@ class Mount::Impl {
 
   // ---- The operations (called by libfuse worker threads). ----
   void Init(fuse_conn_info* conn);
+  // Whether `uid` may use the mount (MountOptions::admitted_uids).
+  bool Admits(uid_t uid) const {
+    if (options_.admitted_uids.empty() || uid == 0) return true;
+    return std::find(options_.admitted_uids.begin(), options_.admitted_uids.end(), uid) !=
+           options_.admitted_uids.end();
+  }
   void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
   void Forget(fuse_ino_t ino, uint64_t nlookup);
   void GetAttr(fuse_req_t req, fuse_ino_t ino);
@@ -278,15 +284,25 @@ namespace {
 
 Mount::Impl* Self(fuse_req_t req) { return static_cast<Mount::Impl*>(fuse_req_userdata(req)); }
 
+// The request's sender may use the mount (MountOptions::admitted_uids); otherwise replies
+// EACCES and returns null. Every request that acts on the filesystem goes through here; only
+// FORGET (no reply) and FLUSH/RELEASE/RELEASEDIR (which follow an admitted OPEN) do not.
+Mount::Impl* Admit(fuse_req_t req) {
+  Mount::Impl* self = Self(req);
+  if (self->Admits(fuse_req_ctx(req)->uid)) return self;
+  self->ReplyErr(req, EACCES);
+  return nullptr;
+}
+
 // ---- libfuse trampolines. ----
 void OpInit(void* userdata, fuse_conn_info* conn) {
   static_cast<Mount::Impl*>(userdata)->Init(conn);
 }
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Self(req)->Lookup(req, parent, name);
+  if (Mount::Impl* self = Admit(req)) self->Lookup(req, parent, name);
 }
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  Self(req)->Forget(ino, nlookup);
+  Self(req)->Forget(ino, nlookup);  // no reply: not admitted-checked
   fuse_reply_none(req);
 }
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
@@ -294,61 +310,71 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   for (size_t i = 0; i < count; ++i) self->Forget(forgets[i].ino, forgets[i].nlookup);
   fuse_reply_none(req);
 }
-void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { Self(req)->GetAttr(req, ino); }
-void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
-  Self(req)->SetAttr(req, ino, attr, to_set);
+void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  if (Mount::Impl* self = Admit(req)) self->GetAttr(req, ino);
 }
-void OpReadlink(fuse_req_t req, fuse_ino_t ino) { Self(req)->Readlink(req, ino); }
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  if (Mount::Impl* self = Admit(req)) self->SetAttr(req, ino, attr, to_set);
+}
+void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  if (Mount::Impl* self = Admit(req)) self->Readlink(req, ino);
+}
 void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  Self(req)->Mknod(req, parent, name, mode, rdev);
+  if (Mount::Impl* self = Admit(req)) self->Mknod(req, parent, name, mode, rdev);
 }
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  Self(req)->Mkdir(req, parent, name, mode);
+  if (Mount::Impl* self = Admit(req)) self->Mkdir(req, parent, name, mode);
 }
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Self(req)->Unlink(req, parent, name);
+  if (Mount::Impl* self = Admit(req)) self->Unlink(req, parent, name);
 }
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Self(req)->Rmdir(req, parent, name);
+  if (Mount::Impl* self = Admit(req)) self->Rmdir(req, parent, name);
 }
 void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
-  Self(req)->Symlink(req, link, parent, name);
+  if (Mount::Impl* self = Admit(req)) self->Symlink(req, link, parent, name);
 }
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) {
-  Self(req)->Rename(req, parent, name, newparent, newname, flags);
+  if (Mount::Impl* self = Admit(req)) self->Rename(req, parent, name, newparent, newname, flags);
 }
 // Hard links: the store has no link operation; EPERM as on filesystems without hard links.
-void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { Self(req)->ReplyErr(req, EPERM); }
-void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { Self(req)->Open(req, ino, fi); }
+void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) {
+  if (Mount::Impl* self = Admit(req)) self->ReplyErr(req, EPERM);
+}
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (Mount::Impl* self = Admit(req)) self->Open(req, ino, fi);
+}
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  Self(req)->Read(req, ino, size, off);
+  if (Mount::Impl* self = Admit(req)) self->Read(req, ino, size, off);
 }
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
              fuse_file_info*) {
-  Self(req)->Write(req, ino, buf, size, off);
+  if (Mount::Impl* self = Admit(req)) self->Write(req, ino, buf, size, off);
 }
 // Nothing is buffered here: flush and release have nothing to do. (Open sets noflush, so the
 // kernel does not even send FLUSH on close.)
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
-  Self(req)->Fsync(req, ino, /*directory=*/false);
+  if (Mount::Impl* self = Admit(req)) self->Fsync(req, ino, /*directory=*/false);
 }
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  Self(req)->Opendir(req, ino, fi);
+  if (Mount::Impl* self = Admit(req)) self->Opendir(req, ino, fi);
 }
 void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  Self(req)->Readdir(req, ino, size, off, fi);
+  if (Mount::Impl* self = Admit(req)) self->Readdir(req, ino, size, off, fi);
 }
 void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete reinterpret_cast<DirHandle*>(fi->fh);
   fuse_reply_err(req, 0);
 }
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
-  Self(req)->Fsync(req, ino, /*directory=*/true);
+  if (Mount::Impl* self = Admit(req)) self->Fsync(req, ino, /*directory=*/true);
 }
-void OpStatfs(fuse_req_t req, fuse_ino_t) { Self(req)->Statfs(req); }
+void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  if (Mount::Impl* self = Admit(req)) self->Statfs(req);
+}
 // No extended attributes. ENOSYS makes the kernel stop sending these requests for the life of
 // the mount (notably GETXATTR security.capability before writes).
 void OpSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
@@ -359,11 +385,11 @@ void OpListxattr(fuse_req_t req, fuse_ino_t, size_t) { fuse_reply_err(req, ENOSY
 void OpRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, ENOSYS); }
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
-  Self(req)->Create(req, parent, name, mode, fi);
+  if (Mount::Impl* self = Admit(req)) self->Create(req, parent, name, mode, fi);
 }
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                  fuse_file_info*) {
-  Self(req)->Fallocate(req, ino, mode, offset, length);
+  if (Mount::Impl* self = Admit(req)) self->Fallocate(req, ino, mode, offset, length);
 }
 
 // Lock requests (getlk/setlk/flock) are left out on purpose: the kernel then applies its

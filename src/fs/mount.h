@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "store/store.h"
@@ -70,6 +71,13 @@ struct MountOptions {
   // statfs answers with statvfs() of this directory (normally the store's); empty: fixed
   // synthetic numbers.
   std::string statfs_dir;
+
+  // Who may use the mount besides root: every request from any other uid gets EACCES, checked
+  // once per request before it is dispatched (Admit in mount.cc). Empty: no check (without
+  // allow_other the kernel admits only the mounting user anyway). Meant with allow_other, which
+  // lets the kernel pass other users' requests at all. Ownership and mode bits are not checked
+  // (no default_permissions): an admitted uid may use every file, whoever created it.
+  std::vector<uint32_t> admitted_uids;
 
   // Kernel mount options.
   std::string fsname = "rewind";

@@ -104,11 +104,36 @@ class PosixReadFile final : public ReadFile {
   std::string path_;
 };
 
+// The store's files are private to the process that owns it (0600, directories 0700),
+// whatever the umask and whatever mode an older version or another tool left: set at creation
+// and fixed at every open.
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirMode = 0700;
+
+// Gives the open file `fd` the mode `mode` unless it has it already.
+Status FixMode(int fd, const std::string& path, mode_t mode) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "fstat " + path);
+  if ((st.st_mode & 07777) == mode) return Status::Ok();
+  if (::fchmod(fd, mode) != 0) return Status::FromErrno(errno, "chmod " + path);
+  return Status::Ok();
+}
+
+// Opens with O_CREAT and mode kFileMode, then fixes the mode of a file that existed.
+Result<int> OpenPrivate(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, kFileMode);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  if (Status s = FixMode(fd, path, kFileMode); !s.ok()) {
+    ::close(fd);
+    return s;
+  }
+  return fd;
+}
+
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<AppendFile>> OpenAppend(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    ASSIGN_OR_RETURN(int fd, OpenPrivate(path, O_WRONLY | O_CREAT | O_APPEND));
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       int err = errno;
@@ -121,14 +146,12 @@ class PosixEnv final : public Env {
 
   Result<std::unique_ptr<AppendFile>> OpenAppendAt(const std::string& path,
                                                    uint64_t offset) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    ASSIGN_OR_RETURN(int fd, OpenPrivate(path, O_WRONLY));
     return std::unique_ptr<AppendFile>(new PosixAppendFile(fd, offset, path, true));
   }
 
   Status CreateFilled(const std::string& path, std::string_view head, uint64_t size) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    ASSIGN_OR_RETURN(int fd, OpenPrivate(path, O_WRONLY | O_CREAT | O_TRUNC));
     PosixAppendFile file(fd, 0, path, true);  // owns fd
     RETURN_IF_ERROR(file.Append(head));
     const std::string zeros(1 << 20, '\0');
@@ -142,6 +165,9 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<ReadFile>> OpenRead(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    // Best effort: a reader that does not own the file (an inspection tool run as another
+    // user) cannot fix its mode and still may read it.
+    (void)FixMode(fd, path, kFileMode);
     return std::unique_ptr<ReadFile>(new PosixReadFile(fd, path));
   }
 
@@ -158,9 +184,13 @@ class PosixEnv final : public Env {
   }
 
   Status CreateDir(const std::string& dir) override {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    if (::mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST)
       return Status::FromErrno(errno, "mkdir " + dir);
-    return Status::Ok();
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open dir " + dir);
+    Status s = FixMode(fd, dir, kDirMode);
+    ::close(fd);
+    return s;
   }
 
   Status SyncDir(const std::string& dir) override {

@@ -45,6 +45,9 @@ class ReadFile {
   virtual Result<size_t> ReadAt(uint64_t offset, size_t n, char* out) const = 0;
 };
 
+// Files and directories the POSIX Env creates are private to their owner: files 0600,
+// directories 0700, whatever the umask; OpenAppend, OpenAppendAt, CreateFilled and CreateDir
+// also give those modes to what existed with others (OpenRead does so when it can).
 class Env {
  public:
   virtual ~Env() = default;

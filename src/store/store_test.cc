@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
@@ -83,6 +84,44 @@ class StoreTest : public ::testing::Test {
   uint64_t prealloc_below_ = 64 << 10;
   std::unique_ptr<Store> store_;
 };
+
+// Every file and directory of a store is private (0600/0700) whatever the umask, and one left
+// world-readable (an older version, a restored backup) is made private when the store opens it.
+TEST(StoreFileModes, PrivateWhateverTheUmaskAndWhatExistedBefore) {
+  TempDir dir;
+  const mode_t old_umask = ::umask(0);
+  auto expect_private = [&](const char* when) {
+    size_t seen = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+      struct stat st {};
+      ASSERT_EQ(0, ::lstat(entry.path().c_str(), &st));
+      EXPECT_EQ(S_ISDIR(st.st_mode) ? 0700u : 0600u, st.st_mode & 07777)
+          << when << ": " << entry.path();
+      ++seen;
+    }
+    EXPECT_GT(seen, 1u) << when;
+  };
+  StoreOptions o;
+  o.dir = dir.path() + "/store";
+  {
+    auto s = Store::Open(o);  // the POSIX Env
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    auto v = (*s)->CreateVolume("vol");
+    ASSERT_TRUE(v.ok());
+    ASSERT_TRUE((*s)->Create(v->head, kRootInode, "f", NodeType::kFile, 0644).ok());
+    ASSERT_TRUE((*s)->Checkpoint().ok());
+  }
+  expect_private("created with umask 0");
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+    ASSERT_EQ(0, ::chmod(entry.path().c_str(), entry.is_directory() ? 0755 : 0644));
+  }
+  {
+    auto s = Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+  }
+  expect_private("reopened after 0755/0644");
+  ::umask(old_umask);
+}
 
 TEST_F(StoreTest, LsnStrictlyIncreasesAndTimeNeverGoesBack) {
   auto v = NewVolume();

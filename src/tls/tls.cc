@@ -435,7 +435,7 @@ Status CertificateAuthority::Write(const std::string& cert_path, const std::stri
   ASSIGN_OR_RETURN(std::string key_pem, KeyPem(key_.get()));
   ASSIGN_OR_RETURN(std::string cert_pem, CertPem(cert_.get()));
   RETURN_IF_ERROR(WriteFileAtomic(key_path, key_pem, 0600, owner));
-  return WriteFileAtomic(cert_path, cert_pem, 0644, owner);
+  return WriteFileAtomic(cert_path, cert_pem, 0600, owner);
 }
 
 std::string CertificateAuthority::CertificatePem() const {
@@ -532,8 +532,8 @@ Result<ServerCertFiles> EnsureServerCertificate(const CertificateAuthority& ca,
   const std::string ca_pem = ca.CertificatePem();
   if (ca_pem.empty()) return SslFailure("encoding the CA certificate");
   Result<std::string> ca_copy = ReadSmallFile(f.ca_path, "CA certificate");
-  if (!ca_copy.ok() || *ca_copy != ca_pem || !OwnershipProblem(f.ca_path, 0644, owner).empty()) {
-    RETURN_IF_ERROR(WriteFileAtomic(f.ca_path, ca_pem, 0644, owner));
+  if (!ca_copy.ok() || *ca_copy != ca_pem || !OwnershipProblem(f.ca_path, 0600, owner).empty()) {
+    RETURN_IF_ERROR(WriteFileAtomic(f.ca_path, ca_pem, 0600, owner));
   }
 
   // Why the files in place will not do; empty if they will.
@@ -550,7 +550,7 @@ Result<ServerCertFiles> EnsureServerCertificate(const CertificateAuthority& ca,
     Status s = ca.CheckServerCertificate(*cert_pem, names, now_s, kRenewBeforeSeconds);
     if (!s.ok()) return s.message();
     if (std::string p = OwnershipProblem(f.key_path, 0600, owner); !p.empty()) return p;
-    return OwnershipProblem(f.cert_path, 0644, owner);
+    return OwnershipProblem(f.cert_path, 0600, owner);
   };
   f.reason = problem();
   if (f.reason.empty()) return f;
@@ -558,7 +558,7 @@ Result<ServerCertFiles> EnsureServerCertificate(const CertificateAuthority& ca,
   ASSIGN_OR_RETURN(IssuedCertificate issued, ca.IssueServerCertificate(names, now_s));
   // The key first: a crash between the two renames leaves a mismatch the next call repairs.
   RETURN_IF_ERROR(WriteFileAtomic(f.key_path, issued.key_pem, 0600, owner));
-  RETURN_IF_ERROR(WriteFileAtomic(f.cert_path, issued.cert_pem, 0644, owner));
+  RETURN_IF_ERROR(WriteFileAtomic(f.cert_path, issued.cert_pem, 0600, owner));
   f.issued = true;
   return f;
 }

@@ -12,7 +12,8 @@
 // Plus the listen policy of the API: plain HTTP only on a loopback address unless the operator
 // says the network is trusted (CheckPlainHttpListen).
 //
-// Files: private keys are written mode 0600, certificates 0644; every write is atomic (a
+// Files: keys and certificates are written mode 0600 (everything rewindd writes is private;
+// clients are given a copy of the CA certificate); every write is atomic (a
 // temporary file in the same directory, fsync, rename, fsync of the directory), so a crash
 // leaves the old file or the new one, never a torn one. A cert and key pair written in two
 // renames can be left mismatched by a crash; EnsureServerCertificate notices and re-issues.
@@ -99,7 +100,7 @@ class CertificateAuthority {
                                                    const std::string& key_path,
                                                    std::string_view common_name, int64_t now_s);
 
-  // Writes the certificate (0644) and the key (0600), each atomically; the key first.
+  // Writes the certificate (0600) and the key (0600), each atomically; the key first.
   Status Write(const std::string& cert_path, const std::string& key_path,
                FileOwner owner = {}) const;
 
@@ -131,7 +132,7 @@ class CertificateAuthority {
 // A cluster's TLS files, as mariadbd's ssl-ca / ssl-cert / ssl-key want them.
 struct ServerCertFiles {
   std::string ca_path;    // <dir>/ca.pem: the CA's certificate (a copy, readable by `owner`)
-  std::string cert_path;  // <dir>/server-cert.pem (0644)
+  std::string cert_path;  // <dir>/server-cert.pem (0600)
   std::string key_path;   // <dir>/server-key.pem (0600)
   bool issued = false;    // a new certificate was issued by this call
   std::string reason;     // why it was issued ("missing", "expires within 30 days", ...)

@@ -196,7 +196,7 @@ TEST(TlsCa, WritesPrivatelyAndLoadsBack) {
   CertificateAuthority ca = NewCa();
   ASSERT_TRUE(ca.Write(cert, key).ok());
   EXPECT_EQ(ModeOf(key), 0600u);
-  EXPECT_EQ(ModeOf(cert), 0644u);
+  EXPECT_EQ(ModeOf(cert), 0600u);
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
     EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
   }
@@ -282,7 +282,7 @@ TEST(TlsEnsure, IssuesOnceThenKeepsThenRenewsWhenNeeded) {
   EXPECT_NE(f->reason.find("cannot read"), std::string::npos) << f->reason;
   EXPECT_EQ(ModeOf(d), 0700u);
   EXPECT_EQ(ModeOf(f->key_path), 0600u);
-  EXPECT_EQ(ModeOf(f->cert_path), 0644u);
+  EXPECT_EQ(ModeOf(f->cert_path), 0600u);
   EXPECT_EQ(ReadFile(f->ca_path), ca.CertificatePem());
   const std::string first = ReadFile(f->cert_path);
   EXPECT_TRUE(ca.CheckServerCertificate(first, kNames, kNow).ok());
@@ -338,7 +338,7 @@ TEST(TlsEnsure, ReissuesForANewEndpointANewCaADamagedOrLooseFile) {
   EXPECT_TRUE(f->issued);
 
   // A key others may read is replaced, not just re-moded: it may have been read.
-  ASSERT_EQ(::chmod(f->key_path.c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(f->key_path.c_str(), 0600), 0);
   const std::string loose = ReadFile(f->key_path);
   f = EnsureServerCertificate(other, d, {"10.1.2.3", "localhost"}, {}, kNow);
   ASSERT_TRUE(f.ok());

@@ -8,7 +8,7 @@
 #   api_smoke_test.sh /path/to/rewindd
 #
 # Cleanup runs on every exit path: rewindd is stopped by its PID (SIGTERM, then SIGKILL), any
-# mariadbd left behind is killed by the PID in DATA/run/*/mariadbd.pid after checking that its
+# mariadbd left behind is killed by the PID in DATA/run/*/mariadbd/mariadbd.pid after checking that its
 # command line names that run dir, mounts under DATA/mnt are lazily unmounted, the temp dir is
 # removed. Nothing is ever killed by name.
 set -uo pipefail
@@ -24,6 +24,7 @@ for tool in /usr/bin/aws /usr/bin/python3 mysql fusermount3 curl; do
 done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rewind-e2e.XXXXXX")
+chmod 0711 "$TMP"  # mariadbd runs as the engine user (mysql): it must traverse this
 DATA=$TMP/data
 LOG=$TMP/rewindd.log
 REWINDD_PID=""
@@ -47,10 +48,10 @@ cleanup() {
     wait "$REWINDD_PID" 2>/dev/null
   fi
   # mariadbds an aborted rewindd may have left: only the one whose command line names its run dir.
-  for pidfile in "$DATA"/run/*/mariadbd.pid; do
+  for pidfile in "$DATA"/run/*/mariadbd/mariadbd.pid "$DATA"/run/*/mariadbd.pid; do
     [ -f "$pidfile" ] || continue
     local run pid
-    run=$(dirname "$pidfile")
+    run=$(dirname "$pidfile"); run=${run%/mariadbd}
     pid=$(tr -dc '0-9' < "$pidfile")
     [ -n "$pid" ] || continue
     local cmd
@@ -70,7 +71,7 @@ cleanup() {
   if [ "$rc" -ne 0 ] && [ -f "$LOG" ]; then
     echo "---- rewindd log (tail) ----"
     tail -n 60 "$LOG"
-    for e in "$DATA"/run/*/mariadbd.err; do
+    for e in "$DATA"/run/*/mariadbd/mariadbd.err; do
       [ -f "$e" ] && { echo "---- $e (tail) ----"; tail -n 20 "$e"; }
     done
   fi

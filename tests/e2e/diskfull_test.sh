@@ -133,7 +133,7 @@ wait_acks "before the disk fills"
 log "round 1: the disk fills; once space is freed, reboot-db-instance brings the instance back"
 ACKED_AT_FULL=$(acked)
 fill_disk
-grep -h -m 3 'error 28' "$DISK"/run/df/mariadbd.err 2>/dev/null | sed 's/^/   mariadbd.err: /' || true
+grep -h -m 3 'error 28' "$DISK"/run/df/mariadbd/mariadbd.err 2>/dev/null | sed 's/^/   mariadbd.err: /' || true
 free_disk
 for _ in $(seq 1 300); do  # past mariadbd's automatic restarts (status rebooting)
   st=$(instance_status)

@@ -103,7 +103,7 @@ log "no secret in logs, events or metadata files readable by others"
 SECRET=$(awk -F' *= *' '$1 == "aws_secret_access_key" { print $2 }' "$DATA/credentials")
 [ -n "$SECRET" ] || die "no secret in the credentials file"
 aws_rds describe-events --duration 1440 --output json > "$E2E_DIR/events.json"
-for f in "$E2E_DIR/rewindd.log" "$E2E_DIR/events.json" "$DATA"/run/*/mariadbd.err; do
+for f in "$E2E_DIR/rewindd.log" "$E2E_DIR/events.json" "$DATA"/run/*/mariadbd/mariadbd.err; do
   [ -f "$f" ] || continue
   grep -qF -- "$MASTER_PASSWORD" "$f" && die "the master password is in $f"
   grep -qF -- "$SECRET" "$f" && die "the API secret is in $f"

@@ -6,6 +6,9 @@ set -euo pipefail
 BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 REWINDD="$BUILD_DIR/src/cli/rewindd"
 E2E_DIR=$(mktemp -d /tmp/rewind-e2e-XXXXXX)
+# mktemp makes it 0700: mariadbd runs as the engine user (mysql), which must traverse it to
+# reach its cluster's files (rewindd refuses a data dir it cannot reach).
+chmod 0711 "$E2E_DIR"
 REWINDD_PID=""
 
 E2E_T0=$(date +%s.%N)
@@ -28,7 +31,7 @@ e2e_cleanup() {
     [ -d "/proc/$REWINDD_PID" ] && kill -KILL "$REWINDD_PID"
   fi
   # mariadbds left by a killed rewindd: only those started with this run's config files.
-  for pidfile in "$E2E_DIR"/data/run/*/mariadbd.pid; do
+  for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid; do
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
     if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--defaults-file=$E2E_DIR/"; then

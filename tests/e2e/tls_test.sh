@@ -81,7 +81,7 @@ E2E_AWS_ARGS="--ca-bundle $PKI/api-ca.pem"
 e2e_start
 URL="https://127.0.0.1:$API_PORT"
 grep -q "serving $URL" "$E2E_DIR/rewindd.log" || die "rewindd does not say it serves $URL"
-[ "$(stat -c %a "$DATA/ca.pem")" = 644 ] || die "DATA/ca.pem is not mode 644"
+[ "$(stat -c %a "$DATA/ca.pem")" = 600 ] || die "DATA/ca.pem is not mode 600"
 [ "$(stat -c %a "$DATA/tls/ca-key.pem")" = 600 ] || die "the CA key is not mode 600"
 [ "$(stat -c %a "$DATA/tls")" = 700 ] || die "DATA/tls is not mode 700"
 openssl x509 -in "$DATA/ca.pem" -noout -text > "$E2E_DIR/ca.txt"

@@ -28,7 +28,7 @@ wait_sql() {
   for _ in $(seq 1 600); do sql kl "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.2; done
   die "cluster kl does not answer SQL"
 }
-mariadbd_pid() { cat "$DATA/run/kl/mariadbd.pid" 2>/dev/null; }
+mariadbd_pid() { cat "$DATA/run/kl/mariadbd/mariadbd.pid" 2>/dev/null; }
 
 e2e_start
 create_cluster_with_writer kl 3600
