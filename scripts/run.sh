@@ -64,6 +64,7 @@ cat <<TXT
 Rewind is running. Cluster mylab is available.
 
   SQL:   mysql -h $ENDPOINT -P $PORT -u masteruser -p$(cat "$PASSWORD_FILE" 2>/dev/null || echo '<your password>') mylab
+  TLS:   mysql --ssl-ca=$DATA/ca.pem --ssl-verify-server-cert -h $ENDPOINT -P $PORT -u masteruser -p… mylab
   AWS:   export AWS_SHARED_CREDENTIALS_FILE=$DATA/credentials AWS_PROFILE=rewind AWS_DEFAULT_REGION=us-east-1
          aws --endpoint-url http://$LISTEN rds describe-db-clusters
   Stop:  bash scripts/stop.sh
