@@ -974,13 +974,10 @@ Status ClusterService::Impl::Open() {
                  r.tail_cut ? "; torn tail cut: " : "", r.tail_cut ? r.cut_reason.c_str() : "");
   }
   ASSIGN_OR_RETURN(meta_, MetaDb::Open(options_.data_dir + "/meta.db"));
-  {
-    std::filesystem::create_directories(options_.data_dir + "/tls/clusters", ec);
-    std::filesystem::permissions(options_.data_dir + "/tls", std::filesystem::perms::owner_all, ec);
-    if (ec) return Status::IOError("creating " + options_.data_dir + "/tls: " + ec.message());
-    ASSIGN_OR_RETURN(ca_, tls::CertificateAuthority::LoadOrCreate(
-                              CaCertPath(), CaKeyPath(), "Rewind DB cluster CA", NowNs() / kNsPerSec));
-  }
+  // SecureDataDir made tls/ and tls/clusters/ (0710: the engine user crosses them to its
+  // certificates; the CA's key is root's own file).
+  ASSIGN_OR_RETURN(ca_, tls::CertificateAuthority::LoadOrCreate(
+                            CaCertPath(), CaKeyPath(), "Rewind DB cluster CA", NowNs() / kNsPerSec));
   {
     engine::EngineOptions probe;
     probe.datadir = options_.data_dir + "/mnt/.probe";

@@ -42,7 +42,7 @@ refused() {
 mariadbd_pid() { cat "$DATA/run/sec/mariadbd/mariadbd.pid"; }
 # check_modes: every file under DATA 0600 (my.cnf 0640 root:engine group), every directory 0700
 # but the few the engine user traverses (0710 root:engine group); nothing for others; the
-# engine user owns only its cluster's mariadbd/ directory and its mount.
+# engine user owns only its cluster's mariadbd/ directory, its mount and its TLS directory.
 check_modes() {
   local bad
   bad=$(find "$DATA" -xdev -perm /o=rwx -printf '%m %u:%g %p\n')
@@ -52,10 +52,10 @@ check_modes() {
   bad=$(find "$DATA"/run/*/my.cnf ! \( -perm 0640 -user root -group "$ENGINE_GROUP" \) -printf '%m %u:%g %p\n')
   [ -z "$bad" ] || die "my.cnf not 0640 root:$ENGINE_GROUP:"$'\n'"$bad"
   bad=$(find "$DATA" -xdev -type d ! -perm 0700 -printf '%m %u:%g %p\n' |
-        grep -v -E "^710 root:$ENGINE_GROUP ($DATA|$DATA/mnt|$DATA/run|$DATA/run/[^/]+)\$" || true)
+        grep -v -E "^710 root:$ENGINE_GROUP ($DATA|$DATA/mnt|$DATA/run|$DATA/run/[^/]+|$DATA/tls|$DATA/tls/clusters)\$" || true)
   [ -z "$bad" ] || die "directories neither 0700 nor 0710 root:$ENGINE_GROUP on the engine's path:"$'\n'"$bad"
   bad=$(find "$DATA" -xdev ! -user root -printf '%m %u:%g %p\n' |
-        grep -v -E "^[0-7]+ $ENGINE_USER:$ENGINE_GROUP ($DATA/run/[^/]+/mariadbd(/.*)?|$DATA/mnt/[^/]+)\$" || true)
+        grep -v -E "^[0-7]+ $ENGINE_USER:$ENGINE_GROUP ($DATA/run/[^/]+/mariadbd(/.*)?|$DATA/mnt/[^/]+|$DATA/tls/clusters/[^/]+(/.*)?)\$" || true)
   [ -z "$bad" ] || die "owned by someone else than root, outside the engine's own files:"$'\n'"$bad"
   log "modes: $(find "$DATA" -xdev | wc -l) entries under $DATA, all private"
 }

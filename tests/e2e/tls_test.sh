@@ -83,7 +83,7 @@ URL="https://127.0.0.1:$API_PORT"
 grep -q "serving $URL" "$E2E_DIR/rewindd.log" || die "rewindd does not say it serves $URL"
 [ "$(stat -c %a "$DATA/ca.pem")" = 600 ] || die "DATA/ca.pem is not mode 600"
 [ "$(stat -c %a "$DATA/tls/ca-key.pem")" = 600 ] || die "the CA key is not mode 600"
-[ "$(stat -c %a "$DATA/tls")" = 700 ] || die "DATA/tls is not mode 700"
+[ "$(stat -c '%a %U' "$DATA/tls")" = "710 root" ] || die "DATA/tls is not mode 710 root:engine group"
 openssl x509 -in "$DATA/ca.pem" -noout -text > "$E2E_DIR/ca.txt"
 grep -A1 "Basic Constraints: critical" "$E2E_DIR/ca.txt" | grep -q "CA:TRUE" || die "ca.pem is no CA"
 grep -A1 "Key Usage: critical" "$E2E_DIR/ca.txt" | grep -q "Certificate Sign, CRL Sign" ||
@@ -160,7 +160,8 @@ check_tls() {  # check_tls CLUSTER: verified with DATA/ca.pem, refused with anot
 }
 check_tls tls
 CERT="$DATA/tls/clusters/tls/server-cert.pem"
-[ "$(stat -c %a "$DATA/tls/clusters/tls/server-key.pem")" = 600 ] || die "the cluster key is not 600"
+[ "$(stat -c "%a %U" "$DATA/tls/clusters/tls/server-key.pem")" = "600 mysql" ] ||
+  die "the cluster key is not 600 and the engine user's (mariadbd reads it as that user)"
 openssl verify -CAfile "$DATA/ca.pem" -purpose sslserver -verify_ip 127.0.0.1 "$CERT" >/dev/null ||
   die "openssl does not verify the cluster certificate for 127.0.0.1"
 openssl x509 -in "$CERT" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.1, DNS:localhost" ||
