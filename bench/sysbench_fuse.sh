@@ -5,9 +5,12 @@
 #                          [--workloads "oltp_write_only oltp_read_write"]
 #                          [--rewind-mount BIN] [--mount-threads N] [--compress on|off (on)]
 #                          [--mount-args "ARGS"] [--mariadbd-args "ARGS"] [--dir DIR]
+#                          [--engine-user NAME (mysql)]
 #
 # The same mariadbd (same options: tests/integration/lib.sh mdb_start, 256M buffer pool) runs
-# once on a plain directory and once on a rewind-mount of a fresh store, both on the same
+# as the engine user (as rewindd runs it; the mount admits that user, as rewindd's do; `root`
+# gives the set-up before mariadbd left root) once on a plain directory and once on a
+# rewind-mount of a fresh store, both on the same
 # filesystem (DIR, default /tmp). Each gets `sysbench prepare` (timed); then every (workload,
 # threads) pair runs on plain and on Rewind back to back, the order swapped every round.
 # Before each run both servers are quiesced (dirty pages flushed), so that one server's
@@ -22,7 +25,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
 TIME=60 ROWS=1000000 THREADS="1 4" ROUNDS=1 WORKLOADS="oltp_write_only oltp_read_write"
-MOUNT_THREADS="" MOUNT_ARGS="" MARIADBD_ARGS="" COMPRESS=on DIR=/tmp OUT=""
+MOUNT_THREADS="" MOUNT_ARGS="" MARIADBD_ARGS="" COMPRESS=on DIR=/tmp OUT="" ENGINE_USER=mysql
 REWIND_MOUNT=${REWIND_MOUNT:-}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -37,8 +40,9 @@ while [ $# -gt 0 ]; do
     --mount-args) MOUNT_ARGS=$2; shift 2 ;;  # more rewind-mount options, e.g. "--eager-sync off"
     --mariadbd-args) MARIADBD_ARGS=$2; shift 2 ;;  # more options for both servers alike
     --dir) DIR=$2; shift 2 ;;
+    --engine-user) ENGINE_USER=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,11 +52,13 @@ if [ -z "$REWIND_MOUNT" ]; then
   done
 fi
 OUT=${OUT:-$PWD/bench-results-$(date -u +%Y%m%dT%H%M%SZ).txt}
-export INT_TMP=$DIR
+export INT_TMP=$DIR INT_MDB_USER=$ENGINE_USER
+ADMIT=()
+[ "$ENGINE_USER" = root ] || ADMIT=(--admit-user "$ENGINE_USER")
 source "$ROOT/tests/integration/lib.sh"
 int_private_ns --time "$TIME" --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" \
   --workloads "$WORKLOADS" --rewind-mount "$REWIND_MOUNT" --dir "$DIR" --out "$OUT" \
-  --compress "$COMPRESS" ${MOUNT_THREADS:+--mount-threads "$MOUNT_THREADS"} \
+  --compress "$COMPRESS" --engine-user "$ENGINE_USER" ${MOUNT_THREADS:+--mount-threads "$MOUNT_THREADS"} \
   ${MOUNT_ARGS:+--mount-args "$MOUNT_ARGS"} ${MARIADBD_ARGS:+--mariadbd-args "$MARIADBD_ARGS"}
 int_setup bench
 
@@ -80,13 +86,14 @@ quiesce() {
   echo "# sysbench_fuse $(date -u +%FT%TZ)"
   echo "# machine: $(nproc) cores $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $DIR on $(df --output=fstype "$DIR" | tail -n1)"
   echo "# mariadbd $("$MARIADBD" --version | awk '{print $3}'), $("$SYSBENCH" --version), rows $ROWS, time $TIME s, rounds $ROUNDS"
-  echo "# rewind-mount $REWIND_MOUNT ${MOUNT_THREADS:+--threads $MOUNT_THREADS} --compress $COMPRESS $MOUNT_ARGS"
+  echo "# rewind-mount $REWIND_MOUNT ${MOUNT_THREADS:+--threads $MOUNT_THREADS} --compress $COMPRESS ${ADMIT[*]} $MOUNT_ARGS"
+  echo "# mariadbd runs as $ENGINE_USER"
   [ -z "$MARIADBD_ARGS" ] || echo "# mariadbd (both) $MARIADBD_ARGS"
 } | tee "$OUT" >&2
 
 PLAIN=$INT_DIR/plain STORE=$INT_DIR/store MNT=$INT_DIR/mnt
 mkdir -p "$PLAIN"
-daemon_start d "$STORE" "$MNT" --volume bench --create --compress "$COMPRESS" \
+daemon_start d "$STORE" "$MNT" --volume bench --create --compress "$COMPRESS" "${ADMIT[@]}" \
   ${MOUNT_THREADS:+--threads "$MOUNT_THREADS"} $MOUNT_ARGS
 DPID=${DAEMON_PID[d]}
 # shellcheck disable=SC2086 # MARIADBD_ARGS: options, word-split on purpose

@@ -4,7 +4,8 @@
 //
 //   rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)
 //                [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]
-//                [--eager-sync on|off] [--realtime N] [--control FIFO] [--debug] MOUNTPOINT
+//                [--eager-sync on|off] [--realtime N] [--admit-user NAME] [--control FIFO]
+//                [--debug] MOUNTPOINT
 //
 // Output. stderr: a human log. stdout: one machine-readable line per event, flushed at once:
 //   timeline ID               the timeline mounted at MOUNTPOINT (for --branch: the new one)
@@ -22,6 +23,7 @@
 //   unmount MOUNTPOINT        unmount a mount made by `branch`
 // Every extra mount is unmounted at exit, before the main one.
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,7 +49,8 @@ void Usage() {
       stderr,
       "usage: rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)\n"
       "                    [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]\n"
-      "                    [--eager-sync on|off] [--realtime N] [--control FIFO] [--debug]\n"
+      "                    [--eager-sync on|off] [--realtime N] [--admit-user NAME]\n"
+      "                    [--control FIFO] [--debug]\n"
       "                    MOUNTPOINT\n"
       "  --create        create the volume if it does not exist\n"
       "  --branch ID:LSN mount a new writable timeline branched from timeline ID at LSN\n"
@@ -58,6 +61,8 @@ void Usage() {
       "                  starts the device sync before its fsync arrives (default on)\n"
       "  --realtime N    FUSE workers run SCHED_FIFO at priority N, 1..99; 0: the normal\n"
       "                  scheduler (default 0)\n"
+      "  --admit-user NAME  let this user (and root) use the mount, as rewindd does for the\n"
+      "                  engine user (allow_other; every other uid gets EACCES)\n"
       "  --control FIFO  read commands from FIFO: 'lsn', 'branch LSN MOUNTPOINT',\n"
       "                  'unmount MOUNTPOINT' (replies on stdout)\n"
       "Runs until SIGINT or SIGTERM, then unmounts. SIGUSR1 prints the store's last LSN.\n");
@@ -251,6 +256,15 @@ int main(int argc, char** argv) {
       const long level = std::strtol(v.c_str(), &end, 10);
       if (end == v.c_str() || *end != '\0' || level < -7 || level > 9) return Usage(), 2;
       so.compress_level = static_cast<int>(level);
+    } else if (a == "--admit-user") {
+      const std::string name = next("--admit-user");
+      const struct passwd* user = ::getpwnam(name.c_str());
+      if (user == nullptr) {
+        std::fprintf(stderr, "rewind-mount: --admit-user: no user named '%s'\n", name.c_str());
+        return 2;
+      }
+      options.allow_other = true;
+      options.admitted_uids.push_back(user->pw_uid);
     } else if (a == "--control") {
       control = next("--control");
     } else if (a == "--debug") {

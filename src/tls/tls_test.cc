@@ -338,7 +338,7 @@ TEST(TlsEnsure, ReissuesForANewEndpointANewCaADamagedOrLooseFile) {
   EXPECT_TRUE(f->issued);
 
   // A key others may read is replaced, not just re-moded: it may have been read.
-  ASSERT_EQ(::chmod(f->key_path.c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(f->key_path.c_str(), 0644), 0);
   const std::string loose = ReadFile(f->key_path);
   f = EnsureServerCertificate(other, d, {"10.1.2.3", "localhost"}, {}, kNow);
   ASSERT_TRUE(f.ok());

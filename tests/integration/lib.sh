@@ -18,6 +18,9 @@ MARIADB=${MARIADB:-/usr/bin/mariadb}
 SYSBENCH=${SYSBENCH:-/usr/bin/sysbench}
 # Settings every mariadbd here gets (tests and benchmark alike).
 MDB_BUFFER_POOL=${MDB_BUFFER_POOL:-256M}
+# The user mariadbd runs as (mariadbd --user): root by default here; the bench runs it as the
+# engine user rewindd uses (bench/sysbench_fuse.sh --engine-user).
+MDB_USER=${INT_MDB_USER:-root}
 ROOT_PW=${ROOT_PW:-"Rw-int-$RANDOM$RANDOM"}
 
 INT_DIR=""
@@ -51,6 +54,10 @@ int_setup() {
   done
   INT_DIR=$(mktemp -d "${INT_TMP:-/tmp}/rwd-$1-XXXXXX")
   chmod 700 "$INT_DIR"
+  if [ "$MDB_USER" != root ]; then
+    id "$MDB_USER" >/dev/null 2>&1 || die "INT_MDB_USER: no user named '$MDB_USER'"
+    chmod 711 "$INT_DIR"  # mariadbd, as MDB_USER, crosses it to its datadir and run dir
+  fi
   trap int_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -218,8 +225,9 @@ mdb_start() {
   shift 3
   local run="$INT_DIR/$name"
   mkdir -p "$run/tmp"
+  [ "$MDB_USER" = root ] || chown -R "$MDB_USER:" "$run"
   [ -f "$(client_cnf)" ] || write_client_cnf ""
-  "$MARIADBD" --no-defaults --user=root --datadir="$datadir" --socket="$run/sock" --port="$port" \
+  "$MARIADBD" --no-defaults --user="$MDB_USER" --datadir="$datadir" --socket="$run/sock" --port="$port" \
     --bind-address=127.0.0.1 --pid-file="$run/pid" --log-error="$run/mariadbd.err" --tmpdir="$run/tmp" \
     --innodb-buffer-pool-size="$MDB_BUFFER_POOL" --default-time-zone=+00:00 "$@" \
     </dev/null >>"$run/out" 2>&1 &
@@ -242,7 +250,8 @@ mdb_install() {
   local name=$1 datadir=$2 port=$3
   shift 3
   local t=$(date +%s.%N)
-  "$INSTALL_DB" --no-defaults --user=root --datadir="$datadir" \
+  [ "$MDB_USER" = root ] || chown "$MDB_USER:" "$datadir"
+  "$INSTALL_DB" --no-defaults --user="$MDB_USER" --datadir="$datadir" \
     --auth-root-authentication-method=normal --skip-test-db >"$INT_DIR/$name.install.log" 2>&1 ||
     die "mariadb-install-db failed: $(tail -n 5 "$INT_DIR/$name.install.log")"
   log "mariadb-install-db on $datadir: $(since "$t") s"
