@@ -5,7 +5,10 @@
 #include "api/rds_handler.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -331,6 +334,9 @@ TEST(RdsHandlerRender, DBInstanceHasNoEndpointWhileCreating) {
 class RdsHandlerServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The engine user (mariadbd runs as it) must be able to cross the data dir's parents:
+    // ClusterService::Open refuses a data dir it could not reach.
+    ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0711)) << std::strerror(errno);
     cluster::ServiceOptions o;
     o.data_dir = dir_.path() + "/data";
     o.first_port = 47000;
