@@ -417,7 +417,14 @@ Result<CertificateAuthority> CertificateAuthority::LoadOrCreate(const std::strin
                                                                 std::string_view common_name,
                                                                 int64_t now_s) {
   const bool have_cert = FileExists(cert_path), have_key = FileExists(key_path);
-  if (have_cert && have_key) return Load(cert_path, key_path, now_s);
+  if (have_cert && have_key) {
+    // Files an older version (or a hand) left readable by others are made private again. The
+    // CA is kept even if its key was readable: replacing it would break every client's trust.
+    for (const std::string* path : {&key_path, &cert_path}) {
+      if (::chmod(path->c_str(), 0600) != 0) return Status::FromErrno(errno, "chmod 0600 " + *path);
+    }
+    return Load(cert_path, key_path, now_s);
+  }
   if (have_cert != have_key) {
     return Status::FailedPrecondition(
         (have_cert ? "the CA key " + key_path + " is missing but its certificate " + cert_path

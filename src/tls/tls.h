@@ -93,7 +93,8 @@ class CertificateAuthority {
   static Result<CertificateAuthority> Load(const std::string& cert_path,
                                            const std::string& key_path, int64_t now_s);
 
-  // Load if both files exist; if neither does, Create and Write. If only one exists:
+  // Load if both files exist (first setting both to mode 0600, as Write makes them); if neither
+  // does, Create and Write. If only one exists:
   // FailedPrecondition naming both (a CA that clients may trust is never replaced silently:
   // restore the missing file, or remove the other to make a new CA).
   static Result<CertificateAuthority> LoadOrCreate(const std::string& cert_path,

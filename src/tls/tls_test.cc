@@ -208,9 +208,14 @@ TEST(TlsCa, WritesPrivatelyAndLoadsBack) {
   ASSERT_TRUE(issued.ok());
   EXPECT_TRUE(ca.CheckServerCertificate(issued->cert_pem, kNames, kNow).ok());
 
+  // Files left readable by others are made private again; the CA itself is kept.
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(cert.c_str(), 0644), 0);
   auto again = CertificateAuthority::LoadOrCreate(cert, key, "Other", kNow);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->CertificatePem(), ca.CertificatePem());
+  EXPECT_EQ(ModeOf(key), 0600u);
+  EXPECT_EQ(ModeOf(cert), 0600u);
 }
 
 TEST(TlsCa, LoadNamesTheFileAndTheProblem) {
