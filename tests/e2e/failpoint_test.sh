@@ -58,9 +58,9 @@ log "crash before the store rewound: the backtrack failed, the data is untouched
 backtrack_through_crash cluster.backtrack.before_rewind "$T10"
 [ "$(backtrack_status "$T10")" = failed ] || die "the backtrack to T10 is '$(backtrack_status "$T10")'"
 [ "$(rows fp)" = 30 ] || die "after the failed backtrack: $(rows fp) rows, expected 30"
-aws_rds describe-events --source-identifier fp --source-type db-cluster --event-categories backtrack \
-  --query 'Events[].Message' --output text | grep -q 'interrupted by a restart' ||
-  die "no event says the backtrack was cut short"
+EVENTS=$(aws_rds describe-events --source-identifier fp --source-type db-cluster \
+  --event-categories backtrack --query 'Events[].Message' --output text)
+grep -q 'interrupted by a restart' <<<"$EVENTS" || die "no event says the backtrack was cut short"
 
 log "crash before the store cloned: after the restart the clone is made, at the time asked"
 restart_with cluster.clone.before_store_clone

@@ -26,8 +26,12 @@ iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # (within 30 s).
 wait_backtrack_event() {
   for _ in $(seq 1 60); do
-    aws_rds describe-events --source-identifier ret --source-type db-cluster \
-      --event-categories backtrack --query 'Events[].Message' --output text | grep -q "$1" && return 0
+    # Captured first: the CLI prints a page at a time, and a grep -q that stops early would
+    # fail it (and, with pipefail, the check) when a later page arrives.
+    local messages
+    messages=$(aws_rds describe-events --source-identifier ret --source-type db-cluster \
+      --event-categories backtrack --query 'Events[].Message' --output text)
+    grep -q "$1" <<<"$messages" && return 0
     sleep 0.5
   done
   return 1
