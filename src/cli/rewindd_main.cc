@@ -4,14 +4,16 @@
 //
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
 //           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
-//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R]]
+//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]]
 //
 // Object store (off by default): every closed log segment, checkpoint and consistent meta.db
 // copy, and the active segment's durable tail every second, go to the bucket
 // (objstore::Shipper, docs/format/object-store.md) from a thread of their own, never on the
 // commit path. Credentials only from the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 // AWS_SHARED_CREDENTIALS_FILE / AWS_PROFILE). A bucket that cannot be reached at start stops
-// rewindd (exit 1) before anything is mounted.
+// rewindd (exit 1) before anything is mounted. --restore (with a new, empty data dir) first
+// brings the newest store in the bucket back as of its HEAD (objstore/restore.h): every
+// cluster, its metadata and history, then starts as usual.
 //
 // TLS: with --tls-cert/--tls-key (the user's certificate) the API is HTTPS; without them it is
 // plain HTTP, allowed only on a loopback address unless --allow-plain-http-on-trusted-network.
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +56,7 @@
 #include "cluster/cluster_service.h"
 #include "common/status.h"
 #include "objstore/config.h"
+#include "objstore/restore.h"
 #include "objstore/s3_client.h"
 #include "objstore/shipper.h"
 #include "tls/tls.h"
@@ -87,7 +91,9 @@ constexpr const char* kUsage =
     "                      this S3 bucket (tail every second); credentials from the AWS\n"
     "                      environment or shared credentials file, never the command line\n"
     "  --s3-endpoint URL   the S3 API's URL, e.g. http://127.0.0.1:7480 (default: AWS S3)\n"
-    "  --s3-region R       the bucket's region (default us-east-1)\n";
+    "  --s3-region R       the bucket's region (default us-east-1)\n"
+    "  --restore           bring every cluster back from the --object-store bucket into a\n"
+    "                      new, empty --data-dir (after the loss of a machine), then serve\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -107,6 +113,7 @@ struct Flags {
   std::string object_store;  // s3://BUCKET/PREFIX; empty: off
   std::string s3_endpoint;
   std::string s3_region;
+  bool restore = false;
 };
 
 
@@ -280,13 +287,15 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
       f.s3_endpoint = value;
     } else if (take("--s3-region")) {
       f.s3_region = value;
+    } else if (arg == "--restore") {
+      f.restore = true;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
     }
   }
-  if (f.object_store.empty() && (!f.s3_endpoint.empty() || !f.s3_region.empty())) {
-    std::fprintf(stderr, "rewindd: --s3-endpoint and --s3-region need --object-store\n");
+  if (f.object_store.empty() && (!f.s3_endpoint.empty() || !f.s3_region.empty() || f.restore)) {
+    std::fprintf(stderr, "rewindd: --s3-endpoint, --s3-region and --restore need --object-store\n");
     return std::nullopt;
   }
   if (!f.object_store.empty()) {
@@ -461,6 +470,18 @@ int Run(int argc, char** argv) {
       return 1;
     }
     s3 = std::move(client).value();
+    if (flags->restore) {
+      Result<objstore::RestoreReport> r = objstore::RestoreFromBucket(s3.get(), dir);
+      if (!r.ok()) {
+        std::fprintf(stderr, "rewindd: --restore: %s\n", r.status().ToString().c_str());
+        return 1;
+      }
+      std::fprintf(stderr,
+                   "rewindd: restored store %s as of LSN %" PRIu64 " from %s: %" PRIu64
+                   " segment files, %" PRIu64 " bytes, checkpoint %s, metadata %s\n",
+                   r->store_id.c_str(), r->lsn, flags->object_store.c_str(), r->files, r->bytes,
+                   r->checkpoint ? "yes" : "no", r->meta ? "yes" : "no");
+    }
     std::filesystem::create_directories(dir + "/store", ec);
     objstore::ShipperSource source;
     source.durable_log = [&svc_for_shipper] { return ShipperLog(svc_for_shipper->store()); };
