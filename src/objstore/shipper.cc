@@ -124,6 +124,33 @@ Shipper::~Shipper() { Stop(); }
 void Shipper::Start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] { Loop(); });
+  if (options_.behind_after_ms > 0) watchdog_ = std::thread([this] { Watch(); });
+}
+
+void Shipper::Watch() {
+  std::unique_lock<std::mutex> lk(stop_mu_);
+  while (!stop_cv_.wait_for(lk, std::chrono::milliseconds(500), [this] { return stop_; })) {
+    lk.unlock();
+    const ShipperStats s = stats();
+    if (!s.down && s.lag_seconds * 1000 > static_cast<double>(options_.behind_after_ms)) {
+      char why[160];
+      std::snprintf(why, sizeof why,
+                    "the object store is slow: %.0f s (%" PRIu64 " bytes) of durable log not "
+                    "uploaded",
+                    s.lag_seconds, s.lag_bytes);
+      MarkDown(why);
+    }
+    lk.lock();
+  }
+}
+
+void Shipper::MarkDown(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stats_.down) return;
+    stats_.down = true;
+  }
+  if (source_.on_state) source_.on_state(true, why);
 }
 
 void Shipper::Stop() {
@@ -133,6 +160,7 @@ void Shipper::Stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
 void Shipper::Loop() {
@@ -205,7 +233,7 @@ Status Shipper::RunOnce() {
     }
     return PutHead(snap);
   }();
-  bool notify = false, now_down = false;
+  bool back = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     stats_.passes++;
@@ -214,16 +242,13 @@ Status Shipper::RunOnce() {
     if (!s.ok()) {
       stats_.failures++;
       stats_.last_error = s.ToString();
-      notify = !stats_.down;
-      stats_.down = now_down = true;
     } else if (stats_.down && caught_up) {
       stats_.down = false;
-      notify = true;
+      back = true;
     }
   }
-  if (notify && source_.on_state) {
-    source_.on_state(now_down, now_down ? s.ToString() : "every durable commit is in the bucket");
-  }
+  if (!s.ok()) MarkDown(s.ToString());
+  if (back && source_.on_state) source_.on_state(false, "every durable commit is in the bucket");
   return s;
 }
 

@@ -15,7 +15,8 @@
 // Failure. A pass that fails (the store down, slow, refusing) changes nothing already shipped;
 // the next pass starts again from what is known to be in the bucket, so uploads catch up by
 // themselves, and nothing local is deleted. on_state(true, why) is called when passes start
-// failing and on_state(false, …) when a pass has shipped everything durable again. An object
+// failing, or the lag passes behind_after_ms (a slow store), and on_state(false, …) when a quick
+// pass has shipped everything that was durable when it began. An object
 // already in the bucket under an immutable name with other bytes is never overwritten (the pass
 // fails with kFailedPrecondition, on every pass, until an operator looks).
 //
@@ -74,6 +75,9 @@ struct ShipperOptions {
   int64_t interval_ms = 1000;
   int64_t meta_interval_ms = 3000;
   uint64_t max_tail_chunk = 16ull << 20;  // bytes per tail chunk at most
+  // A watchdog raises on_state(true, …) when the upload lag passes this, even while a pass is
+  // still waiting on a slow store (a failing pass raises it at once). 0: no watchdog.
+  int64_t behind_after_ms = 10'000;
 };
 
 struct ShipperStats {
@@ -104,7 +108,7 @@ class Shipper {
   Shipper& operator=(const Shipper&) = delete;
 
   void Start();
-  // Ends the thread after one last pass (unless the store is down: then at once, after the
+  // Ends the threads after one last pass (unless the store is down: then at once, after the
   // pass in flight, which the client's retries bound).
   void Stop();
   // One pass now (the thread's work; for tests, without Start).
@@ -116,6 +120,9 @@ class Shipper {
   Shipper(S3Client* client, ShipperSource source, ShipperOptions options, std::string id,
           std::unique_ptr<SegmentUploader> uploader);
   void Loop();
+  void Watch();  // the watchdog thread
+  // Marks uploads down (once) and tells on_state; caller holds no lock.
+  void MarkDown(const std::string& why);
   Status ShipMeta(bool* shipped);
   // Ships [tail_end_, snap.offset) of the active segment; sets tail_end_.
   Status ShipTail(const LogSnapshot& snap);
@@ -153,6 +160,7 @@ class Shipper {
   std::condition_variable stop_cv_;
   bool stop_ = false;
   std::thread thread_;
+  std::thread watchdog_;
 };
 
 }  // namespace rwd::objstore

@@ -8,8 +8,8 @@
 #     and/or tail chunks), and the upload lag in /metrics stays small;
 #   - kill -9 during writes, then a restart: uploads resume without an inconsistent object (no
 #     failed pass), and every object of the log in the bucket is byte for byte the local log;
-#   - the object store gone under load: commits go on, the failure event is raised and the lag
-#     grows; back again: uploads catch up (lag small, the catch-up event) and the bucket matches;
+#   - the object store hanging (proxy stopped), then gone (proxy killed) under load: commits go
+#     on, the "slow" / failure event is raised and the lag grows; back again: uploads catch up (lag small, the catch-up event) and the bucket matches;
 #   - machine loss (kill -9 under writes, data dir deleted): --restore into a new data dir serves
 #     the cluster again with every row acknowledged more than 2.5 s before the loss.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -155,11 +155,18 @@ awk -v m="$lag" 'BEGIN { exit !(m < 2.5) }' || die "upload lag ${lag}s after the
 [ "$(metric rewind_objstore_uploaded_objects_total)" -gt 0 ] || die "no uploads after the restart"
 check_bucket
 
-log "the object store goes away under load: commits go on"
-proxy_down
+log "the object store hangs under load (the proxy stopped): commits go on, the watchdog says so"
 N0=$(wc -l < "$ACKED")
+kill -STOP "$PROXY_PID"; pkill -STOP -P "$PROXY_PID" || true
 for _ in $(seq 1 100); do [ "$(metric rewind_objstore_down)" = 1 ] && break; sleep 0.2; done
-[ "$(metric rewind_objstore_down)" = 1 ] || die "uploads failing is not in /metrics"
+[ "$(metric rewind_objstore_down)" = 1 ] || die "a hanging object store is not in /metrics"
+aws_rds describe-events --source-identifier obj --source-type db-cluster --duration 60 \
+  --query 'Events[].Message' --output text | grep -q "object store is slow" ||
+  die "no event says the object store is slow"
+log "slow: lag $(metric rewind_objstore_upload_lag_seconds)s; $(($(wc -l < "$ACKED") - N0)) commits meanwhile"
+
+log "the object store goes away under load: commits go on"
+proxy_down  # SIGKILL ends the stopped proxy and its connections: requests now fail at once
 sleep 4
 LAG_DOWN=$(metric rewind_objstore_upload_lag_seconds)
 BYTES_DOWN=$(metric rewind_objstore_upload_lag_bytes)
