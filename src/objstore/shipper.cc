@@ -197,9 +197,9 @@ Status Shipper::RunOnce() {
     if (r->checkpoint_lsn != 0) checkpoints_.insert(r->checkpoint_lsn);
     for (const LocalSegmentFile& f : snap.closed) {
       if (!uploader_->Uploaded(f.segment, f.file_id)) {
-        // Replaced by a cleaning pass while this one ran: its successor goes up next pass.
-        return Status::Unavailable("segment " + std::to_string(f.segment) +
-                                   " was rewritten during the pass");
+        // Replaced by a cleaning pass while this one ran (not a failure): its successor goes
+        // up next pass, and the shipped point moves then.
+        return Status::Ok();
       }
     }
     if (!listed_old_tails_) {
