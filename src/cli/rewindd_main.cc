@@ -576,10 +576,7 @@ int Run(int argc, char** argv) {
   }
   // The shipper's last pass ships what is durable now (it reads the store, so it stops before
   // the service closes it); what the engines' shutdown writes after goes up at the next start.
-  if (shipper) {
-    service->get()->WaitIdle();
-    shipper->Stop();
-  }
+  if (shipper) shipper->Stop();
   service->reset();
   std::fprintf(stderr, "rewindd: stopped\n");
   return exit_code;
