@@ -491,6 +491,18 @@ int Run(int argc, char** argv) {
       ASSIGN_OR_RETURN(store::Lsn lsn, svc_for_shipper->SnapshotMetadata(path, changes));
       return lsn.value;
     };
+    // Each engine's run/ID/root.password (when the engine keeps one there): a restored
+    // cluster's mariadbd cannot be managed without it.
+    source.data_dir = dir;
+    source.aux_files = [dir] {
+      std::vector<std::string> files;
+      std::error_code it_ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir + "/run", it_ec)) {
+        const std::string rel = "run/" + e.path().filename().string() + "/root.password";
+        if (std::filesystem::exists(dir + "/" + rel, it_ec)) files.push_back(rel);
+      }
+      return files;
+    };
     source.on_state = [&svc_for_shipper](bool down, const std::string& why) {
       std::fprintf(stderr, "rewindd: object store: %s: %s\n",
                    down ? "uploads failing" : "uploads caught up", why.c_str());

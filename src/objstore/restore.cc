@@ -147,6 +147,23 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
     RETURN_IF_ERROR(WriteNewFile(data_dir + "/meta.db", bytes));
     report.meta = true;
     report.bytes += bytes.size();
+    const std::string meta_name = head["meta"].get<std::string>();
+    const nlohmann::json& files = head["meta_files"];
+    for (size_t i = 0; files.is_array() && i < files.size(); ++i) {
+      if (!files[i].is_string()) return Status::Corruption("HEAD's meta_files: " + head_text);
+      const std::string rel = files[i].get<std::string>();
+      if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos) {
+        return Status::Corruption("HEAD names a file outside the data dir: " + rel);
+      }
+      ASSIGN_OR_RETURN(std::string aux, client->Get(meta_name.substr(0, meta_name.size() - 3) +
+                                                    ".files/" + rel));
+      const fs::path path = fs::path(data_dir) / rel;
+      fs::create_directories(path.parent_path(), ec);
+      if (ec) return Status::IOError("create " + path.parent_path().string() + ": " + ec.message());
+      ::chmod(path.parent_path().c_str(), 0700);
+      RETURN_IF_ERROR(WriteNewFile(path.string(), aux));
+      report.bytes += aux.size();
+    }
   }
   return report;
 }

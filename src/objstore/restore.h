@@ -8,7 +8,9 @@
 //                              offset (a record boundary: what was durable then);
 //   DATA_DIR/store/index.ckpt  HEAD's checkpoint, if any (the store checks it, and rebuilds the
 //                              index from the log if it does not match);
-//   DATA_DIR/meta.db           HEAD's meta.db copy, consistent with the log up to HEAD's LSN.
+//   DATA_DIR/meta.db           HEAD's meta.db copy, consistent with the log up to HEAD's LSN;
+//   DATA_DIR/PATH              each file shipped with that copy (ShipperSource::aux_files,
+//                              HEAD's meta_files), mode 0600, its directories 0700.
 // The restored store gets a new store id when it is shipped again (the old store's objects stay
 // as they are: a second restore can still use them until the new one's HEAD is newer).
 //

@@ -283,6 +283,26 @@ Status Shipper::ShipMeta(bool* shipped) {
     stats_.bytes_uploaded += report.bytes;
     stats_.objects_uploaded += report.uploaded;
   }
+  std::vector<std::string> files;
+  if (source_.aux_files) {
+    for (const std::string& rel : source_.aux_files()) {
+      const std::string path = source_.data_dir + "/" + rel;
+      Fd aux{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+      if (aux.fd < 0 && errno == ENOENT) continue;
+      if (aux.fd < 0) return Status::FromErrno(errno, "open " + path);
+      struct stat ast;
+      if (::fstat(aux.fd, &ast) != 0) return Status::FromErrno(errno, "stat " + path);
+      const std::string aux_name = name.substr(0, name.size() - 3) + ".files/" + rel;
+      UploadReport r;
+      RETURN_IF_ERROR(
+          uploader_->UploadFile(aux_name, aux.fd, static_cast<uint64_t>(ast.st_size), path, &r));
+      std::lock_guard<std::mutex> lk(mu_);
+      stats_.bytes_uploaded += r.bytes;
+      stats_.objects_uploaded += r.uploaded;
+      files.push_back(rel);
+    }
+  }
+  meta_files_[*lsn] = files;
   metas_[*lsn] = name;
   meta_changes_shipped_ = changes;
   last_meta_ns_ = now;
@@ -375,7 +395,12 @@ Status Shipper::PutHead(const LogSnapshot& snap) {
               : "\"" + CheckpointObjectName(store_id_, *std::prev(ckpt)) + "\"";
   body += ",\"meta\":";
   body += meta == metas_.begin() ? "null" : "\"" + std::prev(meta)->second + "\"";
-  body += "}\n";
+  body += ",\"meta_files\":[";
+  if (meta != metas_.begin()) {
+    const std::vector<std::string>& files = meta_files_[std::prev(meta)->first];
+    for (size_t i = 0; i < files.size(); ++i) body += (i ? ",\"" : "\"") + files[i] + "\"";
+  }
+  body += "]}\n";
   if (body == head_written_) return Status::Ok();
   RETURN_IF_ERROR(client_->Put(StoreRootName(store_id_) + "HEAD", body));
   head_written_ = body;

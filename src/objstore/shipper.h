@@ -64,6 +64,11 @@ struct ShipperSource {
   // copy is consistent with (the log up to it holds everything the copy refers to).
   std::function<int64_t()> meta_changes;
   std::function<Result<uint64_t>(const std::string& path, int64_t* changes)> snapshot_meta;
+  // Optional: small files outside the store and meta.db that a restore needs (paths relative
+  // to data_dir, e.g. an engine's run/ID/root.password), shipped with every meta copy as
+  // meta/L-T.files/PATH (mode 0600 when restored). Files that vanish meanwhile are skipped.
+  std::function<std::vector<std::string>()> aux_files;
+  std::string data_dir;  // what aux_files are relative to
   // Optional: uploads started failing (down = true, why) or caught up again (false). Called
   // from the shipper's thread, outside its locks.
   std::function<void(bool down, const std::string& why)> on_state;
@@ -147,6 +152,7 @@ class Shipper {
   bool listed_old_tails_ = false;
   std::set<uint64_t> checkpoints_;      // LSNs of checkpoints in the bucket
   std::map<uint64_t, std::string> metas_;  // LSN -> meta object name, in the bucket
+  std::map<uint64_t, std::vector<std::string>> meta_files_;  // LSN -> its aux file objects
   int64_t meta_changes_shipped_ = -1;
   int64_t last_meta_ns_ = 0;
   std::string head_written_;
