@@ -24,6 +24,11 @@ command -v socat >/dev/null || die "socat is missing (scripts/setup.sh installs 
 PREFIX="e2e-$$-$RANDOM"
 RGW_HOSTPORT=${S3_ENDPOINT#http://}
 
+events() {  # the messages of cluster obj's events of the last hour, captured whole first (the CLI
+            # prints page by page: a grep -q that exits early would fail the pipeline)
+  aws_rds describe-events --source-identifier obj --source-type db-cluster --duration 60 \
+    --query 'Events[].Message' --output text
+}
 metric() {
   curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
@@ -160,8 +165,7 @@ N0=$(wc -l < "$ACKED")
 kill -STOP "$PROXY_PID"; pkill -STOP -P "$PROXY_PID" || true
 for _ in $(seq 1 100); do [ "$(metric rewind_objstore_down)" = 1 ] && break; sleep 0.2; done
 [ "$(metric rewind_objstore_down)" = 1 ] || die "a hanging object store is not in /metrics"
-aws_rds describe-events --source-identifier obj --source-type db-cluster --duration 60 \
-  --query 'Events[].Message' --output text | grep -q "object store is slow" ||
+EV=$(events); echo "$EV" | grep -q "object store is slow" ||
   die "no event says the object store is slow"
 log "slow: lag $(metric rewind_objstore_upload_lag_seconds)s; $(($(wc -l < "$ACKED") - N0)) commits meanwhile"
 
@@ -175,8 +179,7 @@ log "down: lag ${LAG_DOWN}s / ${BYTES_DOWN} bytes; $((N1 - N0)) commits acknowle
 [ "$N1" -gt "$((N0 + 5))" ] || die "commits stopped while the object store was down"
 awk -v m="$LAG_DOWN" 'BEGIN { exit !(m > 4) }' || die "lag ${LAG_DOWN}s did not grow while down"
 [ "$BYTES_DOWN" -gt 0 ] || die "no lag bytes while down"
-aws_rds describe-events --source-identifier obj --source-type db-cluster --duration 60 \
-  --query 'Events[].Message' --output text | grep -q "object store are failing" ||
+EV=$(events); echo "$EV" | grep -q "object store are failing" ||
   die "no event says uploads are failing"
 
 log "the object store is back: uploads catch up"
@@ -186,8 +189,7 @@ for _ in $(seq 1 150); do [ "$(metric rewind_objstore_down)" = 0 ] && break; sle
 sleep 2
 lag=$(metric rewind_objstore_upload_lag_seconds)
 awk -v m="$lag" 'BEGIN { exit !(m < 2.5) }' || die "upload lag ${lag}s after catching up"
-aws_rds describe-events --source-identifier obj --source-type db-cluster --duration 60 \
-  --query 'Events[].Message' --output text | grep -q "object store caught up" ||
+EV=$(events); echo "$EV" | grep -q "object store caught up" ||
   die "no event says uploads caught up"
 stop_writer
 sleep 2
