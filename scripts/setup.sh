@@ -14,6 +14,7 @@ PACKAGES=(
   libpugixml-dev                       # src/cli: parses the API's XML answers
   libzstd-dev                          # src/store: page compression
   libcurl4-openssl-dev                 # src/objstore: S3 client (SigV4 signing by libcurl)
+  socat                                # tests/objstore: a proxy the e2e test cuts to take RGW away
   ceph-mon ceph-mgr ceph-osd radosgw ceph-common  # tests/objstore: a real Ceph RGW (never started by apt)
   libgtest-dev libgmock-dev libbenchmark-dev  # tests, benchmarks
   clang libclang-rt-dev                # fuzz targets: clang with libFuzzer + sanitizer runtimes

@@ -214,4 +214,36 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
   return out;
 }
 
+std::string RenderObjectStore(const objstore::ShipperStats& s) {
+  std::string out;
+  Family(&out, "rewind_objstore_upload_lag_seconds", "gauge",
+         "Age of the newest point whose log is in the bucket, while durable commits are not "
+         "(0 when all are): the RPO if the machine were lost now.")
+      .Sample("", s.lag_seconds);
+  Family(&out, "rewind_objstore_upload_lag_bytes", "gauge",
+         "Durable local log bytes not yet in the bucket.")
+      .Sample("", double(s.lag_bytes));
+  Family(&out, "rewind_objstore_durable_lsn", "gauge", "The store's durable LSN.")
+      .Sample("", double(s.durable_lsn));
+  Family(&out, "rewind_objstore_shipped_lsn", "gauge",
+         "The newest LSN whose log is wholly in the bucket (its HEAD).")
+      .Sample("", double(s.shipped_lsn));
+  Family(&out, "rewind_objstore_uploaded_bytes_total", "counter", "Bytes uploaded.")
+      .Sample("", double(s.bytes_uploaded));
+  Family(&out, "rewind_objstore_uploaded_objects_total", "counter", "Objects uploaded.")
+      .Sample("", double(s.objects_uploaded));
+  Family(&out, "rewind_objstore_deleted_objects_total", "counter",
+         "Tail chunks deleted once their segment was uploaded whole.")
+      .Sample("", double(s.objects_deleted));
+  Family(&out, "rewind_objstore_failed_passes_total", "counter",
+         "Upload passes that failed (the object store down, slow or refusing).")
+      .Sample("", double(s.failures));
+  Family(&out, "rewind_objstore_passes_total", "counter", "Upload passes run.")
+      .Sample("", double(s.passes));
+  Family(&out, "rewind_objstore_down", "gauge",
+         "1 while uploads fail or have not caught up since they failed.")
+      .Sample("", s.down ? 1 : 0);
+  return out;
+}
+
 }  // namespace rwd::cli

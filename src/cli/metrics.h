@@ -25,6 +25,7 @@
 
 #include "api/server.h"
 #include "cluster/cluster_service.h"
+#include "objstore/shipper.h"
 
 namespace rwd::cli {
 
@@ -35,6 +36,11 @@ std::string PromLabelEscape(std::string_view value);
 // its alert, change records stored and created per second, history and live bytes, fsync
 // latency histogram; for the store, its log bytes, and the cleaner's progress.
 std::string RenderRetention(const cluster::RetentionMetrics& m);
+
+// The exposition text for the object-store tier (rewindd --object-store): the upload lag (the
+// RPO: durable local log not yet in the bucket, in seconds and bytes), uploads, failures and
+// whether uploads are failing now.
+std::string RenderObjectStore(const objstore::ShipperStats& s);
 
 class ApiMetrics {
  public:

@@ -101,5 +101,25 @@ TEST(CliMetrics, RetentionFamiliesPerClusterAndHistogramIsCumulative) {
   EXPECT_TRUE(Contains(text, "# TYPE rewind_fsync_seconds histogram\n")) << text;
 }
 
+TEST(CliMetrics, RendersTheObjectStoreLagAndCounters) {
+  objstore::ShipperStats st;
+  st.lag_seconds = 1.5;
+  st.lag_bytes = 4096;
+  st.shipped_lsn = 10;
+  st.durable_lsn = 12;
+  st.bytes_uploaded = 1 << 20;
+  st.objects_uploaded = 3;
+  st.failures = 2;
+  st.down = true;
+  std::string text = RenderObjectStore(st);
+  EXPECT_TRUE(Contains(text, "# TYPE rewind_objstore_upload_lag_seconds gauge\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_upload_lag_seconds 1.5\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_upload_lag_bytes 4096\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_uploaded_bytes_total 1048576\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_failed_passes_total 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_down 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_shipped_lsn 10\n")) << text;
+}
+
 }  // namespace
 }  // namespace rwd::cli

@@ -4,7 +4,17 @@
 //
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
 //           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
-//           [--engine-user NAME] ...
+//           [--engine-user NAME]
+//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]] ...
+//
+// Object store (off by default): every closed log segment, checkpoint and consistent meta.db
+// copy, and the active segment's durable tail every second, go to the bucket
+// (objstore::Shipper, docs/format/object-store.md) from a thread of their own, never on the
+// commit path. Credentials only from the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+// AWS_SHARED_CREDENTIALS_FILE / AWS_PROFILE). A bucket that cannot be reached at start stops
+// rewindd (exit 1) before anything is mounted. --restore (with a new, empty data dir) first
+// brings the newest store in the bucket back as of its HEAD (objstore/restore.h): every
+// cluster, its metadata and history, then starts as usual.
 //
 // TLS: with --tls-cert/--tls-key (the user's certificate) the API is HTTPS; without them it is
 // plain HTTP, allowed only on a loopback address unless --allow-plain-http-on-trusted-network.
@@ -32,6 +42,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -49,6 +60,10 @@
 #include "cli/metrics.h"
 #include "cluster/cluster_service.h"
 #include "common/status.h"
+#include "objstore/config.h"
+#include "objstore/restore.h"
+#include "objstore/s3_client.h"
+#include "objstore/shipper.h"
 #include "tls/tls.h"
 
 namespace rwd::cli {
@@ -78,7 +93,14 @@ constexpr const char* kUsage =
     "  --event-retention-days N  days describe-events keeps events, 1..3650 (default 14,\n"
     "                      as Aurora); older ones are deleted by the retention pass\n"
     "  --engine-user NAME  the unprivileged system user every mariadbd runs as when rewindd\n"
-    "                      runs as root (default mysql; never root)\n";
+    "                      runs as root (default mysql; never root)\n"
+    "  --object-store s3://BUCKET/PREFIX  ship the store's log, checkpoints and metadata to\n"
+    "                      this S3 bucket (tail every second); credentials from the AWS\n"
+    "                      environment or shared credentials file, never the command line\n"
+    "  --s3-endpoint URL   the S3 API's URL, e.g. http://127.0.0.1:7480 (default: AWS S3)\n"
+    "  --s3-region R       the bucket's region (default us-east-1)\n"
+    "  --restore           bring every cluster back from the --object-store bucket into a\n"
+    "                      new, empty --data-dir (after the loss of a machine), then serve\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -96,6 +118,10 @@ struct Flags {
   bool allow_plain_http = false;
   long event_retention_days = 14;
   std::string engine_user;  // empty: the engine's default (mysql when root)
+  std::string object_store;  // s3://BUCKET/PREFIX; empty: off
+  std::string s3_endpoint;
+  std::string s3_region;
+  bool restore = false;
 };
 
 
@@ -266,8 +292,32 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.engine_user = value;
+    } else if (take("--object-store")) {
+      if (Result<objstore::S3Location> loc = objstore::ParseS3Url(value); !loc.ok()) {
+        std::fprintf(stderr, "rewindd: --object-store: %s\n", loc.status().message().c_str());
+        return std::nullopt;
+      }
+      f.object_store = value;
+    } else if (take("--s3-endpoint")) {
+      f.s3_endpoint = value;
+    } else if (take("--s3-region")) {
+      f.s3_region = value;
+    } else if (arg == "--restore") {
+      f.restore = true;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
+      return std::nullopt;
+    }
+  }
+  if (f.object_store.empty() && (!f.s3_endpoint.empty() || !f.s3_region.empty() || f.restore)) {
+    std::fprintf(stderr, "rewindd: --s3-endpoint, --s3-region and --restore need --object-store\n");
+    return std::nullopt;
+  }
+  if (!f.object_store.empty()) {
+    if (Result<objstore::S3Config> c =
+            objstore::MakeS3Config(f.object_store, f.s3_endpoint, f.s3_region);
+        !c.ok()) {
+      std::fprintf(stderr, "rewindd: %s\n", c.status().message().c_str());
       return std::nullopt;
     }
   }
@@ -343,6 +393,21 @@ void LogCall(const api::ApiCallRecord& r) {
                r.access_key_id.empty() ? "-" : r.access_key_id.c_str(), r.request_id.c_str());
 }
 
+// The store's durable log, as the shipper (which does not depend on the store) sees it.
+objstore::LogSnapshot ShipperLog(const store::Store& store) {
+  store::DurableLog d = store.DurableLogState();
+  objstore::LogSnapshot snap;
+  snap.lsn = d.lsn.value;
+  snap.segment = d.segment;
+  snap.offset = d.offset;
+  snap.active_segment = d.active_segment;
+  snap.active_path = std::move(d.active_path);
+  for (store::LogFileInfo& f : d.closed) {
+    snap.closed.push_back(objstore::LocalSegmentFile{f.segment, f.file_id, std::move(f.path), f.size});
+  }
+  return snap;
+}
+
 int Run(int argc, char** argv) {
   bool help = false;
   std::optional<Flags> flags = ParseFlags(argc, argv, &help);
@@ -404,6 +469,85 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  // The object store is checked before the store is opened or anything mounted: a bad bucket
+  // or missing credentials stop rewindd with nothing started. The shipper reads the service
+  // through `svc`, set once the service is open (it starts only then).
+  std::unique_ptr<objstore::S3Client> s3;
+  std::unique_ptr<objstore::Shipper> shipper;
+  cluster::ClusterService* svc_for_shipper = nullptr;
+  if (!flags->object_store.empty()) {
+    Result<objstore::S3Config> config =
+        objstore::MakeS3Config(flags->object_store, flags->s3_endpoint, flags->s3_region);
+    Result<objstore::Credentials> s3_creds = objstore::ResolveCredentials(objstore::ProcessEnv());
+    if (!s3_creds.ok()) {
+      std::fprintf(stderr, "rewindd: --object-store: credentials: %s\n",
+                   s3_creds.status().message().c_str());
+      return 1;
+    }
+    Result<std::unique_ptr<objstore::S3Client>> client =
+        config.ok() ? objstore::S3Client::Create(*config, *s3_creds)
+                    : Result<std::unique_ptr<objstore::S3Client>>(config.status());
+    if (!client.ok()) {
+      std::fprintf(stderr, "rewindd: --object-store: %s\n", client.status().message().c_str());
+      return 1;
+    }
+    s3 = std::move(client).value();
+    if (flags->restore) {
+      Result<objstore::RestoreReport> r = objstore::RestoreFromBucket(s3.get(), dir);
+      if (!r.ok()) {
+        std::fprintf(stderr, "rewindd: --restore: %s\n", r.status().ToString().c_str());
+        return 1;
+      }
+      std::fprintf(stderr,
+                   "rewindd: restored store %s as of LSN %" PRIu64 " from %s: %" PRIu64
+                   " segment files, %" PRIu64 " bytes, checkpoint %s, metadata %s\n",
+                   r->store_id.c_str(), r->lsn, flags->object_store.c_str(), r->files, r->bytes,
+                   r->checkpoint ? "yes" : "no", r->meta ? "yes" : "no");
+    }
+    std::filesystem::create_directories(dir + "/store", ec);
+    objstore::ShipperSource source;
+    source.durable_log = [&svc_for_shipper] { return ShipperLog(svc_for_shipper->store()); };
+    source.meta_changes = [&svc_for_shipper] { return svc_for_shipper->MetadataChanges(); };
+    source.snapshot_meta = [&svc_for_shipper](const std::string& path,
+                                              int64_t* changes) -> Result<uint64_t> {
+      ASSIGN_OR_RETURN(store::Lsn lsn, svc_for_shipper->SnapshotMetadata(path, changes));
+      return lsn.value;
+    };
+    // Each engine's run/ID/root.password (when the engine keeps one there): a restored
+    // cluster's mariadbd cannot be managed without it.
+    source.data_dir = dir;
+    source.aux_files = [dir] {
+      std::vector<std::string> files;
+      std::error_code it_ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir + "/run", it_ec)) {
+        const std::string rel = "run/" + e.path().filename().string() + "/root.password";
+        if (std::filesystem::exists(dir + "/" + rel, it_ec)) files.push_back(rel);
+      }
+      return files;
+    };
+    source.on_state = [&svc_for_shipper](bool down, const std::string& why) {
+      std::fprintf(stderr, "rewindd: object store: %s: %s\n",
+                   down ? "uploads failing" : "uploads caught up", why.c_str());
+      svc_for_shipper->EventForEveryCluster(
+          down ? "Uploads of the cluster's history to the object store are failing; commits "
+                 "go on and are kept locally until they are uploaded: " + why
+               : "Uploads of the cluster's history to the object store caught up",
+          "notification");
+    };
+    objstore::ShipperOptions options;
+    options.store_dir = dir + "/store";
+    options.work_dir = dir;
+    Result<std::unique_ptr<objstore::Shipper>> made =
+        objstore::Shipper::Create(s3.get(), std::move(source), options);
+    if (!made.ok()) {
+      std::fprintf(stderr, "rewindd: --object-store: %s\n", made.status().ToString().c_str());
+      return 1;
+    }
+    shipper = std::move(made).value();
+    std::fprintf(stderr, "rewindd: shipping the store (id %s) to %s\n",
+                 shipper->store_id().c_str(), flags->object_store.c_str());
+  }
+
   cluster::ServiceOptions so;
   so.data_dir = dir;
   so.first_port = flags->first_port;
@@ -422,6 +566,11 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  if (shipper) {
+    svc_for_shipper = service->get();
+    shipper->Start();
+  }
+
   int exit_code = 0;
   {
     api::RdsHandler handler(service->get());
@@ -438,10 +587,11 @@ int Run(int argc, char** argv) {
     };
     api::ApiServer server(std::move(ao), &handler);
     cluster::ClusterService* svc = service->get();
-    server.SetMetricsHandler([&metrics, svc] {
+    server.SetMetricsHandler([&metrics, svc, &shipper] {
       Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
       return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{}) +
-             RenderRetention(svc->Retention());
+             RenderRetention(svc->Retention()) +
+             (shipper ? RenderObjectStore(shipper->stats()) : std::string());
     });
     Status started = server.Start();
     if (!started.ok()) {
@@ -459,7 +609,9 @@ int Run(int argc, char** argv) {
     }
     server.Stop();
   }
-  // Stops every engine gracefully and unmounts.
+  // The shipper's last pass ships what is durable now (it reads the store, so it stops before
+  // the service closes it); what the engines' shutdown writes after goes up at the next start.
+  if (shipper) shipper->Stop();
   service->reset();
   std::fprintf(stderr, "rewindd: stopped\n");
   return exit_code;

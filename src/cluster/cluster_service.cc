@@ -1241,6 +1241,25 @@ Result<std::unique_ptr<ClusterService>> ClusterService::Open(const ServiceOption
 
 void ClusterService::WaitIdle() { impl_->WaitIdle(); }
 
+const store::Store& ClusterService::store() const { return *impl_->store_; }
+
+Result<store::Lsn> ClusterService::SnapshotMetadata(const std::string& path, int64_t* changes) {
+  *changes = impl_->meta_->ChangeCount();
+  RETURN_IF_ERROR(impl_->meta_->BackupTo(path));
+  // Volumes are made in the store before meta.db names them: after this sync every one the
+  // copy names is in the log at or below the returned LSN.
+  RETURN_IF_ERROR(impl_->store_->Sync());
+  return impl_->store_->stats().synced_lsn;
+}
+
+int64_t ClusterService::MetadataChanges() { return impl_->meta_->ChangeCount(); }
+
+void ClusterService::EventForEveryCluster(const std::string& message, const std::string& category) {
+  Result<std::vector<ClusterRow>> rows = impl_->meta_->ListClusters();
+  if (!rows.ok()) return;
+  for (const ClusterRow& r : *rows) impl_->Event(r.id, "db-cluster", message, category);
+}
+
 Result<store::CleanReport> ClusterService::CleanNow() { return impl_->RetentionPass(); }
 
 RetentionMetrics ClusterService::Retention() {

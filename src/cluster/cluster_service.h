@@ -329,6 +329,17 @@ class ClusterService {
   Result<store::CleanReport> CleanNow();
   RetentionMetrics Retention();
 
+  // ---- For the object-store shipper (rewindd --object-store; src/objstore/shipper.h) ----
+  const store::Store& store() const;
+  // A consistent copy of meta.db at `path`, then a sync of the store: the returned LSN covers
+  // every volume and timeline the copy refers to. *changes: MetadataChanges() at the copy.
+  Result<store::Lsn> SnapshotMetadata(const std::string& path, int64_t* changes);
+  // Grows with every change of the metadata (events included).
+  int64_t MetadataChanges();
+  // Records `message` as an event (category `category`) of every cluster: for conditions of
+  // the whole service that put every cluster's data at risk (uploads failing).
+  void EventForEveryCluster(const std::string& message, const std::string& category);
+
   // Blocks until no background operation is running (for tests and orderly shutdown).
   void WaitIdle();
 

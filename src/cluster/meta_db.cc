@@ -384,6 +384,36 @@ Result<int64_t> MetaDb::PruneEvents(int64_t before_ns) {
   return static_cast<int64_t>(sqlite3_changes(db_));
 }
 
+Status MetaDb::BackupTo(const std::string& path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  sqlite3* dst = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  Status st;
+  if (rc == SQLITE_OK) {
+    // One step copies every page: the copy is of one moment (mu_ keeps this connection's
+    // writers out; no other connection writes meta.db).
+    sqlite3_backup* b = sqlite3_backup_init(dst, "main", db_, "main");
+    if (b == nullptr) {
+      st = Status::IOError("sqlite backup of meta.db to " + path + ": " + sqlite3_errmsg(dst));
+    } else {
+      rc = sqlite3_backup_step(b, -1);
+      const int fin = sqlite3_backup_finish(b);
+      if (rc != SQLITE_DONE || fin != SQLITE_OK) {
+        st = Status::IOError("sqlite backup of meta.db to " + path + ": " + sqlite3_errstr(rc));
+      }
+    }
+  } else {
+    st = Status::IOError("opening " + path + " for a backup of meta.db: " + sqlite3_errstr(rc));
+  }
+  sqlite3_close(dst);
+  return st;
+}
+
+int64_t MetaDb::ChangeCount() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return sqlite3_total_changes64(db_);
+}
+
 Result<std::vector<TagRow>> MetaDb::ListTags(const std::string& kind, const std::string& id) {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_, "SELECT key, value FROM tags WHERE kind = ? AND resource_id = ? ORDER BY rowid");

@@ -108,6 +108,13 @@ class MetaDb {
   // Deletes every event dated before `before_ns`; returns how many went.
   Result<int64_t> PruneEvents(int64_t before_ns);
 
+  // A consistent copy of the whole database at `path` (SQLite's online backup API; the file is
+  // replaced), for the object-store shipper. Writers wait while it runs (a small file: ms).
+  // IOError naming the step that failed.
+  Status BackupTo(const std::string& path);
+  // Rows changed through this connection since open: equal counts, equal contents.
+  int64_t ChangeCount();
+
   // Tags of resource (kind, id), in the order their keys were first added.
   Result<std::vector<TagRow>> ListTags(const std::string& kind, const std::string& id);
   // Adds or overwrites tags (a key already present keeps its place, takes the new value), all

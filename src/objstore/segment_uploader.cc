@@ -217,10 +217,7 @@ Status SegmentUploader::UploadOnce(const std::string& name, int fd, uint64_t siz
     }
     ++report->already_there;
   } else if (head.status().code() == Status::Code::kNotFound) {
-    PutOptions options{{{"rewind-crc32c", crc_hex},
-                        {"rewind-size", size_text},
-                        {"rewind-layout", "1"}}};
-    RETURN_IF_ERROR(client_->PutFd(name, fd, size, what, options));
+    RETURN_IF_ERROR(client_->PutFd(name, fd, size, what, IntegrityMetadata(crc, size)));
     ++report->uploaded;
     report->bytes += size;
   } else {
@@ -230,12 +227,39 @@ Status SegmentUploader::UploadOnce(const std::string& name, int fd, uint64_t siz
   return Status::Ok();
 }
 
+PutOptions IntegrityMetadata(uint32_t crc32c, uint64_t size) {
+  return PutOptions{{{"rewind-crc32c", Crc32cHex(crc32c)},
+                     {"rewind-size", std::to_string(size)},
+                     {"rewind-layout", "1"}}};
+}
+
+Status SegmentUploader::EnsureStore() {
+  std::lock_guard<std::mutex> lock(mu_);
+  UploadReport report;
+  return EnsureStoreJson(&report);
+}
+
+bool SegmentUploader::Uploaded(uint32_t segment, uint32_t file_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return known_.count(SegmentObjectName(store_id_, segment, file_id)) != 0;
+}
+
+Status SegmentUploader::UploadFile(const std::string& name, int fd, uint64_t size,
+                                   const std::string& what, UploadReport* report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return UploadOnce(name, fd, size, what, report);
+}
+
 Result<UploadReport> SegmentUploader::RunOnce() {
+  ASSIGN_OR_RETURN(std::vector<LocalSegmentFile> files, ClosedSegmentFiles(store_dir_ + "/log"));
+  return RunOnce(files);
+}
+
+Result<UploadReport> SegmentUploader::RunOnce(const std::vector<LocalSegmentFile>& files) {
   std::lock_guard<std::mutex> lock(mu_);
   UploadReport report;
   RETURN_IF_ERROR(EnsureStoreJson(&report));
 
-  ASSIGN_OR_RETURN(std::vector<LocalSegmentFile> files, ClosedSegmentFiles(store_dir_ + "/log"));
   for (const LocalSegmentFile& f : files) {
     const std::string name = SegmentObjectName(store_id_, f.segment, f.file_id);
     if (known_.count(name)) continue;
@@ -244,7 +268,12 @@ Result<UploadReport> SegmentUploader::RunOnce() {
     if (fd.fd < 0) return Status::FromErrno(errno, "open " + f.path);
     struct stat st;
     if (::fstat(fd.fd, &st) != 0) return Status::FromErrno(errno, "stat " + f.path);
-    RETURN_IF_ERROR(UploadOnce(name, fd.fd, static_cast<uint64_t>(st.st_size), f.path, &report));
+    const uint64_t size = f.size != 0 ? f.size : static_cast<uint64_t>(st.st_size);
+    if (size > static_cast<uint64_t>(st.st_size)) {
+      return Status::IOError(f.path + " is shorter (" + std::to_string(st.st_size) +
+                             " bytes) than its segment (" + std::to_string(size) + ")");
+    }
+    RETURN_IF_ERROR(UploadOnce(name, fd.fd, size, f.path, &report));
   }
 
   // The checkpoint: read whole (it is replaced by rename, never rewritten in place), checked,
@@ -268,6 +297,7 @@ Result<UploadReport> SegmentUploader::RunOnce() {
   }
   RETURN_IF_ERROR(UploadOnce(CheckpointObjectName(store_id_, ckpt->last_lsn), fd.fd,
                              bytes.size(), ckpt_path, &report));
+  report.checkpoint_lsn = ckpt->last_lsn;
   return report;
 }
 

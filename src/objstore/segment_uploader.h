@@ -14,7 +14,7 @@
 // damaged local file), naming the object. A checkpoint goes up only once every segment file it
 // names (but its own position's, the then active segment) is in the bucket.
 //
-// Not wired into rewindd yet (issue 18: flag, metric, README entry come with the wiring).
+// Driven by objstore::Shipper (shipper.h) in rewindd --object-store.
 // Thread safety: RunOnce may be called from any thread; calls are serialized.
 #pragma once
 
@@ -40,6 +40,7 @@ struct LocalSegmentFile {
   uint32_t segment = 0;
   uint32_t file_id = 0;  // == segment for a first-written file (NNNNNNNN.seg)
   std::string path;
+  uint64_t size = 0;  // bytes [0, size) are the segment (zeros may follow); 0: the whole file
 };
 
 // The closed segment files of log_dir in (segment, file id) order: every NNNNNNNN.seg and
@@ -62,7 +63,11 @@ struct UploadReport {
   uint64_t already_there = 0; // objects found in the bucket with the right size and CRC
   uint64_t bytes = 0;         // bytes sent
   bool checkpoint_deferred = false;  // the checkpoint names a segment file not up yet
+  uint64_t checkpoint_lsn = 0;       // the local checkpoint, in the bucket (0: none up)
 };
+
+// x-amz-meta-… of every object (object-store.md): rewind-crc32c, rewind-size, rewind-layout.
+PutOptions IntegrityMetadata(uint32_t crc32c, uint64_t size);
 
 class SegmentUploader {
  public:
@@ -77,6 +82,19 @@ class SegmentUploader {
   // again later), kIOError reading a local file, kFailedPrecondition for an object that differs
   // from the local file. Files removed locally during the pass (a cleaner rewrite) are skipped.
   Result<UploadReport> RunOnce();
+  // The same pass over `closed` (ascending; e.g. Store::DurableLogState's list, which knows
+  // each file's size without its trailing zeros) instead of a scan of the log directory.
+  Result<UploadReport> RunOnce(const std::vector<LocalSegmentFile>& closed);
+
+  // store.json alone: checks that the bucket answers and holds this store's identity (or
+  // nothing yet). The first call of a shipper, to fail at start rather than later.
+  Status EnsureStore();
+  // True once segment file (segment, file_id) is known to be in the bucket.
+  bool Uploaded(uint32_t segment, uint32_t file_id);
+  // Uploads bytes [0, size) of fd as `name` unless the bucket has it with that size and CRC
+  // (see the class comment); kFailedPrecondition if it has other bytes there.
+  Status UploadFile(const std::string& name, int fd, uint64_t size, const std::string& what,
+                    UploadReport* report);
 
  private:
   SegmentUploader(S3Client* client, std::string store_dir, std::string store_id);

@@ -870,11 +870,14 @@ Status Store::Impl::SyncLog(uint64_t target) {
   sync_in_progress_ = true;
   lk.unlock();
 
-  uint64_t upto;
+  uint64_t upto, upto_offset;
+  uint32_t upto_segment;
   std::shared_ptr<AppendFile> file;
   {
     std::lock_guard<std::mutex> wl(write_mu_);
     upto = last_lsn_.load();
+    upto_segment = active_segment_;
+    upto_offset = active_->Size();
     file = active_;
   }
   Status s = file->Sync();
@@ -883,7 +886,11 @@ Status Store::Impl::SyncLog(uint64_t target) {
 
   lk.lock();
   sync_in_progress_ = false;
-  if (s.ok()) synced_lsn_ = std::max(synced_lsn_, upto);
+  if (s.ok() && upto >= synced_lsn_) {
+    synced_lsn_ = upto;
+    synced_segment_ = upto_segment;
+    synced_offset_ = upto_offset;
+  }
   sync_cv_.notify_all();
   return s.ok() ? Status::Ok() : CheckHealthy();
 }
@@ -898,7 +905,11 @@ Status Store::Impl::WriteCheckpointLocked() {
   }
   {
     std::lock_guard<std::mutex> lk(sync_mu_);
-    synced_lsn_ = std::max(synced_lsn_, last_lsn_.load());
+    if (last_lsn_.load() >= synced_lsn_) {
+      synced_lsn_ = last_lsn_.load();
+      synced_segment_ = active_segment_;
+      synced_offset_ = active_->Size();
+    }
   }
   std::string bytes;
   {
@@ -1143,6 +1154,8 @@ Status Store::Impl::Open() {
   // machine): make it durable before counting it as synced.
   RETURN_IF_ERROR(active_->Sync().WithContext("syncing the log's last segment at open"));
   synced_lsn_ = last_lsn_.load();
+  synced_segment_ = active_segment_;
+  synced_offset_ = active_->Size();
 
   // A prepared next segment left by the last run is used; other prepared files are stale.
   for (uint32_t p : prepared) {
@@ -1665,6 +1678,33 @@ Status Store::Checkpoint() {
 }
 
 Status Store::health() const { return impl_->CheckHealthy(); }
+
+DurableLog Store::DurableLogState() const {
+  DurableLog d;
+  {
+    std::lock_guard<std::mutex> lk(impl_->sync_mu_);
+    d.lsn = Lsn(impl_->synced_lsn_);
+    d.segment = impl_->synced_segment_;
+    d.offset = impl_->synced_offset_;
+  }
+  // After the synced point: a segment closed since is in the list, with its final size.
+  std::lock_guard<std::mutex> lk(impl_->seg_mu_);
+  const uint32_t active = impl_->seg_files_.empty() ? 0 : impl_->seg_files_.rbegin()->first;
+  d.active_segment = active;
+  d.active_path = impl_->SegmentPath(active);
+  for (const auto& [seg, f] : impl_->seg_files_) {
+    if (seg >= active) break;
+    if (f.size == 0) {
+      // Being closed by RollSegment right now (its size is set just after the next segment
+      // opens): the list stops here, and this one counts as the active one until then.
+      d.active_segment = seg;
+      d.active_path = impl_->SegmentPath(seg);
+      break;
+    }
+    d.closed.push_back(LogFileInfo{seg, f.file_id, f.size, impl_->FilePath(seg, f.file_id)});
+  }
+  return d;
+}
 
 StoreStats Store::stats() const {
   StoreStats s;

@@ -66,6 +66,23 @@ struct StoreOptions {
   uint64_t compress_min_bytes = 16 << 10;
 };
 
+// The log as far as it is durable, for a reader of the log's files beside the store (the
+// object-store shipper, src/objstore; docs/format/object-store.md). See Store::DurableLogState.
+struct LogFileInfo {
+  uint32_t segment = 0;
+  uint32_t file_id = 0;  // == segment for a first-written file, else a cleaner rewrite
+  uint64_t size = 0;     // bytes of header + records: the file may hold zeros after them
+  std::string path;
+};
+struct DurableLog {
+  Lsn lsn;                 // every record <= lsn is durable on the local device
+  uint32_t segment = 0;    // and ends at this offset of this segment (the record after lsn's)
+  uint64_t offset = 0;
+  uint32_t active_segment = 0;   // the segment being appended to (its first-written file):
+  std::string active_path;       // bytes below `offset` there never change
+  std::vector<LogFileInfo> closed;  // every closed segment below it, ascending, final sizes
+};
+
 // How a Store::Clean pass works (see there).
 struct CleanOptions {
   // A closed segment is rewritten when the live file data in it is below this fraction of its
@@ -207,6 +224,11 @@ class Store {
   int64_t LastTimeNs() const; // its time; the store's clock never goes below it
   // The store's clock: max(now, LastTimeNs()). What new records will be stamped with (or later).
   int64_t NowNs() const;
+
+  // The durable end of the log and the files holding it (a snapshot; closed files stay as
+  // listed until a cleaning pass replaces one, which a reader sees as the file vanishing).
+  // For the object-store shipper: nothing here is on the commit path (two short lock holds).
+  DurableLog DurableLogState() const;
 
   // Writes an index checkpoint now (syncing the log first). Normally automatic.
   Status Checkpoint();

@@ -270,6 +270,10 @@ class Store::Impl {
   std::condition_variable sync_cv_;
   bool sync_in_progress_ = false;
   uint64_t synced_lsn_ = 0;
+  // Where the log ends at synced_lsn_: segment and offset just past that record (guarded by
+  // sync_mu_, set with synced_lsn_; for DurableLog()).
+  uint32_t synced_segment_ = 0;
+  uint64_t synced_offset_ = 0;
   std::atomic<uint64_t> device_syncs_{0};
   std::atomic<uint64_t> write_bytes_{0};         // file data bytes passed to Write()
   std::atomic<uint64_t> write_stored_bytes_{0};  // and the bytes their records' data took

@@ -852,3 +852,44 @@ TEST_F(StoreTest, Version2CheckpointStillLoads) {
 
 }  // namespace
 }  // namespace rwd::store
+
+namespace rwd::store {
+namespace {
+
+// DurableLogState (for the object-store shipper): the durable LSN and where it ends, and the
+// closed files with their sizes (without a preallocated segment's zeros).
+TEST_F(StoreTest, DurableLogStateFollowsSyncsAndSegments) {
+  segment_bytes_ = 64 << 10;
+  Reopen();
+  VolumeInfo v = NewVolume();
+  InodeId f = NewFile(v.head, "f");
+  ASSERT_TRUE(store_->Sync().ok());
+  DurableLog d = store_->DurableLogState();
+  EXPECT_EQ(store_->LastLsn(), d.lsn);
+  EXPECT_EQ(d.active_segment, d.segment);
+  ASSERT_TRUE(store_->Write(v.head, f, 0, std::string(1000, 'a')).ok());
+  EXPECT_EQ(d.offset, store_->DurableLogState().offset) << "an unsynced record is not durable";
+  ASSERT_TRUE(store_->Sync().ok());
+  DurableLog d2 = store_->DurableLogState();
+  EXPECT_EQ(store_->LastLsn(), d2.lsn);
+  EXPECT_GT(d2.offset, d.offset + 1000);
+  // Past several segments: the closed ones are listed in order with their logical sizes.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store_->Write(v.head, f, 16384 * i, std::string(16384, 'b')).ok());
+    ASSERT_TRUE(store_->Sync().ok());
+  }
+  DurableLog d3 = store_->DurableLogState();
+  ASSERT_GE(d3.closed.size(), 3u);
+  for (size_t i = 0; i < d3.closed.size(); ++i) {
+    EXPECT_EQ(i + 1, d3.closed[i].segment);
+    EXPECT_EQ(d3.closed[i].segment, d3.closed[i].file_id);
+    EXPECT_GT(d3.closed[i].size, 16384u);
+    EXPECT_LE(d3.closed[i].size, segment_bytes_);
+  }
+  EXPECT_EQ(d3.closed.back().segment + 1, d3.active_segment);
+  EXPECT_EQ(d3.active_segment, d3.segment);
+  EXPECT_EQ(store_->LastLsn(), d3.lsn);
+}
+
+}  // namespace
+}  // namespace rwd::store
