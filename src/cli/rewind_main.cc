@@ -17,6 +17,7 @@
 // TIME: ISO 8601 ("2026-11-25T10:00:00Z") or relative ("90 seconds ago", "5m ago", "now").
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -283,7 +284,7 @@ Result<ActivityAnswer> FetchActivity(RdsClient& rds, const Params& params) {
   auto time_of = [](const pugi::xml_node& n, const char* name) -> Result<int64_t> {
     return api::ParseIso8601(n.child(name).text().as_string());
   };
-  pugi::xml_node result = (*r)->first_child();
+  pugi::xml_node result = (*r)->first_child().child("DescribeDBClusterActivityResult");
   ActivityAnswer a;
   auto from = time_of(result, "StartTime");
   auto to = time_of(result, "EndTime");
@@ -362,7 +363,9 @@ int History(RdsClient& rds, const std::string& id) {
     }
   }
   std::printf("Activity of %s (file data bytes written; B: backtrack, *: event):\n", id.c_str());
-  std::fputs(Sparkline(act->samples, act->from_ns, act->to_ns, 72, marks).c_str(), stdout);
+  // One column per point when they are fewer than a terminal line holds (no empty columns).
+  const int width = static_cast<int>(std::clamp<size_t>(act->samples.size(), 1, 72));
+  std::fputs(Sparkline(act->samples, act->from_ns, act->to_ns, width, marks).c_str(), stdout);
   std::printf("Backtracks of %s:\n", id.c_str());
   std::printf("  %-36s %-10s %-27s %s\n", "ID", "STATUS", "BACKTRACK TO", "FROM");
   for (pugi::xml_node b : backtracks.children("DBClusterBacktrack")) {
