@@ -71,6 +71,23 @@ void ActivityLog::Coarsen(int64_t now_ns) {
   }
 }
 
+void ActivityLog::Prune(const std::unordered_map<uint64_t, int64_t>& keep_from_s) {
+  for (auto it = timelines_.begin(); it != timelines_.end();) {
+    auto keep = keep_from_s.find(it->first);
+    if (keep == keep_from_s.end()) {
+      it = timelines_.erase(it);
+      continue;
+    }
+    TimelineActivity& a = it->second;
+    const int64_t from = keep->second;
+    auto minute_end_after = std::find_if(a.coarse.begin(), a.coarse.end(),
+                                         [&](const ActivityBucket& b) { return b.second + 60 > from; });
+    a.coarse.erase(a.coarse.begin(), minute_end_after);
+    while (!a.fine.empty() && a.fine.front().second < from) a.fine.pop_front();
+    ++it;
+  }
+}
+
 void ActivityLog::Accumulate(uint64_t tl, int64_t from_s, int64_t to_s, int64_t grid_start_s,
                              int64_t step_s, std::vector<ActivityPoint>* points) const {
   auto it = timelines_.find(tl);

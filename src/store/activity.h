@@ -58,6 +58,10 @@ class ActivityLog {
   void Accumulate(uint64_t tl, int64_t from_s, int64_t to_s, int64_t grid_start_s,
                   int64_t step_s, std::vector<ActivityPoint>* points) const;
 
+  // Keeps only the timelines in `keep_from_s`, and of each only the buckets that may hold
+  // seconds at or after its value (what the cleaner's retention floors still let a volume show).
+  void Prune(const std::unordered_map<uint64_t, int64_t>& keep_from_s);
+
   // Seconds before this are summarised per minute only.
   int64_t fine_from_s() const { return fine_from_s_; }
   void set_fine_from_s(int64_t s) { fine_from_s_ = s; }

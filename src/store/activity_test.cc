@@ -182,18 +182,31 @@ TEST_F(ActivityTest, OldCheckpointDerivesTheSummaryFromTheIndex) {
   EXPECT_EQ(NonZero(Activity(kT0, kT0 + 4 * kS, kS)), want);
 }
 
-TEST_F(ActivityTest, CleaningDoesNotChangeTheCounts) {
-  InodeId f = NewFileAt(kT0 + 1 * kS, "f");
-  for (int i = 0; i < 10; ++i) WriteAt(kT0 + (10 + i) * kS, f, 4096);  // overwrites
+// Cleaning drops page versions but not the counts of the window; what lies before the window
+// is forgotten (zeros), so the summary's memory follows the windows.
+TEST_F(ActivityTest, CleaningKeepsTheWindowsCounts) {
+  InodeId g = NewFileAt(kT0 + 1 * kS, "g");
+  for (int i = 0; i < 3; ++i) WriteAt(kT0 + (2 + i) * kS, g, 4096);  // overwrites, before the floor
+  InodeId f = NewFileAt(kT0 + 9 * kS, "f");
+  for (int i = 0; i < 10; ++i) WriteAt(kT0 + (10 + i) * kS, f, 4096);  // in the window
   env_.SetClock(kT0 + 30 * kS);
-  ASSERT_TRUE(store_->SetRetention(vol_, kT0 + 25 * kS).ok());
+  ASSERT_TRUE(store_->SetRetention(vol_, kT0 + 8 * kS).ok());
   auto report = store_->Clean();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_GT(report->versions_dropped, 0u);
-  auto pts = Activity(kT0, kT0 + 30 * kS, 10 * kS);
-  EXPECT_EQ(NonZero(pts), (Points{{0, 0, 1}, {10, 40960, 10}}));
+  const Points want{{0, 0, 1}, {10, 40960, 10}};  // the create at 9 s; nothing before 8 s
+  EXPECT_EQ(NonZero(Activity(kT0, kT0 + 30 * kS, 10 * kS)), want);
   Reopen();
-  EXPECT_EQ(NonZero(Activity(kT0, kT0 + 30 * kS, 10 * kS)), NonZero(pts));
+  EXPECT_EQ(NonZero(Activity(kT0, kT0 + 30 * kS, 10 * kS)), want);
+  // A deleted volume's timelines leave the summary at the next pass.
+  env_.SetClock(kT0 + 31 * kS);
+  ASSERT_TRUE(store_->DeleteVolume(vol_).ok());
+  ASSERT_TRUE(store_->Clean().ok());
+  auto v = store_->CreateVolume("vol");
+  ASSERT_TRUE(v.ok());
+  auto again = store_->Activity(v->id, kT0, kT0 + 30 * kS, 2 * kS);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(NonZero(*again), Points{});
 }
 
 TEST_F(ActivityTest, OldSecondsAreKeptPerMinute) {

@@ -177,9 +177,10 @@ class Store {
   // volume's head at that moment (its history, as Resolve follows it) recorded in the interval.
   // A record is every file-system change: Write, Create, Unlink/Rmdir, Rename, SetAttr (not
   // timeline or volume records). Exact: counted as records are applied (and at recovery), not
-  // sampled, and independent of what a cleaning pass drops. A second in which the volume
-  // switched timelines (a Rewind) counts what both timelines recorded in it. Moments before the
-  // volume's creation, or outside the history kept, show zeros.
+  // sampled. A second in which the volume switched timelines (a Rewind) counts what both
+  // timelines recorded in it. Moments before the volume's creation show zeros, and so do, once
+  // a Clean pass has run, the whole seconds before the volume's retained_from_ns (the summary
+  // keeps only what some volume's window may show; inside the window, cleaning changes nothing).
   // Resolution: one second for the last kActivityFineSpanNs of the store's clock, a minute
   // before that (the summary's memory stays bounded).
   // InvalidArgument: step_ns not a positive whole number of seconds; from_ns > to_ns; more
