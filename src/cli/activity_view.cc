@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 
 #include "api/timeparse.h"
@@ -85,8 +86,13 @@ std::string Sparkline(const std::vector<ActivitySample>& samples, int64_t from_n
       line += touched[c] ? kBlocks[0] : " ";
       continue;
     }
-    const uint64_t level = top ? (bytes[c] * 7 + top - 1) / top : 0;  // 1..7, the busiest 7
-    line += kBlocks[std::min<uint64_t>(level, 7)];
+    // Logarithmic: a burst stays visible beside a bulk load a hundred times bigger. 1..7, the
+    // busiest column 7.
+    const double frac = top > 1 ? std::log(static_cast<double>(bytes[c])) /
+                                      std::log(static_cast<double>(top))
+                                : 1.0;
+    const int level = 1 + static_cast<int>(std::floor(6.0 * frac + 1e-9));
+    line += kBlocks[std::clamp(level, 1, 7)];
   }
   std::string mark_line(cols, ' ');
   for (const TimeMark& m : marks) {

@@ -35,7 +35,8 @@ struct TimeMark {
   char symbol = '*';
 };
 // At most `width` columns over [from_ns, to_ns): line 1, bytes per column as the block
-// characters ▁..█ scaled to the busiest column (a space where nothing was written); line 2, the
+// characters ▂..█ on a logarithmic scale up to the busiest column (▁: changes without file
+// data; a space: nothing); line 2, the
 // marks at their columns (later marks win a shared column); line 3, the axis ends' times. Each
 // line ends with a newline. Samples are summed into the column holding their start.
 std::string Sparkline(const std::vector<ActivitySample>& samples, int64_t from_ns, int64_t to_ns,

@@ -40,15 +40,16 @@ TEST(ActivityView, SparklineScalesAndMarks) {
   std::vector<ActivitySample> s = {{kT0, 700, 1}, {kT0 + 1 * kS, 100, 1}, {kT0 + 2 * kS, 0, 1},
                                    {kT0 + 3 * kS, 0, 0}};
   const std::string out = Sparkline(s, kT0, kT0 + 4 * kS, 4, {{kT0 + 3 * kS, 'B'}});
-  // 700 is the top (█), 100 one seventh (▂), a change without bytes the lowest block, nothing
-  // a space; the backtrack under the fourth column.
+  // 700 is the top (█), 100 on a log scale 1 + floor(6 ln 100 / ln 700) = 5 (▆), a change
+  // without bytes the lowest block, nothing a space; the backtrack under the fourth column.
   EXPECT_EQ(
-      "\u2588\u2582\u2581 \n"
+      "\u2588\u2586\u2581 \n"
       "   B\n"
       "2027-01-15T08:00:00Z .. 2027-01-15T08:00:04Z\n",
       out);
   // Columns sum several samples; marks outside the axis are dropped.
   const std::string two = Sparkline(s, kT0, kT0 + 4 * kS, 2, {{kT0 - kS, 'B'}});
+  // 800 | 0 bytes (one change).
   EXPECT_EQ(0u, two.find("\u2588\u2581\n\n"));
 }
 

@@ -362,7 +362,8 @@ int History(RdsClient& rds, const std::string& id) {
       marks.push_back(TimeMark{*t, 'B'});
     }
   }
-  std::printf("Activity of %s (file data bytes written; B: backtrack, *: event):\n", id.c_str());
+  std::printf("Activity of %s (file data bytes written, log scale; B: backtrack, *: event):\n",
+              id.c_str());
   // One column per point when they are fewer than a terminal line holds (no empty columns).
   const int width = static_cast<int>(std::clamp<size_t>(act->samples.size(), 1, 72));
   std::fputs(Sparkline(act->samples, act->from_ns, act->to_ns, width, marks).c_str(), stdout);

@@ -1609,6 +1609,10 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
                    " keeps (its EarliestRestorableTime); give a later time.");
   }
   if (to > now) return invalid("EndTime is in the future: it must be a time before now.");
+  if (!req.from_ns && to < from) {
+    return invalid("EndTime is before the earliest time DB cluster " + row.id +
+                   " keeps (its EarliestRestorableTime); give a later time.");
+  }
   if (from > to) return invalid("EndTime is before StartTime.");
   int64_t step = 0;
   if (req.step_ns) {

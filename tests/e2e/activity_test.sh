@@ -123,6 +123,13 @@ check_burst "$LINES" "$B3_FROM" "$B3_TO"
 check_quiet "$LINES" "$((B1_TO + SETTLE))" "$B2_FROM"
 [ "$(sql act "SELECT COUNT(*) FROM t WHERE id > 0")" -gt 0 ] || die "no rows after the backtrack"
 
+log "after a restart of rewindd the same counts (checkpoint and log tail)"
+BEFORE=$(activity_lines "$((B1_FROM - 4))" "$B3_TO")
+e2e_stop TERM
+e2e_start
+AFTER=$(activity_lines "$((B1_FROM - 4))" "$B3_TO")
+[ "$BEFORE" = "$AFTER" ] || die "activity changed across a restart: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
+
 log "rewind history: sparkline, backtrack mark"
 HIST=$(rw history act)
 echo "$HIST" | sed 's/^/    /'
@@ -142,6 +149,7 @@ expect_fail() {  # expect_fail PATTERN rewind-args...
 expect_fail DBClusterNotFoundFault activity nosuch
 expect_fail "InvalidParameterValue: StartTime is before the earliest" activity act --from 2001-01-01T00:00:00Z
 expect_fail "InvalidParameterValue: EndTime is in the future" activity act --to 2099-01-01T00:00:00Z
+expect_fail "EndTime is before the earliest" activity act --to 2001-01-01T00:00:00Z
 expect_fail "EndTime is before StartTime" activity act --from "$(iso "$B1_TO")" --to "$(iso "$B1_FROM")"
 expect_fail "is not a step" activity act --step 1.5s
 expect_fail "is not a step" activity act --step 0
