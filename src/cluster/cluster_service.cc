@@ -1596,29 +1596,32 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
 
 Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
-  ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->store_->FindVolume(row.volume));
-  auto invalid = [](const std::string& msg) {
-    return Fault("InvalidParameterValue", Status::Code::kInvalidArgument, msg);
-  };
+  auto found = impl_->store_->FindVolume(row.volume);
+  if (!found.ok()) {
+    // Being created (no volume yet) or deleted (volume gone): nothing to show.
+    return InvalidState("DB cluster " + row.id + " is " + row.status +
+                        "; its activity can be described once its storage exists.");
+  }
+  const store::VolumeInfo& vol = *found;
   const int64_t now = impl_->store_->NowNs();
   const int64_t earliest = impl_->EarliestBacktrackNs(row, vol);
   const int64_t from = req.from_ns.value_or(std::min(earliest, now));
   const int64_t to = req.to_ns.value_or(now);
   if (req.from_ns && from < earliest) {
-    return invalid("StartTime is before the earliest time DB cluster " + row.id +
-                   " keeps (its EarliestRestorableTime); give a later time.");
+    return InvalidParam("StartTime is before the earliest time DB cluster " + row.id +
+                        " keeps (its EarliestRestorableTime); give a later time.");
   }
-  if (to > now) return invalid("EndTime is in the future: it must be a time before now.");
+  if (to > now) return InvalidParam("EndTime is in the future: it must be a time before now.");
   if (!req.from_ns && to < from) {
-    return invalid("EndTime is before the earliest time DB cluster " + row.id +
-                   " keeps (its EarliestRestorableTime); give a later time.");
+    return InvalidParam("EndTime is before the earliest time DB cluster " + row.id +
+                        " keeps (its EarliestRestorableTime); give a later time.");
   }
-  if (from > to) return invalid("EndTime is before StartTime.");
+  if (from > to) return InvalidParam("EndTime is before StartTime.");
   int64_t step = 0;
   if (req.step_ns) {
     step = *req.step_ns;
     if (step <= 0 || step % kNsPerSec != 0) {
-      return invalid("Step must be a whole number of seconds, at least 1.");
+      return InvalidParam("Step must be a whole number of seconds, at least 1.");
     }
   } else {
     // The activity summary keeps whole minutes only before its fine span.
@@ -1634,7 +1637,7 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   auto points = impl_->store_->Activity(vol.id, from, to, step);
   if (!points.ok()) {
     if (points.status().code() == Status::Code::kInvalidArgument) {
-      return invalid("Step: " + points.status().message());
+      return InvalidParam("Step: " + points.status().message());
     }
     return points.status();
   }

@@ -314,7 +314,8 @@ class ClusterService {
   // its window (as earliest_restorable_ns), to = now, step = the shortest of 1 s, 2 s, 5 s,
   // 10 s, 15 s, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 d giving at most
   // kDefaultActivityPoints points (and whole minutes where the store keeps only minutes).
-  // Failure: DBClusterNotFoundFault; InvalidParameterValue naming StartTime (before the window),
+  // Failure: DBClusterNotFoundFault; InvalidDBClusterStateFault while the cluster's volume
+  // does not exist (being created or deleted); InvalidParameterValue naming StartTime (before the window),
   // EndTime (in the future, or before StartTime) or Step (not a whole number of seconds, too
   // many points, under a minute where only minutes are kept). Reads only; no I/O.
   static constexpr int64_t kDefaultActivityPoints = 150;
