@@ -345,9 +345,9 @@ int History(RdsClient& rds, const std::string& id) {
                                               {"SourceType", "db-cluster"},
                                               {"Duration", "20160"}});
   if (!ev.ok()) return Fail(ev.status());
-  // The whole window at the default step (at most a few hundred points), folded into columns.
+  // The whole window at the default step (at most a few hundred points), one column each up to
+  // a terminal line. Backtracks and events are listed even if the activity cannot be had.
   auto act = FetchActivity(rds, {{"DBClusterIdentifier", id}});
-  if (!act.ok()) return Fail(act.status());
   std::vector<TimeMark> marks;
   for (pugi::xml_node e : Items(*ev, "Events", "Event")) {
     if (auto t = api::ParseIso8601(e.child("Date").text().as_string()); t.ok()) {
@@ -362,11 +362,16 @@ int History(RdsClient& rds, const std::string& id) {
       marks.push_back(TimeMark{*t, 'B'});
     }
   }
-  std::printf("Activity of %s (file data bytes written, log scale; B: backtrack, *: event):\n",
-              id.c_str());
-  // One column per point when they are fewer than a terminal line holds (no empty columns).
-  const int width = static_cast<int>(std::clamp<size_t>(act->samples.size(), 1, 72));
-  std::fputs(Sparkline(act->samples, act->from_ns, act->to_ns, width, marks).c_str(), stdout);
+  if (act.ok()) {
+    std::printf("Activity of %s (file data bytes written, log scale; B: backtrack, *: event):\n",
+                id.c_str());
+    const int width = static_cast<int>(std::clamp<size_t>(act->samples.size(), 1, 72));
+    std::fputs(Sparkline(act->samples, act->from_ns, act->to_ns, width, marks).c_str(), stdout);
+  } else {
+    const Status& s = act.status();
+    std::printf("Activity of %s: unavailable (%s%s%s)\n", id.c_str(), s.tag().c_str(),
+                s.tag().empty() ? "" : ": ", s.message().c_str());
+  }
   std::printf("Backtracks of %s:\n", id.c_str());
   std::printf("  %-36s %-10s %-27s %s\n", "ID", "STATUS", "BACKTRACK TO", "FROM");
   for (pugi::xml_node b : backtracks.children("DBClusterBacktrack")) {
