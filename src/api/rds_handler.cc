@@ -5,6 +5,8 @@
 #include <cctype>
 #include <utility>
 
+#include "api/timeparse.h"
+
 namespace rwd::api {
 namespace {
 
@@ -291,6 +293,7 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
        {"DBClusterIdentifier", "SourceDBClusterIdentifier", "RestoreType", "RestoreToTime",
         "UseLatestRestorableTime", "Port", "BacktrackWindow", "EngineMode", "DeletionProtection",
         "Tags", "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible"}},
+      {"DescribeDBClusterActivity", {"DBClusterIdentifier", "StartTime", "EndTime", "Step"}},
       {"DescribeEvents",
        {"SourceIdentifier", "SourceType", "StartTime", "EndTime", "Duration", "EventCategories",
         "Filters", "MaxRecords", "Marker"}},
@@ -471,6 +474,21 @@ ApiResult<cluster::BacktrackRequest> ParseBacktrackDBCluster(const FormParams& p
   API_ASSIGN_OR_RETURN(std::optional<bool> earliest,
                        p.GetBool("UseEarliestTimeOnPointInTimeUnavailable"));
   r.use_earliest_time_on_point_in_time_unavailable = earliest.value_or(false);
+  return r;
+}
+
+ApiResult<cluster::ActivityRequest> ParseDescribeDBClusterActivity(const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "DescribeDBClusterActivity"));
+  cluster::ActivityRequest r;
+  API_ASSIGN_OR_RETURN(r.cluster_id, RequiredId(p, "DBClusterIdentifier", "cluster"));
+  API_ASSIGN_OR_RETURN(r.from_ns, p.GetTimestamp("StartTime"));
+  API_ASSIGN_OR_RETURN(r.to_ns, p.GetTimestamp("EndTime"));
+  // Seconds; at most a year (a longer step gives one point over any window Rewind keeps).
+  API_ASSIGN_OR_RETURN(std::optional<int64_t> step, p.GetInt("Step", 1, 366 * 86400));
+  if (step) r.step_ns = *step * kNanosPerSecond;
+  if (r.from_ns && r.to_ns && *r.from_ns > *r.to_ns) {
+    return ApiError::InvalidParameterValue("EndTime is before StartTime.");
+  }
   return r;
 }
 
@@ -663,13 +681,13 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "BacktrackDBCluster",       "DescribeDBClusterBacktracks",
       "RestoreDBClusterToPointInTime", "DescribeEvents",
       "AddTagsToResource",        "ListTagsForResource",
-      "RemoveTagsFromResource"};
+      "RemoveTagsFromResource",   "DescribeDBClusterActivity"};
   return kActions;
 }
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   using Method = ApiResult<ApiResponse> (RdsHandler::*)(const FormParams&);
-  static const std::array<std::pair<std::string_view, Method>, 15> kDispatch = {{
+  static const std::array<std::pair<std::string_view, Method>, 16> kDispatch = {{
       {"CreateDBCluster", &RdsHandler::CreateDBCluster},
       {"DescribeDBClusters", &RdsHandler::DescribeDBClusters},
       {"ModifyDBCluster", &RdsHandler::ModifyDBCluster},
@@ -685,6 +703,7 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"AddTagsToResource", &RdsHandler::AddTagsToResource},
       {"ListTagsForResource", &RdsHandler::ListTagsForResource},
       {"RemoveTagsFromResource", &RdsHandler::RemoveTagsFromResource},
+      {"DescribeDBClusterActivity", &RdsHandler::DescribeDBClusterActivity},
   }};
   for (const auto& [name, method] : kDispatch) {
     if (name != request.action) continue;
@@ -843,6 +862,24 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBClusterBacktracks(const FormParams&
   }
   return ListAnswer(std::move(shown), paging, "DescribeDBClusterBacktracks",
                     "DBClusterBacktracks", "DBClusterBacktrack", WriteDBClusterBacktrack);
+}
+
+ApiResult<ApiResponse> RdsHandler::DescribeDBClusterActivity(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(cluster::ActivityRequest req, ParseDescribeDBClusterActivity(p));
+  Result<cluster::ActivityView> a = service_->Activity(req);
+  if (!a.ok()) return ApiErrorFromClusterStatus(a.status());
+  XmlWriter w;
+  w.Element("DBClusterIdentifier", a->cluster_id);
+  w.TimeElement("StartTime", a->from_ns);
+  w.TimeElement("EndTime", a->to_ns);
+  w.IntElement("Step", a->step_ns / kNanosPerSecond);
+  w.TimeElement("EarliestTime", a->earliest_ns);
+  w.List("Points", "Point", a->points, [](XmlWriter& x, const store::ActivityPoint& pt) {
+    x.TimeElement("Time", pt.time_ns);
+    x.IntElement("Bytes", static_cast<int64_t>(pt.bytes));
+    x.IntElement("Records", static_cast<int64_t>(pt.records));
+  });
+  return Answer(std::move(w).Take());
 }
 
 ApiResult<ApiResponse> RdsHandler::RestoreDBClusterToPointInTime(const FormParams& p) {

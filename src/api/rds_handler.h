@@ -5,7 +5,16 @@
 // Actions: CreateDBCluster, DescribeDBClusters, ModifyDBCluster, DeleteDBCluster,
 // CreateDBInstance, DescribeDBInstances, DeleteDBInstance, RebootDBInstance, BacktrackDBCluster,
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
-// ListTagsForResource, RemoveTagsFromResource. Anything else is answered with InvalidAction.
+// ListTagsForResource, RemoveTagsFromResource, and Rewind's own DescribeDBClusterActivity (RDS
+// has no such action; it follows the Query-API style of the others). Anything else is answered
+// with InvalidAction.
+//
+// DescribeDBClusterActivity: DBClusterIdentifier (required), StartTime, EndTime (ISO 8601),
+// Step (whole seconds, 1..31622400). Answers DBClusterIdentifier, StartTime and EndTime (the
+// interval rounded out to whole steps), Step, EarliestTime (of the window), and
+// <Points><Point><Time/><Bytes/><Records/></Point>...</Points>: every step, zeros included, at
+// most store::kMaxActivityPoints (no paging). Errors: DBClusterNotFoundFault; InvalidParameterValue
+// naming StartTime, EndTime or Step (ClusterService::Activity).
 //
 // Every parameter an action accepts is honoured or refused by value (AcceptedParameters); any
 // other parameter is refused with InvalidParameterValue naming it, never ignored. Describe*
@@ -108,6 +117,7 @@ ApiResult<cluster::CreateInstanceRequest> ParseCreateDBInstance(const FormParams
 ApiResult<cluster::BacktrackRequest> ParseBacktrackDBCluster(const FormParams& params);
 ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormParams& params);
 ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& params);
+ApiResult<cluster::ActivityRequest> ParseDescribeDBClusterActivity(const FormParams& params);
 
 // --- Rendering (exposed for tests): the members of one list item / result structure ---
 
@@ -155,6 +165,7 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> AddTagsToResource(const FormParams& p);
   ApiResult<ApiResponse> ListTagsForResource(const FormParams& p);
   ApiResult<ApiResponse> RemoveTagsFromResource(const FormParams& p);
+  ApiResult<ApiResponse> DescribeDBClusterActivity(const FormParams& p);
 
   // A DBInstance result (CreateDBInstance, DeleteDBInstance, RebootDBInstance), or the refusal.
   ApiResult<ApiResponse> InstanceAnswer(const Result<cluster::InstanceView>& i) const;

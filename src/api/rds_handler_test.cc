@@ -375,6 +375,41 @@ TEST_F(RdsHandlerServiceTest, EmptyDescribes) {
   EXPECT_EQ("<Events></Events>", r->result_xml);
 }
 
+TEST(RdsHandlerParse, DescribeDBClusterActivity) {
+  auto r = ParseDescribeDBClusterActivity(
+      Form("DBClusterIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3Acluster%3Alab"
+           "&StartTime=2026-11-25T10%3A00%3A00Z&EndTime=2026-11-25T11%3A00%3A00Z&Step=60"));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("lab", r->cluster_id);
+  EXPECT_EQ(r->to_ns.value() - r->from_ns.value(), 3600 * kNanosPerSecond);
+  EXPECT_EQ(60 * kNanosPerSecond, r->step_ns.value());
+  r = ParseDescribeDBClusterActivity(Form("DBClusterIdentifier=lab"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->from_ns || r->to_ns || r->step_ns);
+  ExpectError(ParseDescribeDBClusterActivity(Form("StartTime=2026-11-25T10%3A00%3A00Z")), 400,
+              "MissingParameter", "DBClusterIdentifier");
+  ExpectError(ParseDescribeDBClusterActivity(Form("DBClusterIdentifier=lab&StartTime=noon")), 400,
+              "InvalidParameterValue", "StartTime");
+  ExpectError(ParseDescribeDBClusterActivity(
+                  Form("DBClusterIdentifier=lab&EndTime=2026-11-25T10%3A00%3A00")),
+              400, "InvalidParameterValue", "EndTime");
+  ExpectError(ParseDescribeDBClusterActivity(
+                  Form("DBClusterIdentifier=lab&StartTime=2026-11-25T11%3A00%3A00Z"
+                       "&EndTime=2026-11-25T10%3A00%3A00Z")),
+              400, "InvalidParameterValue", "EndTime is before StartTime");
+  ExpectError(ParseDescribeDBClusterActivity(Form("DBClusterIdentifier=lab&Step=0")), 400,
+              "InvalidParameterValue", "Step");
+  ExpectError(ParseDescribeDBClusterActivity(Form("DBClusterIdentifier=lab&Step=1m")), 400,
+              "InvalidParameterValue", "Step");
+  ExpectError(ParseDescribeDBClusterActivity(Form("DBClusterIdentifier=lab&Period=60")), 400,
+              "InvalidParameterValue", "Period");
+}
+
+TEST_F(RdsHandlerServiceTest, ActivityOfAnUnknownClusterIsNotFound) {
+  ExpectError(Call("DescribeDBClusterActivity", "DBClusterIdentifier=nope"), 404,
+              "DBClusterNotFoundFault", "nope");
+}
+
 TEST_F(RdsHandlerServiceTest, NotFoundFaults) {
   ExpectError(Call("DescribeDBClusters", "DBClusterIdentifier=nope"), 404,
               "DBClusterNotFoundFault", "nope");

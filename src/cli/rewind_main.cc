@@ -6,7 +6,9 @@
 //   backtrack CLUSTER --to TIME [--use-earliest]
 //                                           rewinds in place; waits and shows progress
 //   clone SOURCE NEW [--at TIME] [--port N] copy-on-write clone + writer instance; waits
-//   history CLUSTER                         backtracks and events
+//   activity CLUSTER [--from TIME] [--to TIME] [--step 1s|10s|1m|1h] [--format table|json]
+//                                           file data bytes and change records per step
+//   history CLUSTER                         activity sparkline, backtracks and events
 //   show CLUSTER                            one cluster: endpoint, window, deletion
 //                                           protection, tags
 //   protect CLUSTER on|off                  deletion protection (modify-db-cluster)
@@ -15,6 +17,7 @@
 // TIME: ISO 8601 ("2026-11-25T10:00:00Z") or relative ("90 seconds ago", "5m ago", "now").
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "api/timeparse.h"
+#include "cli/activity_view.h"
 #include "cli/rds_client.h"
 #include "tls/tls.h"
 
@@ -47,6 +51,8 @@ int Usage() {
                "  status\n"
                "  backtrack CLUSTER --to TIME [--use-earliest]\n"
                "  clone SOURCE NEW [--at TIME] [--port N]\n"
+               "  activity CLUSTER [--from TIME] [--to TIME] [--step 1s|10s|1m|1h|1d]\n"
+               "                   [--format table|json]\n"
                "  history CLUSTER\n"
                "  show CLUSTER\n"
                "  protect CLUSTER on|off\n"
@@ -265,22 +271,114 @@ int Clone(RdsClient& rds, const std::string& src, const std::string& id,
   return 0;
 }
 
+// DescribeDBClusterActivity → its samples and the interval it answered.
+struct ActivityAnswer {
+  std::vector<ActivitySample> samples;
+  int64_t from_ns = 0;
+  int64_t to_ns = 0;
+  int64_t step_s = 0;
+};
+Result<ActivityAnswer> FetchActivity(RdsClient& rds, const Params& params) {
+  auto r = rds.Call("DescribeDBClusterActivity", params);
+  if (!r.ok()) return r.status();
+  auto time_of = [](const pugi::xml_node& n, const char* name) -> Result<int64_t> {
+    return api::ParseIso8601(n.child(name).text().as_string());
+  };
+  pugi::xml_node result = (*r)->first_child().child("DescribeDBClusterActivityResult");
+  ActivityAnswer a;
+  auto from = time_of(result, "StartTime");
+  auto to = time_of(result, "EndTime");
+  if (!from.ok() || !to.ok()) {
+    return Status::Corruption("DescribeDBClusterActivity answered without StartTime/EndTime");
+  }
+  a.from_ns = *from;
+  a.to_ns = *to;
+  a.step_s = result.child("Step").text().as_llong();
+  for (pugi::xml_node p : result.child("Points").children("Point")) {
+    auto t = time_of(p, "Time");
+    if (!t.ok()) return Status::Corruption("DescribeDBClusterActivity answered a bad Time");
+    a.samples.push_back(ActivitySample{*t, p.child("Bytes").text().as_ullong(),
+                                       p.child("Records").text().as_ullong()});
+  }
+  return a;
+}
+
+int Activity(RdsClient& rds, const std::string& id, const std::string& from,
+             const std::string& to, const std::string& step, const std::string& format) {
+  if (format != "table" && format != "json") {
+    return Fail(Status::InvalidArgument("--format must be table or json, not '" + format + "'"));
+  }
+  Params p = {{"DBClusterIdentifier", id}};
+  const int64_t now = api::NowNs();
+  auto time_param = [&](const std::string& text, const char* flag, const char* name) -> Status {
+    if (text.empty()) return Status::Ok();
+    auto t = api::ParseTimeArg(text, now);
+    if (!t.ok()) return t.status().WithContext(flag);
+    p.emplace_back(name, api::FormatIso8601(*t, 6));
+    return Status::Ok();
+  };
+  if (Status s = time_param(from, "--from", "StartTime"); !s.ok()) return Fail(s);
+  if (Status s = time_param(to, "--to", "EndTime"); !s.ok()) return Fail(s);
+  if (!step.empty()) {
+    auto s = ParseStep(step);
+    if (!s.ok()) return Fail(s.status());
+    p.emplace_back("Step", std::to_string(*s));
+  }
+  auto a = FetchActivity(rds, p);
+  if (!a.ok()) return Fail(a.status());
+  if (format == "json") {
+    std::fputs(ActivityJson(a->samples).c_str(), stdout);
+    return 0;
+  }
+  std::printf("Activity of %s from %s to %s, step %s (bytes: file data written; records: "
+              "change records)\n",
+              id.c_str(), api::FormatIso8601(a->from_ns, 0).c_str(),
+              api::FormatIso8601(a->to_ns, 0).c_str(), FormatStep(a->step_s).c_str());
+  std::fputs(ActivityTable(a->samples).c_str(), stdout);
+  return 0;
+}
+
 int History(RdsClient& rds, const std::string& id) {
   auto bt = rds.Call("DescribeDBClusterBacktracks", {{"DBClusterIdentifier", id}});
   if (!bt.ok()) return Fail(bt.status());
-  std::printf("Backtracks of %s:\n", id.c_str());
-  std::printf("  %-36s %-10s %-27s %s\n", "ID", "STATUS", "BACKTRACK TO", "FROM");
-  for (pugi::xml_node b : (*bt)->find_node([](const pugi::xml_node& n) {
-         return std::string_view(n.name()) == "DBClusterBacktracks";
-       }).children("DBClusterBacktrack")) {
-    std::printf("  %-36s %-10s %-27s %s\n", b.child("BacktrackIdentifier").text().as_string(),
-                b.child("Status").text().as_string(), b.child("BacktrackTo").text().as_string(),
-                b.child("BacktrackedFrom").text().as_string());
-  }
   auto ev = AllPages(rds, "DescribeEvents", {{"SourceIdentifier", id},
                                               {"SourceType", "db-cluster"},
                                               {"Duration", "20160"}});
   if (!ev.ok()) return Fail(ev.status());
+  // The whole window at the default step (at most a few hundred points), one column each up to
+  // a terminal line. Backtracks and events are listed even if the activity cannot be had.
+  auto act = FetchActivity(rds, {{"DBClusterIdentifier", id}});
+  std::vector<TimeMark> marks;
+  for (pugi::xml_node e : Items(*ev, "Events", "Event")) {
+    if (auto t = api::ParseIso8601(e.child("Date").text().as_string()); t.ok()) {
+      marks.push_back(TimeMark{*t, '*'});
+    }
+  }
+  pugi::xml_node backtracks = (*bt)->find_node([](const pugi::xml_node& n) {
+    return std::string_view(n.name()) == "DBClusterBacktracks";
+  });
+  for (pugi::xml_node b : backtracks.children("DBClusterBacktrack")) {
+    if (auto t = api::ParseIso8601(b.child("BacktrackedFrom").text().as_string()); t.ok()) {
+      marks.push_back(TimeMark{*t, 'B'});
+    }
+  }
+  if (act.ok()) {
+    std::printf("Activity of %s (file data bytes written, log scale; B: backtrack, *: event):\n",
+                id.c_str());
+    const int width = static_cast<int>(std::clamp<size_t>(act->samples.size(), 1, 72));
+    std::fputs(Sparkline(act->samples, act->from_ns, act->to_ns, width, marks).c_str(), stdout);
+  } else {
+    const Status& s = act.status();
+    std::printf("Activity of %s: unavailable (%s%s%s)\n", id.c_str(), s.tag().c_str(),
+                s.tag().empty() ? "" : ": ", s.message().c_str());
+  }
+  std::printf("Backtracks of %s:\n", id.c_str());
+  std::printf("  %-36s %-10s %-27s %s\n", "ID", "STATUS", "BACKTRACK TO", "FROM");
+  for (pugi::xml_node b : backtracks.children("DBClusterBacktrack")) {
+    std::printf("  %-36s %-10s %-27s %s\n", b.child("BacktrackIdentifier").text().as_string(),
+                b.child("Status").text().as_string(), b.child("BacktrackTo").text().as_string(),
+                b.child("BacktrackedFrom").text().as_string());
+  }
   std::printf("Events of %s:\n", id.c_str());
   for (pugi::xml_node e : Items(*ev, "Events", "Event")) {
     std::printf("  %-27s %s\n", e.child("Date").text().as_string(),
@@ -306,7 +404,7 @@ int main(int argc, char** argv) {
   std::string ca_bundle;
   bool ca_flag = false;
   std::vector<std::string> args;
-  std::string to, at, port;
+  std::string to, at, port, from, step, format = "table";
   bool use_earliest = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -324,6 +422,12 @@ int main(int argc, char** argv) {
       ca_flag = true;
     } else if (a == "--to") {
       if (!value(&to)) return Usage();
+    } else if (a == "--from") {
+      if (!value(&from)) return Usage();
+    } else if (a == "--step") {
+      if (!value(&step)) return Usage();
+    } else if (a == "--format") {
+      if (!value(&format)) return Usage();
     } else if (a == "--at") {
       if (!value(&at)) return Usage();
     } else if (a == "--port") {
@@ -358,6 +462,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "clone" && args.size() == 3) return Clone(rds, args[1], args[2], at, port);
   if (cmd == "history" && args.size() == 2) return History(rds, args[1]);
+  if (cmd == "activity" && args.size() == 2) return Activity(rds, args[1], from, to, step, format);
   if (cmd == "show" && args.size() == 2) return Show(rds, args[1]);
   if (cmd == "protect" && args.size() == 3) return Protect(rds, args[1], args[2]);
   if ((cmd == "tag" || cmd == "untag") && args.size() >= 3) {

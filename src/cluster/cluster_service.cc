@@ -1661,6 +1661,63 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
                        bt.request_time_ns, bt.status, ""};
 }
 
+Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
+  auto found = impl_->store_->FindVolume(row.volume);
+  if (!found.ok()) {
+    // Being created (no volume yet) or deleted (volume gone): nothing to show.
+    return InvalidState("DB cluster " + row.id + " is " + row.status +
+                        "; its activity can be described once its storage exists.");
+  }
+  const store::VolumeInfo& vol = *found;
+  const int64_t now = impl_->store_->NowNs();
+  const int64_t earliest = impl_->EarliestBacktrackNs(row, vol);
+  const int64_t from = req.from_ns.value_or(std::min(earliest, now));
+  const int64_t to = req.to_ns.value_or(now);
+  if (req.from_ns && from < earliest) {
+    return InvalidParam("StartTime is before the earliest time DB cluster " + row.id +
+                        " keeps (its EarliestRestorableTime); give a later time.");
+  }
+  if (to > now) return InvalidParam("EndTime is in the future: it must be a time before now.");
+  if (!req.from_ns && to < from) {
+    return InvalidParam("EndTime is before the earliest time DB cluster " + row.id +
+                        " keeps (its EarliestRestorableTime); give a later time.");
+  }
+  if (from > to) return InvalidParam("EndTime is before StartTime.");
+  int64_t step = 0;
+  if (req.step_ns) {
+    step = *req.step_ns;
+    if (step <= 0 || step % kNsPerSec != 0) {
+      return InvalidParam("Step must be a whole number of seconds, at least 1.");
+    }
+  } else {
+    // The activity summary keeps whole minutes only before its fine span.
+    const bool minutes_only = from < now - store::kActivityFineSpanNs + 60 * kNsPerSec;
+    static constexpr int64_t kLadder[] = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
+                                          3600, 7200, 10800, 21600, 43200, 86400};
+    for (int64_t s : kLadder) {
+      step = s * kNsPerSec;
+      if (minutes_only && s % 60 != 0) continue;
+      if ((to - from) / step + 2 <= kDefaultActivityPoints) break;
+    }
+  }
+  auto points = impl_->store_->Activity(vol.id, from, to, step);
+  if (!points.ok()) {
+    if (points.status().code() == Status::Code::kInvalidArgument) {
+      return InvalidParam("Step: " + points.status().message());
+    }
+    return points.status();
+  }
+  ActivityView v;
+  v.cluster_id = row.id;
+  v.step_ns = step;
+  v.from_ns = from / step * step;
+  v.to_ns = v.from_ns + static_cast<int64_t>(points->size()) * step;
+  v.earliest_ns = earliest;
+  v.points = std::move(points).value();
+  return v;
+}
+
 Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
     const std::string& cluster_id, const std::optional<std::string>& backtrack_id,
     const std::vector<std::string>& statuses) {

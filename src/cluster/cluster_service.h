@@ -179,6 +179,23 @@ struct EventQuery {
   std::vector<std::string> categories;
 };
 
+// A cluster's activity over an interval (ClusterService::Activity). Unset times and step take
+// the defaults described there.
+struct ActivityRequest {
+  std::string cluster_id;
+  std::optional<int64_t> from_ns;
+  std::optional<int64_t> to_ns;
+  std::optional<int64_t> step_ns;
+};
+struct ActivityView {
+  std::string cluster_id;
+  int64_t from_ns = 0;      // the first point's start (from rounded down to a whole step)
+  int64_t to_ns = 0;        // the last point's end (to rounded up)
+  int64_t step_ns = 0;
+  int64_t earliest_ns = 0;  // the earliest time its window holds now
+  std::vector<store::ActivityPoint> points;  // ascending, one per step, zeros included
+};
+
 // Retention, per cluster, as the last cleaning pass found it (for /metrics).
 struct ClusterRetention {
   std::string id;
@@ -310,6 +327,17 @@ class ClusterService {
   Result<ClusterView> Clone(const CloneRequest& request);
 
   std::vector<EventView> DescribeEvents(const EventQuery& query);
+  // What the cluster's volume changed per step (store::Store::Activity: file data bytes and
+  // change records, following the cluster's backtracks). Defaults: from = the earliest time of
+  // its window (as earliest_restorable_ns), to = now, step = the shortest of 1 s, 2 s, 5 s,
+  // 10 s, 15 s, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 d giving at most
+  // kDefaultActivityPoints points (and whole minutes where the store keeps only minutes).
+  // Failure: DBClusterNotFoundFault; InvalidDBClusterStateFault while the cluster's volume
+  // does not exist (being created or deleted); InvalidParameterValue naming StartTime (before the window),
+  // EndTime (in the future, or before StartTime) or Step (not a whole number of seconds, too
+  // many points, under a minute where only minutes are kept). Reads only; no I/O.
+  static constexpr int64_t kDefaultActivityPoints = 150;
+  Result<ActivityView> Activity(const ActivityRequest& request);
   // Deletes events older than event_retention_days; returns how many went. Also run at start
   // and by every retention pass.
   Result<int64_t> PruneEvents();

@@ -9,10 +9,12 @@ namespace rwd::store {
 namespace {
 
 constexpr char kCheckpointMagic[8] = {'R', 'W', 'N', 'D', 'C', 'K', 'P', '1'};
-// Version 3 stores an extent's zlen in the upper half of the u32 that version 2 used for its
-// page offset (always below 2^16 there), so a version-2 checkpoint loads as one without
-// compressed extents.
-constexpr uint32_t kCheckpointVersion = 3;
+// Version 4 adds the activity summary at the end. Version 3 stores an extent's zlen in the upper
+// half of the u32 that version 2 used for its page offset (always below 2^16 there), so a
+// version-2 checkpoint loads as one without compressed extents. Versions 2 and 3 have no
+// activity summary: it is derived from the index they hold (DeriveActivity).
+constexpr uint32_t kCheckpointVersion = 4;
+constexpr uint32_t kCheckpointVersionNoActivity = 3;
 constexpr uint32_t kCheckpointVersionNoZlen = 2;
 
 class Writer {
@@ -218,8 +220,59 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
       w.U64(h.timeline.value);
     }
   }
+  w.I64(activity_.fine_from_s());
+  w.U64(activity_.timelines().size());
+  auto put_buckets = [&](const auto& buckets) {
+    w.U64(buckets.size());
+    for (const ActivityBucket& b : buckets) {
+      w.I64(b.second);
+      w.U64(b.bytes);
+      w.U64(b.records);
+    }
+  };
+  for (const auto& [tl, a] : activity_.timelines()) {
+    w.U64(tl);
+    put_buckets(a.coarse);
+    put_buckets(a.fine);
+  }
   w.U32(crc32c::Mask(crc32c::Value(out.data(), out.size())));
   return out;
+}
+
+void Store::Impl::DeriveActivity() {
+  // Every change record left a version in the index under its LSN (an extent, an attribute or
+  // a name version; several for one record share its LSN). Exact unless a cleaning pass
+  // dropped versions before this checkpoint was written.
+  std::unordered_map<uint64_t, std::map<uint64_t, uint64_t>> per_tl;  // tl -> lsn -> bytes
+  for (const auto& [ino, per] : inodes_) {
+    for (const auto& [t, st] : per) {
+      auto& m = per_tl[t->info.id.value];
+      for (const AttrVersion& a : st->attrs) m.emplace(a.lsn, 0);
+      for (const auto& [page, exts] : st->pages) {
+        for (const Extent& e : exts) m[e.lsn] += e.len;
+      }
+    }
+  }
+  for (const auto& [ino, per] : dirs_) {
+    for (const auto& [t, st] : per) {
+      auto& m = per_tl[t->info.id.value];
+      for (const auto& [name, versions] : st->names) {
+        for (const DentryVersion& d : versions) m.emplace(d.lsn, 0);
+      }
+    }
+  }
+  activity_.Clear();
+  for (const auto& [tl, m] : per_tl) {
+    const Timeline* t = FindTimeline(TimelineId(tl));
+    for (const auto& [lsn, bytes] : m) {
+      if (t && lsn == t->info.created_lsn.value) continue;  // a root directory's creation
+      auto it = std::lower_bound(time_index_.begin(), time_index_.end(), lsn,
+                                 [](const auto& e, uint64_t l) { return e.second < l; });
+      if (it == time_index_.end()) continue;
+      activity_.AddUnordered(tl, it->first, bytes, 1);
+    }
+  }
+  activity_.Finish(last_time_ns_.load());
 }
 
 Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset,
@@ -235,7 +288,8 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
   }
   Reader r(bytes.substr(sizeof(kCheckpointMagic), bytes.size() - sizeof(kCheckpointMagic) - 4));
   const uint32_t version = r.U32();
-  if (version != kCheckpointVersion && version != kCheckpointVersionNoZlen) {
+  if (version != kCheckpointVersion && version != kCheckpointVersionNoActivity &&
+      version != kCheckpointVersionNoZlen) {
     return Status::Corruption("checkpoint version unknown");
   }
   *segment = r.U32();
@@ -352,6 +406,26 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
       v.history.push_back(e);
     }
     volumes_[v.id.value] = std::move(v);
+  }
+  activity_.Clear();
+  if (version >= kCheckpointVersion) {
+    activity_.set_fine_from_s(r.I64());
+    auto read_buckets = [&](auto* out) {
+      for (uint64_t k = r.Count(24); k > 0 && r.ok(); --k) {
+        ActivityBucket b;
+        b.second = r.I64();
+        b.bytes = r.U64();
+        b.records = r.U64();
+        out->push_back(b);
+      }
+    };
+    for (uint64_t n = r.Count(24); n > 0 && r.ok(); --n) {
+      TimelineActivity& a = activity_.timelines()[r.U64()];
+      read_buckets(&a.coarse);
+      read_buckets(&a.fine);
+    }
+  } else if (r.ok()) {
+    DeriveActivity();
   }
   if (!r.ok() || !r.AtEnd()) return Status::Corruption("checkpoint truncated or malformed");
   return Status::Ok();

@@ -121,6 +121,24 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
   CleanReport report;
   report.bytes_before = log_bytes_.load();
 
+  // ---- 0. the activity summary keeps what the volumes may still show: per timeline, from the
+  // earliest retention floor (whole seconds) of a volume that had it as its head since then ----
+  {
+    std::unique_lock<std::shared_mutex> lk(index_mu_);
+    std::unordered_map<uint64_t, int64_t> activity_from;
+    for (const auto& [id, v] : volumes_) {
+      const int64_t floor_s = std::max(v.retained_from_ns, v.created_ns) / 1'000'000'000;
+      for (size_t h = 0; h < v.history.size(); ++h) {
+        const int64_t end = h + 1 < v.history.size() ? v.history[h + 1].from_ns
+                                                     : std::numeric_limits<int64_t>::max();
+        if (end / 1'000'000'000 < floor_s) continue;
+        auto [it, fresh] = activity_from.emplace(v.history[h].timeline.value, floor_s);
+        if (!fresh) it->second = std::min(it->second, floor_s);
+      }
+    }
+    activity_.Prune(activity_from);
+  }
+
   // ---- 1. read sets ----
   std::unordered_map<const Timeline*, ReadSet> sets;
   struct Owner {

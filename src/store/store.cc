@@ -374,6 +374,9 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
   };
 
   const Timeline* tl = FindTimeline(rec.tl);
+  if (tl && IsFileChange(rec.kind)) {
+    activity_.Add(rec.tl.value, now, rec.kind == RecordKind::kWrite ? WriteLength(rec) : 0);
+  }
   switch (rec.kind) {
     case RecordKind::kWrite: {
       if (!tl) return;
@@ -1076,6 +1079,7 @@ Status Store::Impl::Open() {
       dirs_.clear();
       volumes_.clear();
       time_index_.clear();
+      activity_.Clear();
       last_lsn_ = 0;
       last_time_ns_ = 0;
       records_ = page_versions_ = 0;
@@ -1619,6 +1623,47 @@ Status Store::DeleteVolume(VolumeId volume) {
     RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
   }
   return Sync();
+}
+
+Result<std::vector<ActivityPoint>> Store::Activity(VolumeId volume, int64_t from_ns,
+                                                   int64_t to_ns, int64_t step_ns) const {
+  constexpr int64_t kNs = 1'000'000'000;
+  if (step_ns <= 0 || step_ns % kNs != 0) {
+    return Status::InvalidArgument("activity step must be a positive whole number of seconds");
+  }
+  if (from_ns > to_ns) return Status::InvalidArgument("activity start is after its end");
+  const int64_t step_s = step_ns / kNs;
+  auto floor_div = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && (a < 0)); };
+  const int64_t grid_start_s = floor_div(from_ns, step_ns) * step_s;
+  const int64_t grid_end_s = (floor_div(to_ns, step_ns) + (to_ns % step_ns != 0)) * step_s;
+  const int64_t n = std::max<int64_t>((grid_end_s - grid_start_s) / step_s, 0);
+  if (n > kMaxActivityPoints) {
+    return Status::InvalidArgument("activity of " + std::to_string(n) + " points asked; at most " +
+                                   std::to_string(kMaxActivityPoints) +
+                                   ": use a longer step or a shorter interval");
+  }
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  auto v = impl_->volumes_.find(volume.value);
+  if (v == impl_->volumes_.end()) return Status::NotFound("no volume " + volume.ToString());
+  const int64_t fine_from_s = impl_->activity_.fine_from_s();
+  if (step_s % 60 != 0 && grid_start_s < fine_from_s) {
+    return Status::InvalidArgument(
+        "activity before " + std::to_string(fine_from_s) +
+        " s since the epoch is kept per minute: use a step of whole minutes, or start later");
+  }
+  std::vector<ActivityPoint> points(n);
+  for (int64_t i = 0; i < n; ++i) points[i].time_ns = (grid_start_s + i * step_s) * kNs;
+  const std::vector<HistoryEntry>& h = v->second.history;
+  for (size_t i = 0; i < h.size(); ++i) {
+    // The timeline was the head over [from, until): the seconds touching that span (a record
+    // of it cannot lie outside, so a shared second counts both timelines exactly).
+    const int64_t from_s = std::max(floor_div(h[i].from_ns, kNs), grid_start_s);
+    const int64_t until_s =
+        i + 1 < h.size() ? std::min(floor_div(h[i + 1].from_ns, kNs) + 1, grid_end_s) : grid_end_s;
+    impl_->activity_.Accumulate(h[i].timeline.value, from_s, until_s, grid_start_s, step_s,
+                                &points);
+  }
+  return points;
 }
 
 Result<VolumeInfo> Store::GetVolume(VolumeId volume) const {

@@ -187,6 +187,26 @@ class Store {
   // Forgets the volume (its name may be reused). Its timelines stay while others branch from them.
   Status DeleteVolume(VolumeId volume);
 
+  // ---- Activity ----
+  // What `volume` changed per interval: points at from_ns, from_ns + step_ns, ... while < to_ns,
+  // where from_ns and to_ns are first rounded (down, up) to multiples of step_ns since the epoch;
+  // each point counts the change records (bytes: file data bytes) that the timeline that was the
+  // volume's head at that moment (its history, as Resolve follows it) recorded in the interval.
+  // A record is every file-system change: Write, Create, Unlink/Rmdir, Rename, SetAttr (not
+  // timeline or volume records). Exact: counted as records are applied (and at recovery), not
+  // sampled. A second in which the volume switched timelines (a Rewind) counts what both
+  // timelines recorded in it. Moments before the volume's creation show zeros, and so do, once
+  // a Clean pass has run, the whole seconds before the volume's retained_from_ns (the summary
+  // keeps only what some volume's window may show; inside the window, cleaning changes nothing).
+  // Resolution: one second for the last kActivityFineSpanNs of the store's clock, a minute
+  // before that (the summary's memory stays bounded).
+  // InvalidArgument: step_ns not a positive whole number of seconds; from_ns > to_ns; more
+  // than kMaxActivityPoints points; a step that is not a whole number of minutes for an
+  // interval starting where only minutes are kept (the message says from when).
+  // NotFound: unknown volume. Cost: O(buckets in [from, to)), no I/O.
+  Result<std::vector<ActivityPoint>> Activity(VolumeId volume, int64_t from_ns, int64_t to_ns,
+                                              int64_t step_ns) const;
+
   Result<VolumeInfo> GetVolume(VolumeId volume) const;
   Result<VolumeInfo> FindVolume(std::string_view name) const;
   std::vector<VolumeInfo> ListVolumes() const;

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/activity.h"
 #include "store/compress.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -174,6 +175,8 @@ class Store::Impl {
   // of each segment it knew (segment -> file id).
   Status LoadIndex(std::string_view bytes, uint32_t* segment, uint64_t* offset,
                    std::map<uint32_t, uint32_t>* files);
+  // Rebuilds activity_ from the index (a checkpoint older than version 4 has no summary).
+  void DeriveActivity();
 
   // The file of segment `seg` as first written (file id == seg).
   std::string SegmentPath(uint32_t seg) const;
@@ -319,6 +322,8 @@ class Store::Impl {
   std::unordered_map<uint64_t, PerTimeline<InodeState>> inodes_;
   std::unordered_map<uint64_t, PerTimeline<DirState>> dirs_;
   std::map<uint64_t, VolumeInfo> volumes_;
+  // Per timeline, change records and file data bytes per second (Store::Activity).
+  ActivityLog activity_;
   // (time, last LSN stamped with that time), ascending in both.
   std::vector<std::pair<int64_t, uint64_t>> time_index_;
 

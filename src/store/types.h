@@ -124,6 +124,20 @@ struct VolumeHistoryStats {
   uint64_t live_stored_bytes = 0;
 };
 
+// One interval of a volume's activity (Store::Activity): what the timeline that was the volume's
+// head recorded in [time_ns, time_ns + step).
+struct ActivityPoint {
+  int64_t time_ns = 0;
+  uint64_t bytes = 0;    // file data bytes written (Write), before compression
+  uint64_t records = 0;  // change records: writes, creates, removes, renames, attribute changes
+  bool operator==(const ActivityPoint&) const = default;
+};
+// The activity summary keeps per-second counts for this long before the store's clock; older
+// counts are kept per minute (Store::Activity).
+inline constexpr int64_t kActivityFineSpanNs = 24ll * 3600 * 1'000'000'000;
+// Store::Activity answers at most this many points.
+inline constexpr int64_t kMaxActivityPoints = 10'000;
+
 // What one Store::Clean pass did.
 struct CleanReport {
   uint64_t versions_dropped = 0;     // page versions no retained state needs, dropped from the index
