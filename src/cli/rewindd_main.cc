@@ -4,7 +4,7 @@
 //
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
 //           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
-//           [--engine-user NAME]
+//           [--engine-user NAME] [--engine-uid-base N]
 //           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]] ...
 //
 // Object store (off by default): every closed log segment, checkpoint and consistent meta.db
@@ -21,8 +21,9 @@
 // Every cluster's mariadbd serves TLS with a certificate from rewindd's own CA, whose
 // certificate is DIR/ca.pem (mysql --ssl-ca=DIR/ca.pem --ssl-verify-server-cert).
 //
-// mariadbd never runs as root: run as root, rewindd starts each one as the engine user (NAME,
-// default Debian's `mysql`); run as another user, as that user. Everything rewindd writes is
+// mariadbd never runs as root: run as root, rewindd starts each cluster's as a uid of its own
+// (from --engine-uid-base, no passwd entry, primary group that of the engine user NAME, default
+// Debian's `mysql`); run as another user, every mariadbd runs as that user. Everything rewindd writes is
 // private (files 0600, directories 0700; see cluster::ServiceOptions::data_dir for the few
 // directories the engine user may traverse).
 // DIR (default /var/lib/rewind) holds everything: the store, meta.db, the mounts (DIR/mnt), the
@@ -94,6 +95,9 @@ constexpr const char* kUsage =
     "                      as Aurora); older ones are deleted by the retention pass\n"
     "  --engine-user NAME  the unprivileged system user every mariadbd runs as when rewindd\n"
     "                      runs as root (default mysql; never root)\n"
+    "  --engine-uid-base N  run as root, each cluster's mariadbd runs as its own uid, the\n"
+    "                      lowest free of N..N+65535 with no passwd entry, in the engine\n"
+    "                      user's group (default 2100000000; N >= 65536)\n"
     "  --object-store s3://BUCKET/PREFIX  ship the store's log, checkpoints and metadata to\n"
     "                      this S3 bucket (tail every second); credentials from the AWS\n"
     "                      environment or shared credentials file, never the command line\n"
@@ -118,6 +122,7 @@ struct Flags {
   bool allow_plain_http = false;
   long event_retention_days = 14;
   std::string engine_user;  // empty: the engine's default (mysql when root)
+  long engine_uid_base = 2100000000;
   std::string object_store;  // s3://BUCKET/PREFIX; empty: off
   std::string s3_endpoint;
   std::string s3_region;
@@ -292,6 +297,15 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.engine_user = value;
+    } else if (take("--engine-uid-base")) {
+      constexpr long kMaxBase = 4294967294L - 65535;  // the last slot stays below (uid_t)-1
+      std::optional<long> base = ParseLong(value, 65536, kMaxBase);
+      if (!base) {
+        std::fprintf(stderr, "rewindd: --engine-uid-base wants a uid from 65536 to %ld, got '%s'\n",
+                     kMaxBase, value.c_str());
+        return std::nullopt;
+      }
+      f.engine_uid_base = *base;
     } else if (take("--object-store")) {
       if (Result<objstore::S3Location> loc = objstore::ParseS3Url(value); !loc.ok()) {
         std::fprintf(stderr, "rewindd: --object-store: %s\n", loc.status().message().c_str());
@@ -559,6 +573,7 @@ int Run(int argc, char** argv) {
   so.retry_failed_interval_ms = flags->retry_failed_interval_ms;
   so.event_retention_days = flags->event_retention_days;
   so.engine_user = flags->engine_user;
+  so.engine_uid_base = static_cast<uint32_t>(flags->engine_uid_base);
   Result<std::unique_ptr<cluster::ClusterService>> service = cluster::ClusterService::Open(so);
   if (!service.ok()) {
     std::fprintf(stderr, "rewindd: opening %s: %s\n", dir.c_str(),

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -236,7 +237,16 @@ class ClusterService::Impl {
   std::string TlsDir(const std::string& id) const {
     return options_.data_dir + "/tls/clusters/" + id;
   }
-  Result<tls::ServerCertFiles> ClusterTls(const std::string& id);
+  Result<tls::ServerCertFiles> ClusterTls(const ClusterRow& row);
+  // The account the cluster's mariadbd runs as: its own uid (row.engine_uid) with the engine
+  // user's group when rewindd is root; rewindd's own user (engine_account_) when not.
+  // Failure: FailedPrecondition when rewindd is root and the row has no uid yet.
+  Result<engine::EngineAccount> AccountOf(const ClusterRow& row) const;
+  // A new cluster's engine uid (ServiceOptions::engine_uid_base): the lowest one no cluster in
+  // meta.db holds and no passwd entry names; 0 when rewindd is not root. The caller holds mu_
+  // (or is Open, before requests are served) and stores the row before releasing it.
+  // Failure: Unavailable when all 65536 are taken; IOError if the passwd lookup fails.
+  Result<int64_t> AllocateEngineUid();
   // Gives data_dir and its mnt/ and run/ their owners and modes (ServiceOptions::data_dir).
   Status SecureDataDir();
 
@@ -358,7 +368,9 @@ class ClusterService::Impl {
   std::unique_ptr<MetaDb> meta_;
   std::string engine_version_;
   std::optional<tls::CertificateAuthority> ca_;  // set by Open; const after
-  engine::EngineAccount engine_account_;  // who mariadbd runs as (set by Open)
+  // The shared engine account: its group is every mariadbd's (to cross the 0710 shared
+  // directories) and it runs the version probe; each cluster's own uid is AccountOf (set by Open).
+  engine::EngineAccount engine_account_;
 
   std::mutex mu_;  // guards runtimes_ and serialises validation + status changes of requests
   std::mutex unsaved_mu_;  // guards unsaved_; a leaf
@@ -566,10 +578,11 @@ Status ClusterService::Impl::MountHead(Runtime& rt, const ClusterRow& row) {
   ASSIGN_OR_RETURN(store::VolumeInfo vol, store_->FindVolume(row.volume));
   fs::MountOptions mo;
   mo.statfs_dir = options_.data_dir;
-  // Only root and the engine user may use the mount (the kernel needs allow_other to pass the
-  // engine user's requests when that is not rewindd's own user).
-  mo.allow_other = engine_account_.switched;
-  mo.admitted_uids = {engine_account_.uid};
+  // Only root and the cluster's own engine uid may use the mount (the kernel needs allow_other
+  // to pass its requests when that is not rewindd's own user).
+  ASSIGN_OR_RETURN(engine::EngineAccount account, AccountOf(row));
+  mo.allow_other = account.switched;
+  mo.admitted_uids = {account.uid};
   ASSIGN_OR_RETURN(rt.mount, fs::Mount::Start(store_.get(), vol.head, dir, mo));
   return Status::Ok();
 }
@@ -583,11 +596,11 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
   eo.bind_address = options_.host;
   eo.innodb_buffer_pool_size = options_.innodb_buffer_pool_size;
   eo.root_password = root_password;
-  ASSIGN_OR_RETURN(tls::ServerCertFiles tls_files, ClusterTls(row.id));
+  ASSIGN_OR_RETURN(tls::ServerCertFiles tls_files, ClusterTls(row));
   eo.extra_settings.emplace_back("ssl-ca", tls_files.ca_path);
   eo.extra_settings.emplace_back("ssl-cert", tls_files.cert_path);
   eo.extra_settings.emplace_back("ssl-key", tls_files.key_path);
-  eo.engine_user = engine_account_.name;
+  ASSIGN_OR_RETURN(eo.account, AccountOf(row));
   // Every start re-applies the master's privileges: a cluster made by an older version, or
   // backtracked or cloned to a moment before, would otherwise bring back a wider grant.
   eo.master_user = row.master_username;
@@ -605,12 +618,14 @@ Result<std::unique_ptr<engine::MariaDbEngine>> ClusterService::Impl::MakeEngine(
 // numeric address, a DNS SAN for a name) and localhost; issued again when missing, damaged,
 // within 30 days of its end, or not matching the endpoint. Called by MakeEngine, so at every
 // rewindd start (clusters made before TLS get theirs then), creation, clone and backtrack.
-// The directory and its files belong to the engine user (mariadbd reads the key as that user);
-// SecureDataDir lets it cross tls/ and tls/clusters/ to reach them.
-Result<tls::ServerCertFiles> ClusterService::Impl::ClusterTls(const std::string& id) {
+// The directory and its files belong to the cluster's engine uid (mariadbd reads the key as
+// it); SecureDataDir lets it cross tls/ and tls/clusters/ (group) to reach them.
+Result<tls::ServerCertFiles> ClusterService::Impl::ClusterTls(const ClusterRow& row) {
+  const std::string& id = row.id;
   const std::string dir = TlsDir(id);
-  const tls::FileOwner owner = engine_account_.switched
-                                   ? tls::FileOwner{engine_account_.uid, engine_account_.gid}
+  ASSIGN_OR_RETURN(engine::EngineAccount account, AccountOf(row));
+  const tls::FileOwner owner = account.switched
+                                   ? tls::FileOwner{account.uid, account.gid}
                                    : tls::FileOwner{};  // not root: our own user runs mariadbd
   std::vector<std::string> names = {options_.host};
   if (options_.host != "localhost") names.push_back("localhost");
@@ -930,9 +945,43 @@ void ClusterService::Impl::DoDeleteInstance(InstanceRow inst) {
 
 // ---------------------------------------------------------------------------------------------
 
+Result<engine::EngineAccount> ClusterService::Impl::AccountOf(const ClusterRow& row) const {
+  if (!engine_account_.switched) return engine_account_;
+  if (row.engine_uid <= 0 || row.engine_uid >= static_cast<int64_t>(UINT32_MAX)) {
+    return Status::FailedPrecondition("cluster " + row.id + " has no valid engine uid (" +
+                                      std::to_string(row.engine_uid) + ")");
+  }
+  return engine::EngineAccount{"rewind-" + row.id, static_cast<uid_t>(row.engine_uid),
+                               engine_account_.gid, true};
+}
+
+Result<int64_t> ClusterService::Impl::AllocateEngineUid() {
+  if (!engine_account_.switched) return int64_t{0};
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+  std::set<int64_t> held;
+  for (const ClusterRow& r : rows) held.insert(r.engine_uid);
+  const int64_t base = options_.engine_uid_base;
+  for (int64_t uid = base; uid < base + 65536; ++uid) {
+    if (held.count(uid) != 0) continue;
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    const int rc =
+        ::getpwuid_r(static_cast<uid_t>(uid), &entry, buffer.data(), buffer.size(), &found);
+    if (found != nullptr) continue;  // a real account's uid: never shared with a mariadbd
+    if (rc != 0 && rc != ENOENT && rc != ESRCH) {
+      return Status::FromErrno(rc, "looking up uid " + std::to_string(uid));
+    }
+    return uid;
+  }
+  return Status::Unavailable("no free engine uid in " + std::to_string(base) + ".." +
+                             std::to_string(base + 65535) +
+                             ": delete clusters or pick another --engine-uid-base");
+}
+
 Status ClusterService::Impl::SecureDataDir() {
-  // tls/ and tls/clusters/ lead to each cluster's certificate directory, owned by the engine
-  // user (ClusterTls); the CA's key in tls/ stays root's own (0600).
+  // tls/ and tls/clusters/ lead to each cluster's certificate directory, owned by that
+  // cluster's engine uid (ClusterTls); the CA's key in tls/ stays root's own (0600).
   for (const std::string& dir :
        {options_.data_dir, options_.data_dir + "/mnt", options_.data_dir + "/run",
         options_.data_dir + "/tls", options_.data_dir + "/tls/clusters"}) {
@@ -959,6 +1008,12 @@ Status ClusterService::Impl::SecureDataDir() {
 
 Status ClusterService::Impl::Open() {
   ASSIGN_OR_RETURN(engine_account_, engine::ResolveEngineAccount(options_.engine_user));
+  if (engine_account_.switched && (options_.engine_uid_base < 65536 ||
+                                   options_.engine_uid_base > UINT32_MAX - 1 - 65535)) {
+    return Status::InvalidArgument("engine uid base " + std::to_string(options_.engine_uid_base) +
+                                   " must be from 65536 to " +
+                                   std::to_string(UINT32_MAX - 1 - 65535));
+  }
   RETURN_IF_ERROR(SecureDataDir());
   store::StoreOptions so;
   so.dir = options_.data_dir + "/store";
@@ -988,6 +1043,18 @@ Status ClusterService::Impl::Open() {
     ASSIGN_OR_RETURN(engine_version_, eng->Version());
   }
 
+  // Clusters made before per-cluster engine uids (or while rewindd was not root) get theirs
+  // now, one at a time so each allocation sees the last.
+  if (engine_account_.switched) {
+    ASSIGN_OR_RETURN(std::vector<ClusterRow> old_rows, meta_->ListClusters());
+    for (ClusterRow row : old_rows) {
+      if (row.engine_uid > 0) continue;
+      ASSIGN_OR_RETURN(row.engine_uid, AllocateEngineUid());
+      RETURN_IF_ERROR(meta_->PutCluster(row));
+      std::fprintf(stderr, "rewindd: cluster %s runs as its own engine uid %lld from now on\n",
+                   row.id.c_str(), static_cast<long long>(row.engine_uid));
+    }
+  }
   // Bring every cluster back as it was; finish or undo what a restart cut short.
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
   for (ClusterRow row : rows) {
@@ -1412,6 +1479,7 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   row.database_name = req.database_name;
   row.status = "creating";
   ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
+  ASSIGN_OR_RETURN(row.engine_uid, impl_->AllocateEngineUid());
   row.backtrack_window_s = req.backtrack_window_s;
   row.create_time_ns = NowNs();
   row.clone_group_id = Uuid();
@@ -1793,6 +1861,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   row.database_name = src.database_name;
   row.status = "creating";
   ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
+  ASSIGN_OR_RETURN(row.engine_uid, impl_->AllocateEngineUid());  // its own, not the source's
   row.backtrack_window_s = req.backtrack_window_s.value_or(src.backtrack_window_s);
   row.create_time_ns = now;
   row.clone_group_id = src.clone_group_id;

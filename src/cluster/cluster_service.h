@@ -231,12 +231,17 @@ struct ServiceOptions {
   //   <data_dir>/store/         the store, 0700 (files 0600)
   //   <data_dir>/meta.db*       metadata, 0600
   //   <data_dir>/mnt/           0710 root:engine group; mnt/<cluster> is the cluster's FUSE
-  //                             mount, usable only by root and the engine user
+  //                             mount, usable only by root and that cluster's engine uid
   //   <data_dir>/run/           0710 root:engine group; run/<cluster> is the engine's run_dir
-  //                             (see src/engine/engine.h: root-only files, and an engine-owned
-  //                             run/<cluster>/mariadbd/ for what mariadbd writes)
+  //                             (see src/engine/engine.h: root-only files, and a
+  //                             run/<cluster>/mariadbd/ owned by the cluster's engine uid)
   //   <data_dir>/tls/, tls/clusters/  0710 root:engine group; tls/ca-key.pem is root's (0600),
-  //                             tls/clusters/<cluster>/ the engine user's (0700, files 0600)
+  //                             tls/clusters/<cluster>/ the cluster's engine uid's (0700, 0600)
+  // The cluster's engine uid: when rewindd is root, each cluster's mariadbd runs as its own
+  // numeric uid (clusters.engine_uid, from engine_uid_base; no passwd entry, primary group
+  // the engine user's, no supplementary groups), so a master who takes over its server reaches
+  // only its own cluster's files. When rewindd is not root, every mariadbd runs as rewindd's
+  // own user.
   //   <data_dir>/ca.pem         rewindd's CA certificate, 0600 (copy it out for clients)
   // Every directory above data_dir must be searchable by the engine user: Open refuses
   // otherwise (FailedPrecondition naming the directory).
@@ -244,6 +249,10 @@ struct ServiceOptions {
   // The unprivileged account every mariadbd runs as (engine::ResolveEngineAccount): empty is
   // Debian's "mysql" when rewindd is root, else rewindd's own user.
   std::string engine_user;
+  // Per-cluster engine uids are the lowest of engine_uid_base + 0..65535 that no cluster holds
+  // and no passwd entry names (a real user's uid is never taken). Must be >= 65536 and leave
+  // room for the 65536 slots below 2^32-1; Open refuses otherwise. Used only as root.
+  uint32_t engine_uid_base = 2100000000;
   std::string host = "127.0.0.1";      // where mariadbds listen; the Endpoint field
   int first_port = 3306;               // ports are handed out from here when not asked for
   std::string innodb_buffer_pool_size = "256M";

@@ -82,6 +82,11 @@ CREATE TABLE tags (
 CREATE INDEX events_by_date ON events (date_ns);
 )sql";
 
+// Migration 3: each cluster's own engine uid (0 until rewindd, running as root, allocates one).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE clusters ADD COLUMN engine_uid INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -107,6 +112,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.backtrack_disabled_for_good = s.Int(13) != 0;
   r.restore_to_ns = s.Int(14);
   r.deletion_protection = s.Int(15) != 0;
+  r.engine_uid = s.Int(16);
   return r;
 }
 
@@ -124,7 +130,7 @@ InstanceRow ReadInstance(Stmt& s) {
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled, restore_to_ns, deletion_protection";
+    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid";
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns";
 
@@ -209,6 +215,9 @@ Status MetaDb::Migrate(const std::string& path) {
         case 2:
           RETURN_IF_ERROR(Exec(kSchemaV2));
           break;
+        case 3:
+          RETURN_IF_ERROR(Exec(kSchemaV3));
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -236,14 +245,14 @@ Status MetaDb::Exec(const std::string& sql) {
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
       .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
       .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
-      .Bind(int64_t{r.deletion_protection ? 1 : 0});
+      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid);
   return s.Done();
 }
 

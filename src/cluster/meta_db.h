@@ -38,6 +38,9 @@ struct ClusterRow {
   bool backtrack_disabled_for_good = false;
   int64_t restore_to_ns = 0;  // a clone: the moment of its source it starts from
   bool deletion_protection = false;  // DeleteDBCluster is refused while set (schema v2)
+  // The uid this cluster's mariadbd runs as when rewindd is root (schema v3); 0: none yet
+  // (a cluster made before v3, or rewindd not root). Unique among clusters.
+  int64_t engine_uid = 0;
 };
 
 struct InstanceRow {
@@ -76,7 +79,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is

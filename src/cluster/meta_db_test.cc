@@ -107,6 +107,45 @@ TEST(MetaDbSchema, VersionZeroFileIsMigratedInPlaceDataKept) {
   EXPECT_EQ(1u, (*again)->ListTags("cluster", "lab")->size());
 }
 
+// A version 2 file (before per-cluster engine uids) gains clusters.engine_uid, 0 for the
+// clusters it held, which keep their data; the column is then stored and read back.
+TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok());
+  }
+  // Back to the v2 shape: without the column, at user_version 2.
+  RawExec(path, R"sql(
+    ALTER TABLE clusters DROP COLUMN engine_uid;
+    INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
+      database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
+      source_cluster, volume, backtrack_disabled, restore_to_ns, deletion_protection)
+      VALUES ('old', 'cluster-Z', 'aurora-mysql', '10.11', 'admin', 'db', 'available', 3307,
+              3600, 9, 'cg', '', 'old', 0, 0, 1);
+    PRAGMA user_version = 2;
+  )sql");
+  ASSERT_EQ(2, RawUserVersion(path));
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(3, MetaDb::kSchemaVersion);
+  EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
+  auto c = (*db)->GetCluster("old");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ("admin", (*c)->master_username);
+  EXPECT_EQ(3307, (*c)->port);
+  EXPECT_TRUE((*c)->deletion_protection);
+  EXPECT_EQ(0, (*c)->engine_uid);
+  ClusterRow row = **c;
+  row.engine_uid = 2100000007;
+  ASSERT_TRUE((*db)->PutCluster(row).ok());
+  db->reset();
+  auto again = MetaDb::Open(path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(2100000007, (*(*again)->GetCluster("old"))->engine_uid);
+}
+
 TEST(MetaDbSchema, NewerVersionIsRefusedUnchanged) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/meta.db";

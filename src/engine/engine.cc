@@ -270,6 +270,8 @@ std::string NowForLog() {
 
 // Supplementary groups of `account` (its primary group included).
 std::vector<gid_t> GroupsOf(const EngineAccount& account) {
+  // Spawned switched, the server has its gid and no supplementary groups (RunAs).
+  if (account.switched) return {account.gid};
   int count = 32;
   std::vector<gid_t> groups(count);
   while (::getgrouplist(account.name.c_str(), account.gid, groups.data(), &count) < 0) {
@@ -326,6 +328,28 @@ Result<EngineAccount> ResolveEngineAccount(std::string_view name) {
   return self;
 }
 
+Result<EngineAccount> CheckExplicitAccount(EngineAccount account) {
+  if (::geteuid() == 0) {
+    if (account.uid == 0 || account.gid == 0) {
+      return Status::InvalidArgument("engine account uid " + std::to_string(account.uid) +
+                                     " gid " + std::to_string(account.gid) +
+                                     ": mariadbd must run with a non-root uid and gid");
+    }
+    if (account.name.empty()) account.name = "uid " + std::to_string(account.uid);
+    account.switched = true;
+    return account;
+  }
+  if (account.uid != ::geteuid() || account.gid != ::getegid()) {
+    return Status::InvalidArgument(
+        "this process is not root: mariadbd can only run as its own uid " +
+        std::to_string(::geteuid()) + " gid " + std::to_string(::getegid()) + ", not uid " +
+        std::to_string(account.uid) + " gid " + std::to_string(account.gid));
+  }
+  if (account.name.empty()) account.name = "uid " + std::to_string(account.uid);
+  account.switched = false;
+  return account;
+}
+
 Status CheckTraversable(const std::string& path, const EngineAccount& account) {
   if (path.empty() || path[0] != '/') {
     return Status::InvalidArgument("not an absolute path: '" + path + "'");
@@ -358,7 +382,7 @@ Status CheckTraversable(const std::string& path, const EngineAccount& account) {
           std::to_string(account.uid) +
           "), which mariadbd runs as: let it through (e.g. chmod "
           "o+x " +
-          walked.string() + ", or chgrp " + account.name +
+          walked.string() + ", or chgrp " + std::to_string(account.gid) +
           " and chmod g+x) or put the "
           "data directory elsewhere (e.g. under /var/lib)");
     }
@@ -451,8 +475,17 @@ Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions optio
       options.sql_timeout.count() <= 0) {
     return Status::InvalidArgument("timeouts must be positive");
   }
-  ASSIGN_OR_RETURN(EngineAccount account, ResolveEngineAccount(options.engine_user));
-  options.engine_user = account.name;
+  EngineAccount account;
+  if (options.account) {
+    if (!options.engine_user.empty()) {
+      return Status::InvalidArgument("give either engine_user or account, not both");
+    }
+    ASSIGN_OR_RETURN(account, CheckExplicitAccount(*options.account));
+    options.account = account;
+  } else {
+    ASSIGN_OR_RETURN(account, ResolveEngineAccount(options.engine_user));
+    options.engine_user = account.name;
+  }
   return std::unique_ptr<MariaDbEngine>(new MariaDbEngine(std::move(options), std::move(account)));
 }
 
@@ -651,6 +684,13 @@ Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
   }
   RETURN_IF_ERROR(CheckNoOrphan());
   RETURN_IF_ERROR(PrepareDirectories());
+  // The datadir's top directory is the account's too (a clone's comes from its source, an
+  // older one from another account). Touched only when it differs: in rewindd it is a
+  // versioned mount, where every change is history.
+  if (struct stat top {}; ::stat(options_.datadir.c_str(), &top) == 0 &&
+                          (top.st_uid != account_.uid || top.st_gid != account_.gid)) {
+    RETURN_IF_ERROR(MakeOwnedDirectory(options_.datadir, account_.uid, account_.gid, 0700));
+  }
   RETURN_IF_ERROR(WriteConfig());
   if (!readiness_login) {
     Result<std::string> root_password = RootPassword();

@@ -4,7 +4,8 @@
 //
 // Identity. mariadbd never runs as root. When this process is root, mariadbd and
 // mariadb-install-db are spawned already switched (setgroups/setgid/setuid before exec) to an
-// unprivileged engine account (EngineOptions::engine_user, Debian's `mysql` by default); when
+// unprivileged engine account (EngineOptions::account when given, e.g. a per-cluster uid with
+// no passwd entry; else EngineOptions::engine_user, Debian's `mysql` by default); when
 // it is not root they run as this process's own user. The engine's `mariadb` client runs as
 // this process (it reads root-only option files).
 //
@@ -82,8 +83,16 @@ struct EngineAccount {
 // non-root process cannot switch to; the message says what to do.
 Result<EngineAccount> ResolveEngineAccount(std::string_view name);
 
+// Validates an explicit account given in EngineOptions::account. When this process is root:
+// uid and gid must not be 0; the uid needs no passwd entry (the server is spawned already
+// switched, with no supplementary groups); an empty name becomes "uid <uid>"; switched is set.
+// When it is not root: uid and gid must be this process's own (switched is cleared).
+// Failure: InvalidArgument saying which part is wrong.
+Result<EngineAccount> CheckExplicitAccount(EngineAccount account);
+
 // Checks that `account` can search (traverse) every directory from / down to `path`, inclusive
-// (by mode bits: owner, then group with the account's supplementary groups, then other).
+// (by mode bits: owner, then group, then other; a switched account has only its gid, as it is
+// spawned with no supplementary groups; an unswitched one has this user's groups).
 // Failure: FailedPrecondition naming the first directory it cannot cross and how to fix it;
 // NotFound/IOError if a directory cannot be examined.
 Status CheckTraversable(const std::string& path, const EngineAccount& account);
@@ -102,6 +111,9 @@ struct EngineOptions {
   // The account mariadbd runs as (see ResolveEngineAccount): empty means Debian's "mysql" when
   // this process is root, else this process's own user.
   std::string engine_user;
+  // An explicit account instead (e.g. one uid per cluster, without a passwd entry); checked
+  // by CheckExplicitAccount. When set, engine_user must be empty.
+  std::optional<EngineAccount> account;
 
   // The master user whose privileges every Start re-applies (see the file comment); empty:
   // none. An account that does not exist (dropped by its owner) is left alone.

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -520,6 +521,85 @@ TEST_F(EngineTest, StartRefusesADataDirTheEngineUserCannotReach) {
   EXPECT_EQ(Status::Code::kInvalidArgument, ResolveEngineAccount("root").status().code());
   EXPECT_EQ(Status::Code::kInvalidArgument,
             ResolveEngineAccount("no-such-user-rwd").status().code());
+}
+
+// A uid with no passwd entry (as rewindd gives each cluster): the server and the install run
+// as it, and a run_dir left by the shared engine user is handed over to it at Start.
+TEST_F(EngineTest, ExplicitUidWithoutPasswdEntryRunsTheServerAndOwnsItsFiles) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  struct passwd* mysql = ::getpwnam("mysql");
+  ASSERT_NE(nullptr, mysql) << "the engine user mysql must exist (scripts/setup.sh)";
+  const gid_t group = mysql->pw_gid;
+  uid_t free_uid = 2100065000;
+  while (::getpwuid(free_uid) != nullptr) ++free_uid;
+  const EngineAccount own{"rewind-test", free_uid, group, false};
+
+  // Fresh: Initialize (mariadb-install-db) and the server run as the uid.
+  EngineOptions options = Options("own");
+  options.account = own;
+  MariaDbEngine* engine = NewEngine(options);
+  ASSERT_NE(nullptr, engine);
+  EXPECT_TRUE(engine->account().switched);
+  EXPECT_EQ(free_uid, engine->account().uid);
+  Status initialized = engine->Initialize("masteruser", kMasterPassword, "mylab");
+  ASSERT_TRUE(initialized.ok()) << initialized.ToString();
+  auto expect_runs_as = [](MariaDbEngine* e, uid_t uid) {
+    std::string status = ReadFile("/proc/" + std::to_string(e->pid()) + "/status");
+    const std::string u = std::to_string(uid);
+    EXPECT_NE(std::string::npos, status.find("\nUid:\t" + u + "\t" + u + "\t" + u + "\t"))
+        << status;
+    const std::string g = std::to_string(e->account().gid);
+    EXPECT_NE(std::string::npos, status.find("\nGid:\t" + g + "\t" + g + "\t" + g + "\t"))
+        << status;
+  };
+  expect_runs_as(engine, free_uid);
+  auto expect_owned = [](const EngineOptions& o, uid_t uid) {
+    struct stat info {};
+    for (const std::string& path : {o.server_dir, o.tmpdir, o.secure_file_dir, o.log_error_path,
+                                    o.pid_file_path}) {
+      ASSERT_EQ(0, ::stat(path.c_str(), &info)) << path;
+      EXPECT_EQ(uid, info.st_uid) << path;
+    }
+  };
+  expect_owned(engine->options(), free_uid);
+  EXPECT_EQ("1\n", Sql(engine, "SELECT 1"));
+
+  // A run_dir made by the shared engine user (mysql) is re-owned by the uid at Start.
+  MariaDbEngine* shared = InitializedEngine("shared");
+  ASSERT_NE(nullptr, shared);
+  EngineOptions moved = shared->options();
+  ASSERT_TRUE(shared->Stop().ok());
+  for (const std::string& path : {moved.server_dir, moved.log_error_path}) {
+    struct stat info {};
+    ASSERT_EQ(0, ::stat(path.c_str(), &info)) << path;
+    EXPECT_EQ(mysql->pw_uid, info.st_uid) << path;
+  }
+  // In rewindd the datadir is a mount that checks no modes; here it is a plain directory.
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(moved.datadir)) {
+    ASSERT_EQ(0, ::lchown(entry.path().c_str(), free_uid, group)) << entry.path();
+  }
+  ASSERT_EQ(0, ::chown(moved.datadir.c_str(), free_uid, group));
+  Result<std::string> root_password = shared->RootPassword();
+  ASSERT_TRUE(root_password.ok());
+  moved.engine_user.clear();
+  moved.account = own;
+  moved.root_password = *root_password;
+  MariaDbEngine* taken_over = NewEngine(moved);
+  ASSERT_NE(nullptr, taken_over);
+  Status started = taken_over->Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
+  expect_runs_as(taken_over, free_uid);
+  expect_owned(taken_over->options(), free_uid);
+
+  // Bad explicit accounts are refused.
+  EXPECT_EQ(Status::Code::kInvalidArgument,
+            CheckExplicitAccount(EngineAccount{"x", 0, group, false}).status().code());
+  EXPECT_EQ(Status::Code::kInvalidArgument,
+            CheckExplicitAccount(EngineAccount{"x", free_uid, 0, false}).status().code());
+  EngineOptions both = Options("both");
+  both.engine_user = "mysql";
+  both.account = own;
+  EXPECT_EQ(Status::Code::kInvalidArgument, MariaDbEngine::Create(both).status().code());
 }
 
 TEST_F(EngineTest, MasterUserReachesNeitherTheHostNorTheServersSettings) {

@@ -160,8 +160,12 @@ check_tls() {  # check_tls CLUSTER: verified with DATA/ca.pem, refused with anot
 }
 check_tls tls
 CERT="$DATA/tls/clusters/tls/server-cert.pem"
-[ "$(stat -c "%a %U" "$DATA/tls/clusters/tls/server-key.pem")" = "600 mysql" ] ||
-  die "the cluster key is not 600 and the engine user's (mariadbd reads it as that user)"
+# The key belongs to the cluster's own engine uid, the one its mariadbd runs as (from /proc).
+TLS_UID=$(awk '/^Uid:/ { print $2 }' "/proc/$(cat "$DATA/run/tls/mariadbd/mariadbd.pid")/status")
+[ "$TLS_UID" != 0 ] && [ "$TLS_UID" != "$(id -u mysql)" ] ||
+  die "the cluster's mariadbd runs as uid $TLS_UID, not a uid of its own"
+[ "$(stat -c "%a %u %G" "$DATA/tls/clusters/tls/server-key.pem")" = "600 $TLS_UID $(id -gn mysql)" ] ||
+  die "the cluster key is not 600 and its engine uid's $TLS_UID (mariadbd reads it as that uid)"
 openssl verify -CAfile "$DATA/ca.pem" -purpose sslserver -verify_ip 127.0.0.1 "$CERT" >/dev/null ||
   die "openssl does not verify the cluster certificate for 127.0.0.1"
 openssl x509 -in "$CERT" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.1, DNS:localhost" ||
