@@ -8,7 +8,7 @@
 #                          [--engine-user NAME (mysql)]
 #
 # The same mariadbd (same options: tests/integration/lib.sh mdb_start, 256M buffer pool) runs
-# as the engine user (as rewindd runs it; the mount admits that user, as rewindd's do; `root`
+# as an unprivileged user (rewindd runs each cluster's as a uid of its own; the mount admits that user, as rewindd's do; `root`
 # gives the set-up before mariadbd left root) once on a plain directory and once on a
 # rewind-mount of a fresh store, both on the same
 # filesystem (DIR, default /tmp). Each gets `sysbench prepare` (timed); then every (workload,

@@ -3,7 +3,8 @@
 # `mylab`: master user `masteruser`, database `mylab`, writer instance `mylab-instance-1`, a 24 h
 # backtrack window. Prints the mysql and aws lines to use. Safe to run again.
 #   REWIND_DATA_DIR (default /var/lib/rewind), REWIND_LISTEN (default 127.0.0.1:8686),
-#   REWIND_ENGINE_USER (default mysql: the unprivileged user every mariadbd runs as)
+#   REWIND_ENGINE_USER (default mysql: the unprivileged user whose group every mariadbd runs in;
+#   each cluster's mariadbd runs as a uid of its own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
