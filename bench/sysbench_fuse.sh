@@ -8,10 +8,9 @@
 #                          [--engine-user NAME (mysql)]
 #
 # The same mariadbd (same options: tests/integration/lib.sh mdb_start, 256M buffer pool) runs
-# as an unprivileged user (rewindd runs each cluster's as a uid of its own; the mount admits that user, as rewindd's do; `root`
-# gives the set-up before mariadbd left root) once on a plain directory and once on a
-# rewind-mount of a fresh store, both on the same
-# filesystem (DIR, default /tmp). Each gets `sysbench prepare` (timed); then every (workload,
+# as an unprivileged user over a mount that admits only it and root, as under rewindd (`root`
+# gives the set-up before mariadbd left root), once on a plain directory and once on a
+# rewind-mount of a fresh store, both on the same filesystem (DIR, default /tmp). Each gets `sysbench prepare` (timed); then every (workload,
 # threads) pair runs on plain and on Rewind back to back, the order swapped every round.
 # Before each run both servers are quiesced (dirty pages flushed), so that one server's
 # background flushing does not load the other's run; only one server is under load at a time.
