@@ -11,7 +11,8 @@
 # as an unprivileged user over a mount that admits only it and root, as under rewindd (`root`
 # gives the set-up before mariadbd left root), once on a plain directory and once on a
 # rewind-mount of a fresh store, both on the same filesystem (DIR, default /tmp). Each gets
-# `sysbench prepare` (timed); then every (workload, threads) pair runs on plain and on Rewind back to back, the order swapped every round.
+# `sysbench prepare` (timed); then every (workload, threads) pair runs on plain and on Rewind
+# back to back, the order swapped every round.
 # Before each run both servers are quiesced (dirty pages flushed), so that one server's
 # background flushing does not load the other's run; only one server is under load at a time.
 # Prints a markdown table (TPS, ratio, and the CPU seconds the FUSE daemon and mariadbd used
