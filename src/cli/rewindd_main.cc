@@ -5,7 +5,13 @@
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
 //           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
 //           [--engine-user NAME] [--engine-uid-base N]
-//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]] ...
+//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]]
+//           [--console-dir DIR] ...
+//
+// Web console (console::Console, src/console): its pages at http(s)://HOST:PORT/ and its JSON
+// API under /console/api/, on the API's address, login with the access key of
+// DIR/credentials. The pages come from --console-dir (default: the source tree's
+// console/dist, built by scripts/setup.sh, REWIND_CONSOLE_DIR at compile time).
 //
 // Object store (off by default): every closed log segment, checkpoint and consistent meta.db
 // copy, and the active segment's durable tail every second, go to the bucket
@@ -61,6 +67,7 @@
 #include "cli/metrics.h"
 #include "cluster/cluster_service.h"
 #include "common/status.h"
+#include "console/console.h"
 #include "objstore/config.h"
 #include "objstore/restore.h"
 #include "objstore/s3_client.h"
@@ -104,7 +111,9 @@ constexpr const char* kUsage =
     "  --s3-endpoint URL   the S3 API's URL, e.g. http://127.0.0.1:7480 (default: AWS S3)\n"
     "  --s3-region R       the bucket's region (default us-east-1)\n"
     "  --restore           bring every cluster back from the --object-store bucket into a\n"
-    "                      new, empty --data-dir (after the loss of a machine), then serve\n";
+    "                      new, empty --data-dir (after the loss of a machine), then serve\n"
+    "  --console-dir DIR   the web console's built pages, served at / (default: "
+    REWIND_CONSOLE_DIR ")\n";
 
 struct Flags {
   std::string data_dir = "/var/lib/rewind";
@@ -127,6 +136,7 @@ struct Flags {
   std::string s3_endpoint;
   std::string s3_region;
   bool restore = false;
+  std::string console_dir = REWIND_CONSOLE_DIR;
 };
 
 
@@ -318,6 +328,8 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
       f.s3_region = value;
     } else if (arg == "--restore") {
       f.restore = true;
+    } else if (take("--console-dir")) {
+      if (!set_file("--console-dir", &f.console_dir)) return std::nullopt;
     } else {
       std::fprintf(stderr, "rewindd: unknown or incomplete argument '%s'\n", argv[i]);
       return std::nullopt;
@@ -601,6 +613,13 @@ int Run(int argc, char** argv) {
       LogCall(r);
     };
     api::ApiServer server(std::move(ao), &handler);
+    console::ConsoleOptions co;
+    co.assets_dir = flags->console_dir;
+    co.tls = !flags->tls_cert.empty();
+    co.loopback_only = tls::IsLoopbackHost(flags->listen_host);
+    co.log = [](const std::string& line) { std::fprintf(stderr, "rewindd: %s\n", line.c_str()); };
+    console::Console web_console(service->get(), *creds, std::move(co));
+    web_console.Register(&server);
     cluster::ClusterService* svc = service->get();
     server.SetMetricsHandler([&metrics, svc, &shipper] {
       Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
@@ -617,6 +636,8 @@ int Run(int argc, char** argv) {
                    "rewindd: serving %s (data dir %s; credentials %s, profile %s)\n",
                    server.endpoint_url().c_str(), dir.c_str(),
                    api::CredentialsPath(dir).c_str(), std::string(api::kDefaultProfile).c_str());
+      std::fprintf(stderr, "rewindd: web console at %s/ (pages from %s)\n",
+                   server.endpoint_url().c_str(), flags->console_dir.c_str());
       int sig = 0;
       while (sigwait(&stop_signals, &sig) != 0) {
       }

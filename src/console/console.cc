@@ -1,0 +1,587 @@
+#include "console/console.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "api/timeparse.h"
+
+namespace rwd::console {
+
+namespace {
+
+using nlohmann::json;
+using api::HttpRequestInfo;
+using api::HttpResponse;
+
+constexpr std::string_view kApiPrefix = "/console/api/";
+constexpr char kJson[] = "application/json; charset=utf-8";
+constexpr char kCsp[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
+constexpr size_t kMaxIdLength = 255;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<std::string> Header(const HttpRequestInfo& req, std::string_view name) {
+  const std::string want = Lower(name);
+  for (const auto& [k, v] : req.headers) {
+    if (Lower(k) == want) return v;
+  }
+  return std::nullopt;
+}
+
+// The value of cookie `name` in the Cookie header(s), if any.
+std::optional<std::string> CookieValue(const HttpRequestInfo& req, std::string_view name) {
+  for (const auto& [k, v] : req.headers) {
+    if (Lower(k) != "cookie") continue;
+    std::string_view rest = v;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view part = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+      size_t eq = part.find('=');
+      if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+        return std::string(part.substr(eq + 1));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// True if `host` (a Host header: name[:port]) names this machine's loopback interface.
+bool IsLoopbackHost(std::string_view host) {
+  std::string h = Lower(host);
+  if (!h.empty() && h.front() == '[') {
+    size_t close = h.find(']');
+    return close != std::string::npos && h.substr(1, close - 1) == "::1";
+  }
+  size_t colon = h.rfind(':');
+  if (colon != std::string::npos) h = h.substr(0, colon);
+  if (h == "localhost") return true;
+  if (h.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (char c : h) {
+    if (c == '.') ++dots;
+    else if (c < '0' || c > '9') return false;
+  }
+  return dots == 3;
+}
+
+void SecurityHeaders(HttpResponse* r) {
+  r->headers.emplace_back("Content-Security-Policy", kCsp);
+  r->headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r->headers.emplace_back("X-Frame-Options", "DENY");
+  r->headers.emplace_back("Referrer-Policy", "no-referrer");
+}
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = kJson;
+  r.body = body.dump();
+  r.headers.emplace_back("Cache-Control", "no-store");
+  SecurityHeaders(&r);
+  return r;
+}
+
+HttpResponse JsonError(int status, std::string message) {
+  return JsonResponse(status, json{{"error", std::move(message)}});
+}
+
+// A refusal of the cluster service, with its message (which says what to fix).
+HttpResponse StatusError(const Status& s) {
+  int http = 500;
+  switch (s.code()) {
+    case Status::Code::kNotFound: http = 404; break;
+    case Status::Code::kInvalidArgument: http = 400; break;
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kFailedPrecondition:
+    case Status::Code::kBusy: http = 409; break;
+    case Status::Code::kPermissionDenied: http = 403; break;
+    case Status::Code::kUnavailable:
+    case Status::Code::kNoSpace: http = 503; break;
+    default: break;
+  }
+  return JsonError(http, s.message());
+}
+
+int64_t Ms(int64_t ns) { return ns / 1'000'000; }
+
+json TimeJson(int64_t ns) { return ns > 0 ? json(Ms(ns)) : json(nullptr); }
+
+json ClusterJson(const cluster::ClusterView& c) {
+  std::string writer;
+  json members = json::array();
+  for (const cluster::ClusterMember& m : c.members) {
+    if (m.is_writer && writer.empty()) writer = m.instance_id;
+    members.push_back({{"instance_id", m.instance_id}, {"is_writer", m.is_writer}});
+  }
+  const bool backtrack = c.backtrack_window_s > 0;
+  return json{
+      {"id", c.id},
+      {"status", c.status},
+      {"engine", c.engine},
+      {"engine_version", c.engine_version},
+      {"endpoint", c.endpoint},
+      {"reader_endpoint", c.reader_endpoint},
+      {"port", c.port},
+      {"writer", writer.empty() ? json(nullptr) : json(writer)},
+      {"members", members},
+      {"master_username", c.master_username},
+      {"database_name", c.database_name},
+      {"backtrack_window_s", c.backtrack_window_s},
+      {"backtrack_window_actual_s", c.backtrack_window_actual_s},
+      {"backtrack_window_alert", c.backtrack_window_alert},
+      {"earliest_backtrack_ms", backtrack ? TimeJson(c.earliest_backtrack_ns) : json(nullptr)},
+      {"earliest_restorable_ms", TimeJson(c.earliest_restorable_ns)},
+      {"latest_restorable_ms", TimeJson(c.latest_restorable_ns)},
+      {"create_time_ms", TimeJson(c.create_time_ns)},
+      {"source_cluster", c.source_cluster},
+      {"deletion_protection", c.deletion_protection},
+  };
+}
+
+json InstanceJson(const cluster::InstanceView& i) {
+  return json{{"id", i.id},         {"cluster_id", i.cluster_id},
+              {"status", i.status}, {"instance_class", i.instance_class},
+              {"endpoint", i.endpoint}, {"port", i.port},
+              {"create_time_ms", TimeJson(i.create_time_ns)}};
+}
+
+json BacktrackJson(const cluster::BacktrackView& b) {
+  return json{{"id", b.id},
+              {"to_ms", TimeJson(b.backtrack_to_ns)},
+              {"from_ms", TimeJson(b.backtracked_from_ns)},
+              {"requested_ms", TimeJson(b.request_time_ns)},
+              {"status", b.status},
+              {"message", b.message}};
+}
+
+json EventJson(const cluster::EventView& e) {
+  return json{{"date_ms", TimeJson(e.date_ns)},
+              {"source_id", e.source_id},
+              {"source_type", e.source_type},
+              {"message", e.message},
+              {"categories", e.categories}};
+}
+
+// The body of a POST as a JSON object, or the error response to send.
+std::variant<json, HttpResponse> JsonBody(const HttpRequestInfo& req) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return JsonError(400, "the request body must be a JSON object");
+  }
+  return body;
+}
+
+// body[key] as a non-empty string, or an error naming the field.
+std::variant<std::string, HttpResponse> StringField(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
+    return JsonError(400, std::string("\"") + key + "\" is missing: send it as a non-empty string");
+  }
+  std::string v = it->get<std::string>();
+  if (v.size() > kMaxIdLength) {
+    return JsonError(400, std::string("\"") + key + "\" is too long (at most 255 characters)");
+  }
+  return v;
+}
+
+// body[key] as a time: an ISO 8601 string with a zone ("2026-12-07T05:00:00Z").
+std::variant<int64_t, HttpResponse> TimeField(const json& body, const char* key) {
+  auto s = StringField(body, key);
+  if (auto* err = std::get_if<HttpResponse>(&s)) return std::move(*err);
+  Result<int64_t> t = api::ParseIso8601(std::get<std::string>(s));
+  if (!t.ok()) return JsonError(400, std::string("\"") + key + "\": " + t.status().message());
+  return *t;
+}
+
+// The media type of a file the front-end build makes.
+std::string MimeType(const std::filesystem::path& p) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
+      {".json", "application/json"}, {".map", "application/json"}, {".woff2", "font/woff2"},
+      {".txt", "text/plain; charset=utf-8"}};
+  const std::string ext = Lower(p.extension().string());
+  for (const auto& [e, t] : kTypes) {
+    if (ext == e) return t;
+  }
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+struct Console::Impl {
+  cluster::ClusterService* service;
+  ConsoleOptions options;
+  SessionStore sessions;
+
+  Impl(cluster::ClusterService* s, api::Credentials creds, ConsoleOptions o)
+      : service(s), options(std::move(o)), sessions(std::move(creds), options.sessions) {}
+
+  std::string CookieName() const { return options.tls ? "__Host-rewind_session" : "rewind_session"; }
+
+  std::string SetCookie(const std::string& value, int64_t max_age_s) const {
+    std::string c = CookieName() + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                    std::to_string(max_age_s);
+    if (options.tls) c += "; Secure";
+    return c;
+  }
+
+  void Log(const HttpRequestInfo& req, int status, std::string_view note = {}) {
+    if (!options.log) return;
+    std::string line = "console: " + req.method + " " + req.path + " " + std::to_string(status) +
+                       " from " + req.remote_addr;
+    if (!note.empty()) line += " (" + std::string(note) + ")";
+    options.log(line);
+  }
+
+  HttpResponse Static(const HttpRequestInfo& req);
+  HttpResponse Api(const HttpRequestInfo& req);
+  std::optional<HttpResponse> CheckOrigin(const HttpRequestInfo& req);
+  HttpResponse Login(const HttpRequestInfo& req);
+  HttpResponse Route(const HttpRequestInfo& req, const Session& session,
+                     std::string_view session_id);
+  HttpResponse ClusterDetail(const std::string& id);
+  HttpResponse Activity(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse Backtrack(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse Clone(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse CreateInstance(const HttpRequestInfo& req, const std::string& id);
+};
+
+HttpResponse Console::Impl::Static(const HttpRequestInfo& req) {
+  namespace fs = std::filesystem;
+  auto not_found = [] {
+    HttpResponse r{404, "text/plain; charset=utf-8", "Not Found\n", {}};
+    SecurityHeaders(&r);
+    return r;
+  };
+  std::error_code ec;
+  const fs::path root = options.assets_dir.empty() ? fs::path() : fs::canonical(options.assets_dir, ec);
+  if (options.assets_dir.empty() || ec || !fs::exists(root / "index.html", ec)) {
+    HttpResponse r;
+    r.status = 503;
+    r.body = "The web console's pages are not built" +
+             (options.assets_dir.empty() ? std::string()
+                                         : " (no index.html in " + options.assets_dir + ")") +
+             ": run scripts/setup.sh (it runs `npm ci && npm run build` in console/) or start "
+             "rewindd with --console-dir pointing at a built console/dist.\n";
+    SecurityHeaders(&r);
+    return r;
+  }
+  std::string rel = req.path == "/" ? "index.html" : req.path.substr(1);
+  // Only plain relative paths below the root: no "..", no hidden files, no NUL.
+  if (rel.empty() || rel.find('\0') != std::string::npos || rel.find("..") != std::string::npos ||
+      rel.front() == '/' || rel.find("/.") != std::string::npos || rel.front() == '.') {
+    return not_found();
+  }
+  const fs::path file = fs::weakly_canonical(root / rel, ec);
+  const std::string root_s = root.string() + "/";
+  if (ec || file.string().rfind(root_s, 0) != 0 || !fs::is_regular_file(file, ec)) {
+    return not_found();
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream data;
+  data << in.rdbuf();
+  if (!in.good() && !in.eof()) return not_found();
+  HttpResponse r;
+  r.content_type = MimeType(file);
+  r.body = data.str();
+  // Vite names built assets by content hash: they never change under one name.
+  r.headers.emplace_back("Cache-Control", rel.rfind("assets/", 0) == 0
+                                              ? "public, max-age=31536000, immutable"
+                                              : "no-cache");
+  SecurityHeaders(&r);
+  return r;
+}
+
+std::optional<HttpResponse> Console::Impl::CheckOrigin(const HttpRequestInfo& req) {
+  const std::optional<std::string> host = Header(req, "Host");
+  if (options.loopback_only && (!host || !IsLoopbackHost(*host))) {
+    return JsonError(403, "the Host header must name this machine's loopback address (open the "
+                          "console at http://127.0.0.1:PORT/ or http://localhost:PORT/)");
+  }
+  if (req.method == "GET" || req.method == "HEAD") return std::nullopt;
+  if (std::optional<std::string> origin = Header(req, "Origin")) {
+    const std::string expected = (options.tls ? "https://" : "http://") + host.value_or("");
+    if (!host || Lower(*origin) != Lower(expected)) {
+      return JsonError(403, "cross-origin request refused: the Origin header must be " + expected);
+    }
+  }
+  if (std::optional<std::string> site = Header(req, "Sec-Fetch-Site")) {
+    if (*site != "same-origin") {
+      return JsonError(403, "cross-site request refused (Sec-Fetch-Site: " + *site + ")");
+    }
+  }
+  std::optional<std::string> type = Header(req, "Content-Type");
+  if (!type || Lower(*type).rfind("application/json", 0) != 0) {
+    return JsonError(415, "send the request body as JSON with Content-Type: application/json");
+  }
+  return std::nullopt;
+}
+
+HttpResponse Console::Impl::Login(const HttpRequestInfo& req) {
+  auto body = JsonBody(req);
+  if (auto* err = std::get_if<HttpResponse>(&body)) return std::move(*err);
+  const json& b = std::get<json>(body);
+  auto field = [&](const char* key) -> std::string {
+    auto it = b.find(key);
+    return it != b.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string akid = field("access_key_id");
+  const std::string secret = field("secret_access_key");
+  if (akid.empty() || secret.empty()) {
+    return JsonError(400, "send \"access_key_id\" and \"secret_access_key\" (the [rewind] profile "
+                          "of DATA_DIR/credentials)");
+  }
+  Result<LoginResult> r = sessions.Login(req.remote_addr, akid, secret);
+  if (!r.ok()) return JsonError(503, "cannot make a session: " + r.status().message());
+  switch (r->outcome) {
+    case LoginResult::Outcome::kRateLimited: {
+      HttpResponse resp = JsonError(
+          429, "too many failed logins: try again in " + std::to_string(r->retry_after_s) + " s");
+      resp.headers.emplace_back("Retry-After", std::to_string(r->retry_after_s));
+      return resp;
+    }
+    case LoginResult::Outcome::kRefused:
+      return JsonError(401, "wrong access key id or secret: use aws_access_key_id and "
+                            "aws_secret_access_key of the [rewind] profile in DATA_DIR/credentials");
+    case LoginResult::Outcome::kOk:
+      break;
+  }
+  HttpResponse resp = JsonResponse(200, json{{"csrf_token", r->session.csrf_token},
+                                             {"access_key_id", r->session.access_key_id},
+                                             {"expires_ms", Ms(r->session.expires_ns)}});
+  // Cookie lifetime: the absolute limit; the server ends idle sessions sooner on its own.
+  resp.headers.emplace_back("Set-Cookie",
+                            SetCookie(r->session_id, options.sessions.absolute_timeout_ns /
+                                                         api::kNanosPerSecond));
+  return resp;
+}
+
+HttpResponse Console::Impl::Api(const HttpRequestInfo& req) {
+  if (std::optional<HttpResponse> refused = CheckOrigin(req)) return std::move(*refused);
+  const std::string_view sub = std::string_view(req.path).substr(kApiPrefix.size());
+  if (sub == "login") {
+    if (req.method != "POST") return JsonError(405, "log in with POST");
+    return Login(req);
+  }
+  const std::optional<std::string> sid = CookieValue(req, CookieName());
+  std::optional<Session> session = sid ? sessions.Find(*sid) : std::nullopt;
+  if (!session) {
+    HttpResponse r = JsonError(401, "not logged in (or the session expired): log in again");
+    if (sid) r.headers.emplace_back("Set-Cookie", SetCookie("", 0));
+    return r;
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    const std::optional<std::string> token = Header(req, "X-CSRF-Token");
+    if (!token || !SessionStore::CsrfMatches(*session, *token)) {
+      return JsonError(403, "missing or wrong X-CSRF-Token header: send the csrf_token that "
+                            "login or GET /console/api/session returned");
+    }
+  }
+  return Route(req, *session, *sid);
+}
+
+HttpResponse Console::Impl::Route(const HttpRequestInfo& req, const Session& session,
+                                  std::string_view session_id) {
+  const std::string_view sub = std::string_view(req.path).substr(kApiPrefix.size());
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  if (sub == "session" && get) {
+    return JsonResponse(200, json{{"csrf_token", session.csrf_token},
+                                  {"access_key_id", session.access_key_id},
+                                  {"expires_ms", Ms(session.expires_ns)}});
+  }
+  if (sub == "logout" && post) {
+    sessions.Logout(session_id);
+    HttpResponse r = JsonResponse(200, json::object());
+    r.headers.emplace_back("Set-Cookie", SetCookie("", 0));
+    return r;
+  }
+  if (sub == "clusters" && get) {
+    Result<std::vector<cluster::ClusterView>> all = service->DescribeClusters(std::nullopt);
+    if (!all.ok()) return StatusError(all.status());
+    json out = json::array();
+    for (const auto& c : *all) out.push_back(ClusterJson(c));
+    return JsonResponse(200, out);
+  }
+  constexpr std::string_view kClusters = "clusters/";
+  if (sub.substr(0, kClusters.size()) == kClusters) {
+    std::string_view rest = sub.substr(kClusters.size());
+    const size_t slash = rest.find('/');
+    const std::string id(rest.substr(0, slash));
+    const std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (id.empty() || id.size() > kMaxIdLength) {
+      return JsonError(404, "no such console API path: " + req.path);
+    }
+    if (action.empty() && get) return ClusterDetail(id);
+    if (action == "activity" && get) return Activity(req, id);
+    if (action == "backtrack" && post) return Backtrack(req, id);
+    if (action == "clone" && post) return Clone(req, id);
+    if (action == "instances" && post) return CreateInstance(req, id);
+  }
+  return JsonError(404, "no such console API call: " + req.method + " " + req.path);
+}
+
+HttpResponse Console::Impl::ClusterDetail(const std::string& id) {
+  Result<std::vector<cluster::ClusterView>> c = service->DescribeClusters(id);
+  if (!c.ok()) return StatusError(c.status());
+  if (c->empty()) return JsonError(404, "no DB cluster named " + cluster::BoundedInput(id));
+  const cluster::ClusterView& view = c->front();
+  json out{{"cluster", ClusterJson(view)}};
+  json instances = json::array();
+  if (auto is = service->DescribeInstances(std::nullopt, view.id); is.ok()) {
+    for (const auto& i : *is) instances.push_back(InstanceJson(i));
+  } else {
+    return StatusError(is.status());
+  }
+  out["instances"] = std::move(instances);
+  json backtracks = json::array();
+  if (auto bs = service->DescribeBacktracks(view.id, std::nullopt, {}); bs.ok()) {
+    for (const auto& b : *bs) backtracks.push_back(BacktrackJson(b));
+  } else {
+    return StatusError(bs.status());
+  }
+  out["backtracks"] = std::move(backtracks);
+  // Events over the cluster's whole life (its window is within it), newest last.
+  cluster::EventQuery q;
+  q.source_id = view.id;
+  q.source_type = "db-cluster";
+  q.start_ns = std::min(view.create_time_ns, view.earliest_restorable_ns > 0
+                                                 ? view.earliest_restorable_ns
+                                                 : view.create_time_ns);
+  q.end_ns = api::NowNs();
+  json events = json::array();
+  for (const auto& e : service->DescribeEvents(q)) events.push_back(EventJson(e));
+  out["events"] = std::move(events);
+  return JsonResponse(200, out);
+}
+
+HttpResponse Console::Impl::Activity(const HttpRequestInfo& req, const std::string& id) {
+  cluster::ActivityRequest ar;
+  ar.cluster_id = id;
+  for (const char* key : {"from", "to"}) {
+    std::optional<std::string_view> v = req.query.Find(key);
+    if (!v || v->empty()) continue;
+    Result<int64_t> t = api::ParseIso8601(*v);
+    if (!t.ok()) return JsonError(400, std::string("\"") + key + "\": " + t.status().message());
+    (std::string_view(key) == "from" ? ar.from_ns : ar.to_ns) = *t;
+  }
+  if (std::optional<std::string_view> step = req.query.Find("step"); step && !step->empty()) {
+    int64_t s = 0;
+    bool ok = step->size() <= 9;
+    for (char c : *step) ok = ok && c >= '0' && c <= '9';
+    if (ok) s = std::stoll(std::string(*step));
+    if (!ok || s <= 0) {
+      return JsonError(400, "\"step\" must be a whole number of seconds (1 or more)");
+    }
+    ar.step_ns = s * api::kNanosPerSecond;
+  }
+  Result<cluster::ActivityView> a = service->Activity(ar);
+  if (!a.ok()) return StatusError(a.status());
+  json points = json::array();
+  for (const store::ActivityPoint& p : a->points) {
+    points.push_back(json::array({Ms(p.time_ns), p.bytes, p.records}));
+  }
+  return JsonResponse(200, json{{"from_ms", Ms(a->from_ns)},
+                                {"to_ms", Ms(a->to_ns)},
+                                {"step_s", a->step_ns / api::kNanosPerSecond},
+                                {"earliest_ms", TimeJson(a->earliest_ns)},
+                                {"points", std::move(points)}});
+}
+
+HttpResponse Console::Impl::Backtrack(const HttpRequestInfo& req, const std::string& id) {
+  auto body = JsonBody(req);
+  if (auto* err = std::get_if<HttpResponse>(&body)) return std::move(*err);
+  auto to = TimeField(std::get<json>(body), "to");
+  if (auto* err = std::get_if<HttpResponse>(&to)) return std::move(*err);
+  cluster::BacktrackRequest br;
+  br.cluster_id = id;
+  br.backtrack_to_ns = std::get<int64_t>(to);
+  Result<cluster::BacktrackView> b = service->Backtrack(br);
+  if (!b.ok()) return StatusError(b.status());
+  return JsonResponse(202, json{{"backtrack", BacktrackJson(*b)}});
+}
+
+HttpResponse Console::Impl::Clone(const HttpRequestInfo& req, const std::string& id) {
+  auto body = JsonBody(req);
+  if (auto* err = std::get_if<HttpResponse>(&body)) return std::move(*err);
+  const json& b = std::get<json>(body);
+  auto new_id = StringField(b, "new_id");
+  if (auto* err = std::get_if<HttpResponse>(&new_id)) return std::move(*err);
+  auto at = TimeField(b, "at");
+  if (auto* err = std::get_if<HttpResponse>(&at)) return std::move(*err);
+  cluster::CloneRequest cr;
+  cr.id = std::get<std::string>(new_id);
+  cr.source_id = id;
+  cr.restore_type = "copy-on-write";
+  cr.restore_to_ns = std::get<int64_t>(at);
+  Result<cluster::ClusterView> c = service->Clone(cr);
+  if (!c.ok()) return StatusError(c.status());
+  return JsonResponse(202, json{{"cluster", ClusterJson(*c)}});
+}
+
+HttpResponse Console::Impl::CreateInstance(const HttpRequestInfo& req, const std::string& id) {
+  auto body = JsonBody(req);
+  if (auto* err = std::get_if<HttpResponse>(&body)) return std::move(*err);
+  const json& b = std::get<json>(body);
+  auto instance_id = StringField(b, "instance_id");
+  if (auto* err = std::get_if<HttpResponse>(&instance_id)) return std::move(*err);
+  auto instance_class = StringField(b, "instance_class");
+  if (auto* err = std::get_if<HttpResponse>(&instance_class)) return std::move(*err);
+  cluster::CreateInstanceRequest ir;
+  ir.id = std::get<std::string>(instance_id);
+  ir.cluster_id = id;
+  ir.instance_class = std::get<std::string>(instance_class);
+  ir.engine = "aurora-mysql";
+  Result<cluster::InstanceView> i = service->CreateInstance(ir);
+  if (!i.ok()) return StatusError(i.status());
+  return JsonResponse(202, json{{"instance", InstanceJson(*i)}});
+}
+
+Console::Console(cluster::ClusterService* service, api::Credentials credentials,
+                 ConsoleOptions options)
+    : impl_(std::make_unique<Impl>(service, std::move(credentials), std::move(options))) {}
+
+Console::~Console() = default;
+
+std::string Console::cookie_name() const { return impl_->CookieName(); }
+
+api::HttpResponse Console::Handle(const api::HttpRequestInfo& request) {
+  if (request.path.rfind(kApiPrefix, 0) == 0) {
+    HttpResponse r = impl_->Api(request);
+    impl_->Log(request, r.status);
+    return r;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    return JsonError(405, "the console's pages are read with GET");
+  }
+  return impl_->Static(request);
+}
+
+void Console::Register(api::ApiServer* server) {
+  auto handle = [this](const api::HttpRequestInfo& r) { return Handle(r); };
+  server->AddRoute("GET", "/", handle);
+  server->AddRoute("GET", std::string(kApiPrefix), handle);
+  server->AddRoute("POST", std::string(kApiPrefix), handle);
+}
+
+}  // namespace rwd::console
