@@ -1,0 +1,155 @@
+// The web console in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core
+// from console/node_modules), run by console_test.sh against a real rewindd whose cluster had
+// sbtest1 dropped. Steps: a wrong secret is refused; login; the clusters page; an API call
+// without the session → 401 and POSTs without the CSRF token → 403; the cluster page's chart;
+// the DROP's burst found and the moment just before it picked; backtrack; progress until done;
+// logout. A screenshot of each page goes to SCREENSHOT_DIR. Exit 0 only if every step passed.
+//
+// Environment: CONSOLE_URL, ACCESS_KEY_ID, SECRET_ACCESS_KEY, CLUSTER, DROP_MS and DROP_END_MS
+// (the DROP ran between them), QUIET_MS (when the load had settled: the table was whole then), SCREENSHOT_DIR,
+// PROFILE_DIR (a fresh --user-data-dir), CHROMIUM, CONSOLE_DIR (where node_modules is).
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const url = env('CONSOLE_URL');
+const cluster = env('CLUSTER');
+const dropMs = Number(env('DROP_MS'));
+const dropEndMs = Number(env('DROP_END_MS'));
+const quietMs = Number(env('QUIET_MS'));
+const shots = env('SCREENSHOT_DIR');
+mkdirSync(shots, { recursive: true });
+const require = createRequire(path.join(env('CONSOLE_DIR'), 'package.json'));
+const { chromium } = require('playwright-core');
+
+const t0 = Date.now();
+const log = (msg) => console.log(`[console_e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+function check(cond, msg) {
+  if (!cond) throw new Error(`check failed: ${msg}`);
+  log(`ok: ${msg}`);
+}
+const shot = async (page, name) => {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  log(`screenshot ${name}.png`);
+};
+
+const context = await chromium.launchPersistentContext(env('PROFILE_DIR'), {
+  executablePath: env('CHROMIUM'),
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 900 },
+});
+let exitCode = 1;
+try {
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  page.on('dialog', (d) => d.accept());
+
+  // --- login: a wrong secret first ---
+  await page.goto(url);
+  await page.waitForSelector('#login-form');
+  await shot(page, 'login');
+  await page.fill('#access-key-id', env('ACCESS_KEY_ID'));
+  await page.fill('#secret', 'not-the-secret-' + Date.now());
+  await page.click('#login-submit');
+  await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.length > 0);
+  const refused = await page.textContent('#login-error');
+  check(/wrong access key id or secret/.test(refused), `a wrong secret is refused: "${refused}"`);
+  check(!(await page.isVisible('#clusters')), 'no cluster list after a wrong secret');
+
+  await page.fill('#secret', env('SECRET_ACCESS_KEY'));
+  await page.click('#login-submit');
+  await page.waitForSelector(`#clusters tr[data-cluster="${cluster}"]`);
+  const row = await page.textContent(`#clusters tr[data-cluster="${cluster}"]`);
+  check(row.includes('available') && row.includes(`${cluster}-1`), `clusters page lists ${cluster}: ${row}`);
+  const cookies = await context.cookies(url);
+  const session = cookies.find((c) => c.name === 'rewind_session');
+  check(session && session.httpOnly && session.sameSite === 'Strict' && session.path === '/',
+    'the session cookie is HttpOnly, SameSite=Strict, Path=/');
+  check(!(await page.content()).includes(env('SECRET_ACCESS_KEY')), 'the secret is nowhere in the page');
+  await shot(page, 'clusters');
+
+  // --- the API's gate ---
+  const noSession = await fetch(`${url}console/api/clusters`);
+  check(noSession.status === 401, `an API call without the session → ${noSession.status}`);
+  const gate = await page.evaluate(async (name) => {
+    const post = (p, headers) => fetch(p, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ to: new Date().toISOString() }) }).then((r) => r.status);
+    return {
+      noToken: await post(`/console/api/clusters/${name}/backtrack`, {}),
+      wrongToken: await post(`/console/api/clusters/${name}/backtrack`, { 'X-CSRF-Token': 'x'.repeat(43) }),
+      logoutNoToken: await post('/console/api/logout', {}),
+      stillIn: await fetch('/console/api/session').then((r) => r.status),
+    };
+  }, cluster);
+  check(gate.noToken === 403 && gate.wrongToken === 403 && gate.logoutNoToken === 403,
+    `POSTs without (or with a wrong) CSRF token → 403: ${JSON.stringify(gate)}`);
+  check(gate.stillIn === 200, 'the session survives refused POSTs');
+
+  // --- the cluster page: the DROP on the chart ---
+  await page.click(`#clusters tr[data-cluster="${cluster}"] a`);
+  await page.waitForSelector('#chart[data-loaded="true"] canvas');
+  await page.waitForSelector('#changes li[data-start-ms]');
+  const burstList = await page.$$eval('#changes li[data-start-ms]', (lis) =>
+    lis.map((li) => ({ start: Number(li.dataset.startMs), end: Number(li.dataset.endMs) })));
+  log(`bursts (newest first): ${burstList.map((b) => `${new Date(b.start).toISOString()}..${new Date(b.end).toISOString()}`).join(', ')}`);
+  const dropIdx = burstList.findIndex((b) => b.start <= dropEndMs && dropMs < b.end);
+  check(dropIdx >= 0, `the DROP at ${new Date(dropMs).toISOString()} is a burst on the chart`);
+  const drop = burstList[dropIdx];
+  check(drop.start > quietMs - 1000, 'the DROP\'s burst is apart from the load before it');
+
+  // A click on the chart picks a moment (the preview opens)...
+  const over = await page.$('#chart .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  await page.waitForSelector('#preview:not([hidden]) #moment');
+  const clicked = Date.parse(await page.inputValue('#moment'));
+  check(Number.isFinite(clicked), `a click on the chart picks ${new Date(clicked).toISOString()}`);
+  // ...and the DROP's burst gives the moment just before it.
+  await page.click(`#changes li[data-start-ms="${drop.start}"] .pick-before`);
+  await page.waitForFunction((s) => Date.parse(document.querySelector('#moment').value) < s, drop.start);
+  const picked = Date.parse(await page.inputValue('#moment'));
+  check(picked < drop.start && picked >= quietMs - 3000,
+    `picked ${new Date(picked).toISOString()}: before the DROP, after the load settled`);
+  check((await page.textContent('#preview')).includes('In the window'), 'the preview shows the moment');
+  check(await page.isVisible('#preview-asof') === false, 'the as-of slot stays empty until the API serves it');
+  await shot(page, 'cluster');
+
+  // --- backtrack, with progress until done ---
+  await page.click('#do-backtrack');
+  await page.waitForSelector('#progress[data-state]');
+  await page.waitForSelector('#progress[data-state="done"], #progress[data-state="failed"]', { timeout: 240_000 });
+  const progress = await page.textContent('#progress');
+  check((await page.getAttribute('#progress', 'data-state')) === 'done', `backtrack finished in the page: ${progress}`);
+  await page.waitForSelector('#backtracks tbody tr');
+  check((await page.textContent('#backtracks')).includes('completed'), 'the backtrack is listed, completed');
+  await shot(page, 'backtrack-done');
+
+  // --- logout ---
+  await page.click('#logout');
+  await page.waitForSelector('#login-form');
+  const after = await page.evaluate(() => fetch('/console/api/clusters').then((r) => r.status));
+  check(after === 401, `after logout the API answers ${after}`);
+  const left = (await context.cookies(url)).find((c) => c.name === 'rewind_session');
+  check(!left || left.value === '', 'logout cleared the cookie');
+
+  const real = pageErrors.filter((e) => !/status of (401|403)/.test(e));
+  check(real.length === 0, `no script or CSP errors in the page${real.length ? ': ' + real.join(' | ') : ''}`);
+  exitCode = 0;
+} catch (err) {
+  log(`FAIL: ${err.stack || err}`);
+} finally {
+  await context.close().catch(() => {});
+}
+process.exit(exitCode);
