@@ -22,6 +22,7 @@ PACKAGES=(
   mariadb-server mariadb-client sysbench      # the engine and the lab's tools
   awscli python3-boto3                 # the lab's control-plane clients (tests use them)
   procps psmisc curl iproute2
+  chromium                             # tests/e2e/console_test.sh: the web console, headless
 )
 
 missing=()
@@ -50,6 +51,30 @@ if ! getent passwd "$ENGINE_USER" >/dev/null; then
   useradd --system --gid "$ENGINE_USER" --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin "$ENGINE_USER"
 fi
+
+# The web console's pages (console/): npm packages pinned in console/package-lock.json, installed
+# with `npm ci` only when the lock changed since the last install, then built into console/dist
+# (served by rewindd; nothing is fetched at run time). Vite 7 needs Node.js 20.19 or later.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs npm (the web console's build)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends nodejs npm
+fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+              process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "setup: Node.js $(node --version) is too old for the console's build (Vite 7 needs" \
+       "20.19 or later): install a newer nodejs" >&2
+  exit 1
+fi
+LOCK_SUM=$(sha256sum console/package-lock.json | cut -d' ' -f1)
+if [ "$(cat console/node_modules/.rewind-lock.sha256 2>/dev/null)" != "$LOCK_SUM" ]; then
+  echo "setup: npm ci in console/"
+  (cd console && npm ci --no-audit --no-fund)
+  echo "$LOCK_SUM" > console/node_modules/.rewind-lock.sha256
+fi
+(cd console && npm run --silent build >/dev/null)
+echo "setup: web console built in ./console/dist"
 
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DREWIND_WERROR=ON >/dev/null
