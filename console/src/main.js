@@ -346,6 +346,7 @@ async function showCluster(name) {
         const { backtrack } = await api.backtrack(c.id, iso(state.pickedMs));
         await followBacktrack(c.id, backtrack, progress);
       } catch (err) {
+        if (progress.dataset.state === 'running') progress.dataset.state = 'failed';
         failed(err, actionError);
       } finally {
         backtrackBtn.disabled = cloneBtn.disabled = false;
@@ -359,6 +360,7 @@ async function showCluster(name) {
         await api.clone(c.id, newId, iso(state.pickedMs));
         await followClone(newId, progress);
       } catch (err) {
+        if (progress.dataset.state === 'running') progress.dataset.state = 'failed';
         failed(err, actionError);
       } finally {
         backtrackBtn.disabled = cloneBtn.disabled = false;

@@ -3,9 +3,9 @@
 // sbtest1 dropped. Steps: a wrong secret is refused; login; the clusters page; an API call
 // without the session → 401 and POSTs without the CSRF token → 403; the cluster page's chart;
 // the DROP's burst found and the moment just before it picked; backtrack; progress until done;
-// logout. A screenshot of each page goes to SCREENSHOT_DIR. Exit 0 only if every step passed.
+// a clone (with its writer) at the same moment; logout. A screenshot of each page goes to SCREENSHOT_DIR. Exit 0 only if every step passed.
 //
-// Environment: CONSOLE_URL, ACCESS_KEY_ID, SECRET_ACCESS_KEY, CLUSTER, DROP_MS and DROP_END_MS
+// Environment: CONSOLE_URL, ACCESS_KEY_ID, SECRET_ACCESS_KEY, CLUSTER, CLONE (its name), DROP_MS and DROP_END_MS
 // (the DROP ran between them), QUIET_MS (when the load had settled: the table was whole then), SCREENSHOT_DIR,
 // PROFILE_DIR (a fresh --user-data-dir), CHROMIUM, CONSOLE_DIR (where node_modules is).
 import { createRequire } from 'node:module';
@@ -135,6 +135,16 @@ try {
   await page.waitForSelector('#backtracks tbody tr');
   check((await page.textContent('#backtracks')).includes('completed'), 'the backtrack is listed, completed');
   await shot(page, 'backtrack-done');
+
+  // --- a clone at the same moment, with its writer, with progress until ready ---
+  await page.fill('#clone-id', env('CLONE'));
+  await page.click('#do-clone');
+  await page.waitForFunction(() => document.querySelector('#progress h3')?.textContent === 'Cloning');
+  await page.waitForSelector('#progress[data-state="done"], #progress[data-state="failed"]', { timeout: 240_000 });
+  const cloned = await page.textContent('#progress');
+  check((await page.getAttribute('#progress', 'data-state')) === 'done' && cloned.includes('Clone ready'),
+    `the clone is ready in the page: ${cloned}`);
+  await shot(page, 'clone-done');
 
   // --- logout ---
   await page.click('#logout');

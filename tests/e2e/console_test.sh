@@ -4,7 +4,8 @@
 # sbtest1 (sysbench, small), then DROP TABLE sbtest1; in the browser: a wrong secret refused,
 # login, the clusters page, 401 without the session and 403 without the CSRF token, the DROP
 # found on the cluster's activity chart, the moment before it picked, backtrack, progress until
-# done, logout. Then sbtest1 is back, whole, through mysql. Screenshots of each page go to
+# done, a clone at the same moment (with its writer), logout. Then sbtest1 is back, whole, through
+# mysql, in the cluster and in the clone. Screenshots of each page go to
 # CONSOLE_SCREENSHOT_DIR (default $BUILD_DIR/console-screenshots; docs/console/ has copies).
 # Needs node, /usr/bin/chromium and a built console (scripts/setup.sh): fails loudly without.
 source "$(dirname "$0")/lib.sh"
@@ -70,7 +71,7 @@ log "the browser (screenshots to $SHOTS)"
 KEY=$(awk -F' = ' '/aws_access_key_id/ { print $2 }' "$DATA/credentials")
 SECRET=$(awk -F' = ' '/aws_secret_access_key/ { print $2 }' "$DATA/credentials")
 mkdir -p "$E2E_DIR/tmp"
-CONSOLE_URL="$URL" ACCESS_KEY_ID="$KEY" SECRET_ACCESS_KEY="$SECRET" CLUSTER=web \
+CONSOLE_URL="$URL" ACCESS_KEY_ID="$KEY" SECRET_ACCESS_KEY="$SECRET" CLUSTER=web CLONE=web-copy \
   DROP_MS="$DROP_MS" DROP_END_MS="$DROP_END_MS" QUIET_MS="$QUIET_MS" SCREENSHOT_DIR="$SHOTS" PROFILE_DIR="$PROFILE" \
   CHROMIUM="$CHROMIUM" CONSOLE_DIR="$CONSOLE_DIR" TMPDIR="$E2E_DIR/tmp" \
   timeout -k 5 420 node "$SRC/tests/e2e/console_e2e.mjs" &
@@ -86,10 +87,14 @@ for _ in $(seq 1 100); do sql web "SELECT 1" >/dev/null 2>&1 && break; sleep 0.3
 sql web "SHOW TABLES" | grep -qx sbtest1 || die "sbtest1 missing after the console's backtrack"
 [ "$(checksum web)" = "$WANT" ] || die "sbtest1's checksum differs from before the DROP"
 [ "$(status_of web)" = available ] || die "cluster not available after the backtrack"
+log "the clone made in the console has sbtest1 as before the DROP"
+[ "$(status_of web-copy)" = available ] || die "clone web-copy not available"
+sql web-copy "SHOW TABLES" | grep -qx sbtest1 || die "sbtest1 missing in the console's clone"
+[ "$(checksum web-copy)" = "$WANT" ] || die "sbtest1's checksum in the clone differs"
 grep -q "console: POST /console/api/clusters/web/backtrack 202" "$E2E_DIR/rewindd.log" ||
   die "rewindd's log has no line for the console's backtrack"
 if grep -qF "$SECRET" "$E2E_DIR/rewindd.log"; then die "the secret is in rewindd's log"; fi
-for f in login clusters cluster backtrack-done; do
+for f in login clusters cluster backtrack-done clone-done; do
   [ -s "$SHOTS/$f.png" ] || die "no screenshot $SHOTS/$f.png"
 done
 log "PASS"
