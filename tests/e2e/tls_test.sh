@@ -130,6 +130,20 @@ METRICS=$(curl -sS --max-time 5 --cacert "$PKI/api-ca.pem" "$URL/metrics") ||
   die "curl --cacert does not get /metrics over HTTPS"
 echo "$METRICS" | grep -q '^rewind_' || die "no metrics over HTTPS: $METRICS"
 
+log "the web console over HTTPS: a Secure __Host- session cookie"
+KEY=$(awk -F' = ' '/aws_access_key_id/ { print $2 }' "$DATA/credentials")
+SECRET=$(awk -F' = ' '/aws_secret_access_key/ { print $2 }' "$DATA/credentials")
+HDRS=$(curl -sS --max-time 5 --cacert "$PKI/api-ca.pem" -D - -o /dev/null \
+  -H 'Content-Type: application/json' -H "Origin: $URL" \
+  --data-binary @- "$URL/console/api/login" <<<"{\"access_key_id\":\"$KEY\",\"secret_access_key\":\"$SECRET\"}")
+COOKIE=$(grep -i '^set-cookie: __Host-rewind_session=' <<<"$HDRS" | tr -d '\r') ||
+  die "console login over HTTPS set no __Host- cookie: $HDRS"
+grep -q '; Secure' <<<"$COOKIE" && grep -q 'HttpOnly' <<<"$COOKIE" ||
+  die "the console's cookie over HTTPS is not Secure and HttpOnly: $COOKIE"
+SID=$(sed -E 's/^[^:]*: *([^;]*);.*/\1/' <<<"$COOKIE")
+curl -sS --max-time 5 --cacert "$PKI/api-ca.pem" -H "Cookie: $SID" "$URL/console/api/clusters" |
+  grep -q '"id":"tls"' || die "the console's API over HTTPS does not list the cluster"
+
 log "the rewind CLI: --ca-bundle and AWS_CA_BUNDLE"
 "$REWIND" --endpoint "$URL" --ca-bundle "$PKI/api-ca.pem" --credentials "$DATA/credentials" status |
   grep -q '^tls ' || die "rewind --ca-bundle status does not list the cluster"
