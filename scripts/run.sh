@@ -68,5 +68,6 @@ Rewind is running. Cluster mylab is available.
   TLS:   mysql --ssl-ca=$DATA/ca.pem --ssl-verify-server-cert -h $ENDPOINT -P $PORT -u masteruser -p… mylab
   AWS:   export AWS_SHARED_CREDENTIALS_FILE=$DATA/credentials AWS_PROFILE=rewind AWS_DEFAULT_REGION=us-east-1
          aws --endpoint-url http://$LISTEN rds describe-db-clusters
+  Web:   http://$LISTEN/  (log in with aws_access_key_id / aws_secret_access_key of $DATA/credentials)
   Stop:  bash scripts/stop.sh
 TXT
