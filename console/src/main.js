@@ -47,6 +47,13 @@ function bytes(n) {
   if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
   return `${(n / (1 << 30)).toFixed(2)} GiB`;
 }
+// Decimal units for the chart's axis, where ticks fall on powers of ten.
+function siBytes(n) {
+  for (const [f, u] of [[1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'kB']]) {
+    if (n >= f) return `${+(n / f).toFixed(1)} ${u}`;
+  }
+  return `${n} B`;
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function every(ms, fn) {
@@ -247,17 +254,33 @@ function markersPlugin(state) {
   };
 }
 
+// On a log axis only whole powers of ten get a label (the ticks between would overlap).
+function decade(v, log) {
+  if (!log) return true;
+  const e = Math.log10(v);
+  return Math.abs(e - Math.round(e)) < 1e-9;
+}
+
+// The chart's data from activity points: on a log scale a zero is no bar (null), not -infinity.
+function chartData(points, log) {
+  const v = (n) => (log && n <= 0 ? null : n);
+  return [points.map((p) => p[0] / 1000), points.map((p) => v(p[1])), points.map((p) => v(p[2]))];
+}
+
 function makeChart(container, state, onPick) {
   const width = Math.max(480, container.clientWidth || 900);
+  // Log scales by default: a DROP's few records stay visible beside a bulk load's thousands.
+  const y = state.log ? { distr: 3, log: 10 } : { auto: true };
   const opts = {
     width,
     height: 260,
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, rec: { auto: true } },
+    scales: { x: { time: true }, y: { ...y }, rec: { ...y } },
     axes: [
       {},
-      { label: 'bytes written', size: 70, values: (u, vals) => vals.map((v) => bytes(v)) },
-      { scale: 'rec', side: 1, label: 'change records', grid: { show: false } },
+      { label: 'bytes written', size: 70, values: (u, vals) => vals.map((v) => (decade(v, state.log) ? siBytes(v) : '')) },
+      { scale: 'rec', side: 1, label: 'change records', grid: { show: false },
+        values: (u, vals) => vals.map((v) => (decade(v, state.log) ? v.toLocaleString('en-US') : '')) },
     ],
     series: [
       {},
@@ -267,7 +290,7 @@ function makeChart(container, state, onPick) {
     ],
     plugins: [markersPlugin(state)],
   };
-  const u = new uPlot(opts, [[], [], []], container);
+  const u = new uPlot(opts, chartData(state.points, state.log), container);
   u.over.addEventListener('click', (e) => {
     const t = u.posToVal(e.offsetX, 'x');
     if (Number.isFinite(t)) onPick(Math.round(t * 1000));
@@ -277,7 +300,7 @@ function makeChart(container, state, onPick) {
 
 async function showCluster(name) {
   clearPage();
-  const state = { earliestMs: null, backtracks: [], events: [], pickedMs: null, stepS: 1, points: [] };
+  const state = { earliestMs: null, backtracks: [], events: [], pickedMs: null, stepS: 1, points: [], log: true };
   const error = h('p', { class: 'error', role: 'alert' });
   const title = h('h1', {}, name, ' ', h('span', { id: 'cluster-status' }));
   const summary = h('dl', { class: 'summary' });
@@ -286,7 +309,12 @@ async function showCluster(name) {
     h('span', { class: 'key k-event' }), 'event ',
     h('span', { class: 'key k-backtrack' }), 'backtrack (the undone span shaded) ',
     h('span', { class: 'key k-pick' }), 'picked moment ',
-    h('span', { class: 'key k-out' }), 'outside the window. Click the chart to pick a moment.');
+    h('span', { class: 'key k-out' }), 'outside the window. Click the chart to pick a moment. ',
+    h('label', { class: 'inline' }, h('input', { id: 'log-scale', type: 'checkbox', checked: true, onchange: (e) => {
+      state.log = e.target.checked;
+      chart.destroy();
+      chart = makeChart(chartBox, state, (ms) => pick(ms));
+    } }), 'log scale'));
   const changes = h('ol', { id: 'changes', class: 'changes' });
   const events = h('ol', { id: 'events', class: 'events' });
   const backtracks = h('tbody');
@@ -411,8 +439,7 @@ async function showCluster(name) {
       state.earliestMs = act.earliest_ms;
       state.stepS = act.step_s;
       state.points = act.points;
-      const xs = act.points.map((p) => p[0] / 1000);
-      chart.setData([xs, act.points.map((p) => p[1]), act.points.map((p) => p[2])]);
+      chart.setData(chartData(act.points, state.log));
       const list = bursts(act.points, act.step_s).slice(0, 12);
       changes.replaceChildren(...list.map((b) => h('li', { dataset: { startMs: b.startMs, endMs: b.endMs } },
         h('span', { class: 'mono' }, `${clock(b.startMs)}–${clock(b.endMs)}`), ` ${bytes(b.bytes)}, ${b.records} records `,
