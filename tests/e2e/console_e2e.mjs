@@ -28,6 +28,11 @@ const require = createRequire(path.join(env('CONSOLE_DIR'), 'package.json'));
 const { chromium } = require('playwright-core');
 
 const t0 = Date.now();
+// A bound on the whole run (console_test.sh also kills this process and Chromium by PID).
+setTimeout(() => {
+  console.log('[console_e2e] FAIL: still running after 420 s');
+  process.exit(3);
+}, 420_000).unref();
 const log = (msg) => console.log(`[console_e2e +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 function check(cond, msg) {
   if (!cond) throw new Error(`check failed: ${msg}`);
