@@ -434,7 +434,8 @@ async function showCluster(name) {
       h('td', { class: 'mono' }, iso(b.to_ms)), h('td', { class: 'mono' }, iso(b.from_ms)),
       h('td', {}, statusBadge(b.status), b.message ? ` ${b.message}` : ''))));
     events.replaceChildren(...detail.events.slice().reverse().slice(0, 30).map((e) =>
-      h('li', {}, h('span', { class: 'mono' }, clock(e.date_ms)), ' ', e.message)));
+      h('li', {}, h('span', { class: 'mono' }, clock(e.date_ms)), ' ',
+        e.source_type === 'db-instance' ? `${e.source_id}: ` : '', e.message)));
     if (act) {
       state.earliestMs = act.earliest_ms;
       state.stepS = act.step_s;

@@ -448,11 +448,9 @@ HttpResponse Console::Impl::ClusterDetail(const std::string& id) {
   const cluster::ClusterView& view = c->front();
   json out{{"cluster", ClusterJson(view)}};
   json instances = json::array();
-  if (auto is = service->DescribeInstances(std::nullopt, view.id); is.ok()) {
-    for (const auto& i : *is) instances.push_back(InstanceJson(i));
-  } else {
-    return StatusError(is.status());
-  }
+  Result<std::vector<cluster::InstanceView>> is = service->DescribeInstances(std::nullopt, view.id);
+  if (!is.ok()) return StatusError(is.status());
+  for (const auto& i : *is) instances.push_back(InstanceJson(i));
   out["instances"] = std::move(instances);
   json backtracks = json::array();
   if (auto bs = service->DescribeBacktracks(view.id, std::nullopt, {}); bs.ok()) {
@@ -461,16 +459,25 @@ HttpResponse Console::Impl::ClusterDetail(const std::string& id) {
     return StatusError(bs.status());
   }
   out["backtracks"] = std::move(backtracks);
-  // Events over the cluster's whole life (its window is within it), newest last.
+  // Events of the cluster and of its instances over the cluster's whole life (its window is
+  // within it), oldest first.
   cluster::EventQuery q;
-  q.source_id = view.id;
-  q.source_type = "db-cluster";
   q.start_ns = std::min(view.create_time_ns, view.earliest_restorable_ns > 0
                                                  ? view.earliest_restorable_ns
                                                  : view.create_time_ns);
   q.end_ns = api::NowNs();
+  std::vector<cluster::EventView> all;
+  auto add = [&](const std::string& id, const char* type) {
+    q.source_id = id;
+    q.source_type = type;
+    for (cluster::EventView& e : service->DescribeEvents(q)) all.push_back(std::move(e));
+  };
+  add(view.id, "db-cluster");
+  for (const auto& i : *is) add(i.id, "db-instance");
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.date_ns < b.date_ns; });
   json events = json::array();
-  for (const auto& e : service->DescribeEvents(q)) events.push_back(EventJson(e));
+  for (const auto& e : all) events.push_back(EventJson(e));
   out["events"] = std::move(events);
   return JsonResponse(200, out);
 }

@@ -10,7 +10,8 @@
 //   GET  /console/api/session         the session's {"csrf_token", "access_key_id", "expires_ms"}
 //   POST /console/api/logout          ends the session, clears the cookie
 //   GET  /console/api/clusters        [cluster…]
-//   GET  /console/api/clusters/ID     {"cluster", "instances", "backtracks", "events"}
+//   GET  /console/api/clusters/ID     {"cluster", "instances", "backtracks", "events"} (events
+//                                     of the cluster and its instances, oldest first)
 //   GET  /console/api/clusters/ID/activity[?from=ISO&to=ISO&step=SECONDS]
 //                                     {"from_ms", "to_ms", "step_s", "earliest_ms",
 //                                      "points": [[time_ms, bytes, records], …]}
