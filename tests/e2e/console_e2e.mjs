@@ -64,6 +64,7 @@ try {
   // --- login: a wrong secret first ---
   await page.goto(url);
   await page.waitForSelector('#login-form');
+  check(!(await page.isVisible('#logout')), 'no logout button before login');
   await shot(page, 'login');
   await page.fill('#access-key-id', env('ACCESS_KEY_ID'));
   await page.fill('#secret', 'not-the-secret-' + Date.now());
@@ -154,6 +155,7 @@ try {
   // --- logout ---
   await page.click('#logout');
   await page.waitForSelector('#login-form');
+  check(!(await page.isVisible('#logout')), 'the logout button is gone after logout');
   const after = await page.evaluate(() => fetch('/console/api/clusters').then((r) => r.status));
   check(after === 401, `after logout the API answers ${after}`);
   const left = (await context.cookies(url)).find((c) => c.name === 'rewind_session');
