@@ -18,6 +18,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& A
       {"QueryDBClusterAsOf", {"DBClusterIdentifier", "Time", "Sql", "Database"}},
       {"RestoreDBClusterTable",
        {"DBClusterIdentifier", "TableName", "RestoreToTime", "RestoreRelatedTables", "DryRun"}},
+      {"DiffDBCluster", {"DBClusterIdentifier", "StartTime", "EndTime", "TableName", "Format"}},
   };
   return kTable;
 }
@@ -103,6 +104,18 @@ ApiResult<ApiResponse> AsOfHandler::Handle(const ApiRequest& request) {
     API_ASSIGN_OR_RETURN(std::optional<int64_t> at, p.GetTimestamp("Time"));
     API_ASSIGN_OR_RETURN(std::string sql, p.Required("Sql"));
     Result<std::string> out = tt_->Query(cluster_id, at, sql, p.GetOr("Database", ""));
+    if (!out.ok()) return ApiErrorFromClusterStatus(out.status());
+    XmlWriter w;
+    w.Element("Output", *out);
+    return Answer(std::move(w).Take());
+  }
+  if (action == "DiffDBCluster") {
+    API_ASSIGN_OR_RETURN(std::optional<int64_t> from, p.GetTimestamp("StartTime"));
+    API_ASSIGN_OR_RETURN(std::optional<int64_t> to, p.GetTimestamp("EndTime"));
+    if (!from) return ApiError::MissingParameter("StartTime");
+    if (!to) return ApiError::MissingParameter("EndTime");
+    Result<std::string> out =
+        tt_->Diff(cluster_id, *from, *to, p.GetOr("TableName", ""), p.GetOr("Format", "table"));
     if (!out.ok()) return ApiErrorFromClusterStatus(out.status());
     XmlWriter w;
     w.Element("Output", *out);

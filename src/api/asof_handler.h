@@ -11,6 +11,9 @@
 //   RestoreDBClusterTable        DBClusterIdentifier, TableName (DB.TABLE), RestoreToTime,
 //                                RestoreRelatedTables, DryRun → <Tables>, <Method>,
 //                                <CreatedTables>, <Rows>
+//   DiffDBCluster                DBClusterIdentifier, StartTime, EndTime, TableName (DB.TABLE;
+//                                absent: all), Format (table|json|sql, default table)
+//                                → <Output> (TimeTravel::Diff)
 // A <TimeTravel> has TimeTravelIdentifier, DBClusterIdentifier, Time, Endpoint, Port,
 // MasterUsername, StartTime, IdleMinutes, LastActivityTime, ReadySeconds.
 //

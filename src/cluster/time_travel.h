@@ -105,6 +105,19 @@ class TimeTravel {
   // Recorded as an event of the cluster.
   Result<RestoreTableReport> RestoreTable(const RestoreTableRequest& request);
 
+  // What changed in the cluster's tables from t1 to t2 (diff/row_diff.h): per table, its schema
+  // change and its row changes by primary key (by whole rows without one), rendered as
+  // `format` ("table", "json", "sql": the undo, statements that applied to the state at t2 give
+  // the state at t1). `table` ("DB.TABLE"; empty: every table outside the system schemas).
+  // Computed on two time-travel instances (running ones showing the same states are reused,
+  // otherwise short-lived ones), never on the live cluster's files; each table's rows stream
+  // from both in key order through a merge (memory: two rows), the rendering is bounded at
+  // kMaxDiffBytes. Failure: as Query; InvalidParameterValue for an unknown table, a bad format,
+  // or a rendering over kMaxDiffBytes (narrow it with a table or a shorter interval).
+  static constexpr size_t kMaxDiffBytes = 64 << 20;
+  Result<std::string> Diff(const std::string& cluster_id, int64_t t1_ns, int64_t t2_ns,
+                           const std::string& table, const std::string& format);
+
   class Impl;
 
  private:
