@@ -898,7 +898,7 @@ Result<TableShape> ShapeOf(const engine::MariaDbEngine& e, const TableName& t) {
   ASSIGN_OR_RETURN(
       std::string out,
       e.RunSqlAsRoot(
-          "SELECT HEX(c.COLUMN_NAME), c.DATA_TYPE, IFNULL(s.SEQ_IN_INDEX, 0) FROM "
+          "SELECT HEX(c.COLUMN_NAME), c.DATA_TYPE, IFNULL(s.SEQ_IN_INDEX, 0), c.IS_NULLABLE FROM "
           "information_schema.COLUMNS c LEFT JOIN information_schema.STATISTICS s ON "
           "s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = "
           "c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY' WHERE c.TABLE_SCHEMA = " +
@@ -911,8 +911,9 @@ Result<TableShape> ShapeOf(const engine::MariaDbEngine& e, const TableName& t) {
     std::istringstream in(line);
     std::string field;
     while (std::getline(in, field, '\t')) f.push_back(field);
-    if (f.size() != 3) continue;
+    if (f.size() != 4) continue;
     diff::Column c;
+    c.nullable = f[3] != "NO";
     auto name = diff::ParseBatchLine(f[0], {diff::Column{"name", diff::ColumnKind::kText, false}});
     if (!name.ok() || !(*name)[0]) return Status::Corruption("a column name of " + Shown(t));
     c.name = *(*name)[0];

@@ -120,7 +120,7 @@ std::string KeyOrderedSelect(const std::string& db, const std::string& table,
     if (i > 0) sql += ", ";
     if (c.bit) {
       sql += QuoteIdent(c.name) + " + 0";
-    } else if (c.kind == ColumnKind::kNumeric) {
+    } else if (c.kind == ColumnKind::kNumeric || !c.nullable) {
       sql += QuoteIdent(c.name);
     } else {
       sql += "HEX(" + QuoteIdent(c.name) + ")";
@@ -156,12 +156,27 @@ Result<Row> ParseBatchLine(std::string_view line, const std::vector<Column>& col
     }
     std::string_view field = line.substr(pos, tab == std::string_view::npos ? line.size() - pos : tab - pos);
     pos = tab + 1;
-    if (field == "NULL") {  // HEX() and numbers never print NULL otherwise
+    if (field == "NULL" && columns[i].nullable) {  // HEX() and numbers never print it otherwise
       row.emplace_back(std::nullopt);
       continue;
     }
     if (columns[i].kind == ColumnKind::kNumeric || columns[i].bit) {
       row.emplace_back(std::string(field));
+      continue;
+    }
+    if (!columns[i].nullable) {
+      // As the client escapes it in batch mode.
+      std::string bytes;
+      bytes.reserve(field.size());
+      for (size_t k = 0; k < field.size(); ++k) {
+        if (field[k] != '\\' || k + 1 == field.size()) {
+          bytes.push_back(field[k]);
+          continue;
+        }
+        const char c = field[++k];
+        bytes.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c == '0' ? '\0' : c);
+      }
+      row.emplace_back(std::move(bytes));
       continue;
     }
     if (field.size() % 2 != 0) return Status::Corruption("bad hex in column " + columns[i].name);

@@ -2,8 +2,9 @@
 // ordered the same way (the state at T1, "before", and at T2, "after"), in memory bounded by two
 // rows whatever the table's size; and the renderings of the result (table, json, sql undo).
 //
-// Rows come from `mariadb -B` output of KeyOrderedSelect: numeric columns as decimal text,
-// every other column HEX()-encoded (so NULL, tabs, newlines and binary bytes are unambiguous),
+// Rows come from `mariadb -B` output of KeyOrderedSelect: numeric columns as decimal text, NOT
+// NULL columns as the client prints them (\t, \n, \0 and \\ escaped), nullable ones
+// HEX()-encoded (a string 'NULL' and a NULL would print alike),
 // ordered by the key columns (numeric ones by value, the others by their bytes: ORDER BY BINARY).
 // CompareKeys orders rows the same way, so the merge needs no sort of its own. A table without
 // a primary key is compared by whole rows (all columns form the key; equal rows pair off, so
@@ -35,6 +36,7 @@ struct Column {
   std::string name;
   ColumnKind kind = ColumnKind::kText;
   bool bit = false;  // a BIT column (selected as col+0)
+  bool nullable = true;  // NOT NULL text and binary columns are streamed as they are, not in hex
 };
 
 using Value = std::optional<std::string>;  // nullopt: NULL; otherwise the raw bytes

@@ -127,6 +127,20 @@ TEST(ParseBatchLine, HexNullAndNumbers) {
   EXPECT_FALSE(ParseBatchLine("1\t414\t42", kCols).ok());     // odd length
 }
 
+TEST(ParseBatchLine, NotNullColumnsAsPrinted) {
+  std::vector<Column> cols = {{"id", ColumnKind::kNumeric, false, false},
+                              {"t", ColumnKind::kText, false, false},
+                              {"b", ColumnKind::kBinary, false, false}};
+  auto row = ParseBatchLine("7\t\\ta\\\\b\\n\tNULL", cols);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(*(*row)[1], "\ta\\b\n");
+  EXPECT_EQ(*(*row)[2], "NULL");  // NOT NULL: the string
+  row = ParseBatchLine("8\tx\t\\0\\\\", cols);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(*(*row)[2], std::string("\0\\", 2));
+  EXPECT_EQ(KeyOrderedSelect("d", "t", cols, {0}), "SELECT `id`, `t`, `b` FROM `d`.`t` ORDER BY `id`");
+}
+
 TEST(KeyOrderedSelect, HexesTextAndOrdersByBytes) {
   std::vector<Column> cols = {{"id", ColumnKind::kNumeric, false},
                               {"na`me", ColumnKind::kText, false},
