@@ -171,6 +171,7 @@ class TimeTravel::Impl {
     std::unique_ptr<fs::Mount> mount;
     std::unique_ptr<engine::MariaDbEngine> engine;
     bool hidden = false;            // a short-lived instance of Query or RestoreTable
+    bool ready = false;             // serving (guarded by mu_); until then only Launch touches it
     std::mutex use_mu;              // guards reader_password
     std::string reader_password;    // of kReaderUser, once created
   };
@@ -236,7 +237,7 @@ class TimeTravel::Impl {
       if (stopping_) break;
       std::vector<std::shared_ptr<Instance>> all;
       for (auto& [id, inst] : instances_) {
-        if (!inst->hidden) all.push_back(inst);
+        if (!inst->hidden && inst->ready) all.push_back(inst);
       }
       lk.unlock();
       const int64_t now = NowNs();
@@ -277,12 +278,12 @@ class TimeTravel::Impl {
   }
 
   // Kills the server, unmounts, deletes the ephemeral volume and the directories. The server's
-  // state is a throw-away copy: no graceful shutdown is needed.
+  // state is a throw-away copy: no graceful shutdown is needed. The engine and mount objects
+  // stay (stopped) until the last holder of the instance lets go: a Query using it meanwhile
+  // gets an error from its client, never a dangling engine.
   void Destroy(Instance& inst) {
     if (inst.engine) (void)inst.engine->Kill();
-    inst.engine.reset();
     if (inst.mount) (void)inst.mount->Stop();
-    inst.mount.reset();
     if (inst.volume.value != 0) (void)store_->DeleteVolume(inst.volume);
     std::error_code ec;
     std::filesystem::remove_all(inst.run_dir, ec);
@@ -344,8 +345,10 @@ class TimeTravel::Impl {
       return s.WithContext("starting a time-travel instance of " + src.cluster_id + " at " +
                            Iso(src.at_ns));
     }
+    std::lock_guard<std::mutex> lk(mu_);
     inst->view.ready_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    inst->ready = true;
     return inst;
   }
 
@@ -392,7 +395,7 @@ class TimeTravel::Impl {
     if (!state.ok()) return nullptr;
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& [id, inst] : instances_) {
-      if (!inst->hidden && inst->view.cluster_id == src.cluster_id &&
+      if (!inst->hidden && inst->ready && inst->view.cluster_id == src.cluster_id &&
           inst->source_volume == src.volume && inst->state == *state && inst->engine &&
           inst->engine->IsRunning()) {
         inst->view.last_active_ns = NowNs();
@@ -1114,7 +1117,9 @@ Result<std::vector<TimeTravelView>> TimeTravel::List(const std::string& cluster_
   std::vector<TimeTravelView> out;
   std::lock_guard<std::mutex> lk(impl_->mu_);
   for (auto& [id, inst] : impl_->instances_) {
-    if (!inst->hidden && inst->view.cluster_id == c.at(0).id) out.push_back(inst->view);
+    if (!inst->hidden && inst->ready && inst->view.cluster_id == c.at(0).id) {
+      out.push_back(inst->view);
+    }
   }
   return out;
 }
@@ -1127,7 +1132,8 @@ Result<std::vector<TimeTravelView>> TimeTravel::Stop(const std::string& cluster_
     std::lock_guard<std::mutex> lk(impl_->mu_);
     for (auto it = impl_->instances_.begin(); it != impl_->instances_.end();) {
       const auto& inst = it->second;
-      if (!inst->hidden && inst->view.cluster_id == c.at(0).id && (!id || *id == inst->view.id)) {
+      if (!inst->hidden && inst->ready && inst->view.cluster_id == c.at(0).id &&
+          (!id || *id == inst->view.id)) {
         stopping.push_back(inst);
         it = impl_->instances_.erase(it);
       } else {

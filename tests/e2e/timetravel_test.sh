@@ -110,6 +110,15 @@ expect_rw_error InvalidParameterValue restore-table tt --table nodot --to "$(iso
 OUT=$(rw restore-table tt --table mylab.child --to "$(iso "$T1")" 2>&1) && die "FK table restored: $OUT"
 echo "$OUT" | grep -q "mylab.parent (constraint fk_child_parent)" || die "FK refusal: $OUT"
 expect_rw_error InvalidParameterValue query tt --at "2001-01-01T00:00:00Z" -e "SELECT 1"
+KEY=$(awk -F' *= *' '/aws_access_key_id/ { print $2; exit }' "$DATA/credentials")
+SECRET=$(awk -F' *= *' '/aws_secret_access_key/ { print $2; exit }' "$DATA/credentials")
+XML=$(curl -sS --aws-sigv4 "aws:amz:us-east-1:rds" --user "$KEY:$SECRET" "http://127.0.0.1:$API_PORT/" \
+  -d Action=StartDBClusterTimeTravel -d Version=2014-10-31 -d DBClusterIdentifier=tt -d Bogus=1)
+echo "$XML" | grep -q "<Code>InvalidParameterValue</Code>" || die "an unknown parameter was not refused: $XML"
+echo "$XML" | grep -q "Bogus" || die "the refusal does not name the parameter: $XML"
+XML=$(curl -sS --aws-sigv4 "aws:amz:us-east-1:rds" --user "$KEY:$SECRET" "http://127.0.0.1:$API_PORT/" \
+  -d Action=StartDBClusterTimeTravel -d Version=2014-10-31 -d DBClusterIdentifier=tt -d IdleMinutes=0)
+echo "$XML" | grep -q "<Code>InvalidParameterValue</Code>" || die "IdleMinutes=0 was not refused: $XML"
 [ "$(sql tt "SELECT COUNT(*) FROM items")" = 667 ] || die "a refusal changed the live cluster"
 
 log "restore-table items to T1 while ticks keeps being written"
@@ -153,6 +162,8 @@ for _ in $(seq 1 100); do
   sleep 1
 done
 echo "$OUT" | grep -q "$IDLE_ID" && die "an idle instance was not stopped in time"
+# It leaves the list as its stop begins; the unmount follows within moments.
+for _ in $(seq 1 100); do [ "$(asof_mounts)" = 0 ] && break; sleep 0.1; done
 [ "$(asof_mounts)" = 0 ] || die "the idle instance left its mount"
 
 log "a rewindd killed with an instance running leaves nothing after its restart"
