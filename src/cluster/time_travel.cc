@@ -888,6 +888,29 @@ class NoRows : public diff::RowSource {
   Result<bool> Next(diff::Row*) override { return false; }
 };
 
+// Rows already fetched (one batch of DiffByHash).
+class FetchedRows : public diff::RowSource {
+ public:
+  static Result<std::unique_ptr<diff::RowSource>> Parse(const std::string& text,
+                                                        const std::vector<diff::Column>& columns) {
+    auto r = std::make_unique<FetchedRows>();
+    for (const std::string& line : Lines(text)) {
+      ASSIGN_OR_RETURN(diff::Row row, diff::ParseBatchLine(line, columns));
+      r->rows_.push_back(std::move(row));
+    }
+    return std::unique_ptr<diff::RowSource>(std::move(r));
+  }
+  Result<bool> Next(diff::Row* row) override {
+    if (next_ >= rows_.size()) return false;
+    *row = std::move(rows_[next_++]);
+    return true;
+  }
+
+ private:
+  std::vector<diff::Row> rows_;
+  size_t next_ = 0;
+};
+
 struct TableShape {
   TableFacts facts;
   std::vector<diff::Column> columns;  // stored (not generated) columns, in order
@@ -1015,8 +1038,10 @@ Result<std::string> TimeTravel::Diff(const std::string& cluster_id, int64_t t1_n
       h.schema = diff::SchemaChange::kUnchanged;
       h.columns = s1.columns;
       h.key = s1.key;
-      ASSIGN_OR_RETURN(rows1, stream(before, dir1, h.columns, h.key));
-      ASSIGN_OR_RETURN(rows2, stream(after, dir2, h.columns, h.key));
+      if (h.key.empty()) {  // with a key, DiffByHash below reads the states
+        ASSIGN_OR_RETURN(rows1, stream(before, dir1, h.columns, h.key));
+        ASSIGN_OR_RETURN(rows2, stream(after, dir2, h.columns, h.key));
+      }
     } else if (!in1) {
       // Created since: the undo drops it; the other renderings list its rows as inserted.
       h.schema = diff::SchemaChange::kCreated;
@@ -1076,7 +1101,29 @@ Result<std::string> TimeTravel::Diff(const std::string& cluster_id, int64_t t1_n
      private:
       diff::DiffWriter& w_;
     } bounded(writer);
-    Result<diff::DiffCounts> counts = diff::DiffRows(*rows1, *rows2, h.columns, h.key, bounded);
+    Result<diff::DiffCounts> counts = Status::Ok();
+    if (h.schema == diff::SchemaChange::kUnchanged && !h.key.empty()) {
+      // Both states read once as (key, row hash); only the rows whose hash differs are fetched.
+      const std::vector<diff::Column> hashed = diff::HashedColumns(h.columns, h.key);
+      const std::string hash_sql = diff::RowHashSelect(t.first, t.second, h.columns, h.key);
+      ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> hashes1,
+                       BatchStream::Open(before, dir1, hash_sql, hashed));
+      ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> hashes2,
+                       BatchStream::Open(after, dir2, hash_sql, hashed));
+      diff::FetchRows fetch = [&](const std::vector<diff::Row>& keys)
+          -> Result<std::pair<std::unique_ptr<diff::RowSource>, std::unique_ptr<diff::RowSource>>> {
+        const std::string sql = diff::KeyOrderedSelect(t.first, t.second, h.columns, h.key,
+                                                       diff::KeyInList(h.columns, h.key, keys));
+        ASSIGN_OR_RETURN(std::string text1, before.RunSqlAsRoot(sql));
+        ASSIGN_OR_RETURN(std::string text2, after.RunSqlAsRoot(sql));
+        ASSIGN_OR_RETURN(std::unique_ptr<diff::RowSource> r1, FetchedRows::Parse(text1, h.columns));
+        ASSIGN_OR_RETURN(std::unique_ptr<diff::RowSource> r2, FetchedRows::Parse(text2, h.columns));
+        return std::make_pair(std::move(r1), std::move(r2));
+      };
+      counts = diff::DiffByHash(*hashes1, *hashes2, h.columns, h.key, fetch, bounded, 5000);
+    } else {
+      counts = diff::DiffRows(*rows1, *rows2, h.columns, h.key, bounded);
+    }
     if (!counts.ok()) return counts.status().WithContext("diff of " + Shown(t));
     writer.End(*counts);
   }

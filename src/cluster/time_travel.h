@@ -110,9 +110,11 @@ class TimeTravel {
   // `format` ("table", "json", "sql": the undo, statements that applied to the state at t2 give
   // the state at t1). `table` ("DB.TABLE"; empty: every table outside the system schemas).
   // Computed on two time-travel instances (running ones showing the same states are reused,
-  // otherwise short-lived ones), never on the live cluster's files; each table's rows stream
-  // from both in key order through a merge (memory: two rows), the rendering is bounded at
-  // kMaxDiffBytes. Failure: as Query; InvalidParameterValue for an unknown table, a bad format,
+  // otherwise short-lived ones), never on the live cluster's files; each table streams from
+  // both in key order through a merge (memory: two rows): a table with an unchanged definition
+  // and a primary key as (key, row MD5) pairs, the rows whose hash differs then fetched in
+  // batches of 5000 keys (diff::DiffByHash); any other table as whole rows. The rendering is
+  // bounded at kMaxDiffBytes. Failure: as Query; InvalidParameterValue for an unknown table, a bad format,
   // or a rendering over kMaxDiffBytes (narrow it with a table or a shorter interval).
   static constexpr size_t kMaxDiffBytes = 64 << 20;
   Result<std::string> Diff(const std::string& cluster_id, int64_t t1_ns, int64_t t2_ns,

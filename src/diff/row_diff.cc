@@ -113,7 +113,8 @@ std::string QuoteIdent(std::string_view name) {
 }
 
 std::string KeyOrderedSelect(const std::string& db, const std::string& table,
-                             const std::vector<Column>& columns, const std::vector<size_t>& key) {
+                             const std::vector<Column>& columns, const std::vector<size_t>& key,
+                             const std::string& where) {
   std::string sql = "SELECT ";
   for (size_t i = 0; i < columns.size(); ++i) {
     const Column& c = columns[i];
@@ -126,7 +127,9 @@ std::string KeyOrderedSelect(const std::string& db, const std::string& table,
       sql += "HEX(" + QuoteIdent(c.name) + ")";
     }
   }
-  sql += " FROM " + QuoteIdent(db) + "." + QuoteIdent(table) + " ORDER BY ";
+  sql += " FROM " + QuoteIdent(db) + "." + QuoteIdent(table);
+  if (!where.empty()) sql += " WHERE " + where;
+  sql += " ORDER BY ";
   std::vector<size_t> order = key;
   if (order.empty()) {
     for (size_t i = 0; i < columns.size(); ++i) order.push_back(i);
@@ -143,6 +146,52 @@ std::string KeyOrderedSelect(const std::string& db, const std::string& table,
     }
   }
   return sql;
+}
+
+std::vector<Column> HashedColumns(const std::vector<Column>& columns,
+                                  const std::vector<size_t>& key) {
+  std::vector<Column> out;
+  for (size_t i : key) out.push_back(columns[i]);
+  out.push_back(Column{"row hash", ColumnKind::kText, false, false});
+  return out;
+}
+
+std::string RowHashSelect(const std::string& db, const std::string& table,
+                          const std::vector<Column>& columns, const std::vector<size_t>& key) {
+  // The key columns as KeyOrderedSelect selects them (its select list, cut to the key).
+  std::vector<Column> key_cols;
+  std::vector<size_t> key_idx;
+  for (size_t n = 0; n < key.size(); ++n) {
+    key_cols.push_back(columns[key[n]]);
+    key_idx.push_back(n);
+  }
+  std::string keyed = KeyOrderedSelect(db, table, key_cols, key_idx);
+  const size_t from = keyed.find(" FROM ");
+  std::string hash = "MD5(CONCAT(";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string c = QuoteIdent(columns[i].name);
+    if (i > 0) hash += ", ";
+    // Length-prefixed, so that no two different rows concatenate alike; 'N' for NULL.
+    hash += "IFNULL(CONCAT(LENGTH(" + c + "), ':', " + c + "), 'N')";
+  }
+  hash += "))";
+  return keyed.substr(0, from) + ", " + hash + keyed.substr(from);
+}
+
+std::string KeyInList(const std::vector<Column>& columns, const std::vector<size_t>& key,
+                      const std::vector<Row>& hashed_rows) {
+  std::string names, list;
+  for (size_t n = 0; n < key.size(); ++n) {
+    names += (n > 0 ? ", " : "") + QuoteIdent(columns[key[n]].name);
+  }
+  for (size_t r = 0; r < hashed_rows.size(); ++r) {
+    std::string tuple;
+    for (size_t n = 0; n < key.size(); ++n) {
+      tuple += (n > 0 ? ", " : "") + SqlLiteral(hashed_rows[r][n], columns[key[n]].kind);
+    }
+    list += (r > 0 ? ", " : "") + (key.size() > 1 ? "(" + tuple + ")" : tuple);
+  }
+  return (key.size() > 1 ? "(" + names + ")" : names) + " IN (" + list + ")";
 }
 
 Result<Row> ParseBatchLine(std::string_view line, const std::vector<Column>& columns) {
@@ -274,6 +323,53 @@ Result<DiffCounts> DiffRows(RowSource& before, RowSource& after, const std::vect
     }
   }
   return counts;
+}
+
+Result<DiffCounts> DiffByHash(RowSource& before_hashes, RowSource& after_hashes,
+                              const std::vector<Column>& columns, const std::vector<size_t>& key,
+                              const FetchRows& fetch, ChangeSink& sink, size_t batch) {
+  if (key.empty()) return Status::InvalidArgument("DiffByHash needs a key");
+  const std::vector<Column> hcols = HashedColumns(columns, key);
+  std::vector<size_t> hkey;
+  for (size_t n = 0; n < key.size(); ++n) hkey.push_back(n);
+  DiffCounts total;
+  std::vector<Row> differing;
+  auto flush = [&]() -> Status {
+    if (differing.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(auto rows, fetch(differing));
+    differing.clear();
+    ASSIGN_OR_RETURN(DiffCounts c, DiffRows(*rows.first, *rows.second, columns, key, sink));
+    total.inserted += c.inserted;
+    total.deleted += c.deleted;
+    total.updated += c.updated;
+    total.unchanged += c.unchanged;  // a hash that differed on rows that did not: none expected
+    return Status::Ok();
+  };
+  // The merge of the hashes; what differs is collected, every change is then found by DiffRows.
+  class Collector : public ChangeSink {
+   public:
+    Collector(std::vector<Row>* out, size_t key_size, size_t batch,
+              const std::function<Status()>& flush)
+        : out_(out), key_size_(key_size), batch_(batch), flush_(flush) {}
+    Status OnChange(const Change& c) override {
+      const Row& r = c.op == Change::Op::kInsert ? c.after : c.before;
+      out_->push_back(Row(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(key_size_)));
+      if (out_->size() >= batch_) return flush_();
+      return Status::Ok();
+    }
+
+   private:
+    std::vector<Row>* out_;
+    size_t key_size_;
+    size_t batch_;
+    const std::function<Status()>& flush_;
+  };
+  const std::function<Status()> flush_fn = flush;
+  Collector collector(&differing, key.size(), batch, flush_fn);
+  ASSIGN_OR_RETURN(DiffCounts h, DiffRows(before_hashes, after_hashes, hcols, hkey, collector));
+  RETURN_IF_ERROR(flush());
+  total.unchanged += h.unchanged;
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,8 +46,21 @@ using Row = std::vector<Value>;
 
 // The SELECT that streams `db`.`table`'s columns in the order DiffRows expects: by the columns
 // at `key` (indexes into `columns`), or by every column when `key` is empty.
+// `where` (SQL, may be empty) restricts the rows.
 std::string KeyOrderedSelect(const std::string& db, const std::string& table,
-                             const std::vector<Column>& columns, const std::vector<size_t>& key);
+                             const std::vector<Column>& columns, const std::vector<size_t>& key,
+                             const std::string& where = "");
+
+// The SELECT of a table's key columns (as KeyOrderedSelect selects them) and one more column,
+// the MD5 of all its columns (each length-prefixed, NULL distinct), in key order: what
+// DiffByHash merges. Its rows parse with HashedColumns(columns, key).
+std::string RowHashSelect(const std::string& db, const std::string& table,
+                          const std::vector<Column>& columns, const std::vector<size_t>& key);
+std::vector<Column> HashedColumns(const std::vector<Column>& columns, const std::vector<size_t>& key);
+// "(`a`, `b`) IN ((1, 'x'), ...)" (or "`a` IN (1, ...)") for the keys of `hashed_rows` (rows of
+// HashedColumns: the key values first).
+std::string KeyInList(const std::vector<Column>& columns, const std::vector<size_t>& key,
+                      const std::vector<Row>& hashed_rows);
 
 // One line of that SELECT's `mariadb -B -N` output → a row. Failure: Corruption (wrong field
 // count, bad hex) naming the problem.
@@ -90,6 +105,17 @@ struct DiffCounts {
 // (only with a key). Failure: a source's error; InvalidArgument if a stream is out of order.
 Result<DiffCounts> DiffRows(RowSource& before, RowSource& after, const std::vector<Column>& columns,
                             const std::vector<size_t>& key, ChangeSink& sink);
+
+// As DiffRows, for a table with a key, in two passes that read each state once in full: the
+// merge runs over (key, row hash) streams, and only the keys whose hash differs (or that are
+// on one side only) are fetched in full, `batch` keys at a time, by `fetch` (given hashed rows,
+// it returns the full rows of those keys at each time, in key order), then diffed by DiffRows.
+// Memory: one batch of keys and their rows. counts.unchanged counts the rows whose hash matched.
+using FetchRows = std::function<Result<std::pair<std::unique_ptr<RowSource>, std::unique_ptr<RowSource>>>(
+    const std::vector<Row>& hashed_rows)>;
+Result<DiffCounts> DiffByHash(RowSource& before_hashes, RowSource& after_hashes,
+                              const std::vector<Column>& columns, const std::vector<size_t>& key,
+                              const FetchRows& fetch, ChangeSink& sink, size_t batch = 500);
 
 // ---- Rendering ----
 

@@ -99,6 +99,72 @@ TEST(DiffRows, OutOfOrderStreamIsRefused) {
   EXPECT_NE(counts.status().message().find("key order"), std::string::npos);
 }
 
+TEST(DiffByHash, FetchesOnlyWhatDiffersInBatches) {
+  // Full rows at each time, and their (key, hash) streams (the hash: any text that changes with
+  // the row).
+  std::vector<Row> before, after;
+  for (int i = 1; i <= 50; ++i) {
+    if (i % 10 != 0) before.push_back(R(i, "v" + std::to_string(i)));  // 10, 20.. inserted later
+    if (i % 7 != 0) after.push_back(R(i, i % 5 == 0 ? "changed" : "v" + std::to_string(i)));
+  }
+  auto hashes = [](const std::vector<Row>& rows) {
+    std::vector<Row> out;
+    for (const Row& r : rows) out.push_back(Row{r[0], *r[1] + "#"});
+    return out;
+  };
+  VectorSource hb(hashes(before)), ha(hashes(after));
+  int fetches = 0;
+  size_t most = 0;
+  FetchRows fetch = [&](const std::vector<Row>& keys)
+      -> Result<std::pair<std::unique_ptr<RowSource>, std::unique_ptr<RowSource>>> {
+    ++fetches;
+    most = std::max(most, keys.size());
+    auto pick = [&](const std::vector<Row>& rows) {
+      std::vector<Row> out;
+      for (const Row& r : rows) {
+        for (const Row& k : keys) {
+          if (k[0] == r[0]) out.push_back(r);
+        }
+      }
+      return std::make_unique<VectorSource>(out);
+    };
+    return std::make_pair(std::unique_ptr<RowSource>(pick(before)),
+                          std::unique_ptr<RowSource>(pick(after)));
+  };
+  Collect by_hash;
+  auto counts = DiffByHash(hb, ha, kCols, {0}, fetch, by_hash, 4);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  // The same changes as a full merge.
+  VectorSource fb(before), fa(after);
+  Collect full;
+  auto expected = DiffRows(fb, fa, kCols, {0}, full);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(counts->inserted, expected->inserted);
+  EXPECT_EQ(counts->deleted, expected->deleted);
+  EXPECT_EQ(counts->updated, expected->updated);
+  EXPECT_EQ(counts->unchanged, expected->unchanged);
+  ASSERT_EQ(by_hash.changes.size(), full.changes.size());
+  for (size_t i = 0; i < full.changes.size(); ++i) {
+    EXPECT_EQ(by_hash.changes[i].op, full.changes[i].op);
+    EXPECT_EQ(by_hash.changes[i].before, full.changes[i].before);
+    EXPECT_EQ(by_hash.changes[i].after, full.changes[i].after);
+  }
+  EXPECT_LE(most, 4u);
+  EXPECT_GT(fetches, 1);
+}
+
+TEST(RowHashSelect, KeysThenHashInKeyOrder) {
+  std::vector<Column> cols = {{"id", ColumnKind::kNumeric, false, false},
+                              {"v", ColumnKind::kText, false, true}};
+  EXPECT_EQ(RowHashSelect("d", "t", cols, {0}),
+            "SELECT `id`, MD5(CONCAT(IFNULL(CONCAT(LENGTH(`id`), ':', `id`), 'N'), "
+            "IFNULL(CONCAT(LENGTH(`v`), ':', `v`), 'N'))) FROM `d`.`t` ORDER BY `id`");
+  EXPECT_EQ(KeyInList(cols, {0}, {Row{"1", "h"}, Row{"2", "h"}}), "`id` IN (1, 2)");
+  EXPECT_EQ(KeyInList(cols, {0, 1}, {Row{"1", "a", "h"}}), "(`id`, `v`) IN ((1, 'a'))");
+  EXPECT_EQ(KeyOrderedSelect("d", "t", cols, {0}, "`id` IN (1)"),
+            "SELECT `id`, HEX(`v`) FROM `d`.`t` WHERE `id` IN (1) ORDER BY `id`");
+}
+
 TEST(CompareNumbers, DecimalsSignsAndExponents) {
   EXPECT_LT(CompareNumbers("9", "10"), 0);
   EXPECT_GT(CompareNumbers("-9", "-10"), 0);
