@@ -14,6 +14,14 @@
 //   protect CLUSTER on|off                  deletion protection (modify-db-cluster)
 //   tag CLUSTER KEY=VALUE...                adds or changes tags (add-tags-to-resource)
 //   untag CLUSTER KEY...                    removes tags (remove-tags-from-resource)
+//   time-travel CLUSTER --at TIME [--minutes N] | --list | --stop [ID]
+//                                           a read-only server on the state at TIME
+//   query CLUSTER --at TIME -e SQL [--database DB]
+//                                           SQL on the state at TIME, printed as mysql -B
+//   restore-table CLUSTER --table DB.TABLE --to TIME [--with-related]
+//                                           one table back as at TIME, live
+//   diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql]
+//                                           what changed (sql: the undo)
 // TIME: ISO 8601 ("2026-11-25T10:00:00Z") or relative ("90 seconds ago", "5m ago", "now").
 #include <unistd.h>
 
@@ -58,6 +66,11 @@ int Usage() {
                "  protect CLUSTER on|off\n"
                "  tag CLUSTER KEY=VALUE...\n"
                "  untag CLUSTER KEY...\n"
+               "  time-travel CLUSTER --at TIME [--minutes N]\n"
+               "  time-travel CLUSTER --list | --stop [ID]\n"
+               "  query CLUSTER --at TIME -e SQL [--database DB]\n"
+               "  restore-table CLUSTER --table DB.TABLE --to TIME [--with-related]\n"
+               "  diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql]\n"
                "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
   return 2;
 }
@@ -387,6 +400,118 @@ int History(RdsClient& rds, const std::string& id) {
   return 0;
 }
 
+
+// A TIME argument as the API's ISO 8601 (microseconds).
+Result<std::string> ApiTime(const std::string& text, const char* flag) {
+  auto t = api::ParseTimeArg(text, api::NowNs());
+  if (!t.ok()) return t.status().WithContext(flag);
+  return api::FormatIso8601(*t, 6);
+}
+
+void PrintTimeTravel(const pugi::xml_node& t) {
+  std::printf("%-16s %-27s %-21s %-5s %s\n", t.child("TimeTravelIdentifier").text().as_string(),
+              t.child("Time").text().as_string(),
+              (std::string(t.child("Endpoint").text().as_string()) + ":" +
+               t.child("Port").text().as_string())
+                  .c_str(),
+              t.child("IdleMinutes").text().as_string(),
+              t.child("LastActivityTime").text().as_string());
+}
+
+int TimeTravel(RdsClient& rds, const std::string& id, const std::string& at_text,
+               const std::string& minutes, bool list, bool stop, const std::string& stop_id) {
+  if (list || stop) {
+    if (!at_text.empty() || !minutes.empty() || (list && stop)) return Usage();
+    Params p = {{"DBClusterIdentifier", id}};
+    if (stop && !stop_id.empty()) p.emplace_back("TimeTravelIdentifier", stop_id);
+    auto r = rds.Call(stop ? "StopDBClusterTimeTravel" : "DescribeDBClusterTimeTravels", p);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%s\n", stop ? "Stopped:" : "Time-travel instances:");
+    std::printf("%-16s %-27s %-21s %-5s %s\n", "ID", "TIME", "ENDPOINT", "IDLE", "LAST ACTIVE");
+    for (pugi::xml_node t : Find(**r, "TimeTravels").children("TimeTravel")) PrintTimeTravel(t);
+    return 0;
+  }
+  if (at_text.empty()) return Usage();
+  auto at = ApiTime(at_text, "--at");
+  if (!at.ok()) return Fail(at.status());
+  Params p = {{"DBClusterIdentifier", id}, {"Time", *at}};
+  if (!minutes.empty()) p.emplace_back("IdleMinutes", minutes);
+  auto r = rds.Call("StartDBClusterTimeTravel", p);
+  if (!r.ok()) return Fail(r.status());
+  pugi::xml_node t = Find(**r, "TimeTravel");
+  const std::string tid = t.child("TimeTravelIdentifier").text().as_string();
+  std::printf("Time-travel instance %s of %s at %s, read-only, ready in %.2f s\n", tid.c_str(),
+              id.c_str(), t.child("Time").text().as_string(),
+              t.child("ReadySeconds").text().as_double());
+  std::printf("Host: %s\nPort: %s\n", t.child("Endpoint").text().as_string(),
+              t.child("Port").text().as_string());
+  std::printf("  mysql -h %s -P %s -u %s -p   (the cluster's master password)\n",
+              t.child("Endpoint").text().as_string(), t.child("Port").text().as_string(),
+              t.child("MasterUsername").text().as_string());
+  std::printf("Stops after %s idle minutes, or: rewind time-travel %s --stop %s\n",
+              t.child("IdleMinutes").text().as_string(), id.c_str(), tid.c_str());
+  return 0;
+}
+
+int Query(RdsClient& rds, const std::string& id, const std::string& at_text,
+          const std::string& sql, const std::string& database) {
+  if (sql.empty()) return Usage();
+  Params p = {{"DBClusterIdentifier", id}, {"Sql", sql}};
+  if (!at_text.empty()) {
+    auto at = ApiTime(at_text, "--at");
+    if (!at.ok()) return Fail(at.status());
+    p.emplace_back("Time", *at);
+  }
+  if (!database.empty()) p.emplace_back("Database", database);
+  auto r = rds.Call("QueryDBClusterAsOf", p);
+  if (!r.ok()) return Fail(r.status());
+  std::fputs(ChildText(**r, "Output").c_str(), stdout);
+  return 0;
+}
+
+int RestoreTable(RdsClient& rds, const std::string& id, const std::string& table,
+                 const std::string& to_text, bool with_related) {
+  if (table.empty() || to_text.empty()) return Usage();
+  auto to = ApiTime(to_text, "--to");
+  if (!to.ok()) return Fail(to.status());
+  const auto t0 = std::chrono::steady_clock::now();
+  Params p = {{"DBClusterIdentifier", id}, {"TableName", table}, {"RestoreToTime", *to}};
+  if (with_related) p.emplace_back("RestoreRelatedTables", "true");
+  // First the plan (checks everything, changes nothing): the lock it needs, said up front.
+  Params dry = p;
+  dry.emplace_back("DryRun", "true");
+  auto plan = rds.Call("RestoreDBClusterTable", dry);
+  if (!plan.ok()) return Fail(plan.status());
+  std::string tables;
+  for (pugi::xml_node n : Find(**plan, "Tables").children("Table")) {
+    tables += (tables.empty() ? "" : ", ") + std::string(n.text().as_string());
+  }
+  std::printf("Restoring %s of %s to %s\n  how: %s\n", tables.c_str(), id.c_str(), to->c_str(),
+              ChildText(**plan, "Method").c_str());
+  std::fflush(stdout);
+  auto r = rds.Call("RestoreDBClusterTable", p);
+  if (!r.ok()) return Fail(r.status());
+  std::printf("Restored %s: %s rows, in %.2f s\n", tables.c_str(), ChildText(**r, "Rows").c_str(),
+              Seconds(t0));
+  return 0;
+}
+
+int Diff(RdsClient& rds, const std::string& id, const std::string& from, const std::string& to,
+         const std::string& table, const std::string& format) {
+  if (from.empty() || to.empty()) return Usage();
+  auto t1 = ApiTime(from, "--from");
+  if (!t1.ok()) return Fail(t1.status());
+  auto t2 = ApiTime(to, "--to");
+  if (!t2.ok()) return Fail(t2.status());
+  Params p = {{"DBClusterIdentifier", id}, {"StartTime", *t1}, {"EndTime", *t2},
+              {"Format", format}};
+  if (!table.empty()) p.emplace_back("TableName", table);
+  auto r = rds.Call("DiffDBCluster", p);
+  if (!r.ok()) return Fail(r.status());
+  std::fputs(ChildText(**r, "Output").c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 }  // namespace rwd::cli
 
@@ -406,6 +531,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   std::string to, at, port, from, step, format = "table";
   bool use_earliest = false;
+  std::string minutes, sql, database, table, stop_id;
+  bool list = false, stop = false, with_related = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -432,6 +559,21 @@ int main(int argc, char** argv) {
       if (!value(&at)) return Usage();
     } else if (a == "--port") {
       if (!value(&port)) return Usage();
+    } else if (a == "--minutes") {
+      if (!value(&minutes)) return Usage();
+    } else if (a == "-e" || a == "--execute") {
+      if (!value(&sql)) return Usage();
+    } else if (a == "--database") {
+      if (!value(&database)) return Usage();
+    } else if (a == "--table") {
+      if (!value(&table)) return Usage();
+    } else if (a == "--list") {
+      list = true;
+    } else if (a == "--stop") {
+      stop = true;
+      if (i + 1 < argc && argv[i + 1][0] != '-') stop_id = argv[++i];
+    } else if (a == "--with-related") {
+      with_related = true;
     } else if (a == "--use-earliest") {
       use_earliest = true;
     } else if (a == "-h" || a == "--help") {
@@ -468,6 +610,14 @@ int main(int argc, char** argv) {
   if ((cmd == "tag" || cmd == "untag") && args.size() >= 3) {
     return Tag(rds, args[1], std::vector<std::string>(args.begin() + 2, args.end()),
                cmd == "tag");
+  }
+  if (cmd == "time-travel" && args.size() == 2) {
+    return TimeTravel(rds, args[1], at, minutes, list, stop, stop_id);
+  }
+  if (cmd == "diff" && args.size() == 2) return Diff(rds, args[1], from, to, table, format);
+  if (cmd == "query" && args.size() == 2) return Query(rds, args[1], at, sql, database);
+  if (cmd == "restore-table" && args.size() == 2) {
+    return RestoreTable(rds, args[1], table, to, with_related);
   }
   return Usage();
 }

@@ -65,7 +65,9 @@
 #include "api/server.h"
 #include "api/timeparse.h"
 #include "cli/metrics.h"
+#include "api/asof_handler.h"
 #include "cluster/cluster_service.h"
+#include "cluster/time_travel.h"
 #include "common/status.h"
 #include "console/console.h"
 #include "objstore/config.h"
@@ -89,6 +91,10 @@ constexpr const char* kUsage =
     "  --allow-plain-http-on-trusted-network  serve plain HTTP on a non-loopback --listen\n"
     "                      address (requests, passwords included, cross the network in clear)\n"
     "  --first-port N      first TCP port handed to DB clusters (default 3306)\n"
+    "  --time-travel-first-port N  first TCP port of time-travel instances (rewind\n"
+    "                      time-travel; default --first-port + 1000)\n"
+    "  --time-travel-poll MS  how often time-travel instances are checked for idleness\n"
+    "                      (default 5000)\n"
     "  --buffer-pool SIZE  innodb_buffer_pool_size of each mariadbd, e.g. 256M (default 256M)\n"
     "  --history-budget SIZE  most bytes of history the store keeps, e.g. 50G; past it every\n"
     "                      cluster's backtrack window is cut (RDS-EVENT-0131) (default: none)\n"
@@ -120,6 +126,8 @@ struct Flags {
   std::string listen_host = "127.0.0.1";
   int listen_port = 8686;
   int first_port = 3306;
+  int time_travel_first_port = 0;  // 0: first_port + 1000
+  long time_travel_poll_ms = 5000;
   std::string buffer_pool = "256M";
   uint64_t history_budget = 0;
   long clean_interval_ms = 10'000;
@@ -240,6 +248,22 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.first_port = static_cast<int>(*port);
+    } else if (take("--time-travel-first-port")) {
+      std::optional<long> port = ParseLong(value, 1024, 65535);
+      if (!port) {
+        std::fprintf(stderr, "rewindd: --time-travel-first-port wants a port 1024..65535, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.time_travel_first_port = static_cast<int>(*port);
+    } else if (take("--time-travel-poll")) {
+      std::optional<long> ms = ParseLong(value, 100, 3'600'000);
+      if (!ms) {
+        std::fprintf(stderr, "rewindd: --time-travel-poll wants milliseconds 100..3600000, got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.time_travel_poll_ms = *ms;
     } else if (take("--buffer-pool")) {
       if (!ValidSize(value)) {
         std::fprintf(stderr, "rewindd: --buffer-pool wants a size such as 256M or 1G, got '%s'\n",
@@ -598,10 +622,32 @@ int Run(int argc, char** argv) {
     shipper->Start();
   }
 
+  // Time-travel instances (issue 17): ephemeral, in memory; destroyed before the service (they
+  // use its store), and whatever a crash of an earlier run left is removed now.
+  cluster::TimeTravelOptions tto;
+  tto.data_dir = dir;
+  tto.first_port = flags->time_travel_first_port != 0
+                       ? flags->time_travel_first_port
+                       : std::min(flags->first_port + 1000, 60000);
+  tto.poll_ms = flags->time_travel_poll_ms;
+  Result<std::unique_ptr<cluster::TimeTravel>> time_travel =
+      cluster::TimeTravel::Open(service->get(), tto);
+  if (!time_travel.ok()) {
+    std::fprintf(stderr, "rewindd: time travel: %s\n", time_travel.status().ToString().c_str());
+    if (shipper) shipper->Stop();
+    service->reset();
+    return 1;
+  }
+
   int exit_code = 0;
   {
-    api::RdsHandler handler(service->get());
-    ApiMetrics metrics(api::RdsHandler::Actions());
+    api::RdsHandler rds_handler(service->get());
+    api::AsOfHandler asof_handler(time_travel->get());
+    api::ChainHandler handler(&asof_handler, api::AsOfHandler::Actions(), &rds_handler);
+    std::vector<std::string_view> all_actions = api::RdsHandler::Actions();
+    all_actions.insert(all_actions.end(), api::AsOfHandler::Actions().begin(),
+                       api::AsOfHandler::Actions().end());
+    ApiMetrics metrics(all_actions);
     api::ApiServerOptions ao;
     ao.host = flags->listen_host;
     ao.port = flags->listen_port;
@@ -647,6 +693,7 @@ int Run(int argc, char** argv) {
   }
   // The shipper's last pass ships what is durable now (it reads the store, so it stops before
   // the service closes it); what the engines' shutdown writes after goes up at the next start.
+  time_travel->reset();
   if (shipper) shipper->Stop();
   service->reset();
   std::fprintf(stderr, "rewindd: stopped\n");

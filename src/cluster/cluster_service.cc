@@ -14,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "cluster/host_util.h"
 #include "cluster/meta_db.h"
 #include "common/failpoint.h"
 #include "engine/engine.h"
@@ -158,31 +160,6 @@ std::string Uuid() {
     s.push_back(hex[v]);
   }
   return s;
-}
-
-bool PortFree(const std::string& host, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  (void)host;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool IsMountPoint(const std::string& path) {
-  std::ifstream mounts("/proc/mounts");
-  std::string dev, mnt, rest;
-  while (mounts >> dev >> mnt) {
-    std::getline(mounts, rest);
-    if (mnt == path) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -486,7 +463,7 @@ Result<int> ClusterService::Impl::AssignPort(std::optional<int> asked, const std
     return *asked;
   }
   for (int p = options_.first_port; p < 65535; ++p) {
-    if (!taken(p) && PortFree(options_.host, p)) return p;
+    if (!taken(p) && LoopbackPortFree(p)) return p;
   }
   return Status::Unavailable("no free port");
 }
@@ -1874,6 +1851,65 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   impl_->Async([impl = impl_.get(), row, at] { impl->DoClone(row, row.source_cluster, at); });
   return impl_->View(row);
 }
+
+Result<CopyOnWriteSource> ClusterService::CopyOnWriteSourceOf(const std::string& cluster_id,
+                                                               std::optional<int64_t> at_ns) {
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(cluster_id));
+  if (row.status != "available") {
+    return InvalidState("DB cluster " + row.id + " is " + row.status +
+                        "; its past can be read when it is available.");
+  }
+  ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->store_->FindVolume(row.volume));
+  const int64_t now = impl_->store_->NowNs();
+  const int64_t earliest = impl_->EarliestBacktrackNs(row, vol);
+  const int64_t at = at_ns.value_or(now);
+  auto iso = [](int64_t ns) {
+    const time_t s = static_cast<time_t>(ns / kNsPerSec);
+    struct tm tm {};
+    gmtime_r(&s, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  if (at > now) {
+    return InvalidParam("The time " + iso(at) + " is in the future; give a time from " +
+                        iso(earliest) + " to now.");
+  }
+  if (at < earliest) {
+    return InvalidParam("The time " + iso(at) + " is before the earliest time DB cluster " +
+                        row.id + " keeps (" + iso(earliest) + "); give a time from then to now.");
+  }
+  std::string root_password;
+  {
+    std::ifstream in(impl_->RunDir(row.id) + "/root.password");
+    std::getline(in, root_password);
+  }
+  if (root_password.empty()) {
+    return Status::NotFound("the root password of DB cluster " + row.id + " is missing");
+  }
+  ASSIGN_OR_RETURN(auto eng, impl_->MakeEngine(row, root_password));
+  CopyOnWriteSource src;
+  src.cluster_id = row.id;
+  src.master_username = row.master_username;
+  src.database_name = row.database_name;
+  src.store = impl_->store_.get();
+  src.volume = vol.id;
+  src.at_ns = at;
+  src.earliest_ns = earliest;
+  src.engine = eng->options();
+  src.engine.on_unexpected_exit = nullptr;
+  auto rt = impl_->RuntimeForLocked(row.id);
+  src.writer_running = rt->engine && rt->engine->IsRunning();
+  return src;
+}
+
+void ClusterService::RecordClusterEvent(const std::string& cluster_id, const std::string& message,
+                                        const std::string& category) {
+  impl_->Event(Lower(cluster_id), "db-cluster", message, category);
+}
+
+store::Store* ClusterService::mutable_store() { return impl_->store_.get(); }
 
 std::vector<EventView> ClusterService::DescribeEvents(const EventQuery& q) {
   std::vector<EventView> out;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/engine.h"
 #include "fs/mount.h"
 #include "store/store.h"
 
@@ -276,6 +277,23 @@ struct ServiceOptions {
   int64_t event_retention_days = 14;
 };
 
+// What a copy-on-write, ephemeral instance of a cluster at a moment needs (the time-travel
+// instances of src/cluster/time_travel.h), and how to reach the cluster's own server.
+struct CopyOnWriteSource {
+  std::string cluster_id;
+  std::string master_username;
+  std::string database_name;
+  store::Store* store = nullptr;  // the service's store; valid while the service lives
+  store::VolumeId volume;         // the cluster's volume
+  int64_t at_ns = 0;              // the moment asked for: inside the window, not in the future
+  int64_t earliest_ns = 0;        // the window's earliest time now
+  // The options of the cluster's writer engine as the service makes them: its datadir (the
+  // mount), run_dir, port, account, TLS settings, master user and root password (which the
+  // cluster's datadir, and so every copy of it, accepts). on_unexpected_exit is empty.
+  engine::EngineOptions engine;
+  bool writer_running = false;    // the cluster's mariadbd serves now
+};
+
 // --- Input rules shared with the API layer (pure; exposed for tests) ---
 
 // RDS tag limits: at most kMaxTagsPerResource per resource; a key of 1..128 characters not
@@ -347,6 +365,19 @@ class ClusterService {
   // many points, under a minute where only minutes are kept). Reads only; no I/O.
   static constexpr int64_t kDefaultActivityPoints = 150;
   Result<ActivityView> Activity(const ActivityRequest& request);
+  // The source of a copy-on-write instance of `cluster_id` at `at_ns` (unset: now). Reads
+  // only. Failure: DBClusterNotFoundFault; InvalidDBClusterStateFault unless the cluster is
+  // available; InvalidParameterValue for a time in the future or before the cluster's
+  // earliest restorable time (the message names both limits); NotFound if the cluster's root
+  // password is missing from its run dir.
+  Result<CopyOnWriteSource> CopyOnWriteSourceOf(const std::string& cluster_id,
+                                                std::optional<int64_t> at_ns);
+  // Records `message` as an event of the cluster (source type db-cluster).
+  void RecordClusterEvent(const std::string& cluster_id, const std::string& message,
+                          const std::string& category);
+  // The store, for the owner of ephemeral volumes (TimeTravel), which creates and deletes only
+  // volumes in its own name space.
+  store::Store* mutable_store();
   // Deletes events older than event_retention_days; returns how many went. Also run at start
   // and by every retention pass.
   Result<int64_t> PruneEvents();

@@ -1011,7 +1011,8 @@ Result<std::string> MariaDbEngine::RunClient(const SqlLogin& login, std::string_
   // The statements go on stdin, never on the command line, as they may hold passwords.
   ASSIGN_OR_RETURN(ProcessResult result,
                    RunProcess({options_.client_path, "--defaults-file=" + option_file->path(),
-                               "--batch", "--skip-column-names"},
+                               "--batch",
+                               run_options.column_names ? "--column-names" : "--skip-column-names"},
                               sql, timeout));
   if (!result.ok()) return ClientFailure(login.user, result);
   return std::move(result.stdout_text);

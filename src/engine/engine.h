@@ -173,6 +173,9 @@ enum class SqlTransport {
 struct SqlRunOptions {
   SqlTransport transport = SqlTransport::kUnixSocket;
   std::string database;  // default database; empty for none
+  // Prints a first line of column names, as `mysql -B` does (RunSql's output is then exactly
+  // what `mysql -B -e SQL` prints).
+  bool column_names = false;
 };
 
 // The statements (for the mariadb client, as root) that give `account` (already quoted, e.g.

@@ -159,6 +159,11 @@ TEST_F(EngineTest, InitializeThenMasterUserSeesDatabaseOverTcp) {
       kMaster, "SELECT DATABASE(), CURRENT_USER(), @@time_zone, @@character_set_server", tcp);
   ASSERT_TRUE(row.ok()) << row.status().ToString();
   EXPECT_EQ("mylab\tmasteruser@%\t+00:00\tutf8mb4\n", *row);
+  // With column names, as `mysql -B` prints (rewind query).
+  SqlRunOptions named{.transport = SqlTransport::kTcp, .database = "mylab", .column_names = true};
+  row = engine->RunSql(kMaster, "SELECT 1 AS one, 'a\tb' AS two", named);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ("one\ttwo\n1\ta\\tb\n", *row);
 
   Result<std::string> grants = engine->RunSql(kMaster, "SHOW GRANTS", tcp);
   ASSERT_TRUE(grants.ok()) << grants.status().ToString();

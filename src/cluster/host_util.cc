@@ -1,0 +1,58 @@
+#include "cluster/host_util.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+namespace rwd::cluster {
+
+bool LoopbackPortFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+bool IsMountPoint(const std::string& path) {
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, mnt, rest;
+  while (mounts >> dev >> mnt) {
+    std::getline(mounts, rest);
+    if (mnt == path) return true;
+  }
+  return false;
+}
+
+void KillServerOf(const std::string& run_dir) {
+  long pid = 0;
+  std::ifstream pidf(run_dir + "/mariadbd/mariadbd.pid");
+  if (!(pidf >> pid) || pid <= 0) return;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::ifstream cmd(proc + "/cmdline");
+  const std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+  if (cmdline.find("--defaults-file=" + run_dir + "/my.cnf") == std::string::npos) return;
+  ::kill(static_cast<pid_t>(pid), SIGKILL);
+  // Not our child (an earlier rewindd's): init reaps it; wait until it is gone or a zombie.
+  for (int i = 0; i < 200 && std::filesystem::exists(proc); ++i) {
+    std::ifstream st(proc + "/stat");
+    const std::string s((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+    if (s.find(") Z") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace rwd::cluster

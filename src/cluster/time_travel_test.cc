@@ -1,0 +1,36 @@
+#include "cluster/time_travel.h"
+
+#include <gtest/gtest.h>
+
+namespace rwd::cluster {
+namespace {
+
+TEST(ParseTableName, PlainAndQuotedNames) {
+  auto t = ParseTableName("mylab.sbtest1");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->first, "mylab");
+  EXPECT_EQ(t->second, "sbtest1");
+  t = ParseTableName("`my.db`.`odd``name`");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->first, "my.db");
+  EXPECT_EQ(t->second, "odd`name");
+  t = ParseTableName("db.`with space`");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->second, "with space");
+}
+
+TEST(ParseTableName, RefusalsSayWhatToFix) {
+  for (const char* bad : {"", "sbtest1", "a.b.c", ".t", "db.", "db.t-1", "db.`open", "db.t;drop",
+                          "`a`b.t"}) {
+    auto t = ParseTableName(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.status().tag(), "InvalidParameterValue") << bad;
+    EXPECT_NE(t.status().message().find("DB.TABLE"), std::string::npos) << t.status().message();
+  }
+  auto t = ParseTableName("db." + std::string(65, 'x'));
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("64"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rwd::cluster
