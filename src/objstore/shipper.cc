@@ -171,7 +171,7 @@ void Shipper::Loop() {
     const bool was_down = stats().down;
     // The last pass at a stop ships what the orderly shutdown made durable, unless the store
     // is down (then it would only wait out the client's retries).
-    if (!stopping || !was_down) (void)RunOnce();
+    if ((!stopping || !was_down) && RunOnce().ok() && source_.after_pass) source_.after_pass();
     lk.lock();
     if (stopping) return;
     stop_cv_.wait_for(lk, std::chrono::milliseconds(options_.interval_ms));

@@ -72,6 +72,10 @@ struct ShipperSource {
   // Optional: uploads started failing (down = true, why) or caught up again (false). Called
   // from the shipper's thread, outside its locks.
   std::function<void(bool down, const std::string& why)> on_state;
+  // Optional: called from the shipper's thread after every pass that succeeded (what was
+  // durable is now in the bucket): rewindd evicts uploaded segments there
+  // (Store::EvictColdSegments, --local-history-budget).
+  std::function<void()> after_pass;
 };
 
 struct ShipperOptions {
