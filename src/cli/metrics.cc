@@ -263,6 +263,10 @@ std::string RenderObjectStore(const objstore::ShipperStats& s) {
   Family(&out, "rewind_objstore_deleted_objects_total", "counter",
          "Tail chunks deleted once their segment was uploaded whole.")
       .Sample("", double(s.objects_deleted));
+  Family(&out, "rewind_objstore_collected_objects_total", "counter",
+         "Objects deleted once nothing could read them (segment files the cleaner replaced, "
+         "checkpoints and metadata copies older than HEAD's).")
+      .Sample("", double(s.objects_collected));
   Family(&out, "rewind_objstore_failed_passes_total", "counter",
          "Upload passes that failed (the object store down, slow or refusing).")
       .Sample("", double(s.failures));

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "objstore/cold_tier.h"
 #include "objstore/objstore_testing.h"
+#include "objstore/restore.h"
 #include "objstore/shipper.h"
 
 namespace rwd::objstore {
@@ -47,6 +49,7 @@ class ColdTierTest : public CephTest {
     ShipperOptions so;
     so.store_dir = dir_.string();
     so.work_dir = dir_.string();
+    so.collect_interval_ms = 0;  // every pass deletes what HEAD made unreachable
     auto sh = Shipper::Create(client_.get(), std::move(src), so);
     ASSERT_TRUE(sh.ok()) << sh.status().ToString();
     shipper_ = std::move(*sh);
@@ -143,6 +146,70 @@ TEST_F(ColdTierTest, EvictedSegmentsAreReadBackByCheckedRangedGets) {
   EXPECT_TRUE(ReadAt(old_lsn, old.size(), &failed).empty());
   EXPECT_EQ(Status::Code::kNotFound, failed.code()) << failed.ToString();
   EXPECT_EQ(Status::Code::kNotFound, tier_->Verify(cf).code());
+}
+
+// The cleaner across tiers: evicted segments the cleaner rewrites (reading them back through the
+// tier) are replaced in the bucket too; the old objects go once HEAD names a checkpoint without
+// them, and what is left restores the same state.
+TEST_F(ColdTierTest, TheCleanerDeletesReplacedObjectsAndNothingReachable) {
+  auto v = store_->CreateVolume("vol");
+  ASSERT_TRUE(v.ok());
+  tl_ = v->head;
+  auto f = store_->Create(tl_, store::kRootInode, "data", store::NodeType::kFile, 0644);
+  ASSERT_TRUE(f.ok());
+  ino_ = f->ino;
+  const std::string first = RandomBytes(6 << 20, 21), second = RandomBytes(6 << 20, 22);
+  for (const std::string* data : {&first, &second}) {
+    for (size_t off = 0; off < data->size(); off += 16 << 10) {
+      ASSERT_TRUE(store_->Write(tl_, ino_, off, data->substr(off, 16 << 10)).ok());
+    }
+    ASSERT_TRUE(store_->Sync().ok());
+    ASSERT_TRUE(shipper_->RunOnce().ok()) << shipper_->stats().last_error;
+    ASSERT_TRUE(store_->EvictColdSegments(0).ok());
+  }
+  ASSERT_GT(store_->stats().cold_segments, 1u);
+  const std::string root = StoreRootName(shipper_->store_id());
+  auto before = client_->ListAll(root + "log/");
+  ASSERT_TRUE(before.ok());
+
+  // Backtrack off: the first version is history no state reads any more.
+  ASSERT_TRUE(store_->SetRetention(v->id, store_->NowNs()).ok());
+  store::CleanOptions co;
+  co.min_reclaim_bytes = 0;
+  co.max_rewrite_bytes_per_s = 0;
+  auto cleaned = store_->Clean(co);
+  ASSERT_TRUE(cleaned.ok()) << cleaned.status().ToString();
+  ASSERT_GT(cleaned->segments_rewritten, 0u);
+  EXPECT_GT(tier_->stats().cold_reads, 0u);  // rewritten from the bucket's copies
+  ASSERT_TRUE(shipper_->RunOnce().ok()) << shipper_->stats().last_error;
+  EXPECT_GE(shipper_->stats().objects_collected, cleaned->segments_rewritten);
+
+  auto after = client_->ListAll(root + "log/");
+  ASSERT_TRUE(after.ok());
+  std::set<std::string> left;
+  for (const ObjectInfo& o : *after) left.insert(o.key);
+  for (const store::LogFileInfo& lf : store_->DurableLogState().closed) {
+    EXPECT_EQ(1u, left.count(SegmentObjectName(shipper_->store_id(), lf.segment, lf.file_id)))
+        << "segment " << lf.segment << " file " << lf.file_id << " is read and must stay";
+  }
+  size_t gone = 0;
+  for (const ObjectInfo& o : *before) gone += left.count(o.key) == 0;
+  EXPECT_EQ(cleaned->segments_rewritten, gone);
+  EXPECT_TRUE(ReadAt(store::kLatestLsn, second.size()) == second);
+
+  // What is left restores the same head.
+  const auto restored = TempDir("cold_restored");
+  auto r = RestoreFromBucket(client_.get(), restored.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  store::StoreOptions o;
+  o.dir = (restored / "store").string();
+  o.segment_bytes = 3 << 20;
+  auto back = store::Store::Open(o);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  std::string got(second.size(), '\0');
+  ASSERT_TRUE((*back)->Read(tl_, store::kLatestLsn, ino_, 0, got.size(), got.data()).ok());
+  EXPECT_TRUE(got == second);
+  std::filesystem::remove_all(restored);
 }
 
 }  // namespace

@@ -87,6 +87,10 @@ struct ShipperOptions {
   // A watchdog raises on_state(true, …) when the upload lag passes this, even while a pass is
   // still waiting on a slow store (a failing pass raises it at once). 0: no watchdog.
   int64_t behind_after_ms = 10'000;
+  // How often a pass also deletes the objects nothing reads any more (bucket_gc.h: segment
+  // files a cleaning pass replaced, checkpoints and meta copies older than HEAD's), after HEAD
+  // was written. 0: every pass.
+  int64_t collect_interval_ms = 10'000;
 };
 
 struct ShipperStats {
@@ -100,6 +104,7 @@ struct ShipperStats {
   uint64_t bytes_uploaded = 0;   // since start
   uint64_t objects_uploaded = 0;
   uint64_t objects_deleted = 0;  // tail chunks replaced by their segment
+  uint64_t objects_collected = 0;  // unreachable objects deleted (bucket_gc.h)
   uint64_t failures = 0;         // failed passes
   uint64_t passes = 0;
   std::string last_error;
@@ -140,6 +145,8 @@ class Shipper {
   Status ResumeTail(uint32_t segment, const std::string& path);
   Status DeleteTails(uint32_t segment);
   Status PutHead(const LogSnapshot& snap);
+  // Deletes what HEAD (as PutHead wrote it for snap) made unreachable; see bucket_gc.h.
+  Status Collect(const LogSnapshot& snap);
   std::string TailPrefix(uint32_t segment) const;
 
   S3Client* const client_;
@@ -160,6 +167,9 @@ class Shipper {
   int64_t meta_changes_shipped_ = -1;
   int64_t last_meta_ns_ = 0;
   std::string head_written_;
+  int64_t last_collect_ns_ = 0;
+  uint64_t collected_for_ckpt_ = 0;        // the checkpoint LSN parsed into collect_ckpt_
+  CheckpointSummary collect_ckpt_;
 
   mutable std::mutex mu_;  // guards stats_ and the shipped point
   ShipperStats stats_;
