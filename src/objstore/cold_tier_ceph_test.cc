@@ -61,6 +61,21 @@ class ColdTierTest : public CephTest {
     shipper_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // A volume with one file; `data` written into it from offset 0 in 16 KiB writes.
+  void MakeFile() {
+    auto v = store_->CreateVolume("vol");
+    ASSERT_TRUE(v.ok());
+    vol_ = v->id;
+    tl_ = v->head;
+    auto f = store_->Create(tl_, store::kRootInode, "data", store::NodeType::kFile, 0644);
+    ASSERT_TRUE(f.ok());
+    ino_ = f->ino;
+  }
+  void WriteAll(const std::string& data) {
+    for (size_t off = 0; off < data.size(); off += 16 << 10) {
+      ASSERT_TRUE(store_->Write(tl_, ino_, off, data.substr(off, 16 << 10)).ok());
+    }
+  }
   std::string ReadAt(store::Lsn lsn, uint64_t size, Status* failed = nullptr) {
     std::string buf(size, '\0');
     auto n = store_->Read(tl_, lsn, ino_, 0, size, buf.data());
@@ -77,21 +92,15 @@ class ColdTierTest : public CephTest {
   std::unique_ptr<Shipper> shipper_;
   std::unique_ptr<ColdTier> tier_;
   std::unique_ptr<store::Store> store_;
+  store::VolumeId vol_;
   store::TimelineId tl_;
   store::InodeId ino_;
 };
 
 TEST_F(ColdTierTest, EvictedSegmentsAreReadBackByCheckedRangedGets) {
-  auto v = store_->CreateVolume("vol");
-  ASSERT_TRUE(v.ok());
-  tl_ = v->head;
-  auto f = store_->Create(tl_, store::kRootInode, "data", store::NodeType::kFile, 0644);
-  ASSERT_TRUE(f.ok());
-  ino_ = f->ino;
+  MakeFile();
   const std::string old = RandomBytes(8 << 20, 11);
-  for (size_t off = 0; off < old.size(); off += 16 << 10) {
-    ASSERT_TRUE(store_->Write(tl_, ino_, off, old.substr(off, 16 << 10)).ok());
-  }
+  WriteAll(old);
   const store::Lsn old_lsn = store_->LastLsn();
   // The head moves on: the old state is history only.
   ASSERT_TRUE(store_->Write(tl_, ino_, 0, RandomBytes(4 << 20, 12)).ok());
@@ -152,17 +161,10 @@ TEST_F(ColdTierTest, EvictedSegmentsAreReadBackByCheckedRangedGets) {
 // tier) are replaced in the bucket too; the old objects go once HEAD names a checkpoint without
 // them, and what is left restores the same state.
 TEST_F(ColdTierTest, TheCleanerDeletesReplacedObjectsAndNothingReachable) {
-  auto v = store_->CreateVolume("vol");
-  ASSERT_TRUE(v.ok());
-  tl_ = v->head;
-  auto f = store_->Create(tl_, store::kRootInode, "data", store::NodeType::kFile, 0644);
-  ASSERT_TRUE(f.ok());
-  ino_ = f->ino;
+  MakeFile();
   const std::string first = RandomBytes(6 << 20, 21), second = RandomBytes(6 << 20, 22);
   for (const std::string* data : {&first, &second}) {
-    for (size_t off = 0; off < data->size(); off += 16 << 10) {
-      ASSERT_TRUE(store_->Write(tl_, ino_, off, data->substr(off, 16 << 10)).ok());
-    }
+    WriteAll(*data);
     ASSERT_TRUE(store_->Sync().ok());
     ASSERT_TRUE(shipper_->RunOnce().ok()) << shipper_->stats().last_error;
     ASSERT_TRUE(store_->EvictColdSegments(0).ok());
@@ -173,7 +175,7 @@ TEST_F(ColdTierTest, TheCleanerDeletesReplacedObjectsAndNothingReachable) {
   ASSERT_TRUE(before.ok());
 
   // Backtrack off: the first version is history no state reads any more.
-  ASSERT_TRUE(store_->SetRetention(v->id, store_->NowNs()).ok());
+  ASSERT_TRUE(store_->SetRetention(vol_, store_->NowNs()).ok());
   store::CleanOptions co;
   co.min_reclaim_bytes = 0;
   co.max_rewrite_bytes_per_s = 0;
