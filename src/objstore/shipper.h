@@ -46,7 +46,8 @@
 namespace rwd::objstore {
 
 // The store's log as far as it is durable (from Store::DurableLogState, converted by the
-// caller: objstore does not depend on the store).
+// caller: the shipper reads the store's files, never the Store; ColdTier, beside it, implements
+// the store's SegmentTier).
 struct LogSnapshot {
   uint64_t lsn = 0;          // every record <= lsn is durable locally ...
   uint32_t segment = 0;      // ... and ends at (segment, offset)
