@@ -7,7 +7,8 @@
 #   - DescribeDBClusters still says that moment is in the backtrack window;
 #   - a backtrack to it serves the first version through mysql, read back from the bucket by
 #     ranged GETs (rewind_objstore_cold_reads_total grows, no failed fetch);
-#   - after a restart, the store opens with its evicted segments and reads them again.
+#   - after a restart, the store opens with its evicted segments and reads them again;
+#   - a copy-on-write clone at the mark serves the first version (from the same history).
 source "$(dirname "$0")/../e2e/lib.sh"
 MASTER_PASSWORD="Coldtier-pass-$RANDOM"
 
@@ -106,4 +107,20 @@ for _ in $(seq 1 100); do
 done
 [ "$GOT" = "$FIRST" ] || die "after a restart t reads '$GOT', want '$FIRST'"
 [ -f "$DATA/store/log/$MARK_SEG.cold" ] || die "the marker of segment $MARK_SEG went at restart"
+log "after a restart: the first version again ($(metric rewind_objstore_cold_reads_total) ranged GETs)"
+
+# A copy-on-write clone at the mark reads the same evicted history through its own mount.
+aws_rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier obj \
+  --db-cluster-identifier objclone --restore-type copy-on-write --restore-to-time "$MARK" >/dev/null
+wait_available objclone
+aws_rds create-db-instance --db-instance-identifier objclone-1 --db-cluster-identifier objclone \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance objclone-1
+for _ in $(seq 1 100); do
+  GOT=$(sql objclone "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t" 2>/dev/null) && break
+  sleep 0.3
+done
+[ "$GOT" = "$FIRST" ] || die "the clone at $MARK reads '$GOT', want '$FIRST'"
+[ "$(metric rewind_objstore_cold_read_failures_total)" = 0 ] || die "cold reads failed"
+log "clone at $MARK serves the first version ($(metric rewind_objstore_cold_reads_total) ranged GETs)"
 log "PASS"
