@@ -27,6 +27,15 @@ active_segment() {
   find "$DATA/store/log" -maxdepth 1 -name '????????.seg' -printf '%f\n' | sort | tail -1 |
     cut -c1-8
 }
+# digest_when_up CLUSTER: t's digest once the cluster's engine answers (empty after ~30 s).
+digest_when_up() {
+  local d
+  for _ in $(seq 1 100); do
+    d=$(sql "$1" "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t" 2>/dev/null) && break
+    sleep 0.3
+  done
+  echo "${d:-}"
+}
 # Grows the log by about 12 MiB per round (4 MiB of random rows: redo, pages, doublewrite).
 bulk() {
   local i
@@ -43,13 +52,14 @@ sql obj "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(64));
          CREATE TABLE b (id INT AUTO_INCREMENT PRIMARY KEY, v BLOB)"
 sql obj "INSERT INTO t WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000)
          SELECT n, SHA2(CONCAT('first-', n), 256) FROM s"
-FIRST=$(sql obj "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t")
+FIRST=$(digest_when_up obj)
+[ -n "$FIRST" ] || die "t cannot be read"
 sleep 1.5
 MARK=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 MARK_SEG=$(active_segment)
 sleep 1.5
 sql obj "UPDATE t SET v = SHA2(CONCAT('second-', id), 256)"
-SECOND=$(sql obj "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t")
+SECOND=$(digest_when_up obj)
 [ "$FIRST" != "$SECOND" ] || die "the update changed nothing"
 log "first version at $MARK in segment $MARK_SEG; growing the log past it"
 
@@ -84,11 +94,7 @@ log "backtrack-db-cluster to $MARK (cold reads so far: $READS0)"
 aws_rds backtrack-db-cluster --db-cluster-identifier obj --backtrack-to "$MARK" >/dev/null
 wait_available obj
 wait_instance obj-1
-GOT=""
-for _ in $(seq 1 100); do
-  GOT=$(sql obj "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t" 2>/dev/null) && break
-  sleep 0.3
-done
+GOT=$(digest_when_up obj)
 [ "$GOT" = "$FIRST" ] || die "after the backtrack t reads '$GOT', want the first version '$FIRST'"
 READS1=$(metric rewind_objstore_cold_reads_total)
 BYTES1=$(metric rewind_objstore_cold_read_bytes_total)
@@ -101,10 +107,7 @@ log "backtrack served the first version from the bucket: $READS1 ranged GETs, $B
 e2e_stop TERM
 e2e_start
 wait_instance obj-1
-for _ in $(seq 1 100); do
-  GOT=$(sql obj "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t" 2>/dev/null) && break
-  sleep 0.3
-done
+GOT=$(digest_when_up obj)
 [ "$GOT" = "$FIRST" ] || die "after a restart t reads '$GOT', want '$FIRST'"
 [ -f "$DATA/store/log/$MARK_SEG.cold" ] || die "the marker of segment $MARK_SEG went at restart"
 log "after a restart: the first version again ($(metric rewind_objstore_cold_reads_total) ranged GETs)"
@@ -116,10 +119,7 @@ wait_available objclone
 aws_rds create-db-instance --db-instance-identifier objclone-1 --db-cluster-identifier objclone \
   --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
 wait_instance objclone-1
-for _ in $(seq 1 100); do
-  GOT=$(sql objclone "SELECT SHA2(GROUP_CONCAT(v ORDER BY id), 256) FROM t" 2>/dev/null) && break
-  sleep 0.3
-done
+GOT=$(digest_when_up objclone)
 [ "$GOT" = "$FIRST" ] || die "the clone at $MARK reads '$GOT', want '$FIRST'"
 [ "$(metric rewind_objstore_cold_read_failures_total)" = 0 ] || die "cold reads failed"
 log "clone at $MARK serves the first version ($(metric rewind_objstore_cold_reads_total) ranged GETs)"
