@@ -214,6 +214,34 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
   return out;
 }
 
+std::string RenderColdTier(const store::StoreStats& store, const store::SegmentTierStats& tier) {
+  std::string out;
+  Family(&out, "rewind_store_local_log_bytes", "gauge",
+         "Bytes of log segment files on the local disk (the rest is only in the bucket).")
+      .Sample("", double(store.local_log_bytes));
+  Family(&out, "rewind_store_cold_segments", "gauge",
+         "Closed log segments kept only in the bucket (evicted locally).")
+      .Sample("", double(store.cold_segments));
+  Family(&out, "rewind_store_evicted_segments_total", "counter",
+         "Segments evicted locally since start, each after a HEAD verified its copy.")
+      .Sample("", double(store.segments_evicted));
+  Family(&out, "rewind_objstore_cold_reads_total", "counter",
+         "Ranged GETs of evicted history (one per block of 1 MiB).")
+      .Sample("", double(tier.cold_reads));
+  Family(&out, "rewind_objstore_cold_read_bytes_total", "counter",
+         "Bytes fetched by those GETs.")
+      .Sample("", double(tier.cold_read_bytes));
+  Family(&out, "rewind_objstore_cold_cache_hits_total", "counter",
+         "Reads of evicted history served by the local block cache.")
+      .Sample("", double(tier.cache_hits));
+  Family(&out, "rewind_objstore_cold_cache_bytes", "gauge", "Bytes in the block cache.")
+      .Sample("", double(tier.cache_bytes));
+  Family(&out, "rewind_objstore_cold_read_failures_total", "counter",
+         "Fetches of evicted history that failed (the read failed with them).")
+      .Sample("", double(tier.read_failures));
+  return out;
+}
+
 std::string RenderObjectStore(const objstore::ShipperStats& s) {
   std::string out;
   Family(&out, "rewind_objstore_upload_lag_seconds", "gauge",
@@ -235,6 +263,10 @@ std::string RenderObjectStore(const objstore::ShipperStats& s) {
   Family(&out, "rewind_objstore_deleted_objects_total", "counter",
          "Tail chunks deleted once their segment was uploaded whole.")
       .Sample("", double(s.objects_deleted));
+  Family(&out, "rewind_objstore_collected_objects_total", "counter",
+         "Objects deleted once nothing could read them (segment files the cleaner replaced, "
+         "checkpoints and metadata copies older than HEAD's).")
+      .Sample("", double(s.objects_collected));
   Family(&out, "rewind_objstore_failed_passes_total", "counter",
          "Upload passes that failed (the object store down, slow or refusing).")
       .Sample("", double(s.failures));

@@ -41,6 +41,8 @@ std::string RenderRetention(const cluster::RetentionMetrics& m);
 // RPO: durable local log not yet in the bucket, in seconds and bytes), uploads, failures and
 // whether uploads are failing now.
 std::string RenderObjectStore(const objstore::ShipperStats& s);
+// The local disk as a cache (--local-history-budget): local and evicted log, cold reads.
+std::string RenderColdTier(const store::StoreStats& store, const store::SegmentTierStats& tier);
 
 class ApiMetrics {
  public:

@@ -60,16 +60,17 @@
 #include <string>
 #include <string_view>
 
+#include "api/asof_handler.h"
 #include "api/credentials.h"
 #include "api/rds_handler.h"
 #include "api/server.h"
 #include "api/timeparse.h"
 #include "cli/metrics.h"
-#include "api/asof_handler.h"
 #include "cluster/cluster_service.h"
 #include "cluster/time_travel.h"
 #include "common/status.h"
 #include "console/console.h"
+#include "objstore/cold_tier.h"
 #include "objstore/config.h"
 #include "objstore/restore.h"
 #include "objstore/s3_client.h"
@@ -116,6 +117,10 @@ constexpr const char* kUsage =
     "                      environment or shared credentials file, never the command line\n"
     "  --s3-endpoint URL   the S3 API's URL, e.g. http://127.0.0.1:7480 (default: AWS S3)\n"
     "  --s3-region R       the bucket's region (default us-east-1)\n"
+    "  --local-history-budget BYTES  with --object-store: keep at most about this much of\n"
+    "                      the log locally; older closed segments are evicted once verified\n"
+    "                      in the bucket and read back from it when history needs them\n"
+    "                      (0: only the active segment stays local)\n"
     "  --restore           bring every cluster back from the --object-store bucket into a\n"
     "                      new, empty --data-dir (after the loss of a machine), then serve\n"
     "  --console-dir DIR   the web console's built pages, served at / (default: "
@@ -145,6 +150,7 @@ struct Flags {
   std::string s3_region;
   bool restore = false;
   std::string console_dir = REWIND_CONSOLE_DIR;
+  std::optional<uint64_t> local_history_budget;  // --local-history-budget; none: no eviction
 };
 
 
@@ -350,6 +356,14 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
       f.s3_endpoint = value;
     } else if (take("--s3-region")) {
       f.s3_region = value;
+    } else if (take("--local-history-budget")) {
+      std::optional<uint64_t> b = value == "0" ? std::optional<uint64_t>(0) : ParseBytes(value);
+      if (!b) {
+        std::fprintf(stderr, "rewindd: --local-history-budget wants a size such as 20G or 0, "
+                             "got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.local_history_budget = b;
     } else if (arg == "--restore") {
       f.restore = true;
     } else if (take("--console-dir")) {
@@ -361,6 +375,12 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
   }
   if (f.object_store.empty() && (!f.s3_endpoint.empty() || !f.s3_region.empty() || f.restore)) {
     std::fprintf(stderr, "rewindd: --s3-endpoint, --s3-region and --restore need --object-store\n");
+    return std::nullopt;
+  }
+  if (f.object_store.empty() && f.local_history_budget) {
+    std::fprintf(stderr, "rewindd: --local-history-budget needs --object-store: history evicted "
+                         "from the local disk is read back from the bucket, and without one it "
+                         "would be lost\n");
     return std::nullopt;
   }
   if (!f.object_store.empty()) {
@@ -453,7 +473,8 @@ objstore::LogSnapshot ShipperLog(const store::Store& store) {
   snap.active_segment = d.active_segment;
   snap.active_path = std::move(d.active_path);
   for (store::LogFileInfo& f : d.closed) {
-    snap.closed.push_back(objstore::LocalSegmentFile{f.segment, f.file_id, std::move(f.path), f.size});
+    snap.closed.push_back(
+        objstore::LocalSegmentFile{f.segment, f.file_id, std::move(f.path), f.size, f.cold});
   }
   return snap;
 }
@@ -524,6 +545,7 @@ int Run(int argc, char** argv) {
   // through `svc`, set once the service is open (it starts only then).
   std::unique_ptr<objstore::S3Client> s3;
   std::unique_ptr<objstore::Shipper> shipper;
+  std::unique_ptr<objstore::ColdTier> cold_tier;  // outlives the service (its store reads it)
   cluster::ClusterService* svc_for_shipper = nullptr;
   if (!flags->object_store.empty()) {
     Result<objstore::S3Config> config =
@@ -575,6 +597,20 @@ int Run(int argc, char** argv) {
       }
       return files;
     };
+    if (flags->local_history_budget) {
+      const uint64_t budget = *flags->local_history_budget;
+      source.after_pass = [&svc_for_shipper, budget] {
+        Result<store::EvictReport> r = svc_for_shipper->store().EvictColdSegments(budget);
+        if (!r.ok()) {
+          std::fprintf(stderr, "rewindd: evicting uploaded segments: %s\n",
+                       r.status().ToString().c_str());
+        } else if (r->segments > 0) {
+          std::fprintf(stderr, "rewindd: evicted %" PRIu64 " uploaded segments (%" PRIu64
+                       " bytes); %" PRIu64 " bytes of the log stay local\n",
+                       r->segments, r->bytes, r->local_bytes);
+        }
+      };
+    }
     source.on_state = [&svc_for_shipper](bool down, const std::string& why) {
       std::fprintf(stderr, "rewindd: object store: %s: %s\n",
                    down ? "uploads failing" : "uploads caught up", why.c_str());
@@ -594,6 +630,15 @@ int Run(int argc, char** argv) {
       return 1;
     }
     shipper = std::move(made).value();
+    // The bucket is the store's second tier: segments evicted (now or by an earlier run) are
+    // read back through it.
+    Result<std::unique_ptr<objstore::ColdTier>> tier =
+        objstore::ColdTier::Create(s3.get(), shipper->store_id());
+    if (!tier.ok()) {
+      std::fprintf(stderr, "rewindd: --object-store: %s\n", tier.status().ToString().c_str());
+      return 1;
+    }
+    cold_tier = std::move(tier).value();
     std::fprintf(stderr, "rewindd: shipping the store (id %s) to %s\n",
                  shipper->store_id().c_str(), flags->object_store.c_str());
   }
@@ -603,6 +648,7 @@ int Run(int argc, char** argv) {
   so.first_port = flags->first_port;
   so.innodb_buffer_pool_size = flags->buffer_pool;
   so.history_budget_bytes = flags->history_budget;
+  so.store_tier = cold_tier.get();
   so.clean_interval_ms = flags->clean_interval_ms;
   so.store_compress = flags->compress;
   so.store_compress_level = flags->compress_level;
@@ -667,11 +713,13 @@ int Run(int argc, char** argv) {
     console::Console web_console(service->get(), *creds, std::move(co));
     web_console.Register(&server);
     cluster::ClusterService* svc = service->get();
-    server.SetMetricsHandler([&metrics, svc, &shipper] {
+    server.SetMetricsHandler([&metrics, svc, &shipper, &cold_tier] {
       Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
       return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{}) +
              RenderRetention(svc->Retention()) +
-             (shipper ? RenderObjectStore(shipper->stats()) : std::string());
+             (shipper ? RenderObjectStore(shipper->stats()) : std::string()) +
+             (cold_tier ? RenderColdTier(svc->store().stats(), cold_tier->stats())
+                        : std::string());
     });
     Status started = server.Start();
     if (!started.ok()) {

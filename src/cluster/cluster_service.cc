@@ -996,6 +996,7 @@ Status ClusterService::Impl::Open() {
   so.dir = options_.data_dir + "/store";
   so.compress = options_.store_compress;
   so.compress_level = options_.store_compress_level;
+  so.tier = options_.store_tier;
   ASSIGN_OR_RETURN(store_, store::Store::Open(so));
   {
     const store::RecoveryReport& r = store_->recovery();

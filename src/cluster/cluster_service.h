@@ -272,6 +272,9 @@ struct ServiceOptions {
   // StoreOptions::compress and compress_level of the store it opens.
   bool store_compress = false;
   int store_compress_level = 1;
+  // StoreOptions::tier: where evicted log segments are read from (rewindd --object-store);
+  // not owned, outlives the service. nullptr: none.
+  store::SegmentTier* store_tier = nullptr;
   // Events older than this are deleted (at start and by every retention pass), as Aurora keeps
   // events 14 days. At least 1.
   int64_t event_retention_days = 14;

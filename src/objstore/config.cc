@@ -1,5 +1,7 @@
 #include "objstore/config.h"
 
+#include "tls/tls.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -89,6 +91,18 @@ Result<std::string> NormalizeEndpoint(std::string_view endpoint, std::string_vie
     return Status::InvalidArgument("S3 endpoint '" + std::string(endpoint) +
                                    "' must be scheme://host[:port] only (no path, query or "
                                    "credentials: those come from the AWS credential chain)");
+  }
+  if (endpoint.substr(0, 7) == "http://") {
+    // Requests are signed, not encrypted: the log, metadata (password hashes) and the
+    // engines' root passwords would cross the network in clear.
+    const size_t end = rest.front() == '[' ? rest.find(']') + 1 : rest.rfind(':');
+    const std::string_view host = rest.substr(0, end);
+    if (!tls::IsLoopbackHost(host)) {
+      return Status::InvalidArgument(
+          "S3 endpoint '" + std::string(endpoint) + "' is plain http on a non-loopback host: "
+          "the store's history and metadata would cross the network in clear; use https:// "
+          "(plain http only on 127.0.0.0/8, ::1 or localhost, e.g. a local RGW or a TLS proxy)");
+    }
   }
   return std::string(endpoint.substr(0, endpoint.size() - (endpoint.back() == '/' ? 1 : 0)));
 }

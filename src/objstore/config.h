@@ -25,8 +25,9 @@ struct S3Location {
 // a letter or digit), an empty path segment ("a//b"), or a prefix longer than 512 bytes.
 Result<S3Location> ParseS3Url(std::string_view url);
 
-// Validates an endpoint URL (http:// or https://, host[:port], no path, query or credentials) and
-// returns it without a trailing '/'. Empty means AWS S3 in `region`: https://s3.REGION.amazonaws.com.
+// Validates an endpoint URL (https://, or http:// on a loopback host only: 127.0.0.0/8, ::1,
+// localhost; host[:port], no path, query or credentials) and returns it without a trailing '/'.
+// kInvalidArgument saying what to fix otherwise. Empty means AWS S3 in `region`: https://s3.REGION.amazonaws.com.
 Result<std::string> NormalizeEndpoint(std::string_view endpoint, std::string_view region);
 
 struct S3Config {

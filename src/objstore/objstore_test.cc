@@ -64,6 +64,18 @@ TEST(S3Url, Endpoint) {
                           "http://user:pw@host", "https://host?x=1"}) {
     EXPECT_EQ(Code::kInvalidArgument, NormalizeEndpoint(bad, "us-east-1").status().code()) << bad;
   }
+  // Plain http only on loopback; https anywhere.
+  for (const char* ok : {"http://127.0.0.1", "http://127.9.8.7:80", "http://localhost:9000",
+                         "http://[::1]:7480", "https://10.0.0.5:7480", "https://rgw.example"}) {
+    EXPECT_TRUE(NormalizeEndpoint(ok, "us-east-1").ok()) << ok;
+  }
+  for (const char* clear : {"http://10.0.0.5:7480", "http://rgw.example", "http://128.0.0.1",
+                            "http://[2001:db8::1]:80", "http://127.0.0.1.example.com"}) {
+    auto r = NormalizeEndpoint(clear, "us-east-1");
+    ASSERT_FALSE(r.ok()) << clear;
+    EXPECT_EQ(Code::kInvalidArgument, r.status().code());
+    EXPECT_NE(std::string::npos, r.status().message().find("https://")) << r.status().message();
+  }
 }
 
 TEST(S3Url, MakeConfig) {

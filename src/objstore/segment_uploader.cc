@@ -51,12 +51,6 @@ T Load(std::string_view bytes, size_t at) {
   return v;  // little-endian host (x86-64, arm64), like the store itself
 }
 
-std::string Crc32cHex(uint32_t crc) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08" PRIx32, crc);
-  return buf;
-}
-
 Status ReadAt(int fd, uint64_t offset, size_t len, char* out, const std::string& what) {
   size_t done = 0;
   while (done < len) {
@@ -229,6 +223,12 @@ Status SegmentUploader::UploadOnce(const std::string& name, int fd, uint64_t siz
   return Status::Ok();
 }
 
+std::string Crc32cHex(uint32_t crc) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08" PRIx32, crc);
+  return buf;
+}
+
 PutOptions IntegrityMetadata(uint32_t crc32c, uint64_t size) {
   return PutOptions{{{"rewind-crc32c", Crc32cHex(crc32c)},
                      {"rewind-size", std::to_string(size)},
@@ -265,6 +265,11 @@ Result<UploadReport> SegmentUploader::RunOnce(const std::vector<LocalSegmentFile
   for (const LocalSegmentFile& f : files) {
     const std::string name = SegmentObjectName(store_id_, f.segment, f.file_id);
     if (known_.count(name)) continue;
+    if (f.cold) {
+      // Evicted by the store only after a HEAD found this object with the file's size and CRC.
+      known_.insert(name);
+      continue;
+    }
     Fd fd{::open(f.path.c_str(), O_RDONLY | O_CLOEXEC)};
     if (fd.fd < 0 && errno == ENOENT) continue;  // replaced by a cleaner rewrite meanwhile
     if (fd.fd < 0) return Status::FromErrno(errno, "open " + f.path);

@@ -41,6 +41,7 @@ struct LocalSegmentFile {
   uint32_t file_id = 0;  // == segment for a first-written file (NNNNNNNN.seg)
   std::string path;
   uint64_t size = 0;  // bytes [0, size) are the segment (zeros may follow); 0: the whole file
+  bool cold = false;  // evicted locally (store::SegmentTier): known to be in the bucket already
 };
 
 // The closed segment files of log_dir in (segment, file id) order: every NNNNNNNN.seg and
@@ -66,6 +67,8 @@ struct UploadReport {
   uint64_t checkpoint_lsn = 0;       // the local checkpoint, in the bucket (0: none up)
 };
 
+// The CRC as objects carry it in x-amz-meta-rewind-crc32c: 8 lowercase hex digits.
+std::string Crc32cHex(uint32_t crc);
 // x-amz-meta-… of every object (object-store.md): rewind-crc32c, rewind-size, rewind-layout.
 PutOptions IntegrityMetadata(uint32_t crc32c, uint64_t size);
 

@@ -1,5 +1,7 @@
 #include "objstore/shipper.h"
 
+#include "objstore/bucket_gc.h"
+
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -171,7 +173,7 @@ void Shipper::Loop() {
     const bool was_down = stats().down;
     // The last pass at a stop ships what the orderly shutdown made durable, unless the store
     // is down (then it would only wait out the client's retries).
-    if (!stopping || !was_down) (void)RunOnce();
+    if ((!stopping || !was_down) && RunOnce().ok() && source_.after_pass) source_.after_pass();
     lk.lock();
     if (stopping) return;
     stop_cv_.wait_for(lk, std::chrono::milliseconds(options_.interval_ms));
@@ -231,7 +233,8 @@ Status Shipper::RunOnce() {
       shipped_offset_ = snap.offset;
       shipped_at_ns_ = t0;
     }
-    return PutHead(snap);
+    RETURN_IF_ERROR(PutHead(snap));
+    return Collect(snap);
   }();
   bool back = false;
   {
@@ -404,6 +407,42 @@ Status Shipper::PutHead(const LogSnapshot& snap) {
   if (body == head_written_) return Status::Ok();
   RETURN_IF_ERROR(client_->Put(StoreRootName(store_id_) + "HEAD", body));
   head_written_ = body;
+  return Status::Ok();
+}
+
+Status Shipper::Collect(const LogSnapshot& snap) {
+  const int64_t now = WallNs();
+  if (now - last_collect_ns_ < options_.collect_interval_ms * 1'000'000) return Status::Ok();
+  // What PutHead named: the newest checkpoint and meta copy at or below the shipped LSN.
+  auto ckpt = checkpoints_.upper_bound(snap.lsn);
+  if (ckpt == checkpoints_.begin()) return Status::Ok();  // no checkpoint in HEAD: keep all
+  const uint64_t ckpt_lsn = *std::prev(ckpt);
+  const std::string ckpt_name = CheckpointObjectName(store_id_, ckpt_lsn);
+  auto meta = metas_.upper_bound(snap.lsn);
+  const std::string meta_name = meta == metas_.begin() ? "" : std::prev(meta)->second;
+  if (collected_for_ckpt_ != ckpt_lsn) {
+    ASSIGN_OR_RETURN(std::string bytes, client_->Get(ckpt_name));
+    Result<CheckpointSummary> parsed = ParseCheckpoint(bytes);
+    if (!parsed.ok()) return parsed.status().WithContext(ckpt_name);
+    collect_ckpt_ = std::move(parsed).value();
+    collected_for_ckpt_ = ckpt_lsn;
+  }
+  ASSIGN_OR_RETURN(std::vector<ObjectInfo> listing, client_->ListAll(StoreRootName(store_id_)));
+  std::vector<std::string> keys;
+  for (ObjectInfo& o : listing) keys.push_back(std::move(o.key));
+  const std::vector<std::string> obsolete =
+      ObsoleteObjects(store_id_, keys, collect_ckpt_, ckpt_name, meta_name);
+  if (!obsolete.empty()) RETURN_IF_ERROR(client_->DeleteMany(obsolete));
+  checkpoints_.erase(checkpoints_.begin(), std::prev(ckpt));
+  if (meta != metas_.begin()) {
+    for (auto it = metas_.begin(); it != std::prev(meta);) {
+      meta_files_.erase(it->first);
+      it = metas_.erase(it);
+    }
+  }
+  last_collect_ns_ = now;
+  std::lock_guard<std::mutex> lk(mu_);
+  stats_.objects_collected += obsolete.size();
   return Status::Ok();
 }
 

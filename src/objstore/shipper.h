@@ -46,7 +46,8 @@
 namespace rwd::objstore {
 
 // The store's log as far as it is durable (from Store::DurableLogState, converted by the
-// caller: objstore does not depend on the store).
+// caller: the shipper reads the store's files, never the Store; ColdTier, beside it, implements
+// the store's SegmentTier).
 struct LogSnapshot {
   uint64_t lsn = 0;          // every record <= lsn is durable locally ...
   uint32_t segment = 0;      // ... and ends at (segment, offset)
@@ -72,6 +73,10 @@ struct ShipperSource {
   // Optional: uploads started failing (down = true, why) or caught up again (false). Called
   // from the shipper's thread, outside its locks.
   std::function<void(bool down, const std::string& why)> on_state;
+  // Optional: called from the shipper's thread after every pass that succeeded (what was
+  // durable is now in the bucket): rewindd evicts uploaded segments there
+  // (Store::EvictColdSegments, --local-history-budget).
+  std::function<void()> after_pass;
 };
 
 struct ShipperOptions {
@@ -83,6 +88,10 @@ struct ShipperOptions {
   // A watchdog raises on_state(true, …) when the upload lag passes this, even while a pass is
   // still waiting on a slow store (a failing pass raises it at once). 0: no watchdog.
   int64_t behind_after_ms = 10'000;
+  // How often a pass also deletes the objects nothing reads any more (bucket_gc.h: segment
+  // files a cleaning pass replaced, checkpoints and meta copies older than HEAD's), after HEAD
+  // was written. 0: every pass.
+  int64_t collect_interval_ms = 10'000;
 };
 
 struct ShipperStats {
@@ -96,6 +105,7 @@ struct ShipperStats {
   uint64_t bytes_uploaded = 0;   // since start
   uint64_t objects_uploaded = 0;
   uint64_t objects_deleted = 0;  // tail chunks replaced by their segment
+  uint64_t objects_collected = 0;  // unreachable objects deleted (bucket_gc.h)
   uint64_t failures = 0;         // failed passes
   uint64_t passes = 0;
   std::string last_error;
@@ -136,6 +146,8 @@ class Shipper {
   Status ResumeTail(uint32_t segment, const std::string& path);
   Status DeleteTails(uint32_t segment);
   Status PutHead(const LogSnapshot& snap);
+  // Deletes what HEAD (as PutHead wrote it for snap) made unreachable; see bucket_gc.h.
+  Status Collect(const LogSnapshot& snap);
   std::string TailPrefix(uint32_t segment) const;
 
   S3Client* const client_;
@@ -156,6 +168,9 @@ class Shipper {
   int64_t meta_changes_shipped_ = -1;
   int64_t last_meta_ns_ = 0;
   std::string head_written_;
+  int64_t last_collect_ns_ = 0;
+  uint64_t collected_for_ckpt_ = 0;        // the checkpoint LSN parsed into collect_ckpt_
+  CheckpointSummary collect_ckpt_;
 
   mutable std::mutex mu_;  // guards stats_ and the shipped point
   ShipperStats stats_;

@@ -308,9 +308,11 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         static_cast<double>(live_bytes) >= options.rewrite_below_live_fraction * f.size) {
       continue;
     }
-    const std::string old_path = FilePath(seg, f.file_id);
-    ASSIGN_OR_RETURN(std::string buf, ReadWholeFile(env_, old_path));
-    buf.resize(std::min<uint64_t>(buf.size(), f.size));
+    // An evicted file is read through the tier (fetched, checked) and rewritten locally; its
+    // marker goes like a local file, and the bucket's copy once an uploaded checkpoint names
+    // the new file (objstore::Shipper).
+    const std::string old_path = f.cold ? ColdPath(seg, f.file_id) : FilePath(seg, f.file_id);
+    ASSIGN_OR_RETURN(std::string buf, ReadLogFile(f.file_id, f.size));
     ASSIGN_OR_RETURN(SegmentHeaderInfo sh, ParseSegmentHeader(buf, seg, f.file_id));
 
     // Which records stay: every record but a Write whose versions are all out of the index.
@@ -431,6 +433,10 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
       readers_[new_id] = shared_reader;
       readers_.erase(f.file_id);
       seg_files_[seg] = SegmentFile{new_id, out.size(), kept_non_data};
+      if (f.cold) {
+        cold_.erase(f.file_id);
+        cold_bytes_ -= f.size;
+      }
     }
     log_bytes_ -= f.size;
     log_bytes_ += out.size();

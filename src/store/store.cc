@@ -928,8 +928,8 @@ Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
                            const std::vector<uint32_t>& segs,
                            std::map<uint32_t, uint64_t>* ends) {
   std::string buf;
-  auto cut = [&](uint32_t seg, uint64_t offset, uint64_t header_size,
-                 const std::string& why) -> Status {
+  auto cut_local = [&](uint32_t seg, uint64_t offset, uint64_t header_size,
+                       const std::string& why) -> Status {
     const std::string path = CurrentPath(seg);
     ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(path));
     recovery_.tail_cut = true;
@@ -958,13 +958,23 @@ Status Store::Impl::Replay(uint32_t from_segment, uint64_t from_offset,
   for (uint32_t seg : segs) {
     if (seg < from_segment) continue;
     uint32_t file_id = seg;
+    std::optional<ColdFile> cold;
     {
       std::lock_guard<std::mutex> lk(seg_mu_);
       file_id = seg_files_[seg].file_id;
+      if (auto c = cold_.find(file_id); c != cold_.end()) cold = c->second;
     }
-    const std::string path = FilePath(seg, file_id);
-    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> file, env_->OpenRead(path));
-    ASSIGN_OR_RETURN(uint64_t size, env_->FileSize(path));
+    uint64_t size = 0;
+    ASSIGN_OR_RETURN(std::shared_ptr<ReadFile> file,
+                     OpenLogFile(seg, file_id, cold ? &*cold : nullptr, &size));
+    // A cold file was whole when evicted (its bytes checked by CRC): nothing to cut there.
+    auto cut = [&](uint32_t s, uint64_t offset, uint64_t header_size, const std::string& why) {
+      if (cold) {
+        return Status::Corruption(why + " in evicted segment " + std::to_string(s) +
+                                  " at offset " + std::to_string(offset));
+      }
+      return cut_local(s, offset, header_size, why);
+    };
     char hbuf[kCleanedHeaderSize];
     ASSIGN_OR_RETURN(size_t hn, file->ReadAt(0, kCleanedHeaderSize, hbuf));
     Result<SegmentHeaderInfo> sh = ParseSegmentHeader(std::string_view(hbuf, hn), seg, file_id);
@@ -1012,6 +1022,8 @@ Status Store::Impl::Open() {
   ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(log_dir_));
   std::map<uint32_t, std::vector<uint32_t>> files;  // segment -> its files' ids
   std::vector<uint32_t> prepared;
+  std::map<uint32_t, ColdFile> cold;  // by file id: files evicted to the tier
+  std::vector<std::pair<uint32_t, uint32_t>> markers;  // (segment, file id) of .cold names
   for (const std::string& name : names) {
     unsigned seg = 0, id = 0;
     char tail[8] = {0};
@@ -1024,6 +1036,14 @@ Status Store::Impl::Open() {
       files[seg].push_back(id);
       next_cleaned_id_ = std::max(next_cleaned_id_, id + 1);
     } else if (name.size() == 13 && std::sscanf(name.c_str(), "%8u.%4s", &seg, tail) == 2 &&
+               std::string(tail) == "cold") {
+      markers.emplace_back(seg, seg);
+    } else if (name.size() == 24 &&
+               std::sscanf(name.c_str(), "%8u-%10u.%4s", &seg, &id, tail) == 3 &&
+               std::string(tail) == "cold" && id >= kCleanedFileIdBase) {
+      markers.emplace_back(seg, id);
+      next_cleaned_id_ = std::max(next_cleaned_id_, id + 1);
+    } else if (name.size() == 13 && std::sscanf(name.c_str(), "%8u.%4s", &seg, tail) == 2 &&
                std::string(tail) == "prep") {
       prepared.push_back(seg);
     } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
@@ -1031,6 +1051,27 @@ Status Store::Impl::Open() {
       RETURN_IF_ERROR(env_->RemoveFile(log_dir_ + "/" + name));
     }
   }
+  for (const auto& [seg, id] : markers) {
+    if (std::count(files[seg].begin(), files[seg].end(), id) > 0) {
+      // An eviction cut short after its marker: the local file is still whole; keep it.
+      RETURN_IF_ERROR(env_->RemoveFile(ColdPath(seg, id)));
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(env_, ColdPath(seg, id)));
+    ASSIGN_OR_RETURN(cold[id], DecodeColdMarker(bytes, seg, id));
+    files[seg].push_back(id);
+  }
+  auto cold_of = [&cold](uint32_t id) -> const ColdFile* {
+    auto it = cold.find(id);
+    return it == cold.end() ? nullptr : &it->second;
+  };
+  auto log_file_size = [&](uint32_t seg, uint32_t id) -> Result<uint64_t> {
+    if (const ColdFile* c = cold_of(id)) return c->size;
+    return env_->FileSize(FilePath(seg, id));
+  };
+  auto remove_log_file = [&](uint32_t seg, uint32_t id) {
+    return env_->RemoveFile(cold_of(id) ? ColdPath(seg, id) : FilePath(seg, id));
+  };
   std::vector<uint32_t> segs;
   for (const auto& [seg, ids] : files) segs.push_back(seg);
   auto has_file = [&files](uint32_t seg, uint32_t id) {
@@ -1062,7 +1103,7 @@ Status Store::Impl::Open() {
       usable = usable && (seg >= cseg || has_file(seg, id));
     }
     if (usable) {
-      Result<uint64_t> size = env_->FileSize(FilePath(cseg, chosen[cseg]));
+      Result<uint64_t> size = log_file_size(cseg, chosen[cseg]);
       usable = size.ok() && *size >= coff;
     }
     if (usable) {
@@ -1093,16 +1134,22 @@ Status Store::Impl::Open() {
       chosen[seg] = *std::max_element(ids.begin(), ids.end());
     }
     for (uint32_t id : files[seg]) {
-      if (id != chosen[seg]) RETURN_IF_ERROR(env_->RemoveFile(FilePath(seg, id)));
+      if (id != chosen[seg]) RETURN_IF_ERROR(remove_log_file(seg, id));
     }
   }
 
   for (uint32_t seg : segs) {
-    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader,
-                     env_->OpenRead(FilePath(seg, chosen[seg])));
+    const uint32_t id = chosen[seg];
+    uint64_t size = 0;
+    ASSIGN_OR_RETURN(std::shared_ptr<ReadFile> reader, OpenLogFile(seg, id, cold_of(id), &size));
     std::lock_guard<std::mutex> lk(seg_mu_);
-    readers_[chosen[seg]] = std::move(reader);
-    seg_files_[seg] = SegmentFile{chosen[seg], 0};
+    readers_[id] = std::move(reader);
+    seg_files_[seg] = SegmentFile{id, 0};
+    if (const ColdFile* c = cold_of(id)) {
+      seg_files_[seg].cold = true;
+      cold_[id] = *c;
+      cold_bytes_ += c->size;
+    }
   }
   std::map<uint32_t, uint64_t> ends;
   if (!segs.empty()) RETURN_IF_ERROR(Replay(from_segment, from_offset, segs, &ends));
@@ -1110,24 +1157,27 @@ Status Store::Impl::Open() {
   // Segments that survived the cut.
   uint32_t last = 0;
   uint64_t total = 0, last_size = 0, last_end = 0;
+  bool last_cold = false;
   for (uint32_t seg : segs) {
     const std::string path = FilePath(seg, chosen[seg]);
-    if (!env_->FileExists(path)) {
+    last_cold = cold_of(chosen[seg]) != nullptr;
+    if (!last_cold && !env_->FileExists(path)) {
       std::lock_guard<std::mutex> lk(seg_mu_);
       readers_.erase(chosen[seg]);
       seg_files_.erase(seg);
       continue;
     }
     last = seg;
-    ASSIGN_OR_RETURN(last_size, env_->FileSize(path));
+    ASSIGN_OR_RETURN(last_size, log_file_size(seg, chosen[seg]));
     auto e = ends.find(seg);
     last_end = e == ends.end() ? last_size : std::min(e->second, last_size);
     total += last_end;
     std::lock_guard<std::mutex> lk(seg_mu_);
     seg_files_[seg].size = last_end;
   }
-  if (last != 0 && chosen[last] != last) {
-    // The log ends in a cleaned segment (the tail after it was cut): appends go to a new one.
+  if (last != 0 && (chosen[last] != last || last_cold)) {
+    // The log ends in a cleaned or an evicted segment (the tail after it was cut): appends go
+    // to a new one.
     log_bytes_ = total;
     RETURN_IF_ERROR(StartSegment(last + 1, 0, /*prepared=*/false));
     last = 0;
@@ -1746,7 +1796,8 @@ DurableLog Store::DurableLogState() const {
       d.active_path = impl_->SegmentPath(seg);
       break;
     }
-    d.closed.push_back(LogFileInfo{seg, f.file_id, f.size, impl_->FilePath(seg, f.file_id)});
+    d.closed.push_back(
+        LogFileInfo{seg, f.file_id, f.size, impl_->FilePath(seg, f.file_id), f.cold});
   }
   return d;
 }
@@ -1766,8 +1817,11 @@ StoreStats Store::stats() const {
   {
     std::lock_guard<std::mutex> lk(impl_->seg_mu_);
     s.segments = static_cast<uint32_t>(impl_->seg_files_.size());
+    s.cold_segments = static_cast<uint32_t>(impl_->cold_.size());
   }
   s.log_bytes = impl_->log_bytes_.load();
+  s.local_log_bytes = s.log_bytes - impl_->cold_bytes_.load();
+  s.segments_evicted = impl_->segments_evicted_.load();
   s.device_syncs = impl_->device_syncs_.load();
   s.sync_requests = impl_->sync_requests_.load();
   s.write_bytes = impl_->write_bytes_.load();

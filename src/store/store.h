@@ -31,6 +31,7 @@
 
 #include "common/status.h"
 #include "store/env.h"
+#include "store/segment_tier.h"
 #include "store/types.h"
 
 namespace rwd::store {
@@ -64,6 +65,10 @@ struct StoreOptions {
   // Writes shorter than this stay raw: small writes are redo-log appends on a commit's path,
   // where compressing adds latency; page flushes (16 KiB and more) carry most of the bytes.
   uint64_t compress_min_bytes = 16 << 10;
+  // Where closed segments evicted by EvictColdSegments are read from (not owned; must outlive
+  // the store). nullptr: no remote tier; then Open fails with kFailedPrecondition if the log
+  // has cold segments (evicted by an earlier run that had one).
+  SegmentTier* tier = nullptr;
 };
 
 // The log as far as it is durable, for a reader of the log's files beside the store (the
@@ -72,7 +77,8 @@ struct LogFileInfo {
   uint32_t segment = 0;
   uint32_t file_id = 0;  // == segment for a first-written file, else a cleaner rewrite
   uint64_t size = 0;     // bytes of header + records: the file may hold zeros after them
-  std::string path;
+  std::string path;      // the local file; absent when cold
+  bool cold = false;     // evicted: only in the remote tier (already verified there)
 };
 struct DurableLog {
   Lsn lsn;                 // every record <= lsn is durable on the local device
@@ -249,6 +255,17 @@ class Store {
   // listed until a cleaning pass replaces one, which a reader sees as the file vanishing).
   // For the object-store shipper: nothing here is on the commit path (two short lock holds).
   DurableLog DurableLogState() const;
+
+  // Local disk as a cache (StoreOptions::tier): while the closed segment files kept locally
+  // exceed `local_budget_bytes`, evicts the oldest, each only once tier->Verify() confirmed
+  // the remote copy (size and CRC-32C of the local bytes); reads of an evicted file then go
+  // through the tier (ranged, checked fetches). The active segment is never evicted. A
+  // crash at any step leaves the file local, or its marker with the copy verified.
+  // Serialised with Clean. kFailedPrecondition without a tier; an I/O error on the local
+  // side stops the pass with it; a file the tier cannot verify (not uploaded yet, or the
+  // tier unreachable) is kept and counted in `deferred`, never evicted.
+  // const: it changes where bytes are kept, never what any read returns.
+  Result<EvictReport> EvictColdSegments(uint64_t local_budget_bytes) const;
 
   // Writes an index checkpoint now (syncing the log first). Normally automatic.
   Status Checkpoint();

@@ -293,11 +293,17 @@ class Store::Impl {
     uint32_t file_id = 0;
     uint64_t size = 0;  // bytes of header + records (a closed segment's; 0 while unknown)
     uint64_t kept_bytes = 0;  // cleaned: its bytes other than file data (headers, metadata)
+    bool cold = false;        // evicted: read through options_.tier (its marker is local)
   };
   mutable std::mutex seg_mu_;
   std::map<uint32_t, SegmentFile> seg_files_;  // by segment number
   std::unordered_map<uint32_t, std::shared_ptr<ReadFile>> readers_;  // by file id
   std::atomic<uint64_t> log_bytes_{0};
+  // Cold (evicted) files: their markers' contents by file id, guarded by seg_mu_; their bytes
+  // (counted in log_bytes_ too) and how many were evicted since open.
+  std::map<uint32_t, ColdFile> cold_;
+  std::atomic<uint64_t> cold_bytes_{0};
+  std::atomic<uint64_t> segments_evicted_{0};
 
   // Cleaning (cleaner.cc).
   std::mutex clean_mu_;
@@ -329,6 +335,17 @@ class Store::Impl {
 
   // ---- cleaning (cleaner.cc) ----
   Result<CleanReport> Clean(const CleanOptions& options);
+
+  // ---- cold segments (cold.cc) ----
+  // log/SSSSSSSS[-FFFFFFFFFF].cold: the marker of an evicted file.
+  std::string ColdPath(uint32_t seg, uint32_t file_id) const;
+  // A reader of log file (seg, file_id) and its size: the local file, or (cold) the tier's
+  // reader of the marker `cold` names. kFailedPrecondition for a cold file without a tier.
+  Result<std::shared_ptr<ReadFile>> OpenLogFile(uint32_t seg, uint32_t file_id,
+                                                const ColdFile* cold, uint64_t* size);
+  // Bytes [0, size) of a log file through its reader (local or cold), checked for length.
+  Result<std::string> ReadLogFile(uint32_t file_id, uint64_t size) const;
+  Result<EvictReport> Evict(uint64_t local_budget_bytes);
 };
 
 }  // namespace rwd::store

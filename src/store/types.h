@@ -109,6 +109,18 @@ struct StoreStats {
   uint64_t write_bytes = 0;       // file data bytes written (Write) since open
   uint64_t write_stored_bytes = 0;  // bytes of log record data they took (less if compressed)
   uint32_t segments = 0;
+  uint64_t local_log_bytes = 0;   // bytes of segment files on the local disk (not cold)
+  uint32_t cold_segments = 0;     // closed segments kept only in the remote tier
+  uint64_t segments_evicted = 0;  // evicted since open
+};
+
+// What one Store::EvictColdSegments pass did.
+struct EvictReport {
+  uint64_t segments = 0;     // files evicted
+  uint64_t bytes = 0;        // their bytes, freed locally
+  uint64_t deferred = 0;     // files over the budget the tier could not verify (kept)
+  std::string last_deferral; // why, for the last of them
+  uint64_t local_bytes = 0;  // local segment bytes after the pass
 };
 
 // One volume's history as a Store::Clean pass found it (its own timelines only: data it shares

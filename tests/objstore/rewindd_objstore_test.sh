@@ -54,6 +54,13 @@ BAD="$E2E_DIR/bad"
 out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store http://x/y 2>&1) &&
   die "a non-s3 URL was accepted"
 echo "$out" | grep -q "s3://" || die "no clear message for a bad URL: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+  --s3-endpoint http://192.0.2.7:7480 2>&1) && die "a plain-http endpoint off loopback was accepted"
+echo "$out" | grep -q "use https://" || die "no clear message for a plain-http endpoint: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --local-history-budget 1G 2>&1) &&
+  die "--local-history-budget without --object-store was accepted"
+echo "$out" | grep -q "needs --object-store" || die "no clear message for a budget alone: $out"
+[ ! -e "$BAD/store" ] || die "a refused start left a store behind"
 rc=0
 out=$(timeout 60 "$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" \
   --object-store "s3://no-such-bucket-$$/p" --s3-endpoint "$S3_ENDPOINT" 2>&1) || rc=$?
