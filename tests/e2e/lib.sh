@@ -102,7 +102,7 @@ e2e_start() {
   [ -z "${E2E_NO_WAIT:-}" ] || return 0  # the caller expects it to die (a failpoint)
   for _ in $(seq 1 200); do
     [ -s "$DATA/credentials" ] && aws_rds describe-db-clusters >/dev/null 2>&1 && return 0
-    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start"
+    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start: $(tail -n 1 "$E2E_DIR/rewindd.log")"
     sleep 0.1
   done
   die "rewindd did not answer"
@@ -202,6 +202,17 @@ mariadbd_of() {
   tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" |
     grep -q -- "--defaults-file=$DATA/run/$1/" && echo "$pid"
   return 0
+}
+
+# assert_restarted_by_rewindd CLUSTER OLD_PID: the cluster's mariadbd is a new process (not
+# OLD_PID, which is gone) and a child of the running rewindd: its engine supervisor started it.
+assert_restarted_by_rewindd() {
+  local new; new=$(mariadbd_of "$1")
+  [ -n "$new" ] || die "no mariadbd of $1 runs"
+  [ "$new" != "$2" ] || die "$1's mariadbd is still the old one ($2)"
+  [ ! -d "/proc/$2" ] || die "$1's old mariadbd $2 still runs"
+  [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$new/stat")" = "$REWINDD_PID" ] ||
+    die "$1's mariadbd $new was not started by rewindd ($REWINDD_PID)"
 }
 
 # e2e_mounts: this run's mounts ("mountpoint type"), sorted.
