@@ -24,6 +24,7 @@ E2E_BG_PIDS=()  # background helpers of a test (load, checker): killed first at 
 e2e_cleanup() {
   local rc=$?
   set +e
+  trap - ERR
   for pid in "${E2E_BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   if [ -n "$REWINDD_PID" ] && [ -d "/proc/$REWINDD_PID" ]; then
     kill -TERM "$REWINDD_PID"
