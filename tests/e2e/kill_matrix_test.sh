@@ -288,7 +288,8 @@ for fp in "${FPS[@]}"; do
   e2e_stop TERM
   REWIND_FAILPOINTS=$fp e2e_start
   settle
-  "act_$op" >/dev/null 2>&1 || log "   (the call lost its answer or was refused as rewindd died)"
+  "act_$op" >"$E2E_DIR/act.out" 2>&1 ||
+    log "   (the call failed, rewindd dying first or a refusal: $(tail -c 300 "$E2E_DIR/act.out" | tr '\n' ' '))"
   e2e_wait_failpoint "$fp"
   REWIND_FAILPOINTS="" e2e_start
   settle
