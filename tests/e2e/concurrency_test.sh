@@ -54,6 +54,20 @@ def code(fn, **kw):
     except botocore.exceptions.ClientError as e:
         return e.response["Error"]["Code"]
 
+def refusal(fn, **kw):
+    """The call must be refused: returns (code, message)."""
+    try:
+        fn(**kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"], e.response["Error"]["Message"]
+    raise SystemExit(f"{fn.__name__}({kw}) was accepted; it must be refused")
+
+def expect_refusal(what, want_code, want_text, fn, **kw):
+    c, m = refusal(fn, **kw)
+    print(f"{what}: {c}: {m}")
+    assert c == want_code, (what, c, m)
+    assert want_text in m, (what, f"the message does not say {want_text!r}", m)
+
 # 1. Two clones at once, and a backtrack of their source while they are being made (under load).
 a = code(rds.restore_db_cluster_to_point_in_time, SourceDBClusterIdentifier="cc",
          DBClusterIdentifier="cc-a", RestoreType="copy-on-write", RestoreToTime=T1)
@@ -68,15 +82,38 @@ bts = rds.describe_db_cluster_backtracks(DBClusterIdentifier="cc")["DBClusterBac
 if bt == "ok":
     assert bts[-1]["Status"] == "completed" or any(x["Status"] == "completed" for x in bts), bts
 
-# 2. A second backtrack while one runs, and a delete while it runs: Aurora's state error.
+# 2. While cc backtracks: a second backtrack, a delete of its writer and of the cluster are
+# refused, each for its own reason (code and message).
 bt1 = code(rds.backtrack_db_cluster, DBClusterIdentifier="cc", BacktrackTo=T1)
-bt2 = code(rds.backtrack_db_cluster, DBClusterIdentifier="cc", BacktrackTo=T1)
-dl = code(rds.delete_db_cluster, DBClusterIdentifier="cc", SkipFinalSnapshot=True)
-print("backtrack, backtrack again, delete:", bt1, bt2, dl)
 assert bt1 == "ok", bt1
-assert bt2 == "InvalidDBClusterStateFault", bt2
-assert dl in ("InvalidDBClusterStateFault",), dl
+expect_refusal("backtrack again", "InvalidDBClusterStateFault", "cc is already backtracking",
+               rds.backtrack_db_cluster, DBClusterIdentifier="cc", BacktrackTo=T1)
+expect_refusal("delete its writer", "InvalidDBInstanceState",
+               "cannot be deleted while its cluster backtracks",
+               rds.delete_db_instance, DBInstanceIdentifier="cc-1", SkipFinalSnapshot=True)
+expect_refusal("delete the cluster (its writer is there)", "InvalidDBClusterStateFault",
+               "still contains DB instances", rds.delete_db_cluster,
+               DBClusterIdentifier="cc", SkipFinalSnapshot=True)
 wait("cc")
+
+# 2b. Delete during backtrack, refused because of the backtrack: cc-b's writer is being deleted
+# (so it does not hold the delete back) and the backtrack queued behind that deletion keeps
+# cc-b backtracking while the delete comes.
+assert code(rds.create_db_instance, DBInstanceIdentifier="cc-b-1", DBClusterIdentifier="cc-b",
+            Engine="aurora-mysql", DBInstanceClass="db.r5.large") == "ok"
+end = time.time() + 180
+while rds.describe_db_instances(DBInstanceIdentifier="cc-b-1")["DBInstances"][0]["DBInstanceStatus"] != "available":
+    if time.time() > end:
+        raise SystemExit("cc-b-1 not available after 180 s")
+    time.sleep(0.2)
+assert code(rds.delete_db_instance, DBInstanceIdentifier="cc-b-1", SkipFinalSnapshot=True) == "ok"
+bt3 = code(rds.backtrack_db_cluster, DBClusterIdentifier="cc-b", BacktrackTo=T1,
+           UseEarliestTimeOnPointInTimeUnavailable=True)
+assert bt3 == "ok", bt3
+expect_refusal("delete during backtrack", "InvalidDBClusterStateFault",
+               "cc-b is backtracking; it cannot be deleted now", rds.delete_db_cluster,
+               DBClusterIdentifier="cc-b", SkipFinalSnapshot=True)
+wait("cc-b")
 
 # 3. Deleting a clone while its sibling is being made from the same source.
 c = code(rds.restore_db_cluster_to_point_in_time, SourceDBClusterIdentifier="cc",

@@ -14,29 +14,22 @@ restart_with() {
   [ -z "$REWINDD_PID" ] || e2e_stop TERM
   REWIND_FAILPOINTS=$1 e2e_start
 }
-# backtrack_status T: the status of fp's backtrack to epoch second T. (The call that started it
-# may have lost its answer: the failpoint can kill rewindd before the response is sent.)
 # backtrack_through_crash FAILPOINT T: fp backtracks to epoch second T with FAILPOINT armed;
 # rewindd dies there and is started again without it, with fp and its writer back up.
 backtrack_through_crash() {
   restart_with "$1"
   wait_instance fp-1
-  start_then_crash backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$2")"
+  start_then_crash "$1" backtrack-db-cluster --db-cluster-identifier fp --backtrack-to "$(iso "$2")"
   restart_with ""
   wait_available fp
   wait_instance fp-1
 }
-backtrack_status() {
-  aws_rds describe-db-cluster-backtracks --db-cluster-identifier fp \
-    --query 'DBClusterBacktracks[].[BacktrackTo,Status]' --output text |
-    while read -r to status; do
-      [ "$(date -u -d "$to" +%s)" = "$1" ] && echo "$status"
-    done
-}
-# start_then_crash aws-args…: the call may or may not get its answer before rewindd dies.
+# start_then_crash FAILPOINT aws-args…: the call may or may not get its answer before rewindd
+# dies at FAILPOINT.
 start_then_crash() {
+  local fp=$1; shift
   aws_rds "$@" >/dev/null 2>&1 || log "   (the call lost its answer: rewindd died first)"
-  e2e_wait_crash
+  e2e_wait_failpoint "$fp"
 }
 
 e2e_start
@@ -51,12 +44,12 @@ insert fp 40
 
 log "crash after the store rewound, before SQLite heard of it: the backtrack completed"
 backtrack_through_crash cluster.backtrack.after_rewind "$T30"
-[ "$(backtrack_status "$T30")" = completed ] || die "the backtrack to T30 is '$(backtrack_status "$T30")'"
+[ "$(backtrack_status fp "$T30")" = completed ] || die "the backtrack to T30 is '$(backtrack_status fp "$T30")'"
 [ "$(rows fp)" = 30 ] || die "after the landed backtrack: $(rows fp) rows, expected 30"
 
 log "crash before the store rewound: the backtrack failed, the data is untouched"
 backtrack_through_crash cluster.backtrack.before_rewind "$T10"
-[ "$(backtrack_status "$T10")" = failed ] || die "the backtrack to T10 is '$(backtrack_status "$T10")'"
+[ "$(backtrack_status fp "$T10")" = failed ] || die "the backtrack to T10 is '$(backtrack_status fp "$T10")'"
 [ "$(rows fp)" = 30 ] || die "after the failed backtrack: $(rows fp) rows, expected 30"
 EVENTS=$(aws_rds describe-events --source-identifier fp --source-type db-cluster \
   --event-categories backtrack --query 'Events[].Message' --output text)
@@ -65,8 +58,9 @@ grep -q 'interrupted by a restart' <<<"$EVENTS" || die "no event says the backtr
 log "crash before the store cloned: after the restart the clone is made, at the time asked"
 restart_with cluster.clone.before_store_clone
 wait_instance fp-1
-start_then_crash restore-db-cluster-to-point-in-time --source-db-cluster-identifier fp \
-  --db-cluster-identifier fp-c1 --restore-type copy-on-write --restore-to-time "$(iso "$T10")"
+start_then_crash cluster.clone.before_store_clone \
+  restore-db-cluster-to-point-in-time --source-db-cluster-identifier fp --db-cluster-identifier fp-c1 \
+  --restore-type copy-on-write --restore-to-time "$(iso "$T10")"
 restart_with ""
 wait_available fp-c1
 aws_rds create-db-instance --db-instance-identifier fp-c1-1 --db-cluster-identifier fp-c1 \
@@ -77,8 +71,9 @@ wait_instance fp-c1-1
 log "crash after the store cloned: after the restart the clone is whole"
 restart_with cluster.clone.after_store_clone
 wait_instance fp-1
-start_then_crash restore-db-cluster-to-point-in-time --source-db-cluster-identifier fp \
-  --db-cluster-identifier fp-c2 --restore-type copy-on-write --use-latest-restorable-time
+start_then_crash cluster.clone.after_store_clone \
+  restore-db-cluster-to-point-in-time --source-db-cluster-identifier fp --db-cluster-identifier fp-c2 \
+  --restore-type copy-on-write --use-latest-restorable-time
 restart_with ""
 wait_available fp-c2
 aws_rds create-db-instance --db-instance-identifier fp-c2-1 --db-cluster-identifier fp-c2 \
@@ -89,7 +84,7 @@ wait_instance fp-c2-1
 log "crash halfway through a log record: acknowledged rows stay, the torn record is cut"
 e2e_stop TERM
 REWIND_FAILPOINTS=store.append.torn E2E_NO_WAIT=1 e2e_start
-e2e_wait_crash  # mariadbd's first write after the restart tears
+e2e_wait_failpoint store.append.torn  # mariadbd's first write after the restart tears
 restart_with ""
 wait_available fp
 wait_instance fp-1

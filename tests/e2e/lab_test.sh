@@ -126,17 +126,16 @@ aws_rds backtrack-db-cluster --db-cluster-identifier mylab-clone --backtrack-to 
 wait_available mylab-clone
 sql mylab-clone "SHOW TABLES" | grep -qx sbtest1 || die "sbtest1 missing at the clone's start"
 
-log "deleting the source leaves the clone working"
+log "deleting the source: it is gone (API, mount, mariadbd), and the clone keeps working"
+SRC_PID=$(mariadbd_of mylab)
+[ -n "$SRC_PID" ] || die "mylab's mariadbd is not running before its deletion"
+grep -q " $DATA/mnt/mylab " /proc/mounts || die "mylab is not mounted before its deletion"
 aws_rds delete-db-instance --db-instance-identifier mylab-instance-1 >/dev/null
-for _ in $(seq 1 300); do
-  aws_rds describe-db-instances --db-instance-identifier mylab-instance-1 >/dev/null 2>&1 || break
-  sleep 0.2
-done
+wait_instance_gone mylab-instance-1
 aws_rds delete-db-cluster --db-cluster-identifier mylab --skip-final-snapshot >/dev/null
-for _ in $(seq 1 300); do
-  aws_rds describe-db-clusters --db-cluster-identifier mylab >/dev/null 2>&1 || break
-  sleep 0.2
-done
+wait_cluster_gone mylab
+assert_cluster_gone mylab "$SRC_PID"
+log "   mylab: DBClusterNotFoundFault, $DATA/mnt/mylab unmounted, mariadbd $SRC_PID gone"
 [ "$(checksum mylab-clone)" = "$C0" ] || die "clone broke when its source was deleted"
 
 log "PASS"

@@ -24,6 +24,7 @@ E2E_BG_PIDS=()  # background helpers of a test (load, checker): killed first at 
 e2e_cleanup() {
   local rc=$?
   set +e
+  trap - ERR
   for pid in "${E2E_BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   if [ -n "$REWINDD_PID" ] && [ -d "/proc/$REWINDD_PID" ]; then
     kill -TERM "$REWINDD_PID"
@@ -34,7 +35,7 @@ e2e_cleanup() {
   for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid; do
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
-    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--defaults-file=$E2E_DIR/"; then
+    if tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -- "--defaults-file=$E2E_DIR/"; then
       kill -KILL "$pid"
     fi
   done
@@ -51,6 +52,9 @@ e2e_cleanup() {
   exit $rc
 }
 trap e2e_cleanup EXIT INT TERM
+# A command that fails outside a test's own checks (set -e) says where, instead of a silent exit.
+set -E
+trap 'log "FAIL: \"$BASH_COMMAND\" exited with status $? (${BASH_SOURCE[0]}:$LINENO)"' ERR
 
 # Stops rewindd with SIGNAL (TERM: orderly; KILL: a crash that leaves its mariadbds and dead
 # FUSE mounts behind) and waits until its process is gone.
@@ -63,12 +67,19 @@ e2e_stop() {
   REWINDD_PID=""
 }
 
-# Waits (up to 60 s) until rewindd has died by itself (a failpoint), and reaps it.
-e2e_wait_crash() {
-  for _ in $(seq 1 600); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
-  [ -d "/proc/$REWINDD_PID" ] && die "rewindd did not die at its failpoint"
-  wait "$REWINDD_PID" 2>/dev/null || true
+# e2e_wait_failpoint NAME: waits (up to 90 s) until rewindd died at failpoint NAME, and reaps
+# it. Proof that it was the failpoint: it was killed by SIGKILL (exit status 137) and its stderr
+# since it was started says "failpoint NAME: the process dies here" (src/common/failpoint.cc).
+e2e_wait_failpoint() {
+  local name=$1 rc=0
+  for _ in $(seq 1 900); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
+  [ -d "/proc/$REWINDD_PID" ] && die "rewindd did not die at failpoint $name within 90 s"
+  wait "$REWINDD_PID" 2>/dev/null || rc=$?
   REWINDD_PID=""
+  [ "$rc" = 137 ] || die "rewindd exited with status $rc, not killed (137) by failpoint $name"
+  tail -c +"$((E2E_LOG_START + 1))" "$E2E_DIR/rewindd.log" |
+    grep -qxF "failpoint $name: the process dies here" ||
+    die "rewindd was killed, but its log does not say failpoint $name killed it"
 }
 
 # Starts rewindd (E2E_NO_WAIT=1: without waiting for its API); sets API_PORT, DATA, and the aws wrapper's environment. Again after e2e_stop:
@@ -79,6 +90,8 @@ e2e_start() {
   API_PORT=${API_PORT:-$(free_port)}
   FIRST_PORT=${FIRST_PORT:-$(free_port)}
   mkdir -p "$DATA"
+  touch "$E2E_DIR/rewindd.log"
+  E2E_LOG_START=$(stat -c %s "$E2E_DIR/rewindd.log")  # this rewindd's lines start here
   # shellcheck disable=SC2086 # REWINDD_ARGS: extra flags, word-split on purpose
   REWIND_FAILPOINTS="${REWIND_FAILPOINTS:-}" \
     "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
@@ -90,7 +103,7 @@ e2e_start() {
   [ -z "${E2E_NO_WAIT:-}" ] || return 0  # the caller expects it to die (a failpoint)
   for _ in $(seq 1 200); do
     [ -s "$DATA/credentials" ] && aws_rds describe-db-clusters >/dev/null 2>&1 && return 0
-    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start"
+    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start: $(tail -n 1 "$E2E_DIR/rewindd.log")"
     sleep 0.1
   done
   die "rewindd did not answer"
@@ -162,4 +175,110 @@ expect_aws_error() {
   [ $rc -ne 0 ] || die "expected $code from: aws rds $*; it succeeded: $out"
   echo "$out" | grep -q "($code)" || die "expected $code from: aws rds $*; got: $out"
   log "refused as expected: $code"
+}
+
+# wait_sql CLUSTER: until the cluster's writer answers SQL (up to 120 s). After a restart of
+# rewindd an instance shows available while its mariadbd still starts (and recovers).
+wait_sql() {
+  for _ in $(seq 1 600); do sql "$1" "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "$1 does not answer SQL: $(sql "$1" "SELECT 1" 2>&1)"
+}
+
+# backtrack_status CLUSTER T: the status of CLUSTER's backtrack to epoch second T (empty if there
+# is none). The call that asked for it may have lost its answer (rewindd died first).
+backtrack_status() {
+  aws_rds describe-db-cluster-backtracks --db-cluster-identifier "$1" \
+    --query 'DBClusterBacktracks[].[BacktrackTo,Status]' --output text |
+    while read -r to status; do
+      if [ "$(date -u -d "$to" +%s)" = "$2" ]; then echo "$status"; fi
+    done
+}
+
+# mariadbd_of CLUSTER: the pid of the cluster's mariadbd if one of this run's is running (its
+# pid file, checked against the process's command line), else nothing.
+mariadbd_of() {
+  local f="$DATA/run/$1/mariadbd/mariadbd.pid" pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f" 2>/dev/null) || return 0
+  tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" |
+    grep -q -- "--defaults-file=$DATA/run/$1/" && echo "$pid"
+  return 0
+}
+
+# assert_restarted_by_rewindd CLUSTER OLD_PID: the cluster's mariadbd is a new process (not
+# OLD_PID, which is gone) and a child of the running rewindd: its engine supervisor started it.
+assert_restarted_by_rewindd() {
+  local new; new=$(mariadbd_of "$1")
+  [ -n "$new" ] || die "no mariadbd of $1 runs"
+  [ "$new" != "$2" ] || die "$1's mariadbd is still the old one ($2)"
+  [ ! -d "/proc/$2" ] || die "$1's old mariadbd $2 still runs"
+  [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$new/stat")" = "$REWINDD_PID" ] ||
+    die "$1's mariadbd $new was not started by rewindd ($REWINDD_PID)"
+}
+
+# e2e_mounts: this run's mounts ("mountpoint type"), sorted.
+e2e_mounts() {
+  awk -v d="$E2E_DIR/" 'index($2, d) == 1 { print $2, $3 }' /proc/mounts | sort
+}
+
+# e2e_processes: the running rewindd and every process under it, and every process whose command
+# line names this run's directory, one line each ("[orphan] command line"), without pids, sorted.
+# A process that names the run but is not under rewindd is marked "orphan".
+e2e_processes() {
+  local pid ppid cmd up
+  declare -A parent=()
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "$d/stat" 2>/dev/null) || continue
+    [ -n "$ppid" ] && parent[$pid]=$ppid
+  done
+  for pid in "${!parent[@]}"; do
+    cmd=$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline") || continue
+    up=$pid
+    while [ -n "$up" ] && [ "$up" != 1 ] && [ "$up" != 0 ] && [ "$up" != "$REWINDD_PID" ]; do
+      up=${parent[$up]:-}
+    done
+    if [ -n "$REWINDD_PID" ] && [ "$up" = "$REWINDD_PID" ]; then
+      echo "$cmd"
+    elif [[ $cmd == *"$E2E_DIR/"* ]]; then
+      echo "orphan $cmd"
+    fi
+  done | sort
+}
+
+# assert_cluster_gone ID [PID…]: the cluster is deleted for good: DescribeDBClusters answers
+# DBClusterNotFoundFault, its mount and run dir are gone, no mariadbd of it runs, and the PIDs
+# given (its mariadbd's before the deletion) are gone.
+assert_cluster_gone() {
+  local id=$1; shift
+  expect_aws_error DBClusterNotFoundFault describe-db-clusters --db-cluster-identifier "$id"
+  awk -v m="$DATA/mnt/$id" '$2 == m { found = 1 } END { exit !found }' /proc/mounts &&
+    die "cluster $id is deleted but $DATA/mnt/$id is still mounted"
+  [ -z "$(mariadbd_of "$id")" ] || die "cluster $id is deleted but its mariadbd $(mariadbd_of "$id") runs"
+  [ ! -e "$DATA/run/$id" ] || die "cluster $id is deleted but its run dir $DATA/run/$id is left"
+  for pid in "$@"; do
+    [ -d "/proc/$pid" ] && die "cluster $id is deleted but its mariadbd (pid $pid) still runs"
+  done
+  return 0
+}
+
+# wait_cluster_gone ID: until DescribeDBClusters no longer knows ID (up to 120 s).
+wait_cluster_gone() {
+  for _ in $(seq 1 600); do
+    aws_rds describe-db-clusters --db-cluster-identifier "$1" >/dev/null 2>&1 || return 0
+    sleep 0.2
+  done
+  die "cluster $1 is still there 120 s after its deletion (is $(status_of "$1"))"
+}
+# wait_instance_gone ID: until DescribeDBInstances answers DBInstanceNotFound (up to 120 s).
+wait_instance_gone() {
+  local out
+  for _ in $(seq 1 600); do
+    out=$(aws_rds describe-db-instances --db-instance-identifier "$1" 2>&1) || {
+      grep -q '(DBInstanceNotFound)' <<<"$out" && return 0
+      die "describe-db-instances $1 failed: $out"
+    }
+    sleep 0.2
+  done
+  die "instance $1 is still there 120 s after its deletion"
 }

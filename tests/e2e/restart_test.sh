@@ -11,10 +11,6 @@ wait_status() {  # wait_status CLUSTER STATUS
   done
   die "$1 never became $2 (is $(cluster_field "$1" Status))"
 }
-wait_sql() {  # until the cluster's writer answers SQL
-  for _ in $(seq 1 300); do sql "$1" "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  die "$1 does not answer SQL"
-}
 
 e2e_start
 aws_rds create-db-cluster --db-cluster-identifier keep --engine aurora-mysql \

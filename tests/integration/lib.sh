@@ -1,5 +1,5 @@
 # Shared harness for the MariaDB-on-Rewind acceptance tests (and bench/sysbench_fuse.sh):
-# rewind-mount daemons (separate processes, so they can be killed -9), stock mariadbd servers,
+# rewind-mount daemons (separate processes), stock mariadbd servers,
 # sysbench, and a checker client that records every acknowledged insert.
 #
 # Usage: REWIND_MOUNT=/path/to/rewind-mount; source lib.sh; int_setup NAME
@@ -189,24 +189,6 @@ daemon_stop() {
   log "rewind-mount $name stopped: $(grep -E "store:|: exit |sync latency" "${DAEMON_LOG[$name]}" | tail -n3 | tr "\n" " ")"
 }
 
-# daemon_kill9 NAME: SIGKILL, reap, lazy-unmount the dead mount.
-daemon_kill9() {
-  local name=$1 pid=${DAEMON_PID[$1]}
-  is_ours "$pid" "rewind-mount" || die "pid $pid is not rewind-mount"
-  kill -KILL "$pid"
-  wait_gone "$pid" 30 || die "rewind-mount $name survived SIGKILL"
-  wait "$pid" 2>/dev/null || true
-  DAEMON_PID[$name]=""
-  log "rewind-mount $name (pid $pid) killed -9"
-}
-
-# Lazily unmounts a dead mount (its server is gone: ENOTCONN).
-unmount_dead() {
-  local mnt=$1
-  if is_mounted "$mnt"; then fusermount3 -u -z "$mnt" || umount -l "$mnt"; fi
-  ! is_mounted "$mnt" || die "could not unmount $mnt"
-}
-
 # ---------------------------------------------------------------- mariadbd
 
 client_cnf() { echo "$INT_DIR/client.cnf"; }
@@ -286,16 +268,6 @@ mdb_stop() {
   log "mariadbd $name stopped"
 }
 
-# mdb_kill9 NAME
-mdb_kill9() {
-  local name=$1 pid=${MDB_PID[$1]}
-  mdb_check_pid "$name"
-  kill -KILL "$pid"
-  wait_gone "$pid" 60 || die "mariadbd $name (pid $pid) survived SIGKILL for 60 s"
-  wait "$pid" 2>/dev/null || true
-  MDB_PID[$name]=""
-  log "mariadbd $name (pid $pid) killed -9"
-}
 
 # sql NAME STATEMENTS: batch output (tab-separated, no header).
 sql() {

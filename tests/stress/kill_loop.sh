@@ -24,11 +24,6 @@ log "seed: --seed $SEED ($KILLS kills, at most $MAX_SECONDS s)"
 MASTER_PASSWORD="Kill-pass-$RANDOM$RANDOM"
 START=$(date +%s)
 
-wait_sql() {
-  for _ in $(seq 1 600); do sql kl "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  die "cluster kl does not answer SQL"
-}
-mariadbd_pid() { cat "$DATA/run/kl/mariadbd/mariadbd.pid" 2>/dev/null; }
 
 e2e_start
 create_cluster_with_writer kl 3600
@@ -55,28 +50,38 @@ E2E_BG_PIDS+=("$CHECKER")
 
 declare -A KINDS=()
 for k in $(seq 1 "$KILLS"); do
-  [ $(( $(date +%s) - START )) -lt "$MAX_SECONDS" ] || { log "time budget spent after $((k - 1)) kills"; KILLS=$((k - 1)); break; }
+  [ $(( $(date +%s) - START )) -lt "$MAX_SECONDS" ] ||
+    die "the time budget ($MAX_SECONDS s) was spent after $((k - 1)) of $KILLS kills"
   sleep "$(( 1 + RANDOM % 4 )).$(( RANDOM % 10 ))"
+  pid=$(mariadbd_of kl)
+  [ -n "$pid" ] || die "kill $k: no mariadbd of kl runs"
   if [ $((RANDOM % 2)) = 0 ]; then
-    kind=rewindd
+    kind=rewindd  # its mariadbd lives on as an orphan: the new rewindd must end it
     e2e_stop KILL
     e2e_start
   else
     kind=mariadbd
-    pid=$(mariadbd_pid)
-    [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "--defaults-file=$DATA/run/kl/" ||
-      die "no mariadbd of ours to kill"
     kill -KILL "$pid"
     for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    [ -d "/proc/$pid" ] && die "kill $k: mariadbd $pid survived kill -9"
   fi
   KINDS[$kind]=$(( ${KINDS[$kind]:-0} + 1 ))
-  wait_sql
+  wait_sql kl
+  assert_restarted_by_rewindd kl "$pid"  # the real supervisor, not this script, restarted it
   acked=$(wc -l < "$ACKED")
   missing=$(sort "$ACKED" | comm -23 - <(sql kl "SELECT n FROM seq" | sort) | wc -l)
   [ "$missing" = 0 ] || die "kill $k ($kind): $missing of $acked acknowledged rows are missing"
   sql kl "CHECK TABLE seq" | grep -q "status	OK" || die "kill $k ($kind): CHECK TABLE seq not OK"
   log "kill $k: $kind; $acked acknowledged rows, all present; CHECK TABLE OK"
 done
+DONE=$(( ${KINDS[rewindd]:-0} + ${KINDS[mariadbd]:-0} ))
+[ "$DONE" = "$KILLS" ] || die "$DONE kills made, $KILLS asked"
+# Each mariadbd kill was seen and handled by rewindd's supervisor, as Aurora reports it.
+RESTARTS=$(aws_rds describe-events --source-identifier kl-1 --source-type db-instance \
+  --duration 1440 --query 'Events[].Message' --output text | tr '\t' '\n' |
+  grep -c 'restarted after an unexpected exit' || true)
+[ "$RESTARTS" -ge "${KINDS[mariadbd]:-0}" ] ||
+  die "${KINDS[mariadbd]:-0} mariadbd kills but $RESTARTS 'restarted after an unexpected exit' events"
 kill -KILL "$CHECKER" 2>/dev/null; wait "$CHECKER" 2>/dev/null || true
 E2E_BG_PIDS=()
 ACKED_N=$(wc -l < "$ACKED")
