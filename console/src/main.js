@@ -8,6 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import * as api from './api.js';
 import { previewExtensions } from './preview_extensions.js';
+import { h, iso } from './dom.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -17,23 +18,6 @@ let chart = null;
 
 // ---------- small helpers ----------
 
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-const iso = (ms) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString());
 const clock = (ms) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString().slice(11, 19));
 function duration(s) {
   if (s === null || s === undefined) return '—';
