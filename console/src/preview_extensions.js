@@ -160,7 +160,8 @@ const restoreTable = {
         const r = await api.restoreTable(cluster.id, req);
         progress.dataset.state = 'done';
         progress.firstChild.textContent = 'Table restored';
-        line.textContent = `${r.tables.join(', ')} as at ${req.atIso}: ${r.rows} rows now, in ${Math.round((Date.now() - t0) / 1000)} s (${r.method}).`;
+        line.textContent = `${r.tables.join(', ')} restored to its state at ${req.atIso}: ${r.rows} rows now, ` +
+          `in ${Math.round((Date.now() - t0) / 1000)} s (${r.method}).`;
       } catch (err) {
         progress.dataset.state = 'failed';
         progress.firstChild.textContent = 'Restore failed';

@@ -91,7 +91,9 @@ void SecurityHeaders(HttpResponse* r) {
   r->headers.emplace_back("Referrer-Policy", "no-referrer");
 }
 
-HttpResponse JsonResponse(int status, const json& body) {
+// `J`: json, or ordered_json where the order of keys carries meaning (a row's columns).
+template <typename J = json>
+HttpResponse JsonResponse(int status, const J& body) {
   HttpResponse r;
   r.status = status;
   r.content_type = kJson;
@@ -291,6 +293,30 @@ Result<json> QueryResult(std::string_view text) {
   return out;
 }
 
+// The diff's json (or summary) rendering as the diff route's "tables": each table's "changes"
+// (if any) cut to Console::kMaxDiffChanges, with "changes_total" and "truncated". Ordered: a
+// row's columns keep the table's order.
+Result<nlohmann::ordered_json> DiffTables(std::string_view rendering) {
+  nlohmann::ordered_json tables =
+      nlohmann::ordered_json::parse(rendering, nullptr, /*allow_exceptions=*/false);
+  if (tables.is_discarded() || !tables.is_array()) {
+    return Status::Corruption("the diff's rendering is not a JSON list");
+  }
+  for (nlohmann::ordered_json& t : tables) {
+    if (!t.is_object()) return Status::Corruption("the diff's rendering lists a non-object");
+    auto changes = t.find("changes");
+    if (changes == t.end() || !changes->is_array()) continue;
+    const size_t total = changes->size();
+    // Cut before adding keys: an ordered object's insertion moves its members (and `changes`).
+    if (total > Console::kMaxDiffChanges) {
+      changes->erase(changes->begin() + Console::kMaxDiffChanges, changes->end());
+    }
+    t["changes_total"] = total;
+    t["truncated"] = total > Console::kMaxDiffChanges;
+  }
+  return tables;
+}
+
 // The media type of a file the front-end build makes.
 std::string MimeType(const std::filesystem::path& p) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -310,6 +336,11 @@ std::string MimeType(const std::filesystem::path& p) {
 
 std::string QueryResultJson(std::string_view batch_output) {
   Result<json> r = QueryResult(batch_output);
+  return r.ok() ? r->dump() : json{{"error", r.status().message()}}.dump();
+}
+
+std::string DiffTablesJson(std::string_view rendering) {
+  Result<nlohmann::ordered_json> r = DiffTables(rendering);
   return r.ok() ? r->dump() : json{{"error", r.status().message()}}.dump();
 }
 
@@ -702,21 +733,11 @@ HttpResponse Console::Impl::Diff(const HttpRequestInfo& req, const std::string& 
   Result<std::string> out = time_travel->Diff(id, std::get<int64_t>(at), now, table,
                                               table.empty() ? "summary" : "json");
   if (!out.ok()) return StatusError(out.status());
-  json tables = json::parse(*out, nullptr, /*allow_exceptions=*/false);
-  if (tables.is_discarded() || !tables.is_array()) {
-    return JsonError(500, "the diff's rendering is not a JSON list");
-  }
-  for (json& t : tables) {
-    auto changes = t.find("changes");
-    if (changes == t.end() || !changes->is_array()) continue;
-    const size_t total = changes->size();
-    t["changes_total"] = total;
-    t["truncated"] = total > kMaxDiffChanges;
-    if (total > kMaxDiffChanges) changes->erase(changes->begin() + kMaxDiffChanges, changes->end());
-  }
-  return JsonResponse(200, json{{"from_ms", Ms(std::get<int64_t>(at))},
-                                {"to_ms", Ms(now)},
-                                {"tables", std::move(tables)}});
+  Result<nlohmann::ordered_json> tables = DiffTables(*out);
+  if (!tables.ok()) return JsonError(500, tables.status().message());
+  return JsonResponse(200, nlohmann::ordered_json{{"from_ms", Ms(std::get<int64_t>(at))},
+                                                  {"to_ms", Ms(now)},
+                                                  {"tables", std::move(*tables)}});
 }
 
 HttpResponse Console::Impl::Tables(const HttpRequestInfo& req, const std::string& id) {

@@ -121,4 +121,9 @@ class Console {
 // that. Pure; for tests.
 std::string QueryResultJson(std::string_view batch_output);
 
+// What GET …/diff answers as "tables" for a `json` or `summary` diff rendering (each table's
+// changes cut as that route says); {"error"} for a rendering that is not a list of objects.
+// Pure; for tests.
+std::string DiffTablesJson(std::string_view rendering);
+
 }  // namespace rwd::console

@@ -365,6 +365,9 @@ TEST(QueryResultJson, ColumnsRowsEscapesAndBounds) {
   EXPECT_FALSE(r["truncated"].get<bool>());
   EXPECT_FALSE(r.contains("message"));
 
+  // A row with another field count than the header is not `mysql -B` output: said, not guessed.
+  EXPECT_TRUE(json::parse(QueryResultJson("a\tb\n1\n")).contains("error"));
+
   json none = json::parse(QueryResultJson(""));
   EXPECT_EQ(none["rows"], json::array());
   EXPECT_NE(none["message"].get<std::string>().find("no result set"), std::string::npos);
@@ -383,6 +386,34 @@ TEST(QueryResultJson, ColumnsRowsEscapesAndBounds) {
   json big = json::parse(QueryResultJson(wide));
   EXPECT_TRUE(big["truncated"].get<bool>());
   EXPECT_EQ(big["rows"].size(), 1u);
+}
+
+TEST(DiffTablesJson, CutsChangesAndKeepsColumnOrder) {
+  std::string changes;
+  for (size_t i = 0; i < Console::kMaxDiffChanges + 5; ++i) {
+    changes += std::string(i ? "," : "") + R"({"op":"delete","before":{"z":1,"a":)" +
+               std::to_string(i) + "}}";
+  }
+  const std::string rendering =
+      R"([{"table":"db.t","schema":"dropped","changes":[)" + changes +
+      R"(],"counts":{"inserted":0,"deleted":205,"updated":0}},)" +
+      R"({"table":"db.u","schema":"unchanged","changes":[],"counts":{}}])";
+  const std::string out = DiffTablesJson(rendering);
+  json t = json::parse(out);
+  ASSERT_EQ(t.size(), 2u) << out;
+  EXPECT_EQ(t[0]["changes"].size(), Console::kMaxDiffChanges);
+  EXPECT_EQ(t[0]["changes_total"], Console::kMaxDiffChanges + 5);
+  EXPECT_TRUE(t[0]["truncated"].get<bool>());
+  EXPECT_EQ(t[0]["counts"]["deleted"], 205);
+  EXPECT_EQ(t[1]["changes_total"], 0);
+  EXPECT_FALSE(t[1]["truncated"].get<bool>());
+  // A row's columns in the table's order, not sorted.
+  EXPECT_NE(out.find(R"({"z":1,"a":0})"), std::string::npos) << out.substr(0, 200);
+  // A summary has no changes: left as it is.
+  json s = json::parse(DiffTablesJson(R"([{"table":"db.t","schema":"created","counts":{}}])"));
+  EXPECT_FALSE(s[0].contains("changes_total"));
+  EXPECT_TRUE(json::parse(DiffTablesJson("{}")).contains("error"));
+  EXPECT_TRUE(json::parse(DiffTablesJson("[1]")).contains("error"));
 }
 
 TEST_F(ConsoleTest, PagesAreServedFromTheAssetsDirOnly) {

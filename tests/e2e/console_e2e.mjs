@@ -137,6 +137,17 @@ try {
 
   // --- the preview's past: an as-of query, the diff against now, then restore-table ---
   check(await page.isVisible('#preview-asof'), 'the preview shows the as-of view of the moment');
+  // A moment outside the window first: the query is refused with the range to pick from.
+  await page.fill('#moment', new Date(Date.now() - 6 * 3600_000).toISOString());
+  await page.dispatchEvent('#moment', 'change');
+  await page.fill('#asof-sql', 'SELECT 1');
+  await page.click('#asof-run');
+  await page.waitForSelector('#asof-result[data-state="done"], #asof-result[data-state="failed"]', { timeout: 120_000 });
+  const outside = await page.textContent('#asof-result');
+  check((await page.getAttribute('#asof-result', 'data-state')) === 'failed' && /give a time from/.test(outside),
+    `a moment outside the window is refused with its message: "${outside}"`);
+  await page.click(`#changes li[data-start-ms="${drop.start}"] .pick-before`);
+  await page.waitForFunction((p) => Date.parse(document.querySelector('#moment').value) === p, picked);
   await page.fill('#asof-sql', 'SELECT COUNT(*) FROM sbtest1');
   await page.click('#asof-run');
   await page.waitForSelector('#asof-result[data-state="done"], #asof-result[data-state="failed"]', { timeout: 120_000 });
@@ -161,6 +172,14 @@ try {
   const sb = dropped.find((t) => t.table === 'mylab.sbtest1');
   check(sb && sb.schema === 'dropped' && sb.text.includes(env('ROWS')),
     `the diff summary names sbtest1 as dropped since, ${env('ROWS')} rows deleted: ${JSON.stringify(dropped)}`);
+
+  // One table's rows on demand: the first changes, cut with a message.
+  await page.click('#diff-summary tr[data-table="mylab.sbtest1"] button');
+  await page.waitForSelector('#diff-detail[data-state="done"], #diff-detail[data-state="failed"]', { timeout: 180_000 });
+  const detail = await page.textContent('#diff-detail');
+  const detailRows = await page.$$eval('#diff-detail tbody tr', (trs) => trs.length);
+  check(detailRows === 200 && detail.includes(`first 200 of ${env('ROWS')} changes`) && detail.includes('delete'),
+    `sbtest1's rows on demand: ${detailRows} shown, "${detail.slice(-120)}"`);
 
   await page.waitForSelector('#restore-table[data-loaded="true"]', { timeout: 120_000 });
   const choices = await page.$$eval('#restore-table option', (os) => os.map((o) => o.value));
@@ -215,8 +234,9 @@ try {
   const left = (await context.cookies(url)).find((c) => c.name === 'rewind_session');
   check(!left || left.value === '', 'logout cleared the cookie');
 
-  // Expected refusals: the gate's 401/403 above, and the one 400 of the failing as-of statement.
-  let expected400 = 1;
+  // Expected refusals: the gate's 401/403 above, and the 400s of the moment outside the window
+  // and of the failing as-of statement.
+  let expected400 = 2;
   const real = pageErrors.filter((e) => !/status of (401|403)/.test(e) &&
     !(/status of 400/.test(e) && expected400-- > 0));
   check(real.length === 0, `no script or CSP errors in the page${real.length ? ': ' + real.join(' | ') : ''}`);
