@@ -2,9 +2,11 @@
 // from console/node_modules), run by console_test.sh against a real rewindd whose cluster had
 // sbtest1 dropped. Steps: a wrong secret is refused; login; the clusters page; an API call
 // without the session → 401 and POSTs without the CSRF token → 403; the cluster page's chart;
-// the DROP's burst found and the moment just before it picked; the preview: an as-of COUNT(*)
-// of sbtest1, the diff against now naming sbtest1 dropped, restore-table of sbtest1 (plan, then
-// confirmed; checked through mysql); backtrack; progress until done;
+// the DROP's burst found and the moment just before it picked; the preview: a moment outside the
+// window refused, an as-of COUNT(*) of sbtest1 (and a failing statement's error), the diff against
+// now naming sbtest1 dropped (its rows on demand), restore-table refused for a table bound by a
+// foreign key and planned with its related one, then sbtest1's plan, confirmed, checked through
+// mysql; backtrack; progress until done;
 // a clone (with its writer) at the same moment; logout. A screenshot of each page goes to SCREENSHOT_DIR. Exit 0 only if every step passed.
 //
 // Environment: CONSOLE_URL, ACCESS_KEY_ID, SECRET_ACCESS_KEY, CLUSTER, CLONE (its name), DROP_MS and DROP_END_MS
@@ -183,7 +185,24 @@ try {
 
   await page.waitForSelector('#restore-table[data-loaded="true"]', { timeout: 120_000 });
   const choices = await page.$$eval('#restore-table option', (os) => os.map((o) => o.value));
-  check(choices.includes('mylab.sbtest1'), `the restore chooser lists the tables of then: ${choices.join(', ')}`);
+  check(['mylab.child', 'mylab.parent', 'mylab.sbtest1'].every((t) => choices.includes(t)),
+    `the restore chooser lists the tables of then: ${choices.join(', ')}`);
+  // A table bound by a foreign key: refused alone with the server's message, planned with its
+  // related table.
+  await page.selectOption('#restore-table', 'mylab.child');
+  await page.click('#restore-plan');
+  await page.waitForSelector('#restore-plan-text[data-state="done"], #restore-plan-text[data-state="failed"]', { timeout: 120_000 });
+  const fkRefusal = await page.textContent('#restore-plan-text');
+  check((await page.getAttribute('#restore-plan-text', 'data-state')) === 'failed' && /bound by foreign keys/.test(fkRefusal) &&
+    fkRefusal.includes('parent') && !(await page.isVisible('#restore-confirm')), `a table bound by a foreign key is refused alone: "${fkRefusal}"`);
+  await page.check('#restore-related');
+  await page.click('#restore-plan');
+  await page.waitForSelector('#restore-plan-text[data-state="done"], #restore-plan-text[data-state="failed"]', { timeout: 120_000 });
+  const related = await page.textContent('#restore-plan-text');
+  check((await page.getAttribute('#restore-plan-text', 'data-state')) === 'done' && related.includes('mylab.parent'),
+    `with related tables the plan takes both: ${related}`);
+  await page.uncheck('#restore-related');
+
   await page.selectOption('#restore-table', 'mylab.sbtest1');
   await page.click('#restore-plan');
   await page.waitForSelector('#restore-plan-text[data-state="done"], #restore-plan-text[data-state="failed"]', { timeout: 120_000 });
@@ -234,9 +253,9 @@ try {
   const left = (await context.cookies(url)).find((c) => c.name === 'rewind_session');
   check(!left || left.value === '', 'logout cleared the cookie');
 
-  // Expected refusals: the gate's 401/403 above, and the 400s of the moment outside the window
-  // and of the failing as-of statement.
-  let expected400 = 2;
+  // Expected refusals: the gate's 401/403 above, and the 400s of the moment outside the window,
+  // of the failing as-of statement and of the foreign-key refusal.
+  let expected400 = 3;
   const real = pageErrors.filter((e) => !/status of (401|403)/.test(e) &&
     !(/status of 400/.test(e) && expected400-- > 0));
   check(real.length === 0, `no script or CSP errors in the page${real.length ? ': ' + real.join(' | ') : ''}`);

@@ -4,8 +4,9 @@
 # sbtest1 (sysbench, small), then DROP TABLE sbtest1; in the browser: a wrong secret refused,
 # login, the clusters page, 401 without the session and 403 without the CSRF token, the DROP
 # found on the cluster's activity chart, the moment before it picked; in its preview an as-of
-# COUNT(*) of sbtest1, the diff against now (sbtest1 dropped), restore-table of sbtest1 (plan,
-# confirm, progress; checked through mysql from the browser's step); backtrack, progress until
+# COUNT(*) of sbtest1, the diff against now (sbtest1 dropped), restore-table (a foreign-key
+# refusal for child alone, then sbtest1: plan, confirm, progress; checked through mysql from the
+# browser's step); backtrack, progress until
 # done, a clone at the same moment (with its writer), logout. Then sbtest1 is back, whole, through
 # mysql, in the cluster and in the clone. Screenshots of each page go to
 # CONSOLE_SCREENSHOT_DIR (default $BUILD_DIR/console-screenshots; docs/console/ has copies).
@@ -41,6 +42,11 @@ log "sysbench prepare: sbtest1 with $ROWS rows"
 sysbench_prepare web
 WANT=$(checksum web)
 [ "$(sql web "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ] || die "sbtest1 does not have $ROWS rows"
+# Two tables bound by a foreign key: the preview's restore-table refuses one alone, with its message.
+sql web "CREATE TABLE parent (id INT PRIMARY KEY) ENGINE=InnoDB;
+  CREATE TABLE child (id INT PRIMARY KEY, pid INT, CONSTRAINT fk_child_parent FOREIGN KEY (pid)
+    REFERENCES parent (id)) ENGINE=InnoDB;
+  INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);" >/dev/null
 
 # The DROP must be a burst of its own on the chart: wait until the load's writes (InnoDB's
 # flushing included) have stopped for 3 whole seconds.
