@@ -1,7 +1,8 @@
 // Rewind's web console: plain DOM, hash routes, one chart library (uPlot).
 //   #/              clusters
 //   #/cluster/ID    one cluster: activity chart over its window, backtracks and events marked;
-//                   pick a moment → preview → backtrack or clone there, with progress.
+//                   pick a moment → preview (as-of query, diff against now: preview_extensions.js)
+//                   → backtrack, clone, or restore a table there, with progress.
 // Every value from the server goes into the page as text (textContent), never as HTML.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -379,9 +380,9 @@ async function showCluster(name) {
       }
     });
 
-    // The as-of view of this moment (issue 17, "The past without rewinding" / "What changed" /
-    // "One table back, live"): an as-of query, the diff summary against now and restore-table
-    // are added by previewExtensions (preview_extensions.js) once the API serves them.
+    // The as-of view of this moment (README "The past without rewinding" / "What changed" /
+    // "One table back, live"): an as-of query, the diff summary against now and restore-table,
+    // rendered by previewExtensions (preview_extensions.js).
     const asOf = h('section', { id: 'preview-asof', class: 'asof', 'data-slot': 'asof' });
     for (const ext of previewExtensions) ext.render(asOf, { cluster: c, atMs: ms, api });
 
