@@ -65,3 +65,20 @@ export const createInstance = (name, instanceId, instanceClass) =>
     instance_id: instanceId,
     instance_class: instanceClass,
   });
+
+// The past at a picked moment (issue 17): as-of query, diff against now, restore-table.
+const q = (params) =>
+  Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join('&');
+export const queryAsOf = (name, atIso, sql) => call('POST', `clusters/${id(name)}/query`, { at: atIso, sql });
+export const diffSince = (name, atIso, table) => call('GET', `clusters/${id(name)}/diff?${q({ at: atIso, table })}`);
+export const tablesAt = (name, atIso) => call('GET', `clusters/${id(name)}/tables?${q({ at: atIso })}`);
+export const restoreTable = (name, { table, atIso, withRelated, dryRun }) =>
+  call('POST', `clusters/${id(name)}/restore-table`, {
+    table,
+    at: atIso,
+    with_related: withRelated,
+    dry_run: dryRun,
+  });

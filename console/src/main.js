@@ -1,13 +1,15 @@
 // Rewind's web console: plain DOM, hash routes, one chart library (uPlot).
 //   #/              clusters
 //   #/cluster/ID    one cluster: activity chart over its window, backtracks and events marked;
-//                   pick a moment → preview → backtrack or clone there, with progress.
+//                   pick a moment → preview (as-of query, diff against now: preview_extensions.js)
+//                   → backtrack, clone, or restore a table there, with progress.
 // Every value from the server goes into the page as text (textContent), never as HTML.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import * as api from './api.js';
 import { previewExtensions } from './preview_extensions.js';
+import { h, iso } from './dom.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -17,23 +19,6 @@ let chart = null;
 
 // ---------- small helpers ----------
 
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-const iso = (ms) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString());
 const clock = (ms) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString().slice(11, 19));
 function duration(s) {
   if (s === null || s === undefined) return '—';
@@ -395,9 +380,9 @@ async function showCluster(name) {
       }
     });
 
-    // The as-of view of this moment (issue 17, "The past without rewinding" / "What changed" /
-    // "One table back, live"): an as-of query, the diff summary against now and restore-table
-    // are added by previewExtensions (preview_extensions.js) once the API serves them.
+    // The as-of view of this moment (README "The past without rewinding" / "What changed" /
+    // "One table back, live"): an as-of query, the diff summary against now and restore-table,
+    // rendered by previewExtensions (preview_extensions.js).
     const asOf = h('section', { id: 'preview-asof', class: 'asof', 'data-slot': 'asof' });
     for (const ext of previewExtensions) ext.render(asOf, { cluster: c, atMs: ms, api });
 

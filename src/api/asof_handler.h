@@ -12,7 +12,7 @@
 //                                RestoreRelatedTables, DryRun → <Tables>, <Method>,
 //                                <CreatedTables>, <Rows>
 //   DiffDBCluster                DBClusterIdentifier, StartTime, EndTime, TableName (DB.TABLE;
-//                                absent: all), Format (table|json|sql, default table)
+//                                absent: all), Format (table|json|sql|summary, default table)
 //                                → <Output> (TimeTravel::Diff)
 // A <TimeTravel> has TimeTravelIdentifier, DBClusterIdentifier, Time, Endpoint, Port,
 // MasterUsername, StartTime, IdleMinutes, LastActivityTime, ReadySeconds.

@@ -20,7 +20,7 @@
 //                                           SQL on the state at TIME, printed as mysql -B
 //   restore-table CLUSTER --table DB.TABLE --to TIME [--with-related]
 //                                           one table back as at TIME, live
-//   diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql]
+//   diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql|summary]
 //                                           what changed (sql: the undo)
 // TIME: ISO 8601 ("2026-11-25T10:00:00Z") or relative ("90 seconds ago", "5m ago", "now").
 #include <unistd.h>
@@ -70,7 +70,7 @@ int Usage() {
                "  time-travel CLUSTER --list | --stop [ID]\n"
                "  query CLUSTER --at TIME -e SQL [--database DB]\n"
                "  restore-table CLUSTER --table DB.TABLE --to TIME [--with-related]\n"
-               "  diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql]\n"
+               "  diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql|summary]\n"
                "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
   return 2;
 }

@@ -710,7 +710,7 @@ int Run(int argc, char** argv) {
     co.tls = !flags->tls_cert.empty();
     co.loopback_only = tls::IsLoopbackHost(flags->listen_host);
     co.log = [](const std::string& line) { std::fprintf(stderr, "rewindd: %s\n", line.c_str()); };
-    console::Console web_console(service->get(), *creds, std::move(co));
+    console::Console web_console(service->get(), time_travel->get(), *creds, std::move(co));
     web_console.Register(&server);
     cluster::ClusterService* svc = service->get();
     server.SetMetricsHandler([&metrics, svc, &shipper, &cold_tier] {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -1221,6 +1222,26 @@ Result<std::string> TimeTravel::Query(const std::string& cluster_id, std::option
 
 Result<RestoreTableReport> TimeTravel::RestoreTable(const RestoreTableRequest& req) {
   return impl_->RestoreTable(req);
+}
+
+Result<std::vector<std::string>> TimeTravel::Tables(const std::string& cluster_id, int64_t at_ns) {
+  ASSIGN_OR_RETURN(CopyOnWriteSource src, impl_->service_->CopyOnWriteSourceOf(cluster_id, at_ns));
+  ASSIGN_OR_RETURN(std::unique_ptr<Impl::Lease> lease, impl_->Acquire(src));
+  ASSIGN_OR_RETURN(std::vector<TableName> tables, UserTables(*lease->inst->engine));
+  std::sort(tables.begin(), tables.end());
+  // Each part as ParseTableName reads it back: plain when it is a plain identifier, else quoted.
+  auto part = [](const std::string& name) {
+    const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+    });
+    if (plain) return name;
+    std::string q = "`";
+    for (char c : name) q += c == '`' ? std::string("``") : std::string(1, c);
+    return q + "`";
+  };
+  std::vector<std::string> out;
+  for (const TableName& t : tables) out.push_back(part(t.first) + "." + part(t.second));
+  return out;
 }
 
 }  // namespace rwd::cluster

@@ -105,6 +105,10 @@ class TimeTravel {
   // Recorded as an event of the cluster.
   Result<RestoreTableReport> RestoreTable(const RestoreTableRequest& request);
 
+  // The base tables outside the system schemas in the cluster's state at `at_ns`, "db.table",
+  // sorted (what RestoreTable can take back to then). Failure: as Query.
+  Result<std::vector<std::string>> Tables(const std::string& cluster_id, int64_t at_ns);
+
   // What changed in the cluster's tables from t1 to t2 (diff/row_diff.h): per table, its schema
   // change and its row changes by primary key (by whole rows without one), rendered as
   // `format` ("table", "json", "sql": the undo, statements that applied to the state at t2 give
@@ -115,7 +119,9 @@ class TimeTravel {
   // and a primary key as (key, row MD5) pairs, the rows whose hash differs then fetched in
   // batches of 5000 keys (diff::DiffByHash); any other table as whole rows. The rendering is
   // bounded at kMaxDiffBytes. Failure: as Query; InvalidParameterValue for an unknown table, a bad format,
-  // or a rendering over kMaxDiffBytes (narrow it with a table or a shorter interval).
+  // or a rendering over kMaxDiffBytes (narrow it with a table or a shorter interval). Format
+// "summary" gives each changed table's schema change and row counts only (a size independent
+// of the rows: what the web console's preview shows).
   static constexpr size_t kMaxDiffBytes = 64 << 20;
   Result<std::string> Diff(const std::string& cluster_id, int64_t t1_ns, int64_t t2_ns,
                            const std::string& table, const std::string& format);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/timeparse.h"
+#include "diff/row_diff.h"
 
 namespace rwd::console {
 
@@ -29,6 +30,7 @@ constexpr char kCsp[] =
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'";
 constexpr size_t kMaxIdLength = 255;
+constexpr size_t kMaxSqlBytes = 64 << 10;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -89,7 +91,9 @@ void SecurityHeaders(HttpResponse* r) {
   r->headers.emplace_back("Referrer-Policy", "no-referrer");
 }
 
-HttpResponse JsonResponse(int status, const json& body) {
+// `J`: json, or ordered_json where the order of keys carries meaning (a row's columns).
+template <typename J = json>
+HttpResponse JsonResponse(int status, const J& body) {
   HttpResponse r;
   r.status = status;
   r.content_type = kJson;
@@ -211,6 +215,108 @@ std::variant<int64_t, HttpResponse> TimeField(const json& body, const char* key)
   return *t;
 }
 
+// body[key] as a boolean; absent: false.
+std::variant<bool, HttpResponse> BoolField(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) {
+    return JsonError(400, std::string("\"") + key + "\" must be true or false");
+  }
+  return it->get<bool>();
+}
+
+// The query-string parameter `key` as a time (required).
+std::variant<int64_t, HttpResponse> QueryTime(const HttpRequestInfo& req, const char* key) {
+  std::optional<std::string_view> v = req.query.Find(key);
+  if (!v || v->empty()) {
+    return JsonError(400, std::string("\"") + key +
+                              "\" is missing: give the picked moment as an ISO 8601 time "
+                              "(2026-12-07T05:00:00Z)");
+  }
+  Result<int64_t> t = api::ParseIso8601(*v);
+  if (!t.ok()) return JsonError(400, std::string("\"") + key + "\": " + t.status().message());
+  return *t;
+}
+
+std::vector<std::string_view> Split(std::string_view text, char sep) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const size_t at = text.find(sep);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    text.remove_prefix(at + 1);
+  }
+}
+
+// `mysql -B` output (column names first) as {"columns", "rows", "row_count", "truncated",
+// "message"?}, at most Console::kMaxQueryRows rows and kMaxQueryBytes of cells. Fields are
+// unescaped as the diff reads the client's batch output (as text; NULL stays "NULL").
+Result<json> QueryResult(std::string_view text) {
+  json columns = json::array(), rows = json::array();
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  size_t total = 0, bytes = 0;
+  bool cut = false;
+  if (!text.empty()) {
+    std::vector<std::string_view> lines = Split(text, '\n');
+    const size_t fields = static_cast<size_t>(std::count(lines[0].begin(), lines[0].end(), '\t')) + 1;
+    const std::vector<diff::Column> as_text(
+        fields, diff::Column{"", diff::ColumnKind::kText, /*bit=*/false, /*nullable=*/false});
+    auto cells = [&](std::string_view line) -> Result<json> {
+      ASSIGN_OR_RETURN(diff::Row row, diff::ParseBatchLine(line, as_text));
+      json out = json::array();
+      for (diff::Value& v : row) out.push_back(std::move(v).value_or(""));
+      return out;
+    };
+    ASSIGN_OR_RETURN(columns, cells(lines[0]));
+    total = lines.size() - 1;
+    for (size_t i = 1; i < lines.size(); ++i) {
+      if (rows.size() >= Console::kMaxQueryRows || bytes + lines[i].size() > Console::kMaxQueryBytes) {
+        cut = true;
+        break;
+      }
+      bytes += lines[i].size();
+      ASSIGN_OR_RETURN(json row, cells(lines[i]));
+      rows.push_back(std::move(row));
+    }
+  }
+  json out{{"columns", std::move(columns)}, {"row_count", total}, {"truncated", cut}};
+  if (cut) {
+    out["message"] = "Showing the first " + std::to_string(rows.size()) + " of " +
+                     std::to_string(total) + " rows (the console shows at most " +
+                     std::to_string(Console::kMaxQueryRows) + " rows and " +
+                     std::to_string(Console::kMaxQueryBytes >> 20) +
+                     " MiB): narrow the query with WHERE or LIMIT, or run it with `rewind query`.";
+  } else if (text.empty()) {
+    out["message"] = "The statement returned no result set.";
+  }
+  out["rows"] = std::move(rows);
+  return out;
+}
+
+// The diff's json (or summary) rendering as the diff route's "tables": each table's "changes"
+// (if any) cut to Console::kMaxDiffChanges, with "changes_total" and "truncated". Ordered: a
+// row's columns keep the table's order.
+Result<nlohmann::ordered_json> DiffTables(std::string_view rendering) {
+  nlohmann::ordered_json tables =
+      nlohmann::ordered_json::parse(rendering, nullptr, /*allow_exceptions=*/false);
+  if (tables.is_discarded() || !tables.is_array()) {
+    return Status::Corruption("the diff's rendering is not a JSON list");
+  }
+  for (nlohmann::ordered_json& t : tables) {
+    if (!t.is_object()) return Status::Corruption("the diff's rendering lists a non-object");
+    auto changes = t.find("changes");
+    if (changes == t.end() || !changes->is_array()) continue;
+    const size_t total = changes->size();
+    // Cut before adding keys: an ordered object's insertion moves its members (and `changes`).
+    if (total > Console::kMaxDiffChanges) {
+      changes->erase(changes->begin() + Console::kMaxDiffChanges, changes->end());
+    }
+    t["changes_total"] = total;
+    t["truncated"] = total > Console::kMaxDiffChanges;
+  }
+  return tables;
+}
+
 // The media type of a file the front-end build makes.
 std::string MimeType(const std::filesystem::path& p) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -228,13 +334,28 @@ std::string MimeType(const std::filesystem::path& p) {
 
 }  // namespace
 
+std::string QueryResultJson(std::string_view batch_output) {
+  Result<json> r = QueryResult(batch_output);
+  return r.ok() ? r->dump() : json{{"error", r.status().message()}}.dump();
+}
+
+std::string DiffTablesJson(std::string_view rendering) {
+  Result<nlohmann::ordered_json> r = DiffTables(rendering);
+  return r.ok() ? r->dump() : json{{"error", r.status().message()}}.dump();
+}
+
 struct Console::Impl {
   cluster::ClusterService* service;
+  cluster::TimeTravel* time_travel;
   ConsoleOptions options;
   SessionStore sessions;
 
-  Impl(cluster::ClusterService* s, api::Credentials creds, ConsoleOptions o)
-      : service(s), options(std::move(o)), sessions(std::move(creds), options.sessions) {}
+  Impl(cluster::ClusterService* s, cluster::TimeTravel* tt, api::Credentials creds,
+       ConsoleOptions o)
+      : service(s),
+        time_travel(tt),
+        options(std::move(o)),
+        sessions(std::move(creds), options.sessions) {}
 
   std::string CookieName() const { return options.tls ? "__Host-rewind_session" : "rewind_session"; }
 
@@ -264,6 +385,10 @@ struct Console::Impl {
   HttpResponse Backtrack(const HttpRequestInfo& req, const std::string& id);
   HttpResponse Clone(const HttpRequestInfo& req, const std::string& id);
   HttpResponse CreateInstance(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse Query(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse Diff(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse Tables(const HttpRequestInfo& req, const std::string& id);
+  HttpResponse RestoreTable(const HttpRequestInfo& req, const std::string& id);
 };
 
 HttpResponse Console::Impl::Static(const HttpRequestInfo& req) {
@@ -437,6 +562,10 @@ HttpResponse Console::Impl::Route(const HttpRequestInfo& req, const Session& ses
     if (action == "backtrack" && post) return Backtrack(req, id);
     if (action == "clone" && post) return Clone(req, id);
     if (action == "instances" && post) return CreateInstance(req, id);
+    if (action == "query" && post) return Query(req, id);
+    if (action == "diff" && get) return Diff(req, id);
+    if (action == "tables" && get) return Tables(req, id);
+    if (action == "restore-table" && post) return RestoreTable(req, id);
   }
   return JsonError(404, "no such console API call: " + req.method + " " + req.path);
 }
@@ -564,9 +693,92 @@ HttpResponse Console::Impl::CreateInstance(const HttpRequestInfo& req, const std
   return JsonResponse(202, json{{"instance", InstanceJson(*i)}});
 }
 
-Console::Console(cluster::ClusterService* service, api::Credentials credentials,
-                 ConsoleOptions options)
-    : impl_(std::make_unique<Impl>(service, std::move(credentials), std::move(options))) {}
+HttpResponse Console::Impl::Query(const HttpRequestInfo& req, const std::string& id) {
+  auto body = JsonBody(req);
+  if (auto* err = std::get_if<HttpResponse>(&body)) return std::move(*err);
+  const json& b = std::get<json>(body);
+  auto at = TimeField(b, "at");
+  if (auto* err = std::get_if<HttpResponse>(&at)) return std::move(*err);
+  auto sql = b.find("sql");
+  if (sql == b.end() || !sql->is_string() || sql->get<std::string>().find_first_not_of(
+                                                 " \t\r\n") == std::string::npos) {
+    return JsonError(400, "\"sql\" is missing: send the statement to run as a non-empty string");
+  }
+  if (sql->get<std::string>().size() > kMaxSqlBytes) {
+    return JsonError(400, "\"sql\" is too long (at most 64 KiB)");
+  }
+  std::string database;
+  if (auto d = b.find("database"); d != b.end() && !d->is_null()) {
+    if (!d->is_string() || d->get<std::string>().size() > 64) {
+      return JsonError(400, "\"database\" must be a database name (at most 64 characters)");
+    }
+    database = d->get<std::string>();
+  }
+  Result<std::string> out =
+      time_travel->Query(id, std::get<int64_t>(at), sql->get<std::string>(), database);
+  if (!out.ok()) return StatusError(out.status());
+  Result<json> parsed = QueryResult(*out);
+  if (!parsed.ok()) return JsonError(500, "reading the query's output: " + parsed.status().message());
+  json result = std::move(*parsed);
+  result["at_ms"] = Ms(std::get<int64_t>(at));
+  return JsonResponse(200, result);
+}
+
+HttpResponse Console::Impl::Diff(const HttpRequestInfo& req, const std::string& id) {
+  auto at = QueryTime(req, "at");
+  if (auto* err = std::get_if<HttpResponse>(&at)) return std::move(*err);
+  const std::string table(req.query.Find("table").value_or(""));
+  const int64_t now = api::NowNs();
+  // The summary's size does not grow with the rows; one table's details come as json, cut below.
+  Result<std::string> out = time_travel->Diff(id, std::get<int64_t>(at), now, table,
+                                              table.empty() ? "summary" : "json");
+  if (!out.ok()) return StatusError(out.status());
+  Result<nlohmann::ordered_json> tables = DiffTables(*out);
+  if (!tables.ok()) return JsonError(500, tables.status().message());
+  return JsonResponse(200, nlohmann::ordered_json{{"from_ms", Ms(std::get<int64_t>(at))},
+                                                  {"to_ms", Ms(now)},
+                                                  {"tables", std::move(*tables)}});
+}
+
+HttpResponse Console::Impl::Tables(const HttpRequestInfo& req, const std::string& id) {
+  auto at = QueryTime(req, "at");
+  if (auto* err = std::get_if<HttpResponse>(&at)) return std::move(*err);
+  Result<std::vector<std::string>> tables = time_travel->Tables(id, std::get<int64_t>(at));
+  if (!tables.ok()) return StatusError(tables.status());
+  return JsonResponse(200, json{{"at_ms", Ms(std::get<int64_t>(at))}, {"tables", *tables}});
+}
+
+HttpResponse Console::Impl::RestoreTable(const HttpRequestInfo& req, const std::string& id) {
+  auto body = JsonBody(req);
+  if (auto* err = std::get_if<HttpResponse>(&body)) return std::move(*err);
+  const json& b = std::get<json>(body);
+  auto table = StringField(b, "table");
+  if (auto* err = std::get_if<HttpResponse>(&table)) return std::move(*err);
+  auto at = TimeField(b, "at");
+  if (auto* err = std::get_if<HttpResponse>(&at)) return std::move(*err);
+  auto related = BoolField(b, "with_related");
+  if (auto* err = std::get_if<HttpResponse>(&related)) return std::move(*err);
+  auto dry = BoolField(b, "dry_run");
+  if (auto* err = std::get_if<HttpResponse>(&dry)) return std::move(*err);
+  cluster::RestoreTableRequest r;
+  r.cluster_id = id;
+  r.table = std::get<std::string>(table);
+  r.to_ns = std::get<int64_t>(at);
+  r.with_related = std::get<bool>(related);
+  r.dry_run = std::get<bool>(dry);
+  Result<cluster::RestoreTableReport> rep = time_travel->RestoreTable(r);
+  if (!rep.ok()) return StatusError(rep.status());
+  return JsonResponse(200, json{{"tables", rep->tables},
+                                {"method", rep->method},
+                                {"created", rep->created},
+                                {"rows", rep->rows},
+                                {"dry_run", r.dry_run}});
+}
+
+Console::Console(cluster::ClusterService* service, cluster::TimeTravel* time_travel,
+                 api::Credentials credentials, ConsoleOptions options)
+    : impl_(std::make_unique<Impl>(service, time_travel, std::move(credentials),
+                                   std::move(options))) {}
 
 Console::~Console() = default;
 

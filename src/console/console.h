@@ -19,6 +19,33 @@
 //   POST /console/api/clusters/ID/clone      {"new_id", "at": ISO}      → 202 {"cluster"}
 //   POST /console/api/clusters/ID/instances  {"instance_id", "instance_class"} → 202 {"instance"}
 //
+// The past of a cluster at a picked moment (cluster::TimeTravel, as the API's
+// QueryDBClusterAsOf, DiffDBCluster and RestoreDBClusterTable; README "The past without
+// rewinding"). AT is an ISO 8601 time with a zone; a time outside the window or in the future
+// is refused with the range to pick from (400).
+//   POST /console/api/clusters/ID/query      {"at", "sql", "database"?}
+//                                     → {"at_ms", "columns": [name…], "rows": [[cell…]…],
+//                                        "row_count", "truncated", "message"?}: at most
+//                                        kMaxQueryRows rows and kMaxQueryBytes of cells are
+//                                        sent; "message" says what was cut and how to narrow
+//   GET  /console/api/clusters/ID/diff?at=AT[&table=DB.TABLE]
+//                                     the changes from AT to now → {"from_ms", "to_ms",
+//                                        "tables": [{"table", "schema" (created|dropped|altered|
+//                                        unchanged), "compared_by", "key", "counts": {"inserted",
+//                                        "deleted", "updated"}}…]} (tables without changes left
+//                                        out); with table: that table's entry also has
+//                                        "changes" (the first kMaxDiffChanges of them, as
+//                                        `rewind diff --format json`), "changes_total" and
+//                                        "truncated"
+//   GET  /console/api/clusters/ID/tables?at=AT   {"at_ms", "tables": ["db.table"…]} (the tables
+//                                        that existed at AT: what restore-table can take back)
+//   POST /console/api/clusters/ID/restore-table {"table", "at", "with_related"?, "dry_run"?}
+//                                     → {"tables", "method", "created", "rows", "dry_run"}: with
+//                                        dry_run the plan and its lock, nothing changed; without,
+//                                        when the table is back (the call lasts the restore); a
+//                                        table bound by foreign keys without with_related → 400
+//                                        naming them
+//
 // Security (docs/security.md, "Web console"):
 //   - Every /console/api/ call but login needs a live session (SessionStore): its id travels
 //     only in a cookie, HttpOnly, SameSite=Strict, Path=/, and Secure with the __Host- prefix
@@ -39,10 +66,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/credentials.h"
 #include "api/server.h"
 #include "cluster/cluster_service.h"
+#include "cluster/time_travel.h"
 #include "console/session.h"
 
 namespace rwd::console {
@@ -59,9 +88,15 @@ struct ConsoleOptions {
 
 class Console {
  public:
-  // `service` is not owned and must outlive the Console; `credentials` is the key a login must
-  // present (DATA_DIR/credentials).
-  Console(cluster::ClusterService* service, api::Credentials credentials, ConsoleOptions options);
+  // Bounds of what one as-of query or diff detail sends to the page.
+  static constexpr size_t kMaxQueryRows = 1000;
+  static constexpr size_t kMaxQueryBytes = 1 << 20;
+  static constexpr size_t kMaxDiffChanges = 200;
+
+  // `service` and `time_travel` (over that service) are not owned and must outlive the
+  // Console; `credentials` is the key a login must present (DATA_DIR/credentials).
+  Console(cluster::ClusterService* service, cluster::TimeTravel* time_travel,
+          api::Credentials credentials, ConsoleOptions options);
   ~Console();
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
@@ -80,5 +115,15 @@ class Console {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// What POST …/query answers (without "at_ms") for `mysql -B` output (column names first, fields
+// with the client's escapes), bounded as that route says; {"error"} for output that is not
+// that. Pure; for tests.
+std::string QueryResultJson(std::string_view batch_output);
+
+// What GET …/diff answers as "tables" for a `json` or `summary` diff rendering (each table's
+// changes cut as that route says); {"error"} for a rendering that is not a list of objects.
+// Pure; for tests.
+std::string DiffTablesJson(std::string_view rendering);
 
 }  // namespace rwd::console

@@ -38,6 +38,12 @@ class ConsoleTest : public ::testing::Test {
     auto s = cluster::ClusterService::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     service_ = std::move(s).value();
+    cluster::TimeTravelOptions tto;
+    tto.data_dir = o.data_dir;
+    tto.first_port = 47200;
+    auto tt = cluster::TimeTravel::Open(service_.get(), tto);
+    ASSERT_TRUE(tt.ok()) << tt.status().ToString();
+    time_travel_ = std::move(tt).value();
     assets_ = dir_.path() + "/assets";
     std::filesystem::create_directories(assets_ + "/assets");
     std::ofstream(assets_ + "/index.html") << "<!doctype html><title>Rewind</title>";
@@ -51,7 +57,7 @@ class ConsoleTest : public ::testing::Test {
     co.assets_dir = assets_;
     co.tls = tls;
     co.log = [this](const std::string& line) { log_ += line + "\n"; };
-    console_ = std::make_unique<Console>(service_.get(), kCreds, co);
+    console_ = std::make_unique<Console>(service_.get(), time_travel_.get(), kCreds, co);
   }
 
   api::HttpRequestInfo Req(std::string method, std::string path, std::string body = "") {
@@ -90,6 +96,7 @@ class ConsoleTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<cluster::ClusterService> service_;
+  std::unique_ptr<cluster::TimeTravel> time_travel_;  // destroyed before the service
   std::unique_ptr<Console> console_;
   std::string assets_;
   std::string log_;
@@ -259,6 +266,154 @@ TEST_F(ConsoleTest, ClustersAndErrorsThatSayWhatToFix) {
   EXPECT_EQ(r.status, 400) << r.body;
   r = console_->Handle(Authed("GET", "/console/api/nothing"));
   EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(ConsoleTest, PreviewRoutesNeedTheSessionAndTheCsrfToken) {
+  const std::string at = "2026-12-07T05:00:00Z";
+  const std::string query = R"({"at": ")" + at + R"(", "sql": "SELECT 1"})";
+  const std::string restore = R"({"at": ")" + at + R"(", "table": "db.t"})";
+  auto with_at = [&](api::HttpRequestInfo r) {
+    r.query = *api::FormParams::Parse("at=" + at);
+    return r;
+  };
+  // No session: 401, for the reads and the writes alike.
+  EXPECT_EQ(console_->Handle(with_at(Req("GET", "/console/api/clusters/web/diff"))).status, 401);
+  EXPECT_EQ(console_->Handle(with_at(Req("GET", "/console/api/clusters/web/tables"))).status, 401);
+  EXPECT_EQ(console_->Handle(Req("POST", "/console/api/clusters/web/query", query)).status, 401);
+  EXPECT_EQ(console_->Handle(Req("POST", "/console/api/clusters/web/restore-table", restore)).status,
+            401);
+  LogIn();
+  // A session but no (or a wrong) CSRF token: 403 before anything runs.
+  for (const char* path : {"/console/api/clusters/web/query", "/console/api/clusters/web/restore-table"}) {
+    api::HttpRequestInfo r = Req("POST", path, path[26] == 'q' ? query : restore);
+    r.headers.emplace_back("Cookie", console_->cookie_name() + "=" + sid_);
+    api::HttpResponse resp = console_->Handle(r);
+    EXPECT_EQ(resp.status, 403) << path << resp.body;
+    r.headers.emplace_back("X-CSRF-Token", std::string(43, 'x'));
+    EXPECT_EQ(console_->Handle(r).status, 403) << path;
+  }
+  // A GET of a POST route (and the reverse) is no route.
+  EXPECT_EQ(console_->Handle(Authed("GET", "/console/api/clusters/web/query")).status, 404);
+  EXPECT_EQ(console_->Handle(Authed("POST", "/console/api/clusters/web/diff", "{}")).status, 404);
+}
+
+TEST_F(ConsoleTest, PreviewRoutesSayWhatToFix) {
+  LogIn();
+  auto error_of = [](const api::HttpResponse& r) {
+    return json::parse(r.body).value("error", std::string());
+  };
+  auto post = [&](const std::string& action, const std::string& body) {
+    return console_->Handle(Authed("POST", "/console/api/clusters/nope/" + action, body));
+  };
+  auto get = [&](const std::string& action, const std::string& query) {
+    api::HttpRequestInfo r = Authed("GET", "/console/api/clusters/nope/" + action);
+    r.query = *api::FormParams::Parse(query);
+    return console_->Handle(r);
+  };
+  const std::string at = R"("at": "2026-12-07T05:00:00Z")";
+
+  api::HttpResponse r = post("query", "{" + at + "}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"sql\" is missing"), std::string::npos) << r.body;
+  r = post("query", "{" + at + R"(, "sql": "   "})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = post("query", R"({"at": "yesterday", "sql": "SELECT 1"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"at\""), std::string::npos) << r.body;
+  r = post("query", "{" + at + R"(, "sql": "SELECT 1", "database": 7})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"database\""), std::string::npos) << r.body;
+  r = post("query", "{" + at + R"(, "sql": ")" + std::string(70000, 'x') + "\"}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("too long"), std::string::npos) << r.body;
+  r = post("query", "[1]");
+  EXPECT_EQ(r.status, 400);
+
+  r = get("diff", "");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"at\" is missing"), std::string::npos) << r.body;
+  r = get("diff", "at=last-tuesday");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = get("tables", "");
+  EXPECT_EQ(r.status, 400) << r.body;
+
+  r = post("restore-table", "{" + at + "}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"table\" is missing"), std::string::npos) << r.body;
+  r = post("restore-table", "{" + at + R"(, "table": "db.t", "with_related": "yes"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"with_related\" must be true or false"), std::string::npos) << r.body;
+  r = post("restore-table", "{" + at + R"(, "table": "db.t", "dry_run": 1})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("\"dry_run\""), std::string::npos) << r.body;
+
+  // Well-formed, but no such cluster: the service's refusal, with the name.
+  for (api::HttpResponse nf : {post("query", "{" + at + R"(, "sql": "SELECT 1"})"),
+                               get("diff", "at=2026-12-07T05:00:00Z"),
+                               get("tables", "at=2026-12-07T05:00:00Z"),
+                               post("restore-table", "{" + at + R"(, "table": "db.t", "dry_run": true})")}) {
+    EXPECT_EQ(nf.status, 404) << nf.body;
+    EXPECT_NE(error_of(nf).find("nope"), std::string::npos) << nf.body;
+  }
+}
+
+TEST(QueryResultJson, ColumnsRowsEscapesAndBounds) {
+  json r = json::parse(QueryResultJson("id\tv\n1\ta\\tb\n2\tNULL\n"));
+  EXPECT_EQ(r["columns"], json::array({"id", "v"}));
+  EXPECT_EQ(r["rows"], json::array({json::array({"1", "a\tb"}), json::array({"2", "NULL"})}));
+  EXPECT_EQ(r["row_count"], 2);
+  EXPECT_FALSE(r["truncated"].get<bool>());
+  EXPECT_FALSE(r.contains("message"));
+
+  // A row with another field count than the header is not `mysql -B` output: said, not guessed.
+  EXPECT_TRUE(json::parse(QueryResultJson("a\tb\n1\n")).contains("error"));
+
+  json none = json::parse(QueryResultJson(""));
+  EXPECT_EQ(none["rows"], json::array());
+  EXPECT_NE(none["message"].get<std::string>().find("no result set"), std::string::npos);
+
+  std::string many = "n\n";
+  for (size_t i = 0; i < Console::kMaxQueryRows + 5; ++i) many += std::to_string(i) + "\n";
+  json cut = json::parse(QueryResultJson(many));
+  EXPECT_TRUE(cut["truncated"].get<bool>());
+  EXPECT_EQ(cut["rows"].size(), Console::kMaxQueryRows);
+  EXPECT_EQ(cut["row_count"], Console::kMaxQueryRows + 5);
+  EXPECT_NE(cut["message"].get<std::string>().find("first 1000 of 1005 rows"), std::string::npos)
+      << cut["message"];
+
+  std::string wide = "w\n" + std::string(Console::kMaxQueryBytes / 2 + 1, 'a') + "\n" +
+                     std::string(Console::kMaxQueryBytes / 2, 'b') + "\n";
+  json big = json::parse(QueryResultJson(wide));
+  EXPECT_TRUE(big["truncated"].get<bool>());
+  EXPECT_EQ(big["rows"].size(), 1u);
+}
+
+TEST(DiffTablesJson, CutsChangesAndKeepsColumnOrder) {
+  std::string changes;
+  for (size_t i = 0; i < Console::kMaxDiffChanges + 5; ++i) {
+    changes += std::string(i ? "," : "") + R"({"op":"delete","before":{"z":1,"a":)" +
+               std::to_string(i) + "}}";
+  }
+  const std::string rendering =
+      R"([{"table":"db.t","schema":"dropped","changes":[)" + changes +
+      R"(],"counts":{"inserted":0,"deleted":205,"updated":0}},)" +
+      R"({"table":"db.u","schema":"unchanged","changes":[],"counts":{}}])";
+  const std::string out = DiffTablesJson(rendering);
+  json t = json::parse(out);
+  ASSERT_EQ(t.size(), 2u) << out;
+  EXPECT_EQ(t[0]["changes"].size(), Console::kMaxDiffChanges);
+  EXPECT_EQ(t[0]["changes_total"], Console::kMaxDiffChanges + 5);
+  EXPECT_TRUE(t[0]["truncated"].get<bool>());
+  EXPECT_EQ(t[0]["counts"]["deleted"], 205);
+  EXPECT_EQ(t[1]["changes_total"], 0);
+  EXPECT_FALSE(t[1]["truncated"].get<bool>());
+  // A row's columns in the table's order, not sorted.
+  EXPECT_NE(out.find(R"({"z":1,"a":0})"), std::string::npos) << out.substr(0, 200);
+  // A summary has no changes: left as it is.
+  json s = json::parse(DiffTablesJson(R"([{"table":"db.t","schema":"created","counts":{}}])"));
+  EXPECT_FALSE(s[0].contains("changes_total"));
+  EXPECT_TRUE(json::parse(DiffTablesJson("{}")).contains("error"));
+  EXPECT_TRUE(json::parse(DiffTablesJson("[1]")).contains("error"));
 }
 
 TEST_F(ConsoleTest, PagesAreServedFromTheAssetsDirOnly) {

@@ -378,7 +378,8 @@ Result<Format> ParseFormat(std::string_view text) {
   if (text == "table") return Format::kTable;
   if (text == "json") return Format::kJson;
   if (text == "sql") return Format::kSql;
-  return Status::InvalidArgument("the format must be table, json or sql, not '" +
+  if (text == "summary") return Format::kSummary;
+  return Status::InvalidArgument("the format must be table, json, sql or summary, not '" +
                                  std::string(text.substr(0, 32)) + "'");
 }
 
@@ -496,7 +497,8 @@ void DiffWriter::Begin(const TableHeader& header) {
         out_ += "  definition after:  " + header.ddl_after + "\n";
       }
       break;
-    case Format::kJson: {
+    case Format::kJson:
+    case Format::kSummary: {
       out_ += first_table_ ? "[\n" : ",\n";
       out_ += "{\"table\":" + JsonString(header.db + "." + header.table) +
               ",\"schema\":" + JsonString(SchemaChangeName(header.schema)) +
@@ -510,7 +512,7 @@ void DiffWriter::Begin(const TableHeader& header) {
         out_ += ",\"definition_before\":" + JsonString(header.ddl_before) +
                 ",\"definition_after\":" + JsonString(header.ddl_after);
       }
-      out_ += ",\"changes\":[";
+      if (format_ == Format::kJson) out_ += ",\"changes\":[";
       break;
     }
     case Format::kSql:
@@ -568,6 +570,8 @@ Status DiffWriter::OnChange(const Change& ch) {
       out_ += "}";
       break;
     }
+    case Format::kSummary:
+      break;  // counted by the merge, not shown
     case Format::kSql:
       if (!undo_rows_) break;
       if (ch.op == Change::Op::kInsert) {
@@ -611,7 +615,11 @@ void DiffWriter::End(const DiffCounts& counts) {
   switch (format_) {
     case Format::kTable: out_ += "  " + summary + "\n"; break;
     case Format::kJson:
-      out_ += std::string(first_change_ ? "" : "\n") + "],\"counts\":{\"inserted\":" +
+    case Format::kSummary:
+      out_ += std::string(format_ == Format::kSummary ? ""
+                          : first_change_             ? "]"
+                                                      : "\n]") +
+              ",\"counts\":{\"inserted\":" +
               std::to_string(counts.inserted) + ",\"deleted\":" + std::to_string(counts.deleted) +
               ",\"updated\":" + std::to_string(counts.updated) + "}}";
       break;
@@ -626,7 +634,9 @@ size_t DiffWriter::size() const {
 }
 
 std::string DiffWriter::Finish() {
-  if (format_ == Format::kJson) out_ += first_table_ ? "[]\n" : "\n]\n";
+  if (format_ == Format::kJson || format_ == Format::kSummary) {
+    out_ += first_table_ ? "[]\n" : "\n]\n";
+  }
   if (format_ == Format::kSql && !first_table_) out_ += "SET foreign_key_checks = 1;\n";
   if (format_ == Format::kTable && tables_shown_ == 0) out_ += "No changes.\n";
   return std::move(out_);

@@ -119,8 +119,8 @@ Result<DiffCounts> DiffByHash(RowSource& before_hashes, RowSource& after_hashes,
 
 // ---- Rendering ----
 
-enum class Format { kTable, kJson, kSql };
-// "table" | "json" | "sql". Failure: InvalidArgument naming the choices.
+enum class Format { kTable, kJson, kSql, kSummary };
+// "table" | "json" | "sql" | "summary". Failure: InvalidArgument naming the choices.
 Result<Format> ParseFormat(std::string_view text);
 
 // What happened to a table's definition between the two times.
@@ -138,7 +138,8 @@ struct TableHeader {
 // Writes the rendering of a diff to a string (the caller bounds it): Begin/End around each
 // table, Change for its rows, Finish once. Tables without any change are left out. json: a list of per-table objects {"table",
 // "schema", "compared_by": "primary key"|"whole rows", "key", "changes": [{"op", "before",
-// "after"}], "counts"}. sql: statements that, applied to the state at T2, give the state at T1
+// "after"}], "counts"}. summary: the json rendering without "changes" (a table's schema change
+// and counts only: its size does not grow with the rows changed). sql: statements that, applied to the state at T2, give the state at T1
 // (per table: removals, updates, then insertions; rows without a key are matched by all their
 // values, byte for byte, one at a time).
 class DiffWriter : public ChangeSink {

@@ -328,5 +328,28 @@ TEST(DiffWriter, JsonAndTableShapes) {
   EXPECT_EQ(none.Finish(), "No changes.\n");
 }
 
+TEST(DiffWriter, SummaryHasCountsWithoutRows) {
+  VectorSource b({R(1, "a"), R(2, "gone")}), a({R(1, "b"), R(3, "new")});
+  DiffWriter w(Format::kSummary);
+  w.Begin(TableHeader{"db", "t", SchemaChange::kUnchanged, "", "", kCols, {0}});
+  auto counts = DiffRows(b, a, kCols, {0}, w);
+  ASSERT_TRUE(counts.ok());
+  w.End(*counts);
+  VectorSource dropped({R(7, "x")}), nothing(std::vector<Row>{});
+  w.Begin(TableHeader{"db", "d", SchemaChange::kDropped, "CREATE TABLE d (id int)", "", kCols, {0}});
+  auto gone = DiffRows(dropped, nothing, kCols, {0}, w);
+  ASSERT_TRUE(gone.ok());
+  w.End(*gone);
+  EXPECT_EQ(w.Finish(),
+            "[\n{\"table\":\"db.t\",\"schema\":\"unchanged\",\"compared_by\":\"primary key\","
+            "\"key\":[\"id\"],\"counts\":{\"inserted\":1,\"deleted\":1,\"updated\":1}},\n"
+            "{\"table\":\"db.d\",\"schema\":\"dropped\",\"compared_by\":\"primary key\","
+            "\"key\":[\"id\"],\"definition_before\":\"CREATE TABLE d (id int)\","
+            "\"definition_after\":\"\",\"counts\":{\"inserted\":0,\"deleted\":1,\"updated\":0}}\n]\n");
+  EXPECT_TRUE(ParseFormat("summary").ok());
+  DiffWriter empty(Format::kSummary);
+  EXPECT_EQ(empty.Finish(), "[]\n");
+}
+
 }  // namespace
 }  // namespace rwd::diff

@@ -3,7 +3,10 @@
 # from console/node_modules; see console_e2e.mjs): a cluster with backtrack on gets the lab's
 # sbtest1 (sysbench, small), then DROP TABLE sbtest1; in the browser: a wrong secret refused,
 # login, the clusters page, 401 without the session and 403 without the CSRF token, the DROP
-# found on the cluster's activity chart, the moment before it picked, backtrack, progress until
+# found on the cluster's activity chart, the moment before it picked; in its preview an as-of
+# COUNT(*) of sbtest1, the diff against now (sbtest1 dropped), restore-table (a foreign-key
+# refusal for child alone, then sbtest1: plan, confirm, progress; checked through mysql from the
+# browser's step); backtrack, progress until
 # done, a clone at the same moment (with its writer), logout. Then sbtest1 is back, whole, through
 # mysql, in the cluster and in the clone. Screenshots of each page go to
 # CONSOLE_SCREENSHOT_DIR (default $BUILD_DIR/console-screenshots; docs/console/ has copies).
@@ -39,6 +42,11 @@ log "sysbench prepare: sbtest1 with $ROWS rows"
 sysbench_prepare web
 WANT=$(checksum web)
 [ "$(sql web "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ] || die "sbtest1 does not have $ROWS rows"
+# Two tables bound by a foreign key: the preview's restore-table refuses one alone, with its message.
+sql web "CREATE TABLE parent (id INT PRIMARY KEY) ENGINE=InnoDB;
+  CREATE TABLE child (id INT PRIMARY KEY, pid INT, CONSTRAINT fk_child_parent FOREIGN KEY (pid)
+    REFERENCES parent (id)) ENGINE=InnoDB;
+  INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);" >/dev/null
 
 # The DROP must be a burst of its own on the chart: wait until the load's writes (InnoDB's
 # flushing included) have stopped for 3 whole seconds.
@@ -73,7 +81,8 @@ SECRET=$(awk -F' = ' '/aws_secret_access_key/ { print $2 }' "$DATA/credentials")
 mkdir -p "$E2E_DIR/tmp"
 CONSOLE_URL="$URL" ACCESS_KEY_ID="$KEY" SECRET_ACCESS_KEY="$SECRET" CLUSTER=web CLONE=web-copy \
   DROP_MS="$DROP_MS" DROP_END_MS="$DROP_END_MS" QUIET_MS="$QUIET_MS" SCREENSHOT_DIR="$SHOTS" PROFILE_DIR="$PROFILE" \
-  CHROMIUM="$CHROMIUM" CONSOLE_DIR="$CONSOLE_DIR" TMPDIR="$E2E_DIR/tmp" \
+  CHROMIUM="$CHROMIUM" CONSOLE_DIR="$CONSOLE_DIR" TMPDIR="$E2E_DIR/tmp" ROWS="$ROWS" \
+  MYSQL_HOST="$HOST" MYSQL_PORT="$PORT" MYSQL_PASSWORD="$MASTER_PASSWORD" \
   node "$SRC/tests/e2e/console_e2e.mjs" &
 NODE_PID=$!
 E2E_BG_PIDS+=("$NODE_PID")
@@ -94,7 +103,9 @@ sql web-copy "SHOW TABLES" | grep -qx sbtest1 || die "sbtest1 missing in the con
 grep -q "console: POST /console/api/clusters/web/backtrack 202" "$E2E_DIR/rewindd.log" ||
   die "rewindd's log has no line for the console's backtrack"
 if grep -qF "$SECRET" "$E2E_DIR/rewindd.log"; then die "the secret is in rewindd's log"; fi
-for f in login clusters cluster backtrack-done clone-done; do
+grep -q "console: POST /console/api/clusters/web/restore-table 200" "$E2E_DIR/rewindd.log" ||
+  die "rewindd's log has no line for the console's restore-table"
+for f in login clusters cluster preview restore-done backtrack-done clone-done; do
   [ -s "$SHOTS/$f.png" ] || die "no screenshot $SHOTS/$f.png"
 done
 log "PASS"
