@@ -26,12 +26,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cluster/cluster_engine.h"
 #include "common/status.h"
 #include "fs/mount.h"
 #include "store/store.h"
@@ -274,6 +276,12 @@ struct ServiceOptions {
   // Events older than this are deleted (at start and by every retention pass), as Aurora keeps
   // events 14 days. At least 1.
   int64_t event_retention_days = 14;
+  // Tests only (src/cluster/*_test.cc): makes each cluster's engine from the options rewindd
+  // would give mariadbd, instead of mariadbd; engine_version is then the EngineVersion
+  // reported (no `mariadbd --version` probe). Empty in rewindd.
+  std::function<Result<std::unique_ptr<ClusterEngine>>(const engine::EngineOptions&)>
+      engine_factory;
+  std::string engine_version;
 };
 
 // --- Input rules shared with the API layer (pure; exposed for tests) ---

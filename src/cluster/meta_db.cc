@@ -87,6 +87,19 @@ constexpr const char* kSchemaV3 = R"sql(
 ALTER TABLE clusters ADD COLUMN engine_uid INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 4: the volume held by id, and the operations journal (src/cluster/op_journal.h).
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE clusters ADD COLUMN volume_id INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE operations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, target TEXT NOT NULL,
+  ref TEXT NOT NULL DEFAULT '', arg_ns INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL, step INTEGER NOT NULL, volume_id INTEGER NOT NULL DEFAULT 0,
+  timeline_before INTEGER NOT NULL DEFAULT 0, timeline_after INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '', started_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL);
+CREATE INDEX operations_by_state ON operations (state);
+CREATE INDEX operations_by_target ON operations (target, id);
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -113,6 +126,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.restore_to_ns = s.Int(14);
   r.deletion_protection = s.Int(15) != 0;
   r.engine_uid = s.Int(16);
+  r.volume_id = s.Int(17);
   return r;
 }
 
@@ -130,7 +144,7 @@ InstanceRow ReadInstance(Stmt& s) {
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid";
+    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id";
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns";
 
@@ -218,6 +232,9 @@ Status MetaDb::Migrate(const std::string& path) {
         case 3:
           RETURN_IF_ERROR(Exec(kSchemaV3));
           break;
+        case 4:
+          RETURN_IF_ERROR(Exec(kSchemaV4));
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -245,14 +262,14 @@ Status MetaDb::Exec(const std::string& sql) {
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
       .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
       .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
-      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid);
+      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id);
   return s.Done();
 }
 
@@ -353,6 +370,86 @@ Result<std::vector<BacktrackRow>> MetaDb::ListBacktracks(const std::string& clus
     r.message = s.Text(6);
     out.push_back(std::move(r));
   }
+  return out;
+}
+
+namespace {
+constexpr const char* kOperationCols =
+    "id, kind, target, ref, arg_ns, state, step, volume_id, timeline_before, timeline_after, "
+    "message, started_ns, updated_ns";
+
+OperationRow ReadOperation(Stmt& s) {
+  OperationRow r;
+  r.id = s.Int(0);
+  r.kind = s.Int(1);
+  r.target = s.Text(2);
+  r.ref = s.Text(3);
+  r.arg_ns = s.Int(4);
+  r.state = s.Int(5);
+  r.step = s.Int(6);
+  r.volume_id = s.Int(7);
+  r.timeline_before = s.Int(8);
+  r.timeline_after = s.Int(9);
+  r.message = s.Text(10);
+  r.started_ns = s.Int(11);
+  r.updated_ns = s.Int(12);
+  return r;
+}
+}  // namespace
+
+Status MetaDb::InsertOperation(OperationRow* r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "INSERT INTO operations (kind, target, ref, arg_ns, state, step, volume_id, "
+         "timeline_before, timeline_after, message, started_ns, updated_ns) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r->kind).Bind(r->target).Bind(r->ref).Bind(r->arg_ns).Bind(r->state).Bind(r->step)
+      .Bind(r->volume_id).Bind(r->timeline_before).Bind(r->timeline_after).Bind(r->message)
+      .Bind(r->started_ns).Bind(r->updated_ns);
+  RETURN_IF_ERROR(s.Done());
+  r->id = sqlite3_last_insert_rowid(db_);
+  return Status::Ok();
+}
+
+Status MetaDb::UpdateOperation(const OperationRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "UPDATE operations SET state = ?, step = ?, volume_id = ?, timeline_before = ?, "
+         "timeline_after = ?, message = ?, updated_ns = ? WHERE id = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.state).Bind(r.step).Bind(r.volume_id).Bind(r.timeline_before).Bind(r.timeline_after)
+      .Bind(r.message).Bind(r.updated_ns).Bind(r.id);
+  RETURN_IF_ERROR(s.Done());
+  if (sqlite3_changes(db_) != 1) {
+    return Status::NotFound("operation " + std::to_string(r.id) + " is not in the journal");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<OperationRow>> MetaDb::ListOperationsInState(int64_t state) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kOperationCols +
+               " FROM operations WHERE state = ? ORDER BY id").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(state);
+  std::vector<OperationRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadOperation(s));
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<OperationRow>> MetaDb::ListOperationsOf(const std::string& target, int limit) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kOperationCols +
+               " FROM operations WHERE target = ? ORDER BY id DESC LIMIT ?").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(target).Bind(int64_t{limit});
+  std::vector<OperationRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadOperation(s));
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
   return out;
 }
 

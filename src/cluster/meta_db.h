@@ -41,6 +41,10 @@ struct ClusterRow {
   // The uid this cluster's mariadbd runs as when rewindd is root (schema v3); 0: none yet
   // (a cluster made before v3, or rewindd not root). Unique among clusters.
   int64_t engine_uid = 0;
+  // The store volume's id (schema v4): how the service holds the volume (never by name).
+  // 0 while it has none (being created) or for a row migrated from v3 before rewindd's start
+  // filled it in.
+  int64_t volume_id = 0;
 };
 
 struct InstanceRow {
@@ -70,6 +74,23 @@ struct EventRow {
   int64_t date_ns = 0;
 };
 
+// One row of the operations journal (schema v4; typed by OpJournal, src/cluster/op_journal.h).
+struct OperationRow {
+  int64_t id = 0;  // assigned on insert
+  int64_t kind = 0;
+  std::string target;
+  std::string ref;
+  int64_t arg_ns = 0;
+  int64_t state = 0;
+  int64_t step = 0;
+  int64_t volume_id = 0;
+  int64_t timeline_before = 0;
+  int64_t timeline_after = 0;
+  std::string message;
+  int64_t started_ns = 0;
+  int64_t updated_ns = 0;
+};
+
 // One tag of a resource. `kind` is the ARN resource type: "cluster" or "db" (an instance).
 struct TagRow {
   std::string key;
@@ -79,7 +100,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is
@@ -104,6 +125,14 @@ class MetaDb {
 
   Status PutBacktrack(const BacktrackRow& row);
   Result<std::vector<BacktrackRow>> ListBacktracks(const std::string& cluster_id);
+
+  // The operations journal. InsertOperation sets row->id.
+  Status InsertOperation(OperationRow* row);
+  Status UpdateOperation(const OperationRow& row);
+  // Rows whose state is `state`, oldest first.
+  Result<std::vector<OperationRow>> ListOperationsInState(int64_t state);
+  // The last `limit` rows of `target`, newest first.
+  Result<std::vector<OperationRow>> ListOperationsOf(const std::string& target, int limit);
 
   Status AddEvent(const EventRow& row);
   // Events in the order they were added.
