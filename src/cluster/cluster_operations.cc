@@ -51,11 +51,11 @@ void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
   }
   if (!s.ok()) {
     set_status("failed");
-    Event(writer->id, "db-instance", "DB instance failed to restart: " + s.message(), "failure");
+    Event(writer->id, EventKind::kInstanceRestartFailed, s.message());
     return;
   }
   set_status("available");
-  Event(writer->id, "db-instance", "DB instance restarted after an unexpected exit", "availability");
+  Event(writer->id, EventKind::kInstanceRestartedAfterExit);
 }
 
 void ClusterService::Impl::DoCreate(Operation op, ClusterRow row, std::string master_password) {
@@ -69,7 +69,7 @@ void ClusterService::Impl::DoCreate(Operation op, ClusterRow row, std::string ma
     if (Status st = SetClusterStatus(row.id, "failed"); !st.ok()) {
       std::fprintf(stderr, "rewindd: marking %s failed: %s\n", row.id.c_str(), st.ToString().c_str());
     }
-    Event(row.id, "db-cluster", "DB cluster creation failed: " + s.message(), "failure");
+    Event(row.id, EventKind::kClusterCreationFailed, s.message());
     FinishOp(&op, s);
   };
   if (!host) return fail(made.status());
@@ -89,7 +89,7 @@ void ClusterService::Impl::DoCreate(Operation op, ClusterRow row, std::string ma
   s = SetClusterStatus(row.id, "available");
   if (!s.ok()) return fail(s);
   FinishOp(&op, Status::Ok());
-  Event(row.id, "db-cluster", "DB cluster created", "creation");
+  Event(row.id, EventKind::kClusterCreated);
 }
 
 void ClusterService::Impl::DoClone(Operation op, ClusterRow row) {
@@ -107,7 +107,7 @@ void ClusterService::Impl::DoClone(Operation op, ClusterRow row) {
     if (Status st = SetClusterStatus(row.id, "failed"); !st.ok()) {
       std::fprintf(stderr, "rewindd: marking %s failed: %s\n", row.id.c_str(), st.ToString().c_str());
     }
-    Event(row.id, "db-cluster", "Clone failed: " + s.message(), "failure");
+    Event(row.id, EventKind::kCloneFailed, s.message());
     FinishOp(&op, s);
   };
   if (!host) return fail(made.status());
@@ -137,7 +137,7 @@ void ClusterService::Impl::DoClone(Operation op, ClusterRow row) {
   s = SetClusterStatus(row.id, "available");
   if (!s.ok()) return fail(s);
   FinishOp(&op, Status::Ok());
-  Event(row.id, "db-cluster", "Cloned DB cluster " + row.id + " from " + op.ref, "creation");
+  Event(row.id, EventKind::kClusterCloned, op.ref);
 }
 
 void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, InstanceRow inst,
@@ -173,11 +173,10 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
     set_status("failed");
     // A retry that fails again says nothing new: no event every interval.
     if (kind != StartKind::kRetry) {
-      Event(inst.id, "db-instance",
-            std::string(kind == StartKind::kReboot ? "DB instance failed to restart: "
-                                                   : "DB instance failed to start: ") +
-                s.message(),
-            "failure");
+      Event(inst.id,
+            kind == StartKind::kReboot ? EventKind::kInstanceRestartFailed
+                                       : EventKind::kInstanceStartFailed,
+            s.message());
     }
     return finish(s);
   }
@@ -193,11 +192,9 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   }
   finish(Status::Ok());
   switch (kind) {
-    case StartKind::kCreate: Event(inst.id, "db-instance", "DB instance created", "creation"); break;
-    case StartKind::kReboot: Event(inst.id, "db-instance", "DB instance restarted", "availability"); break;
-    case StartKind::kRetry:
-      Event(inst.id, "db-instance", "DB instance recovered: its engine started again", "availability");
-      break;
+    case StartKind::kCreate: Event(inst.id, EventKind::kInstanceCreated); break;
+    case StartKind::kReboot: Event(inst.id, EventKind::kInstanceRestarted); break;
+    case StartKind::kRetry: Event(inst.id, EventKind::kInstanceRecovered); break;
   }
 }
 
@@ -262,7 +259,7 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
       std::fprintf(stderr, "rewindd: recording the backtrack of %s: %s\n", bt.cluster_id.c_str(),
                    s.ToString().c_str());
     }
-    Event(bt.cluster_id, "db-cluster", "Backtrack completed", "backtrack");
+    Event(bt.cluster_id, EventKind::kBacktrackCompleted);
     return;
   }
   Status why = !rewind.ok() ? rewind : up;
@@ -277,7 +274,7 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
                  s.ToString().c_str());
   }
   FinishOp(&op, why);
-  Event(bt.cluster_id, "db-cluster", "Backtrack failed: " + why.message(), "backtrack");
+  Event(bt.cluster_id, EventKind::kBacktrackFailed, why.message());
 }
 
 void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
@@ -288,7 +285,7 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
     if (Status st = SetClusterStatus(row.id, "failed"); !st.ok()) {
       std::fprintf(stderr, "rewindd: marking %s failed: %s\n", row.id.c_str(), st.ToString().c_str());
     }
-    Event(row.id, "db-cluster", "DB cluster deletion failed: " + s.message(), "failure");
+    Event(row.id, EventKind::kClusterDeletionFailed, s.message());
     FinishOp(&op, s);
   };
   if (!made.ok()) return fail(made.status());
@@ -315,7 +312,7 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
     if (!s.ok()) return fail(s);
     FinishOp(&op, Status::Ok());
   }
-  Event(row.id, "db-cluster", "DB cluster deleted", "deletion");
+  Event(row.id, EventKind::kClusterDeleted);
   std::lock_guard<std::mutex> lk(mu_);
   hosts_.erase(row.id);
 }
@@ -330,7 +327,7 @@ void ClusterService::Impl::DoDeleteInstance(Operation op, InstanceRow inst) {
     std::fprintf(stderr, "rewindd: deleting instance %s failed: %s\n", inst.id.c_str(),
                  s.ToString().c_str());
     SaveInstanceStatus(inst, "failed");
-    Event(inst.id, "db-instance", "DB instance deletion failed: " + s.message(), "failure");
+    Event(inst.id, EventKind::kInstanceDeletionFailed, s.message());
     FinishOp(&op, s);
     return;
   }
@@ -342,7 +339,7 @@ void ClusterService::Impl::DoDeleteInstance(Operation op, InstanceRow inst) {
                  s.ToString().c_str());
     return;
   }
-  Event(inst.id, "db-instance", "DB instance deleted", "deletion");
+  Event(inst.id, EventKind::kInstanceDeleted);
 }
 
 }  // namespace rwd::cluster

@@ -156,16 +156,15 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
 Status ClusterService::Impl::RecoverBacktrack(const ClusterRow& row, std::optional<Operation> op) {
   ASSIGN_OR_RETURN(store::VolumeInfo vol, store_->GetVolume(store::VolumeId(row.volume_id)));
   ASSIGN_OR_RETURN(std::vector<BacktrackRow> bts, meta_->ListBacktracks(row.id));
-  bool op_landed = false;
+  // The rewind is one store record: it landed iff the head is no longer the one the backtrack
+  // was asked on.
+  const bool op_landed = op && (op->step >= OpStep::kRebranched ||
+                                vol.head.value != static_cast<uint64_t>(op->timeline_before));
   for (BacktrackRow bt : bts) {
     if (bt.status != "pending" && bt.status != "applying") continue;
     bool landed;
     if (op && op->ref == bt.id) {
-      // The rewind is one store record: it landed iff the head is no longer the one the
-      // backtrack was asked on.
-      landed = op->step >= OpStep::kRebranched ||
-               vol.head.value != static_cast<uint64_t>(op->timeline_before);
-      op_landed = landed;
+      landed = op_landed;
     } else {
       // Begun by a rewindd without the journal (meta.db schema < 4): only the clocks tell.
       landed = vol.history.back().from_ns >= bt.request_time_ns;
@@ -173,8 +172,8 @@ Status ClusterService::Impl::RecoverBacktrack(const ClusterRow& row, std::option
     bt.status = landed ? "completed" : "failed";
     if (!landed) bt.message = "interrupted by a restart before it was applied";
     RETURN_IF_ERROR(meta_->PutBacktrack(bt));
-    Event(row.id, "db-cluster", landed ? "Backtrack completed" : "Backtrack failed: " + bt.message,
-          "backtrack");
+    if (landed) Event(row.id, EventKind::kBacktrackCompleted);
+    else Event(row.id, EventKind::kBacktrackFailed, bt.message);
   }
   if (op) {
     FinishOp(&*op, op_landed ? Status::Ok()
@@ -229,14 +228,14 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     row.status = "available";
     RETURN_IF_ERROR(meta_->PutCluster(row));
     FinishOp(&*op, Status::Ok());
-    Event(row.id, "db-cluster", "DB cluster created", "creation");
+    Event(row.id, EventKind::kClusterCreated);
   } else if (row.status == "creating" || row.volume_id == 0) {
     // Its master password was never stored: an interrupted creation cannot be redone. The
     // volume (if made) stays with the failed cluster until it is deleted.
     row.status = "failed";
     RETURN_IF_ERROR(meta_->PutCluster(row));
     if (op) FinishOp(&*op, Status::Unavailable("interrupted by a restart"));
-    Event(row.id, "db-cluster", "DB cluster creation was interrupted by a restart", "failure");
+    Event(row.id, EventKind::kClusterCreationInterrupted);
     return Status::Ok();
   }
   if (row.status == "backtracking") RETURN_IF_ERROR(RecoverBacktrack(row, op));

@@ -5,15 +5,6 @@
 #include "cluster/service_impl.h"
 
 namespace rwd::cluster {
-namespace {
-
-const char* const kWindowShrunk =
-    "The actual Backtrack window is smaller than the target Backtrack window you specified. "
-    "Consider reducing the number of hours in your target Backtrack window.";
-const char* const kWindowBack = "The actual Backtrack window is the same as the target Backtrack window.";
-
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Retention
@@ -173,7 +164,7 @@ Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
     totals_.last_pass_seconds = total.seconds;
     totals_.last_pass_end_ns = NowNs();
   }
-  for (const auto& [id, on] : alerts) Event(id, "db-cluster", on ? kWindowShrunk : kWindowBack, "backtrack");
+  for (const auto& [id, on] : alerts) Event(id, on ? EventKind::kWindowCut : EventKind::kWindowBack);
   return total;
 }
 

@@ -37,7 +37,10 @@ int64_t ClusterService::MetadataChanges() { return impl_->meta_->ChangeCount(); 
 void ClusterService::EventForEveryCluster(const std::string& message, const std::string& category) {
   Result<std::vector<ClusterRow>> rows = impl_->meta_->ListClusters();
   if (!rows.ok()) return;
-  for (const ClusterRow& r : *rows) impl_->Event(r.id, "db-cluster", message, category);
+  for (const ClusterRow& r : *rows) {
+    impl_->RecordEvent(EventRow{r.id, "db-cluster", message, category, NowNs(),
+                                static_cast<int64_t>(EventKind::kMessage)});
+  }
 }
 
 
@@ -72,8 +75,7 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
   if (existing) {
-    return Fault("DBClusterAlreadyExistsFault", Status::Code::kAlreadyExists,
-                 "DB cluster already exists");
+    return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
   }
   ClusterRow row;
   row.id = id;
@@ -164,7 +166,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
   Status s = impl_->meta_->PutCluster(row);
   impl_->FinishOp(&op, s);
   RETURN_IF_ERROR(s);
-  impl_->Event(row.id, "db-cluster", "DB cluster modified", "configuration change");
+  impl_->Event(row.id, EventKind::kClusterModified);
   return impl_->View(row);
 }
 
@@ -208,8 +210,7 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
 Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest& req) {
   RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBInstanceIdentifier"));
   if (req.instance_class.empty()) {
-    return Fault("MissingParameter", Status::Code::kInvalidArgument,
-                 "The request must contain the parameter DBInstanceClass.");
+    return Refusal(ClusterError::kMissingParameter, "The request must contain the parameter DBInstanceClass.");
   }
   if (req.cluster_id.empty()) {
     return InvalidCombination("An aurora-mysql DB instance must belong to a DB cluster: give "
@@ -220,8 +221,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->GetInstanceRow(id));
   if (existing) {
-    return Fault("DBInstanceAlreadyExists", Status::Code::kAlreadyExists,
-                 "DB instance already exists");
+    return Refusal(ClusterError::kInstanceExists, "DB instance already exists");
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
   if (!req.engine.empty() && req.engine != row.engine) {
@@ -272,13 +272,11 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
   if (inst->status == "deleting") {
-    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
-                 "DB instance " + inst->id + " is already being deleted.");
+    return InvalidInstanceState("DB instance " + inst->id + " is already being deleted.");
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
   if (row.status == "backtracking") {
-    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
-                 "DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
+    return InvalidInstanceState("DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
   Operation op{.kind = OpKind::kDeleteInstance, .target = inst->id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
@@ -296,14 +294,12 @@ Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
   if (inst->status != "available" && inst->status != "failed") {
-    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
-                 "DB instance " + inst->id + " is " + inst->status +
+    return InvalidInstanceState("DB instance " + inst->id + " is " + inst->status +
                      "; it can be rebooted when it is available or failed.");
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
   if (row.status != "available" && row.status != "failed") {
-    return Fault("InvalidDBInstanceState", Status::Code::kFailedPrecondition,
-                 "DB instance " + inst->id + " cannot be rebooted while its cluster is " +
+    return InvalidInstanceState("DB instance " + inst->id + " cannot be rebooted while its cluster is " +
                      row.status + ".");
   }
   Operation op{.kind = OpKind::kReboot, .target = inst->id};
@@ -340,7 +336,7 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
   if (to > now) {
     return InvalidState("BacktrackTo is in the future: it must be a time before now.");
   }
-  const int64_t earliest = impl_->EarliestBacktrackNs(row, vol);
+  const int64_t earliest = impl_->EarliestBacktrackNs(vol);
   if (to < earliest) {
     if (!req.use_earliest_time_on_point_in_time_unavailable) {
       return InvalidState(
@@ -374,7 +370,7 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
     }
     return s;
   }
-  impl_->Event(row.id, "db-cluster", "Backtrack started", "backtrack");
+  impl_->Event(row.id, EventKind::kBacktrackStarted);
   impl_->Async([impl = impl_.get(), op, bt] { impl->DoBacktrack(op, bt); });
   return BacktrackView{bt.id, bt.cluster_id, bt.backtrack_to_ns, bt.backtracked_from_ns,
                        bt.request_time_ns, bt.status, ""};
@@ -390,7 +386,7 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   }
   const store::VolumeInfo& vol = *found;
   const int64_t now = impl_->store_->NowNs();
-  const int64_t earliest = impl_->EarliestBacktrackNs(row, vol);
+  const int64_t earliest = impl_->EarliestBacktrackNs(vol);
   const int64_t from = req.from_ns.value_or(std::min(earliest, now));
   const int64_t to = req.to_ns.value_or(now);
   if (req.from_ns && from < earliest) {
@@ -453,8 +449,7 @@ Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
                                 r.request_time_ns, r.status, r.message});
   }
   if (backtrack_id && out.empty()) {
-    return Fault("DBClusterBacktrackNotFoundFault", Status::Code::kNotFound,
-                 "Backtrack " + BoundedInput(*backtrack_id) + " not found for DB cluster " +
+    return Refusal(ClusterError::kBacktrackNotFound, "Backtrack " + BoundedInput(*backtrack_id) + " not found for DB cluster " +
                      row.id + ".");
   }
   return out;
@@ -484,8 +479,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   ASSIGN_OR_RETURN(ClusterRow src, impl_->GetClusterRow(req.source_id));
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
   if (existing) {
-    return Fault("DBClusterAlreadyExistsFault", Status::Code::kAlreadyExists,
-                 "DB cluster already exists");
+    return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
   }
   if (src.status != "available") {
     return InvalidState("Source DB cluster " + src.id + " is " + src.status +
@@ -495,12 +489,10 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   const int64_t now = NowNs();
   int64_t at = req.restore_to_ns.value_or(now);
   if (at > now) {
-    return Fault("InvalidRestoreFault", Status::Code::kInvalidArgument,
-                 "RestoreToTime is in the future.");
+    return Refusal(ClusterError::kInvalidRestore, "RestoreToTime is in the future.");
   }
   if (at < std::max(vol.created_ns, vol.retained_from_ns)) {
-    return Fault("InvalidRestoreFault", Status::Code::kInvalidArgument,
-                 "RestoreToTime is before the earliest restorable time of DB cluster " + src.id +
+    return Refusal(ClusterError::kInvalidRestore, "RestoreToTime is before the earliest restorable time of DB cluster " + src.id +
                      ".");
   }
   ClusterRow row;
@@ -558,9 +550,10 @@ std::vector<EventView> ClusterService::DescribeEvents(const EventQuery& q) {
     EventView e;
     e.source_id = r.source_id;
     e.source_type = r.source_type;
-    e.source_arn = r.source_type == "db-instance" ? impl_->InstanceArn(r.source_id)
-                                                  : impl_->ClusterArn(r.source_id);
-    e.message = r.message;
+    // A kind this binary does not know (a newer rewindd's row) shows its detail as text.
+    e.kind = r.kind >= 0 && r.kind <= kMaxEventKind ? static_cast<EventKind>(r.kind)
+                                                    : EventKind::kMessage;
+    e.detail = r.message;
     e.categories = std::move(cats);
     e.date_ns = r.date_ns;
     out.push_back(std::move(e));
@@ -571,7 +564,7 @@ std::vector<EventView> ClusterService::DescribeEvents(const EventQuery& q) {
 Result<int64_t> ClusterService::PruneEvents() { return impl_->PruneEvents(); }
 
 namespace {
-// The metadata kind of a tagged resource, and its NotFound fault.
+// The metadata kind of a tagged resource.
 const char* KindName(ResourceKind kind) { return kind == ResourceKind::kCluster ? "cluster" : "db"; }
 }  // namespace
 

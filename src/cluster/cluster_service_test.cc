@@ -315,7 +315,8 @@ TEST_F(ServiceTest, AnEngineThatCannotStartFailsTheInstanceUntilARebootBringsItB
   EXPECT_EQ(0, knobs_.running.load());
   bool said = false;
   for (const EventView& e : svc_->DescribeEvents(EventQuery{})) {
-    said = said || e.message.find("DB instance failed to restart") != std::string::npos;
+    said = said || (e.kind == EventKind::kInstanceRestartFailed && e.source_id == "c1-1" &&
+                    e.detail.find("stand-in: start refused") != std::string::npos);
   }
   EXPECT_TRUE(said);
   knobs_.fail_start = false;

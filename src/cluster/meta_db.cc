@@ -98,6 +98,7 @@ CREATE TABLE operations (
   message TEXT NOT NULL DEFAULT '', started_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL);
 CREATE INDEX operations_by_state ON operations (state);
 CREATE INDEX operations_by_target ON operations (target, id);
+ALTER TABLE events ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
@@ -186,6 +187,7 @@ Status MetaDb::InTransaction(F&& body) {
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status s = body();
   if (s.ok()) s = Exec("COMMIT");
+  // The caller reports the first failure; a ROLLBACK that fails too adds nothing to act on.
   if (!s.ok()) (void)Exec("ROLLBACK");
   return s;
 }
@@ -456,17 +458,19 @@ Result<std::vector<OperationRow>> MetaDb::ListOperationsOf(const std::string& ta
 Status MetaDb::AddEvent(const EventRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_,
-         "INSERT INTO events (source_id, source_type, message, categories, date_ns) "
-         "VALUES (?,?,?,?,?)");
+         "INSERT INTO events (source_id, source_type, message, categories, date_ns, kind) "
+         "VALUES (?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
-  s.Bind(r.source_id).Bind(r.source_type).Bind(r.message).Bind(r.categories).Bind(r.date_ns);
+  s.Bind(r.source_id).Bind(r.source_type).Bind(r.message).Bind(r.categories).Bind(r.date_ns)
+      .Bind(r.kind);
   return s.Done();
 }
 
 Result<std::vector<EventRow>> MetaDb::ListEvents() {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_,
-         "SELECT source_id, source_type, message, categories, date_ns FROM events ORDER BY seq");
+         "SELECT source_id, source_type, message, categories, date_ns, kind FROM events "
+         "ORDER BY seq");
   RETURN_IF_ERROR(s.prepared());
   std::vector<EventRow> out;
   while (s.Step() == SQLITE_ROW) {
@@ -476,6 +480,7 @@ Result<std::vector<EventRow>> MetaDb::ListEvents() {
     r.message = s.Text(2);
     r.categories = s.Text(3);
     r.date_ns = s.Int(4);
+    r.kind = s.Int(5);
     out.push_back(std::move(r));
   }
   return out;

@@ -69,9 +69,10 @@ struct BacktrackRow {
 struct EventRow {
   std::string source_id;
   std::string source_type;
-  std::string message;
+  std::string message;     // the detail of `kind` (kind 0: the whole text)
   std::string categories;  // comma-separated
   int64_t date_ns = 0;
+  int64_t kind = 0;        // EventKind (cluster_event.h; schema v4)
 };
 
 // One row of the operations journal (schema v4; typed by OpJournal, src/cluster/op_journal.h).

@@ -122,6 +122,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
     ALTER TABLE clusters DROP COLUMN engine_uid;
     ALTER TABLE clusters DROP COLUMN volume_id;
     DROP TABLE operations;
+    ALTER TABLE events DROP COLUMN kind;
     INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
       database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
       source_cluster, volume, backtrack_disabled, restore_to_ns, deletion_protection)
@@ -160,11 +161,14 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   RawExec(path, R"sql(
     ALTER TABLE clusters DROP COLUMN volume_id;
     DROP TABLE operations;
+    ALTER TABLE events DROP COLUMN kind;
     INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
       database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
       source_cluster, volume, backtrack_disabled, restore_to_ns, deletion_protection, engine_uid)
       VALUES ('old', 'cluster-Z', 'aurora-mysql', '10.11', 'admin', 'db', 'backtracking', 3307,
               3600, 9, 'cg', '', 'old', 0, 0, 0, 2100000001);
+    INSERT INTO events (source_id, source_type, message, categories, date_ns)
+      VALUES ('old', 'db-cluster', 'DB cluster created', 'creation', 7);
     PRAGMA user_version = 3;
   )sql");
   auto db = MetaDb::Open(path);
@@ -175,6 +179,12 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   EXPECT_EQ(0, (*c)->volume_id);  // rewindd fills it in at its start
   EXPECT_EQ(2100000001, (*c)->engine_uid);
   EXPECT_EQ("backtracking", (*c)->status);
+  // An event of v3 keeps its text, as a plain message (kind 0).
+  auto events = (*db)->ListEvents();
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(1u, events->size());
+  EXPECT_EQ(0, events->front().kind);
+  EXPECT_EQ("DB cluster created", events->front().message);
   OpJournal journal(db->get());
   auto none = journal.Unfinished();
   ASSERT_TRUE(none.ok()) << none.status().ToString();

@@ -97,14 +97,12 @@ Result<int> ClusterService::Impl::AssignPort(std::optional<int> asked, const std
     return *asked;
   }
   for (int p = options_.first_port; p < 65535; ++p) {
-    if (!taken(p) && PortFree(options_.host, p)) return p;
+    if (!taken(p) && PortFree(p)) return p;
   }
   return Status::Unavailable("no free port");
 }
 
-int64_t ClusterService::Impl::EarliestBacktrackNs(const ClusterRow& row,
-                                                  const store::VolumeInfo& vol) const {
-  (void)row;
+int64_t ClusterService::Impl::EarliestBacktrackNs(const store::VolumeInfo& vol) const {
   // What the store still holds: the floor the last retention pass set (it moves only at the
   // next pass, so this moment stays reachable until then). Whole seconds, rounded up: the API
   // shows seconds, and that moment must be reachable.
@@ -116,7 +114,6 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   ClusterView v;
   v.id = row.id;
   v.resource_id = row.resource_id;
-  v.arn = ClusterArn(row.id);
   v.engine = row.engine;
   v.engine_version = row.engine_version;
   v.master_username = row.master_username;
@@ -131,7 +128,7 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.source_cluster = row.source_cluster;
   auto vol = VolumeOf(row);
   if (vol.ok()) {
-    v.earliest_restorable_ns = EarliestBacktrackNs(row, *vol);
+    v.earliest_restorable_ns = EarliestBacktrackNs(*vol);
     v.latest_restorable_ns = NowNs();
     if (row.backtrack_window_s > 0) {
       v.earliest_backtrack_ns = v.earliest_restorable_ns;
@@ -159,7 +156,6 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   v.id = row.id;
   v.cluster_id = row.cluster_id;
   v.resource_id = row.resource_id;
-  v.arn = InstanceArn(row.id);
   v.instance_class = row.instance_class;
   v.engine = cluster.engine;
   v.engine_version = cluster.engine_version;

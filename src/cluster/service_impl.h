@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_error.h"
+#include "cluster/cluster_event.h"
 #include "cluster/cluster_host.h"
 #include "cluster/cluster_service.h"
 #include "cluster/meta_db.h"
@@ -44,32 +46,25 @@ inline int64_t NowNs() {
       .count();
 }
 
-inline Status Fault(const char* code, Status::Code c, const std::string& msg) {
-  switch (c) {
-    case Status::Code::kNotFound: return Status::NotFound(msg).WithTag(code);
-    case Status::Code::kAlreadyExists: return Status::AlreadyExists(msg).WithTag(code);
-    case Status::Code::kFailedPrecondition: return Status::FailedPrecondition(msg).WithTag(code);
-    default: return Status::InvalidArgument(msg).WithTag(code);
-  }
-}
 inline Status ClusterNotFound(const std::string& id) {
-  return Fault("DBClusterNotFoundFault", Status::Code::kNotFound,
-               "DBCluster " + BoundedInput(id) + " not found.");
+  return Refusal(ClusterError::kClusterNotFound, "DBCluster " + BoundedInput(id) + " not found.");
 }
 inline Status InstanceNotFound(const std::string& id) {
-  return Fault("DBInstanceNotFound", Status::Code::kNotFound,
-               "DBInstance " + BoundedInput(id) + " not found.");
+  return Refusal(ClusterError::kInstanceNotFound,
+                 "DBInstance " + BoundedInput(id) + " not found.");
 }
 inline Status InvalidState(const std::string& msg) {
-  return Fault("InvalidDBClusterStateFault", Status::Code::kFailedPrecondition, msg);
+  return Refusal(ClusterError::kInvalidClusterState, msg);
+}
+inline Status InvalidInstanceState(const std::string& msg) {
+  return Refusal(ClusterError::kInvalidInstanceState, msg);
 }
 inline Status InvalidParam(const std::string& msg) {
-  return Fault("InvalidParameterValue", Status::Code::kInvalidArgument, msg);
+  return Refusal(ClusterError::kInvalidParameter, msg);
 }
 inline Status InvalidCombination(const std::string& msg) {
-  return Fault("InvalidParameterCombination", Status::Code::kInvalidArgument, msg);
+  return Refusal(ClusterError::kInvalidCombination, msg);
 }
-
 inline std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -97,7 +92,8 @@ inline std::string Uuid() {
   return s;
 }
 
-inline bool PortFree(const std::string& host, int port) {
+// Whether `port` is free on the loopback interface (where every mariadbd listens).
+inline bool PortFree(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   int one = 1;
@@ -105,7 +101,6 @@ inline bool PortFree(const std::string& host, int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  (void)host;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
@@ -171,16 +166,17 @@ class ClusterService::Impl {
   // Gives data_dir and its mnt/ and run/ their owners and modes (ServiceOptions::data_dir).
   Status SecureDataDir();
 
-  std::string ClusterArn(const std::string& id) const {
-    return "arn:aws:rds:" + options_.region + ":" + options_.account_id + ":cluster:" + id;
+  // Records an event of `kind` (its detail: a reason, a source cluster) about `source_id`.
+  // An event SQLite refuses (a full disk) is logged and lost: the operation it reports stands.
+  void Event(const std::string& source_id, EventKind kind, const std::string& detail = "") {
+    RecordEvent(EventRow{source_id, EventSourceType(kind), detail, EventCategories(kind),
+                         NowNs(), static_cast<int64_t>(kind)});
   }
-  std::string InstanceArn(const std::string& id) const {
-    return "arn:aws:rds:" + options_.region + ":" + options_.account_id + ":db:" + id;
-  }
-
-  void Event(const std::string& source_id, const std::string& type, const std::string& message,
-             const std::string& categories) {
-    (void)meta_->AddEvent(EventRow{source_id, type, message, categories, NowNs()});
+  void RecordEvent(const EventRow& row) {
+    if (Status s = meta_->AddEvent(row); !s.ok()) {
+      std::fprintf(stderr, "rewindd: event %lld of %s not recorded: %s\n",
+                   static_cast<long long>(row.kind), row.source_id.c_str(), s.ToString().c_str());
+    }
   }
 
   // The cluster's host, made (holding the row's volume) the first time it is asked for.
@@ -235,7 +231,12 @@ class ClusterService::Impl {
     std::vector<TagRow> rows;
     for (const TagView& t : MergeTags({}, tags)) rows.push_back(TagRow{t.key, t.value});
     Status s = meta_->PutTags(kind, id, rows);
-    if (!s.ok()) (void)undo();
+    if (!s.ok()) {
+      if (Status u = undo(); !u.ok()) {
+        std::fprintf(stderr, "rewindd: undoing %s %s after its tags were refused: %s\n",
+                     kind.c_str(), id.c_str(), u.ToString().c_str());
+      }
+    }
     return s;
   }
   Result<int64_t> PruneEvents() {
@@ -267,7 +268,7 @@ class ClusterService::Impl {
   Result<std::unique_ptr<ClusterEngine>> MakeEngine(const ClusterRow& row);
   // Kills a mariadbd left running by an earlier rewindd on this cluster's run dir.
   void KillOrphan(const ClusterRow& row);
-  int64_t EarliestBacktrackNs(const ClusterRow& row, const store::VolumeInfo& vol) const;
+  int64_t EarliestBacktrackNs(const store::VolumeInfo& vol) const;
 
   // Retention: one pass (CleanNow); CleanOnce runs one for the timer and logs a failure.
   Result<store::CleanReport> RetentionPass();

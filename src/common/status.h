@@ -64,8 +64,8 @@ class Status {
   Status WithContext(std::string_view context) const;
 
   // A tag names the precise fault for a layer that must tell callers more than the code says
-  // (the cluster service tags its refusals with the AWS error code, e.g.
-  // "InvalidDBClusterStateFault"). Empty unless set.
+  // (the cluster service's refusal kinds, cluster/cluster_error.h; an S3 error code from the
+  // object store; the code an RDS endpoint sent, in the CLI). Empty unless set.
   Status WithTag(std::string_view tag) const {
     Status s = *this;
     s.tag_ = tag;
