@@ -21,6 +21,12 @@ void ClusterService::Impl::FinishOp(Operation* op, const Status& outcome) {
   }
 }
 
+void ClusterService::Impl::MarkClusterFailed(const std::string& id) {
+  if (Status s = SetClusterStatus(id, "failed"); !s.ok()) {
+    std::fprintf(stderr, "rewindd: marking %s failed: %s\n", id.c_str(), s.ToString().c_str());
+  }
+}
+
 Status ClusterService::Impl::SetClusterVolume(const std::string& id, store::VolumeId volume) {
   ASSIGN_OR_RETURN(std::optional<ClusterRow> row, meta_->GetCluster(id));
   if (!row) return Status::NotFound("cluster " + id + " vanished");
@@ -66,9 +72,7 @@ void ClusterService::Impl::DoCreate(Operation op, ClusterRow row, std::string ma
   auto fail = [&](const Status& s) {
     std::fprintf(stderr, "rewindd: creating cluster %s failed: %s\n", row.id.c_str(),
                  s.ToString().c_str());
-    if (Status st = SetClusterStatus(row.id, "failed"); !st.ok()) {
-      std::fprintf(stderr, "rewindd: marking %s failed: %s\n", row.id.c_str(), st.ToString().c_str());
-    }
+    MarkClusterFailed(row.id);
     Event(row.id, EventKind::kClusterCreationFailed, s.message());
     FinishOp(&op, s);
   };
@@ -104,9 +108,7 @@ void ClusterService::Impl::DoClone(Operation op, ClusterRow row) {
   if (host) ol = std::unique_lock<std::mutex>(host->op_mutex());
   auto fail = [&](const Status& s) {
     std::fprintf(stderr, "rewindd: cloning %s failed: %s\n", row.id.c_str(), s.ToString().c_str());
-    if (Status st = SetClusterStatus(row.id, "failed"); !st.ok()) {
-      std::fprintf(stderr, "rewindd: marking %s failed: %s\n", row.id.c_str(), st.ToString().c_str());
-    }
+    MarkClusterFailed(row.id);
     Event(row.id, EventKind::kCloneFailed, s.message());
     FinishOp(&op, s);
   };
@@ -167,7 +169,9 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   Status s = kind == StartKind::kReboot ? host->Reboot() : host->Serve();
   if (!s.ok()) {
     // A store that refused a device sync refuses writes until rewindd reopens it.
-    if (Status h = store_->health(); !h.ok()) s = h.WithContext("restart rewindd to reopen the store");
+    if (Status h = store_->health(); !h.ok()) {
+      s = h.WithContext("restart rewindd to reopen the store");
+    }
     std::fprintf(stderr, "rewindd: starting instance %s failed: %s\n", inst.id.c_str(),
                  s.ToString().c_str());
     set_status("failed");
@@ -282,9 +286,7 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
   auto fail = [&](const Status& s) {
     std::fprintf(stderr, "rewindd: deleting cluster %s failed: %s\n", row.id.c_str(),
                  s.ToString().c_str());
-    if (Status st = SetClusterStatus(row.id, "failed"); !st.ok()) {
-      std::fprintf(stderr, "rewindd: marking %s failed: %s\n", row.id.c_str(), st.ToString().c_str());
-    }
+    MarkClusterFailed(row.id);
     Event(row.id, EventKind::kClusterDeletionFailed, s.message());
     FinishOp(&op, s);
   };

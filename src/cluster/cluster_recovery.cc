@@ -12,6 +12,21 @@
 
 namespace rwd::cluster {
 
+// Clusters made before per-cluster engine uids (or while rewindd was not root) get theirs
+// now, one at a time so each allocation sees the last.
+Status ClusterService::Impl::AssignMissingEngineUids() {
+  if (!engine_account_.switched) return Status::Ok();
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> old_rows, meta_->ListClusters());
+  for (ClusterRow row : old_rows) {
+    if (row.engine_uid > 0) continue;
+    ASSIGN_OR_RETURN(row.engine_uid, AllocateEngineUid());
+    RETURN_IF_ERROR(meta_->PutCluster(row));
+    std::fprintf(stderr, "rewindd: cluster %s runs as its own engine uid %lld from now on\n",
+                 row.id.c_str(), static_cast<long long>(row.engine_uid));
+  }
+  return Status::Ok();
+}
+
 Status ClusterService::Impl::Open() {
   ASSIGN_OR_RETURN(engine_account_, engine::ResolveEngineAccount(options_.engine_user));
   if (engine_account_.switched && (options_.engine_uid_base < 65536 ||
@@ -51,18 +66,7 @@ Status ClusterService::Impl::Open() {
     ASSIGN_OR_RETURN(engine_version_, eng->Version());
   }
 
-  // Clusters made before per-cluster engine uids (or while rewindd was not root) get theirs
-  // now, one at a time so each allocation sees the last.
-  if (engine_account_.switched) {
-    ASSIGN_OR_RETURN(std::vector<ClusterRow> old_rows, meta_->ListClusters());
-    for (ClusterRow row : old_rows) {
-      if (row.engine_uid > 0) continue;
-      ASSIGN_OR_RETURN(row.engine_uid, AllocateEngineUid());
-      RETURN_IF_ERROR(meta_->PutCluster(row));
-      std::fprintf(stderr, "rewindd: cluster %s runs as its own engine uid %lld from now on\n",
-                   row.id.c_str(), static_cast<long long>(row.engine_uid));
-    }
-  }
+  RETURN_IF_ERROR(AssignMissingEngineUids());
   // Bring every cluster back as it was; resume or roll back what a restart cut short.
   journal_ = OpJournal(meta_.get());
   std::map<std::string, Operation> cluster_ops, instance_ops;
@@ -177,7 +181,8 @@ Status ClusterService::Impl::RecoverBacktrack(const ClusterRow& row, std::option
   }
   if (op) {
     FinishOp(&*op, op_landed ? Status::Ok()
-                             : Status::Unavailable("interrupted by a restart before it was applied"));
+                             : Status::Unavailable(
+                                   "interrupted by a restart before it was applied"));
   }
   return Status::Ok();
 }

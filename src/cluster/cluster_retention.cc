@@ -26,42 +26,34 @@ void ClusterService::Impl::CleanOnce() {
   if (!r.ok()) std::fprintf(stderr, "rewindd: retention pass: %s\n", r.status().ToString().c_str());
 }
 
-Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
-  std::lock_guard<std::mutex> pass(pass_mu_);
-  // Old events go with every pass; a failure here does not stop the cleaning.
-  if (Result<int64_t> pruned = PruneEvents(); !pruned.ok()) {
-    std::fprintf(stderr, "rewindd: pruning events: %s\n", pruned.status().ToString().c_str());
+// Floors: each cluster's state from the start of its window on stays; `push` also moves every
+// floor halfway to now (the history budget is exceeded). A cluster whose backtrack or clone was
+// validated against its floor and is under way keeps its floor until that is done.
+Status ClusterService::Impl::RaiseFloors(int64_t now, bool push) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+  std::set<std::string> frozen;
+  for (const auto& r : rows) {
+    if (r.status != "available" && r.status != "failed") frozen.insert(r.id);
+    if (r.status == "creating" && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
   }
-  const int64_t now = NowNs();
-
-  // Floors: each cluster's state from the start of its window on stays; `push` also moves every
-  // floor halfway to now (the history budget is exceeded). A cluster whose backtrack or clone
-  // was validated against its floor and is under way keeps its floor until that is done.
-  std::map<std::string, uint64_t> volume_of;  // cluster id -> volume id
-  auto raise_floors = [&](bool push) -> Status {
-    std::lock_guard<std::mutex> lk(mu_);
-    ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
-    std::set<std::string> frozen;
-    for (const auto& r : rows) {
-      if (r.status != "available" && r.status != "failed") frozen.insert(r.id);
-      if (r.status == "creating" && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
+  for (const auto& r : rows) {
+    auto vol = VolumeOf(r);
+    if (!vol.ok() || frozen.count(r.id)) continue;
+    int64_t floor = now - r.backtrack_window_s * kNsPerSec;
+    if (push) floor = std::max(floor, vol->retained_from_ns + (now - vol->retained_from_ns) / 2);
+    if (floor > vol->retained_from_ns) {
+      RETURN_IF_ERROR(store_->SetRetention(vol->id, floor).status());
     }
-    for (const auto& r : rows) {
-      auto vol = VolumeOf(r);
-      if (!vol.ok()) continue;
-      volume_of[r.id] = vol->id.value;
-      if (frozen.count(r.id)) continue;
-      int64_t floor = now - r.backtrack_window_s * kNsPerSec;
-      if (push) floor = std::max(floor, vol->retained_from_ns + (now - vol->retained_from_ns) / 2);
-      if (floor > vol->retained_from_ns) RETURN_IF_ERROR(store_->SetRetention(vol->id, floor).status());
-    }
-    return Status::Ok();
-  };
+  }
+  return Status::Ok();
+}
 
-  // Inodes the kernel still holds on each mount: an unlinked one's data must stay readable.
-  std::map<uint64_t, std::set<uint64_t>> known;  // timeline -> inodes
-  std::set<uint64_t> busy;                        // timelines whose mount is being changed
-  std::map<std::string, fs::MountStats> mount_stats;
+// Inodes the kernel still holds on each mount: an unlinked one's data must stay readable.
+void ClusterService::Impl::CollectMounts(MountState* state) {
+  auto& known = state->known;
+  auto& busy = state->busy;
+  auto& mount_stats = state->stats;
   {
     std::vector<std::pair<std::string, std::shared_ptr<ClusterHost>>> hosts;
     {
@@ -86,28 +78,13 @@ Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
       mount_stats[id] = mount->stats;
     }
   }
-  RETURN_IF_ERROR(raise_floors(false));
-  store::CleanOptions co = options_.clean;
-  co.in_use = [&known, &busy](store::TimelineId tl, store::InodeId ino) {
-    if (busy.count(tl.value)) return true;
-    auto it = known.find(tl.value);
-    return it != known.end() && it->second.count(ino.value) > 0;
-  };
-  ASSIGN_OR_RETURN(store::CleanReport report, store_->Clean(co));
-  store::CleanReport total = report;
-  for (int i = 0; i < 8 && options_.history_budget_bytes > 0 &&
-                  report.bytes_after > options_.history_budget_bytes;
-       ++i) {
-    RETURN_IF_ERROR(raise_floors(true));
-    ASSIGN_OR_RETURN(report, store_->Clean(co));
-    total.versions_dropped += report.versions_dropped;
-    total.segments_rewritten += report.segments_rewritten;
-    total.bytes_after = report.bytes_after;
-    total.volumes = report.volumes;
-    total.seconds += report.seconds;
-  }
+}
 
-  // Alerts and the per-cluster figures.
+// The per-cluster figures after a pass; returns the clusters whose window alert changed (id,
+// new state).
+Result<std::vector<std::pair<std::string, bool>>> ClusterService::Impl::UpdateFigures(
+    const store::CleanReport& total, const std::map<std::string, fs::MountStats>& mount_stats,
+    int64_t now) {
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
   std::vector<std::pair<std::string, bool>> alerts;  // cluster, new alert state
   {
@@ -164,6 +141,42 @@ Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
     totals_.last_pass_seconds = total.seconds;
     totals_.last_pass_end_ns = NowNs();
   }
+  return alerts;
+}
+
+Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
+  std::lock_guard<std::mutex> pass(pass_mu_);
+  // Old events go with every pass; a failure here does not stop the cleaning.
+  if (Result<int64_t> pruned = PruneEvents(); !pruned.ok()) {
+    std::fprintf(stderr, "rewindd: pruning events: %s\n", pruned.status().ToString().c_str());
+  }
+  const int64_t now = NowNs();
+
+  MountState mounts;
+  CollectMounts(&mounts);
+  RETURN_IF_ERROR(RaiseFloors(now, false));
+  store::CleanOptions co = options_.clean;
+  co.in_use = [&known = mounts.known, &busy = mounts.busy](store::TimelineId tl,
+                                                          store::InodeId ino) {
+    if (busy.count(tl.value)) return true;
+    auto it = known.find(tl.value);
+    return it != known.end() && it->second.count(ino.value) > 0;
+  };
+  ASSIGN_OR_RETURN(store::CleanReport report, store_->Clean(co));
+  store::CleanReport total = report;
+  for (int i = 0; i < 8 && options_.history_budget_bytes > 0 &&
+                  report.bytes_after > options_.history_budget_bytes;
+       ++i) {
+    RETURN_IF_ERROR(RaiseFloors(now, true));
+    ASSIGN_OR_RETURN(report, store_->Clean(co));
+    total.versions_dropped += report.versions_dropped;
+    total.segments_rewritten += report.segments_rewritten;
+    total.bytes_after = report.bytes_after;
+    total.volumes = report.volumes;
+    total.seconds += report.seconds;
+  }
+
+  ASSIGN_OR_RETURN(auto alerts, UpdateFigures(total, mounts.stats, now));
   for (const auto& [id, on] : alerts) Event(id, on ? EventKind::kWindowCut : EventKind::kWindowBack);
   return total;
 }

@@ -349,8 +349,8 @@ class ClusterService {
   // kDefaultActivityPoints points (and whole minutes where the store keeps only minutes).
   // Failure: kClusterNotFound; kInvalidClusterState while the cluster's volume
   // does not exist (being created or deleted); kInvalidParameter naming StartTime (before the
-  // window), EndTime (in the future, or before StartTime) or Step (not a whole number of seconds, too
-  // many points, under a minute where only minutes are kept). Reads only; no I/O.
+  // window), EndTime (in the future, or before StartTime) or Step (not a whole number of
+  // seconds, too many points, under a minute where only minutes are kept). Reads only; no I/O.
   static constexpr int64_t kDefaultActivityPoints = 150;
   Result<ActivityView> Activity(const ActivityRequest& request);
   // Deletes events older than event_retention_days; returns how many went. Also run at start

@@ -165,6 +165,8 @@ class ClusterService::Impl {
   Result<int64_t> AllocateEngineUid();
   // Gives data_dir and its mnt/ and run/ their owners and modes (ServiceOptions::data_dir).
   Status SecureDataDir();
+  // Gives every cluster without an engine uid one (rewindd as root; Open).
+  Status AssignMissingEngineUids();
 
   // Records an event of `kind` (its detail: a reason, a source cluster) about `source_id`.
   // An event SQLite refuses (a full disk) is logged and lost: the operation it reports stands.
@@ -272,6 +274,17 @@ class ClusterService::Impl {
 
   // Retention: one pass (CleanNow); CleanOnce runs one for the timer and logs a failure.
   Result<store::CleanReport> RetentionPass();
+  // The parts of a pass (cluster_retention.cc).
+  struct MountState {
+    std::map<uint64_t, std::set<uint64_t>> known;  // timeline -> inodes the kernel holds
+    std::set<uint64_t> busy;                       // timelines whose mount is being changed
+    std::map<std::string, fs::MountStats> stats;   // by cluster id
+  };
+  void CollectMounts(MountState* state);
+  Status RaiseFloors(int64_t now, bool push);
+  Result<std::vector<std::pair<std::string, bool>>> UpdateFigures(
+      const store::CleanReport& total, const std::map<std::string, fs::MountStats>& mount_stats,
+      int64_t now);
   void CleanOnce();
 
   // Instances down while they should serve: "failed" ones, or "available" ones whose mariadbd
@@ -315,6 +328,8 @@ class ClusterService::Impl {
   void DoDeleteInstance(Operation op, InstanceRow inst);
   // Starts the cluster's engine again after it died on its own.
   void DoRecoverEngine(const std::string& cluster_id);
+  // Status "failed" for a cluster whose operation failed; a write SQLite refuses is logged.
+  void MarkClusterFailed(const std::string& id);
   // Sets the volume id of cluster `id` in its row (read, modified, written).
   Status SetClusterVolume(const std::string& id, store::VolumeId volume);
 
@@ -355,7 +370,6 @@ class ClusterService::Impl {
   std::mutex pass_mu_;  // serialises retention passes; taken before mu_
   std::mutex retention_mu_;  // guards the retention state below; a leaf
   std::map<std::string, ClusterRetention> retention_;  // by cluster id
-  std::map<std::string, int64_t> budget_floor_;  // floors the budget pushed past the window
   RetentionMetrics totals_;                            // cluster list unused here
   int64_t last_pass_ns_ = 0;
 

@@ -12,7 +12,9 @@
 
 namespace rwd {
 
-class Status {
+// [[nodiscard]]: a Status or Result a caller drops is a compile error (-Werror); a result
+// dropped on purpose is cast to (void) with a comment saying why.
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
@@ -84,7 +86,7 @@ const char* CodeName(Status::Code code);
 
 // Result<T>: a T on success, a non-ok Status on failure.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
