@@ -540,7 +540,7 @@ class RdsHandlerRebootTest : public RdsHandlerServiceTest {
       cluster::ClusterRow c;
       c.id = "gone";
       c.engine = "aurora-mysql";
-      c.status = "available";
+      c.status = cluster::ClusterStatus::kAvailable;
       c.port = 47001;
       c.volume = "gone-volume";
       ASSERT_TRUE((*meta)->PutCluster(c).ok());
@@ -550,7 +550,7 @@ class RdsHandlerRebootTest : public RdsHandlerServiceTest {
         i.id = id;
         i.cluster_id = "gone";
         i.instance_class = "db.r5.large";
-        i.status = status;
+        cluster::ParseStatus(status, &i.status);
         ASSERT_TRUE((*meta)->PutInstance(i).ok());
       }
     }
@@ -772,7 +772,7 @@ class RdsHandlerContractTest : public RdsHandlerServiceTest {
         cluster::ClusterRow c;
         c.id = "c" + std::to_string(100 + n);
         c.engine = "aurora-mysql";
-        c.status = "available";
+        c.status = cluster::ClusterStatus::kAvailable;
         c.port = 47100 + n;
         c.volume = c.id + "-gone";
         c.create_time_ns = 1'000'000'000LL * (n + 1);
@@ -782,7 +782,7 @@ class RdsHandlerContractTest : public RdsHandlerServiceTest {
       i.id = "c100-1";
       i.cluster_id = "c100";
       i.instance_class = "db.r5.large";
-      i.status = "failed";
+      i.status = cluster::InstanceStatus::kFailed;
       ASSERT_TRUE((*meta)->PutInstance(i).ok());
       // Events 15 and 13 days old: the service keeps 14 days (event_retention_days).
       const int64_t day = 24 * 3600 * 1'000'000'000LL;

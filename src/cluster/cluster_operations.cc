@@ -22,7 +22,7 @@ void ClusterService::Impl::FinishOp(Operation* op, const Status& outcome) {
 }
 
 void ClusterService::Impl::MarkClusterFailed(const std::string& id) {
-  if (Status s = SetClusterStatus(id, "failed"); !s.ok()) {
+  if (Status s = SetClusterStatus(id, ClusterStatus::kFailed); !s.ok()) {
     std::fprintf(stderr, "rewindd: marking %s failed: %s\n", id.c_str(), s.ToString().c_str());
   }
 }
@@ -41,14 +41,14 @@ void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
   auto writer = WriterOf(cluster_id);
   // Stopped on purpose meanwhile (backtrack, delete, shutdown), or restarted already.
   if (!host->has_engine() || host->serving() || !host->mounted() || !writer ||
-      writer->status == "deleting") {
+      writer->status == InstanceStatus::kDeleting) {
     return;
   }
-  auto set_status = [&](const std::string& s) {
+  auto set_status = [&](InstanceStatus s) {
     writer->status = s;
     SaveInstanceStatus(*writer, s);
   };
-  set_status("rebooting");
+  set_status(InstanceStatus::kRebooting);
   Status s;
   for (int attempt = 0; attempt < 3; ++attempt) {
     s = host->Serve();
@@ -56,11 +56,11 @@ void ClusterService::Impl::DoRecoverEngine(const std::string& cluster_id) {
     std::this_thread::sleep_for(std::chrono::seconds(1 << attempt));
   }
   if (!s.ok()) {
-    set_status("failed");
+    set_status(InstanceStatus::kFailed);
     Event(writer->id, EventKind::kInstanceRestartFailed, s.message());
     return;
   }
-  set_status("available");
+  set_status(InstanceStatus::kAvailable);
   Event(writer->id, EventKind::kInstanceRestartedAfterExit);
 }
 
@@ -90,7 +90,7 @@ void ClusterService::Impl::DoCreate(Operation op, ClusterRow row, std::string ma
   if (s.ok()) s = RecordStep(&op, OpStep::kInitialized);
   if (!s.ok()) return fail(s);
   Failpoint("cluster.create.initialized");
-  s = SetClusterStatus(row.id, "available");
+  s = SetClusterStatus(row.id, ClusterStatus::kAvailable);
   if (!s.ok()) return fail(s);
   FinishOp(&op, Status::Ok());
   Event(row.id, EventKind::kClusterCreated);
@@ -136,7 +136,7 @@ void ClusterService::Impl::DoClone(Operation op, ClusterRow row) {
   if (s.ok()) s = RecordStep(&op, OpStep::kPrepared);
   if (!s.ok()) return fail(s);
   Failpoint("cluster.clone.prepared");
-  s = SetClusterStatus(row.id, "available");
+  s = SetClusterStatus(row.id, ClusterStatus::kAvailable);
   if (!s.ok()) return fail(s);
   FinishOp(&op, Status::Ok());
   Event(row.id, EventKind::kClusterCloned, op.ref);
@@ -153,16 +153,18 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   std::shared_ptr<ClusterHost> host = *made;
   std::lock_guard<std::mutex> ol(host->op_mutex());
   auto cur = GetInstanceRow(inst.id);
-  auto set_status = [&](const std::string& s) {
+  auto set_status = [&](InstanceStatus s) {
     if (cur.ok() && *cur) SaveInstanceStatus(**cur, s);
   };
   if (kind != StartKind::kCreate) {
     // Deleted, or changed by another operation, since this was asked.
-    if (!cur.ok() || !*cur || (*cur)->status == "deleting" || (*cur)->status == "creating") {
+    if (!cur.ok() || !*cur || (*cur)->status == InstanceStatus::kDeleting ||
+        (*cur)->status == InstanceStatus::kCreating) {
       return finish(Status::FailedPrecondition("the instance changed meanwhile"));
     }
     if (kind == StartKind::kRetry && host->serving()) {
-      if ((*cur)->status == "failed") set_status("available");  // another start won the race
+      // Another start won the race.
+      if ((*cur)->status == InstanceStatus::kFailed) set_status(InstanceStatus::kAvailable);
       return;
     }
   }
@@ -174,7 +176,7 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
     }
     std::fprintf(stderr, "rewindd: starting instance %s failed: %s\n", inst.id.c_str(),
                  s.ToString().c_str());
-    set_status("failed");
+    set_status(InstanceStatus::kFailed);
     // A retry that fails again says nothing new: no event every interval.
     if (kind != StartKind::kRetry) {
       Event(inst.id,
@@ -186,10 +188,10 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   }
   if (op && kind == StartKind::kCreate) Failpoint("cluster.create_instance.started");
   if (op && kind == StartKind::kReboot) Failpoint("cluster.reboot.restarted");
-  set_status("available");
-  if (row->status == "failed" && kind != StartKind::kCreate) {
+  set_status(InstanceStatus::kAvailable);
+  if (row->status == ClusterStatus::kFailed && kind != StartKind::kCreate) {
     // A backtrack that could not bring the engine back left the cluster failed: it serves again.
-    if (Status st = SetClusterStatus(row->id, "available"); !st.ok()) {
+    if (Status st = SetClusterStatus(row->id, ClusterStatus::kAvailable); !st.ok()) {
       std::fprintf(stderr, "rewindd: marking %s available: %s\n", row->id.c_str(),
                    st.ToString().c_str());
     }
@@ -207,11 +209,12 @@ void ClusterService::Impl::RetryDownInstances() {
   if (!all.ok()) return;
   for (const InstanceRow& inst : *all) {
     auto row = meta_->GetCluster(inst.cluster_id);
-    if (!row.ok() || !*row || ((*row)->status != "available" && (*row)->status != "failed")) {
+    if (!row.ok() || !*row ||
+        ((*row)->status != ClusterStatus::kAvailable && (*row)->status != ClusterStatus::kFailed)) {
       continue;  // being created, backtracked or deleted: that operation owns the engine
     }
-    bool down = inst.status == "failed";
-    if (inst.status == "available") {
+    bool down = inst.status == InstanceStatus::kFailed;
+    if (inst.status == InstanceStatus::kAvailable) {
       std::shared_ptr<ClusterHost> host = FindHost(inst.cluster_id);
       if (host) {
         // Busy: an operation (a recovery after a crash, say) owns the engine now.
@@ -231,7 +234,7 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
   std::shared_ptr<ClusterHost> host = made.ok() ? *made : nullptr;
   std::unique_lock<std::mutex> ol;
   if (host) ol = std::unique_lock<std::mutex>(host->op_mutex());
-  bt.status = "applying";
+  bt.status = BacktrackStatus::kApplying;
   Status rewind = meta_->PutBacktrack(bt);
   const bool had_engine = host && host->serving();
   if (rewind.ok() && !host) rewind = made.status();
@@ -255,9 +258,9 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
   Status up = !host ? made.status() : had_engine ? host->Serve() : host->MountHead();
   if (rewind.ok() && up.ok()) {
     Failpoint("cluster.backtrack.serving");
-    bt.status = "completed";
+    bt.status = BacktrackStatus::kCompleted;
     Status s = meta_->PutBacktrack(bt);
-    if (s.ok()) s = SetClusterStatus(bt.cluster_id, "available");
+    if (s.ok()) s = SetClusterStatus(bt.cluster_id, ClusterStatus::kAvailable);
     FinishOp(&op, s);
     if (!s.ok()) {
       std::fprintf(stderr, "rewindd: recording the backtrack of %s: %s\n", bt.cluster_id.c_str(),
@@ -269,10 +272,13 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
   Status why = !rewind.ok() ? rewind : up;
   std::fprintf(stderr, "rewindd: backtrack of %s failed: %s\n", bt.cluster_id.c_str(),
                why.ToString().c_str());
-  bt.status = "failed";
+  bt.status = BacktrackStatus::kFailed;
   bt.message = why.message();
   Status s = meta_->PutBacktrack(bt);
-  if (s.ok()) s = SetClusterStatus(bt.cluster_id, up.ok() ? "available" : "failed");
+  if (s.ok()) {
+    s = SetClusterStatus(bt.cluster_id,
+                         up.ok() ? ClusterStatus::kAvailable : ClusterStatus::kFailed);
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "rewindd: recording the backtrack of %s: %s\n", bt.cluster_id.c_str(),
                  s.ToString().c_str());
@@ -328,7 +334,7 @@ void ClusterService::Impl::DoDeleteInstance(Operation op, InstanceRow inst) {
   if (!s.ok()) {
     std::fprintf(stderr, "rewindd: deleting instance %s failed: %s\n", inst.id.c_str(),
                  s.ToString().c_str());
-    SaveInstanceStatus(inst, "failed");
+    SaveInstanceStatus(inst, InstanceStatus::kFailed);
     Event(inst.id, EventKind::kInstanceDeletionFailed, s.message());
     FinishOp(&op, s);
     return;

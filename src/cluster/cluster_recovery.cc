@@ -165,7 +165,7 @@ Status ClusterService::Impl::RecoverBacktrack(const ClusterRow& row, std::option
   const bool op_landed = op && (op->step >= OpStep::kRebranched ||
                                 vol.head.value != static_cast<uint64_t>(op->timeline_before));
   for (BacktrackRow bt : bts) {
-    if (bt.status != "pending" && bt.status != "applying") continue;
+    if (bt.status != BacktrackStatus::kPending && bt.status != BacktrackStatus::kApplying) continue;
     bool landed;
     if (op && op->ref == bt.id) {
       landed = op_landed;
@@ -173,7 +173,7 @@ Status ClusterService::Impl::RecoverBacktrack(const ClusterRow& row, std::option
       // Begun by a rewindd without the journal (meta.db schema < 4): only the clocks tell.
       landed = vol.history.back().from_ns >= bt.request_time_ns;
     }
-    bt.status = landed ? "completed" : "failed";
+    bt.status = landed ? BacktrackStatus::kCompleted : BacktrackStatus::kFailed;
     if (!landed) bt.message = "interrupted by a restart before it was applied";
     RETURN_IF_ERROR(meta_->PutBacktrack(bt));
     if (landed) Event(row.id, EventKind::kBacktrackCompleted);
@@ -200,25 +200,25 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
   }
   // The operation the row's status says is under way; an unfinished one of another kind was
   // overtaken (its end only was not recorded).
-  const OpKind expected = row.status == "deleting"      ? OpKind::kDelete
-                          : row.status == "backtracking" ? OpKind::kBacktrack
+  const OpKind expected = row.status == ClusterStatus::kDeleting      ? OpKind::kDelete
+                          : row.status == ClusterStatus::kBacktracking ? OpKind::kBacktrack
                           : !row.source_cluster.empty()  ? OpKind::kClone
                                                          : OpKind::kCreate;
   if (op && (op->kind != expected ||
-             (row.status != "deleting" && row.status != "backtracking" &&
-              row.status != "creating"))) {
-    FinishOp(&*op, row.status == "failed" ? Status::Unavailable("the cluster failed")
+             (row.status != ClusterStatus::kDeleting && row.status != ClusterStatus::kBacktracking &&
+              row.status != ClusterStatus::kCreating))) {
+    FinishOp(&*op, row.status == ClusterStatus::kFailed ? Status::Unavailable("the cluster failed")
                                           : Status::Ok());
     op.reset();
   }
-  if (row.status == "deleting") {
+  if (row.status == ClusterStatus::kDeleting) {
     Operation del{.kind = OpKind::kDelete, .target = row.id};
     if (op) del = *op;
     else RETURN_IF_ERROR(BeginOp(&del));
     Async([this, del, row] { DoDeleteCluster(del, row); });
     return Status::Ok();
   }
-  if (row.status == "creating" && !row.source_cluster.empty()) {
+  if (row.status == ClusterStatus::kCreating && !row.source_cluster.empty()) {
     Operation clone{.kind = OpKind::kClone, .target = row.id, .ref = row.source_cluster,
                     // The moment asked for (0 in rows of older versions: now).
                     .arg_ns = row.restore_to_ns > 0 ? row.restore_to_ns : NowNs()};
@@ -227,24 +227,24 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     Async([this, clone, row] { DoClone(clone, row); });
     return Status::Ok();
   }
-  if (row.status == "creating" && op && op->step >= OpStep::kInitialized &&
+  if (row.status == ClusterStatus::kCreating && op && op->step >= OpStep::kInitialized &&
       row.volume_id != 0) {
     // Its database was made and synced; only the status was not written.
-    row.status = "available";
+    row.status = ClusterStatus::kAvailable;
     RETURN_IF_ERROR(meta_->PutCluster(row));
     FinishOp(&*op, Status::Ok());
     Event(row.id, EventKind::kClusterCreated);
-  } else if (row.status == "creating" || row.volume_id == 0) {
+  } else if (row.status == ClusterStatus::kCreating || row.volume_id == 0) {
     // Its master password was never stored: an interrupted creation cannot be redone. The
     // volume (if made) stays with the failed cluster until it is deleted.
-    row.status = "failed";
+    row.status = ClusterStatus::kFailed;
     RETURN_IF_ERROR(meta_->PutCluster(row));
     if (op) FinishOp(&*op, Status::Unavailable("interrupted by a restart"));
     Event(row.id, EventKind::kClusterCreationInterrupted);
     return Status::Ok();
   }
-  if (row.status == "backtracking") RETURN_IF_ERROR(RecoverBacktrack(row, op));
-  if (row.status != "failed") row.status = "available";
+  if (row.status == ClusterStatus::kBacktracking) RETURN_IF_ERROR(RecoverBacktrack(row, op));
+  if (row.status != ClusterStatus::kFailed) row.status = ClusterStatus::kAvailable;
   RETURN_IF_ERROR(meta_->PutCluster(row));
   ASSIGN_OR_RETURN(std::shared_ptr<ClusterHost> host, HostFor(row));
   {
@@ -252,13 +252,13 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     RETURN_IF_ERROR(host->Prepare());
   }
   if (auto w = WriterOf(row.id)) {
-    if (w->status == "deleting") {
+    if (w->status == InstanceStatus::kDeleting) {
       Operation del{.kind = OpKind::kDeleteInstance, .target = w->id};
       if (auto it = instance_ops.find(w->id); it != instance_ops.end()) del = it->second;
       else RETURN_IF_ERROR(BeginOp(&del));
       Async([this, del, inst = *w] { DoDeleteInstance(del, inst); });
     } else {
-      w->status = "creating";
+      w->status = InstanceStatus::kCreating;
       RETURN_IF_ERROR(PutInstanceRow(*w));
       Async([this, inst = *w] { DoStartInstance(std::nullopt, inst); });
     }

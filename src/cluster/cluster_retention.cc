@@ -34,8 +34,8 @@ Status ClusterService::Impl::RaiseFloors(int64_t now, bool push) {
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
   std::set<std::string> frozen;
   for (const auto& r : rows) {
-    if (r.status != "available" && r.status != "failed") frozen.insert(r.id);
-    if (r.status == "creating" && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
+    if (r.status != ClusterStatus::kAvailable && r.status != ClusterStatus::kFailed) frozen.insert(r.id);
+    if (r.status == ClusterStatus::kCreating && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
   }
   for (const auto& r : rows) {
     auto vol = VolumeOf(r);

@@ -84,7 +84,7 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   row.engine_version = impl_->engine_version_;
   row.master_username = req.master_username;
   row.database_name = req.database_name;
-  row.status = "creating";
+  row.status = ClusterStatus::kCreating;
   ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
   ASSIGN_OR_RETURN(row.engine_uid, impl_->AllocateEngineUid());
   row.backtrack_window_s = req.backtrack_window_s;
@@ -125,8 +125,9 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
   // Deletion protection alone may change on a failed cluster too: otherwise a protected cluster
   // that failed could never be deleted.
   const bool protection_only = !req.backtrack_window_s && !req.master_password;
-  if (row.status != "available" && !(row.status == "failed" && protection_only)) {
-    return InvalidState("DB cluster " + row.id + " is " + row.status +
+  if (row.status != ClusterStatus::kAvailable &&
+      !(row.status == ClusterStatus::kFailed && protection_only)) {
+    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
                         "; it can be modified when it is available.");
   }
   if (req.backtrack_window_s) {
@@ -188,16 +189,17 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
   }
   // As in Aurora, instances already being deleted do not hold the cluster back (the usual
   // clean-up is delete-db-instance then delete-db-cluster at once).
-  if (auto w = impl_->WriterOf(row.id); w && w->status != "deleting") {
+  if (auto w = impl_->WriterOf(row.id); w && w->status != InstanceStatus::kDeleting) {
     return InvalidState("Cluster cannot be deleted, it still contains DB instances in "
                         "non-deleting state.");
   }
-  if (row.status != "available" && row.status != "failed") {
-    return InvalidState("DB cluster " + row.id + " is " + row.status + "; it cannot be deleted now.");
+  if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed) {
+    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
+                        "; it cannot be deleted now.");
   }
   Operation op{.kind = OpKind::kDelete, .target = row.id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
-  row.status = "deleting";
+  row.status = ClusterStatus::kDeleting;
   if (Status s = impl_->meta_->PutCluster(row); !s.ok()) {
     impl_->FinishOp(&op, s);
     return s;
@@ -234,15 +236,15 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
     return InvalidState("DB cluster " + row.id + " already has its writer instance; Rewind "
                         "serves one instance per cluster.");
   }
-  if (row.status != "available" && row.status != "creating") {
-    return InvalidState("DB cluster " + row.id + " is " + row.status + ".");
+  if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kCreating) {
+    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) + ".");
   }
   InstanceRow inst;
   inst.id = id;
   inst.cluster_id = row.id;
   inst.resource_id = "db-" + RandomAlnum(26, true);
   inst.instance_class = req.instance_class;
-  inst.status = "creating";
+  inst.status = InstanceStatus::kCreating;
   inst.create_time_ns = NowNs();
   RETURN_IF_ERROR(impl_->PutInstanceRow(inst));
   RETURN_IF_ERROR(impl_->PutNewTags("db", id, req.tags, [&] { return impl_->DeleteInstanceRow(id); }));
@@ -271,16 +273,16 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
-  if (inst->status == "deleting") {
+  if (inst->status == InstanceStatus::kDeleting) {
     return InvalidInstanceState("DB instance " + inst->id + " is already being deleted.");
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
-  if (row.status == "backtracking") {
+  if (row.status == ClusterStatus::kBacktracking) {
     return InvalidInstanceState("DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
   Operation op{.kind = OpKind::kDeleteInstance, .target = inst->id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
-  inst->status = "deleting";
+  inst->status = InstanceStatus::kDeleting;
   if (Status s = impl_->PutInstanceRow(*inst); !s.ok()) {
     impl_->FinishOp(&op, s);
     return s;
@@ -293,18 +295,19 @@ Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
-  if (inst->status != "available" && inst->status != "failed") {
-    return InvalidInstanceState("DB instance " + inst->id + " is " + inst->status +
+  if (inst->status != InstanceStatus::kAvailable && inst->status != InstanceStatus::kFailed) {
+    return InvalidInstanceState("DB instance " + inst->id + " is " + StatusName(inst->status) +
                      "; it can be rebooted when it is available or failed.");
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
-  if (row.status != "available" && row.status != "failed") {
-    return InvalidInstanceState("DB instance " + inst->id + " cannot be rebooted while its cluster is " +
-                     row.status + ".");
+  if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed) {
+    return InvalidInstanceState("DB instance " + inst->id +
+                                " cannot be rebooted while its cluster is " +
+                                StatusName(row.status) + ".");
   }
   Operation op{.kind = OpKind::kReboot, .target = inst->id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
-  inst->status = "rebooting";
+  inst->status = InstanceStatus::kRebooting;
   if (Status s = impl_->PutInstanceRow(*inst); !s.ok()) {
     impl_->FinishOp(&op, s);
     return s;
@@ -322,12 +325,12 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
     return InvalidState("Backtrack is not enabled for DB cluster " + row.id +
                         " (its BacktrackWindow is 0).");
   }
-  if (row.status == "backtracking") {
+  if (row.status == ClusterStatus::kBacktracking) {
     return InvalidState("DB cluster " + row.id + " is already backtracking; wait until it is "
                         "available.");
   }
-  if (row.status != "available") {
-    return InvalidState("DB cluster " + row.id + " is " + row.status +
+  if (row.status != ClusterStatus::kAvailable) {
+    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
                         "; it can be backtracked when it is available.");
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(row));
@@ -351,18 +354,18 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
   bt.backtrack_to_ns = to;
   bt.backtracked_from_ns = now;
   bt.request_time_ns = now;
-  bt.status = "pending";
+  bt.status = BacktrackStatus::kPending;
   // The head it is asked on: after a crash, a different head means the rewind landed.
   Operation op{.kind = OpKind::kBacktrack, .target = row.id, .ref = bt.id, .arg_ns = to,
                .timeline_before = static_cast<int64_t>(vol.head.value)};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
   Status s = impl_->meta_->PutBacktrack(bt);
-  row.status = "backtracking";
+  row.status = ClusterStatus::kBacktracking;
   if (s.ok()) s = impl_->meta_->PutCluster(row);
   if (!s.ok()) {
     // Settled now, so that recovery never finds it half begun.
     impl_->FinishOp(&op, s);
-    bt.status = "failed";
+    bt.status = BacktrackStatus::kFailed;
     bt.message = s.message();
     if (Status b = impl_->meta_->PutBacktrack(bt); !b.ok()) {
       std::fprintf(stderr, "rewindd: recording backtrack %s failed: %s\n", bt.id.c_str(),
@@ -373,7 +376,7 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
   impl_->Event(row.id, EventKind::kBacktrackStarted);
   impl_->Async([impl = impl_.get(), op, bt] { impl->DoBacktrack(op, bt); });
   return BacktrackView{bt.id, bt.cluster_id, bt.backtrack_to_ns, bt.backtracked_from_ns,
-                       bt.request_time_ns, bt.status, ""};
+                       bt.request_time_ns, StatusName(bt.status), ""};
 }
 
 Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
@@ -381,7 +384,7 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   auto found = impl_->VolumeOf(row);
   if (!found.ok()) {
     // Being created (no volume yet) or deleted (volume gone): nothing to show.
-    return InvalidState("DB cluster " + row.id + " is " + row.status +
+    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
                         "; its activity can be described once its storage exists.");
   }
   const store::VolumeInfo& vol = *found;
@@ -442,11 +445,11 @@ Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
   for (const auto& r : rows) {
     if (backtrack_id && r.id != *backtrack_id) continue;
     if (!statuses.empty() &&
-        std::find(statuses.begin(), statuses.end(), r.status) == statuses.end()) {
+        std::find(statuses.begin(), statuses.end(), StatusName(r.status)) == statuses.end()) {
       continue;
     }
     out.push_back(BacktrackView{r.id, r.cluster_id, r.backtrack_to_ns, r.backtracked_from_ns,
-                                r.request_time_ns, r.status, r.message});
+                                r.request_time_ns, StatusName(r.status), r.message});
   }
   if (backtrack_id && out.empty()) {
     return Refusal(ClusterError::kBacktrackNotFound, "Backtrack " + BoundedInput(*backtrack_id) + " not found for DB cluster " +
@@ -481,8 +484,8 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   if (existing) {
     return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
   }
-  if (src.status != "available") {
-    return InvalidState("Source DB cluster " + src.id + " is " + src.status +
+  if (src.status != ClusterStatus::kAvailable) {
+    return InvalidState("Source DB cluster " + src.id + " is " + StatusName(src.status) +
                         "; it can be cloned when it is available.");
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(src));
@@ -502,7 +505,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   row.engine_version = src.engine_version;
   row.master_username = src.master_username;
   row.database_name = src.database_name;
-  row.status = "creating";
+  row.status = ClusterStatus::kCreating;
   ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
   ASSIGN_OR_RETURN(row.engine_uid, impl_->AllocateEngineUid());  // its own, not the source's
   row.backtrack_window_s = req.backtrack_window_s.value_or(src.backtrack_window_s);

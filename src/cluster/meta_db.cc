@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+
 namespace rwd::cluster {
 namespace {
 
@@ -116,7 +118,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.engine_version = s.Text(3);
   r.master_username = s.Text(4);
   r.database_name = s.Text(5);
-  r.status = s.Text(6);
+  ParseStatus(s.Text(6), &r.status);
   r.port = static_cast<int>(s.Int(7));
   r.backtrack_window_s = s.Int(8);
   r.create_time_ns = s.Int(9);
@@ -137,7 +139,7 @@ InstanceRow ReadInstance(Stmt& s) {
   r.cluster_id = s.Text(1);
   r.resource_id = s.Text(2);
   r.instance_class = s.Text(3);
-  r.status = s.Text(4);
+  ParseStatus(s.Text(4), &r.status);
   r.create_time_ns = s.Int(5);
   return r;
 }
@@ -149,7 +151,41 @@ constexpr const char* kClusterCols =
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns";
 
+template <typename E, size_t N>
+void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>& names,
+                E unknown) {
+  for (size_t i = 0; i < N; ++i) {
+    if (text == names[i]) {
+      *out = static_cast<E>(i);
+      return;
+    }
+  }
+  *out = unknown;
+}
+
+constexpr std::array<const char*, 5> kClusterStatusNames = {"creating", "available",
+                                                            "backtracking", "deleting", "failed"};
+constexpr std::array<const char*, 5> kInstanceStatusNames = {"creating", "available",
+                                                             "rebooting", "deleting", "failed"};
+constexpr std::array<const char*, 4> kBacktrackStatusNames = {"pending", "applying", "completed",
+                                                              "failed"};
+
 }  // namespace
+
+const char* StatusName(ClusterStatus s) { return kClusterStatusNames[static_cast<size_t>(s)]; }
+const char* StatusName(InstanceStatus s) { return kInstanceStatusNames[static_cast<size_t>(s)]; }
+const char* StatusName(BacktrackStatus s) {
+  return kBacktrackStatusNames[static_cast<size_t>(s)];
+}
+void ParseStatus(std::string_view text, ClusterStatus* out) {
+  ParseNamed(text, out, kClusterStatusNames, ClusterStatus::kFailed);
+}
+void ParseStatus(std::string_view text, InstanceStatus* out) {
+  ParseNamed(text, out, kInstanceStatusNames, InstanceStatus::kFailed);
+}
+void ParseStatus(std::string_view text, BacktrackStatus* out) {
+  ParseNamed(text, out, kBacktrackStatusNames, BacktrackStatus::kFailed);
+}
 
 Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
   // Create the file 0600 before SQLite does, so it is never readable by others, and make one
@@ -268,7 +304,7 @@ Status MetaDb::PutCluster(const ClusterRow& r) {
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
-      .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
+      .Bind(r.database_name).Bind(std::string(StatusName(r.status))).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
       .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
       .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id);
@@ -309,7 +345,8 @@ Status MetaDb::PutInstance(const InstanceRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_, "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
-  s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class).Bind(r.status)
+  s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class)
+      .Bind(std::string(StatusName(r.status)))
       .Bind(r.create_time_ns);
   return s.Done();
 }
@@ -349,7 +386,7 @@ Status MetaDb::PutBacktrack(const BacktrackRow& r) {
   Stmt s(db_, "INSERT OR REPLACE INTO backtracks VALUES (?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.cluster_id).Bind(r.backtrack_to_ns).Bind(r.backtracked_from_ns)
-      .Bind(r.request_time_ns).Bind(r.status).Bind(r.message);
+      .Bind(r.request_time_ns).Bind(std::string(StatusName(r.status))).Bind(r.message);
   return s.Done();
 }
 
@@ -368,7 +405,7 @@ Result<std::vector<BacktrackRow>> MetaDb::ListBacktracks(const std::string& clus
     r.backtrack_to_ns = s.Int(2);
     r.backtracked_from_ns = s.Int(3);
     r.request_time_ns = s.Int(4);
-    r.status = s.Text(5);
+    ParseStatus(s.Text(5), &r.status);
     r.message = s.Text(6);
     out.push_back(std::move(r));
   }

@@ -15,11 +15,26 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 
 namespace rwd::cluster {
+
+// The states of clusters, instances and backtracks. meta.db stores them as the text StatusName
+// gives (the words Aurora shows); ParseStatus reads them back.
+enum class ClusterStatus { kCreating, kAvailable, kBacktracking, kDeleting, kFailed };
+enum class InstanceStatus { kCreating, kAvailable, kRebooting, kDeleting, kFailed };
+enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
+const char* StatusName(ClusterStatus status);
+const char* StatusName(InstanceStatus status);
+const char* StatusName(BacktrackStatus status);
+// The status named `text`; a text this binary does not know (written by a newer rewindd) reads
+// as failed, the state that lets a user delete or reboot it.
+void ParseStatus(std::string_view text, ClusterStatus* out);
+void ParseStatus(std::string_view text, InstanceStatus* out);
+void ParseStatus(std::string_view text, BacktrackStatus* out);
 
 struct ClusterRow {
   std::string id;
@@ -28,7 +43,7 @@ struct ClusterRow {
   std::string engine_version;
   std::string master_username;
   std::string database_name;
-  std::string status;
+  ClusterStatus status = ClusterStatus::kCreating;
   int port = 0;
   int64_t backtrack_window_s = 0;
   int64_t create_time_ns = 0;
@@ -52,7 +67,7 @@ struct InstanceRow {
   std::string cluster_id;
   std::string resource_id;
   std::string instance_class;
-  std::string status;
+  InstanceStatus status = InstanceStatus::kCreating;
   int64_t create_time_ns = 0;
 };
 
@@ -62,7 +77,7 @@ struct BacktrackRow {
   int64_t backtrack_to_ns = 0;
   int64_t backtracked_from_ns = 0;
   int64_t request_time_ns = 0;
-  std::string status;
+  BacktrackStatus status = BacktrackStatus::kPending;
   std::string message;
 };
 

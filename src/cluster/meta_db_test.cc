@@ -90,7 +90,7 @@ TEST(MetaDbSchema, VersionZeroFileIsMigratedInPlaceDataKept) {
   auto bts = (*db)->ListBacktracks("lab");
   ASSERT_TRUE(bts.ok());
   ASSERT_EQ(1u, bts->size());
-  EXPECT_EQ("completed", (*bts)[0].status);
+  EXPECT_EQ(BacktrackStatus::kCompleted, (*bts)[0].status);
   auto ev = (*db)->ListEvents();
   ASSERT_TRUE(ev.ok());
   ASSERT_EQ(1u, ev->size());
@@ -178,7 +178,7 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ(0, (*c)->volume_id);  // rewindd fills it in at its start
   EXPECT_EQ(2100000001, (*c)->engine_uid);
-  EXPECT_EQ("backtracking", (*c)->status);
+  EXPECT_EQ(ClusterStatus::kBacktracking, (*c)->status);
   // An event of v3 keeps its text, as a plain message (kind 0).
   auto events = (*db)->ListEvents();
   ASSERT_TRUE(events.ok());
@@ -231,6 +231,24 @@ TEST(OpJournal, StepsAndEndsAreKeptAndUnfinishedOnesListed) {
   Operation unknown;
   unknown.id = 999;
   EXPECT_EQ(Status::Code::kNotFound, reopened.Step(&unknown, OpStep::kHalted).code());
+}
+
+TEST(MetaDbStatus, NamesRoundTripAndUnknownTextReadsAsFailed) {
+  for (ClusterStatus c : {ClusterStatus::kCreating, ClusterStatus::kAvailable,
+                          ClusterStatus::kBacktracking, ClusterStatus::kDeleting,
+                          ClusterStatus::kFailed}) {
+    ClusterStatus back = ClusterStatus::kCreating;
+    ParseStatus(StatusName(c), &back);
+    EXPECT_EQ(c, back) << StatusName(c);
+  }
+  InstanceStatus i = InstanceStatus::kAvailable;
+  ParseStatus("rebooting", &i);
+  EXPECT_EQ(InstanceStatus::kRebooting, i);
+  ParseStatus("stopped", &i);  // a state of a newer rewindd
+  EXPECT_EQ(InstanceStatus::kFailed, i);
+  BacktrackStatus b = BacktrackStatus::kPending;
+  ParseStatus("applying", &b);
+  EXPECT_EQ(BacktrackStatus::kApplying, b);
 }
 
 TEST(MetaDbSchema, NewerVersionIsRefusedUnchanged) {
@@ -305,7 +323,7 @@ TEST(MetaDbBackup, CopyHoldsTheRowsAndChangesAreCounted) {
   const int64_t before = (*db)->ChangeCount();
   ClusterRow row;
   row.id = "lab";
-  row.status = "available";
+  row.status = ClusterStatus::kAvailable;
   ASSERT_TRUE((*db)->PutCluster(row).ok());
   EXPECT_GT((*db)->ChangeCount(), before);
   ASSERT_TRUE((*db)->BackupTo(dir.path() + "/copy.db").ok());
@@ -314,7 +332,7 @@ TEST(MetaDbBackup, CopyHoldsTheRowsAndChangesAreCounted) {
   auto got = (*copy)->GetCluster("lab");
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->has_value());
-  EXPECT_EQ("available", (*got)->status);
+  EXPECT_EQ(ClusterStatus::kAvailable, (*got)->status);
   // A directory that does not exist: a clear error, nothing written.
   Status s = (*db)->BackupTo(dir.path() + "/no/such/dir/copy.db");
   EXPECT_FALSE(s.ok());

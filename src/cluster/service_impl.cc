@@ -15,7 +15,7 @@ Result<ClusterRow> ClusterService::Impl::GetClusterRow(const std::string& id) {
   return *row;
 }
 
-Status ClusterService::Impl::SetClusterStatus(const std::string& id, const std::string& status) {
+Status ClusterService::Impl::SetClusterStatus(const std::string& id, ClusterStatus status) {
   ASSIGN_OR_RETURN(std::optional<ClusterRow> row, meta_->GetCluster(id));
   if (!row) return Status::NotFound("cluster vanished");
   row->status = status;
@@ -42,14 +42,14 @@ Result<std::vector<InstanceRow>> ClusterService::Impl::ListInstanceRows() {
   return rows;
 }
 
-void ClusterService::Impl::SaveInstanceStatus(InstanceRow row, const std::string& status) {
+void ClusterService::Impl::SaveInstanceStatus(InstanceRow row, InstanceStatus status) {
   row.status = status;
   std::lock_guard<std::mutex> lk(unsaved_mu_);
   if (meta_->PutInstance(row).ok()) {
     unsaved_.erase(row.id);
   } else {
     std::fprintf(stderr, "rewindd: instance %s is %s; metadata not written yet\n",
-                 row.id.c_str(), status.c_str());
+                 row.id.c_str(), StatusName(status));
     unsaved_[row.id] = row;
   }
 }
@@ -118,7 +118,7 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.engine_version = row.engine_version;
   v.master_username = row.master_username;
   v.database_name = row.database_name;
-  v.status = row.status;
+  v.status = StatusName(row.status);
   v.endpoint = options_.host;
   v.reader_endpoint = options_.host;
   v.port = row.port;
@@ -159,7 +159,7 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   v.instance_class = row.instance_class;
   v.engine = cluster.engine;
   v.engine_version = cluster.engine_version;
-  v.status = row.status;
+  v.status = StatusName(row.status);
   v.endpoint = options_.host;
   v.port = cluster.port;
   v.create_time_ns = row.create_time_ns;

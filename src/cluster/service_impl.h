@@ -251,7 +251,7 @@ class ClusterService::Impl {
     if (row.volume_id == 0) return Status::NotFound("DB cluster " + row.id + " has no volume");
     return store_->GetVolume(store::VolumeId(static_cast<uint64_t>(row.volume_id)));
   }
-  Status SetClusterStatus(const std::string& id, const std::string& status);
+  Status SetClusterStatus(const std::string& id, ClusterStatus status);
   Result<ClusterView> View(const ClusterRow& row);
   InstanceView ViewInstance(const InstanceRow& row, const ClusterRow& cluster) const;
   std::optional<InstanceRow> WriterOf(const std::string& cluster_id);
@@ -261,7 +261,7 @@ class ClusterService::Impl {
   // stale "rebooting" cannot block the instance once space is back.
   Result<std::optional<InstanceRow>> GetInstanceRow(const std::string& id);
   Result<std::vector<InstanceRow>> ListInstanceRows();
-  void SaveInstanceStatus(InstanceRow row, const std::string& status);  // background changes
+  void SaveInstanceStatus(InstanceRow row, InstanceStatus status);  // background changes
   Status PutInstanceRow(const InstanceRow& row);  // request paths: the caller reports failure
   Status DeleteInstanceRow(const std::string& id);
 
