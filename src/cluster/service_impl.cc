@@ -189,7 +189,7 @@ Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::HostForLocked(const C
   return host;
 }
 
-Result<std::unique_ptr<ClusterEngine>> ClusterService::Impl::MakeEngine(const ClusterRow& row) {
+Result<engine::EngineOptions> ClusterService::Impl::EngineOptionsFor(const ClusterRow& row) {
   engine::EngineOptions eo;
   eo.datadir = MountDir(row.id);
   eo.run_dir = RunDir(row.id);
@@ -204,6 +204,11 @@ Result<std::unique_ptr<ClusterEngine>> ClusterService::Impl::MakeEngine(const Cl
   // Every start re-applies the master's privileges: a cluster made by an older version, or
   // backtracked or cloned to a moment before, would otherwise bring back a wider grant.
   eo.master_user = row.master_username;
+  return eo;
+}
+
+Result<std::unique_ptr<ClusterEngine>> ClusterService::Impl::MakeEngine(const ClusterRow& row) {
+  ASSIGN_OR_RETURN(engine::EngineOptions eo, EngineOptionsFor(row));
   // As Aurora does, an instance that dies (crash, OOM, kill -9) is started again; recovery
   // brings its committed data back. Runs on the engine's reaper thread: only post the work.
   eo.on_unexpected_exit = [this, id = row.id](const Status& why) {

@@ -265,6 +265,9 @@ class ClusterService::Impl {
   Status PutInstanceRow(const InstanceRow& row);  // request paths: the caller reports failure
   Status DeleteInstanceRow(const std::string& id);
 
+  // The options of the cluster's mariadbd (its mount as datadir, run dir, port, account, TLS
+  // settings, issuing or renewing its certificate; master user); no exit callback.
+  Result<engine::EngineOptions> EngineOptionsFor(const ClusterRow& row);
   // The cluster's engine (HostConfig::make_engine): mariadbd over its mount, its TLS
   // certificate renewed, restarted through DoRecoverEngine when it dies on its own.
   Result<std::unique_ptr<ClusterEngine>> MakeEngine(const ClusterRow& row);
