@@ -154,6 +154,7 @@ std::string_view RdsErrorCode(cluster::ClusterError kind) {
     case ClusterError::kInvalidCombination: return "InvalidParameterCombination";
     case ClusterError::kMissingParameter: return "MissingParameter";
     case ClusterError::kInvalidRestore: return "InvalidRestoreFault";
+    case ClusterError::kTimeTravelNotFound: return "DBClusterTimeTravelNotFoundFault";
   }
   return "InternalFailure";
 }

@@ -90,7 +90,8 @@ TEST(RdsHandlerErrors, EveryRefusalKindHasAurorasCode) {
       {ClusterError::kInvalidParameter, "InvalidParameterValue", 400},
       {ClusterError::kInvalidCombination, "InvalidParameterCombination", 400},
       {ClusterError::kMissingParameter, "MissingParameter", 400},
-      {ClusterError::kInvalidRestore, "InvalidRestoreFault", 400}};
+      {ClusterError::kInvalidRestore, "InvalidRestoreFault", 400},
+      {ClusterError::kTimeTravelNotFound, "DBClusterTimeTravelNotFoundFault", 404}};
   for (const auto& [kind, code, http] : cases) {
     Status s = cluster::Refusal(kind, "why");
     EXPECT_EQ(kind, cluster::ErrorKindOf(s));

@@ -7,17 +7,20 @@ namespace rwd::cluster {
 namespace {
 
 // The kind travels in the status's tag under these names (stable, internal to the process).
-constexpr std::array<std::string_view, 11> kNames = {
-    "cluster.cluster_not_found",   "cluster.instance_not_found", "cluster.backtrack_not_found",
-    "cluster.cluster_exists",      "cluster.instance_exists",    "cluster.invalid_cluster_state",
-    "cluster.invalid_instance_state", "cluster.invalid_parameter", "cluster.invalid_combination",
-    "cluster.missing_parameter",   "cluster.invalid_restore"};
+constexpr std::array<std::string_view, 12> kNames = {
+    "cluster.cluster_not_found",      "cluster.instance_not_found",
+    "cluster.backtrack_not_found",    "cluster.cluster_exists",
+    "cluster.instance_exists",        "cluster.invalid_cluster_state",
+    "cluster.invalid_instance_state", "cluster.invalid_parameter",
+    "cluster.invalid_combination",    "cluster.missing_parameter",
+    "cluster.invalid_restore",        "cluster.time_travel_not_found"};
 
 Status::Code CodeOf(ClusterError kind) {
   switch (kind) {
     case ClusterError::kClusterNotFound:
     case ClusterError::kInstanceNotFound:
     case ClusterError::kBacktrackNotFound:
+    case ClusterError::kTimeTravelNotFound:
       return Status::Code::kNotFound;
     case ClusterError::kClusterExists:
     case ClusterError::kInstanceExists:

@@ -24,6 +24,7 @@ enum class ClusterError {
   kInvalidCombination,    // parameters that do not go together (or with the resource)
   kMissingParameter,      // a required parameter is missing (the message names it)
   kInvalidRestore,        // a clone's moment is outside what the source keeps
+  kTimeTravelNotFound,    // no time-travel instance of that id (src/cluster/time_travel.h)
 };
 
 // A refusal of `kind` with `message`.
