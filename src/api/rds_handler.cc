@@ -140,9 +140,30 @@ int HttpStatusForRdsErrorCode(std::string_view code) {
   return 400;
 }
 
+std::string_view RdsErrorCode(cluster::ClusterError kind) {
+  using cluster::ClusterError;
+  switch (kind) {
+    case ClusterError::kClusterNotFound: return "DBClusterNotFoundFault";
+    case ClusterError::kInstanceNotFound: return "DBInstanceNotFound";
+    case ClusterError::kBacktrackNotFound: return "DBClusterBacktrackNotFoundFault";
+    case ClusterError::kClusterExists: return "DBClusterAlreadyExistsFault";
+    case ClusterError::kInstanceExists: return "DBInstanceAlreadyExists";
+    case ClusterError::kInvalidClusterState: return "InvalidDBClusterStateFault";
+    case ClusterError::kInvalidInstanceState: return "InvalidDBInstanceState";
+    case ClusterError::kInvalidParameter: return "InvalidParameterValue";
+    case ClusterError::kInvalidCombination: return "InvalidParameterCombination";
+    case ClusterError::kMissingParameter: return "MissingParameter";
+    case ClusterError::kInvalidRestore: return "InvalidRestoreFault";
+    case ClusterError::kTimeTravelNotFound: return "DBClusterTimeTravelNotFoundFault";
+  }
+  return "InternalFailure";
+}
+
 ApiError ApiErrorFromClusterStatus(const Status& status) {
-  if (status.tag().empty()) return ApiErrorFromStatus(status);
-  return ApiError::Make(HttpStatusForRdsErrorCode(status.tag()), status.tag(), status.message());
+  std::optional<cluster::ClusterError> kind = cluster::ErrorKindOf(status);
+  if (!kind) return ApiErrorFromStatus(status);
+  const std::string_view code = RdsErrorCode(*kind);
+  return ApiError::Make(HttpStatusForRdsErrorCode(code), code, status.message());
 }
 
 std::string IdentifierFromArn(std::string_view value, std::string_view kind) {
@@ -593,7 +614,7 @@ void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) 
          });
   w.BoolElement("StorageEncrypted", false);
   w.Element("DbClusterResourceId", c.resource_id);
-  w.Element("DBClusterArn", c.arn);
+  w.Element("DBClusterArn", RdsArn(o, "cluster", c.id));
   w.BoolElement("IAMDatabaseAuthenticationEnabled", false);
   w.Element("CloneGroupId", c.clone_group_id);
   w.TimeElement("ClusterCreateTime", c.create_time_ns);
@@ -640,7 +661,7 @@ void WriteDBInstance(XmlWriter& w, const InstanceView& i, const RenderOptions& o
   w.Element("DbiResourceId", i.resource_id);
   w.BoolElement("CopyTagsToSnapshot", false);
   w.IntElement("PromotionTier", 1);
-  w.Element("DBInstanceArn", i.arn);
+  w.Element("DBInstanceArn", RdsArn(o, "db", i.id));
   w.BoolElement("IAMDatabaseAuthenticationEnabled", false);
   // As Aurora: an instance's own flag, always false (deletion protection is the cluster's).
   w.BoolElement("DeletionProtection", false);
@@ -656,13 +677,56 @@ void WriteDBClusterBacktrack(XmlWriter& w, const BacktrackView& b) {
   w.Element("Status", b.status);
 }
 
-void WriteEvent(XmlWriter& w, const EventView& e) {
+std::string RdsArn(const RenderOptions& o, std::string_view type, std::string_view id) {
+  return "arn:aws:rds:" + o.region + ":" + o.account_id + ":" + std::string(type) + ":" +
+         std::string(id);
+}
+
+std::string RenderEventMessage(cluster::EventKind kind, const std::string& source_id,
+                               const std::string& detail) {
+  using cluster::EventKind;
+  switch (kind) {
+    case EventKind::kMessage: return detail;
+    case EventKind::kClusterCreated: return "DB cluster created";
+    case EventKind::kClusterCreationFailed: return "DB cluster creation failed: " + detail;
+    case EventKind::kClusterCreationInterrupted:
+      return "DB cluster creation was interrupted by a restart";
+    case EventKind::kClusterCloned: return "Cloned DB cluster " + source_id + " from " + detail;
+    case EventKind::kCloneFailed: return "Clone failed: " + detail;
+    case EventKind::kClusterDeleted: return "DB cluster deleted";
+    case EventKind::kClusterDeletionFailed: return "DB cluster deletion failed: " + detail;
+    case EventKind::kClusterModified: return "DB cluster modified";
+    case EventKind::kBacktrackStarted: return "Backtrack started";
+    case EventKind::kBacktrackCompleted: return "Backtrack completed";
+    case EventKind::kBacktrackFailed: return "Backtrack failed: " + detail;
+    // Aurora's RDS-EVENT-0131 and RDS-EVENT-0132.
+    case EventKind::kWindowCut:
+      return "The actual Backtrack window is smaller than the target Backtrack window you "
+             "specified. Consider reducing the number of hours in your target Backtrack window.";
+    case EventKind::kWindowBack:
+      return "The actual Backtrack window is the same as the target Backtrack window.";
+    case EventKind::kInstanceCreated: return "DB instance created";
+    case EventKind::kInstanceStartFailed: return "DB instance failed to start: " + detail;
+    case EventKind::kInstanceRestarted: return "DB instance restarted";
+    case EventKind::kInstanceRestartFailed: return "DB instance failed to restart: " + detail;
+    case EventKind::kInstanceRecovered: return "DB instance recovered: its engine started again";
+    case EventKind::kInstanceRestartedAfterExit:
+      return "DB instance restarted after an unexpected exit";
+    case EventKind::kInstanceDeleted: return "DB instance deleted";
+    case EventKind::kInstanceDeletionFailed: return "DB instance deletion failed: " + detail;
+    case EventKind::kTableRestored: return "Table " + detail;
+  }
+  return detail;
+}
+
+void WriteEvent(XmlWriter& w, const EventView& e, const RenderOptions& o) {
   w.Element("SourceIdentifier", e.source_id);
   w.Element("SourceType", e.source_type);
-  w.Element("Message", e.message);
+  w.Element("Message", RenderEventMessage(e.kind, e.source_id, e.detail));
   w.StringList("EventCategories", "EventCategory", e.categories);
   w.TimeElement("Date", e.date_ns);
-  w.Element("SourceArn", e.source_arn);
+  w.Element("SourceArn",
+            RdsArn(o, e.source_type == "db-instance" ? "db" : "cluster", e.source_id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -891,7 +955,7 @@ ApiResult<ApiResponse> RdsHandler::DescribeEvents(const FormParams& p) {
   API_ASSIGN_OR_RETURN(cluster::EventQuery q, ParseDescribeEvents(p));
   API_ASSIGN_OR_RETURN(Paging paging, ParsePaging(p, "DescribeEvents"));
   return ListAnswer(service_->DescribeEvents(q), paging, "DescribeEvents", "Events", "Event",
-                    WriteEvent);
+                    [this](XmlWriter& x, const EventView& e) { WriteEvent(x, e, options_); });
 }
 
 ApiResult<ResourceArn> RdsHandler::TaggedResource(const FormParams& p) const {
@@ -902,12 +966,12 @@ ApiResult<ResourceArn> RdsHandler::TaggedResource(const FormParams& p) const {
   if (arn.kind == cluster::ResourceKind::kCluster) {
     Result<std::vector<ClusterView>> c = service_->DescribeClusters(arn.id);
     if (!c.ok()) return ApiErrorFromClusterStatus(c.status());
-    own_arn = c->front().arn;
+    own_arn = RdsArn(options_, "cluster", c->front().id);
     if (own_arn != arn.arn) return ApiError::DBClusterNotFound(arn.arn);
   } else {
     Result<std::vector<InstanceView>> i = service_->DescribeInstances(arn.id, std::nullopt);
     if (!i.ok()) return ApiErrorFromClusterStatus(i.status());
-    own_arn = i->front().arn;
+    own_arn = RdsArn(options_, "db", i->front().id);
     if (own_arn != arn.arn) return ApiError::DBInstanceNotFound(arn.arn);
   }
   return arn;

@@ -27,8 +27,8 @@
 //   - a malformed value (not a boolean, integer or ISO 8601 timestamp; an unknown filter name;
 //     a parameter Rewind cannot honour, such as EngineMode serverless) → 400
 //     InvalidParameterValue (or InvalidParameterCombination) naming the parameter;
-//   - a service refusal (a Status tagged with an AWS error code, cluster_service.h) → that code
-//     with the HTTP status the RDS model gives it (ApiErrorFromClusterStatus);
+//   - a service refusal (a typed refusal, cluster/cluster_error.h) → Aurora's code for its kind
+//     (RdsErrorCode) with the HTTP status the RDS model gives it (ApiErrorFromClusterStatus);
 //   - any other service failure → ApiErrorFromStatus (api_error.h).
 // Parameters are validated before the service is called, so a malformed request changes
 // nothing.
@@ -61,8 +61,10 @@ namespace rwd::api {
 // DBClusterQuotaExceededFault and InsufficientDBClusterCapacityFault, 400 otherwise.
 int HttpStatusForRdsErrorCode(std::string_view code);
 
-// A ClusterService failure → the API error: a tagged Status keeps its tag as the code and its
-// message; an untagged one goes through ApiErrorFromStatus.
+// The AWS error code Aurora sends for a refusal of `kind`.
+std::string_view RdsErrorCode(cluster::ClusterError kind);
+// A ClusterService failure → the API error: a refusal (cluster::ErrorKindOf) gets its kind's
+// code (RdsErrorCode) and keeps its message; any other failure goes through ApiErrorFromStatus.
 ApiError ApiErrorFromClusterStatus(const Status& status);
 
 // "arn:aws:rds:<region>:<account>:<kind>:<id>" → "<id>" when `value` is such an ARN of `kind`
@@ -122,6 +124,9 @@ ApiResult<cluster::ActivityRequest> ParseDescribeDBClusterActivity(const FormPar
 // --- Rendering (exposed for tests): the members of one list item / result structure ---
 
 struct RenderOptions {
+  // The ARNs' region and account (arn:aws:rds:<region>:<account>:cluster:<id>).
+  std::string region = "us-east-1";
+  std::string account_id = "123456789012";
   std::string availability_zone = "us-east-1a";
   std::string parameter_group = "default.aurora-mysql8.0";
 };
@@ -132,8 +137,13 @@ void WriteDBCluster(XmlWriter& w, const cluster::ClusterView& c, const RenderOpt
 void WriteDBInstance(XmlWriter& w, const cluster::InstanceView& i, const RenderOptions& options);
 // The members of a DBClusterBacktrack (BacktrackDBClusterResult or <DBClusterBacktrack>).
 void WriteDBClusterBacktrack(XmlWriter& w, const cluster::BacktrackView& b);
+// The text of an event as Aurora words it (its RDS-EVENT message), from its kind and detail.
+std::string RenderEventMessage(cluster::EventKind kind, const std::string& source_id,
+                               const std::string& detail);
 // The members of an <Event>.
-void WriteEvent(XmlWriter& w, const cluster::EventView& e);
+void WriteEvent(XmlWriter& w, const cluster::EventView& e, const RenderOptions& options);
+// The ARN of a resource: `type` "cluster" (a DB cluster) or "db" (a DB instance).
+std::string RdsArn(const RenderOptions& options, std::string_view type, std::string_view id);
 // <TagList><Tag><Key/><Value/></Tag>...</TagList>
 void WriteTagList(XmlWriter& w, const std::vector<cluster::TagView>& tags);
 

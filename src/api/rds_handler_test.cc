@@ -13,6 +13,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "api/test_util.h"
 #include "api/timeparse.h"
@@ -63,16 +65,57 @@ TEST(RdsHandlerErrors, HttpStatusOfCodes) {
 
 TEST(RdsHandlerErrors, TaggedStatusKeepsCodeAndMessage) {
   ApiError e = ApiErrorFromClusterStatus(
-      Status::FailedPrecondition("DB cluster x is creating.").WithTag("InvalidDBClusterStateFault"));
+      cluster::Refusal(cluster::ClusterError::kInvalidClusterState, "DB cluster x is creating."));
   EXPECT_EQ(400, e.http_status);
   EXPECT_EQ("InvalidDBClusterStateFault", e.code);
   EXPECT_EQ("DB cluster x is creating.", e.message);
   EXPECT_TRUE(e.sender_fault);
 
-  e = ApiErrorFromClusterStatus(Status::NotFound("DBCluster y not found.")
-                                    .WithTag("DBClusterNotFoundFault"));
+  e = ApiErrorFromClusterStatus(
+      cluster::Refusal(cluster::ClusterError::kClusterNotFound, "DBCluster y not found."));
   EXPECT_EQ(404, e.http_status);
   EXPECT_EQ("DBClusterNotFoundFault", e.code);
+}
+
+TEST(RdsHandlerErrors, EveryRefusalKindHasAurorasCode) {
+  using cluster::ClusterError;
+  const std::vector<std::tuple<ClusterError, const char*, int>> cases = {
+      {ClusterError::kClusterNotFound, "DBClusterNotFoundFault", 404},
+      {ClusterError::kInstanceNotFound, "DBInstanceNotFound", 404},
+      {ClusterError::kBacktrackNotFound, "DBClusterBacktrackNotFoundFault", 404},
+      {ClusterError::kClusterExists, "DBClusterAlreadyExistsFault", 400},
+      {ClusterError::kInstanceExists, "DBInstanceAlreadyExists", 400},
+      {ClusterError::kInvalidClusterState, "InvalidDBClusterStateFault", 400},
+      {ClusterError::kInvalidInstanceState, "InvalidDBInstanceState", 400},
+      {ClusterError::kInvalidParameter, "InvalidParameterValue", 400},
+      {ClusterError::kInvalidCombination, "InvalidParameterCombination", 400},
+      {ClusterError::kMissingParameter, "MissingParameter", 400},
+      {ClusterError::kInvalidRestore, "InvalidRestoreFault", 400},
+      {ClusterError::kTimeTravelNotFound, "DBClusterTimeTravelNotFoundFault", 404}};
+  for (const auto& [kind, code, http] : cases) {
+    Status s = cluster::Refusal(kind, "why");
+    EXPECT_EQ(kind, cluster::ErrorKindOf(s));
+    ApiError e = ApiErrorFromClusterStatus(s);
+    EXPECT_EQ(code, e.code);
+    EXPECT_EQ(http, e.http_status) << code;
+    EXPECT_EQ("why", e.message);
+  }
+  EXPECT_FALSE(cluster::ErrorKindOf(Status::IOError("disk")).has_value());
+}
+
+TEST(RdsHandlerEvents, KindsAreRenderedInAurorasWords) {
+  using cluster::EventKind;
+  EXPECT_EQ("DB cluster created", RenderEventMessage(EventKind::kClusterCreated, "c", ""));
+  EXPECT_EQ("Backtrack failed: interrupted",
+            RenderEventMessage(EventKind::kBacktrackFailed, "c", "interrupted"));
+  EXPECT_EQ("Cloned DB cluster c2 from c1",
+            RenderEventMessage(EventKind::kClusterCloned, "c2", "c1"));
+  EXPECT_EQ("The actual Backtrack window is the same as the target Backtrack window.",
+            RenderEventMessage(EventKind::kWindowBack, "c", ""));
+  EXPECT_NE(std::string::npos, RenderEventMessage(EventKind::kWindowCut, "c", "")
+                                   .find("smaller than the target Backtrack window"));
+  // Older rows (kind 0) keep their stored text.
+  EXPECT_EQ("uploads failing", RenderEventMessage(EventKind::kMessage, "c", "uploads failing"));
 }
 
 TEST(RdsHandlerErrors, UntaggedStatusIsGeneric) {
@@ -263,7 +306,6 @@ cluster::ClusterView SampleCluster(int64_t window_s) {
   cluster::ClusterView c;
   c.id = "lab";
   c.resource_id = "cluster-ABC";
-  c.arn = "arn:aws:rds:us-east-1:123456789012:cluster:lab";
   c.engine = "aurora-mysql";
   c.engine_version = "10.11.6-MariaDB";
   c.master_username = "masteruser";
@@ -499,7 +541,7 @@ class RdsHandlerRebootTest : public RdsHandlerServiceTest {
       cluster::ClusterRow c;
       c.id = "gone";
       c.engine = "aurora-mysql";
-      c.status = "available";
+      c.status = cluster::ClusterStatus::kAvailable;
       c.port = 47001;
       c.volume = "gone-volume";
       ASSERT_TRUE((*meta)->PutCluster(c).ok());
@@ -509,7 +551,7 @@ class RdsHandlerRebootTest : public RdsHandlerServiceTest {
         i.id = id;
         i.cluster_id = "gone";
         i.instance_class = "db.r5.large";
-        i.status = status;
+        cluster::ParseStatus(status, &i.status);
         ASSERT_TRUE((*meta)->PutInstance(i).ok());
       }
     }
@@ -681,12 +723,12 @@ TEST(ClusterRules, MasterUsernames) {
   for (const char* reserved : {"root", "ROOT", "mysql", "rdsadmin", "rdsrepladmin",
                                "rdsproxyadmin", "PUBLIC", "select", "Table", "mariadb.sys"}) {
     Status s = cluster::ValidateMasterUsername(reserved);
-    EXPECT_EQ("InvalidParameterValue", s.tag()) << reserved;
+    EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(s).code) << reserved;
     EXPECT_NE(std::string::npos, s.message().find("reserved word")) << reserved << s.message();
   }
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateMasterUsername("").tag());
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateMasterUsername("1user").tag());
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateMasterUsername("abcdefghijklmnopq").tag());
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateMasterUsername("")).code);
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateMasterUsername("1user")).code);
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateMasterUsername("abcdefghijklmnopq")).code);
   EXPECT_TRUE(cluster::ValidateMasterUsername("abcdefghijklmnop").ok());  // 16
   EXPECT_TRUE(cluster::ValidateMasterPassword("Secret123").ok());
   EXPECT_FALSE(cluster::ValidateMasterPassword("short").ok());
@@ -700,18 +742,18 @@ TEST(ClusterRules, Tags) {
   using cluster::TagView;
   EXPECT_TRUE(cluster::ValidateTags({{"team", "db"}, {"a:b/c=d+e-f@g_h. i", ""}}).ok());
   EXPECT_TRUE(cluster::ValidateTags({{std::string(128, 'k'), std::string(256, 'v')}}).ok());
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags({{"", "v"}}).tag());
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateTags({{"", "v"}})).code);
   EXPECT_EQ("InvalidParameterValue",
-            cluster::ValidateTags({{std::string(129, 'k'), "v"}}).tag());
+            ApiErrorFromClusterStatus(cluster::ValidateTags({{std::string(129, 'k'), "v"}})).code);
   EXPECT_EQ("InvalidParameterValue",
-            cluster::ValidateTags({{"k", std::string(257, 'v')}}).tag());
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags({{"aws:name", "v"}}).tag());
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags({{"k", "semi;colon"}}).tag());
+            ApiErrorFromClusterStatus(cluster::ValidateTags({{"k", std::string(257, 'v')}})).code);
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateTags({{"aws:name", "v"}})).code);
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateTags({{"k", "semi;colon"}})).code);
   std::vector<TagView> many;
   for (int i = 0; i < 50; ++i) many.push_back({"k" + std::to_string(i), ""});
   EXPECT_TRUE(cluster::ValidateTags(many).ok());
   many.push_back({"one-more", ""});
-  EXPECT_EQ("InvalidParameterValue", cluster::ValidateTags(many).tag());
+  EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateTags(many)).code);
   // A key given again takes the new value, in its old place.
   EXPECT_EQ((std::vector<TagView>{{"a", "3"}, {"b", "2"}}),
             cluster::MergeTags({{"a", "1"}, {"b", "2"}}, {{"a", "3"}}));
@@ -731,7 +773,7 @@ class RdsHandlerContractTest : public RdsHandlerServiceTest {
         cluster::ClusterRow c;
         c.id = "c" + std::to_string(100 + n);
         c.engine = "aurora-mysql";
-        c.status = "available";
+        c.status = cluster::ClusterStatus::kAvailable;
         c.port = 47100 + n;
         c.volume = c.id + "-gone";
         c.create_time_ns = 1'000'000'000LL * (n + 1);
@@ -741,7 +783,7 @@ class RdsHandlerContractTest : public RdsHandlerServiceTest {
       i.id = "c100-1";
       i.cluster_id = "c100";
       i.instance_class = "db.r5.large";
-      i.status = "failed";
+      i.status = cluster::InstanceStatus::kFailed;
       ASSERT_TRUE((*meta)->PutInstance(i).ok());
       // Events 15 and 13 days old: the service keeps 14 days (event_retention_days).
       const int64_t day = 24 * 3600 * 1'000'000'000LL;

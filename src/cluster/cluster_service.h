@@ -18,20 +18,24 @@
 // in Aurora: the call validates, records the new status ("creating", "backtracking",
 // "deleting"), returns, and the status moves on when the work is done.
 //
-// Errors: every refusal is a non-OK Status tagged (Status::tag()) with the AWS error code Aurora
-// would send, e.g. "DBClusterNotFoundFault", "InvalidDBClusterStateFault",
-// "InvalidParameterValue"; the message says what to fix. Nothing stored is changed by a refusal.
+// Errors: every refusal is a typed refusal (cluster_error.h: Refusal, ErrorKindOf), e.g.
+// kClusterNotFound, kInvalidClusterState, kInvalidParameter; the message says what to fix.
+// (src/api maps the kinds to Aurora's fault codes.) Nothing stored is changed by a refusal.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cluster/cluster_engine.h"
+#include "cluster/cluster_error.h"
+#include "cluster/cluster_event.h"
 #include "common/status.h"
 #include "engine/engine.h"
 #include "fs/mount.h"
@@ -57,7 +61,6 @@ struct ClusterMember {
 struct ClusterView {
   std::string id;           // DBClusterIdentifier (lower case, as RDS stores it)
   std::string resource_id;  // DbClusterResourceId, "cluster-…"
-  std::string arn;
   std::string engine;          // "aurora-mysql"
   std::string engine_version;  // the real MariaDB version
   std::string engine_mode = "provisioned";
@@ -86,7 +89,6 @@ struct InstanceView {
   std::string id;
   std::string cluster_id;
   std::string resource_id;  // DbiResourceId, "db-…"
-  std::string arn;
   std::string instance_class;
   std::string engine;
   std::string engine_version;
@@ -112,8 +114,8 @@ struct BacktrackView {
 struct EventView {
   std::string source_id;
   std::string source_type;  // db-cluster | db-instance
-  std::string source_arn;
-  std::string message;
+  EventKind kind = EventKind::kMessage;
+  std::string detail;       // kind's detail (kMessage: the whole text); src/api renders it
   std::vector<std::string> categories;
   int64_t date_ns = 0;
 };
@@ -257,11 +259,9 @@ struct ServiceOptions {
   std::string host = "127.0.0.1";      // where mariadbds listen; the Endpoint field
   int first_port = 3306;               // ports are handed out from here when not asked for
   std::string innodb_buffer_pool_size = "256M";
-  std::string region = "us-east-1";
-  std::string account_id = "123456789012";
   // Retention. The cleaner runs every clean_interval_ms (0: only when CleanNow is called); the
   // history budget bounds the log's bytes on disk (0: unbounded): over it, every cluster's
-  // backtrack window is cut (RDS-EVENT-0131) until the log fits again.
+  // backtrack window is cut (a window alert event) until the log fits again.
   int64_t clean_interval_ms = 10'000;
   // An instance whose mariadbd could not be started (status "failed", e.g. while the disk was
   // full) or is found down is started again this often, as Aurora keeps trying; 0: never (only
@@ -278,6 +278,12 @@ struct ServiceOptions {
   // Events older than this are deleted (at start and by every retention pass), as Aurora keeps
   // events 14 days. At least 1.
   int64_t event_retention_days = 14;
+  // Tests only (src/cluster/*_test.cc): makes each cluster's engine from the options rewindd
+  // would give mariadbd, instead of mariadbd; engine_version is then the EngineVersion
+  // reported (no `mariadbd --version` probe). Empty in rewindd.
+  std::function<Result<std::unique_ptr<ClusterEngine>>(const engine::EngineOptions&)>
+      engine_factory;
+  std::string engine_version;
 };
 
 // What a copy-on-write, ephemeral instance of a cluster at a moment needs (the time-travel
@@ -301,7 +307,7 @@ struct CopyOnWriteSource {
 
 // RDS tag limits: at most kMaxTagsPerResource per resource; a key of 1..128 characters not
 // starting with "aws:" or "rds:", a value of 0..256; characters: letters (any non-ASCII UTF-8
-// counts), digits, white space and _ . : / = + - @. Failure: InvalidParameterValue (tagged).
+// counts), digits, white space and _ . : / = + - @. Failure: kInvalidParameter.
 inline constexpr size_t kMaxTagsPerResource = 50;
 Status ValidateTags(const std::vector<TagView>& tags);
 // The tags of `current` after `added` are put on (a key already there takes the new value).
@@ -309,9 +315,9 @@ std::vector<TagView> MergeTags(std::vector<TagView> current, const std::vector<T
 
 // Aurora MySQL's MasterUsername rules: 1..16 letters, digits or underscores, first a letter;
 // not a name Aurora reserves (root, mysql, mariadb.sys, rdsadmin, rdsrepladmin, rdsproxyadmin,
-// PUBLIC) nor a MySQL/MariaDB reserved word (case-insensitive). Failure: InvalidParameterValue.
+// PUBLIC) nor a MySQL/MariaDB reserved word (case-insensitive). Failure: kInvalidParameter.
 Status ValidateMasterUsername(const std::string& name);
-// 8..41 printable ASCII characters except / " @ and space. Failure: InvalidParameterValue.
+// 8..41 printable ASCII characters except / " @ and space. Failure: kInvalidParameter.
 Status ValidateMasterPassword(const std::string& password);
 
 // A user-supplied value cut to at most `max` bytes (then "...") for an error message.
@@ -330,10 +336,10 @@ class ClusterService {
   Result<ClusterView> CreateCluster(const CreateClusterRequest& request);
   // One cluster (NotFound if missing) or, with no id, all.
   Result<std::vector<ClusterView>> DescribeClusters(const std::optional<std::string>& id);
-  // InvalidDBClusterStateFault unless the cluster is available (or failed, when only deletion
+  // kInvalidClusterState unless the cluster is available (or failed, when only deletion
   // protection changes: a failed protected cluster must stay deletable).
   Result<ClusterView> ModifyCluster(const ModifyClusterRequest& request);
-  // Refused with InvalidParameterCombination while the cluster's deletion protection is on
+  // Refused with kInvalidCombination while the cluster's deletion protection is on
   // (Aurora's message); ModifyCluster with deletion_protection false turns it off.
   Result<ClusterView> DeleteCluster(const DeleteClusterRequest& request);
 
@@ -343,7 +349,7 @@ class ClusterService {
   Result<InstanceView> DeleteInstance(const std::string& id);
   // RebootDBInstance: the writer's mariadbd is stopped (gracefully) if it runs, then started
   // again; also how a "failed" instance comes back once its cause (a full disk, say) is gone.
-  // Status "rebooting", then "available" (or "failed"). DBInstanceNotFound; InvalidDBInstanceState
+  // Status "rebooting", then "available" (or "failed"). kInstanceNotFound; kInvalidInstanceState
   // unless the instance is available or failed and its cluster is available or failed.
   Result<InstanceView> RebootInstance(const std::string& id);
 
@@ -362,10 +368,10 @@ class ClusterService {
   // its window (as earliest_restorable_ns), to = now, step = the shortest of 1 s, 2 s, 5 s,
   // 10 s, 15 s, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 d giving at most
   // kDefaultActivityPoints points (and whole minutes where the store keeps only minutes).
-  // Failure: DBClusterNotFoundFault; InvalidDBClusterStateFault while the cluster's volume
-  // does not exist (being created or deleted); InvalidParameterValue naming StartTime (before the window),
-  // EndTime (in the future, or before StartTime) or Step (not a whole number of seconds, too
-  // many points, under a minute where only minutes are kept). Reads only; no I/O.
+  // Failure: kClusterNotFound; kInvalidClusterState while the cluster's volume
+  // does not exist (being created or deleted); kInvalidParameter naming StartTime (before the
+  // window), EndTime (in the future, or before StartTime) or Step (not a whole number of
+  // seconds, too many points, under a minute where only minutes are kept). Reads only; no I/O.
   static constexpr int64_t kDefaultActivityPoints = 150;
   Result<ActivityView> Activity(const ActivityRequest& request);
   // The source of a copy-on-write instance of `cluster_id` at `at_ns` (unset: now). Reads
@@ -375,9 +381,8 @@ class ClusterService {
   // password is missing from its run dir.
   Result<CopyOnWriteSource> CopyOnWriteSourceOf(const std::string& cluster_id,
                                                 std::optional<int64_t> at_ns);
-  // Records `message` as an event of the cluster (source type db-cluster).
-  void RecordClusterEvent(const std::string& cluster_id, const std::string& message,
-                          const std::string& category);
+  // Records an event of `kind` (a cluster's, e.g. kTableRestored) with its detail.
+  void RecordClusterEvent(const std::string& cluster_id, EventKind kind, const std::string& detail);
   // The store, for the owner of ephemeral volumes (TimeTravel), which creates and deletes only
   // volumes in its own name space.
   store::Store* mutable_store();
@@ -386,8 +391,8 @@ class ClusterService {
   Result<int64_t> PruneEvents();
 
   // Tags of a cluster or instance (AddTagsToResource, ListTagsForResource,
-  // RemoveTagsFromResource). Failure: DBClusterNotFoundFault / DBInstanceNotFound; for Add,
-  // InvalidParameterValue if the tags break ValidateTags (counted after the merge). A resource's
+  // RemoveTagsFromResource). Failure: kClusterNotFound / kInstanceNotFound; for Add,
+  // kInvalidParameter if the tags break ValidateTags (counted after the merge). A resource's
   // tags go when it is deleted.
   Result<std::vector<TagView>> ListTags(ResourceKind kind, const std::string& id);
   Status AddTags(ResourceKind kind, const std::string& id, const std::vector<TagView>& tags);
@@ -395,7 +400,7 @@ class ClusterService {
 
   // One retention pass now: raises every cluster's retention floor to the start of its
   // backtrack window (later if the history budget demands), cleans the store, and raises or
-  // clears the window alert events (RDS-EVENT-0131 / 0132). Runs by itself every
+  // clears the window alert events (window cut / window back). Runs by itself every
   // clean_interval_ms; passes are serialised.
   Result<store::CleanReport> CleanNow();
   RetentionMetrics Retention();

@@ -39,8 +39,13 @@ bool IsMountPoint(const std::string& path) {
 
 void KillServerOf(const std::string& run_dir) {
   long pid = 0;
-  std::ifstream pidf(run_dir + "/mariadbd/mariadbd.pid");
-  if (!(pidf >> pid) || pid <= 0) return;
+  // The engine's layout, then the one of older versions (a mariadbd they left running).
+  for (const char* name : {"/mariadbd/mariadbd.pid", "/mariadbd.pid"}) {
+    std::ifstream pidf(run_dir + name);
+    if (pidf >> pid && pid > 0) break;
+    pid = 0;
+  }
+  if (pid <= 0) return;
   const std::string proc = "/proc/" + std::to_string(pid);
   std::ifstream cmd(proc + "/cmdline");
   const std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());

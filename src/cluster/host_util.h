@@ -12,7 +12,8 @@ bool LoopbackPortFree(int port);
 // True if `path` is a mount point (/proc/mounts lists it).
 bool IsMountPoint(const std::string& path);
 
-// SIGKILLs the mariadbd whose pid file is <run_dir>/mariadbd/mariadbd.pid, only if its command
+// SIGKILLs the mariadbd whose pid file is <run_dir>/mariadbd/mariadbd.pid (or, as older
+// versions kept it, <run_dir>/mariadbd.pid), only if its command
 // line names <run_dir>/my.cnf as its defaults file (never another process), and waits (up to
 // 10 s) until it is gone or a zombie. Does nothing if there is none.
 void KillServerOf(const std::string& run_dir);

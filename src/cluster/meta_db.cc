@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+
 namespace rwd::cluster {
 namespace {
 
@@ -87,6 +89,20 @@ constexpr const char* kSchemaV3 = R"sql(
 ALTER TABLE clusters ADD COLUMN engine_uid INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 4: the volume held by id, and the operations journal (src/cluster/op_journal.h).
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE clusters ADD COLUMN volume_id INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE operations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, target TEXT NOT NULL,
+  ref TEXT NOT NULL DEFAULT '', arg_ns INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL, step INTEGER NOT NULL, volume_id INTEGER NOT NULL DEFAULT 0,
+  timeline_before INTEGER NOT NULL DEFAULT 0, timeline_after INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '', started_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL);
+CREATE INDEX operations_by_state ON operations (state);
+CREATE INDEX operations_by_target ON operations (target, id);
+ALTER TABLE events ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -102,7 +118,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.engine_version = s.Text(3);
   r.master_username = s.Text(4);
   r.database_name = s.Text(5);
-  r.status = s.Text(6);
+  ParseStatus(s.Text(6), &r.status);
   r.port = static_cast<int>(s.Int(7));
   r.backtrack_window_s = s.Int(8);
   r.create_time_ns = s.Int(9);
@@ -113,6 +129,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.restore_to_ns = s.Int(14);
   r.deletion_protection = s.Int(15) != 0;
   r.engine_uid = s.Int(16);
+  r.volume_id = s.Int(17);
   return r;
 }
 
@@ -122,7 +139,7 @@ InstanceRow ReadInstance(Stmt& s) {
   r.cluster_id = s.Text(1);
   r.resource_id = s.Text(2);
   r.instance_class = s.Text(3);
-  r.status = s.Text(4);
+  ParseStatus(s.Text(4), &r.status);
   r.create_time_ns = s.Int(5);
   return r;
 }
@@ -130,11 +147,45 @@ InstanceRow ReadInstance(Stmt& s) {
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid";
+    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id";
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns";
 
+template <typename E, size_t N>
+void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>& names,
+                E unknown) {
+  for (size_t i = 0; i < N; ++i) {
+    if (text == names[i]) {
+      *out = static_cast<E>(i);
+      return;
+    }
+  }
+  *out = unknown;
+}
+
+constexpr std::array<const char*, 5> kClusterStatusNames = {"creating", "available",
+                                                            "backtracking", "deleting", "failed"};
+constexpr std::array<const char*, 5> kInstanceStatusNames = {"creating", "available",
+                                                             "rebooting", "deleting", "failed"};
+constexpr std::array<const char*, 4> kBacktrackStatusNames = {"pending", "applying", "completed",
+                                                              "failed"};
+
 }  // namespace
+
+const char* StatusName(ClusterStatus s) { return kClusterStatusNames[static_cast<size_t>(s)]; }
+const char* StatusName(InstanceStatus s) { return kInstanceStatusNames[static_cast<size_t>(s)]; }
+const char* StatusName(BacktrackStatus s) {
+  return kBacktrackStatusNames[static_cast<size_t>(s)];
+}
+void ParseStatus(std::string_view text, ClusterStatus* out) {
+  ParseNamed(text, out, kClusterStatusNames, ClusterStatus::kFailed);
+}
+void ParseStatus(std::string_view text, InstanceStatus* out) {
+  ParseNamed(text, out, kInstanceStatusNames, InstanceStatus::kFailed);
+}
+void ParseStatus(std::string_view text, BacktrackStatus* out) {
+  ParseNamed(text, out, kBacktrackStatusNames, BacktrackStatus::kFailed);
+}
 
 Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
   // Create the file 0600 before SQLite does, so it is never readable by others, and make one
@@ -172,6 +223,7 @@ Status MetaDb::InTransaction(F&& body) {
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status s = body();
   if (s.ok()) s = Exec("COMMIT");
+  // The caller reports the first failure; a ROLLBACK that fails too adds nothing to act on.
   if (!s.ok()) (void)Exec("ROLLBACK");
   return s;
 }
@@ -218,6 +270,9 @@ Status MetaDb::Migrate(const std::string& path) {
         case 3:
           RETURN_IF_ERROR(Exec(kSchemaV3));
           break;
+        case 4:
+          RETURN_IF_ERROR(Exec(kSchemaV4));
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -245,14 +300,14 @@ Status MetaDb::Exec(const std::string& sql) {
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
-      .Bind(r.database_name).Bind(r.status).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
+      .Bind(r.database_name).Bind(std::string(StatusName(r.status))).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
       .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
-      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid);
+      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id);
   return s.Done();
 }
 
@@ -290,7 +345,8 @@ Status MetaDb::PutInstance(const InstanceRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_, "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
-  s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class).Bind(r.status)
+  s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class)
+      .Bind(std::string(StatusName(r.status)))
       .Bind(r.create_time_ns);
   return s.Done();
 }
@@ -330,7 +386,7 @@ Status MetaDb::PutBacktrack(const BacktrackRow& r) {
   Stmt s(db_, "INSERT OR REPLACE INTO backtracks VALUES (?,?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.cluster_id).Bind(r.backtrack_to_ns).Bind(r.backtracked_from_ns)
-      .Bind(r.request_time_ns).Bind(r.status).Bind(r.message);
+      .Bind(r.request_time_ns).Bind(std::string(StatusName(r.status))).Bind(r.message);
   return s.Done();
 }
 
@@ -349,27 +405,109 @@ Result<std::vector<BacktrackRow>> MetaDb::ListBacktracks(const std::string& clus
     r.backtrack_to_ns = s.Int(2);
     r.backtracked_from_ns = s.Int(3);
     r.request_time_ns = s.Int(4);
-    r.status = s.Text(5);
+    ParseStatus(s.Text(5), &r.status);
     r.message = s.Text(6);
     out.push_back(std::move(r));
   }
   return out;
 }
 
+namespace {
+constexpr const char* kOperationCols =
+    "id, kind, target, ref, arg_ns, state, step, volume_id, timeline_before, timeline_after, "
+    "message, started_ns, updated_ns";
+
+OperationRow ReadOperation(Stmt& s) {
+  OperationRow r;
+  r.id = s.Int(0);
+  r.kind = s.Int(1);
+  r.target = s.Text(2);
+  r.ref = s.Text(3);
+  r.arg_ns = s.Int(4);
+  r.state = s.Int(5);
+  r.step = s.Int(6);
+  r.volume_id = s.Int(7);
+  r.timeline_before = s.Int(8);
+  r.timeline_after = s.Int(9);
+  r.message = s.Text(10);
+  r.started_ns = s.Int(11);
+  r.updated_ns = s.Int(12);
+  return r;
+}
+}  // namespace
+
+Status MetaDb::InsertOperation(OperationRow* r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "INSERT INTO operations (kind, target, ref, arg_ns, state, step, volume_id, "
+         "timeline_before, timeline_after, message, started_ns, updated_ns) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r->kind).Bind(r->target).Bind(r->ref).Bind(r->arg_ns).Bind(r->state).Bind(r->step)
+      .Bind(r->volume_id).Bind(r->timeline_before).Bind(r->timeline_after).Bind(r->message)
+      .Bind(r->started_ns).Bind(r->updated_ns);
+  RETURN_IF_ERROR(s.Done());
+  r->id = sqlite3_last_insert_rowid(db_);
+  return Status::Ok();
+}
+
+Status MetaDb::UpdateOperation(const OperationRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "UPDATE operations SET state = ?, step = ?, volume_id = ?, timeline_before = ?, "
+         "timeline_after = ?, message = ?, updated_ns = ? WHERE id = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.state).Bind(r.step).Bind(r.volume_id).Bind(r.timeline_before).Bind(r.timeline_after)
+      .Bind(r.message).Bind(r.updated_ns).Bind(r.id);
+  RETURN_IF_ERROR(s.Done());
+  if (sqlite3_changes(db_) != 1) {
+    return Status::NotFound("operation " + std::to_string(r.id) + " is not in the journal");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<OperationRow>> MetaDb::ListOperationsInState(int64_t state) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kOperationCols +
+               " FROM operations WHERE state = ? ORDER BY id").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(state);
+  std::vector<OperationRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadOperation(s));
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<OperationRow>> MetaDb::ListOperationsOf(const std::string& target, int limit) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_, (std::string("SELECT ") + kOperationCols +
+               " FROM operations WHERE target = ? ORDER BY id DESC LIMIT ?").c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(target).Bind(int64_t{limit});
+  std::vector<OperationRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadOperation(s));
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
 Status MetaDb::AddEvent(const EventRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_,
-         "INSERT INTO events (source_id, source_type, message, categories, date_ns) "
-         "VALUES (?,?,?,?,?)");
+         "INSERT INTO events (source_id, source_type, message, categories, date_ns, kind) "
+         "VALUES (?,?,?,?,?,?)");
   RETURN_IF_ERROR(s.prepared());
-  s.Bind(r.source_id).Bind(r.source_type).Bind(r.message).Bind(r.categories).Bind(r.date_ns);
+  s.Bind(r.source_id).Bind(r.source_type).Bind(r.message).Bind(r.categories).Bind(r.date_ns)
+      .Bind(r.kind);
   return s.Done();
 }
 
 Result<std::vector<EventRow>> MetaDb::ListEvents() {
   std::lock_guard<std::mutex> lk(mu_);
   Stmt s(db_,
-         "SELECT source_id, source_type, message, categories, date_ns FROM events ORDER BY seq");
+         "SELECT source_id, source_type, message, categories, date_ns, kind FROM events "
+         "ORDER BY seq");
   RETURN_IF_ERROR(s.prepared());
   std::vector<EventRow> out;
   while (s.Step() == SQLITE_ROW) {
@@ -379,6 +517,7 @@ Result<std::vector<EventRow>> MetaDb::ListEvents() {
     r.message = s.Text(2);
     r.categories = s.Text(3);
     r.date_ns = s.Int(4);
+    r.kind = s.Int(5);
     out.push_back(std::move(r));
   }
   return out;

@@ -15,11 +15,26 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 
 namespace rwd::cluster {
+
+// The states of clusters, instances and backtracks. meta.db stores them as the text StatusName
+// gives (the words Aurora shows); ParseStatus reads them back.
+enum class ClusterStatus { kCreating, kAvailable, kBacktracking, kDeleting, kFailed };
+enum class InstanceStatus { kCreating, kAvailable, kRebooting, kDeleting, kFailed };
+enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
+const char* StatusName(ClusterStatus status);
+const char* StatusName(InstanceStatus status);
+const char* StatusName(BacktrackStatus status);
+// The status named `text`; a text this binary does not know (written by a newer rewindd) reads
+// as failed, the state that lets a user delete or reboot it.
+void ParseStatus(std::string_view text, ClusterStatus* out);
+void ParseStatus(std::string_view text, InstanceStatus* out);
+void ParseStatus(std::string_view text, BacktrackStatus* out);
 
 struct ClusterRow {
   std::string id;
@@ -28,7 +43,7 @@ struct ClusterRow {
   std::string engine_version;
   std::string master_username;
   std::string database_name;
-  std::string status;
+  ClusterStatus status = ClusterStatus::kCreating;
   int port = 0;
   int64_t backtrack_window_s = 0;
   int64_t create_time_ns = 0;
@@ -41,6 +56,10 @@ struct ClusterRow {
   // The uid this cluster's mariadbd runs as when rewindd is root (schema v3); 0: none yet
   // (a cluster made before v3, or rewindd not root). Unique among clusters.
   int64_t engine_uid = 0;
+  // The store volume's id (schema v4): how the service holds the volume (never by name).
+  // 0 while it has none (being created) or for a row migrated from v3 before rewindd's start
+  // filled it in.
+  int64_t volume_id = 0;
 };
 
 struct InstanceRow {
@@ -48,7 +67,7 @@ struct InstanceRow {
   std::string cluster_id;
   std::string resource_id;
   std::string instance_class;
-  std::string status;
+  InstanceStatus status = InstanceStatus::kCreating;
   int64_t create_time_ns = 0;
 };
 
@@ -58,16 +77,34 @@ struct BacktrackRow {
   int64_t backtrack_to_ns = 0;
   int64_t backtracked_from_ns = 0;
   int64_t request_time_ns = 0;
-  std::string status;
+  BacktrackStatus status = BacktrackStatus::kPending;
   std::string message;
 };
 
 struct EventRow {
   std::string source_id;
   std::string source_type;
-  std::string message;
+  std::string message;     // the detail of `kind` (kind 0: the whole text)
   std::string categories;  // comma-separated
   int64_t date_ns = 0;
+  int64_t kind = 0;        // EventKind (cluster_event.h; schema v4)
+};
+
+// One row of the operations journal (schema v4; typed by OpJournal, src/cluster/op_journal.h).
+struct OperationRow {
+  int64_t id = 0;  // assigned on insert
+  int64_t kind = 0;
+  std::string target;
+  std::string ref;
+  int64_t arg_ns = 0;
+  int64_t state = 0;
+  int64_t step = 0;
+  int64_t volume_id = 0;
+  int64_t timeline_before = 0;
+  int64_t timeline_after = 0;
+  std::string message;
+  int64_t started_ns = 0;
+  int64_t updated_ns = 0;
 };
 
 // One tag of a resource. `kind` is the ARN resource type: "cluster" or "db" (an instance).
@@ -79,7 +116,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is
@@ -104,6 +141,14 @@ class MetaDb {
 
   Status PutBacktrack(const BacktrackRow& row);
   Result<std::vector<BacktrackRow>> ListBacktracks(const std::string& cluster_id);
+
+  // The operations journal. InsertOperation sets row->id.
+  Status InsertOperation(OperationRow* row);
+  Status UpdateOperation(const OperationRow& row);
+  // Rows whose state is `state`, oldest first.
+  Result<std::vector<OperationRow>> ListOperationsInState(int64_t state);
+  // The last `limit` rows of `target`, newest first.
+  Result<std::vector<OperationRow>> ListOperationsOf(const std::string& target, int limit);
 
   Status AddEvent(const EventRow& row);
   // Events in the order they were added.

@@ -1,6 +1,7 @@
 // MetaDb: schema versions and migrations (an old-shaped file is migrated in place, its data
 // kept; a newer version is refused unchanged), tags, and event pruning.
 #include "cluster/meta_db.h"
+#include "cluster/op_journal.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -89,7 +90,7 @@ TEST(MetaDbSchema, VersionZeroFileIsMigratedInPlaceDataKept) {
   auto bts = (*db)->ListBacktracks("lab");
   ASSERT_TRUE(bts.ok());
   ASSERT_EQ(1u, bts->size());
-  EXPECT_EQ("completed", (*bts)[0].status);
+  EXPECT_EQ(BacktrackStatus::kCompleted, (*bts)[0].status);
   auto ev = (*db)->ListEvents();
   ASSERT_TRUE(ev.ok());
   ASSERT_EQ(1u, ev->size());
@@ -119,6 +120,9 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   // Back to the v2 shape: without the column, at user_version 2.
   RawExec(path, R"sql(
     ALTER TABLE clusters DROP COLUMN engine_uid;
+    ALTER TABLE clusters DROP COLUMN volume_id;
+    DROP TABLE operations;
+    ALTER TABLE events DROP COLUMN kind;
     INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
       database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
       source_cluster, volume, backtrack_disabled, restore_to_ns, deletion_protection)
@@ -129,7 +133,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   ASSERT_EQ(2, RawUserVersion(path));
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(3, MetaDb::kSchemaVersion);
+  EXPECT_EQ(4, MetaDb::kSchemaVersion);
   EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
@@ -144,6 +148,107 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   auto again = MetaDb::Open(path);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(2100000007, (*(*again)->GetCluster("old"))->engine_uid);
+}
+
+TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok());
+  }
+  // Back to the v3 shape: no volume ids, no journal, at user_version 3.
+  RawExec(path, R"sql(
+    ALTER TABLE clusters DROP COLUMN volume_id;
+    DROP TABLE operations;
+    ALTER TABLE events DROP COLUMN kind;
+    INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
+      database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
+      source_cluster, volume, backtrack_disabled, restore_to_ns, deletion_protection, engine_uid)
+      VALUES ('old', 'cluster-Z', 'aurora-mysql', '10.11', 'admin', 'db', 'backtracking', 3307,
+              3600, 9, 'cg', '', 'old', 0, 0, 0, 2100000001);
+    INSERT INTO events (source_id, source_type, message, categories, date_ns)
+      VALUES ('old', 'db-cluster', 'DB cluster created', 'creation', 7);
+    PRAGMA user_version = 3;
+  )sql");
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(4, *(*db)->SchemaVersion());
+  auto c = (*db)->GetCluster("old");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ(0, (*c)->volume_id);  // rewindd fills it in at its start
+  EXPECT_EQ(2100000001, (*c)->engine_uid);
+  EXPECT_EQ(ClusterStatus::kBacktracking, (*c)->status);
+  // An event of v3 keeps its text, as a plain message (kind 0).
+  auto events = (*db)->ListEvents();
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(1u, events->size());
+  EXPECT_EQ(0, events->front().kind);
+  EXPECT_EQ("DB cluster created", events->front().message);
+  OpJournal journal(db->get());
+  auto none = journal.Unfinished();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(OpJournal, StepsAndEndsAreKeptAndUnfinishedOnesListed) {
+  testing::TempDir dir;
+  auto db = MetaDb::Open(dir.path() + "/meta.db");
+  ASSERT_TRUE(db.ok());
+  OpJournal journal(db->get());
+  Operation bt{.kind = OpKind::kBacktrack, .target = "c1", .ref = "bt-1", .arg_ns = 42,
+               .timeline_before = 7};
+  ASSERT_TRUE(journal.Begin(&bt).ok());
+  EXPECT_GT(bt.id, 0);
+  Operation del{.kind = OpKind::kDelete, .target = "c2"};
+  ASSERT_TRUE(journal.Begin(&del).ok());
+  ASSERT_TRUE(journal.Step(&bt, OpStep::kHalted).ok());
+  bt.timeline_after = 9;
+  ASSERT_TRUE(journal.Step(&bt, OpStep::kRebranched).ok());
+  ASSERT_TRUE(journal.Finish(&del, OpState::kFailed, "disk full").ok());
+  db->reset();
+
+  // Reopened, as after a crash: only the backtrack is unfinished, with its results.
+  auto again = MetaDb::Open(dir.path() + "/meta.db");
+  ASSERT_TRUE(again.ok());
+  OpJournal reopened(again->get());
+  auto open = reopened.Unfinished();
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(1u, open->size());
+  const Operation& got = open->front();
+  EXPECT_EQ(bt.id, got.id);
+  EXPECT_EQ(OpKind::kBacktrack, got.kind);
+  EXPECT_EQ("bt-1", got.ref);
+  EXPECT_EQ(42, got.arg_ns);
+  EXPECT_EQ(OpStep::kRebranched, got.step);
+  EXPECT_EQ(7, got.timeline_before);
+  EXPECT_EQ(9, got.timeline_after);
+  auto history = reopened.History("c2", 10);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(1u, history->size());
+  EXPECT_EQ(OpState::kFailed, history->front().state);
+  EXPECT_EQ("disk full", history->front().message);
+  Operation unknown;
+  unknown.id = 999;
+  EXPECT_EQ(Status::Code::kNotFound, reopened.Step(&unknown, OpStep::kHalted).code());
+}
+
+TEST(MetaDbStatus, NamesRoundTripAndUnknownTextReadsAsFailed) {
+  for (ClusterStatus c : {ClusterStatus::kCreating, ClusterStatus::kAvailable,
+                          ClusterStatus::kBacktracking, ClusterStatus::kDeleting,
+                          ClusterStatus::kFailed}) {
+    ClusterStatus back = ClusterStatus::kCreating;
+    ParseStatus(StatusName(c), &back);
+    EXPECT_EQ(c, back) << StatusName(c);
+  }
+  InstanceStatus i = InstanceStatus::kAvailable;
+  ParseStatus("rebooting", &i);
+  EXPECT_EQ(InstanceStatus::kRebooting, i);
+  ParseStatus("stopped", &i);  // a state of a newer rewindd
+  EXPECT_EQ(InstanceStatus::kFailed, i);
+  BacktrackStatus b = BacktrackStatus::kPending;
+  ParseStatus("applying", &b);
+  EXPECT_EQ(BacktrackStatus::kApplying, b);
 }
 
 TEST(MetaDbSchema, NewerVersionIsRefusedUnchanged) {
@@ -218,7 +323,7 @@ TEST(MetaDbBackup, CopyHoldsTheRowsAndChangesAreCounted) {
   const int64_t before = (*db)->ChangeCount();
   ClusterRow row;
   row.id = "lab";
-  row.status = "available";
+  row.status = ClusterStatus::kAvailable;
   ASSERT_TRUE((*db)->PutCluster(row).ok());
   EXPECT_GT((*db)->ChangeCount(), before);
   ASSERT_TRUE((*db)->BackupTo(dir.path() + "/copy.db").ok());
@@ -227,7 +332,7 @@ TEST(MetaDbBackup, CopyHoldsTheRowsAndChangesAreCounted) {
   auto got = (*copy)->GetCluster("lab");
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->has_value());
-  EXPECT_EQ("available", (*got)->status);
+  EXPECT_EQ(ClusterStatus::kAvailable, (*got)->status);
   // A directory that does not exist: a clear error, nothing written.
   Status s = (*db)->BackupTo(dir.path() + "/no/such/dir/copy.db");
   EXPECT_FALSE(s.ok());

@@ -65,10 +65,10 @@ std::string RandomAlnum(size_t n) {
 }
 
 Status InvalidParam(const std::string& msg) {
-  return Status::InvalidArgument(msg).WithTag("InvalidParameterValue");
+  return Refusal(ClusterError::kInvalidParameter, msg);
 }
 Status InvalidState(const std::string& msg) {
-  return Status::FailedPrecondition(msg).WithTag("InvalidDBClusterStateFault");
+  return Refusal(ClusterError::kInvalidClusterState, msg);
 }
 
 // Writes a 0600 file (a client option file holding a password).
@@ -764,10 +764,9 @@ Result<RestoreTableReport> TimeTravel::Impl::RestoreTable(const RestoreTableRequ
   }
   std::string names;
   for (const std::string& t : report.tables) names += (names.empty() ? "" : ", ") + t;
-  service_->RecordClusterEvent(src.cluster_id,
-                               "Table " + names + " restored to its state at " + when + " by " +
-                                   (transactional ? "one transaction" : "a RENAME TABLE swap"),
-                               "notification");
+  service_->RecordClusterEvent(src.cluster_id, EventKind::kTableRestored,
+                               names + " restored to its state at " + when + " by " +
+                                   (transactional ? "one transaction" : "a RENAME TABLE swap"));
   return report;
 }
 
@@ -1190,10 +1189,9 @@ Result<std::vector<TimeTravelView>> TimeTravel::Stop(const std::string& cluster_
     }
   }
   if (id && stopping.empty()) {
-    return Status::NotFound("Time-travel instance " + BoundedInput(*id) + " of DB cluster " +
-                            c.at(0).id + " not found; `rewind time-travel " + c.at(0).id +
-                            " --list` lists them.")
-        .WithTag("DBClusterTimeTravelNotFoundFault");
+    return Refusal(ClusterError::kTimeTravelNotFound,
+                   "Time-travel instance " + BoundedInput(*id) + " of DB cluster " + c.at(0).id +
+                       " not found; `rewind time-travel " + c.at(0).id + " --list` lists them.");
   }
   std::vector<TimeTravelView> out;
   for (auto& inst : stopping) {

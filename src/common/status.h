@@ -12,7 +12,9 @@
 
 namespace rwd {
 
-class Status {
+// [[nodiscard]]: a Status or Result a caller drops is a compile error (-Werror); a result
+// dropped on purpose is cast to (void) with a comment saying why.
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
@@ -64,8 +66,8 @@ class Status {
   Status WithContext(std::string_view context) const;
 
   // A tag names the precise fault for a layer that must tell callers more than the code says
-  // (the cluster service tags its refusals with the AWS error code, e.g.
-  // "InvalidDBClusterStateFault"). Empty unless set.
+  // (the cluster service's refusal kinds, cluster/cluster_error.h; an S3 error code from the
+  // object store; the code an RDS endpoint sent, in the CLI). Empty unless set.
   Status WithTag(std::string_view tag) const {
     Status s = *this;
     s.tag_ = tag;
@@ -84,7 +86,7 @@ const char* CodeName(Status::Code code);
 
 // Result<T>: a T on success, a non-ok Status on failure.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design

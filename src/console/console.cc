@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/rds_handler.h"
 #include "api/timeparse.h"
 #include "diff/row_diff.h"
 
@@ -180,7 +181,7 @@ json EventJson(const cluster::EventView& e) {
   return json{{"date_ms", TimeJson(e.date_ns)},
               {"source_id", e.source_id},
               {"source_type", e.source_type},
-              {"message", e.message},
+              {"message", api::RenderEventMessage(e.kind, e.source_id, e.detail)},
               {"categories", e.categories}};
 }
 

@@ -548,6 +548,7 @@ Status MariaDbEngine::WriteServerFile(std::string_view name, std::string_view co
 
 MariaDbEngine::~MariaDbEngine() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  // A destructor cannot report: a server that survives even SIGKILL is the reaper's to wait out.
   (void)StopLocked(/*graceful=*/true);
   JoinReaper();  // also when Stop gave up: the reaper must not outlive the engine
 }
@@ -608,6 +609,7 @@ Status MariaDbEngine::Initialize(std::string_view master_user, std::string_view 
   ASSIGN_OR_RETURN(ProcessResult installed,
                    RunProcess(install, "", options_.start_timeout, 16 << 20, run_as));
   std::string install_log_path = options_.run_dir + "/install-db.log";
+  // The log is for a human after a failure; not being able to keep it changes nothing here.
   (void)WritePrivateFile(install_log_path, installed.stdout_text + installed.stderr_text);
   if (!installed.ok()) {
     std::string output = Trimmed(installed.stdout_text + installed.stderr_text);
@@ -639,6 +641,7 @@ Status MariaDbEngine::Initialize(std::string_view master_user, std::string_view 
   };
   Status configured = configure();
   if (!configured.ok()) {
+    // The configuration's failure is the one to report; the datadir is discarded anyway.
     (void)StopLocked(/*graceful=*/false);
     return configured.WithContext("configuring the new database");
   }
@@ -651,6 +654,7 @@ Status MariaDbEngine::Start() {
   if (options_.master_user.empty()) return Status::Ok();
   Status reconciled = ReconcileMasterPrivileges(options_.master_user);
   if (!reconciled.ok()) {
+    // The grant's failure is the one to report; a stop that fails leaves IsRunning() true.
     (void)StopLocked(/*graceful=*/true);
     return reconciled.WithContext(
         "mariadbd stopped: the master user's privileges could not be "

@@ -168,7 +168,7 @@ class Mount::Impl {
     for (SyncStripe& stripe : sync_stripes_) stripe.data_lsn.store(last);
   }
 
-  ~Impl() { (void)Stop(); }
+  ~Impl() { (void)Stop(); }  // a destructor cannot report; Stop detaches a busy mount anyway
 
   Status StartSession();
   Status Stop();
@@ -934,7 +934,7 @@ Status Mount::Impl::StartSession() {
     inited = init_done_ && !loop_exited_;
   }
   if (!inited) {
-    (void)Stop();
+    (void)Stop();  // the failed start is what the caller needs to know
     return Status::Unavailable("FUSE mount of " + mountpoint_ +
                                ": the kernel did not initialise the connection");
   }
@@ -1108,7 +1108,7 @@ Result<std::unique_ptr<Mount>> Mount::Start(store::Store* store, TimelineId time
 
 Mount::Mount(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Mount::~Mount() { (void)Stop(); }
+Mount::~Mount() { (void)Stop(); }  // as Impl's: nothing to report to
 
 Status Mount::Stop() { return impl_->Stop(); }
 

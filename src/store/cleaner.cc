@@ -400,7 +400,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
       if (s.ok()) s = env_->RenameFile(tmp, new_path);
       if (s.ok()) s = env_->SyncDir(log_dir_);
       if (!s.ok()) {
-        (void)env_->RemoveFile(tmp);
+        (void)env_->RemoveFile(tmp);  // the rewrite's failure is reported; a leftover is ignored
         return s.WithContext("rewriting segment " + std::to_string(seg));
       }
     }

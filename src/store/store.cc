@@ -662,7 +662,7 @@ Status Store::Impl::StartNextSegment(uint32_t seg) {
       return s;
     }
     if (env_->FileExists(SegmentPath(seg))) return s;  // renamed, directory sync failed
-    (void)env_->RemoveFile(PreparedPath(seg));
+    (void)env_->RemoveFile(PreparedPath(seg));  // unused now; a leftover is removed at open
   }
   return StartSegment(seg, 0, /*prepared=*/false);
 }
@@ -734,6 +734,7 @@ void Store::Impl::PreparerLoop() {
       prep_trims_.pop_back();
       lk.unlock();
       Result<uint64_t> fsize = env_->FileSize(SegmentPath(seg));
+      // Space only: a segment that keeps its zeros reads the same.
       if (fsize.ok() && *fsize > size) (void)env_->Truncate(SegmentPath(seg), size);
       lk.lock();
       continue;
@@ -743,6 +744,7 @@ void Store::Impl::PreparerLoop() {
     const std::string tmp = PreparedPath(seg) + ".tmp";
     Status s = env_->CreateFilled(tmp, SegmentHeader(seg), options_.segment_bytes);
     if (s.ok()) s = env_->RenameFile(tmp, PreparedPath(seg));
+    // A failed preparation is retried; its partial file only takes space.
     if (!s.ok() && env_->FileExists(tmp)) (void)env_->RemoveFile(tmp);
     lk.lock();
     if (s.ok() && prep_wanted_ == seg) {
@@ -750,7 +752,7 @@ void Store::Impl::PreparerLoop() {
       prep_ready_ = seg;
       if (old != 0 && old != seg) {
         lk.unlock();
-        (void)env_->RemoveFile(PreparedPath(old));
+        (void)env_->RemoveFile(PreparedPath(old));  // a leftover is removed at open
         lk.lock();
       }
     } else if (s.ok()) {
@@ -813,6 +815,7 @@ Status Store::Impl::AppendAndApply(Record* rec, std::optional<uint32_t> data_crc
   const uint64_t before = active_->Size();
   if (rec->kind == RecordKind::kWrite && FailpointArmed("store.append.torn")) {
     const std::string whole = encode_buf_ + std::string(body);
+    // The failpoint's torn write: the process dies next, whatever the append said.
     (void)active_->Append(std::string_view(whole).substr(0, whole.size() / 2));
     Failpoint("store.append.torn");
   }

@@ -1,0 +1,34 @@
+#include "cluster/cluster_engine.h"
+
+namespace rwd::cluster {
+namespace {
+
+class MariaDbClusterEngine final : public ClusterEngine {
+ public:
+  explicit MariaDbClusterEngine(std::unique_ptr<engine::MariaDbEngine> engine)
+      : engine_(std::move(engine)) {}
+  Status Initialize(std::string_view user, std::string_view password,
+                    std::string_view database) override {
+    return engine_->Initialize(user, password, database);
+  }
+  Status Start() override { return engine_->Start(); }
+  Status Stop() override { return engine_->Stop(); }
+  Status Kill() override { return engine_->Kill(); }
+  bool IsRunning() const override { return engine_->IsRunning(); }
+  Status SetUserPassword(std::string_view user, std::string_view password) const override {
+    return engine_->SetUserPassword(user, password);
+  }
+
+ private:
+  std::unique_ptr<engine::MariaDbEngine> engine_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ClusterEngine>> MakeMariaDbEngine(engine::EngineOptions options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::MariaDbEngine> engine,
+                   engine::MariaDbEngine::Create(std::move(options)));
+  return std::unique_ptr<ClusterEngine>(new MariaDbClusterEngine(std::move(engine)));
+}
+
+}  // namespace rwd::cluster

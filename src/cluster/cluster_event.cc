@@ -1,0 +1,47 @@
+#include "cluster/cluster_event.h"
+
+namespace rwd::cluster {
+
+const char* EventSourceType(EventKind kind) {
+  const int k = static_cast<int>(kind);
+  return k >= static_cast<int>(EventKind::kInstanceCreated) &&
+                 k <= static_cast<int>(EventKind::kInstanceDeletionFailed)
+             ? "db-instance"
+             : "db-cluster";
+}
+
+const char* EventCategories(EventKind kind) {
+  switch (kind) {
+    case EventKind::kMessage: return "";
+    case EventKind::kClusterCreated:
+    case EventKind::kClusterCloned:
+    case EventKind::kInstanceCreated:
+      return "creation";
+    case EventKind::kClusterCreationFailed:
+    case EventKind::kClusterCreationInterrupted:
+    case EventKind::kCloneFailed:
+    case EventKind::kClusterDeletionFailed:
+    case EventKind::kInstanceStartFailed:
+    case EventKind::kInstanceRestartFailed:
+    case EventKind::kInstanceDeletionFailed:
+      return "failure";
+    case EventKind::kClusterDeleted:
+    case EventKind::kInstanceDeleted:
+      return "deletion";
+    case EventKind::kClusterModified: return "configuration change";
+    case EventKind::kBacktrackStarted:
+    case EventKind::kBacktrackCompleted:
+    case EventKind::kBacktrackFailed:
+    case EventKind::kWindowCut:
+    case EventKind::kWindowBack:
+      return "backtrack";
+    case EventKind::kInstanceRestarted:
+    case EventKind::kInstanceRecovered:
+    case EventKind::kInstanceRestartedAfterExit:
+      return "availability";
+    case EventKind::kTableRestored: return "notification";
+  }
+  return "";
+}
+
+}  // namespace rwd::cluster

@@ -1,0 +1,43 @@
+// What happened to a cluster or instance, typed: the service records an event as a kind and a
+// detail (a reason, a source cluster), never as text; src/api renders Aurora's message for each
+// kind (RenderEventMessage). meta.db keeps kind and detail (events.kind, events.message);
+// rows from before schema 4 are kMessage, their text in the detail.
+#pragma once
+
+#include <string>
+
+namespace rwd::cluster {
+
+enum class EventKind {
+  kMessage = 0,                  // detail is the whole text (older rows; service-wide notices)
+  kClusterCreated = 1,
+  kClusterCreationFailed = 2,    // detail: why
+  kClusterCreationInterrupted = 3,
+  kClusterCloned = 4,            // detail: the source cluster's id
+  kCloneFailed = 5,              // detail: why
+  kClusterDeleted = 6,
+  kClusterDeletionFailed = 7,    // detail: why
+  kClusterModified = 8,
+  kBacktrackStarted = 9,
+  kBacktrackCompleted = 10,
+  kBacktrackFailed = 11,         // detail: why
+  kWindowCut = 12,               // the history budget cut the backtrack window below target
+  kWindowBack = 13,              // the window is back to its target
+  kInstanceCreated = 14,
+  kInstanceStartFailed = 15,     // detail: why
+  kInstanceRestarted = 16,       // RebootDBInstance
+  kInstanceRestartFailed = 17,   // detail: why
+  kInstanceRecovered = 18,       // a failed instance's engine started again by the retrier
+  kInstanceRestartedAfterExit = 19,  // its engine died and was started again
+  kInstanceDeleted = 20,
+  kInstanceDeletionFailed = 21,  // detail: why
+  kTableRestored = 22,           // detail: which tables, to when, how (TimeTravel::RestoreTable)
+};
+inline constexpr int kMaxEventKind = 22;
+
+// The source type ("db-cluster" or "db-instance") and the comma-separated event categories of
+// an event of `kind` (kMessage: a cluster's, with the categories its caller gives).
+const char* EventSourceType(EventKind kind);
+const char* EventCategories(EventKind kind);
+
+}  // namespace rwd::cluster

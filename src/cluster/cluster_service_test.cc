@@ -1,0 +1,358 @@
+// ClusterService's operations and recovery with the stand-in engine (no mariadbd), the real
+// store and real FUSE mounts: a backtrack whose engine cannot be stopped, an instance whose
+// engine cannot start, and a crash at every named failpoint of every operation (a death test:
+// the child runs the operations until the failpoint kills it; the parent reopens the service on
+// the same data dir and checks that the operation is whole or absent and the cluster serves).
+// Needs root and /dev/fuse (fails loudly otherwise).
+#include "cluster/cluster_service.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cluster/meta_db.h"
+#include "cluster/op_journal.h"
+#include "cluster/cluster_test_util.h"
+#include "cluster/stand_in_engine.h"
+#include "common/failpoint.h"
+#include "common/test_util.h"
+
+namespace rwd::cluster {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir, StandInKnobs* knobs) {
+  ServiceOptions o;
+  o.data_dir = dir;
+  o.first_port = 41300;
+  o.clean_interval_ms = 0;
+  o.retry_failed_interval_ms = 0;
+  o.engine_version = "10.11.6-MariaDB-stand-in";
+  o.engine_factory = [knobs](const engine::EngineOptions& eo) {
+    return Result<std::unique_ptr<ClusterEngine>>(
+        std::unique_ptr<ClusterEngine>(new StandInEngine(eo, knobs)));
+  };
+  return ClusterService::Open(o);
+}
+
+std::string StatusOf(ClusterService& svc, const std::string& id) {
+  auto c = svc.DescribeClusters(id);
+  return c.ok() ? c->front().status : "absent";
+}
+std::string InstanceStatus(ClusterService& svc, const std::string& id) {
+  auto i = svc.DescribeInstances(id, std::nullopt);
+  return i.ok() ? i->front().status : "absent";
+}
+
+CreateClusterRequest CreateC1() {
+  CreateClusterRequest r;
+  r.id = "c1";
+  r.engine = "aurora-mysql";
+  r.master_username = "admin";
+  r.master_password = "secret-pw-1";
+  r.backtrack_window_s = 3600;
+  return r;
+}
+
+CreateInstanceRequest Writer(const std::string& id, const std::string& cluster) {
+  CreateInstanceRequest r;
+  r.id = id;
+  r.cluster_id = cluster;
+  r.instance_class = "db.r5.large";
+  return r;
+}
+
+// Every operation once, in an order that reaches every failpoint of cluster_operations.cc:
+// create, create_instance, backtrack (data "second" -> "first"), clone (c2, data "first"),
+// modify, reboot, create and delete of c2's instance, delete of c2. Returns the moment the
+// backtrack goes to. Any failure aborts (the death test then sees no SIGKILL).
+void RunEveryOperation(const std::string& dir) {
+  StandInKnobs knobs;
+  auto opened = OpenService(dir, &knobs);
+  if (!opened.ok()) std::abort();
+  ClusterService& svc = **opened;
+  auto must = [](const Status& s) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "scenario step failed: %s\n", s.ToString().c_str());
+      std::abort();
+    }
+  };
+  must(svc.CreateCluster(CreateC1()).status());
+  svc.WaitIdle();
+  must(svc.CreateInstance(Writer("c1-1", "c1")).status());
+  svc.WaitIdle();
+  ASSERT_TRUE(ReplaceFile(dir + "/mnt/c1/data", "first"));
+  // The backtrack's moment: a whole second after creation (the earliest one reachable) and
+  // after "first", before "second".
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const int64_t between = WallNs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(ReplaceFile(dir + "/mnt/c1/data", "second"));
+  BacktrackRequest bt;
+  bt.cluster_id = "c1";
+  bt.backtrack_to_ns = between;
+  must(svc.Backtrack(bt).status());
+  svc.WaitIdle();
+  CloneRequest clone;
+  clone.id = "c2";
+  clone.source_id = "c1";
+  clone.restore_type = "copy-on-write";
+  clone.use_latest_restorable_time = true;
+  must(svc.Clone(clone).status());
+  svc.WaitIdle();
+  ModifyClusterRequest modify;
+  modify.id = "c1";
+  modify.master_password = "secret-pw-2";
+  must(svc.ModifyCluster(modify).status());
+  must(svc.RebootInstance("c1-1").status());
+  svc.WaitIdle();
+  must(svc.CreateInstance(Writer("c2-1", "c2")).status());
+  svc.WaitIdle();
+  must(svc.DeleteInstance("c2-1").status());
+  svc.WaitIdle();
+  DeleteClusterRequest del;
+  del.id = "c2";
+  del.skip_final_snapshot = true;
+  must(svc.DeleteCluster(del).status());
+  svc.WaitIdle();
+}
+
+// Detaches every FUSE mount left under <dir>/mnt (a killed child's), so the directory can go.
+void DetachMounts(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/mnt", ec)) {
+    (void)::umount2(e.path().c_str(), MNT_DETACH);  // EINVAL: not a mount point, as expected
+  }
+}
+
+struct CrashCase {
+  const char* failpoint;
+  // What the reopened service shows (c1's data file, statuses...), checked by Check.
+  const char* c1_data;       // "first" once the backtrack landed, "second" before
+  const char* backtrack;     // the backtrack's status, or "" if it was never asked
+  const char* c1;            // c1's status
+  const char* c1_1;          // c1-1's status
+  const char* c2;            // c2's status ("absent": never made, or deleted)
+};
+
+class CrashTest : public ::testing::TestWithParam<CrashCase> {};
+
+TEST_P(CrashTest, TheOperationIsWholeOrAbsentAfterARestart) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  ASSERT_EQ(0, ::access("/dev/fuse", R_OK | W_OK)) << "no /dev/fuse";
+  const CrashCase& c = GetParam();
+  // The child re-runs this test: it finds the parent's data dir in the environment.
+  std::optional<testing::TempDir> own;
+  const char* given = std::getenv("RWD_CLUSTER_CRASH_DIR");
+  // The parent reads the (empty) failpoint list now, before the environment arms one for the
+  // child (a fresh process that reads it at its first failpoint).
+  if (given == nullptr) {
+    ASSERT_FALSE(FailpointArmed(c.failpoint));
+  }
+  if (given == nullptr) own.emplace("rewind-crash-test");
+  const std::string dir = given != nullptr ? given : own->path();
+  ::setenv("RWD_CLUSTER_CRASH_DIR", dir.c_str(), 1);
+  ::setenv("REWIND_FAILPOINTS", c.failpoint, 1);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(RunEveryOperation(dir), ::testing::KilledBySignal(SIGKILL),
+              std::string("failpoint ") + c.failpoint);
+  ::unsetenv("REWIND_FAILPOINTS");
+  ::unsetenv("RWD_CLUSTER_CRASH_DIR");
+  {
+    StandInKnobs knobs;
+    auto opened = OpenService(dir, &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    svc.WaitIdle();
+    EXPECT_EQ(c.c1, StatusOf(svc, "c1"));
+    EXPECT_EQ(c.c1_1, InstanceStatus(svc, "c1-1"));
+    EXPECT_EQ(c.c2, StatusOf(svc, "c2"));
+    if (std::string(c.c1) == "available") {
+      EXPECT_EQ(c.c1_data, ReadWholeFile(dir + "/mnt/c1/data"));
+    }
+    if (std::string(c.c2) == "available") {
+      // A clone is of c1 after its backtrack: "first".
+      EXPECT_EQ("first", ReadWholeFile(dir + "/mnt/c2/data"));
+    }
+    if (*c.backtrack != '\0') {
+      auto bts = svc.DescribeBacktracks("c1", std::nullopt, {});
+      ASSERT_TRUE(bts.ok());
+      ASSERT_EQ(1u, bts->size());
+      EXPECT_EQ(c.backtrack, bts->front().status);
+    }
+    if (std::string(c.c1_1) == "available") {
+      EXPECT_EQ(1, knobs.running.load());
+    }
+    if (std::string(c.c2) == "absent") {
+      EXPECT_FALSE(std::filesystem::exists(dir + "/mnt/c2"));
+    }
+  }
+  // Every operation the crash cut short was settled.
+  auto meta = MetaDb::Open(dir + "/meta.db");
+  ASSERT_TRUE(meta.ok());
+  OpJournal journal(meta->get());
+  auto open = journal.Unfinished();
+  ASSERT_TRUE(open.ok());
+  for (const Operation& op : *open) {
+    ADD_FAILURE() << OpKindName(op.kind) << " on " << op.target << " still running at step "
+                  << OpStepName(op.step);
+  }
+  DetachMounts(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryFailpoint, CrashTest,
+    ::testing::Values(
+        // A creation cut short before its database was made fails (its password is gone).
+        CrashCase{"cluster.create.volume_made", "", "", "failed", "absent", "absent"},
+        CrashCase{"cluster.create.initialized", "", "", "available", "absent", "absent"},
+        CrashCase{"cluster.create_instance.started", "", "", "available", "available", "absent"},
+        CrashCase{"cluster.backtrack.before_rewind", "second", "failed", "available",
+                  "available", "absent"},
+        CrashCase{"cluster.backtrack.after_rewind", "first", "completed", "available",
+                  "available", "absent"},
+        CrashCase{"cluster.backtrack.serving", "first", "completed", "available", "available",
+                  "absent"},
+        CrashCase{"cluster.clone.before_store_clone", "first", "completed", "available",
+                  "available", "available"},
+        CrashCase{"cluster.clone.after_store_clone", "first", "completed", "available",
+                  "available", "available"},
+        CrashCase{"cluster.clone.prepared", "first", "completed", "available", "available",
+                  "available"},
+        CrashCase{"cluster.modify.password_set", "first", "completed", "available", "available",
+                  "available"},
+        CrashCase{"cluster.reboot.restarted", "first", "completed", "available", "available",
+                  "available"},
+        CrashCase{"cluster.delete_instance.halted", "first", "completed", "available",
+                  "available", "available"},
+        CrashCase{"cluster.delete.halted", "first", "completed", "available", "available",
+                  "absent"},
+        CrashCase{"cluster.delete.volume_deleted", "first", "completed", "available",
+                  "available", "absent"}),
+    [](const ::testing::TestParamInfo<CrashCase>& info) {
+      std::string name = info.param.failpoint;
+      for (char& ch : name) {
+        if (ch == '.') ch = '_';
+      }
+      return name;
+    });
+
+// ---- Failures without a crash ----
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+    auto opened = OpenService(dir_.path(), &knobs_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    svc_ = std::move(opened).value();
+    ASSERT_TRUE(svc_->CreateCluster(CreateC1()).ok());
+    svc_->WaitIdle();
+    ASSERT_TRUE(svc_->CreateInstance(Writer("c1-1", "c1")).ok());
+    svc_->WaitIdle();
+    ASSERT_EQ("available", InstanceStatus(*svc_, "c1-1"));
+  }
+  void TearDown() override {
+    knobs_.fail_stop = false;
+    knobs_.fail_start = false;
+    svc_.reset();
+    DetachMounts(dir_.path());
+  }
+  testing::TempDir dir_{"rewind-service-test"};
+  StandInKnobs knobs_;
+  std::unique_ptr<ClusterService> svc_;
+};
+
+TEST_F(ServiceTest, ABacktrackWhoseEngineCannotStopRewindsNothingAndKeepsServing) {
+  ASSERT_TRUE(ReplaceFile(dir_.path() + "/mnt/c1/data", "first"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const int64_t between = WallNs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(ReplaceFile(dir_.path() + "/mnt/c1/data", "second"));
+  knobs_.fail_stop = true;
+  BacktrackRequest bt;
+  bt.cluster_id = "c1";
+  bt.backtrack_to_ns = between;
+  ASSERT_TRUE(svc_->Backtrack(bt).ok());
+  svc_->WaitIdle();
+  auto bts = svc_->DescribeBacktracks("c1", std::nullopt, {});
+  ASSERT_TRUE(bts.ok());
+  ASSERT_EQ(1u, bts->size());
+  EXPECT_EQ("failed", bts->front().status);
+  EXPECT_NE(std::string::npos, bts->front().message.find("stopping the engine"))
+      << bts->front().message;
+  // Nothing was rewound or remounted under the engine, which still serves.
+  EXPECT_EQ("available", StatusOf(*svc_, "c1"));
+  EXPECT_EQ("second", ReadWholeFile(dir_.path() + "/mnt/c1/data"));
+  EXPECT_EQ(1, knobs_.running.load());
+  // Once the engine stops again, the same backtrack goes through.
+  knobs_.fail_stop = false;
+  ASSERT_TRUE(svc_->Backtrack(bt).ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("first", ReadWholeFile(dir_.path() + "/mnt/c1/data"));
+}
+
+TEST_F(ServiceTest, AnEngineThatCannotStartFailsTheInstanceUntilARebootBringsItBack) {
+  knobs_.fail_start = true;
+  ASSERT_TRUE(svc_->RebootInstance("c1-1").ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("failed", InstanceStatus(*svc_, "c1-1"));
+  EXPECT_EQ(0, knobs_.running.load());
+  bool said = false;
+  for (const EventView& e : svc_->DescribeEvents(EventQuery{})) {
+    said = said || (e.kind == EventKind::kInstanceRestartFailed && e.source_id == "c1-1" &&
+                    e.detail.find("stand-in: start refused") != std::string::npos);
+  }
+  EXPECT_TRUE(said);
+  knobs_.fail_start = false;
+  ASSERT_TRUE(svc_->RebootInstance("c1-1").ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("available", InstanceStatus(*svc_, "c1-1"));
+  EXPECT_EQ(1, knobs_.running.load());
+}
+
+TEST_F(ServiceTest, AnInstanceWhoseEngineCannotStopIsNotDeleted) {
+  knobs_.fail_stop = true;
+  ASSERT_TRUE(svc_->DeleteInstance("c1-1").ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("failed", InstanceStatus(*svc_, "c1-1"));
+  EXPECT_EQ(1, knobs_.running.load());
+  DeleteClusterRequest del;
+  del.id = "c1";
+  del.skip_final_snapshot = true;
+  EXPECT_FALSE(svc_->DeleteCluster(del).ok()) << "the cluster still has a live instance";
+  knobs_.fail_stop = false;
+}
+
+TEST_F(ServiceTest, DeletingTheInstanceThenTheClusterLeavesNothing) {
+  ASSERT_TRUE(svc_->DeleteInstance("c1-1").ok());
+  svc_->WaitIdle();
+  // The instance is gone and its engine stopped; a cluster without one deletes.
+  EXPECT_EQ("absent", InstanceStatus(*svc_, "c1-1"));
+  EXPECT_EQ(0, knobs_.running.load());
+  DeleteClusterRequest del;
+  del.id = "c1";
+  del.skip_final_snapshot = true;
+  ASSERT_TRUE(svc_->DeleteCluster(del).ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("absent", StatusOf(*svc_, "c1"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/mnt/c1"));
+}
+
+}  // namespace
+}  // namespace rwd::cluster

@@ -1,0 +1,94 @@
+// OpJournal: every long operation of the cluster service is a row of meta.db's `operations`
+// table (docs/format/meta-db.md), written before its first step and after each step with that
+// step's result, so that after a crash recovery (ClusterService::Open) resumes or rolls back
+// each unfinished operation from what the journal and the store say — ids, not clocks.
+//
+// Steps, per kind, in order (each a failpoint `cluster.<kind>.<step>` right after it is
+// recorded, see Failpoints in cluster_operations.cc):
+//   create:           requested -> volume_made (volume_id) -> initialized -> done
+//   clone:            requested -> volume_made (volume_id) -> prepared -> done
+//   backtrack:        requested (timeline_before = the head when asked) -> halted ->
+//                     rebranched (timeline_after = the new head) -> done
+//   delete:           requested -> halted -> volume_deleted -> done
+//   create_instance / reboot: requested -> done
+//   delete_instance:  requested -> halted -> done
+//   modify:           requested -> done
+// A row ends `done` or `failed` (with a message); rows are kept (a history of operations).
+//
+// Thread safety: as MetaDb (every call is one SQLite statement, durable on return).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/meta_db.h"
+#include "common/status.h"
+
+namespace rwd::cluster {
+
+enum class OpKind {
+  kCreate = 1,
+  kDelete = 2,
+  kBacktrack = 3,
+  kClone = 4,
+  kReboot = 5,
+  kModify = 6,
+  kCreateInstance = 7,
+  kDeleteInstance = 8,
+};
+
+enum class OpStep {
+  kRequested = 0,
+  kVolumeMade = 1,
+  kInitialized = 2,
+  kPrepared = 3,
+  kHalted = 4,
+  kRebranched = 5,
+  kVolumeDeleted = 6,
+};
+
+enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };
+
+// The name of a kind or step in failpoints and logs ("backtrack", "rebranched").
+const char* OpKindName(OpKind kind);
+const char* OpStepName(OpStep step);
+
+// An operation as the journal holds it (OperationRow, typed).
+struct Operation {
+  int64_t id = 0;            // assigned by Begin
+  OpKind kind = OpKind::kCreate;
+  std::string target;        // the cluster's (or, for instance operations, the instance's) id
+  std::string ref;           // backtrack: its BacktrackIdentifier; clone: the source cluster
+  int64_t arg_ns = 0;        // backtrack: BacktrackTo; clone: the moment of the source
+  OpState state = OpState::kRunning;
+  OpStep step = OpStep::kRequested;  // the last step done
+  int64_t volume_id = 0;             // create/clone: the volume made
+  int64_t timeline_before = 0;       // backtrack: the head when asked
+  int64_t timeline_after = 0;        // backtrack: the head it made
+  std::string message;               // why it failed
+  int64_t started_ns = 0;
+  int64_t updated_ns = 0;
+};
+
+class OpJournal {
+ public:
+  explicit OpJournal(MetaDb* meta) : meta_(meta) {}
+
+  // Records `op` (state running, its step as given) and sets op->id. IOError from SQLite:
+  // then the operation must not start.
+  Status Begin(Operation* op);
+  // Records that `op` reached `step` (with the result fields already set in *op).
+  Status Step(Operation* op, OpStep step);
+  // Records the end: done, or failed with `message`.
+  Status Finish(Operation* op, OpState state, const std::string& message = "");
+  // Every operation still running (what a crash cut short), oldest first.
+  Result<std::vector<Operation>> Unfinished();
+  // The last `limit` operations on `target`, newest first.
+  Result<std::vector<Operation>> History(const std::string& target, int limit);
+
+ private:
+  MetaDb* meta_;
+};
+
+}  // namespace rwd::cluster

@@ -1,0 +1,373 @@
+// The cluster service's internals, shared by its .cc files (cluster_service.cc: the requests;
+// cluster_operations.cc: the background operations; cluster_recovery.cc: Open and recovery;
+// cluster_retention.cc: retention passes; service_impl.cc: rows, views, hosts, accounts;
+// cluster_validate.cc: input rules). Not part of the module's interface.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster_error.h"
+#include "cluster/cluster_event.h"
+#include "cluster/cluster_host.h"
+#include "cluster/cluster_service.h"
+#include "cluster/host_util.h"
+#include "cluster/meta_db.h"
+#include "cluster/op_journal.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "tls/tls.h"
+
+namespace rwd::cluster {
+
+constexpr int64_t kNsPerSec = 1'000'000'000;
+// Aurora caps the window at 72 h; Rewind's is bounded by the history budget instead. This is
+// only a sanity bound (a year).
+constexpr int64_t kMaxBacktrackWindowS = 365LL * 24 * 3600;
+#define RWD_WINDOW_RANGE "from 0 to 31536000 seconds (a year; the history budget bounds it)"
+inline int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline Status ClusterNotFound(const std::string& id) {
+  return Refusal(ClusterError::kClusterNotFound, "DBCluster " + BoundedInput(id) + " not found.");
+}
+inline Status InstanceNotFound(const std::string& id) {
+  return Refusal(ClusterError::kInstanceNotFound,
+                 "DBInstance " + BoundedInput(id) + " not found.");
+}
+inline Status InvalidState(const std::string& msg) {
+  return Refusal(ClusterError::kInvalidClusterState, msg);
+}
+inline Status InvalidInstanceState(const std::string& msg) {
+  return Refusal(ClusterError::kInvalidInstanceState, msg);
+}
+inline Status InvalidParam(const std::string& msg) {
+  return Refusal(ClusterError::kInvalidParameter, msg);
+}
+inline Status InvalidCombination(const std::string& msg) {
+  return Refusal(ClusterError::kInvalidCombination, msg);
+}
+inline std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+inline std::string RandomAlnum(size_t n, bool upper) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  const char* chars = upper ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" : "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s.push_back(chars[rng() % 36]);
+  return s;
+}
+
+inline std::string Uuid() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) s.push_back('-');
+    int v = static_cast<int>(rng() % 16);
+    if (i == 12) v = 4;
+    if (i == 16) v = 8 + v % 4;
+    s.push_back(hex[v]);
+  }
+  return s;
+}
+
+// RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
+// two consecutive hyphens. Failure: InvalidParameterValue naming `what`.
+Status ValidateIdentifier(const std::string& id, const char* what);
+
+// ---------------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------------
+
+class ClusterService::Impl {
+ public:
+  explicit Impl(const ServiceOptions& o) : options_(o) {}
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lk(async_mu_);
+      stopping_ = true;
+    }
+    {
+      std::lock_guard<std::mutex> lk(cleaner_mu_);
+      stop_cleaner_ = true;
+      cleaner_cv_.notify_all();
+    }
+    if (cleaner_.joinable()) cleaner_.join();
+    if (retrier_.joinable()) retrier_.join();
+    WaitIdle();
+    // Each host stops its engine and unmounts as it goes (ClusterHost's destructor).
+    std::map<std::string, std::shared_ptr<ClusterHost>> hosts;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      hosts.swap(hosts_);
+    }
+    hosts.clear();
+  }
+
+  Status Open();
+
+  // ---- paths ----
+  std::string MountDir(const std::string& id) const { return options_.data_dir + "/mnt/" + id; }
+  std::string RunDir(const std::string& id) const { return options_.data_dir + "/run/" + id; }
+  // TLS: rewindd's CA (its certificate is what clients trust, like Aurora's global-bundle.pem)
+  // and each cluster's server certificate, all outside the volumes: a backtrack never rewinds
+  // them. ClusterTls issues or renews a cluster's certificate; see there.
+  std::string CaCertPath() const { return options_.data_dir + "/ca.pem"; }
+  std::string CaKeyPath() const { return options_.data_dir + "/tls/ca-key.pem"; }
+  std::string TlsDir(const std::string& id) const {
+    return options_.data_dir + "/tls/clusters/" + id;
+  }
+  Result<tls::ServerCertFiles> ClusterTls(const ClusterRow& row);
+  // The account the cluster's mariadbd runs as: its own uid (row.engine_uid) with the engine
+  // user's group when rewindd is root; rewindd's own user (engine_account_) when not.
+  // Failure: FailedPrecondition when rewindd is root and the row has no uid yet.
+  Result<engine::EngineAccount> AccountOf(const ClusterRow& row) const;
+  // A new cluster's engine uid (ServiceOptions::engine_uid_base): the lowest one no cluster in
+  // meta.db holds and no passwd entry names; 0 when rewindd is not root. The caller holds mu_
+  // (or is Open, before requests are served) and stores the row before releasing it.
+  // Failure: Unavailable when all 65536 are taken; IOError if the passwd lookup fails.
+  Result<int64_t> AllocateEngineUid();
+  // Gives data_dir and its mnt/ and run/ their owners and modes (ServiceOptions::data_dir).
+  Status SecureDataDir();
+  // Gives every cluster without an engine uid one (rewindd as root; Open).
+  Status AssignMissingEngineUids();
+
+  // Records an event of `kind` (its detail: a reason, a source cluster) about `source_id`.
+  // An event SQLite refuses (a full disk) is logged and lost: the operation it reports stands.
+  void Event(const std::string& source_id, EventKind kind, const std::string& detail = "") {
+    RecordEvent(EventRow{source_id, EventSourceType(kind), detail, EventCategories(kind),
+                         NowNs(), static_cast<int64_t>(kind)});
+  }
+  void RecordEvent(const EventRow& row) {
+    if (Status s = meta_->AddEvent(row); !s.ok()) {
+      std::fprintf(stderr, "rewindd: event %lld of %s not recorded: %s\n",
+                   static_cast<long long>(row.kind), row.source_id.c_str(), s.ToString().c_str());
+    }
+  }
+
+  // The cluster's host, made (holding the row's volume) the first time it is asked for.
+  // Failure: the row's engine account is not valid (AccountOf).
+  Result<std::shared_ptr<ClusterHost>> HostFor(const ClusterRow& row) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return HostForLocked(row);
+  }
+  // As HostFor, for a caller that already holds mu_ (mu_ is not recursive).
+  Result<std::shared_ptr<ClusterHost>> HostForLocked(const ClusterRow& row);
+  // The cluster's host if it has one, else nullptr.
+  std::shared_ptr<ClusterHost> FindHost(const std::string& id) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = hosts_.find(id);
+    return it == hosts_.end() ? nullptr : it->second;
+  }
+
+  // Runs `work` on a background thread; WaitIdle waits for all of them.
+  void Async(std::function<void()> work) {
+    std::lock_guard<std::mutex> lk(async_mu_);
+    if (stopping_) return;  // shutting down: no new work
+    ++running_;
+    threads_.emplace_back([this, work = std::move(work)] {
+      work();
+      std::lock_guard<std::mutex> l(async_mu_);
+      --running_;
+      async_cv_.notify_all();
+    });
+  }
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lk(async_mu_);
+    async_cv_.wait(lk, [this] { return running_ == 0; });
+    std::vector<std::thread> done;
+    done.swap(threads_);
+    lk.unlock();
+    for (auto& t : done) t.join();
+  }
+
+  Result<int> AssignPort(std::optional<int> asked, const std::string& self);
+  // The tags of resource (kind "cluster" or "db", id).
+  Result<std::vector<TagView>> TagsOf(const std::string& kind, const std::string& id) const {
+    ASSIGN_OR_RETURN(std::vector<TagRow> rows, meta_->ListTags(kind, id));
+    std::vector<TagView> out;
+    for (TagRow& r : rows) out.push_back(TagView{std::move(r.key), std::move(r.value)});
+    return out;
+  }
+  // Stores the tags of a resource just created; if that fails, `undo` removes the resource so
+  // that the refused request leaves nothing behind.
+  Status PutNewTags(const std::string& kind, const std::string& id,
+                    const std::vector<TagView>& tags, const std::function<Status()>& undo) {
+    if (tags.empty()) return Status::Ok();
+    std::vector<TagRow> rows;
+    for (const TagView& t : MergeTags({}, tags)) rows.push_back(TagRow{t.key, t.value});
+    Status s = meta_->PutTags(kind, id, rows);
+    if (!s.ok()) {
+      if (Status u = undo(); !u.ok()) {
+        std::fprintf(stderr, "rewindd: undoing %s %s after its tags were refused: %s\n",
+                     kind.c_str(), id.c_str(), u.ToString().c_str());
+      }
+    }
+    return s;
+  }
+  Result<int64_t> PruneEvents() {
+    const int64_t days = std::max<int64_t>(1, options_.event_retention_days);
+    return meta_->PruneEvents(NowNs() - days * 24 * 3600 * kNsPerSec);
+  }
+  Result<ClusterRow> GetClusterRow(const std::string& id);
+  // The cluster's volume, by the id its row holds. NotFound while it has none.
+  Result<store::VolumeInfo> VolumeOf(const ClusterRow& row) const {
+    if (row.volume_id == 0) return Status::NotFound("DB cluster " + row.id + " has no volume");
+    return store_->GetVolume(store::VolumeId(static_cast<uint64_t>(row.volume_id)));
+  }
+  Status SetClusterStatus(const std::string& id, ClusterStatus status);
+  Result<ClusterView> View(const ClusterRow& row);
+  InstanceView ViewInstance(const InstanceRow& row, const ClusterRow& cluster) const;
+  std::optional<InstanceRow> WriterOf(const std::string& cluster_id);
+
+  // Instance rows. A status change made in the background (a restart, a failure) that SQLite
+  // refuses (a full disk) is kept in memory: reads below see it and write it again, so that a
+  // stale "rebooting" cannot block the instance once space is back.
+  Result<std::optional<InstanceRow>> GetInstanceRow(const std::string& id);
+  Result<std::vector<InstanceRow>> ListInstanceRows();
+  void SaveInstanceStatus(InstanceRow row, InstanceStatus status);  // background changes
+  Status PutInstanceRow(const InstanceRow& row);  // request paths: the caller reports failure
+  Status DeleteInstanceRow(const std::string& id);
+
+  // The options of the cluster's mariadbd (its mount as datadir, run dir, port, account, TLS
+  // settings, issuing or renewing its certificate; master user); no exit callback.
+  Result<engine::EngineOptions> EngineOptionsFor(const ClusterRow& row);
+  // The cluster's engine (HostConfig::make_engine): mariadbd over its mount, its TLS
+  // certificate renewed, restarted through DoRecoverEngine when it dies on its own.
+  Result<std::unique_ptr<ClusterEngine>> MakeEngine(const ClusterRow& row);
+  // Kills a mariadbd left running by an earlier rewindd on this cluster's run dir.
+  void KillOrphan(const ClusterRow& row);
+  int64_t EarliestBacktrackNs(const store::VolumeInfo& vol) const;
+
+  // Retention: one pass (CleanNow); CleanOnce runs one for the timer and logs a failure.
+  Result<store::CleanReport> RetentionPass();
+  // The parts of a pass (cluster_retention.cc).
+  struct MountState {
+    std::map<uint64_t, std::set<uint64_t>> known;  // timeline -> inodes the kernel holds
+    std::set<uint64_t> busy;                       // timelines whose mount is being changed
+    std::map<std::string, fs::MountStats> stats;   // by cluster id
+  };
+  void CollectMounts(MountState* state);
+  Status RaiseFloors(int64_t now, bool push);
+  Result<std::vector<std::pair<std::string, bool>>> UpdateFigures(
+      const store::CleanReport& total, const std::map<std::string, fs::MountStats>& mount_stats,
+      int64_t now);
+  void CleanOnce();
+
+  // Instances down while they should serve: "failed" ones, or "available" ones whose mariadbd
+  // is not running, are started again (every retry_failed_interval_ms).
+  void RetryDownInstances();
+  // Calls `tick` every interval_ms until the service stops (the cleaner and the retrier).
+  void EveryInterval(int64_t interval_ms, const std::function<void()>& tick);
+
+  // ---- The operations journal (op_journal.h) ----
+  // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must
+  // not start then.
+  Status BeginOp(Operation* op) { return journal_.Begin(op); }
+  // As BeginOp; if the journal refuses, `undo` removes what the request stored before.
+  Status BeginOrUndo(Operation* op, const std::function<Status()>& undo) {
+    Status s = BeginOp(op);
+    if (!s.ok()) {
+      if (Status u = undo(); !u.ok()) {
+        std::fprintf(stderr, "rewindd: undoing a request the journal refused: %s\n",
+                     u.ToString().c_str());
+      }
+    }
+    return s;
+  }
+  // Records a step's result. A step that cannot be recorded fails the operation: after a crash
+  // its state could not be told.
+  Status RecordStep(Operation* op, OpStep step) { return journal_.Step(op, step); }
+  // Records the end of `op`; a failure to record it is logged (recovery then finds it running
+  // and settles it again from the store's ids).
+  void FinishOp(Operation* op, const Status& outcome);
+
+  // Background work: each runs one journaled operation (op already begun) to its end.
+  void DoCreate(Operation op, ClusterRow row, std::string master_password);
+  void DoClone(Operation op, ClusterRow row);
+  // Why an instance's engine is (re)started: its creation (or rewindd's restart), a
+  // RebootDBInstance call, or the retry of a failed instance (not journaled).
+  enum class StartKind { kCreate, kReboot, kRetry };
+  void DoStartInstance(std::optional<Operation> op, InstanceRow inst,
+                       StartKind kind = StartKind::kCreate);
+  void DoBacktrack(Operation op, BacktrackRow bt);
+  void DoDeleteCluster(Operation op, ClusterRow row);
+  void DoDeleteInstance(Operation op, InstanceRow inst);
+  // Starts the cluster's engine again after it died on its own.
+  void DoRecoverEngine(const std::string& cluster_id);
+  // Status "failed" for a cluster whose operation failed; a write SQLite refuses is logged.
+  void MarkClusterFailed(const std::string& id);
+  // Sets the volume id of cluster `id` in its row (read, modified, written).
+  Status SetClusterVolume(const std::string& id, store::VolumeId volume);
+
+  // ---- Recovery (cluster_recovery.cc), called by Open before requests are served ----
+  // Settles the unfinished operations of the journal: each cluster's one is returned by
+  // cluster id (create, clone, delete, backtrack), instance ones by instance id; the others
+  // (modify, reboot, create_instance: rewindd's start redoes what they did) end failed.
+  Status SettleJournal(std::map<std::string, Operation>* by_cluster,
+                       std::map<std::string, Operation>* by_instance);
+  // Brings one cluster back: resumes or rolls back its unfinished operation, mounts and
+  // prepares its engine, starts its writer.
+  Status Recover(ClusterRow row, std::optional<Operation> op,
+                 const std::map<std::string, Operation>& instance_ops);
+  // A backtrack cut short: landed iff the volume's head is no longer the one it was asked on.
+  Status RecoverBacktrack(const ClusterRow& row, std::optional<Operation> op);
+
+  ServiceOptions options_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<MetaDb> meta_;
+  OpJournal journal_{nullptr};  // over meta_ (set by Open)
+  std::string engine_version_;
+  std::optional<tls::CertificateAuthority> ca_;  // set by Open; const after
+  // The shared engine account: its group is every mariadbd's (to cross the 0710 shared
+  // directories) and it runs the version probe; each cluster's own uid is AccountOf (set by Open).
+  engine::EngineAccount engine_account_;
+
+  std::mutex mu_;  // guards hosts_ and serialises validation + status changes of requests
+  std::mutex unsaved_mu_;  // guards unsaved_; a leaf
+  std::map<std::string, InstanceRow> unsaved_;  // by instance id: rows SQLite refused
+  std::map<std::string, std::shared_ptr<ClusterHost>> hosts_;
+
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  int running_ = 0;
+  bool stopping_ = false;  // guarded by async_mu_
+  std::vector<std::thread> threads_;
+
+  std::mutex pass_mu_;  // serialises retention passes; taken before mu_
+  std::mutex retention_mu_;  // guards the retention state below; a leaf
+  std::map<std::string, ClusterRetention> retention_;  // by cluster id
+  RetentionMetrics totals_;                            // cluster list unused here
+  int64_t last_pass_ns_ = 0;
+
+  // The cleaner's and the retrier's timers share these: stop_cleaner_ stops both.
+  std::mutex cleaner_mu_;
+  std::condition_variable cleaner_cv_;
+  bool stop_cleaner_ = false;
+  std::thread cleaner_;
+  std::thread retrier_;
+};
+
+}  // namespace rwd::cluster

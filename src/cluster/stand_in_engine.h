@@ -1,0 +1,84 @@
+// A stand-in for mariadbd behind ClusterEngine, for the control plane's unit tests (never
+// linked into rewindd). It keeps ClusterEngine's contract with real files on the cluster's
+// mount: Initialize makes <datadir>/mysql/ and a marker file and writes <run_dir>/root.password
+// as the engine does; Start refuses an uninitialised datadir. Tests make its stops and starts
+// fail through StandInKnobs.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "cluster/cluster_engine.h"
+
+namespace rwd::cluster {
+
+// Shared by every stand-in engine of a test (one service makes many engines).
+struct StandInKnobs {
+  std::atomic<bool> fail_stop{false};   // Stop and Kill fail; the server keeps running
+  std::atomic<bool> fail_start{false};  // Start fails; nothing runs
+  std::atomic<int> starts{0};
+  std::atomic<int> running{0};          // engines running now
+};
+
+class StandInEngine final : public ClusterEngine {
+ public:
+  StandInEngine(engine::EngineOptions options, StandInKnobs* knobs)
+      : options_(std::move(options)), knobs_(knobs) {}
+  ~StandInEngine() override {
+    if (running_) --knobs_->running;
+  }
+
+  Status Initialize(std::string_view user, std::string_view password,
+                    std::string_view database) override {
+    std::error_code ec;
+    if (std::filesystem::exists(options_.datadir + "/mysql", ec)) {
+      return Status::AlreadyExists("the datadir already holds a database");
+    }
+    std::filesystem::create_directories(options_.datadir + "/mysql", ec);
+    if (ec) return Status::IOError("mkdir mysql: " + ec.message());
+    std::ofstream(options_.datadir + "/mysql/master") << user << ":" << password << ":"
+                                                       << database;
+    std::filesystem::create_directories(options_.run_dir, ec);
+    std::ofstream(options_.run_dir + "/root.password") << "stand-in-root";
+    return Start();
+  }
+  Status Start() override {
+    if (running_) return Status::FailedPrecondition("already running");
+    struct stat st {};
+    if (::stat((options_.datadir + "/mysql").c_str(), &st) != 0) {
+      return Status::FailedPrecondition("the datadir is not initialised");
+    }
+    if (knobs_->fail_start) return Status::Unavailable("stand-in: start refused");
+    running_ = true;
+    ++knobs_->running;
+    ++knobs_->starts;
+    return Status::Ok();
+  }
+  Status Stop() override { return Halt(); }
+  Status Kill() override { return Halt(); }
+  bool IsRunning() const override { return running_; }
+  Status SetUserPassword(std::string_view, std::string_view) const override {
+    if (!running_) return Status::Unavailable("not running");
+    return Status::Ok();
+  }
+
+ private:
+  Status Halt() {
+    if (!running_) return Status::Ok();
+    if (knobs_->fail_stop) return Status::Busy("stand-in: the server survives SIGKILL");
+    running_ = false;
+    --knobs_->running;
+    return Status::Ok();
+  }
+
+  engine::EngineOptions options_;
+  StandInKnobs* knobs_;
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace rwd::cluster
