@@ -24,7 +24,7 @@ TEST(ParseTableName, RefusalsSayWhatToFix) {
                           "`a`b.t"}) {
     auto t = ParseTableName(bad);
     ASSERT_FALSE(t.ok()) << bad;
-    EXPECT_EQ(t.status().tag(), "InvalidParameterValue") << bad;
+    EXPECT_EQ(ErrorKindOf(t.status()), ClusterError::kInvalidParameter) << bad;
     EXPECT_NE(t.status().message().find("DB.TABLE"), std::string::npos) << t.status().message();
   }
   auto t = ParseTableName("db." + std::string(65, 'x'));
