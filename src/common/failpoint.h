@@ -10,6 +10,8 @@
 //   cluster.clone.after_store_clone   the store cloned, nothing mounted or started
 //   store.append.torn                 half of a record written to the log
 //   store.clean.after_rewrite         a cleaned segment renamed into place, no checkpoint yet
+//   store.pin.before_sync             a pin's record written to the log, not yet synced
+//   store.pin.unpin_before_sync       an unpin's record written to the log, not yet synced
 //
 // Thread safety: may be called from any thread.
 #pragma once

@@ -1,0 +1,331 @@
+// Pins (Store::Pin and friends): what a pin keeps, what it costs, what is refused, and that a
+// crash at any step of Pin or Unpin leaves the pin whole or absent.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/crc32c.h"
+#include "common/test_util.h"
+#include "store/fault_env.h"
+#include "store/store.h"
+#include "store/store_model.h"
+
+namespace rwd::store {
+namespace {
+
+using testing::Model;
+using testing::PinMatches;
+using testing::RandomWorkload;
+
+constexpr int64_t kMs = 1'000'000;
+
+class PinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_.SetClock(now_);
+    Open();
+  }
+  void Open() {
+    store_.reset();
+    StoreOptions o;
+    o.dir = dir_.path();
+    o.env = &env_;
+    o.segment_bytes = 256 << 10;
+    o.preallocate_segments = false;  // every I/O from this thread: crash steps are repeatable
+    auto s = Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void Tick() { env_.SetClock(now_ += kMs); }
+  std::string ReadAll(TimelineId tl, Lsn lsn, InodeId ino, size_t n) {
+    std::string buf(n, '?');
+    auto r = store_->Read(tl, lsn, ino, 0, n, buf.data());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    buf.resize(r.ok() ? *r : 0);
+    return buf;
+  }
+
+  rwd::testing::TempDir dir_;
+  FaultInjectionEnv env_;
+  int64_t now_ = 1'700'000'000'000'000'000;
+  std::unique_ptr<Store> store_;
+  CleanOptions co_ = [] {
+    CleanOptions o;
+    o.min_reclaim_bytes = 16 << 10;
+    o.max_rewrite_bytes_per_s = 0;
+    return o;
+  }();
+};
+
+TEST_F(PinTest, APinKeepsItsStatePastTheFloorAndTheVolumeAndIsCountedUntilUnpinned) {
+  auto vol = store_->CreateVolume("v");
+  ASSERT_TRUE(vol.ok());
+  Tick();
+  auto f = store_->Create(vol->head, kRootInode, "f", NodeType::kFile, 0644);
+  ASSERT_TRUE(f.ok());
+  const std::string old_data(1 << 20, 'o');
+  ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, old_data).ok());
+  Tick();
+  const int64_t pinned_at = store_->NowNs();
+  const Lsn pinned_lsn = store_->LastLsn();
+  auto by_time = store_->Pin("snap-time", vol->id, PinAt::Time(pinned_at));
+  ASSERT_TRUE(by_time.ok()) << by_time.status().ToString();
+  auto by_lsn = store_->Pin("snap-lsn", vol->id, PinAt::AtLsn(pinned_lsn));
+  ASSERT_TRUE(by_lsn.ok()) << by_lsn.status().ToString();
+  EXPECT_EQ(by_time->point, by_lsn->point);
+  EXPECT_EQ("v", by_time->volume_name);
+  EXPECT_EQ(pinned_at, by_time->time_ns);
+  // Overwrite everything, move the floor to now, delete the volume, clean.
+  for (int i = 0; i < 3; ++i) {
+    Tick();
+    ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, std::string(1 << 20, 'a' + i)).ok());
+  }
+  Tick();
+  ASSERT_TRUE(store_->SetRetention(vol->id, store_->NowNs()).ok());
+  EXPECT_EQ(Status::Code::kInvalidArgument, store_->Resolve(vol->id, pinned_at).status().code());
+  auto rep = store_->Clean(co_);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_EQ(uint64_t{1} << 20, rep->pinned_bytes);  // the old version, kept only by the pins
+  EXPECT_EQ(uint64_t{2} << 20, rep->floor_stored_bytes);  // it and the head's
+  EXPECT_EQ(rep->pinned_bytes, store_->stats().pinned_bytes);
+  EXPECT_EQ(2u, store_->stats().pins);
+  ASSERT_TRUE(store_->DeleteVolume(vol->id).ok());
+  rep = store_->Clean(co_);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_GT(rep->segments_rewritten + rep->versions_dropped, 0u);
+  EXPECT_EQ(uint64_t{1} << 20, rep->floor_stored_bytes);  // the pins' state only
+  EXPECT_EQ(old_data, ReadAll(by_time->point.timeline, by_time->point.lsn, f->ino, 2 << 20));
+
+  // Restore from the pin, after a reopen from the checkpoint.
+  Open();
+  ASSERT_EQ(2u, store_->ListPins().size());
+  auto restored = store_->CloneFromPin("restored", by_lsn->id);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(old_data, ReadAll(restored->head, kLatestLsn, f->ino, 2 << 20));
+  ASSERT_TRUE(store_->Write(restored->head, f->ino, 0, "new").ok());
+
+  // Unpinning both: the clone still holds its branch point; nothing is pinned any more.
+  ASSERT_TRUE(store_->Unpin(by_time->id).ok());
+  ASSERT_TRUE(store_->Unpin(by_lsn->id).ok());
+  EXPECT_EQ(Status::Code::kNotFound, store_->Unpin(by_lsn->id).code());
+  EXPECT_EQ(Status::Code::kNotFound, store_->GetPin(by_lsn->id).status().code());
+  rep = store_->Clean(co_);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(0u, rep->pinned_bytes);
+  EXPECT_EQ("newooo", ReadAll(restored->head, kLatestLsn, f->ino, 6));
+  Open();
+  EXPECT_TRUE(store_->ListPins().empty());
+  // Pin ids are not reused, even after a reopen with no pin left.
+  auto again = store_->Pin("snap-time", restored->id, PinAt::Time(store_->NowNs()));
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT(again->id, by_lsn->id);
+}
+
+TEST_F(PinTest, BadInputIsRefusedAndChangesNothing) {
+  auto vol = store_->CreateVolume("v");
+  ASSERT_TRUE(vol.ok());
+  Tick();
+  ASSERT_TRUE(store_->Pin("p", vol->id, PinAt::Time(store_->NowNs())).ok());
+  const Lsn last = store_->LastLsn();
+  auto code = [&](const Result<PinInfo>& r) { return r.status().code(); };
+  using C = Status::Code;
+  EXPECT_EQ(C::kInvalidArgument, code(store_->Pin("", vol->id, PinAt::Time(now_))));
+  EXPECT_EQ(C::kInvalidArgument,
+            code(store_->Pin(std::string(1025, 'x'), vol->id, PinAt::Time(now_))));
+  EXPECT_EQ(C::kAlreadyExists, code(store_->Pin("p", vol->id, PinAt::Time(now_))));
+  EXPECT_EQ(C::kNotFound, code(store_->Pin("q", VolumeId(99), PinAt::Time(now_))));
+  EXPECT_EQ(C::kInvalidArgument, code(store_->Pin("q", vol->id, PinAt::Time(now_ + kMs))));
+  EXPECT_EQ(C::kInvalidArgument,
+            code(store_->Pin("q", vol->id, PinAt::Time(vol->created_ns - 1))));
+  EXPECT_EQ(C::kInvalidArgument,
+            code(store_->Pin("q", vol->id, PinAt::AtLsn(Lsn(last.value + 1)))));
+  // An LSN before the volume existed (another volume's record).
+  Tick();
+  auto other = store_->CreateVolume("w");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(C::kInvalidArgument, code(store_->Pin("q", other->id, PinAt::AtLsn(last))));
+  // Before the retention floor, by time and by LSN.
+  auto f = store_->Create(vol->head, kRootInode, "f", NodeType::kFile, 0644);
+  ASSERT_TRUE(f.ok());
+  const Lsn before_floor = store_->LastLsn();
+  Tick();
+  ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, "x").ok());
+  Tick();
+  auto v = store_->SetRetention(vol->id, store_->NowNs());
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(C::kInvalidArgument,
+            code(store_->Pin("q", vol->id, PinAt::Time(v->retained_from_ns - 1))));
+  EXPECT_EQ(C::kInvalidArgument, code(store_->Pin("q", vol->id, PinAt::AtLsn(before_floor))));
+  EXPECT_EQ(C::kNotFound, store_->Unpin(PinId(77)).code());
+  EXPECT_EQ(C::kNotFound, store_->CloneFromPin("c", PinId(77)).status().code());
+  EXPECT_EQ(C::kAlreadyExists, store_->CloneFromPin("w", PinId(1)).status().code());
+  EXPECT_EQ(C::kInvalidArgument, store_->CloneFromPin("", PinId(1)).status().code());
+  EXPECT_EQ(C::kInvalidArgument, store_->CheckPinBudget(vol->id, 0).status().code());
+  EXPECT_EQ(C::kNotFound, store_->CheckPinBudget(VolumeId(99), 1).status().code());
+  EXPECT_EQ(1u, store_->ListPins().size());
+  EXPECT_TRUE(store_->FindPin("p").ok());
+  EXPECT_EQ(C::kNotFound, store_->FindPin("q").status().code());
+}
+
+TEST_F(PinTest, TheBudgetCheckCountsTheFloorAndTheNewPinsWorstCase) {
+  auto vol = store_->CreateVolume("v");
+  ASSERT_TRUE(vol.ok());
+  auto f = store_->Create(vol->head, kRootInode, "f", NodeType::kFile, 0644);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, std::string(1 << 20, 'a')).ok());
+  // Before any pass nothing is measured: the whole log counts, twice over.
+  auto b = store_->CheckPinBudget(vol->id, 1ull << 40);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(store_->stats().log_bytes, b->floor_bytes);
+  EXPECT_TRUE(b->fits);
+  Tick();
+  ASSERT_TRUE(store_->SetRetention(vol->id, store_->NowNs()).ok());
+  ASSERT_TRUE(store_->Clean(co_).ok());
+  b = store_->CheckPinBudget(vol->id, 2 << 20);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(uint64_t{1} << 20, b->floor_bytes);    // the head's data
+  EXPECT_EQ(uint64_t{1} << 20, b->new_pin_bytes);  // a pin may come to hold all of it
+  EXPECT_TRUE(b->fits);
+  EXPECT_FALSE(store_->CheckPinBudget(vol->id, (2 << 20) - 1)->fits);
+  // With a pin taken and the data overwritten, the floor holds both copies, and writes since
+  // the pass count before the next one.
+  ASSERT_TRUE(store_->Pin("p", vol->id, PinAt::AtLsn(store_->LastLsn())).ok());
+  Tick();
+  ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, std::string(1 << 20, 'b')).ok());
+  b = store_->CheckPinBudget(vol->id, 3 << 20);
+  EXPECT_EQ(uint64_t{2} << 20, b->floor_bytes);
+  EXPECT_FALSE(b->fits);
+  Tick();
+  ASSERT_TRUE(store_->SetRetention(vol->id, store_->NowNs()).ok());
+  auto rep = store_->Clean(co_);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(uint64_t{1} << 20, rep->pinned_stored_bytes);
+  b = store_->CheckPinBudget(vol->id, 4 << 20);
+  EXPECT_EQ(uint64_t{2} << 20, b->floor_bytes);
+  EXPECT_EQ(uint64_t{1} << 20, b->new_pin_bytes);
+  EXPECT_TRUE(b->fits);
+}
+
+// A version-4 checkpoint (before pins) loads as one without pins, and the next checkpoint is
+// version 5 with the pins made since.
+TEST_F(PinTest, Version4CheckpointLoadsWithoutPins) {
+  auto vol = store_->CreateVolume("v");
+  ASSERT_TRUE(vol.ok());
+  auto f = store_->Create(vol->head, kRootInode, "f", NodeType::kFile, 0644);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, "old").ok());
+  store_.reset();
+  const std::string path = dir_.path() + "/index.ckpt";
+  auto bytes = ReadWholeFile(Env::Default(), path);
+  ASSERT_TRUE(bytes.ok());
+  auto version_of = [](const std::string& b) {
+    uint32_t v = 0;
+    std::memcpy(&v, b.data() + 8, 4);
+    return v;
+  };
+  ASSERT_EQ(5u, version_of(*bytes));
+  // Version 4 is version 5 without its last section (next pin id, pin count 0).
+  std::string v4 = bytes->substr(0, bytes->size() - 4 - 16);
+  const uint32_t four = 4;
+  std::memcpy(v4.data() + 8, &four, 4);
+  const uint32_t crc = crc32c::Mask(crc32c::Value(v4.data(), v4.size()));
+  v4.append(reinterpret_cast<const char*>(&crc), 4);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(v4.data(), static_cast<std::streamsize>(v4.size()));
+  }
+  Open();
+  ASSERT_TRUE(store_->recovery().loaded_checkpoint);
+  EXPECT_EQ(0u, store_->recovery().records_replayed);
+  EXPECT_TRUE(store_->ListPins().empty());
+  auto pin = store_->Pin("p", vol->id, PinAt::AtLsn(store_->LastLsn()));
+  ASSERT_TRUE(pin.ok()) << pin.status().ToString();
+  ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, "new").ok());
+  store_.reset();
+  bytes = ReadWholeFile(Env::Default(), path);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(5u, version_of(*bytes));
+  Open();
+  ASSERT_TRUE(store_->recovery().loaded_checkpoint);
+  EXPECT_EQ("old", ReadAll(pin->point.timeline, pin->point.lsn, f->ino, 3));
+}
+
+// Steps a crash through every I/O of one Pin, then of one Unpin (from the same files each
+// time): after a power loss the store opens, the pin is there with its exact state or is not
+// there at all, and the earlier pin is untouched.
+TEST_F(PinTest, ACrashAtAnyStepOfPinOrUnpinLeavesItWholeOrAbsent) {
+  const uint64_t seed = rwd::testing::TestSeed();
+  RandomWorkload work(seed);
+  std::mt19937_64 rng(seed);
+  auto vol = store_->CreateVolume("v");
+  ASSERT_TRUE(vol.ok());
+  Model m;
+  for (int i = 0; i < 150; ++i) ASSERT_TRUE(work.Step(*store_, vol->head, m));
+  auto first = store_->Pin("first", vol->id, PinAt::AtLsn(store_->LastLsn()));
+  ASSERT_TRUE(first.ok());
+  const Model first_model = m;
+  Tick();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(work.Step(*store_, vol->head, m));
+  Tick();
+  // The floor past the first pin: only the pin keeps its state through the passes below.
+  ASSERT_TRUE(store_->SetRetention(vol->id, store_->NowNs()).ok());
+  store_.reset();  // a checkpoint: every record so far durable
+
+  const std::string start = dir_.path() + ".start";
+  for (const bool unpin : {false, true}) {
+    std::filesystem::remove_all(start);
+    std::filesystem::copy(dir_.path(), start, std::filesystem::copy_options::recursive);
+    bool completed = false;
+    int steps = 0;
+    for (int n = 0; n < 200 && !completed; ++n, ++steps) {
+      std::filesystem::remove_all(dir_.path());
+      std::filesystem::copy(start, dir_.path(), std::filesystem::copy_options::recursive);
+      Open();
+      if (HasFatalFailure()) return;
+      env_.CrashAfter(n);
+      Status s = unpin ? store_->Unpin(first->id)
+                       : store_->Pin("second", vol->id, PinAt::AtLsn(store_->LastLsn())).status();
+      completed = s.ok() && !env_.crashed();
+      env_.SetActive(false);
+      store_.reset();
+      ASSERT_TRUE(env_.SimulateCrash(&rng, /*torn=*/n % 2 == 1).ok());
+      env_.SetActive(true);
+      Open();
+      if (HasFatalFailure()) return;
+      auto second = store_->FindPin("second");
+      auto kept_first = store_->FindPin("first");
+      if (!unpin) {
+        ASSERT_TRUE(kept_first.ok()) << "crash after " << n << " I/Os";
+        if (completed) {
+          ASSERT_TRUE(second.ok()) << "a synced pin was lost";
+        }
+        if (second.ok()) {
+          ASSERT_TRUE(PinMatches(*store_, second->id, m)) << "after " << n;
+        }
+      } else {
+        ASSERT_TRUE(second.ok());
+        if (completed) {
+          ASSERT_FALSE(kept_first.ok()) << "a synced unpin was lost";
+        }
+        ASSERT_TRUE(PinMatches(*store_, second->id, m));
+      }
+      if (kept_first.ok()) {
+          ASSERT_TRUE(PinMatches(*store_, first->id, first_model));
+        }
+      ASSERT_TRUE(store_->Clean(co_).ok());  // and what is pinned survives a pass
+      if (kept_first.ok()) {
+          ASSERT_TRUE(PinMatches(*store_, first->id, first_model));
+        }
+    }
+    EXPECT_TRUE(completed) << "the operation never got through: raise the step limit";
+    EXPECT_GT(steps, 1);
+    // The next round starts from a store where the pin was made.
+    store_.reset();
+  }
+  std::filesystem::remove_all(start);
+}
+
+}  // namespace
+}  // namespace rwd::store
