@@ -335,7 +335,11 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
     pass_.pinned_bytes = report.pinned_bytes;
     pass_.pinned_stored_bytes = report.pinned_stored_bytes;
     pass_.live_stored_bytes.clear();
-    for (const auto& [id, vs] : report.volumes) pass_.live_stored_bytes[id] = vs.live_stored_bytes;
+    pass_.history_stored_bytes.clear();
+    for (const auto& [id, vs] : report.volumes) {
+      pass_.live_stored_bytes[id] = vs.live_stored_bytes;
+      pass_.history_stored_bytes[id] = vs.history_stored_bytes;
+    }
   }
 
   // The time index before the earliest retained moment is no longer needed but for its last

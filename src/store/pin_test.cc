@@ -39,6 +39,7 @@ class PinTest : public ::testing::Test {
     store_ = std::move(s).value();
   }
   void Tick() { env_.SetClock(now_ += kMs); }
+  PinAt Now() const { return PinAt::Time(store_->NowNs()); }
   std::string ReadAll(TimelineId tl, Lsn lsn, InodeId ino, size_t n) {
     std::string buf(n, '?');
     auto r = store_->Read(tl, lsn, ino, 0, n, buf.data());
@@ -162,8 +163,11 @@ TEST_F(PinTest, BadInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(C::kNotFound, store_->CloneFromPin("c", PinId(77)).status().code());
   EXPECT_EQ(C::kAlreadyExists, store_->CloneFromPin("w", PinId(1)).status().code());
   EXPECT_EQ(C::kInvalidArgument, store_->CloneFromPin("", PinId(1)).status().code());
-  EXPECT_EQ(C::kInvalidArgument, store_->CheckPinBudget(vol->id, 0).status().code());
-  EXPECT_EQ(C::kNotFound, store_->CheckPinBudget(VolumeId(99), 1).status().code());
+  const PinAt now = PinAt::Time(store_->NowNs());
+  EXPECT_EQ(C::kInvalidArgument, store_->CheckPinBudget(vol->id, now, 0).status().code());
+  EXPECT_EQ(C::kNotFound, store_->CheckPinBudget(VolumeId(99), now, 1).status().code());
+  EXPECT_EQ(C::kInvalidArgument,
+            store_->CheckPinBudget(vol->id, PinAt::AtLsn(before_floor), 1).status().code());
   EXPECT_EQ(1u, store_->ListPins().size());
   EXPECT_TRUE(store_->FindPin("p").ok());
   EXPECT_EQ(C::kNotFound, store_->FindPin("q").status().code());
@@ -176,33 +180,41 @@ TEST_F(PinTest, TheBudgetCheckCountsTheFloorAndTheNewPinsWorstCase) {
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, std::string(1 << 20, 'a')).ok());
   // Before any pass nothing is measured: the whole log counts, twice over.
-  auto b = store_->CheckPinBudget(vol->id, 1ull << 40);
+  auto b = store_->CheckPinBudget(vol->id, Now(), 1ull << 40);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(store_->stats().log_bytes, b->floor_bytes);
   EXPECT_TRUE(b->fits);
   Tick();
   ASSERT_TRUE(store_->SetRetention(vol->id, store_->NowNs()).ok());
   ASSERT_TRUE(store_->Clean(co_).ok());
-  b = store_->CheckPinBudget(vol->id, 2 << 20);
+  b = store_->CheckPinBudget(vol->id, Now(), 2 << 20);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(uint64_t{1} << 20, b->floor_bytes);    // the head's data
   EXPECT_EQ(uint64_t{1} << 20, b->new_pin_bytes);  // a pin may come to hold all of it
   EXPECT_TRUE(b->fits);
-  EXPECT_FALSE(store_->CheckPinBudget(vol->id, (2 << 20) - 1)->fits);
+  EXPECT_FALSE(store_->CheckPinBudget(vol->id, Now(), (2 << 20) - 1)->fits);
   // With a pin taken and the data overwritten, the floor holds both copies, and writes since
   // the pass count before the next one.
-  ASSERT_TRUE(store_->Pin("p", vol->id, PinAt::AtLsn(store_->LastLsn())).ok());
+  const Lsn pinned = store_->LastLsn();
+  Tick();  // later records stamped in the floor's nanosecond would move the floor's LSN
+  ASSERT_TRUE(store_->Pin("p", vol->id, PinAt::AtLsn(pinned)).ok());
   Tick();
   ASSERT_TRUE(store_->Write(vol->head, f->ino, 0, std::string(1 << 20, 'b')).ok());
-  b = store_->CheckPinBudget(vol->id, 3 << 20);
+  b = store_->CheckPinBudget(vol->id, Now(), 3 << 20);
+  EXPECT_TRUE(b->at_head);
   EXPECT_EQ(uint64_t{2} << 20, b->floor_bytes);
   EXPECT_FALSE(b->fits);
+  // A pin of an earlier moment may read any version the volume keeps: its history bytes.
+  b = store_->CheckPinBudget(vol->id, PinAt::AtLsn(pinned), 1ull << 40);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_FALSE(b->at_head);
+  EXPECT_EQ((uint64_t{1} << 20) + (uint64_t{1} << 20), b->new_pin_bytes);  // 'a', then 'b'
   Tick();
   ASSERT_TRUE(store_->SetRetention(vol->id, store_->NowNs()).ok());
   auto rep = store_->Clean(co_);
   ASSERT_TRUE(rep.ok());
   EXPECT_EQ(uint64_t{1} << 20, rep->pinned_stored_bytes);
-  b = store_->CheckPinBudget(vol->id, 4 << 20);
+  b = store_->CheckPinBudget(vol->id, Now(), 4 << 20);
   EXPECT_EQ(uint64_t{2} << 20, b->floor_bytes);
   EXPECT_EQ(uint64_t{1} << 20, b->new_pin_bytes);
   EXPECT_TRUE(b->fits);

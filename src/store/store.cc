@@ -1784,23 +1784,32 @@ Result<VolumeInfo> Store::CloneFromPin(std::string_view name, PinId pin) {
   return GetVolume(id);
 }
 
-Result<PinBudget> Store::CheckPinBudget(VolumeId volume, uint64_t budget_bytes) const {
+Result<PinBudget> Store::CheckPinBudget(VolumeId volume, PinAt at,
+                                        uint64_t budget_bytes) const {
   if (budget_bytes == 0) {
     return Status::InvalidArgument("history budget of 0 bytes: no budget, nothing to check");
   }
   const uint64_t written = impl_->write_stored_bytes_.load();
+  const int64_t now = NowNs();
   std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
-  if (!impl_->volumes_.count(volume.value)) {
-    return Status::NotFound("no volume " + volume.ToString());
+  PointInTime pit;
+  if (at.by_time) {
+    ASSIGN_OR_RETURN(pit, ResolveLocked(*impl_, volume, at.time_ns, now));
+  } else {
+    int64_t ignored = 0;
+    ASSIGN_OR_RETURN(pit, PointAtLsnLocked(*impl_, volume, at.lsn, &ignored));
   }
   const auto& pass = impl_->pass_;
   PinBudget b;
   b.budget_bytes = budget_bytes;
+  b.at_head = pit.timeline == impl_->volumes_.at(volume.value).head &&
+              pit.lsn.value >= impl_->last_lsn_.load();
   if (pass.valid) {
     const uint64_t since = written - std::min(written, pass.written_stored_at);
-    auto live = pass.live_stored_bytes.find(volume.value);
+    const auto& per_volume = b.at_head ? pass.live_stored_bytes : pass.history_stored_bytes;
+    auto own = per_volume.find(volume.value);
     b.floor_bytes = pass.floor_stored_bytes + since;
-    b.new_pin_bytes = (live == pass.live_stored_bytes.end() ? 0 : live->second) + since;
+    b.new_pin_bytes = (own == per_volume.end() ? 0 : own->second) + since;
   } else {
     // No pass since open: nothing measured, so all of the log counts as unreclaimable.
     b.floor_bytes = impl_->log_bytes_.load();

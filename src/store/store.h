@@ -206,7 +206,9 @@ class Store {
   // was the volume's head when that record was appended, just after it (records of other
   // volumes in between change nothing in it).
   // InvalidArgument: empty name or longer than 1024 bytes; a time or LSN before the volume's
-  // creation or its retention floor, or in the future (> NowNs() / LastLsn()). AlreadyExists:
+  // creation or its retention floor (for an LSN, once the floor was raised: below the last LSN
+  // stamped at or before the floor, the first state the cleaner keeps), or in the future
+  // (> NowNs() / LastLsn()). AlreadyExists:
   // a pin has that name. NotFound: unknown volume. Mutations' sticky error after a failed sync.
   // Whether a pin fits a history budget is the caller's question first (CheckPinBudget): Pin
   // itself never refuses for space.
@@ -222,15 +224,15 @@ class Store {
   // may be released afterwards. AlreadyExists (a live volume has the name), InvalidArgument
   // (empty name), NotFound (no such pin).
   Result<VolumeInfo> CloneFromPin(std::string_view name, PinId pin);
-  // Whether a new pin of `volume` fits a history budget of `budget_bytes` log bytes: see
-  // PinBudget for what is counted. The worst case, so a pin that fits can never force the
+  // Whether a new pin of `volume` at `at` fits a history budget of `budget_bytes` log bytes:
+  // see PinBudget for what is counted. The worst case, so a pin that fits can never force the
   // cleaner past the budget by itself; figures are from the last Clean pass (plus what was
-  // written since), so call Clean periodically. O(1), no I/O, no record. The caller refuses the
-  // pin when !fits (the cluster layer: SnapshotQuotaExceeded / StorageQuotaExceeded); nothing
-  // is reserved, so concurrent callers must serialise check and Pin themselves.
-  // NotFound: unknown volume. InvalidArgument: budget_bytes 0 (no budget: every pin fits,
-  // nothing to ask).
-  Result<PinBudget> CheckPinBudget(VolumeId volume, uint64_t budget_bytes) const;
+  // written since), so call Clean periodically. O(1) in the volume's size, no I/O, no record.
+  // The caller refuses the pin when !fits (the cluster layer: SnapshotQuotaExceeded /
+  // StorageQuotaExceeded); nothing is reserved, so concurrent callers must serialise check and
+  // Pin themselves. Errors: as Pin for `volume` and `at` (NotFound, InvalidArgument), and
+  // InvalidArgument for budget_bytes 0 (no budget: every pin fits, nothing to ask).
+  Result<PinBudget> CheckPinBudget(VolumeId volume, PinAt at, uint64_t budget_bytes) const;
 
   // ---- Activity ----
   // What `volume` changed per interval: points at from_ns, from_ns + step_ns, ... while < to_ns,

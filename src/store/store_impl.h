@@ -331,7 +331,8 @@ class Store::Impl {
     uint64_t floor_stored_bytes = 0;
     uint64_t pinned_bytes = 0;
     uint64_t pinned_stored_bytes = 0;
-    std::map<uint64_t, uint64_t> live_stored_bytes;  // by volume id
+    std::map<uint64_t, uint64_t> live_stored_bytes;     // by volume id
+    std::map<uint64_t, uint64_t> history_stored_bytes;  // by volume id
   };
   PassFigures pass_;
   // Per timeline, change records and file data bytes per second (Store::Activity).

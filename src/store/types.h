@@ -120,11 +120,14 @@ struct PinBudget {
   // branch point and every existing pin reads (CleanReport::floor_stored_bytes of the last
   // pass, plus the file data written since; before any pass since open, the whole log).
   uint64_t floor_bytes = 0;
-  // The most the new pin can come to hold beyond that: the data the volume's head timeline
-  // wrote itself and shows (its own live bytes; data it reads through a branch point is in
-  // floor_bytes already), as of the last pass plus what was written since; all of it is held
-  // once the volume overwrites or deletes everything.
+  // The most the new pin can come to hold beyond that, as of the last pass plus what was
+  // written since. A pin of the volume's current state: the data its head timeline wrote
+  // itself and shows (its own live bytes; what it reads through a branch point is in
+  // floor_bytes already), all of it held once the volume overwrites or deletes everything.
+  // A pin of an earlier moment: every version the volume's own timelines keep (its history
+  // bytes), since that state may read any of them.
   uint64_t new_pin_bytes = 0;
+  bool at_head = false;  // which of the two the pin is
 };
 
 struct StoreStats {
