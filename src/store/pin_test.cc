@@ -2,6 +2,11 @@
 // crash at any step of Pin or Unpin leaves the pin whole or absent.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -337,6 +342,81 @@ TEST_F(PinTest, ACrashAtAnyStepOfPinOrUnpinLeavesItWholeOrAbsent) {
     store_.reset();
   }
   std::filesystem::remove_all(start);
+}
+
+}  // namespace
+}  // namespace rwd::store
+
+namespace rwd::store {
+namespace {
+
+// The child of the test below (run alone, through --gtest_filter, with REWIND_FAILPOINTS and
+// REWIND_PIN_TEST_DIR set): opens the store there and pins, or unpins pin 1, dying at the
+// failpoint. Skipped when run in the ordinary way.
+TEST(PinFailpointChild, PinOrUnpinUntilKilled) {
+  const char* dir = std::getenv("REWIND_PIN_TEST_DIR");
+  const char* op = std::getenv("REWIND_PIN_TEST_OP");
+  if (dir == nullptr || op == nullptr) GTEST_SKIP() << "run by PinFailpoints only";
+  StoreOptions o;
+  o.dir = dir;
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store.ok());
+  auto vol = (*store)->FindVolume("v");
+  ASSERT_TRUE(vol.ok());
+  if (std::string(op) == "unpin") {
+    (void)(*store)->Unpin(PinId(1));
+  } else {
+    (void)(*store)->Pin("p", vol->id, PinAt::AtLsn((*store)->LastLsn()));
+  }
+  FAIL() << "the failpoint did not fire";
+}
+
+// The failpoints of Pin and Unpin (for the kill matrix): a process killed there leaves the pin
+// (resp. its release) whole, since its one record is in the OS already.
+TEST(PinFailpoints, AKillAtEachFailpointLeavesTheOperationWhole) {
+  rwd::testing::TempDir dir;
+  {
+    StoreOptions o;
+    o.dir = dir.path();
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok());
+    auto vol = (*store)->CreateVolume("v");
+    ASSERT_TRUE(vol.ok());
+    auto f = (*store)->Create(vol->head, kRootInode, "f", NodeType::kFile, 0644);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*store)->Write(vol->head, f->ino, 0, "pinned").ok());
+  }
+  for (const bool unpin : {false, true}) {
+    const std::string name = unpin ? "store.pin.unpin_before_sync" : "store.pin.before_sync";
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::setenv("REWIND_FAILPOINTS", name.c_str(), 1);
+      ::setenv("REWIND_PIN_TEST_DIR", dir.path().c_str(), 1);
+      ::setenv("REWIND_PIN_TEST_OP", unpin ? "unpin" : "pin", 1);
+      ::execl("/proc/self/exe", "store_test", "--gtest_filter=PinFailpointChild.*",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int status = 0;
+    ASSERT_EQ(child, ::waitpid(child, &status, 0));
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << name << ": the child was not killed at the failpoint (status " << status << ")";
+    StoreOptions o;
+    o.dir = dir.path();
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok());
+    auto pin = (*store)->GetPin(PinId(1));
+    if (!unpin) {
+      ASSERT_TRUE(pin.ok()) << "the pin's record was written before the kill";
+      std::string buf(6, '?');
+      ASSERT_TRUE((*store)->Read(pin->point.timeline, pin->point.lsn, InodeId(2), 0, 6, buf.data())
+                      .ok());
+      EXPECT_EQ("pinned", buf);
+    } else {
+      EXPECT_EQ(Status::Code::kNotFound, pin.status().code());
+    }
+  }
 }
 
 }  // namespace
