@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "common/crc32c.h"
@@ -81,6 +83,11 @@ TEST_F(PinTest, APinKeepsItsStatePastTheFloorAndTheVolumeAndIsCountedUntilUnpinn
   auto by_lsn = store_->Pin("snap-lsn", vol->id, PinAt::AtLsn(pinned_lsn));
   ASSERT_TRUE(by_lsn.ok()) << by_lsn.status().ToString();
   EXPECT_EQ(by_time->point, by_lsn->point);
+  auto head = store_->Pin("snap-head", vol->id, PinAt::Head());
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(by_time->point.timeline, head->point.timeline);
+  EXPECT_EQ(store_->LastLsn().value, head->point.lsn.value + 1);  // its own record follows
+  ASSERT_TRUE(store_->Unpin(head->id).ok());
   EXPECT_EQ("v", by_time->volume_name);
   EXPECT_EQ(pinned_at, by_time->time_ns);
   // Overwrite everything, move the floor to now, delete the volume, clean.
@@ -142,6 +149,7 @@ TEST_F(PinTest, BadInputIsRefusedAndChangesNothing) {
             code(store_->Pin(std::string(1025, 'x'), vol->id, PinAt::Time(now_))));
   EXPECT_EQ(C::kAlreadyExists, code(store_->Pin("p", vol->id, PinAt::Time(now_))));
   EXPECT_EQ(C::kNotFound, code(store_->Pin("q", VolumeId(99), PinAt::Time(now_))));
+  EXPECT_EQ(C::kNotFound, code(store_->Pin("q", VolumeId(99), PinAt::Head())));
   EXPECT_EQ(C::kInvalidArgument, code(store_->Pin("q", vol->id, PinAt::Time(now_ + kMs))));
   EXPECT_EQ(C::kInvalidArgument,
             code(store_->Pin("q", vol->id, PinAt::Time(vol->created_ns - 1))));
@@ -223,6 +231,69 @@ TEST_F(PinTest, TheBudgetCheckCountsTheFloorAndTheNewPinsWorstCase) {
   EXPECT_EQ(uint64_t{2} << 20, b->floor_bytes);
   EXPECT_EQ(uint64_t{1} << 20, b->new_pin_bytes);
   EXPECT_TRUE(b->fits);
+}
+
+// Pins taken while a writer overwrites the file and cleaning passes (floor at now) run: each
+// pin reads, at the end, what it read when it was taken.
+TEST(PinConcurrency, PinsTakenDuringWritesAndCleaningKeepWhatTheyRead) {
+  rwd::testing::TempDir dir;
+  StoreOptions o;
+  o.dir = dir.path();
+  o.segment_bytes = 256 << 10;
+  auto store = std::move(Store::Open(o)).value();
+  auto vol = store->CreateVolume("v");
+  ASSERT_TRUE(vol.ok());
+  auto f = store->Create(vol->head, kRootInode, "f", NodeType::kFile, 0644);
+  ASSERT_TRUE(f.ok());
+  constexpr size_t kBytes = 64 << 10;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      const std::string page(16384, static_cast<char>('a' + i % 26));
+      if (!store->Write(vol->head, f->ino, (i % 4) * 16384ull, page).ok()) return;
+    }
+  });
+  std::thread cleaner([&] {
+    CleanOptions co;
+    co.min_reclaim_bytes = 16 << 10;
+    co.max_rewrite_bytes_per_s = 0;
+    while (!stop.load()) {
+      if (!store->SetRetention(vol->id, store->NowNs()).ok() || !store->Clean(co).ok()) return;
+    }
+  });
+  std::vector<std::pair<PinInfo, std::string>> taken;
+  for (int i = 0; i < 40; ++i) {
+    // The head: a time or an LSN read before the call may fall below a floor raised meanwhile.
+    auto p = store->Pin("p" + std::to_string(i), vol->id, PinAt::Head());
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    std::string buf(kBytes, '?');
+    auto n = store->Read(p->point.timeline, p->point.lsn, f->ino, 0, kBytes, buf.data());
+    ASSERT_TRUE(n.ok());
+    buf.resize(*n);
+    taken.emplace_back(*p, buf);
+    // Release an earlier one now and then (i / 2 is a different pin each time).
+    if (i % 3 == 0) {
+      ASSERT_TRUE(store->Unpin(taken[i / 2].first.id).ok());
+    }
+  }
+  stop = true;
+  writer.join();
+  cleaner.join();
+  ASSERT_TRUE(store->health().ok());
+  CleanOptions co;
+  co.max_rewrite_bytes_per_s = 0;
+  ASSERT_TRUE(store->Clean(co).ok());
+  int checked = 0;
+  for (const auto& [p, bytes] : taken) {
+    if (!store->GetPin(p.id).ok()) continue;
+    std::string buf(kBytes, '?');
+    auto n = store->Read(p.point.timeline, p.point.lsn, f->ino, 0, kBytes, buf.data());
+    ASSERT_TRUE(n.ok());
+    buf.resize(*n);
+    EXPECT_EQ(bytes, buf) << "pin " << p.name;
+    ++checked;
+  }
+  EXPECT_GT(checked, 20);
 }
 
 // A version-4 checkpoint (before pins) loads as one without pins, and the next checkpoint is

@@ -1652,7 +1652,7 @@ Status Store::DeleteVolume(VolumeId volume) {
 
 namespace {
 // The state of `volume` just after record `lsn` (Store::Pin at an LSN); *time_ns gets that
-// record's time. Caller holds write_mu_ or index_mu_.
+// record's time. Caller holds index_mu_ (the time index changes under it alone when cleaned).
 Result<PointInTime> PointAtLsnLocked(const Store::Impl& impl, VolumeId volume, Lsn lsn,
                                      int64_t* time_ns) {
   auto v = impl.volumes_.find(volume.value);
@@ -1692,6 +1692,30 @@ Result<PointInTime> PointAtLsnLocked(const Store::Impl& impl, VolumeId volume, L
   return PointInTime{entry->timeline, lsn};
 }
 
+}  // namespace
+
+Result<PointInTime> Store::Impl::PinPointLocked(VolumeId volume, PinAt at,
+                                                int64_t* time_ns) const {
+  // The time index is trimmed by cleaning passes, which hold index_mu_ but not write_mu_.
+  std::shared_lock<std::shared_mutex> lk(index_mu_);
+  const int64_t now = std::max(env_->NowNs(), last_time_ns_.load());
+  switch (at.kind) {
+    case PinAt::Kind::kHead: {
+      auto v = volumes_.find(volume.value);
+      if (v == volumes_.end()) return Status::NotFound("no volume " + volume.ToString());
+      *time_ns = now;
+      return PointInTime{v->second.head, Lsn(last_lsn_.load())};
+    }
+    case PinAt::Kind::kTime:
+      *time_ns = at.time_ns;
+      return ResolveLocked(*this, volume, at.time_ns, now);
+    case PinAt::Kind::kLsn:
+      return PointAtLsnLocked(*this, volume, at.lsn, time_ns);
+  }
+  return Status::InvalidArgument("unknown kind of pin moment");
+}
+
+namespace {
 std::string CheckName(std::string_view name, const char* what) {
   if (name.empty()) return std::string(what) + " name is empty";
   if (name.size() > 1024) return std::string(what) + " name longer than 1024 bytes";
@@ -1709,13 +1733,8 @@ Result<PinInfo> Store::Pin(std::string_view name, VolumeId volume, PinAt at) {
     for (const auto& [pid, p] : impl_->pins_) {
       if (p.name == name) return Status::AlreadyExists("pin '" + std::string(name) + "' exists");
     }
-    PointInTime pit;
-    int64_t time_ns = at.time_ns;
-    if (at.by_time) {
-      ASSIGN_OR_RETURN(pit, ResolveLocked(*impl_, volume, at.time_ns, NowNs()));
-    } else {
-      ASSIGN_OR_RETURN(pit, PointAtLsnLocked(*impl_, volume, at.lsn, &time_ns));
-    }
+    int64_t time_ns = 0;
+    ASSIGN_OR_RETURN(PointInTime pit, impl_->PinPointLocked(volume, at, &time_ns));
     Record rec;
     rec.kind = RecordKind::kPin;
     rec.pin = PinId(impl_->next_pin_);
@@ -1790,14 +1809,11 @@ Result<PinBudget> Store::CheckPinBudget(VolumeId volume, PinAt at,
     return Status::InvalidArgument("history budget of 0 bytes: no budget, nothing to check");
   }
   const uint64_t written = impl_->write_stored_bytes_.load();
-  const int64_t now = NowNs();
+  int64_t ignored = 0;
+  ASSIGN_OR_RETURN(PointInTime pit, impl_->PinPointLocked(volume, at, &ignored));
   std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
-  PointInTime pit;
-  if (at.by_time) {
-    ASSIGN_OR_RETURN(pit, ResolveLocked(*impl_, volume, at.time_ns, now));
-  } else {
-    int64_t ignored = 0;
-    ASSIGN_OR_RETURN(pit, PointAtLsnLocked(*impl_, volume, at.lsn, &ignored));
+  if (!impl_->volumes_.count(volume.value)) {
+    return Status::NotFound("no volume " + volume.ToString());
   }
   const auto& pass = impl_->pass_;
   PinBudget b;

@@ -99,12 +99,15 @@ struct CleanOptions {
   std::function<bool(TimelineId, InodeId)> in_use;
 };
 
-// Which moment of a volume Store::Pin pins: a wall-clock time (as Resolve reads it) or the
-// state just after one record (an LSN, e.g. LastLsn() after a Sync).
+// Which moment of a volume Store::Pin pins: its current state (what a snapshot takes: no
+// retention pass can race it), a wall-clock time (as Resolve reads it), or the state just
+// after one record (an LSN).
 struct PinAt {
-  static PinAt Time(int64_t time_ns) { return PinAt{true, time_ns, Lsn()}; }
-  static PinAt AtLsn(Lsn lsn) { return PinAt{false, 0, lsn}; }
-  bool by_time = true;
+  enum class Kind { kHead, kTime, kLsn };
+  static PinAt Head() { return PinAt{Kind::kHead, 0, Lsn()}; }
+  static PinAt Time(int64_t time_ns) { return PinAt{Kind::kTime, time_ns, Lsn()}; }
+  static PinAt AtLsn(Lsn lsn) { return PinAt{Kind::kLsn, 0, lsn}; }
+  Kind kind = Kind::kHead;
   int64_t time_ns = 0;
   Lsn lsn;
 };
@@ -202,9 +205,12 @@ class Store {
   // stays readable at the returned PinInfo::point and clonable (CloneFromPin), whatever the
   // volume's retention floor, rewinds, or its deletion. One record, synced before returning:
   // O(1) whatever the volume's size (nothing is copied; the cleaner keeps what the pin reads).
-  // At a time: the state Resolve(volume, time) gives. At an LSN: the state of the timeline that
-  // was the volume's head when that record was appended, just after it (records of other
-  // volumes in between change nothing in it).
+  // At the head: the head timeline at the last LSN when the pin's record is appended (its
+  // time: the store's clock then). At a time: the state Resolve(volume, time) gives. At an LSN:
+  // the state of the timeline that was the volume's head when that record was appended, just
+  // after it (records of other volumes in between change nothing in it). A time or an LSN may
+  // be refused if a SetRetention raises the floor past it first: serialise the two, or pin the
+  // head.
   // InvalidArgument: empty name or longer than 1024 bytes; a time or LSN before the volume's
   // creation or its retention floor (for an LSN, once the floor was raised: below the last LSN
   // stamped at or before the floor, the first state the cleaner keeps), or in the future

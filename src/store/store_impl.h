@@ -340,6 +340,12 @@ class Store::Impl {
   // (time, last LSN stamped with that time), ascending in both.
   std::vector<std::pair<int64_t, uint64_t>> time_index_;
 
+  // ---- pins (store.cc) ----
+  // The point Store::Pin(volume, at) pins and the moment it names (*time_ns). Takes index_mu_
+  // shared; the caller holds write_mu_ to pin (so the head cannot move meanwhile), or nothing
+  // to ask (CheckPinBudget). Errors as Store::Pin.
+  Result<PointInTime> PinPointLocked(VolumeId volume, PinAt at, int64_t* time_ns) const;
+
   // ---- cleaning (cleaner.cc) ----
   Result<CleanReport> Clean(const CleanOptions& options);
 };

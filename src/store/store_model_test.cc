@@ -79,7 +79,7 @@ TEST_P(StoreModel, RandomOperationsOnBranchesMatchModelAtManyLsns) {
   check_all("after full replay");
 }
 
-// Random file operations on a volume mixed with pins (at a time or an LSN), unpins, cleaning
+// Random file operations on a volume mixed with pins (head, time or LSN), unpins, cleaning
 // passes with the retention floor at the head, deleting the volume and going on in a clone of
 // a pin: every pin still held reads as the model said when it was taken, live, after cleaning,
 // and after reopening (checkpoint, then full replay).
@@ -116,7 +116,10 @@ TEST_P(StoreModel, PinsKeepTheirStatesThroughCleaningDeletionAndReopen) {
     ASSERT_TRUE(work.Step(*store, head, m)) << "op " << i << ", seed " << seed;
     const uint64_t r = rng() % 1000;
     if (r < 20) {  // pin now, by time or by LSN
-      const PinAt at = rng() % 2 ? PinAt::Time(store->NowNs()) : PinAt::AtLsn(store->LastLsn());
+      const uint64_t kind = rng() % 3;
+      const PinAt at = kind == 0   ? PinAt::Head()
+                       : kind == 1 ? PinAt::Time(store->NowNs())
+                                   : PinAt::AtLsn(store->LastLsn());
       auto p = store->Pin("p" + std::to_string(i), v, at);
       ASSERT_TRUE(p.ok()) << p.status().ToString();
       pins[p->id.value] = m;
