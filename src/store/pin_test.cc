@@ -111,6 +111,16 @@ TEST_F(PinTest, APinKeepsItsStatePastTheFloorAndTheVolumeAndIsCountedUntilUnpinn
   EXPECT_EQ(uint64_t{1} << 20, rep->floor_stored_bytes);  // the pins' state only
   EXPECT_EQ(old_data, ReadAll(by_time->point.timeline, by_time->point.lsn, f->ino, 2 << 20));
 
+  // A copy of a pin of the deleted volume: same state, same volume and moment.
+  auto copy = store_->CopyPin("snap-copy", by_time->id);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(by_time->point, copy->point);
+  EXPECT_EQ("v", copy->volume_name);
+  EXPECT_EQ(by_time->time_ns, copy->time_ns);
+  EXPECT_EQ(Status::Code::kAlreadyExists, store_->CopyPin("snap-lsn", by_time->id).status().code());
+  EXPECT_EQ(Status::Code::kNotFound, store_->CopyPin("x", PinId(99)).status().code());
+  ASSERT_TRUE(store_->Unpin(copy->id).ok());
+
   // Restore from the pin, after a reopen from the checkpoint.
   Open();
   ASSERT_EQ(2u, store_->ListPins().size());
@@ -422,8 +432,8 @@ namespace rwd::store {
 namespace {
 
 // The child of the test below (run alone, through --gtest_filter, with REWIND_FAILPOINTS and
-// REWIND_PIN_TEST_DIR set): opens the store there and pins, or unpins pin 1, dying at the
-// failpoint. Skipped when run in the ordinary way.
+// REWIND_PIN_TEST_DIR set): opens the store there and pins, or copies or unpins pin 1, dying
+// at the failpoint. Skipped when run in the ordinary way.
 TEST(PinFailpointChild, PinOrUnpinUntilKilled) {
   const char* dir = std::getenv("REWIND_PIN_TEST_DIR");
   const char* op = std::getenv("REWIND_PIN_TEST_OP");
@@ -436,14 +446,16 @@ TEST(PinFailpointChild, PinOrUnpinUntilKilled) {
   ASSERT_TRUE(vol.ok());
   if (std::string(op) == "unpin") {
     (void)(*store)->Unpin(PinId(1));
+  } else if (std::string(op) == "copy") {
+    (void)(*store)->CopyPin("copy", PinId(1));
   } else {
     (void)(*store)->Pin("p", vol->id, PinAt::AtLsn((*store)->LastLsn()));
   }
   FAIL() << "the failpoint did not fire";
 }
 
-// The failpoints of Pin and Unpin (for the kill matrix): a process killed there leaves the pin
-// (resp. its release) whole, since its one record is in the OS already.
+// The failpoints of Pin, CopyPin and Unpin (for the kill matrix): a process killed there
+// leaves the pin (its copy, its release) whole, since its one record is in the OS already.
 TEST(PinFailpoints, AKillAtEachFailpointLeavesTheOperationWhole) {
   rwd::testing::TempDir dir;
   {
@@ -457,14 +469,16 @@ TEST(PinFailpoints, AKillAtEachFailpointLeavesTheOperationWhole) {
     ASSERT_TRUE(f.ok());
     ASSERT_TRUE((*store)->Write(vol->head, f->ino, 0, "pinned").ok());
   }
-  for (const bool unpin : {false, true}) {
-    const std::string name = unpin ? "store.pin.unpin_before_sync" : "store.pin.before_sync";
+  for (const std::string op : {"pin", "copy", "unpin"}) {
+    const bool unpin = op == "unpin";
+    const std::string name = "store.pin." + (op == "pin" ? std::string() : op + "_") +
+                             "before_sync";
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
       ::setenv("REWIND_FAILPOINTS", name.c_str(), 1);
       ::setenv("REWIND_PIN_TEST_DIR", dir.path().c_str(), 1);
-      ::setenv("REWIND_PIN_TEST_OP", unpin ? "unpin" : "pin", 1);
+      ::setenv("REWIND_PIN_TEST_OP", op.c_str(), 1);
       ::execl("/proc/self/exe", "store_test", "--gtest_filter=PinFailpointChild.*",
               static_cast<char*>(nullptr));
       ::_exit(127);
@@ -486,6 +500,11 @@ TEST(PinFailpoints, AKillAtEachFailpointLeavesTheOperationWhole) {
       EXPECT_EQ("pinned", buf);
     } else {
       EXPECT_EQ(Status::Code::kNotFound, pin.status().code());
+    }
+    if (op == "copy") {
+      auto copy = (*store)->FindPin("copy");
+      ASSERT_TRUE(copy.ok()) << "the copy's record was written before the kill";
+      EXPECT_EQ(pin->point, copy->point);
     }
   }
 }

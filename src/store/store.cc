@@ -533,10 +533,18 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
       break;
     }
     case RecordKind::kPin: {
-      auto v = volumes_.find(rec.volume.value);
-      pins_[rec.pin.value] =
-          PinInfo{rec.pin, rec.name, rec.volume, v == volumes_.end() ? "" : v->second.name,
-                  PointInTime{rec.tl, rec.ancestor_lsn}, rec.retain_from_ns, now};
+      // The volume's name: from the volume, or, for a copy of a pin of a deleted volume, from
+      // the pins of that volume (the source is one of them, here live and at replay alike).
+      std::string volume_name;
+      if (auto v = volumes_.find(rec.volume.value); v != volumes_.end()) {
+        volume_name = v->second.name;
+      } else {
+        for (const auto& [id, p] : pins_) {
+          if (p.volume == rec.volume) volume_name = p.volume_name;
+        }
+      }
+      pins_[rec.pin.value] = PinInfo{rec.pin, rec.name, rec.volume, volume_name,
+                                     PointInTime{rec.tl, rec.ancestor_lsn}, rec.retain_from_ns, now};
       next_pin_ = std::max(next_pin_, rec.pin.value + 1);
       break;
     }
@@ -1716,6 +1724,25 @@ Result<PointInTime> Store::Impl::PinPointLocked(VolumeId volume, PinAt at,
 }
 
 namespace {
+// Appends the Pin record of a new pin `name` of `point` (of `volume`, moment `time_ns`).
+// AlreadyExists if a pin has the name. Caller holds write_mu_.
+Result<PinId> AppendPinLocked(Store::Impl& impl, std::string_view name, VolumeId volume,
+                              PointInTime point, int64_t time_ns) {
+  for (const auto& [pid, p] : impl.pins_) {
+    if (p.name == name) return Status::AlreadyExists("pin '" + std::string(name) + "' exists");
+  }
+  Record rec;
+  rec.kind = RecordKind::kPin;
+  rec.pin = PinId(impl.next_pin_);
+  rec.volume = volume;
+  rec.tl = point.timeline;
+  rec.ancestor_lsn = point.lsn;
+  rec.retain_from_ns = time_ns;
+  rec.name = std::string(name);
+  RETURN_IF_ERROR(impl.AppendAndApply(&rec));
+  return rec.pin;
+}
+
 std::string CheckName(std::string_view name, const char* what) {
   if (name.empty()) return std::string(what) + " name is empty";
   if (name.size() > 1024) return std::string(what) + " name longer than 1024 bytes";
@@ -1730,24 +1757,29 @@ Result<PinInfo> Store::Pin(std::string_view name, VolumeId volume, PinAt at) {
   PinId id;
   {
     std::lock_guard<std::mutex> wl(impl_->write_mu_);
-    for (const auto& [pid, p] : impl_->pins_) {
-      if (p.name == name) return Status::AlreadyExists("pin '" + std::string(name) + "' exists");
-    }
     int64_t time_ns = 0;
     ASSIGN_OR_RETURN(PointInTime pit, impl_->PinPointLocked(volume, at, &time_ns));
-    Record rec;
-    rec.kind = RecordKind::kPin;
-    rec.pin = PinId(impl_->next_pin_);
-    rec.volume = volume;
-    rec.tl = pit.timeline;
-    rec.ancestor_lsn = pit.lsn;
-    rec.retain_from_ns = time_ns;
-    rec.name = std::string(name);
-    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
-    id = rec.pin;
+    ASSIGN_OR_RETURN(id, AppendPinLocked(*impl_, name, volume, pit, time_ns));
   }
   // The record is in the OS, not on the device: a crash here leaves the pin or not.
   Failpoint("store.pin.before_sync");
+  RETURN_IF_ERROR(Sync());
+  return GetPin(id);
+}
+
+Result<PinInfo> Store::CopyPin(std::string_view name, PinId source) {
+  if (std::string bad = CheckName(name, "pin"); !bad.empty()) {
+    return Status::InvalidArgument(bad);
+  }
+  PinId id;
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    auto p = impl_->pins_.find(source.value);
+    if (p == impl_->pins_.end()) return Status::NotFound("no pin " + source.ToString());
+    const PinInfo from = p->second;
+    ASSIGN_OR_RETURN(id, AppendPinLocked(*impl_, name, from.volume, from.point, from.time_ns));
+  }
+  Failpoint("store.pin.copy_before_sync");
   RETURN_IF_ERROR(Sync());
   return GetPin(id);
 }

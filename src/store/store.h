@@ -219,6 +219,10 @@ class Store {
   // Whether a pin fits a history budget is the caller's question first (CheckPinBudget): Pin
   // itself never refuses for space.
   Result<PinInfo> Pin(std::string_view name, VolumeId volume, PinAt at);
+  // A second pin `name` of the same state as `source` (CopyDBClusterSnapshot), with the same
+  // volume, volume name and moment; works after the volume is deleted. One record, synced,
+  // O(1). InvalidArgument / AlreadyExists for the name as Pin; NotFound: no such source pin.
+  Result<PinInfo> CopyPin(std::string_view name, PinId source);
   // Releases the pin: what only it kept becomes reclaimable by the next Clean. One record,
   // synced. NotFound: no such pin (already unpinned, or never made).
   Status Unpin(PinId pin);

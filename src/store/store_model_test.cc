@@ -79,7 +79,7 @@ TEST_P(StoreModel, RandomOperationsOnBranchesMatchModelAtManyLsns) {
   check_all("after full replay");
 }
 
-// Random file operations on a volume mixed with pins (head, time or LSN), unpins, cleaning
+// Random file operations on a volume mixed with pins (head, time or LSN), copies, unpins, cleaning
 // passes with the retention floor at the head, deleting the volume and going on in a clone of
 // a pin: every pin still held reads as the model said when it was taken, live, after cleaning,
 // and after reopening (checkpoint, then full replay).
@@ -137,7 +137,13 @@ TEST_P(StoreModel, PinsKeepTheirStatesThroughCleaningDeletionAndReopen) {
       ++cleans;
       check_pins("after a cleaning pass");
       ASSERT_TRUE(StoreMatches(*store, store->GetVolume(v)->head, kLatestLsn, m));
-    } else if (r < 45 && !pins.empty()) {  // delete the volume, go on in a clone of a pin
+    } else if (r < 48 && !pins.empty()) {  // a copy of a pin reads as its source
+      auto it = pins.begin();
+      std::advance(it, rng() % pins.size());
+      auto c = store->CopyPin("c" + std::to_string(i), PinId(it->first));
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      pins[c->id.value] = Model(it->second);
+    } else if (r < 53 && !pins.empty()) {  // delete the volume, go on in a clone of a pin
       auto it = pins.begin();
       std::advance(it, rng() % pins.size());
       ASSERT_TRUE(store->DeleteVolume(v).ok());
