@@ -135,17 +135,17 @@ struct StoreStats {
   Lsn synced_lsn;
   uint64_t records = 0;
   uint64_t log_bytes = 0;         // bytes in all segments
+  uint64_t pins = 0;              // pins now
+  // As of the last Clean pass since open (0 before one): see CleanReport.
+  uint64_t pinned_bytes = 0;
+  uint64_t pinned_stored_bytes = 0;
+  uint64_t floor_stored_bytes = 0;
   uint64_t page_versions = 0;     // entries in the data index
   uint64_t device_syncs = 0;      // fdatasync calls issued
   uint64_t sync_requests = 0;     // Sync() calls
   uint64_t write_bytes = 0;       // file data bytes written (Write) since open
   uint64_t write_stored_bytes = 0;  // bytes of log record data they took (less if compressed)
   uint32_t segments = 0;
-  uint64_t pins = 0;              // pins now
-  // As of the last Clean pass since open (0 before one): see CleanReport.
-  uint64_t pinned_bytes = 0;
-  uint64_t pinned_stored_bytes = 0;
-  uint64_t floor_stored_bytes = 0;
 };
 
 // One volume's history as a Store::Clean pass found it (its own timelines only: data it shares
