@@ -1,12 +1,13 @@
 // Store benchmarks (issue: "Foundation and the versioned timeline store"). One command:
-//   build/bench/store_bench [--dir DIR] [--big-gb N] [--only compression|writes|layout]
-//                      [--writeback-kib N]
+//   build/bench/store_bench [--dir DIR] [--big-gb N] [--only compression|writes|layout|pins]
+//                      [--writeback-kib N] [--pin-mib SMALL,LARGE]
 // Prints a Markdown section for docs/benchmarks.md. Ratios are measured side by side in one run:
 // the machines are shared and noisy, absolute numbers are not comparable across runs.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -301,6 +302,80 @@ void CompressionBench(const std::string& base) {
   }
 }
 
+// Pins (snapshots) at two volume sizes: Pin, CloneFromPin and Unpin times (each one record,
+// synced), which must not grow with the volume (O(1)); then the cost a pin reports once the
+// volume is overwritten, and a cleaning pass's time with the pin.
+void PinBench(const std::string& base, uint64_t small_mib, uint64_t large_mib) {
+  std::printf("### Pins: Store::Pin / CloneFromPin / Unpin time vs volume size (median and max "
+              "of 21, ms; each includes its record's device sync)\n\n");
+  std::printf("| volume data | page versions | Pin median | Pin max | CloneFromPin median | "
+              "Unpin median | pinned after overwriting 10%% (MiB) | Clean pass (s) |\n"
+              "|---|---|---|---|---|---|---|---|\n");
+  for (uint64_t mib : {small_mib, large_mib}) {
+    const std::string dir = base + "/pins";
+    std::filesystem::remove_all(dir);
+    auto store = OpenStore(dir);
+    auto v = store->CreateVolume("pins");
+    Check(v.status(), "volume");
+    auto f = store->Create(v->head, kRootInode, "ibdata", NodeType::kFile, 0644);
+    Check(f.status(), "create");
+    // Sequential pages, as a loaded table's file: `mib` MiB of live data.
+    std::string page(16384, 'p');
+    for (uint64_t off = 0; off < (mib << 20); off += page.size()) {
+      page[0] = static_cast<char>(off >> 14);
+      Check(store->Write(v->head, f->ino, off, page).status(), "fill");
+    }
+    Check(store->Sync(), "sync");
+    std::vector<double> pin_ms, clone_ms, unpin_ms;
+    std::vector<PinId> pins;
+    for (int i = 0; i < 21; ++i) {
+      // A commit's worth of change between pins, as snapshots of a live cluster.
+      Check(store->Write(v->head, f->ino, (i * 977ull % (mib << 6)) * 16384, page).status(), "w");
+      auto t0 = Clock::now();
+      auto p = store->Pin("snap-" + std::to_string(i), v->id, PinAt::Head());
+      auto t1 = Clock::now();
+      Check(p.status(), "pin");
+      pin_ms.push_back(Seconds(t0, t1) * 1e3);
+      pins.push_back(p->id);
+      t0 = Clock::now();
+      auto c = store->CloneFromPin("restore-" + std::to_string(i), p->id);
+      t1 = Clock::now();
+      Check(c.status(), "clone from pin");
+      clone_ms.push_back(Seconds(t0, t1) * 1e3);
+    }
+    for (size_t i = 1; i < pins.size(); ++i) {  // keep the first pin for the cost below
+      auto t0 = Clock::now();
+      Check(store->Unpin(pins[i]), "unpin");
+      unpin_ms.push_back(Seconds(t0, Clock::now()) * 1e3);
+    }
+    for (uint64_t off = 0; off < (mib << 20) / 10; off += page.size()) {
+      page[1] = 'o';
+      Check(store->Write(v->head, f->ino, off, page).status(), "overwrite");
+    }
+    Check(store->SetRetention(v->id, store->NowNs()).status(), "retention");
+    for (int i = 0; i < 21; ++i) {
+      Check(store->DeleteVolume(store->FindVolume("restore-" + std::to_string(i))->id), "del");
+    }
+    CleanOptions co;
+    co.max_rewrite_bytes_per_s = 0;
+    const auto t0 = Clock::now();
+    auto rep = store->Clean(co);
+    const double clean_s = Seconds(t0, Clock::now());
+    Check(rep.status(), "clean");
+    auto median = [](std::vector<double> x) {
+      std::sort(x.begin(), x.end());
+      return x[x.size() / 2];
+    };
+    std::printf("| %llu MiB | %llu | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f |\n",
+                static_cast<unsigned long long>(mib),
+                static_cast<unsigned long long>(store->stats().page_versions), median(pin_ms),
+                *std::max_element(pin_ms.begin(), pin_ms.end()), median(clone_ms),
+                median(unpin_ms), rep->pinned_bytes / 1048576.0, clean_s);
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -318,6 +393,17 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
   }
   std::filesystem::create_directories(base);
+  if (only == "pins") {
+    uint64_t small_mib = 256, large_mib = 4096;
+    for (int i = 1; i + 1 < argc; i += 2) {
+      if (!std::strcmp(argv[i], "--pin-mib")) {
+        std::sscanf(argv[i + 1], "%llu,%llu", reinterpret_cast<unsigned long long*>(&small_mib),
+                    reinterpret_cast<unsigned long long*>(&large_mib));
+      }
+    }
+    PinBench(base, small_mib, large_mib);
+    return 0;
+  }
   if (only == "compression") {
     CompressionBench(base);
     return 0;

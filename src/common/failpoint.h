@@ -23,6 +23,9 @@
 // (Each cluster step is recorded in the operations journal first: src/cluster/op_journal.h.)
 //   store.append.torn                 half of a record written to the log
 //   store.clean.after_rewrite         a cleaned segment renamed into place, no checkpoint yet
+//   store.pin.before_sync             a pin's record written to the log, not yet synced
+//   store.pin.unpin_before_sync       an unpin's record written to the log, not yet synced
+//   store.pin.copy_before_sync        a pin copy's record written to the log, not yet synced
 //
 // Thread safety: may be called from any thread.
 #pragma once

@@ -164,12 +164,13 @@ TEST_F(ActivityTest, OldCheckpointDerivesTheSummaryFromTheIndex) {
   ASSERT_EQ(NonZero(Activity(kT0, kT0 + 4 * kS, kS)), want);
   ASSERT_TRUE(store_->Checkpoint().ok());
   store_.reset();
-  // Rewrite it as version 3: drop the summary (fine_from, one timeline with three buckets).
+  // Rewrite it as version 3: drop the summary (fine_from, one timeline with three buckets) and
+  // the pins of version 5 (next pin id, no pin).
   const std::string path = dir_.path() + "/index.ckpt";
   std::stringstream ss;
   ss << std::ifstream(path, std::ios::binary).rdbuf();
   std::string bytes = ss.str();
-  const size_t summary = 8 + 8 + (8 + 8 + 8 + 3 * 24);
+  const size_t summary = 8 + 8 + (8 + 8 + 8 + 3 * 24) + 8 + 8;
   ASSERT_GT(bytes.size(), summary + 4 + 12);
   bytes.resize(bytes.size() - 4 - summary);
   const uint32_t v3 = 3;

@@ -13,7 +13,10 @@ constexpr char kCheckpointMagic[8] = {'R', 'W', 'N', 'D', 'C', 'K', 'P', '1'};
 // half of the u32 that version 2 used for its page offset (always below 2^16 there), so a
 // version-2 checkpoint loads as one without compressed extents. Versions 2 and 3 have no
 // activity summary: it is derived from the index they hold (DeriveActivity).
-constexpr uint32_t kCheckpointVersion = 4;
+// Version 5 adds the pins after the activity summary; a version-4 checkpoint loads as one
+// without pins (there were none before version 5).
+constexpr uint32_t kCheckpointVersion = 5;
+constexpr uint32_t kCheckpointVersionNoPins = 4;
 constexpr uint32_t kCheckpointVersionNoActivity = 3;
 constexpr uint32_t kCheckpointVersionNoZlen = 2;
 
@@ -235,6 +238,18 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
     put_buckets(a.coarse);
     put_buckets(a.fine);
   }
+  w.U64(next_pin_);
+  w.U64(pins_.size());
+  for (const auto& [id, p] : pins_) {
+    w.U64(id);
+    w.Str(p.name);
+    w.U64(p.volume.value);
+    w.Str(p.volume_name);
+    w.U64(p.point.timeline.value);
+    w.U64(p.point.lsn.value);
+    w.I64(p.time_ns);
+    w.I64(p.created_ns);
+  }
   w.U32(crc32c::Mask(crc32c::Value(out.data(), out.size())));
   return out;
 }
@@ -288,8 +303,8 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
   }
   Reader r(bytes.substr(sizeof(kCheckpointMagic), bytes.size() - sizeof(kCheckpointMagic) - 4));
   const uint32_t version = r.U32();
-  if (version != kCheckpointVersion && version != kCheckpointVersionNoActivity &&
-      version != kCheckpointVersionNoZlen) {
+  if (version != kCheckpointVersion && version != kCheckpointVersionNoPins &&
+      version != kCheckpointVersionNoActivity && version != kCheckpointVersionNoZlen) {
     return Status::Corruption("checkpoint version unknown");
   }
   *segment = r.U32();
@@ -408,7 +423,7 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
     volumes_[v.id.value] = std::move(v);
   }
   activity_.Clear();
-  if (version >= kCheckpointVersion) {
+  if (version >= kCheckpointVersionNoPins) {
     activity_.set_fine_from_s(r.I64());
     auto read_buckets = [&](auto* out) {
       for (uint64_t k = r.Count(24); k > 0 && r.ok(); --k) {
@@ -426,6 +441,24 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
     }
   } else if (r.ok()) {
     DeriveActivity();
+  }
+  pins_.clear();
+  next_pin_ = 1;
+  if (version >= kCheckpointVersion) {
+    next_pin_ = r.U64();
+    for (uint64_t n = r.Count(48); n > 0 && r.ok(); --n) {
+      PinInfo p;
+      p.id = PinId(r.U64());
+      p.name = r.Str();
+      p.volume = VolumeId(r.U64());
+      p.volume_name = r.Str();
+      p.point = PointInTime{TimelineId(r.U64()), Lsn(r.U64())};
+      p.time_ns = r.I64();
+      p.created_ns = r.I64();
+      if (!FindTimeline(p.point.timeline)) return Status::Corruption("checkpoint pin on unknown timeline");
+      if (p.id.value >= next_pin_) return Status::Corruption("checkpoint pin id past next_pin");
+      pins_[p.id.value] = std::move(p);
+    }
   }
   if (!r.ok() || !r.AtEnd()) return Status::Corruption("checkpoint truncated or malformed");
   return Status::Ok();

@@ -4,7 +4,7 @@
 // A pass:
 //   1. read sets: for every timeline, the LSNs at which some retained state reads it
 //      (an open range [lo, hi) plus single branch points), from the volumes' histories and
-//      retention floors and the timelines' ancestor chains;
+//      retention floors, the pins, and the timelines' ancestor chains;
 //   2. prune: drop from the index every page and attribute version that no read LSN can see
 //      (a newer version of the same timeline, at or before the nearest read LSN, covers it),
 //      in batches under the exclusive index lock, counting the live data per log file;
@@ -148,6 +148,11 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
   };
   std::unordered_map<const Timeline*, Owner> owner;  // timelines a volume reads as its own
   int64_t min_floor = std::numeric_limits<int64_t>::max();
+  // What no retention floor can reclaim (the volumes' heads and their branch points), and
+  // per timeline the points pins read: for CleanReport::floor_stored_bytes and pinned_*.
+  std::unordered_map<const Timeline*, ReadSet> floor_sets;
+  std::unordered_map<const Timeline*, std::vector<uint64_t>> pin_points;
+  uint64_t written_at_start = 0;
   std::vector<uint64_t> inode_ids;
   {
     std::shared_lock<std::shared_mutex> lk(index_mu_);
@@ -183,10 +188,33 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         sets[ancestor].points.push_back(std::min(limit, lo));
       }
     }
-    for (auto& [t, rs] : sets) {
-      std::sort(rs.points.begin(), rs.points.end());
-      rs.points.erase(std::unique(rs.points.begin(), rs.points.end()), rs.points.end());
+    // The floor's reads: every live head, and the branch points its chain reads.
+    for (const auto& [id, v] : volumes_) {
+      const Timeline* t = FindTimeline(v.head);
+      if (!t) continue;
+      floor_sets[t].points.push_back(kNone - 1);
+      for (size_t idx = 1; idx < t->chain.size(); ++idx) {
+        floor_sets[t->chain[idx].first].points.push_back(t->chain[idx].second);
+      }
     }
+    // A pin reads its point, and through its chain the branch points below it, like a clone.
+    for (const auto& [id, p] : pins_) {
+      const Timeline* t = FindTimeline(p.point.timeline);
+      if (!t) continue;
+      for (const auto& [at, limit] : t->chain) {
+        const uint64_t point = std::min(limit, p.point.lsn.value);
+        sets[at].points.push_back(point);
+        pin_points[at].push_back(point);
+      }
+    }
+    auto sort_unique = [](std::vector<uint64_t>& v) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+    };
+    for (auto& [t, rs] : sets) sort_unique(rs.points);
+    for (auto& [t, rs] : floor_sets) sort_unique(rs.points);
+    for (auto& [t, pts] : pin_points) sort_unique(pts);
+    written_at_start = write_stored_bytes_.load();
     inode_ids.reserve(inodes_.size());
     for (const auto& [ino, per] : inodes_) inode_ids.push_back(ino);
   }
@@ -196,7 +224,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
   {
     static const ReadSet kNoReads;
     const ReadSet kAtHead{kNone, kNone, {kNone - 1}};
-    std::vector<bool> dead, at_head;
+    std::vector<bool> dead, at_head, floor_dead, unpinned_dead;
     std::vector<Extent> kept;
     size_t pos = 0;
     while (pos < inode_ids.size()) {
@@ -221,20 +249,41 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
             Result<Attr> a = AttrAt(t, kNone, InodeId(inode_ids[pos]));
             alive_at_head = a.ok() && a->nlink > 0;
           }
+          // The floor's reads without and with the pins (both within rs: a subset of reads
+          // keeps a subset of versions, so both are judged on the versions rs keeps).
+          ReadSet floor_rs;
+          if (auto f = floor_sets.find(t); f != floor_sets.end()) floor_rs = f->second;
+          floor_rs.hi = rs.hi;
+          const auto pp = pin_points.find(t);
+          ReadSet pinned_rs = floor_rs;
+          if (pp != pin_points.end()) {
+            pinned_rs.points.insert(pinned_rs.points.end(), pp->second.begin(), pp->second.end());
+            std::sort(pinned_rs.points.begin(), pinned_rs.points.end());
+          }
           for (auto p = st->pages.begin(); p != st->pages.end();) {
             std::vector<Extent>& exts = p->second;
             visited += exts.size();
             MarkDeadExtents(exts, rs, &dead);
             kept.clear();
             for (size_t k = 0; k < exts.size(); ++k) {
-              if (dead[k]) continue;
-              kept.push_back(exts[k]);
+              if (!dead[k]) kept.push_back(exts[k]);
+            }
+            MarkDeadExtents(kept, pinned_rs, &floor_dead);
+            if (pp != pin_points.end()) MarkDeadExtents(kept, floor_rs, &unpinned_dead);
+            for (size_t k = 0; k < kept.size(); ++k) {
+              if (!floor_dead[k]) {
+                report.floor_stored_bytes += StoredLen(kept[k]);
+                if (pp != pin_points.end() && unpinned_dead[k]) {
+                  report.pinned_bytes += kept[k].len;
+                  report.pinned_stored_bytes += StoredLen(kept[k]);
+                }
+              }
               // Log bytes: what rewriting the segment would keep of it.
-              live[LocSegment(exts[k].loc)] += StoredLen(exts[k]);
+              live[LocSegment(kept[k].loc)] += StoredLen(kept[k]);
               if (vs) {
-                vs->history_bytes += exts[k].len;
-                vs->history_stored_bytes += StoredLen(exts[k]);
-                if (exts[k].lsn >= own->second.lo) ++vs->change_records;
+                vs->history_bytes += kept[k].len;
+                vs->history_stored_bytes += StoredLen(kept[k]);
+                if (kept[k].lsn >= own->second.lo) ++vs->change_records;
               }
             }
             if (vs && alive_at_head) {
@@ -279,6 +328,18 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
       std::this_thread::yield();
     }
     for (const auto& [id, bytes] : live) report.live_data_bytes += bytes;
+    std::unique_lock<std::shared_mutex> lk(index_mu_);
+    pass_.valid = true;
+    pass_.written_stored_at = written_at_start;
+    pass_.floor_stored_bytes = report.floor_stored_bytes;
+    pass_.pinned_bytes = report.pinned_bytes;
+    pass_.pinned_stored_bytes = report.pinned_stored_bytes;
+    pass_.live_stored_bytes.clear();
+    pass_.history_stored_bytes.clear();
+    for (const auto& [id, vs] : report.volumes) {
+      pass_.live_stored_bytes[id] = vs.live_stored_bytes;
+      pass_.history_stored_bytes[id] = vs.history_stored_bytes;
+    }
   }
 
   // The time index before the earliest retained moment is no longer needed but for its last

@@ -135,6 +135,17 @@ size_t Encode(const Record& rec, std::string* out, bool copy_data, uint32_t data
       PutU64(out, rec.volume.value);
       PutI64(out, rec.retain_from_ns);
       break;
+    case RecordKind::kPin:
+      PutU64(out, rec.pin.value);
+      PutU64(out, rec.volume.value);
+      PutU64(out, rec.tl.value);
+      PutU64(out, rec.ancestor_lsn.value);
+      PutI64(out, rec.retain_from_ns);
+      out->append(rec.name);
+      break;
+    case RecordKind::kUnpin:
+      PutU64(out, rec.pin.value);
+      break;
   }
   const size_t not_copied = rec.kind == RecordKind::kWrite && !copy_data ? rec.data.size() : 0;
   const uint32_t payload_len =
@@ -267,6 +278,14 @@ Result<Record> DecodeRecord(std::string_view bytes) {
       break;
     case RecordKind::kRetain:
       ok = in.U64(&r.volume.value) && in.I64(&r.retain_from_ns) && in.AtEnd();
+      break;
+    case RecordKind::kPin:
+      ok = in.U64(&r.pin.value) && in.U64(&r.volume.value) && in.U64(&r.tl.value) &&
+           in.U64(&r.ancestor_lsn.value) && in.I64(&r.retain_from_ns);
+      r.name = std::string(in.Rest());
+      break;
+    case RecordKind::kUnpin:
+      ok = in.U64(&r.pin.value) && in.AtEnd();
       break;
   }
   if (!ok) return Status::Corruption("malformed payload for record kind " +

@@ -44,8 +44,11 @@ enum class RecordKind : uint8_t {
   kClone = 9,         // new volume, new tl, ancestor, ancestor_lsn, name
   kDeleteVolume = 10, // volume
   kRetain = 11,       // volume, retain_from_ns: the volume's states before it may be reclaimed
+  kPin = 12,          // pin, volume, tl, ancestor_lsn (the pinned point), retain_from_ns (the
+                      // moment pinned), name
+  kUnpin = 13,        // pin
 };
-inline constexpr uint8_t kLastRecordKind = 11;
+inline constexpr uint8_t kLastRecordKind = 13;
 
 // SetAttr mask bits.
 enum : uint32_t {
@@ -83,7 +86,8 @@ struct Record {
   TimelineId ancestor;
   Lsn ancestor_lsn;
   VolumeId volume;
-  int64_t retain_from_ns = 0;  // kRetain
+  int64_t retain_from_ns = 0;  // kRetain; kPin: the moment pinned
+  PinId pin;                   // kPin, kUnpin
 };
 
 // Appends the record's framed bytes to `out`. Returns the offset, within the appended bytes, at

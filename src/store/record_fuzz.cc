@@ -77,6 +77,12 @@ bool SameFields(const Record& a, const Record& b) {
       return a.volume == b.volume;
     case RecordKind::kRetain:
       return a.volume == b.volume && a.retain_from_ns == b.retain_from_ns;
+    case RecordKind::kPin:
+      return a.pin == b.pin && a.volume == b.volume && a.tl == b.tl &&
+             a.ancestor_lsn == b.ancestor_lsn && a.retain_from_ns == b.retain_from_ns &&
+             a.name == b.name;
+    case RecordKind::kUnpin:
+      return a.pin == b.pin;
   }
   return false;
 }
@@ -181,6 +187,7 @@ void RoundTrip(FuzzedDataProvider& in) {
   rec.ancestor = TimelineId(in.ConsumeIntegral<uint64_t>());
   rec.ancestor_lsn = Lsn(in.ConsumeIntegral<uint64_t>());
   rec.flag = in.ConsumeBool();
+  rec.pin = PinId(in.ConsumeIntegral<uint64_t>());
   const size_t damage_at = in.ConsumeIntegral<uint16_t>();
   const auto damage_xor = static_cast<char>(in.ConsumeIntegralInRange<uint8_t>(1, 255));
   // Names: the store caps file names at 255 bytes and volume names at 1024 (store.cc); a

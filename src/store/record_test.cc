@@ -71,6 +71,34 @@ TEST(Record, RoundTripsEveryKind) {
   ASSERT_TRUE(cb.ok());
   EXPECT_EQ("mylab-clone", cb->name);
   EXPECT_EQ(Lsn(77), cb->ancestor_lsn);
+
+  Record p;
+  p.kind = RecordKind::kPin;
+  p.pin = PinId(3);
+  p.volume = VolumeId(4);
+  p.tl = TimelineId(8);
+  p.ancestor_lsn = Lsn(78);
+  p.retain_from_ns = -5;
+  p.name = "snap-1";
+  buf.clear();
+  EncodeRecord(p, &buf);
+  auto pb = DecodeRecord(buf);
+  ASSERT_TRUE(pb.ok());
+  EXPECT_EQ(PinId(3), pb->pin);
+  EXPECT_EQ(VolumeId(4), pb->volume);
+  EXPECT_EQ(TimelineId(8), pb->tl);
+  EXPECT_EQ(Lsn(78), pb->ancestor_lsn);
+  EXPECT_EQ(-5, pb->retain_from_ns);
+  EXPECT_EQ("snap-1", pb->name);
+
+  Record u;
+  u.kind = RecordKind::kUnpin;
+  u.pin = PinId(3);
+  buf.clear();
+  EncodeRecord(u, &buf);
+  auto ub = DecodeRecord(buf);
+  ASSERT_TRUE(ub.ok());
+  EXPECT_EQ(PinId(3), ub->pin);
 }
 
 TEST(Record, WriteHeadPlusDataEqualsWholeRecord) {

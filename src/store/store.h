@@ -105,6 +105,19 @@ struct CleanOptions {
   std::function<bool(TimelineId, InodeId)> in_use;
 };
 
+// Which moment of a volume Store::Pin pins: its current state (what a snapshot takes: no
+// retention pass can race it), a wall-clock time (as Resolve reads it), or the state just
+// after one record (an LSN).
+struct PinAt {
+  enum class Kind { kHead, kTime, kLsn };
+  static PinAt Head() { return PinAt{Kind::kHead, 0, Lsn()}; }
+  static PinAt Time(int64_t time_ns) { return PinAt{Kind::kTime, time_ns, Lsn()}; }
+  static PinAt AtLsn(Lsn lsn) { return PinAt{Kind::kLsn, 0, lsn}; }
+  Kind kind = Kind::kHead;
+  int64_t time_ns = 0;
+  Lsn lsn;
+};
+
 // What Open() found and did.
 struct RecoveryReport {
   bool loaded_checkpoint = false;
@@ -193,6 +206,50 @@ class Store {
   // Forgets the volume (its name may be reused). Its timelines stay while others branch from them.
   Status DeleteVolume(VolumeId volume);
 
+  // ---- Pins (snapshots): docs/format/log.md, "Pins" ----
+  // Pins the state of `volume` at `at`, under `name`: from then until Unpin, that exact state
+  // stays readable at the returned PinInfo::point and clonable (CloneFromPin), whatever the
+  // volume's retention floor, rewinds, or its deletion. One record, synced before returning:
+  // O(1) whatever the volume's size (nothing is copied; the cleaner keeps what the pin reads).
+  // At the head: the head timeline at the last LSN when the pin's record is appended (its
+  // time: the store's clock then). At a time: the state Resolve(volume, time) gives. At an LSN:
+  // the state of the timeline that was the volume's head when that record was appended, just
+  // after it (records of other volumes in between change nothing in it). A time or an LSN may
+  // be refused if a SetRetention raises the floor past it first: serialise the two, or pin the
+  // head.
+  // InvalidArgument: empty name or longer than 1024 bytes; a time or LSN before the volume's
+  // creation or its retention floor (for an LSN, once the floor was raised: below the last LSN
+  // stamped at or before the floor, the first state the cleaner keeps), or in the future
+  // (> NowNs() / LastLsn()). AlreadyExists:
+  // a pin has that name. NotFound: unknown volume. Mutations' sticky error after a failed sync.
+  // Whether a pin fits a history budget is the caller's question first (CheckPinBudget): Pin
+  // itself never refuses for space.
+  Result<PinInfo> Pin(std::string_view name, VolumeId volume, PinAt at);
+  // A second pin `name` of the same state as `source` (CopyDBClusterSnapshot), with the same
+  // volume, volume name and moment; works after the volume is deleted. One record, synced,
+  // O(1). InvalidArgument / AlreadyExists for the name as Pin; NotFound: no such source pin.
+  Result<PinInfo> CopyPin(std::string_view name, PinId source);
+  // Releases the pin: what only it kept becomes reclaimable by the next Clean. One record,
+  // synced. NotFound: no such pin (already unpinned, or never made).
+  Status Unpin(PinId pin);
+  Result<PinInfo> GetPin(PinId pin) const;
+  Result<PinInfo> FindPin(std::string_view name) const;
+  std::vector<PinInfo> ListPins() const;  // ascending id
+  // A new volume whose first timeline branches from the pin's point (restore from snapshot):
+  // as Clone, one record, O(1). The clone keeps its branch point readable itself, so the pin
+  // may be released afterwards. AlreadyExists (a live volume has the name), InvalidArgument
+  // (empty name), NotFound (no such pin).
+  Result<VolumeInfo> CloneFromPin(std::string_view name, PinId pin);
+  // Whether a new pin of `volume` at `at` fits a history budget of `budget_bytes` log bytes:
+  // see PinBudget for what is counted. The worst case, so a pin that fits can never force the
+  // cleaner past the budget by itself; figures are from the last Clean pass (plus what was
+  // written since), so call Clean periodically. O(1) in the volume's size, no I/O, no record.
+  // The caller refuses the pin when !fits (the cluster layer: SnapshotQuotaExceeded /
+  // StorageQuotaExceeded); nothing is reserved, so concurrent callers must serialise check and
+  // Pin themselves. Errors: as Pin for `volume` and `at` (NotFound, InvalidArgument), and
+  // InvalidArgument for budget_bytes 0 (no budget: every pin fits, nothing to ask).
+  Result<PinBudget> CheckPinBudget(VolumeId volume, PinAt at, uint64_t budget_bytes) const;
+
   // ---- Activity ----
   // What `volume` changed per interval: points at from_ns, from_ns + step_ns, ... while < to_ns,
   // where from_ns and to_ns are first rounded (down, up) to multiples of step_ns since the epoch;
@@ -226,9 +283,10 @@ class Store {
   Result<VolumeInfo> SetRetention(VolumeId volume, int64_t from_ns);
 
   // One cleaning pass. The retained states are, for every live volume, its state at every
-  // moment from its retained_from_ns on (and its head), and, through timeline ancestry, the
-  // branch points these read (so a clone keeps its source's state at the clone point, even
-  // after the source is deleted). A page version is dropped from the index when, at every
+  // moment from its retained_from_ns on (and its head), every pin's point, and, through
+  // timeline ancestry, the branch points these read (so a clone keeps its source's state at
+  // the clone point, even after the source is deleted; a pin keeps its state after its volume
+  // is deleted). The report counts what the pins keep (CleanReport::pinned_*). A page version is dropped from the index when, at every
   // retained state that could see it, newer versions of the same timeline cover its bytes (or
   // when no retained state reads its timeline at all); an attribute version likewise. Then
   // every closed segment whose live file data is below options.rewrite_below_live_fraction is

@@ -328,10 +328,29 @@ class Store::Impl {
   std::unordered_map<uint64_t, PerTimeline<InodeState>> inodes_;
   std::unordered_map<uint64_t, PerTimeline<DirState>> dirs_;
   std::map<uint64_t, VolumeInfo> volumes_;
+  std::map<uint64_t, PinInfo> pins_;  // by id
+  uint64_t next_pin_ = 1;             // never lowered: pin ids are not reused
+  // The last Clean pass's figures for CheckPinBudget and stats() (guarded by index_mu_).
+  struct PassFigures {
+    bool valid = false;                 // a pass has run since open
+    uint64_t written_stored_at = 0;     // write_stored_bytes_ when the pass began
+    uint64_t floor_stored_bytes = 0;
+    uint64_t pinned_bytes = 0;
+    uint64_t pinned_stored_bytes = 0;
+    std::map<uint64_t, uint64_t> live_stored_bytes;     // by volume id
+    std::map<uint64_t, uint64_t> history_stored_bytes;  // by volume id
+  };
+  PassFigures pass_;
   // Per timeline, change records and file data bytes per second (Store::Activity).
   ActivityLog activity_;
   // (time, last LSN stamped with that time), ascending in both.
   std::vector<std::pair<int64_t, uint64_t>> time_index_;
+
+  // ---- pins (store.cc) ----
+  // The point Store::Pin(volume, at) pins and the moment it names (*time_ns). Takes index_mu_
+  // shared; the caller holds write_mu_ to pin (so the head cannot move meanwhile), or nothing
+  // to ask (CheckPinBudget). Errors as Store::Pin.
+  Result<PointInTime> PinPointLocked(VolumeId volume, PinAt at, int64_t* time_ns) const;
 
   // ---- cleaning (cleaner.cc) ----
   Result<CleanReport> Clean(const CleanOptions& options);

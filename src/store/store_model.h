@@ -58,6 +58,14 @@ inline ::testing::AssertionResult StoreMatches(const Store& store, TimelineId tl
   return ::testing::AssertionSuccess();
 }
 
+// Checks that pin `pin` exists and reads, at its point, exactly as `m`.
+inline ::testing::AssertionResult PinMatches(const Store& store, PinId pin, const Model& m) {
+  auto p = store.GetPin(pin);
+  if (!p.ok()) return ::testing::AssertionFailure() << "pin " << pin.value << ": "
+                                                    << p.status().ToString();
+  return StoreMatches(store, p->point.timeline, p->point.lsn, m);
+}
+
 // Applies one random operation to both the store (timeline tl) and the model. Returns false if
 // the store refused an operation the model accepted (or the reverse).
 class RandomWorkload {

@@ -826,20 +826,21 @@ TEST_F(StoreTest, Version2CheckpointStillLoads) {
   auto v = NewVolume();
   InodeId f = NewFile(v.head, "f");
   ASSERT_TRUE(store_->Write(v.head, f, 100, std::string(40000, 'q')).ok());
-  store_.reset();  // checkpoint (version 4)
+  store_.reset();  // checkpoint (version 5)
   const std::string path = dir_.path() + "/index.ckpt";
   std::string bytes;
   {
     std::ifstream in(path, std::ios::binary);
     bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
-  // Version 4 ends with the activity summary (here: fine_from, one timeline, one bucket).
-  const size_t summary = 8 + 8 + (8 + 8 + 8 + 24);
+  // Version 5 ends with the activity summary (here: fine_from, one timeline, one bucket) and
+  // the pins (next pin id, no pin).
+  const size_t summary = 8 + 8 + (8 + 8 + 8 + 24) + 8 + 8;
   ASSERT_GT(bytes.size(), 16u + summary);
   bytes.erase(bytes.size() - 4 - summary, summary);
   uint32_t version = 0;
   std::memcpy(&version, bytes.data() + 8, 4);
-  ASSERT_EQ(4u, version);
+  ASSERT_EQ(5u, version);
   version = 2;
   std::memcpy(bytes.data() + 8, &version, 4);
   const uint32_t crc = crc32c::Mask(crc32c::Value(bytes.data(), bytes.size() - 4));

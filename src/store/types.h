@@ -18,6 +18,8 @@ using Lsn = StrongId<struct LsnTag>;
 using TimelineId = StrongId<struct TimelineTag>;
 using InodeId = StrongId<struct InodeTag>;
 using VolumeId = StrongId<struct VolumeTag>;
+// A named pin on one moment of a volume (Store::Pin). Never reused within a store.
+using PinId = StrongId<struct PinTag>;
 
 // Reads at kLatestLsn see every record of the timeline (its head).
 inline constexpr Lsn kLatestLsn{std::numeric_limits<uint64_t>::max()};
@@ -98,11 +100,46 @@ struct VolumeInfo {
   int64_t retained_from_ns = 0;
 };
 
+// A pin: the exact state of a volume at one moment, kept readable (and clonable) until Unpin,
+// past the volume's retention floor and past the deletion of the volume itself.
+struct PinInfo {
+  PinId id;
+  std::string name;        // unique among the store's pins
+  VolumeId volume;         // the volume it was taken of (may be deleted since)
+  std::string volume_name; // that volume's name when pinned
+  PointInTime point;       // the pinned state: read it at (point.timeline, point.lsn)
+  int64_t time_ns = 0;     // the moment pinned: for a pin at an LSN, that record's time
+  int64_t created_ns = 0;  // when Pin was called (the pin record's time)
+};
+
+// What Store::CheckPinBudget found; bytes are log bytes (stored, after compression).
+struct PinBudget {
+  bool fits = false;          // floor_bytes + new_pin_bytes <= budget_bytes
+  uint64_t budget_bytes = 0;  // as asked
+  // What no retention floor can reclaim now: the data every live volume's head, every clone's
+  // branch point and every existing pin reads (CleanReport::floor_stored_bytes of the last
+  // pass, plus the file data written since; before any pass since open, the whole log).
+  uint64_t floor_bytes = 0;
+  // The most the new pin can come to hold beyond that, as of the last pass plus what was
+  // written since. A pin of the volume's current state: the data its head timeline wrote
+  // itself and shows (its own live bytes; what it reads through a branch point is in
+  // floor_bytes already), all of it held once the volume overwrites or deletes everything.
+  // A pin of an earlier moment: every version the volume's own timelines keep (its history
+  // bytes), since that state may read any of them.
+  uint64_t new_pin_bytes = 0;
+  bool at_head = false;  // which of the two the pin is
+};
+
 struct StoreStats {
   Lsn last_lsn;
   Lsn synced_lsn;
   uint64_t records = 0;
   uint64_t log_bytes = 0;         // bytes in all segments
+  uint64_t pins = 0;              // pins now
+  // As of the last Clean pass since open (0 before one): see CleanReport.
+  uint64_t pinned_bytes = 0;
+  uint64_t pinned_stored_bytes = 0;
+  uint64_t floor_stored_bytes = 0;
   uint64_t page_versions = 0;     // entries in the data index
   uint64_t device_syncs = 0;      // fdatasync calls issued
   uint64_t sync_requests = 0;     // Sync() calls
@@ -160,6 +197,16 @@ struct CleanReport {
   uint64_t bytes_after = 0;          // and after it
   double seconds = 0;
   std::map<uint64_t, VolumeHistoryStats> volumes;  // by volume id
+  // Pins: file data bytes (and their log bytes) that only pins keep, i.e. that would be
+  // reclaimable if there were no pins and every volume's retention floor were at its head.
+  // What the pins cost on disk whatever the backtrack windows; shared between pins, so not
+  // split per pin.
+  uint64_t pinned_bytes = 0;
+  uint64_t pinned_stored_bytes = 0;
+  // Log bytes of the file data that no retention floor can reclaim: what the volumes' heads,
+  // the clones' branch points and the pins read (pinned_stored_bytes included). A history
+  // budget below this cannot be met by cutting backtrack windows.
+  uint64_t floor_stored_bytes = 0;
 };
 
 }  // namespace rwd::store
