@@ -690,7 +690,7 @@ std::string RenderEventMessage(cluster::EventKind kind, const std::string& sourc
     case EventKind::kClusterCreated: return "DB cluster created";
     case EventKind::kClusterCreationFailed: return "DB cluster creation failed: " + detail;
     case EventKind::kClusterCreationInterrupted:
-      return "DB cluster creation was interrupted by a restart";
+      return "DB cluster creation was interrupted by a restart; the cluster is deleted";
     case EventKind::kClusterCloned: return "Cloned DB cluster " + source_id + " from " + detail;
     case EventKind::kCloneFailed: return "Clone failed: " + detail;
     case EventKind::kClusterDeleted: return "DB cluster deleted";

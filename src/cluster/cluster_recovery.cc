@@ -213,13 +213,22 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     RETURN_IF_ERROR(meta_->PutCluster(row));
     FinishOp(&*op, Status::Ok());
     Event(row.id, EventKind::kClusterCreated);
-  } else if (row.status == ClusterStatus::kCreating || row.volume_id == 0) {
-    // Its master password was never stored: an interrupted creation cannot be redone. The
-    // volume (if made) stays with the failed cluster until it is deleted.
-    row.status = ClusterStatus::kFailed;
-    RETURN_IF_ERROR(meta_->PutCluster(row));
+  } else if (row.status == ClusterStatus::kCreating) {
+    // Its master password was never stored: an interrupted creation cannot be redone, so it is
+    // rolled back (whole or absent): the cluster is deleted with whatever it had made.
     if (op) FinishOp(&*op, Status::Unavailable("interrupted by a restart"));
     Event(row.id, EventKind::kClusterCreationInterrupted);
+    row.status = ClusterStatus::kDeleting;
+    RETURN_IF_ERROR(meta_->PutCluster(row));
+    Operation del{.kind = OpKind::kDelete, .target = row.id};
+    RETURN_IF_ERROR(BeginOp(&del));
+    Async([this, del, row] { DoDeleteCluster(del, row); });
+    return Status::Ok();
+  } else if (row.volume_id == 0) {
+    // Its volume is gone from the store: nothing can serve it; it stays, failed, until deleted.
+    row.status = ClusterStatus::kFailed;
+    RETURN_IF_ERROR(meta_->PutCluster(row));
+    if (op) FinishOp(&*op, Status::Unavailable("the cluster's volume is missing"));
     return Status::Ok();
   }
   if (row.status == ClusterStatus::kBacktracking) RETURN_IF_ERROR(RecoverBacktrack(row, op));

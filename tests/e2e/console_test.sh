@@ -38,15 +38,16 @@ e2e_test_cleanup() {
 REWINDD_ARGS="--console-dir $CONSOLE_DIR/dist" e2e_start
 URL="http://127.0.0.1:$API_PORT/"
 create_cluster_with_writer web 3600
-log "sysbench prepare: sbtest1 with $ROWS rows"
-sysbench_prepare web
-WANT=$(checksum web)
-[ "$(sql web "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ] || die "sbtest1 does not have $ROWS rows"
-# Two tables bound by a foreign key: the preview's restore-table refuses one alone, with its message.
+# Two tables bound by a foreign key: the preview's restore-table refuses one alone, with its
+# message. Made before the load, so that the moment picked before the DROP surely has them.
 sql web "CREATE TABLE parent (id INT PRIMARY KEY) ENGINE=InnoDB;
   CREATE TABLE child (id INT PRIMARY KEY, pid INT, CONSTRAINT fk_child_parent FOREIGN KEY (pid)
     REFERENCES parent (id)) ENGINE=InnoDB;
   INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);" >/dev/null
+log "sysbench prepare: sbtest1 with $ROWS rows"
+sysbench_prepare web
+WANT=$(checksum web)
+[ "$(sql web "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ] || die "sbtest1 does not have $ROWS rows"
 
 # The DROP must be a burst of its own on the chart: wait until the load's writes (InnoDB's
 # flushing included) have stopped for 3 whole seconds.
