@@ -159,6 +159,42 @@ std::string_view RdsErrorCode(cluster::ClusterError kind) {
   return "InternalFailure";
 }
 
+// Switches without a default: a new state fails the build (-Wswitch) until it has its word.
+std::string_view AuroraStatusWord(cluster::ClusterStatus status) {
+  using cluster::ClusterStatus;
+  switch (status) {
+    case ClusterStatus::kCreating: return "creating";
+    case ClusterStatus::kAvailable: return "available";
+    case ClusterStatus::kBacktracking: return "backtracking";
+    case ClusterStatus::kDeleting: return "deleting";
+    case ClusterStatus::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+std::string_view AuroraStatusWord(cluster::InstanceStatus status) {
+  using cluster::InstanceStatus;
+  switch (status) {
+    case InstanceStatus::kCreating: return "creating";
+    case InstanceStatus::kAvailable: return "available";
+    case InstanceStatus::kRebooting: return "rebooting";
+    case InstanceStatus::kDeleting: return "deleting";
+    case InstanceStatus::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+std::string_view AuroraStatusWord(cluster::BacktrackStatus status) {
+  using cluster::BacktrackStatus;
+  switch (status) {
+    case BacktrackStatus::kPending: return "pending";
+    case BacktrackStatus::kApplying: return "applying";
+    case BacktrackStatus::kCompleted: return "completed";
+    case BacktrackStatus::kFailed: return "failed";
+  }
+  return "failed";
+}
+
 ApiError ApiErrorFromClusterStatus(const Status& status) {
   std::optional<cluster::ClusterError> kind = cluster::ErrorKindOf(status);
   if (!kind) return ApiErrorFromStatus(status);
@@ -593,7 +629,7 @@ void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) 
   if (!c.database_name.empty()) w.Element("DatabaseName", c.database_name);
   w.Element("DBClusterIdentifier", c.id);
   w.Element("DBClusterParameterGroup", o.parameter_group);
-  w.Element("Status", c.status);
+  w.Element("Status", AuroraStatusWord(c.status));
   if (c.earliest_restorable_ns > 0) {
     w.TimeElement("EarliestRestorableTime", c.earliest_restorable_ns);
   }
@@ -642,11 +678,11 @@ void WriteDBInstance(XmlWriter& w, const InstanceView& i, const RenderOptions& o
   w.Element("DBInstanceIdentifier", i.id);
   w.Element("DBInstanceClass", i.instance_class);
   w.Element("Engine", i.engine);
-  w.Element("DBInstanceStatus", i.status);
+  w.Element("DBInstanceStatus", AuroraStatusWord(i.status));
   w.Element("MasterUsername", i.master_username);
   if (!i.database_name.empty()) w.Element("DBName", i.database_name);
   // As in RDS, an instance has no endpoint until it has been created.
-  if (i.status != "creating") {
+  if (i.status != cluster::InstanceStatus::kCreating) {
     w.Open("Endpoint").Element("Address", i.endpoint).IntElement("Port", i.port).Close();
   }
   w.IntElement("AllocatedStorage", 1);
@@ -674,7 +710,7 @@ void WriteDBClusterBacktrack(XmlWriter& w, const BacktrackView& b) {
   w.TimeElement("BacktrackTo", b.backtrack_to_ns);
   w.TimeElement("BacktrackedFrom", b.backtracked_from_ns);
   w.TimeElement("BacktrackRequestCreationTime", b.request_time_ns);
-  w.Element("Status", b.status);
+  w.Element("Status", AuroraStatusWord(b.status));
 }
 
 std::string RdsArn(const RenderOptions& o, std::string_view type, std::string_view id) {
@@ -920,7 +956,7 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBClusterBacktracks(const FormParams&
   std::vector<BacktrackView> shown;
   for (BacktrackView& b : *backtracks) {
     if (filters.Matches("db-cluster-backtrack-id", b.id) &&
-        filters.Matches("db-cluster-backtrack-status", b.status)) {
+        filters.Matches("db-cluster-backtrack-status", AuroraStatusWord(b.status))) {
       shown.push_back(std::move(b));
     }
   }

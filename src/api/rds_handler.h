@@ -63,6 +63,12 @@ int HttpStatusForRdsErrorCode(std::string_view code);
 
 // The AWS error code Aurora sends for a refusal of `kind`.
 std::string_view RdsErrorCode(cluster::ClusterError kind);
+// The word Aurora shows for a state: a cluster's Status, DBInstanceStatus, a backtrack's Status
+// ("available", "backtracking", "pending", …). The one table of these words (the console and
+// the metrics show the same ones).
+std::string_view AuroraStatusWord(cluster::ClusterStatus status);
+std::string_view AuroraStatusWord(cluster::InstanceStatus status);
+std::string_view AuroraStatusWord(cluster::BacktrackStatus status);
 // A ClusterService failure → the API error: a refusal (cluster::ErrorKindOf) gets its kind's
 // code (RdsErrorCode) and keeps its message; any other failure goes through ApiErrorFromStatus.
 ApiError ApiErrorFromClusterStatus(const Status& status);

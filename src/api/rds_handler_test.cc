@@ -118,6 +118,26 @@ TEST(RdsHandlerEvents, KindsAreRenderedInAurorasWords) {
   EXPECT_EQ("uploads failing", RenderEventMessage(EventKind::kMessage, "c", "uploads failing"));
 }
 
+TEST(RdsHandlerStatus, StatesAreShownInAurorasWords) {
+  using cluster::BacktrackStatus;
+  using cluster::ClusterStatus;
+  using cluster::InstanceStatus;
+  EXPECT_EQ("creating", AuroraStatusWord(ClusterStatus::kCreating));
+  EXPECT_EQ("available", AuroraStatusWord(ClusterStatus::kAvailable));
+  EXPECT_EQ("backtracking", AuroraStatusWord(ClusterStatus::kBacktracking));
+  EXPECT_EQ("deleting", AuroraStatusWord(ClusterStatus::kDeleting));
+  EXPECT_EQ("failed", AuroraStatusWord(ClusterStatus::kFailed));
+  EXPECT_EQ("creating", AuroraStatusWord(InstanceStatus::kCreating));
+  EXPECT_EQ("available", AuroraStatusWord(InstanceStatus::kAvailable));
+  EXPECT_EQ("rebooting", AuroraStatusWord(InstanceStatus::kRebooting));
+  EXPECT_EQ("deleting", AuroraStatusWord(InstanceStatus::kDeleting));
+  EXPECT_EQ("failed", AuroraStatusWord(InstanceStatus::kFailed));
+  EXPECT_EQ("pending", AuroraStatusWord(BacktrackStatus::kPending));
+  EXPECT_EQ("applying", AuroraStatusWord(BacktrackStatus::kApplying));
+  EXPECT_EQ("completed", AuroraStatusWord(BacktrackStatus::kCompleted));
+  EXPECT_EQ("failed", AuroraStatusWord(BacktrackStatus::kFailed));
+}
+
 TEST(RdsHandlerErrors, UntaggedStatusIsGeneric) {
   EXPECT_EQ("InvalidParameterValue",
             ApiErrorFromClusterStatus(Status::InvalidArgument("bad")).code);
@@ -310,7 +330,7 @@ cluster::ClusterView SampleCluster(int64_t window_s) {
   c.engine_version = "10.11.6-MariaDB";
   c.master_username = "masteruser";
   c.database_name = "mylab";
-  c.status = "available";
+  c.status = cluster::ClusterStatus::kAvailable;
   c.endpoint = "127.0.0.1";
   c.reader_endpoint = "127.0.0.1";
   c.port = 3306;
@@ -354,7 +374,7 @@ TEST(RdsHandlerRender, DBInstanceHasNoEndpointWhileCreating) {
   cluster::InstanceView i;
   i.id = "lab-instance";
   i.cluster_id = "lab";
-  i.status = "creating";
+  i.status = cluster::InstanceStatus::kCreating;
   i.endpoint = "127.0.0.1";
   i.port = 3306;
   XmlWriter w;
@@ -362,7 +382,7 @@ TEST(RdsHandlerRender, DBInstanceHasNoEndpointWhileCreating) {
   std::string xml = std::move(w).Take();
   EXPECT_FALSE(Contains(xml, "<Endpoint>")) << xml;
   EXPECT_TRUE(Contains(xml, "<DBInstanceStatus>creating</DBInstanceStatus>")) << xml;
-  i.status = "available";
+  i.status = cluster::InstanceStatus::kAvailable;
   XmlWriter w2;
   WriteDBInstance(w2, i, RenderOptions{});
   xml = std::move(w2).Take();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "api/rds_handler.h"
+
 namespace rwd::cli {
 
 std::string PromLabelEscape(std::string_view value) {
@@ -65,7 +67,7 @@ std::string ApiMetrics::Render(const std::vector<cluster::ClusterView>& clusters
   out += "# TYPE rewind_cluster_status gauge\n";
   for (const auto& c : clusters) {
     out += "rewind_cluster_status{cluster=\"" + PromLabelEscape(c.id) + "\",status=\"" +
-           PromLabelEscape(c.status) + "\"} 1\n";
+           PromLabelEscape(api::AuroraStatusWord(c.status)) + "\"} 1\n";
   }
   out += "# HELP rewind_cluster_port TCP port of each DB cluster's endpoint.\n";
   out += "# TYPE rewind_cluster_port gauge\n";

@@ -45,13 +45,13 @@ TEST(CliMetrics, ClusterGauges) {
   ApiMetrics m({});
   cluster::ClusterView c;
   c.id = "lab";
-  c.status = "backtracking";
+  c.status = cluster::ClusterStatus::kBacktracking;
   c.port = 3310;
   c.backtrack_window_s = 86400;
   c.earliest_backtrack_ns = 1'795'597'200'000'000'000;
   cluster::ClusterView d;
   d.id = "other";
-  d.status = "available";
+  d.status = cluster::ClusterStatus::kAvailable;
   std::string text = m.Render({c, d});
   EXPECT_TRUE(Contains(text, "rewind_clusters 2\n")) << text;
   EXPECT_TRUE(Contains(text, "rewind_cluster_status{cluster=\"lab\",status=\"backtracking\"} 1\n"));

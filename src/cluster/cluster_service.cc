@@ -377,7 +377,7 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
   impl_->Event(row.id, EventKind::kBacktrackStarted);
   impl_->Async([impl = impl_.get(), op, bt] { impl->DoBacktrack(op, bt); });
   return BacktrackView{bt.id, bt.cluster_id, bt.backtrack_to_ns, bt.backtracked_from_ns,
-                       bt.request_time_ns, StatusName(bt.status), ""};
+                       bt.request_time_ns, bt.status, ""};
 }
 
 Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
@@ -439,18 +439,18 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
 
 Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
     const std::string& cluster_id, const std::optional<std::string>& backtrack_id,
-    const std::vector<std::string>& statuses) {
+    const std::vector<BacktrackStatus>& statuses) {
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(cluster_id));
   ASSIGN_OR_RETURN(std::vector<BacktrackRow> rows, impl_->meta_->ListBacktracks(row.id));
   std::vector<BacktrackView> out;
   for (const auto& r : rows) {
     if (backtrack_id && r.id != *backtrack_id) continue;
     if (!statuses.empty() &&
-        std::find(statuses.begin(), statuses.end(), StatusName(r.status)) == statuses.end()) {
+        std::find(statuses.begin(), statuses.end(), r.status) == statuses.end()) {
       continue;
     }
     out.push_back(BacktrackView{r.id, r.cluster_id, r.backtrack_to_ns, r.backtracked_from_ns,
-                                r.request_time_ns, StatusName(r.status), r.message});
+                                r.request_time_ns, r.status, r.message});
   }
   if (backtrack_id && out.empty()) {
     return Refusal(ClusterError::kBacktrackNotFound, "Backtrack " + BoundedInput(*backtrack_id) + " not found for DB cluster " +

@@ -36,6 +36,7 @@
 #include "cluster/cluster_engine.h"
 #include "cluster/cluster_error.h"
 #include "cluster/cluster_event.h"
+#include "cluster/states.h"
 #include "common/status.h"
 #include "engine/engine.h"
 #include "fs/mount.h"
@@ -66,7 +67,7 @@ struct ClusterView {
   std::string engine_mode = "provisioned";
   std::string master_username;
   std::string database_name;
-  std::string status;    // creating | available | backtracking | deleting | failed
+  ClusterStatus status = ClusterStatus::kCreating;
   std::string endpoint;  // an address `mysql -h` reaches over TCP
   std::string reader_endpoint;
   int port = 0;
@@ -92,7 +93,7 @@ struct InstanceView {
   std::string instance_class;
   std::string engine;
   std::string engine_version;
-  std::string status;  // creating | available | rebooting | deleting | failed
+  InstanceStatus status = InstanceStatus::kCreating;
   std::string endpoint;
   int port = 0;
   int64_t create_time_ns = 0;
@@ -107,7 +108,7 @@ struct BacktrackView {
   int64_t backtrack_to_ns = 0;        // the moment the cluster was set back to
   int64_t backtracked_from_ns = 0;    // when the backtrack started (the state it left)
   int64_t request_time_ns = 0;
-  std::string status;  // pending | applying | completed | failed
+  BacktrackStatus status = BacktrackStatus::kPending;
   std::string message; // why, if failed
 };
 
@@ -357,7 +358,7 @@ class ClusterService {
   Result<BacktrackView> Backtrack(const BacktrackRequest& request);
   Result<std::vector<BacktrackView>> DescribeBacktracks(
       const std::string& cluster_id, const std::optional<std::string>& backtrack_id,
-      const std::vector<std::string>& statuses);
+      const std::vector<BacktrackStatus>& statuses);
 
   // RestoreDBClusterToPointInTime, copy-on-write.
   Result<ClusterView> Clone(const CloneRequest& request);

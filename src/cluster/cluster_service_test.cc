@@ -52,11 +52,11 @@ Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir, Stan
 
 std::string StatusOf(ClusterService& svc, const std::string& id) {
   auto c = svc.DescribeClusters(id);
-  return c.ok() ? c->front().status : "absent";
+  return c.ok() ? StatusName(c->front().status) : "absent";
 }
 std::string InstanceStatus(ClusterService& svc, const std::string& id) {
   auto i = svc.DescribeInstances(id, std::nullopt);
-  return i.ok() ? i->front().status : "absent";
+  return i.ok() ? StatusName(i->front().status) : "absent";
 }
 
 CreateClusterRequest CreateC1() {
@@ -193,7 +193,7 @@ TEST_P(CrashTest, TheOperationIsWholeOrAbsentAfterARestart) {
       auto bts = svc.DescribeBacktracks("c1", std::nullopt, {});
       ASSERT_TRUE(bts.ok());
       ASSERT_EQ(1u, bts->size());
-      EXPECT_EQ(c.backtrack, bts->front().status);
+      EXPECT_STREQ(c.backtrack, StatusName(bts->front().status));
     }
     if (std::string(c.c1_1) == "available") {
       EXPECT_EQ(1, knobs.running.load());
@@ -294,7 +294,7 @@ TEST_F(ServiceTest, ABacktrackWhoseEngineCannotStopRewindsNothingAndKeepsServing
   auto bts = svc_->DescribeBacktracks("c1", std::nullopt, {});
   ASSERT_TRUE(bts.ok());
   ASSERT_EQ(1u, bts->size());
-  EXPECT_EQ("failed", bts->front().status);
+  EXPECT_EQ(BacktrackStatus::kFailed, bts->front().status);
   EXPECT_NE(std::string::npos, bts->front().message.find("stopping the engine"))
       << bts->front().message;
   // Nothing was rewound or remounted under the engine, which still serves.

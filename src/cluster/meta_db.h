@@ -18,15 +18,13 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/states.h"
 #include "common/status.h"
 
 namespace rwd::cluster {
 
-// The states of clusters, instances and backtracks. meta.db stores them as the text StatusName
-// gives (the words Aurora shows); ParseStatus reads them back.
-enum class ClusterStatus { kCreating, kAvailable, kBacktracking, kDeleting, kFailed };
-enum class InstanceStatus { kCreating, kAvailable, kRebooting, kDeleting, kFailed };
-enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
+// meta.db stores the states (states.h) as the text StatusName gives (storage words, today the
+// same as the words Aurora shows); ParseStatus reads them back.
 const char* StatusName(ClusterStatus status);
 const char* StatusName(InstanceStatus status);
 const char* StatusName(BacktrackStatus status);

@@ -118,7 +118,7 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.engine_version = row.engine_version;
   v.master_username = row.master_username;
   v.database_name = row.database_name;
-  v.status = StatusName(row.status);
+  v.status = row.status;
   v.endpoint = options_.host;
   v.reader_endpoint = options_.host;
   v.port = row.port;
@@ -159,7 +159,7 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   v.instance_class = row.instance_class;
   v.engine = cluster.engine;
   v.engine_version = cluster.engine_version;
-  v.status = StatusName(row.status);
+  v.status = row.status;
   v.endpoint = options_.host;
   v.port = cluster.port;
   v.create_time_ns = row.create_time_ns;

@@ -139,7 +139,7 @@ json ClusterJson(const cluster::ClusterView& c) {
   const bool backtrack = c.backtrack_window_s > 0;
   return json{
       {"id", c.id},
-      {"status", c.status},
+      {"status", api::AuroraStatusWord(c.status)},
       {"engine", c.engine},
       {"engine_version", c.engine_version},
       {"endpoint", c.endpoint},
@@ -163,7 +163,7 @@ json ClusterJson(const cluster::ClusterView& c) {
 
 json InstanceJson(const cluster::InstanceView& i) {
   return json{{"id", i.id},         {"cluster_id", i.cluster_id},
-              {"status", i.status}, {"instance_class", i.instance_class},
+              {"status", api::AuroraStatusWord(i.status)}, {"instance_class", i.instance_class},
               {"endpoint", i.endpoint}, {"port", i.port},
               {"create_time_ms", TimeJson(i.create_time_ns)}};
 }
@@ -173,7 +173,7 @@ json BacktrackJson(const cluster::BacktrackView& b) {
               {"to_ms", TimeJson(b.backtrack_to_ns)},
               {"from_ms", TimeJson(b.backtracked_from_ns)},
               {"requested_ms", TimeJson(b.request_time_ns)},
-              {"status", b.status},
+              {"status", api::AuroraStatusWord(b.status)},
               {"message", b.message}};
 }
 

@@ -1,0 +1,12 @@
+// The states of clusters, instances and backtracks, as the C++ code holds them. Their words are
+// chosen at the edges: meta.db stores its own (StatusName, meta_db.h); the API and the console
+// show Aurora's (src/api, rds_handler.h).
+#pragma once
+
+namespace rwd::cluster {
+
+enum class ClusterStatus { kCreating, kAvailable, kBacktracking, kDeleting, kFailed };
+enum class InstanceStatus { kCreating, kAvailable, kRebooting, kDeleting, kFailed };
+enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
+
+}  // namespace rwd::cluster
