@@ -5,7 +5,9 @@
 // Actions: CreateDBCluster, DescribeDBClusters, ModifyDBCluster, DeleteDBCluster,
 // CreateDBInstance, DescribeDBInstances, DeleteDBInstance, RebootDBInstance, BacktrackDBCluster,
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
-// ListTagsForResource, RemoveTagsFromResource, and Rewind's own DescribeDBClusterActivity (RDS
+// ListTagsForResource, RemoveTagsFromResource, CreateDBClusterSnapshot,
+// DescribeDBClusterSnapshots (manual snapshots only), DeleteDBClusterSnapshot,
+// CopyDBClusterSnapshot, and Rewind's own DescribeDBClusterActivity (RDS
 // has no such action; it follows the Query-API style of the others). Anything else is answered
 // with InvalidAction.
 //
@@ -143,6 +145,9 @@ void WriteDBCluster(XmlWriter& w, const cluster::ClusterView& c, const RenderOpt
 void WriteDBInstance(XmlWriter& w, const cluster::InstanceView& i, const RenderOptions& options);
 // The members of a DBClusterBacktrack (BacktrackDBClusterResult or <DBClusterBacktrack>).
 void WriteDBClusterBacktrack(XmlWriter& w, const cluster::BacktrackView& b);
+// The members of a <DBClusterSnapshot>.
+void WriteDBClusterSnapshot(XmlWriter& w, const cluster::SnapshotView& s,
+                            const RenderOptions& options);
 // The text of an event as Aurora words it (its RDS-EVENT message), from its kind and detail.
 std::string RenderEventMessage(cluster::EventKind kind, const std::string& source_id,
                                const std::string& detail);
@@ -182,6 +187,12 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> ListTagsForResource(const FormParams& p);
   ApiResult<ApiResponse> RemoveTagsFromResource(const FormParams& p);
   ApiResult<ApiResponse> DescribeDBClusterActivity(const FormParams& p);
+  ApiResult<ApiResponse> CreateDBClusterSnapshot(const FormParams& p);
+  ApiResult<ApiResponse> DescribeDBClusterSnapshots(const FormParams& p);
+  ApiResult<ApiResponse> DeleteDBClusterSnapshot(const FormParams& p);
+  ApiResult<ApiResponse> CopyDBClusterSnapshot(const FormParams& p);
+  // A DBClusterSnapshot result (Create, Delete, Copy), or the refusal.
+  ApiResult<ApiResponse> SnapshotAnswer(const Result<cluster::SnapshotView>& s) const;
 
   // A DBInstance result (CreateDBInstance, DeleteDBInstance, RebootDBInstance), or the refusal.
   ApiResult<ApiResponse> InstanceAnswer(const Result<cluster::InstanceView>& i) const;

@@ -7,13 +7,15 @@ namespace rwd::cluster {
 namespace {
 
 // The kind travels in the status's tag under these names (stable, internal to the process).
-constexpr std::array<std::string_view, 12> kNames = {
+constexpr std::array<std::string_view, 16> kNames = {
     "cluster.cluster_not_found",      "cluster.instance_not_found",
     "cluster.backtrack_not_found",    "cluster.cluster_exists",
     "cluster.instance_exists",        "cluster.invalid_cluster_state",
     "cluster.invalid_instance_state", "cluster.invalid_parameter",
     "cluster.invalid_combination",    "cluster.missing_parameter",
-    "cluster.invalid_restore",        "cluster.time_travel_not_found"};
+    "cluster.invalid_restore",        "cluster.time_travel_not_found",
+    "cluster.snapshot_not_found",     "cluster.snapshot_exists",
+    "cluster.invalid_snapshot_state", "cluster.snapshot_quota"};
 
 Status::Code CodeOf(ClusterError kind) {
   switch (kind) {
@@ -21,12 +23,16 @@ Status::Code CodeOf(ClusterError kind) {
     case ClusterError::kInstanceNotFound:
     case ClusterError::kBacktrackNotFound:
     case ClusterError::kTimeTravelNotFound:
+    case ClusterError::kSnapshotNotFound:
       return Status::Code::kNotFound;
     case ClusterError::kClusterExists:
     case ClusterError::kInstanceExists:
+    case ClusterError::kSnapshotExists:
       return Status::Code::kAlreadyExists;
     case ClusterError::kInvalidClusterState:
     case ClusterError::kInvalidInstanceState:
+    case ClusterError::kInvalidSnapshotState:
+    case ClusterError::kSnapshotQuota:
       return Status::Code::kFailedPrecondition;
     case ClusterError::kInvalidParameter:
     case ClusterError::kInvalidCombination:

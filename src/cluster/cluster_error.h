@@ -25,6 +25,10 @@ enum class ClusterError {
   kMissingParameter,      // a required parameter is missing (the message names it)
   kInvalidRestore,        // a clone's moment is outside what the source keeps
   kTimeTravelNotFound,    // no time-travel instance of that id (src/cluster/time_travel.h)
+  kSnapshotNotFound,      // no DB cluster snapshot of that id
+  kSnapshotExists,        // a DB cluster snapshot of that id exists
+  kInvalidSnapshotState,  // the snapshot's state forbids it now
+  kSnapshotQuota,         // the history budget cannot hold another snapshot
 };
 
 // A refusal of `kind` with `message`.

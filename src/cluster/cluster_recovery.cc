@@ -90,6 +90,7 @@ Status ClusterService::Impl::Open() {
     FinishOp(&op, op.kind == OpKind::kDelete ? Status::Ok()
                                              : Status::NotFound("the cluster no longer exists"));
   }
+  RETURN_IF_ERROR(SettleSnapshots());
   // The events table keeps event_retention_days of events, as Aurora keeps 14 days.
   RETURN_IF_ERROR(PruneEvents().status());
   if (options_.clean_interval_ms > 0) {

@@ -184,9 +184,9 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
     return InvalidCombination(
         "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
   }
-  if (req.final_snapshot_id) {
-    return InvalidCombination("Rewind takes no final snapshots: use SkipFinalSnapshot (a clone "
-                              "keeps the data of any moment instead).");
+  if (req.final_snapshot_id && req.skip_final_snapshot) {
+    return InvalidCombination(
+        "FinalDBSnapshotIdentifier can not be specified when SkipFinalSnapshot is true.");
   }
   // As in Aurora, instances already being deleted do not hold the cluster back (the usual
   // clean-up is delete-db-instance then delete-db-cluster at once).
@@ -197,6 +197,21 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
   if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
                         "; it cannot be deleted now.");
+  }
+  if (req.final_snapshot_id) {
+    // The final snapshot is taken before the deletion starts, so a refused one (a taken id,
+    // the budget) leaves the cluster as it was. The writer is already being deleted: the
+    // pinned state is crash-consistent, which InnoDB recovers on restore.
+    RETURN_IF_ERROR(ValidateIdentifier(*req.final_snapshot_id, "FinalDBSnapshotIdentifier"));
+    std::lock_guard<std::mutex> sl(impl_->snapshot_mu_);
+    const std::string snap_id = Lower(*req.final_snapshot_id);
+    ASSIGN_OR_RETURN(std::optional<SnapshotRow> taken, impl_->meta_->GetSnapshot(snap_id));
+    if (taken) {
+      return Refusal(ClusterError::kSnapshotExists,
+                     "Cannot create the snapshot because a snapshot with the identifier " +
+                         snap_id + " already exists.");
+    }
+    RETURN_IF_ERROR(impl_->TakeSnapshot(row, snap_id, {}).status());
   }
   Operation op{.kind = OpKind::kDelete, .target = row.id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));

@@ -174,6 +174,35 @@ struct CloneRequest {
   std::vector<TagView> tags;         // of the new cluster
 };
 
+// A DB cluster snapshot: a store pin of the cluster's volume at one moment, kept until deleted
+// (past the backtrack window and the cluster's deletion). Taking one is O(1), so it is
+// "available" when the call returns; "deleting" while DeleteClusterSnapshot runs.
+struct SnapshotView {
+  std::string id;          // DBClusterSnapshotIdentifier (lower case)
+  std::string cluster_id;  // the cluster it was taken of
+  std::string status;      // "available" | "deleting"
+  int64_t create_ns = 0;   // SnapshotCreateTime: the moment it holds
+  int64_t cluster_create_ns = 0;
+  std::string engine;
+  std::string engine_version;
+  int port = 0;
+  std::string master_username;
+  int64_t allocated_gb = 0;
+  std::vector<TagView> tags;
+};
+
+struct CreateSnapshotRequest {
+  std::string id;
+  std::string cluster_id;
+  std::vector<TagView> tags;  // checked as ValidateTags does
+};
+
+struct CopySnapshotRequest {
+  std::string source_id;
+  std::string target_id;
+  std::vector<TagView> tags;
+};
+
 struct EventQuery {
   std::optional<std::string> source_id;
   std::optional<std::string> source_type;
@@ -362,6 +391,23 @@ class ClusterService {
 
   // RestoreDBClusterToPointInTime, copy-on-write.
   Result<ClusterView> Clone(const CloneRequest& request);
+
+  // ---- DB cluster snapshots (cluster_snapshots.cc) ----
+  // Pins the cluster's current state (its volume's head) under the cluster's op lock. The
+  // cluster must be available. Refusals: kInvalidParameter (identifier, tags),
+  // kClusterNotFound, kSnapshotExists, kInvalidClusterState, kSnapshotQuota (the history
+  // budget, ServiceOptions::history_budget_bytes, cannot hold it: Store::CheckPinBudget).
+  Result<SnapshotView> CreateSnapshot(const CreateSnapshotRequest& request);
+  // One snapshot (snapshot_id), or a cluster's (cluster_id, which may be deleted since), or
+  // all; ascending by id. kSnapshotNotFound when snapshot_id names none.
+  Result<std::vector<SnapshotView>> DescribeSnapshots(const std::optional<std::string>& snapshot_id,
+                                                      const std::optional<std::string>& cluster_id);
+  // Releases the snapshot's pin and forgets it; returns it as it was ("deleting").
+  // kSnapshotNotFound; kInvalidSnapshotState while it is being deleted.
+  Result<SnapshotView> DeleteSnapshot(const std::string& snapshot_id);
+  // A second snapshot of the same state (Store::CopyPin), O(1). kSnapshotNotFound,
+  // kSnapshotExists, kInvalidSnapshotState (source not available), kInvalidParameter.
+  Result<SnapshotView> CopySnapshot(const CopySnapshotRequest& request);
 
   std::vector<EventView> DescribeEvents(const EventQuery& query);
   // What the cluster's volume changed per step (store::Store::Activity: file data bytes and

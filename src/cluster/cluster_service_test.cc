@@ -36,8 +36,10 @@ int64_t WallNs() {
       .count();
 }
 
-Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir, StandInKnobs* knobs) {
+Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir, StandInKnobs* knobs,
+                                                    uint64_t history_budget_bytes = 0) {
   ServiceOptions o;
+  o.history_budget_bytes = history_budget_bytes;
   o.data_dir = dir;
   o.first_port = 41300;
   o.clean_interval_ms = 0;
@@ -353,6 +355,138 @@ TEST_F(ServiceTest, DeletingTheInstanceThenTheClusterLeavesNothing) {
   svc_->WaitIdle();
   EXPECT_EQ("absent", StatusOf(*svc_, "c1"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/mnt/c1"));
+}
+
+// ---- Snapshots ----
+
+size_t SnapshotPins(const ClusterService& svc) {
+  size_t n = 0;
+  for (const store::PinInfo& p : svc.store().ListPins()) n += p.name.rfind("snapshot:", 0) == 0;
+  return n;
+}
+
+TEST_F(ServiceTest, SnapshotsAreTakenDescribedCopiedAndDeleted) {
+  CreateSnapshotRequest req{.id = "S1", .cluster_id = "c1", .tags = {{"team", "db"}}};
+  auto made = svc_->CreateSnapshot(req);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ("s1", made->id);
+  EXPECT_EQ("c1", made->cluster_id);
+  EXPECT_EQ("available", made->status);
+  EXPECT_EQ("admin", made->master_username);
+  EXPECT_EQ("aurora-mysql", made->engine);
+  EXPECT_GT(made->create_ns, 0);
+  EXPECT_GT(made->port, 0);
+  ASSERT_EQ(1u, made->tags.size());
+  EXPECT_EQ(1u, SnapshotPins(*svc_));
+  EXPECT_EQ(ClusterError::kSnapshotExists, ErrorKindOf(svc_->CreateSnapshot(req).status()));
+  CreateSnapshotRequest bad{.id = "1bad", .cluster_id = "c1"};
+  EXPECT_EQ(ClusterError::kInvalidParameter, ErrorKindOf(svc_->CreateSnapshot(bad).status()));
+  CreateSnapshotRequest nocluster{.id = "s2", .cluster_id = "nope"};
+  EXPECT_EQ(ClusterError::kClusterNotFound,
+            ErrorKindOf(svc_->CreateSnapshot(nocluster).status()));
+  CopySnapshotRequest copy{.source_id = "s1", .target_id = "s1-copy"};
+  auto copied = svc_->CopySnapshot(copy);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(made->create_ns, copied->create_ns);
+  EXPECT_EQ(ClusterError::kSnapshotExists, ErrorKindOf(svc_->CopySnapshot(copy).status()));
+  copy.source_id = "nope";
+  copy.target_id = "s3";
+  EXPECT_EQ(ClusterError::kSnapshotNotFound, ErrorKindOf(svc_->CopySnapshot(copy).status()));
+  EXPECT_EQ(2u, SnapshotPins(*svc_));
+  auto all = svc_->DescribeSnapshots(std::nullopt, std::string("c1"));
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(2u, all->size());
+  EXPECT_EQ(ClusterError::kSnapshotNotFound,
+            ErrorKindOf(svc_->DescribeSnapshots(std::string("nope"), std::nullopt).status()));
+  auto gone = svc_->DeleteSnapshot("s1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ("deleting", gone->status);
+  EXPECT_EQ(ClusterError::kSnapshotNotFound, ErrorKindOf(svc_->DeleteSnapshot("s1").status()));
+  EXPECT_EQ(1u, SnapshotPins(*svc_));
+  // Snapshots are kept across a restart.
+  svc_.reset();
+  DetachMounts(dir_.path());
+  auto reopened = OpenService(dir_.path(), &knobs_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  svc_ = std::move(reopened).value();
+  svc_->WaitIdle();
+  auto after = svc_->DescribeSnapshots(std::string("s1-copy"), std::nullopt);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(made->create_ns, after->front().create_ns);
+  EXPECT_EQ(1u, SnapshotPins(*svc_));
+}
+
+TEST_F(ServiceTest, AFinalSnapshotOutlivesItsCluster) {
+  ASSERT_TRUE(ReplaceFile(dir_.path() + "/mnt/c1/data", "kept"));
+  ASSERT_TRUE(svc_->DeleteInstance("c1-1").ok());
+  svc_->WaitIdle();
+  ASSERT_TRUE(svc_->CreateSnapshot({.id = "taken", .cluster_id = "c1"}).ok());
+  DeleteClusterRequest del{.id = "c1", .final_snapshot_id = "taken"};
+  EXPECT_EQ(ClusterError::kSnapshotExists, ErrorKindOf(svc_->DeleteCluster(del).status()));
+  EXPECT_EQ("available", StatusOf(*svc_, "c1")) << "a refused final snapshot deletes nothing";
+  del.skip_final_snapshot = true;
+  del.final_snapshot_id = "final";
+  EXPECT_EQ(ClusterError::kInvalidCombination, ErrorKindOf(svc_->DeleteCluster(del).status()));
+  del.skip_final_snapshot = false;
+  ASSERT_TRUE(svc_->DeleteCluster(del).ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("absent", StatusOf(*svc_, "c1"));
+  auto snaps = svc_->DescribeSnapshots(std::nullopt, std::string("c1"));
+  ASSERT_TRUE(snaps.ok());
+  ASSERT_EQ(2u, snaps->size());
+  EXPECT_EQ("final", snaps->front().id);
+  // The pin still reads the deleted cluster's data.
+  auto pin = svc_->store().FindPin("snapshot:final");
+  ASSERT_TRUE(pin.ok());
+  auto inode = svc_->store().Lookup(pin->point.timeline, pin->point.lsn,
+                                    store::kRootInode, "data");
+  ASSERT_TRUE(inode.ok()) << inode.status().ToString();
+  std::string buf(16, '\0');
+  auto n = svc_->store().Read(pin->point.timeline, pin->point.lsn, *inode, 0, buf.size(),
+                              buf.data());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ("kept", buf.substr(0, *n));
+}
+
+TEST_F(ServiceTest, ASnapshotTheBudgetCannotHoldIsRefusedAndNothingIsPinned) {
+  svc_.reset();
+  DetachMounts(dir_.path());
+  auto opened = OpenService(dir_.path(), &knobs_, /*history_budget_bytes=*/1);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  svc_ = std::move(opened).value();
+  svc_->WaitIdle();
+  EXPECT_EQ(ClusterError::kSnapshotQuota,
+            ErrorKindOf(svc_->CreateSnapshot({.id = "s1", .cluster_id = "c1"}).status()));
+  EXPECT_EQ(0u, SnapshotPins(*svc_));
+  EXPECT_TRUE(svc_->DescribeSnapshots(std::nullopt, std::nullopt)->empty());
+}
+
+TEST_F(ServiceTest, OpenSettlesASnapshotCutShort) {
+  // A pin made without its row (a crash between the two), and a row left "deleting".
+  auto vol = svc_->store().FindVolume("c1");
+  ASSERT_TRUE(vol.ok());
+  ASSERT_TRUE(svc_->mutable_store()->Pin("snapshot:orphan", vol->id, store::PinAt::Head()).ok());
+  ASSERT_TRUE(svc_->CreateSnapshot({.id = "half-deleted", .cluster_id = "c1"}).ok());
+  ASSERT_TRUE(svc_->CreateSnapshot({.id = "whole", .cluster_id = "c1"}).ok());
+  svc_.reset();
+  DetachMounts(dir_.path());
+  {
+    auto meta = MetaDb::Open(dir_.path() + "/meta.db");
+    ASSERT_TRUE(meta.ok());
+    auto row = (*meta)->GetSnapshot("half-deleted");
+    ASSERT_TRUE(row.ok() && row->has_value());
+    (*row)->status = "deleting";
+    ASSERT_TRUE((*meta)->PutSnapshot(**row).ok());
+  }
+  auto reopened = OpenService(dir_.path(), &knobs_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  svc_ = std::move(reopened).value();
+  svc_->WaitIdle();
+  auto snaps = svc_->DescribeSnapshots(std::nullopt, std::nullopt);
+  ASSERT_TRUE(snaps.ok());
+  ASSERT_EQ(1u, snaps->size());
+  EXPECT_EQ("whole", snaps->front().id);
+  EXPECT_EQ(1u, SnapshotPins(*svc_));
 }
 
 }  // namespace

@@ -103,6 +103,15 @@ CREATE INDEX operations_by_target ON operations (target, id);
 ALTER TABLE events ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 5: DB cluster snapshots (their data is a store pin; see SnapshotRow).
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE snapshots (
+  id TEXT PRIMARY KEY, cluster_id TEXT NOT NULL, pin_id INTEGER NOT NULL, status TEXT NOT NULL,
+  create_ns INTEGER NOT NULL, cluster_create_ns INTEGER NOT NULL, engine TEXT NOT NULL,
+  engine_version TEXT NOT NULL, port INTEGER NOT NULL, master_username TEXT NOT NULL,
+  database_name TEXT NOT NULL, allocated_gb INTEGER NOT NULL);
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -273,6 +282,9 @@ Status MetaDb::Migrate(const std::string& path) {
         case 4:
           RETURN_IF_ERROR(Exec(kSchemaV4));
           break;
+        case 5:
+          RETURN_IF_ERROR(Exec(kSchemaV5));
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -410,6 +422,73 @@ Result<std::vector<BacktrackRow>> MetaDb::ListBacktracks(const std::string& clus
     out.push_back(std::move(r));
   }
   return out;
+}
+
+namespace {
+constexpr const char* kSnapshotCols =
+    "id, cluster_id, pin_id, status, create_ns, cluster_create_ns, engine, engine_version, "
+    "port, master_username, database_name, allocated_gb";
+SnapshotRow ReadSnapshot(Stmt& s) {
+  SnapshotRow r;
+  r.id = s.Text(0);
+  r.cluster_id = s.Text(1);
+  r.pin_id = s.Int(2);
+  r.status = s.Text(3);
+  r.create_ns = s.Int(4);
+  r.cluster_create_ns = s.Int(5);
+  r.engine = s.Text(6);
+  r.engine_version = s.Text(7);
+  r.port = s.Int(8);
+  r.master_username = s.Text(9);
+  r.database_name = s.Text(10);
+  r.allocated_gb = s.Int(11);
+  return r;
+}
+}  // namespace
+
+Status MetaDb::PutSnapshot(const SnapshotRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  static const std::string sql = "INSERT OR REPLACE INTO snapshots (" +
+                                 std::string(kSnapshotCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+  Stmt s(db_, sql.c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.id).Bind(r.cluster_id).Bind(r.pin_id).Bind(r.status).Bind(r.create_ns)
+      .Bind(r.cluster_create_ns).Bind(r.engine).Bind(r.engine_version).Bind(r.port)
+      .Bind(r.master_username).Bind(r.database_name).Bind(r.allocated_gb);
+  return s.Done();
+}
+
+Result<std::optional<SnapshotRow>> MetaDb::GetSnapshot(const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  static const std::string sql =
+      "SELECT " + std::string(kSnapshotCols) + " FROM snapshots WHERE id = ?";
+  Stmt s(db_, sql.c_str());
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(id);
+  if (s.Step() != SQLITE_ROW) return std::optional<SnapshotRow>();
+  return std::optional<SnapshotRow>(ReadSnapshot(s));
+}
+
+Result<std::vector<SnapshotRow>> MetaDb::ListSnapshots() {
+  std::lock_guard<std::mutex> lk(mu_);
+  static const std::string sql =
+      "SELECT " + std::string(kSnapshotCols) + " FROM snapshots ORDER BY id";
+  Stmt s(db_, sql.c_str());
+  RETURN_IF_ERROR(s.prepared());
+  std::vector<SnapshotRow> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadSnapshot(s));
+  return out;
+}
+
+Status MetaDb::DeleteSnapshot(const std::string& id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    RETURN_IF_ERROR(DeleteTagsLocked(db_, "cluster-snapshot", id));
+    Stmt s(db_, "DELETE FROM snapshots WHERE id = ?");
+    RETURN_IF_ERROR(s.prepared());
+    s.Bind(id);
+    return s.Done();
+  });
 }
 
 namespace {

@@ -79,6 +79,23 @@ struct BacktrackRow {
   std::string message;
 };
 
+// A DB cluster snapshot (migration 5): its metadata; its data is the store pin `pin_id`
+// (named "snapshot:<id>"), which outlives the cluster. status: "available" or "deleting".
+struct SnapshotRow {
+  std::string id;          // DBClusterSnapshotIdentifier (lower case)
+  std::string cluster_id;  // the cluster it was taken of (may be deleted since)
+  int64_t pin_id = 0;
+  std::string status;
+  int64_t create_ns = 0;
+  int64_t cluster_create_ns = 0;
+  std::string engine;
+  std::string engine_version;
+  int64_t port = 0;
+  std::string master_username;
+  std::string database_name;
+  int64_t allocated_gb = 0;
+};
+
 struct EventRow {
   std::string source_id;
   std::string source_type;
@@ -114,7 +131,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is
@@ -147,6 +164,12 @@ class MetaDb {
   Result<std::vector<OperationRow>> ListOperationsInState(int64_t state);
   // The last `limit` rows of `target`, newest first.
   Result<std::vector<OperationRow>> ListOperationsOf(const std::string& target, int limit);
+
+  // Snapshots: insert or replace; one; all (by id); remove with its tags (OK if absent).
+  Status PutSnapshot(const SnapshotRow& row);
+  Result<std::optional<SnapshotRow>> GetSnapshot(const std::string& id);
+  Result<std::vector<SnapshotRow>> ListSnapshots();
+  Status DeleteSnapshot(const std::string& id);
 
   Status AddEvent(const EventRow& row);
   // Events in the order they were added.

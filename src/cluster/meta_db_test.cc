@@ -122,6 +122,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
     ALTER TABLE clusters DROP COLUMN engine_uid;
     ALTER TABLE clusters DROP COLUMN volume_id;
     DROP TABLE operations;
+    DROP TABLE snapshots;
     ALTER TABLE events DROP COLUMN kind;
     INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
       database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
@@ -133,7 +134,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   ASSERT_EQ(2, RawUserVersion(path));
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(4, MetaDb::kSchemaVersion);
+  EXPECT_EQ(5, MetaDb::kSchemaVersion);
   EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
@@ -161,6 +162,7 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   RawExec(path, R"sql(
     ALTER TABLE clusters DROP COLUMN volume_id;
     DROP TABLE operations;
+    DROP TABLE snapshots;
     ALTER TABLE events DROP COLUMN kind;
     INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
       database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
@@ -173,7 +175,7 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   )sql");
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(4, *(*db)->SchemaVersion());
+  EXPECT_EQ(5, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ(0, (*c)->volume_id);  // rewindd fills it in at its start
@@ -189,6 +191,37 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   auto none = journal.Unfinished();
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_TRUE(none->empty());
+}
+
+// A version 4 file (before snapshots) gains the snapshots table; its rows are stored and read
+// back, and a snapshot's tags go with it.
+TEST(MetaDbSchema, VersionFourFileGainsSnapshots) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok());
+  }
+  RawExec(path, "DROP TABLE snapshots; PRAGMA user_version = 4;");
+  ASSERT_EQ(4, RawUserVersion(path));
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(5, *(*db)->SchemaVersion());
+  SnapshotRow row{.id = "s1", .cluster_id = "c1", .pin_id = 3, .status = "available",
+                  .create_ns = 11, .cluster_create_ns = 7, .engine = "aurora-mysql",
+                  .engine_version = "10.11", .port = 3307, .master_username = "admin",
+                  .database_name = "db", .allocated_gb = 1};
+  ASSERT_TRUE((*db)->PutSnapshot(row).ok());
+  ASSERT_TRUE((*db)->PutTags("cluster-snapshot", "s1", {TagRow{"k", "v"}}).ok());
+  auto got = (*db)->GetSnapshot("s1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(3, (*got)->pin_id);
+  EXPECT_EQ(3307, (*got)->port);
+  EXPECT_EQ("admin", (*got)->master_username);
+  EXPECT_EQ(1u, (*db)->ListSnapshots()->size());
+  ASSERT_TRUE((*db)->DeleteSnapshot("s1").ok());
+  EXPECT_FALSE((*db)->GetSnapshot("s1")->has_value());
+  EXPECT_TRUE((*db)->ListTags("cluster-snapshot", "s1")->empty());
 }
 
 TEST(OpJournal, StepsAndEndsAreKeptAndUnfinishedOnesListed) {

@@ -282,6 +282,19 @@ class ClusterService::Impl {
   // Calls `tick` every interval_ms until the service stops (the cleaner and the retrier).
   void EveryInterval(int64_t interval_ms, const std::function<void()>& tick);
 
+  // ---- Snapshots (cluster_snapshots.cc) ----
+  // Serialises snapshot requests (check then pin; names). Never held while waiting for mu_.
+  std::mutex snapshot_mu_;
+  // Pins `cluster`'s head as snapshot `id` and stores its row (and tags). The caller holds
+  // snapshot_mu_ and has checked the id is free and the cluster available. Refusals as
+  // ClusterService::CreateSnapshot (kSnapshotQuota); on failure nothing is left behind.
+  Result<SnapshotRow> TakeSnapshot(const ClusterRow& cluster, const std::string& id,
+                                   const std::vector<TagView>& tags);
+  // Open: makes pins and snapshot rows agree after a crash (whole or absent): a pin named
+  // "snapshot:<id>" without its row is released; a row without its pin, or left "deleting",
+  // is removed (its pin released first).
+  Status SettleSnapshots();
+
   // ---- The operations journal (op_journal.h) ----
   // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must
   // not start then.
