@@ -47,7 +47,8 @@ ApiStatus CheckOffOnly(const FormParams& p, std::initializer_list<OffOnly> param
 }
 
 constexpr std::string_view kNoIam = "there is no IAM database authentication; omit it or give false.";
-constexpr std::string_view kNoSnapshots = "Rewind takes no snapshots (a clone keeps any moment).";
+constexpr std::string_view kNoSnapshots =
+    "tags are not copied to snapshots; give the snapshot's own Tags to CreateDBClusterSnapshot.";
 constexpr std::string_view kNoPublic = "endpoints listen where rewindd's --host says; give false.";
 constexpr std::string_view kNoPi = "there is no Performance Insights; omit it or give false.";
 constexpr std::string_view kNoUpgrades =
@@ -361,6 +362,10 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
        {"DBClusterIdentifier", "DBClusterSnapshotIdentifier", "SnapshotType", "Filters",
         "MaxRecords", "Marker", "IncludeShared", "IncludePublic"}},
       {"DeleteDBClusterSnapshot", {"DBClusterSnapshotIdentifier"}},
+      {"RestoreDBClusterFromSnapshot",
+       {"DBClusterIdentifier", "SnapshotIdentifier", "Engine", "EngineVersion", "Port",
+        "BacktrackWindow", "EngineMode", "DeletionProtection", "Tags",
+        "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible"}},
       {"CopyDBClusterSnapshot",
        {"SourceDBClusterSnapshotIdentifier", "TargetDBClusterSnapshotIdentifier", "CopyTags",
         "Tags"}},
@@ -589,6 +594,28 @@ ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormPa
   return r;
 }
 
+ApiResult<cluster::RestoreSnapshotRequest> ParseRestoreDBClusterFromSnapshot(
+    const FormParams& p) {
+  API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "RestoreDBClusterFromSnapshot"));
+  cluster::RestoreSnapshotRequest r;
+  API_ASSIGN_OR_RETURN(r.id, p.Required("DBClusterIdentifier"));
+  API_ASSIGN_OR_RETURN(r.snapshot_id, RequiredId(p, "SnapshotIdentifier", "cluster-snapshot"));
+  API_ASSIGN_OR_RETURN(r.engine, p.Required("Engine"));
+  r.engine_version = p.Optional("EngineVersion");
+  if (r.engine_version && r.engine_version->empty()) r.engine_version.reset();
+  API_ASSIGN_OR_RETURN(std::optional<int64_t> port, p.GetInt("Port", 0, 65535));
+  if (port) r.port = static_cast<int>(*port);
+  API_ASSIGN_OR_RETURN(r.backtrack_window_s, p.GetInt("BacktrackWindow"));
+  API_RETURN_IF_ERROR(EngineModeProvisioned(p));
+  API_RETURN_IF_ERROR(CheckOffOnly(p, {{"EnableIAMDatabaseAuthentication", kNoIam},
+                                       {"CopyTagsToSnapshot", kNoSnapshots},
+                                       {"PubliclyAccessible", kNoPublic}}));
+  API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
+  r.deletion_protection = protect.value_or(false);
+  API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
+  return r;
+}
+
 ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& p) {
   API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "DescribeEvents"));
   static constexpr std::array<std::string_view, 9> kSourceTypes = {
@@ -796,13 +823,14 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "AddTagsToResource",        "ListTagsForResource",
       "RemoveTagsFromResource",   "DescribeDBClusterActivity",
       "CreateDBClusterSnapshot",  "DescribeDBClusterSnapshots",
-      "DeleteDBClusterSnapshot",  "CopyDBClusterSnapshot"};
+      "DeleteDBClusterSnapshot",  "CopyDBClusterSnapshot",
+      "RestoreDBClusterFromSnapshot"};
   return kActions;
 }
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   using Method = ApiResult<ApiResponse> (RdsHandler::*)(const FormParams&);
-  static const std::array<std::pair<std::string_view, Method>, 20> kDispatch = {{
+  static const std::array<std::pair<std::string_view, Method>, 21> kDispatch = {{
       {"CreateDBCluster", &RdsHandler::CreateDBCluster},
       {"DescribeDBClusters", &RdsHandler::DescribeDBClusters},
       {"ModifyDBCluster", &RdsHandler::ModifyDBCluster},
@@ -823,6 +851,7 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"DescribeDBClusterSnapshots", &RdsHandler::DescribeDBClusterSnapshots},
       {"DeleteDBClusterSnapshot", &RdsHandler::DeleteDBClusterSnapshot},
       {"CopyDBClusterSnapshot", &RdsHandler::CopyDBClusterSnapshot},
+      {"RestoreDBClusterFromSnapshot", &RdsHandler::RestoreDBClusterFromSnapshot},
   }};
   for (const auto& [name, method] : kDispatch) {
     if (name != request.action) continue;
@@ -1085,6 +1114,11 @@ ApiResult<ApiResponse> RdsHandler::DeleteDBClusterSnapshot(const FormParams& p) 
   API_ASSIGN_OR_RETURN(std::string id,
                        RequiredId(p, "DBClusterSnapshotIdentifier", "cluster-snapshot"));
   return SnapshotAnswer(service_->DeleteSnapshot(id));
+}
+
+ApiResult<ApiResponse> RdsHandler::RestoreDBClusterFromSnapshot(const FormParams& p) {
+  API_ASSIGN_OR_RETURN(cluster::RestoreSnapshotRequest req, ParseRestoreDBClusterFromSnapshot(p));
+  return ClusterAnswer(service_->RestoreFromSnapshot(req));
 }
 
 ApiResult<ApiResponse> RdsHandler::CopyDBClusterSnapshot(const FormParams& p) {

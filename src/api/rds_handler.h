@@ -7,7 +7,7 @@
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
 // ListTagsForResource, RemoveTagsFromResource, CreateDBClusterSnapshot,
 // DescribeDBClusterSnapshots (manual snapshots only), DeleteDBClusterSnapshot,
-// CopyDBClusterSnapshot, and Rewind's own DescribeDBClusterActivity (RDS
+// CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, and Rewind's own DescribeDBClusterActivity (RDS
 // has no such action; it follows the Query-API style of the others). Anything else is answered
 // with InvalidAction.
 //
@@ -126,6 +126,8 @@ ApiResult<cluster::DeleteClusterRequest> ParseDeleteDBCluster(const FormParams& 
 ApiResult<cluster::CreateInstanceRequest> ParseCreateDBInstance(const FormParams& params);
 ApiResult<cluster::BacktrackRequest> ParseBacktrackDBCluster(const FormParams& params);
 ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormParams& params);
+ApiResult<cluster::RestoreSnapshotRequest> ParseRestoreDBClusterFromSnapshot(
+    const FormParams& params);
 ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& params);
 ApiResult<cluster::ActivityRequest> ParseDescribeDBClusterActivity(const FormParams& params);
 
@@ -191,6 +193,7 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> DescribeDBClusterSnapshots(const FormParams& p);
   ApiResult<ApiResponse> DeleteDBClusterSnapshot(const FormParams& p);
   ApiResult<ApiResponse> CopyDBClusterSnapshot(const FormParams& p);
+  ApiResult<ApiResponse> RestoreDBClusterFromSnapshot(const FormParams& p);
   // A DBClusterSnapshot result (Create, Delete, Copy), or the refusal.
   ApiResult<ApiResponse> SnapshotAnswer(const Result<cluster::SnapshotView>& s) const;
 

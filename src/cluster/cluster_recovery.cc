@@ -121,6 +121,7 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
       case OpKind::kClone:
       case OpKind::kDelete:
       case OpKind::kBacktrack:
+      case OpKind::kRestoreSnapshot:
         (*by_cluster)[op.target] = op;
         break;
       case OpKind::kDeleteInstance:
@@ -177,6 +178,12 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
       row.volume_id = static_cast<int64_t>(vol->id.value);
       RETURN_IF_ERROR(meta_->PutCluster(row));
     }
+  }
+  if (row.status == ClusterStatus::kCreating && op && op->kind == OpKind::kRestoreSnapshot) {
+    // Redone from its snapshot (kept until deleted): the store's clone is made unless the
+    // volume found above shows it was.
+    Async([this, restore = *op, row] { DoRestoreSnapshot(restore, row); });
+    return Status::Ok();
   }
   // The operation the row's status says is under way; an unfinished one of another kind was
   // overtaken (its end only was not recorded).

@@ -211,7 +211,9 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
                      "Cannot create the snapshot because a snapshot with the identifier " +
                          snap_id + " already exists.");
     }
-    RETURN_IF_ERROR(impl_->TakeSnapshot(row, snap_id, {}).status());
+    ASSIGN_OR_RETURN(std::shared_ptr<ClusterHost> host, impl_->HostForLocked(row));
+    ASSIGN_OR_RETURN(std::string root_password, host->RootPassword());
+    RETURN_IF_ERROR(impl_->TakeSnapshot(row, snap_id, {}, root_password).status());
   }
   Operation op{.kind = OpKind::kDelete, .target = row.id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));

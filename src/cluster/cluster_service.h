@@ -197,6 +197,19 @@ struct CreateSnapshotRequest {
   std::vector<TagView> tags;  // checked as ValidateTags does
 };
 
+// RestoreDBClusterFromSnapshot: a new cluster whose volume is a copy-on-write clone of the
+// snapshot's pinned state; then CreateInstance gives it a writer, as in Aurora.
+struct RestoreSnapshotRequest {
+  std::string id;           // the new DBClusterIdentifier
+  std::string snapshot_id;
+  std::string engine;       // must be the snapshot's engine ("aurora-mysql")
+  std::optional<std::string> engine_version;  // if given: the snapshot's
+  std::optional<int> port;
+  std::optional<int64_t> backtrack_window_s;  // default 0 (off)
+  bool deletion_protection = false;
+  std::vector<TagView> tags;
+};
+
 struct CopySnapshotRequest {
   std::string source_id;
   std::string target_id;
@@ -408,6 +421,10 @@ class ClusterService {
   // A second snapshot of the same state (Store::CopyPin), O(1). kSnapshotNotFound,
   // kSnapshotExists, kInvalidSnapshotState (source not available), kInvalidParameter.
   Result<SnapshotView> CopySnapshot(const CopySnapshotRequest& request);
+  // A new cluster from the snapshot ("creating", then "available" in the background).
+  // Refusals: kInvalidParameter (identifier, engine, version, window, tags), kSnapshotNotFound,
+  // kInvalidSnapshotState (not available), kClusterExists.
+  Result<ClusterView> RestoreFromSnapshot(const RestoreSnapshotRequest& request);
 
   std::vector<EventView> DescribeEvents(const EventQuery& query);
   // What the cluster's volume changed per step (store::Store::Activity: file data bytes and

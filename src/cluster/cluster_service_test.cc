@@ -446,6 +446,29 @@ TEST_F(ServiceTest, AFinalSnapshotOutlivesItsCluster) {
                               buf.data());
   ASSERT_TRUE(n.ok());
   EXPECT_EQ("kept", buf.substr(0, *n));
+  // Restored, it is a new cluster with that data, then a writer as in Aurora.
+  RestoreSnapshotRequest restore{.id = "c3", .snapshot_id = "final", .engine = "mysql"};
+  EXPECT_EQ(ClusterError::kInvalidParameter,
+            ErrorKindOf(svc_->RestoreFromSnapshot(restore).status()));
+  restore.engine = "aurora-mysql";
+  restore.snapshot_id = "nope";
+  EXPECT_EQ(ClusterError::kSnapshotNotFound,
+            ErrorKindOf(svc_->RestoreFromSnapshot(restore).status()));
+  EXPECT_EQ("absent", StatusOf(*svc_, "c3"));
+  restore.snapshot_id = "final";
+  auto restored = svc_->RestoreFromSnapshot(restore);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  svc_->WaitIdle();
+  EXPECT_EQ("available", StatusOf(*svc_, "c3"));
+  EXPECT_EQ("kept", ReadWholeFile(dir_.path() + "/mnt/c3/data"));
+  ASSERT_TRUE(svc_->CreateInstance(Writer("c3-1", "c3")).ok());
+  svc_->WaitIdle();
+  EXPECT_EQ("available", InstanceStatus(*svc_, "c3-1"));
+  EXPECT_EQ(ClusterError::kClusterExists,
+            ErrorKindOf(svc_->RestoreFromSnapshot(restore).status()));
+  // The snapshot may go; the restored cluster keeps its data.
+  ASSERT_TRUE(svc_->DeleteSnapshot("final").ok());
+  EXPECT_EQ("kept", ReadWholeFile(dir_.path() + "/mnt/c3/data"));
 }
 
 TEST_F(ServiceTest, ASnapshotTheBudgetCannotHoldIsRefusedAndNothingIsPinned) {

@@ -2,6 +2,10 @@
 // cluster's deletion) plus a row of meta.db's `snapshots` table (its metadata). A pin is made
 // before its row and released before its row goes, so after a crash SettleSnapshots finds
 // either both (whole), or a pin alone / a row alone or "deleting" (removed: absent).
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,11 +32,30 @@ Status SnapshotExists(const std::string& id) {
 }
 
 
+Status WriteSecret(const std::string& path, const std::string& password) {
+  const std::string dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || ::chmod(dir.c_str(), 0700) != 0) {
+    return Status::IOError("cannot make the private directory " + dir);
+  }
+  return tls::WriteFileAtomic(path, password, 0600);
+}
+
+Result<std::string> ReadSecret(const std::string& path) {
+  std::string password;
+  std::ifstream in(path);
+  std::getline(in, password);
+  if (password.empty()) return Status::NotFound("snapshot root password missing in " + path);
+  return password;
+}
+
 }  // namespace
 
 Result<SnapshotRow> ClusterService::Impl::TakeSnapshot(const ClusterRow& cluster,
                                                        const std::string& id,
-                                                       const std::vector<TagView>& tags) {
+                                                       const std::vector<TagView>& tags,
+                                                       const std::string& root_password) {
   ASSIGN_OR_RETURN(store::VolumeInfo vol, VolumeOf(cluster));
   if (options_.history_budget_bytes > 0) {
     ASSIGN_OR_RETURN(store::PinBudget budget,
@@ -45,7 +68,14 @@ Result<SnapshotRow> ClusterService::Impl::TakeSnapshot(const ClusterRow& cluster
                          " bytes) cannot hold it; delete snapshots or raise the budget.");
     }
   }
-  ASSIGN_OR_RETURN(store::PinInfo pin, store_->Pin(PinName(id), vol.id, store::PinAt::Head()));
+  // The password first, the pin, then the row: SettleSnapshots removes what a crash left alone.
+  RETURN_IF_ERROR(WriteSecret(SnapshotSecretPath(id), root_password));
+  Result<store::PinInfo> pinned = store_->Pin(PinName(id), vol.id, store::PinAt::Head());
+  if (!pinned.ok()) {
+    std::filesystem::remove(SnapshotSecretPath(id));
+    return pinned.status();
+  }
+  const store::PinInfo pin = *pinned;
   SnapshotRow row;
   row.id = id;
   row.cluster_id = cluster.id;
@@ -66,6 +96,7 @@ Result<SnapshotRow> ClusterService::Impl::TakeSnapshot(const ClusterRow& cluster
   };
   if (Status s = meta_->PutSnapshot(row); !s.ok()) {
     (void)store_->Unpin(pin.id);  // the refusal reported is SQLite's
+    std::filesystem::remove(SnapshotSecretPath(id));
     return s;
   }
   RETURN_IF_ERROR(PutNewTags(kTagKind, id, tags, undo));
@@ -89,6 +120,16 @@ Status ClusterService::Impl::SettleSnapshots() {
   for (const store::PinInfo& p : store_->ListPins()) {
     if (p.name.rfind(prefix, 0) != 0 || kept.count(p.name.substr(prefix.size()))) continue;
     RETURN_IF_ERROR(store_->Unpin(p.id));  // pinned, then cut short before its row
+  }
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator(options_.data_dir + "/snapshots", ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string suffix = ".root-password";
+    if (name.size() > suffix.size() &&
+        kept.count(name.substr(0, name.size() - suffix.size())) == 0) {
+      std::filesystem::remove(e.path(), ec);  // written, then cut short before its pin
+    }
   }
   return Status::Ok();
 }
@@ -129,7 +170,8 @@ Result<SnapshotView> ClusterService::CreateSnapshot(const CreateSnapshotRequest&
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
                         "; a snapshot can be taken when it is available.");
   }
-  ASSIGN_OR_RETURN(SnapshotRow snap, impl_->TakeSnapshot(row, id, req.tags));
+  ASSIGN_OR_RETURN(std::string root_password, host->RootPassword());
+  ASSIGN_OR_RETURN(SnapshotRow snap, impl_->TakeSnapshot(row, id, req.tags, root_password));
   return ViewOf(*impl_, snap);
 }
 
@@ -167,6 +209,8 @@ Result<SnapshotView> ClusterService::DeleteSnapshot(const std::string& snapshot_
   Result<store::PinInfo> pin = impl_->store_->FindPin(PinName(r->id));
   if (pin.ok()) RETURN_IF_ERROR(impl_->store_->Unpin(pin->id));
   RETURN_IF_ERROR(impl_->meta_->DeleteSnapshot(r->id));
+  std::error_code ec;
+  std::filesystem::remove(impl_->SnapshotSecretPath(r->id), ec);  // else the next Open does
   v.status = "deleting";
   return v;
 }
@@ -185,6 +229,8 @@ Result<SnapshotView> ClusterService::CopySnapshot(const CopySnapshotRequest& req
                    "DBClusterSnapshot " + src->id + " is " + src->status + ".");
   }
   ASSIGN_OR_RETURN(store::PinInfo from, impl_->store_->FindPin(PinName(src->id)));
+  ASSIGN_OR_RETURN(std::string root_password, ReadSecret(impl_->SnapshotSecretPath(src->id)));
+  RETURN_IF_ERROR(WriteSecret(impl_->SnapshotSecretPath(id), root_password));
   ASSIGN_OR_RETURN(store::PinInfo pin, impl_->store_->CopyPin(PinName(id), from.id));
   SnapshotRow row = *src;
   row.id = id;
@@ -199,6 +245,96 @@ Result<SnapshotView> ClusterService::CopySnapshot(const CopySnapshotRequest& req
     return d.ok() ? u : d;
   }));
   return ViewOf(*impl_, row);
+}
+
+Result<ClusterView> ClusterService::RestoreFromSnapshot(const RestoreSnapshotRequest& req) {
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
+  if (req.backtrack_window_s &&
+      (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
+    return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
+  }
+  std::lock_guard<std::mutex> lk(impl_->mu_);
+  const std::string id = Lower(req.id);
+  ASSIGN_OR_RETURN(std::optional<SnapshotRow> snap,
+                   impl_->meta_->GetSnapshot(Lower(req.snapshot_id)));
+  if (!snap) return SnapshotNotFound(req.snapshot_id);
+  if (req.engine != snap->engine) {
+    return InvalidParam("Engine " + BoundedInput(req.engine) + " does not match the snapshot's (" +
+                        snap->engine + ").");
+  }
+  if (req.engine_version && *req.engine_version != snap->engine_version) {
+    return InvalidParam("EngineVersion " + BoundedInput(*req.engine_version) +
+                        " is not the snapshot's (" + snap->engine_version +
+                        "): Rewind restores a snapshot with its own version.");
+  }
+  if (snap->status != "available") {
+    return Refusal(ClusterError::kInvalidSnapshotState,
+                   "DBClusterSnapshot " + snap->id + " is " + snap->status + ".");
+  }
+  ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
+  if (existing) return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
+  ClusterRow row;
+  row.id = id;
+  row.resource_id = "cluster-" + RandomAlnum(26, true);
+  row.engine = snap->engine;
+  row.engine_version = snap->engine_version;
+  row.master_username = snap->master_username;
+  row.database_name = snap->database_name;
+  row.status = ClusterStatus::kCreating;
+  ASSIGN_OR_RETURN(row.port, impl_->AssignPort(req.port, id));
+  ASSIGN_OR_RETURN(row.engine_uid, impl_->AllocateEngineUid());
+  row.backtrack_window_s = req.backtrack_window_s.value_or(0);
+  row.create_time_ns = NowNs();
+  row.clone_group_id = Uuid();  // its own: a restored cluster is no clone of a live one
+  row.volume = id;
+  row.deletion_protection = req.deletion_protection;
+  RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
+  auto undo = [&] { return impl_->meta_->DeleteCluster(id); };
+  RETURN_IF_ERROR(impl_->PutNewTags("cluster", id, req.tags, undo));
+  Operation op{.kind = OpKind::kRestoreSnapshot, .target = id, .ref = snap->id};
+  RETURN_IF_ERROR(impl_->BeginOrUndo(&op, undo));
+  impl_->Async([impl = impl_.get(), op, row] { impl->DoRestoreSnapshot(op, row); });
+  return impl_->View(row);
+}
+
+void ClusterService::Impl::DoRestoreSnapshot(Operation op, ClusterRow row) {
+  auto made = HostFor(row);
+  std::shared_ptr<ClusterHost> host = made.ok() ? *made : nullptr;
+  std::unique_lock<std::mutex> ol;
+  if (host) ol = std::unique_lock<std::mutex>(host->op_mutex());
+  auto fail = [&](const Status& s) {
+    std::fprintf(stderr, "rewindd: restoring %s from snapshot %s failed: %s\n", row.id.c_str(),
+                 op.ref.c_str(), s.ToString().c_str());
+    MarkClusterFailed(row.id);
+    Event(row.id, EventKind::kClusterCreationFailed, s.message());
+    FinishOp(&op, s);
+  };
+  if (!host) return fail(made.status());
+  if (!host->volume().valid()) {
+    // The pin may go once the clone exists (the clone keeps its branch point itself): the
+    // snapshot's lock keeps a deletion from slipping between the lookup and the clone.
+    std::lock_guard<std::mutex> sl(snapshot_mu_);
+    Result<store::PinInfo> pin = store_->FindPin(PinName(op.ref));
+    if (!pin.ok()) return fail(pin.status().WithContext("snapshot " + op.ref));
+    Result<store::VolumeInfo> vol = store_->CloneFromPin(row.volume, pin->id);
+    if (!vol.ok()) return fail(vol.status());
+    host->Attach(vol->id);
+    op.volume_id = static_cast<int64_t>(vol->id.value);
+    Status s = SetClusterVolume(row.id, vol->id);
+    if (s.ok()) s = RecordStep(&op, OpStep::kVolumeMade);
+    if (!s.ok()) return fail(s);
+  }
+  Result<std::string> root_password = ReadSecret(SnapshotSecretPath(op.ref));
+  if (!root_password.ok()) return fail(root_password.status());
+  Status s = host->SeedRunDir(*root_password);
+  if (s.ok()) s = host->Prepare();
+  if (s.ok()) s = RecordStep(&op, OpStep::kPrepared);
+  if (!s.ok()) return fail(s);
+  s = SetClusterStatus(row.id, ClusterStatus::kAvailable);
+  if (!s.ok()) return fail(s);
+  FinishOp(&op, Status::Ok());
+  Event(row.id, EventKind::kClusterCreated);
 }
 
 }  // namespace rwd::cluster

@@ -59,6 +59,7 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kModify: return "modify";
     case OpKind::kCreateInstance: return "create_instance";
     case OpKind::kDeleteInstance: return "delete_instance";
+    case OpKind::kRestoreSnapshot: return "restore_snapshot";
   }
   return "unknown";
 }

@@ -13,6 +13,8 @@
 //   create_instance / reboot: requested -> done
 //   delete_instance:  requested -> halted -> done
 //   modify:           requested -> done
+//   restore_snapshot: requested (ref = the snapshot) -> volume_made (volume_id) -> prepared ->
+//                     done
 // A row ends `done` or `failed` (with a message); rows are kept (a history of operations).
 //
 // Thread safety: as MetaDb (every call is one SQLite statement, durable on return).
@@ -36,6 +38,7 @@ enum class OpKind {
   kModify = 6,
   kCreateInstance = 7,
   kDeleteInstance = 8,
+  kRestoreSnapshot = 9,
 };
 
 enum class OpStep {

@@ -285,15 +285,22 @@ class ClusterService::Impl {
   // ---- Snapshots (cluster_snapshots.cc) ----
   // Serialises snapshot requests (check then pin; names). Never held while waiting for mu_.
   std::mutex snapshot_mu_;
-  // Pins `cluster`'s head as snapshot `id` and stores its row (and tags). The caller holds
+  // Pins `cluster`'s head as snapshot `id` and stores its row (and tags) and its cluster's
+  // `root_password` (SnapshotSecretPath). The caller holds
   // snapshot_mu_ and has checked the id is free and the cluster available. Refusals as
   // ClusterService::CreateSnapshot (kSnapshotQuota); on failure nothing is left behind.
   Result<SnapshotRow> TakeSnapshot(const ClusterRow& cluster, const std::string& id,
-                                   const std::vector<TagView>& tags);
+                                   const std::vector<TagView>& tags,
+                                   const std::string& root_password);
   // Open: makes pins and snapshot rows agree after a crash (whole or absent): a pin named
   // "snapshot:<id>" without its row is released; a row without its pin, or left "deleting",
   // is removed (its pin released first).
   Status SettleSnapshots();
+  // Where a snapshot keeps its cluster's root password (its datadir's accounts need it on
+  // restore): <data_dir>/snapshots/<id>.root-password, 0600 in a 0700 directory.
+  std::string SnapshotSecretPath(const std::string& id) const {
+    return options_.data_dir + "/snapshots/" + id + ".root-password";
+  }
 
   // ---- The operations journal (op_journal.h) ----
   // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must
@@ -320,6 +327,9 @@ class ClusterService::Impl {
   // Background work: each runs one journaled operation (op already begun) to its end.
   void DoCreate(Operation op, ClusterRow row, std::string master_password);
   void DoClone(Operation op, ClusterRow row);
+  // RestoreDBClusterFromSnapshot's background part (cluster_snapshots.cc): the volume from the
+  // snapshot's pin, the run dir seeded with the snapshot's root password, mounted; available.
+  void DoRestoreSnapshot(Operation op, ClusterRow row);
   // Why an instance's engine is (re)started: its creation (or rewindd's restart), a
   // RebootDBInstance call, or the retry of a failed instance (not journaled).
   enum class StartKind { kCreate, kReboot, kRetry };
