@@ -195,6 +195,15 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
   Family(&out, "rewind_store_write_stored_bytes_total", "counter",
          "Log bytes that data took (less than rewind_store_write_bytes_total where compressed).")
       .Sample("", double(m.store.write_stored_bytes));
+  Family(&out, "rewind_store_pins", "gauge",
+         "Pins in the store now (DB cluster snapshots, and other pins).")
+      .Sample("", double(m.store.pins));
+  Family(&out, "rewind_store_pinned_bytes", "gauge",
+         "File data bytes only pins keep, as of the last cleaning pass.")
+      .Sample("", double(m.store.pinned_bytes));
+  Family(&out, "rewind_store_pinned_stored_bytes", "gauge",
+         "Log bytes only pins keep, as of the last cleaning pass.")
+      .Sample("", double(m.store.pinned_stored_bytes));
   Family(&out, "rewind_history_budget_bytes", "gauge", "The history budget (0: none).")
       .Sample("", double(m.history_budget_bytes));
   Family(&out, "rewind_cleaner_passes_total", "counter", "Cleaning passes run.")

@@ -85,6 +85,8 @@ TEST(CliMetrics, RetentionFamiliesPerClusterAndHistogramIsCumulative) {
   c.mount.sync_latency_buckets[9] = 1;   // > 100 ms
   c.mount.sync_latency_ns = 250'000'000;
   m.clusters.push_back(c);
+  m.store.pins = 2;
+  m.store.pinned_bytes = 8192;
   const std::string text = RenderRetention(m);
   EXPECT_TRUE(Contains(text, "rewind_backtrack_window_actual_seconds{cluster=\"lab\"} 3600\n")) << text;
   EXPECT_TRUE(Contains(text, "rewind_backtrack_window_alert{cluster=\"lab\"} 1\n")) << text;
@@ -97,6 +99,8 @@ TEST(CliMetrics, RetentionFamiliesPerClusterAndHistogramIsCumulative) {
   EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_count{cluster=\"lab\"} 6\n")) << text;
   EXPECT_TRUE(Contains(text, "rewind_fsync_seconds_sum{cluster=\"lab\"} 0.25\n")) << text;
   EXPECT_TRUE(Contains(text, "rewind_store_log_bytes 123456\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_store_pins 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_store_pinned_bytes 8192\n")) << text;
   EXPECT_TRUE(Contains(text, "rewind_cleaner_passes_total 7\n")) << text;
   EXPECT_TRUE(Contains(text, "# TYPE rewind_fsync_seconds histogram\n")) << text;
 }

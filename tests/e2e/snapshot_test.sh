@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# DB cluster snapshots (issue 16) through the real aws CLI v2, boto3 and mysql against a real
+# rewindd: create-db-cluster-snapshot, its waiter and fields; data changed after it; restore
+# (restore-db-cluster-from-snapshot + create-db-instance) shows the snapshot's data; copy;
+# delete-db-cluster with --final-db-snapshot-identifier, and that snapshot restores after its
+# cluster is gone; delete-db-cluster-snapshot and the deleted waiter; bad inputs refused with
+# Aurora's fault codes and nothing changed; the store's pin figures in /metrics.
+source "$(dirname "$0")/lib.sh"
+MASTER_PASSWORD="Snap-pass-$RANDOM$RANDOM"
+for tool in /usr/bin/aws /usr/bin/python3 mysql curl; do
+  command -v "$tool" >/dev/null || die "missing $tool"
+done
+
+snap_field() {  # snap_field SNAPSHOT FIELD
+  aws_rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "$1" \
+    --query "DBClusterSnapshots[0].$2" --output text
+}
+
+e2e_start
+create_cluster_with_writer src 0
+wait_sql src
+sql src "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1,'one'),(2,'two')"
+
+log "create-db-cluster-snapshot, waiter, fields"
+aws_rds create-db-cluster-snapshot --db-cluster-identifier src \
+  --db-cluster-snapshot-identifier snap1 --tags Key=team,Value=db >/dev/null
+aws_rds wait db-cluster-snapshot-available --db-cluster-snapshot-identifier snap1
+out=$(aws_rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier snap1)
+/usr/bin/python3 - "$out" <<'PY' || die "snapshot fields"
+import json, sys
+s = json.loads(sys.argv[1])["DBClusterSnapshots"][0]
+assert s["DBClusterSnapshotIdentifier"] == "snap1", s
+assert s["DBClusterIdentifier"] == "src", s
+assert s["Status"] == "available" and s["PercentProgress"] == 100, s
+assert s["Engine"] == "aurora-mysql" and s["EngineVersion"], s
+assert s["MasterUsername"] == "masteruser" and s["Port"] > 0, s
+assert s["SnapshotType"] == "manual" and s["StorageEncrypted"] is False, s
+assert s["DBClusterSnapshotArn"] == "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:snap1", s
+assert s["AllocatedStorage"] >= 1 and "SnapshotCreateTime" in s and "ClusterCreateTime" in s, s
+assert s["TagList"] == [{"Key": "team", "Value": "db"}], s
+PY
+[ "$(aws_rds describe-db-cluster-snapshots --db-cluster-identifier src --snapshot-type manual \
+     --query 'length(DBClusterSnapshots)' --output text)" = 1 ] || die "by cluster"
+[ "$(aws_rds describe-db-cluster-snapshots --db-cluster-identifier src --snapshot-type automated \
+     --query 'length(DBClusterSnapshots)' --output text)" = 0 ] || die "automated should be none"
+
+log "bad inputs: fault codes, nothing changed"
+expect_aws_error DBClusterSnapshotAlreadyExistsFault create-db-cluster-snapshot \
+  --db-cluster-identifier src --db-cluster-snapshot-identifier snap1
+expect_aws_error DBClusterNotFoundFault create-db-cluster-snapshot \
+  --db-cluster-identifier nope --db-cluster-snapshot-identifier snap9
+expect_aws_error InvalidParameterValue create-db-cluster-snapshot \
+  --db-cluster-identifier src --db-cluster-snapshot-identifier 9bad
+expect_aws_error DBClusterSnapshotNotFoundFault describe-db-cluster-snapshots \
+  --db-cluster-snapshot-identifier nope
+expect_aws_error DBClusterSnapshotNotFoundFault delete-db-cluster-snapshot \
+  --db-cluster-snapshot-identifier nope
+expect_aws_error DBClusterSnapshotNotFoundFault restore-db-cluster-from-snapshot \
+  --db-cluster-identifier r0 --snapshot-identifier nope --engine aurora-mysql
+expect_aws_error InvalidParameterValue restore-db-cluster-from-snapshot \
+  --db-cluster-identifier r0 --snapshot-identifier snap1 --engine mysql
+expect_aws_error DBClusterAlreadyExistsFault restore-db-cluster-from-snapshot \
+  --db-cluster-identifier src --snapshot-identifier snap1 --engine aurora-mysql
+expect_aws_error DBClusterNotFoundFault describe-db-clusters --db-cluster-identifier r0
+[ "$(aws_rds describe-db-cluster-snapshots --query 'length(DBClusterSnapshots)' --output text)" = 1 ] ||
+  die "a refused call changed the snapshots"
+
+log "change data after the snapshot; restore shows the snapshot's data"
+sql src "INSERT INTO t VALUES (3,'three'); DELETE FROM t WHERE id = 1"
+aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier restored \
+  --snapshot-identifier snap1 --engine aurora-mysql >/dev/null
+wait_available restored
+aws_rds create-db-instance --db-instance-identifier restored-1 --db-cluster-identifier restored \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance restored-1
+wait_sql restored
+[ "$(sql restored "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "1,2" ] ||
+  die "restored shows $(sql restored "SELECT GROUP_CONCAT(id ORDER BY id) FROM t"), not the snapshot's 1,2"
+[ "$(sql src "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "2,3" ] || die "source changed"
+
+log "copy-db-cluster-snapshot (boto3), delete and the deleted waiter"
+/usr/bin/python3 - "http://127.0.0.1:$API_PORT" <<'PY' || die "boto3 checks"
+import sys
+import boto3
+from botocore.exceptions import ClientError
+rds = boto3.Session(profile_name="rewind", region_name="us-east-1").client("rds", endpoint_url=sys.argv[1])
+c = rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="snap1",
+                                 TargetDBClusterSnapshotIdentifier="snap1-copy")["DBClusterSnapshot"]
+assert c["DBClusterSnapshotIdentifier"] == "snap1-copy" and c["Status"] == "available", c
+try:
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="snap1",
+                                 TargetDBClusterSnapshotIdentifier="snap1-copy")
+    raise SystemExit("a duplicate copy was accepted")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "DBClusterSnapshotAlreadyExistsFault", e.response
+pages = list(rds.get_paginator("describe_db_cluster_snapshots").paginate(
+    PaginationConfig={"PageSize": 20}))
+assert sum(len(p["DBClusterSnapshots"]) for p in pages) == 2, pages
+d = rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="snap1-copy")["DBClusterSnapshot"]
+assert d["DBClusterSnapshotIdentifier"] == "snap1-copy", d
+rds.get_waiter("db_cluster_snapshot_deleted").wait(DBClusterSnapshotIdentifier="snap1-copy")
+PY
+aws_rds wait db-cluster-snapshot-deleted --db-cluster-snapshot-identifier snap1-copy
+
+log "delete-db-cluster --final-db-snapshot-identifier; the snapshot outlives its cluster"
+aws_rds delete-db-instance --db-instance-identifier src-1 >/dev/null
+wait_instance_gone src-1
+expect_aws_error DBClusterSnapshotAlreadyExistsFault delete-db-cluster \
+  --db-cluster-identifier src --final-db-snapshot-identifier snap1
+[ "$(status_of src)" = available ] || die "a refused final snapshot changed the cluster"
+aws_rds delete-db-cluster --db-cluster-identifier src --final-db-snapshot-identifier src-final >/dev/null
+wait_cluster_gone src
+[ "$(snap_field src-final Status)" = available ] || die "final snapshot not available"
+[ "$(snap_field src-final DBClusterIdentifier)" = src ] || die "final snapshot's cluster"
+aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier from-final \
+  --snapshot-identifier src-final --engine aurora-mysql >/dev/null
+wait_available from-final
+aws_rds create-db-instance --db-instance-identifier from-final-1 --db-cluster-identifier from-final \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance from-final-1
+wait_sql from-final
+[ "$(sql from-final "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "2,3" ] ||
+  die "the final snapshot restores $(sql from-final "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")"
+
+log "metrics show the pins"
+metrics=$(curl -fsS "http://127.0.0.1:$API_PORT/metrics") || die "no /metrics"
+pins=$(awk '$1 == "rewind_store_pins" { print $2 }' <<<"$metrics")
+[ "${pins:-0}" = 2 ] || die "rewind_store_pins is '${pins:-}', want 2 (snap1, src-final)"
+
+log "snapshots survive a restart of rewindd"
+e2e_stop TERM
+e2e_start
+[ "$(snap_field snap1 Status)" = available ] || die "snap1 lost across a restart"
+[ "$(snap_field src-final Status)" = available ] || die "src-final lost across a restart"
+log "PASS"
