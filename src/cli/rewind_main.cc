@@ -71,6 +71,8 @@ int Usage() {
                "  query CLUSTER --at TIME -e SQL [--database DB]\n"
                "  restore-table CLUSTER --table DB.TABLE --to TIME [--with-related]\n"
                "  diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql|summary]\n"
+               "  snapshot create CLUSTER SNAPSHOT | list [CLUSTER] | delete SNAPSHOT\n"
+               "  snapshot restore SNAPSHOT NEW [--port N]\n"
                "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
   return 2;
 }
@@ -239,6 +241,55 @@ int Backtrack(RdsClient& rds, const std::string& id, const std::string& to_text,
   return st == "completed" ? 0 : 1;
 }
 
+int WriterWhenAvailable(RdsClient& rds, const std::string& id,
+                        std::chrono::steady_clock::time_point t0, const char* what);
+
+// `snapshot create|list|delete|restore` (args after "snapshot").
+int Snapshot(RdsClient& rds, const std::vector<std::string>& args, const std::string& port) {
+  const std::string& verb = args[0];
+  if (verb == "create" && args.size() == 3) {
+    auto r = rds.Call("CreateDBClusterSnapshot", {{"DBClusterIdentifier", args[1]},
+                                                  {"DBClusterSnapshotIdentifier", args[2]}});
+    if (!r.ok()) return Fail(r.status());
+    std::printf("Snapshot %s of %s: %s at %s\n", args[2].c_str(), args[1].c_str(),
+                ChildText(**r, "Status").c_str(), ChildText(**r, "SnapshotCreateTime").c_str());
+    return 0;
+  }
+  if (verb == "list" && args.size() <= 2) {
+    Params p;
+    if (args.size() == 2) p.emplace_back("DBClusterIdentifier", args[1]);
+    auto r = AllPages(rds, "DescribeDBClusterSnapshots", p);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-30s %-22s %-10s %s\n", "SNAPSHOT", "CLUSTER", "STATUS", "TAKEN");
+    for (pugi::xml_node s : Items(*r, "DBClusterSnapshots", "DBClusterSnapshot")) {
+      std::printf("%-30s %-22s %-10s %s\n",
+                  s.child("DBClusterSnapshotIdentifier").text().as_string(),
+                  s.child("DBClusterIdentifier").text().as_string(),
+                  s.child("Status").text().as_string(),
+                  s.child("SnapshotCreateTime").text().as_string());
+    }
+    return 0;
+  }
+  if (verb == "delete" && args.size() == 2) {
+    auto r = rds.Call("DeleteDBClusterSnapshot", {{"DBClusterSnapshotIdentifier", args[1]}});
+    if (!r.ok()) return Fail(r.status());
+    std::printf("Snapshot %s deleted\n", args[1].c_str());
+    return 0;
+  }
+  if (verb == "restore" && args.size() == 3) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Params p = {{"SnapshotIdentifier", args[1]},
+                {"DBClusterIdentifier", args[2]},
+                {"Engine", "aurora-mysql"}};
+    if (!port.empty()) p.emplace_back("Port", port);
+    std::printf("Restoring snapshot %s as %s\n", args[1].c_str(), args[2].c_str());
+    auto r = rds.Call("RestoreDBClusterFromSnapshot", p);
+    if (!r.ok()) return Fail(r.status());
+    return WriterWhenAvailable(rds, args[2], t0, "Restored cluster");
+  }
+  return Usage();
+}
+
 int Clone(RdsClient& rds, const std::string& src, const std::string& id,
           const std::string& at_text, const std::string& port) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -256,6 +307,13 @@ int Clone(RdsClient& rds, const std::string& src, const std::string& id,
   std::printf("Cloning %s as %s\n", src.c_str(), id.c_str());
   auto r = rds.Call("RestoreDBClusterToPointInTime", p);
   if (!r.ok()) return Fail(r.status());
+  return WriterWhenAvailable(rds, id, t0, "Clone");
+}
+
+// Once the new cluster `id` is available, its writer <id>-instance-1, waited for; prints how
+// to connect. `what` names the cluster in the last line ("Clone", "Restored cluster").
+int WriterWhenAvailable(RdsClient& rds, const std::string& id,
+                        std::chrono::steady_clock::time_point t0, const char* what) {
   auto ok = WaitClusterStatus(rds, id, "available", 600, t0);
   if (!ok.ok()) return Fail(ok.status());
   auto inst = rds.Call("CreateDBInstance", {{"DBInstanceIdentifier", id + "-instance-1"},
@@ -278,7 +336,8 @@ int Clone(RdsClient& rds, const std::string& src, const std::string& id,
   }
   auto c = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
   if (!c.ok()) return Fail(c.status());
-  std::printf("Clone %s ready in %.2f s: mysql -h %s -P %s -u %s -p %s\n", id.c_str(), Seconds(t0),
+  std::printf("%s %s ready in %.2f s: mysql -h %s -P %s -u %s -p %s\n", what, id.c_str(),
+              Seconds(t0),
               ChildText(**c, "Endpoint").c_str(), ChildText(**c, "Port").c_str(),
               ChildText(**c, "MasterUsername").c_str(), ChildText(**c, "DatabaseName").c_str());
   return 0;
@@ -613,6 +672,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "time-travel" && args.size() == 2) {
     return TimeTravel(rds, args[1], at, minutes, list, stop, stop_id);
+  }
+  if (cmd == "snapshot" && args.size() >= 2) {
+    return Snapshot(rds, std::vector<std::string>(args.begin() + 1, args.end()), port);
   }
   if (cmd == "diff" && args.size() == 2) return Diff(rds, args[1], from, to, table, format);
   if (cmd == "query" && args.size() == 2) return Query(rds, args[1], at, sql, database);
