@@ -10,6 +10,9 @@ MASTER_PASSWORD="Snap-pass-$RANDOM$RANDOM"
 for tool in /usr/bin/aws /usr/bin/python3 mysql curl; do
   command -v "$tool" >/dev/null || die "missing $tool"
 done
+REWIND="$BUILD_DIR/src/cli/rewind"
+[ -x "$REWIND" ] || die "missing $REWIND"
+rewind_cli() { "$REWIND" --endpoint "http://127.0.0.1:$API_PORT" --credentials "$DATA/credentials" "$@"; }
 
 snap_field() {  # snap_field SNAPSHOT FIELD
   aws_rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "$1" \
@@ -121,6 +124,18 @@ wait_instance from-final-1
 wait_sql from-final
 [ "$(sql from-final "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "2,3" ] ||
   die "the final snapshot restores $(sql from-final "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")"
+
+log "rewind snapshot create / list / restore / delete"
+rewind_cli snapshot create from-final cli-snap | grep -q "available" || die "rewind snapshot create"
+rewind_cli snapshot list from-final | grep -q "^cli-snap .*from-final .*available" ||
+  die "rewind snapshot list: $(rewind_cli snapshot list from-final)"
+rewind_cli snapshot restore cli-snap cli-restored | grep -q "Restored cluster cli-restored ready" ||
+  die "rewind snapshot restore"
+[ "$(sql cli-restored "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "2,3" ] ||
+  die "rewind snapshot restore shows the wrong data"
+rewind_cli snapshot delete cli-snap >/dev/null || die "rewind snapshot delete"
+if rewind_cli snapshot delete cli-snap 2>"$E2E_DIR/err"; then die "a second delete succeeded"; fi
+grep -q DBClusterSnapshotNotFoundFault "$E2E_DIR/err" || die "rewind snapshot delete: $(cat "$E2E_DIR/err")"
 
 log "metrics show the pins"
 metrics=$(curl -fsS "http://127.0.0.1:$API_PORT/metrics") || die "no /metrics"
