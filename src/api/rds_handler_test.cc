@@ -91,7 +91,11 @@ TEST(RdsHandlerErrors, EveryRefusalKindHasAurorasCode) {
       {ClusterError::kInvalidCombination, "InvalidParameterCombination", 400},
       {ClusterError::kMissingParameter, "MissingParameter", 400},
       {ClusterError::kInvalidRestore, "InvalidRestoreFault", 400},
-      {ClusterError::kTimeTravelNotFound, "DBClusterTimeTravelNotFoundFault", 404}};
+      {ClusterError::kTimeTravelNotFound, "DBClusterTimeTravelNotFoundFault", 404},
+      {ClusterError::kSnapshotNotFound, "DBClusterSnapshotNotFoundFault", 404},
+      {ClusterError::kSnapshotExists, "DBClusterSnapshotAlreadyExistsFault", 400},
+      {ClusterError::kInvalidSnapshotState, "InvalidDBClusterSnapshotStateFault", 400},
+      {ClusterError::kSnapshotQuota, "SnapshotQuotaExceeded", 400}};
   for (const auto& [kind, code, http] : cases) {
     Status s = cluster::Refusal(kind, "why");
     EXPECT_EQ(kind, cluster::ErrorKindOf(s));
@@ -283,6 +287,59 @@ TEST(RdsHandlerParse, RestoreDBClusterToPointInTime) {
   ExpectError(ParseRestoreDBClusterToPointInTime(
                   Form("DBClusterIdentifier=c&SourceDBClusterIdentifier=s&RestoreToTime=soon")),
               400, "InvalidParameterValue", "RestoreToTime");
+}
+
+TEST(RdsHandlerParse, RestoreDBClusterFromSnapshot) {
+  auto r = ParseRestoreDBClusterFromSnapshot(
+      Form("DBClusterIdentifier=back&SnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012"
+           "%3Acluster-snapshot%3Asnap1&Engine=aurora-mysql&Port=4408&BacktrackWindow=60"
+           "&DeletionProtection=true&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("back", r->id);
+  EXPECT_EQ("snap1", r->snapshot_id);
+  EXPECT_EQ("aurora-mysql", r->engine);
+  EXPECT_EQ(4408, r->port.value_or(0));
+  EXPECT_EQ(60, r->backtrack_window_s.value_or(0));
+  EXPECT_TRUE(r->deletion_protection);
+  ASSERT_EQ(1u, r->tags.size());
+  ExpectError(ParseRestoreDBClusterFromSnapshot(Form("DBClusterIdentifier=c&Engine=aurora-mysql")),
+              400, "MissingParameter", "SnapshotIdentifier");
+  ExpectError(ParseRestoreDBClusterFromSnapshot(
+                  Form("DBClusterIdentifier=c&SnapshotIdentifier=s&Engine=aurora-mysql"
+                       "&KmsKeyId=k")),
+              400, "InvalidParameterValue", "KmsKeyId");
+}
+
+TEST(RdsHandlerRender, DBClusterSnapshot) {
+  cluster::SnapshotView s;
+  s.id = "snap1";
+  s.cluster_id = "lab";
+  s.status = "available";
+  s.create_ns = 1'795'597'200'000'000'000;  // 2026-11-25T09:00:00Z
+  s.cluster_create_ns = s.create_ns - 3600'000'000'000;
+  s.engine = "aurora-mysql";
+  s.engine_version = "10.11.6";
+  s.port = 3306;
+  s.master_username = "masteruser";
+  s.allocated_gb = 1;
+  s.tags = {{"team", "db"}};
+  XmlWriter w;
+  WriteDBClusterSnapshot(w, s, RenderOptions{});
+  std::string xml = std::move(w).Take();
+  for (const char* part :
+       {"<DBClusterSnapshotIdentifier>snap1</DBClusterSnapshotIdentifier>",
+        "<DBClusterIdentifier>lab</DBClusterIdentifier>",
+        "<SnapshotCreateTime>2026-11-25T09:00:00Z</SnapshotCreateTime>",
+        "<ClusterCreateTime>2026-11-25T08:00:00Z</ClusterCreateTime>",
+        "<Status>available</Status>", "<PercentProgress>100</PercentProgress>",
+        "<Engine>aurora-mysql</Engine>", "<EngineVersion>10.11.6</EngineVersion>",
+        "<Port>3306</Port>", "<MasterUsername>masteruser</MasterUsername>",
+        "<AllocatedStorage>1</AllocatedStorage>", "<SnapshotType>manual</SnapshotType>",
+        "<StorageEncrypted>false</StorageEncrypted>",
+        "<DBClusterSnapshotArn>arn:aws:rds:us-east-1:123456789012:cluster-snapshot:snap1<",
+        "<TagList><Tag><Key>team</Key><Value>db</Value></Tag></TagList>"}) {
+    EXPECT_TRUE(Contains(xml, part)) << part << "\n" << xml;
+  }
 }
 
 TEST(RdsHandlerParse, DescribeEvents) {

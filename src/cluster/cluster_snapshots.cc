@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/service_impl.h"
+#include "common/failpoint.h"
 
 namespace rwd::cluster {
 
@@ -70,12 +71,14 @@ Result<SnapshotRow> ClusterService::Impl::TakeSnapshot(const ClusterRow& cluster
   }
   // The password first, the pin, then the row: SettleSnapshots removes what a crash left alone.
   RETURN_IF_ERROR(WriteSecret(SnapshotSecretPath(id), root_password));
+  Failpoint("cluster.snapshot.secret_written");
   Result<store::PinInfo> pinned = store_->Pin(PinName(id), vol.id, store::PinAt::Head());
   if (!pinned.ok()) {
     std::filesystem::remove(SnapshotSecretPath(id));
     return pinned.status();
   }
   const store::PinInfo pin = *pinned;
+  Failpoint("cluster.snapshot.pinned");
   SnapshotRow row;
   row.id = id;
   row.cluster_id = cluster.id;
@@ -206,8 +209,10 @@ Result<SnapshotView> ClusterService::DeleteSnapshot(const std::string& snapshot_
   // "deleting" first: a crash between the steps leaves a row Open removes (absent, not half).
   r->status = "deleting";
   RETURN_IF_ERROR(impl_->meta_->PutSnapshot(*r));
+  Failpoint("cluster.delete_snapshot.marked");
   Result<store::PinInfo> pin = impl_->store_->FindPin(PinName(r->id));
   if (pin.ok()) RETURN_IF_ERROR(impl_->store_->Unpin(pin->id));
+  Failpoint("cluster.delete_snapshot.unpinned");
   RETURN_IF_ERROR(impl_->meta_->DeleteSnapshot(r->id));
   std::error_code ec;
   std::filesystem::remove(impl_->SnapshotSecretPath(r->id), ec);  // else the next Open does
@@ -232,6 +237,7 @@ Result<SnapshotView> ClusterService::CopySnapshot(const CopySnapshotRequest& req
   ASSIGN_OR_RETURN(std::string root_password, ReadSecret(impl_->SnapshotSecretPath(src->id)));
   RETURN_IF_ERROR(WriteSecret(impl_->SnapshotSecretPath(id), root_password));
   ASSIGN_OR_RETURN(store::PinInfo pin, impl_->store_->CopyPin(PinName(id), from.id));
+  Failpoint("cluster.copy_snapshot.pinned");
   SnapshotRow row = *src;
   row.id = id;
   row.pin_id = static_cast<int64_t>(pin.id.value);
@@ -324,6 +330,7 @@ void ClusterService::Impl::DoRestoreSnapshot(Operation op, ClusterRow row) {
     Status s = SetClusterVolume(row.id, vol->id);
     if (s.ok()) s = RecordStep(&op, OpStep::kVolumeMade);
     if (!s.ok()) return fail(s);
+    Failpoint("cluster.restore_snapshot.volume_made");
   }
   Result<std::string> root_password = ReadSecret(SnapshotSecretPath(op.ref));
   if (!root_password.ok()) return fail(root_password.status());
@@ -331,6 +338,7 @@ void ClusterService::Impl::DoRestoreSnapshot(Operation op, ClusterRow row) {
   if (s.ok()) s = host->Prepare();
   if (s.ok()) s = RecordStep(&op, OpStep::kPrepared);
   if (!s.ok()) return fail(s);
+  Failpoint("cluster.restore_snapshot.prepared");
   s = SetClusterStatus(row.id, ClusterStatus::kAvailable);
   if (!s.ok()) return fail(s);
   FinishOp(&op, Status::Ok());

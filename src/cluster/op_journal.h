@@ -15,6 +15,10 @@
 //   modify:           requested -> done
 //   restore_snapshot: requested (ref = the snapshot) -> volume_made (volume_id) -> prepared ->
 //                     done
+// Snapshot create, copy and delete are not journalled: each is one pin record plus one meta.db
+// row, settled at Open from the two (ClusterService::Impl::SettleSnapshots); their failpoints
+// are cluster.snapshot.{secret_written,pinned}, cluster.copy_snapshot.pinned and
+// cluster.delete_snapshot.{marked,unpinned}.
 // A row ends `done` or `failed` (with a message); rows are kept (a history of operations).
 //
 // Thread safety: as MetaDb (every call is one SQLite statement, durable on return).

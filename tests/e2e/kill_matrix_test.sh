@@ -38,6 +38,10 @@ declare -A OPS=(
   [modify]="modify-db-cluster km --backtrack-window --[no-]deletion-protection --master-user-password --apply-immediately"
   [create_instance]="create-db-instance ki-1 --db-cluster-identifier ki"
   [delete_instance]="delete-db-instance ki-1 (made unarmed)"
+  [snapshot]="create-db-cluster-snapshot km → ks<N>"
+  [delete_snapshot]="delete-db-cluster-snapshot kds<N> (made unarmed)"
+  [copy_snapshot]="copy-db-cluster-snapshot kcs<N> → kcc<N> (source made unarmed)"
+  [restore_snapshot]="restore-db-cluster-from-snapshot krs<N> → kr<N> (snapshot made unarmed)"
 )
 
 rows() { sql "$1" "SELECT COUNT(*) FROM t"; }
@@ -219,6 +223,98 @@ check_delete_instance() {
     [ -z "$(mariadbd_of ki)" ] || die "ki-1 is deleted but a mariadbd of ki runs"
     log "   whole: ki-1 is gone, its mariadbd too"
   fi
+}
+
+# Snapshots. pins: the store's pins now (/metrics); a snapshot cut short leaves none behind.
+pins() {
+  curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk '$1 == "rewind_store_pins" { print $2 }'
+}
+exists_snapshot() {  # exists_snapshot ID: true if DescribeDBClusterSnapshots knows it
+  local out
+  out=$(aws_rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "$1" 2>&1) && return 0
+  grep -q '(DBClusterSnapshotNotFoundFault)' <<<"$out" || die "describe-db-cluster-snapshots $1 failed: $out"
+  return 1
+}
+snapshot_status() {
+  aws_rds describe-db-cluster-snapshots --db-cluster-snapshot-identifier "$1" \
+    --query 'DBClusterSnapshots[0].Status' --output text
+}
+new_snapshot() {  # new_snapshot ID: of km, now
+  aws_rds create-db-cluster-snapshot --db-cluster-identifier km --db-cluster-snapshot-identifier "$1" >/dev/null
+}
+drop_snapshot() {
+  aws_rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier "$1" >/dev/null
+  ! exists_snapshot "$1" || die "snapshot $1 still there after its deletion"
+}
+
+# snapshot: ks<N> is absent (no pin left), or available with one pin; then deleted unarmed.
+prep_snapshot() { PINS0=$(pins); }
+act_snapshot() { new_snapshot "ks$N"; }
+check_snapshot() {
+  if ! exists_snapshot "ks$N"; then
+    [ "$(pins)" = "$PINS0" ] || die "ks$N is absent but the pins went from $PINS0 to $(pins)"
+    log "   absent: ks$N was never taken, no pin left"; return
+  fi
+  [ "$(snapshot_status "ks$N")" = available ] || die "ks$N is $(snapshot_status "ks$N")"
+  [ "$(pins)" = $((PINS0 + 1)) ] || die "ks$N is available but the pins are $(pins), not $((PINS0 + 1))"
+  log "   whole: ks$N is available, pinned"
+  drop_snapshot "ks$N"
+}
+
+# delete_snapshot: kds<N> is gone with its pin, or still available (then deleted unarmed).
+prep_delete_snapshot() { PINS0=$(pins); new_snapshot "kds$N"; }
+act_delete_snapshot() { aws_rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier "kds$N"; }
+check_delete_snapshot() {
+  if exists_snapshot "kds$N"; then
+    [ "$(snapshot_status "kds$N")" = available ] || die "kds$N is $(snapshot_status "kds$N")"
+    log "   absent: kds$N is still there, available; deleting it unarmed"
+    drop_snapshot "kds$N"
+  else
+    log "   whole: kds$N is gone"
+  fi
+  [ "$(pins)" = "$PINS0" ] || die "kds$N is gone but the pins are $(pins), not $PINS0"
+}
+
+# copy_snapshot: kcc<N> is absent (one pin: the source's), or available (two); both deleted.
+prep_copy_snapshot() { PINS0=$(pins); new_snapshot "kcs$N"; }
+act_copy_snapshot() {
+  aws_rds copy-db-cluster-snapshot --source-db-cluster-snapshot-identifier "kcs$N" \
+    --target-db-cluster-snapshot-identifier "kcc$N"
+}
+check_copy_snapshot() {
+  if exists_snapshot "kcc$N"; then
+    [ "$(snapshot_status "kcc$N")" = available ] || die "kcc$N is $(snapshot_status "kcc$N")"
+    [ "$(pins)" = $((PINS0 + 2)) ] || die "kcc$N is available but the pins are $(pins)"
+    log "   whole: kcc$N is available, pinned"
+    drop_snapshot "kcc$N"
+  else
+    [ "$(pins)" = $((PINS0 + 1)) ] || die "kcc$N is absent but the pins are $(pins)"
+    log "   absent: kcc$N was never made, no pin left"
+  fi
+  drop_snapshot "kcs$N"
+}
+
+# restore_snapshot: kr<N> is absent, or available and holds km's rows of the snapshot.
+prep_restore_snapshot() {
+  new_snapshot "krs$N"; SNAP_ROWS=$KM_ROWS
+  sql km "INSERT INTO t (v) VALUES (-$N)"
+  KM_ROWS=$((KM_ROWS + 1))
+}
+act_restore_snapshot() {
+  aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier "kr$N" \
+    --snapshot-identifier "krs$N" --engine aurora-mysql
+}
+check_restore_snapshot() {
+  if exists_cluster "kr$N"; then
+    serves_new_writer "kr$N"
+    [ "$(rows "kr$N")" = "$SNAP_ROWS" ] ||
+      die "kr$N holds $(rows "kr$N") rows, not the snapshot's $SNAP_ROWS"
+    log "   whole: kr$N is available, with the snapshot's $SNAP_ROWS rows"
+    delete_whole_cluster "kr$N"
+  else
+    log "   absent: kr$N was never made"
+  fi
+  drop_snapshot "krs$N"
 }
 
 # ---------------------------------------------------------------------------------------------
