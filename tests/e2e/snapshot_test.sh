@@ -3,7 +3,8 @@
 # rewindd: create-db-cluster-snapshot, its waiter and fields; data changed after it; restore
 # (restore-db-cluster-from-snapshot + create-db-instance) shows the snapshot's data; copy;
 # delete-db-cluster with --final-db-snapshot-identifier, and that snapshot restores after its
-# cluster is gone; delete-db-cluster-snapshot and the deleted waiter; bad inputs refused with
+# cluster is gone; delete-db-cluster-snapshot and the deleted waiter; `rewind snapshot`; a
+# snapshot the history budget cannot hold refused (SnapshotQuotaExceeded); bad inputs refused with
 # Aurora's fault codes and nothing changed; the store's pin figures in /metrics.
 source "$(dirname "$0")/lib.sh"
 MASTER_PASSWORD="Snap-pass-$RANDOM$RANDOM"
@@ -147,4 +148,14 @@ e2e_stop TERM
 e2e_start
 [ "$(snap_field snap1 Status)" = available ] || die "snap1 lost across a restart"
 [ "$(snap_field src-final Status)" = available ] || die "src-final lost across a restart"
+
+log "a history budget that cannot hold another snapshot: SnapshotQuotaExceeded, nothing pinned"
+e2e_stop TERM
+REWINDD_ARGS="--history-budget 64M" e2e_start  # the least rewindd takes; the log holds more
+expect_aws_error SnapshotQuotaExceeded create-db-cluster-snapshot \
+  --db-cluster-identifier from-final --db-cluster-snapshot-identifier over-budget
+expect_aws_error DBClusterSnapshotNotFoundFault describe-db-cluster-snapshots \
+  --db-cluster-snapshot-identifier over-budget
+pins=$(curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk '$1 == "rewind_store_pins" { print $2 }')
+[ "${pins:-0}" = 2 ] || die "a refused snapshot changed the pins to '${pins:-}'"
 log "PASS"
