@@ -109,6 +109,22 @@ Status ClusterService::Impl::Open() {
 
 void ClusterService::Impl::KillOrphan(const ClusterRow& row) { KillServerOf(RunDir(row.id)); }
 
+Status ClusterService::Impl::FinishModify(Operation* op) {
+  std::optional<int64_t> window_s;
+  std::optional<bool> protection;
+  RETURN_IF_ERROR(ParseModifyChangeText(op->ref, &window_s, &protection));
+  auto row = GetClusterRow(op->target);
+  if (!row.ok()) {  // deleted since: nothing left to finish
+    FinishOp(op, Status::Unavailable("its cluster is gone"));
+    return Status::Ok();
+  }
+  ApplyModifyChange(window_s, protection, &*row);
+  RETURN_IF_ERROR(meta_->PutCluster(*row));
+  FinishOp(op, Status::Ok());
+  Event(row->id, EventKind::kClusterModified);
+  return Status::Ok();
+}
+
 Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_cluster,
                                            std::map<std::string, Operation>* by_instance) {
   ASSIGN_OR_RETURN(std::vector<Operation> ops, journal_.Unfinished());
@@ -128,6 +144,12 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
         (*by_instance)[op.target] = op;
         break;
       case OpKind::kModify:
+        if (op.step == OpStep::kPasswordSet) {
+          RETURN_IF_ERROR(FinishModify(&op));
+          break;
+        }
+        FinishOp(&op, Status::Unavailable("interrupted by a restart"));
+        break;
       case OpKind::kReboot:
       case OpKind::kCreateInstance:
         // Modify is one metadata write (made or not); the writer is started again below.

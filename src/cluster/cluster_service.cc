@@ -151,19 +151,19 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
       return InvalidState("DB cluster " + row.id +
                           " has no running writer instance to change the password on.");
     }
+    // The metadata this modify writes goes in the journal: the password cannot be set again
+    // after a crash, so a modify cut short after it is finished from there (whole).
+    op.ref = ModifyChangeText(req.backtrack_window_s, req.deletion_protection);
     RETURN_IF_ERROR(impl_->BeginOp(&op));
     Status s = host->SetUserPassword(row.master_username, pw);
+    if (s.ok()) s = impl_->RecordStep(&op, OpStep::kPasswordSet);
     if (!s.ok()) {
       impl_->FinishOp(&op, s);
       return s;
     }
     Failpoint("cluster.modify.password_set");
   }
-  if (req.backtrack_window_s) {
-    row.backtrack_window_s = *req.backtrack_window_s;
-    if (row.backtrack_window_s == 0) row.backtrack_disabled_for_good = true;
-  }
-  if (req.deletion_protection) row.deletion_protection = *req.deletion_protection;
+  ApplyModifyChange(req.backtrack_window_s, req.deletion_protection, &row);
   if (op.id == 0) RETURN_IF_ERROR(impl_->BeginOp(&op));
   Status s = impl_->meta_->PutCluster(row);
   impl_->FinishOp(&op, s);

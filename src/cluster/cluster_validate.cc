@@ -162,3 +162,45 @@ Status ValidateMasterPassword(const std::string& pw) {
 
 
 }  // namespace rwd::cluster
+
+namespace rwd::cluster {
+
+std::string ModifyChangeText(std::optional<int64_t> window_s, std::optional<bool> protection) {
+  std::string text;
+  if (window_s) text = "window=" + std::to_string(*window_s);
+  if (protection) {
+    text += std::string(text.empty() ? "" : ",") + "protection=" + (*protection ? "1" : "0");
+  }
+  return text;
+}
+
+Status ParseModifyChangeText(const std::string& text, std::optional<int64_t>* window_s,
+                             std::optional<bool>* protection) {
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find(',', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string part = text.substr(at, end - at);
+    if (part.rfind("window=", 0) == 0 && part.size() > 7 &&
+        part.find_first_not_of("0123456789", 7) == std::string::npos) {
+      *window_s = std::stoll(part.substr(7));
+    } else if (part == "protection=0" || part == "protection=1") {
+      *protection = part.back() == '1';
+    } else {
+      return Status::Corruption("a modify's journaled change is unreadable: '" + text + "'");
+    }
+    at = end + 1;
+  }
+  return Status::Ok();
+}
+
+void ApplyModifyChange(std::optional<int64_t> window_s, std::optional<bool> protection,
+                       ClusterRow* row) {
+  if (window_s) {
+    row->backtrack_window_s = *window_s;
+    if (row->backtrack_window_s == 0) row->backtrack_disabled_for_good = true;
+  }
+  if (protection) row->deletion_protection = *protection;
+}
+
+}  // namespace rwd::cluster

@@ -73,6 +73,7 @@ const char* OpStepName(OpStep step) {
     case OpStep::kHalted: return "halted";
     case OpStep::kRebranched: return "rebranched";
     case OpStep::kVolumeDeleted: return "volume_deleted";
+    case OpStep::kPasswordSet: return "password_set";
   }
   return "unknown";
 }

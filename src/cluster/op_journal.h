@@ -53,6 +53,7 @@ enum class OpStep {
   kHalted = 4,
   kRebranched = 5,
   kVolumeDeleted = 6,
+  kPasswordSet = 7,  // modify: the engine has the new master password
 };
 
 enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };
@@ -66,7 +67,8 @@ struct Operation {
   int64_t id = 0;            // assigned by Begin
   OpKind kind = OpKind::kCreate;
   std::string target;        // the cluster's (or, for instance operations, the instance's) id
-  std::string ref;           // backtrack: its BacktrackIdentifier; clone: the source cluster
+  std::string ref;           // backtrack: its BacktrackIdentifier; clone: the source cluster;
+                             // modify: the metadata it writes (ModifyChangeText)
   int64_t arg_ns = 0;        // backtrack: BacktrackTo; clone: the moment of the source
   OpState state = OpState::kRunning;
   OpStep step = OpStep::kRequested;  // the last step done

@@ -93,6 +93,14 @@ inline std::string Uuid() {
   return s;
 }
 
+// A modify's metadata change as the journal keeps it (operations.ref): "window=N" and/or
+// "protection=0|1", comma-separated; and its application to a row.
+std::string ModifyChangeText(std::optional<int64_t> window_s, std::optional<bool> protection);
+Status ParseModifyChangeText(const std::string& text, std::optional<int64_t>* window_s,
+                             std::optional<bool>* protection);
+void ApplyModifyChange(std::optional<int64_t> window_s, std::optional<bool> protection,
+                       ClusterRow* row);
+
 // RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
 // two consecutive hyphens. Failure: InvalidParameterValue naming `what`.
 Status ValidateIdentifier(const std::string& id, const char* what);
@@ -349,6 +357,8 @@ class ClusterService::Impl {
   // Settles the unfinished operations of the journal: each cluster's one is returned by
   // cluster id (create, clone, delete, backtrack), instance ones by instance id; the others
   // (modify, reboot, create_instance: rewindd's start redoes what they did) end failed.
+  // A modify cut short after its password was set: its journaled metadata change is written.
+  Status FinishModify(Operation* op);
   Status SettleJournal(std::map<std::string, Operation>* by_cluster,
                        std::map<std::string, Operation>* by_instance);
   // Brings one cluster back: resumes or rolls back its unfinished operation, mounts and

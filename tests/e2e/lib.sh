@@ -211,7 +211,14 @@ assert_restarted_by_rewindd() {
   local new; new=$(mariadbd_of "$1")
   [ -n "$new" ] || die "no mariadbd of $1 runs"
   [ "$new" != "$2" ] || die "$1's mariadbd is still the old one ($2)"
-  [ ! -d "/proc/$2" ] || die "$1's old mariadbd $2 still runs"
+  # Killed, it may linger a moment as a zombie until init reaps it: that is not running.
+  local state=""
+  for _ in $(seq 1 50); do
+    state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$2/stat" 2>/dev/null) || state=""
+    case "$state" in ""|Z|X) break ;; esac
+    sleep 0.2
+  done
+  case "$state" in ""|Z|X) ;; *) die "$1's old mariadbd $2 still runs (state $state)" ;; esac
   [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$new/stat")" = "$REWINDD_PID" ] ||
     die "$1's mariadbd $new was not started by rewindd ($REWINDD_PID)"
 }
