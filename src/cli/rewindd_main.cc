@@ -585,8 +585,9 @@ int Run(int argc, char** argv) {
       ASSIGN_OR_RETURN(store::Lsn lsn, svc_for_shipper->SnapshotMetadata(path, changes));
       return lsn.value;
     };
-    // Each engine's run/ID/root.password (when the engine keeps one there): a restored
-    // cluster's mariadbd cannot be managed without it.
+    // Each engine's run/ID/root.password (when the engine keeps one there) and each cluster
+    // snapshot's snapshots/ID.root-password: a restored cluster's mariadbd, or one restored
+    // from a snapshot, cannot be managed without it.
     source.data_dir = dir;
     source.aux_files = [dir] {
       std::vector<std::string> files;
@@ -594,6 +595,10 @@ int Run(int argc, char** argv) {
       for (const auto& e : std::filesystem::directory_iterator(dir + "/run", it_ec)) {
         const std::string rel = "run/" + e.path().filename().string() + "/root.password";
         if (std::filesystem::exists(dir + "/" + rel, it_ec)) files.push_back(rel);
+      }
+      for (const auto& e : std::filesystem::directory_iterator(dir + "/snapshots", it_ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.ends_with(".root-password")) files.push_back("snapshots/" + name);
       }
       return files;
     };

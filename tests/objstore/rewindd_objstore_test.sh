@@ -202,6 +202,12 @@ stop_writer
 sleep 2
 check_bucket
 
+log "a cluster snapshot before the loss: its root password travels with meta.db"
+SNAP_ROWS=$(sql obj "SELECT COUNT(*) FROM t")
+aws_rds create-db-cluster-snapshot --db-cluster-identifier obj \
+  --db-cluster-snapshot-identifier objsnap >/dev/null
+aws_rds wait db-cluster-snapshot-available --db-cluster-snapshot-identifier objsnap
+
 log "machine loss under writes: kill -9, the data dir gone, --restore into a new one"
 start_writer 400000
 sleep 3
@@ -210,7 +216,7 @@ sleep 2.5
 e2e_stop KILL
 stop_writer
 N_ALL=$(wc -l < "$ACKED")
-for pidfile in "$DATA"/run/*/mariadbd.pid; do  # the lost machine's engines and mounts
+for pidfile in "$DATA"/run/*/mariadbd/mariadbd.pid; do  # the lost machine's engines and mounts
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--defaults-file=$E2E_DIR/"; then
@@ -235,4 +241,15 @@ MISSING=$(head -n "$N_EARLY" "$ACKED" | sort | comm -23 - "$PRESENT" | wc -l)
 LOST=$(sort "$ACKED" | comm -23 - "$PRESENT" | wc -l)
 log "restore: all $N_EARLY rows acknowledged 2.5 s before the loss are there; of the $N_ALL" \
   "acknowledged, $LOST (the last moments) are not"
+
+log "the snapshot taken before the loss restores on the new data dir"
+aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier fromsnap \
+  --snapshot-identifier objsnap --engine aurora-mysql >/dev/null
+wait_available fromsnap
+aws_rds create-db-instance --db-instance-identifier fromsnap-1 --db-cluster-identifier fromsnap \
+  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+wait_instance fromsnap-1
+wait_sql fromsnap
+got=$(sql fromsnap "SELECT COUNT(*) FROM t")
+[ "$got" = "$SNAP_ROWS" ] || die "the restored snapshot has $got rows, the snapshot had $SNAP_ROWS"
 log "PASS"
