@@ -71,13 +71,7 @@ expect_aws_error DBClusterNotFoundFault describe-db-clusters --db-cluster-identi
 
 log "change data after the snapshot; restore shows the snapshot's data"
 sql src "INSERT INTO t VALUES (3,'three'); DELETE FROM t WHERE id = 1"
-aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier restored \
-  --snapshot-identifier snap1 --engine aurora-mysql >/dev/null
-wait_available restored
-aws_rds create-db-instance --db-instance-identifier restored-1 --db-cluster-identifier restored \
-  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
-wait_instance restored-1
-wait_sql restored
+restore_snapshot_with_writer restored snap1
 [ "$(sql restored "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "1,2" ] ||
   die "restored shows $(sql restored "SELECT GROUP_CONCAT(id ORDER BY id) FROM t"), not the snapshot's 1,2"
 [ "$(sql src "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "2,3" ] || die "source changed"
@@ -116,13 +110,7 @@ aws_rds delete-db-cluster --db-cluster-identifier src --final-db-snapshot-identi
 wait_cluster_gone src
 [ "$(snap_field src-final Status)" = available ] || die "final snapshot not available"
 [ "$(snap_field src-final DBClusterIdentifier)" = src ] || die "final snapshot's cluster"
-aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier from-final \
-  --snapshot-identifier src-final --engine aurora-mysql >/dev/null
-wait_available from-final
-aws_rds create-db-instance --db-instance-identifier from-final-1 --db-cluster-identifier from-final \
-  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
-wait_instance from-final-1
-wait_sql from-final
+restore_snapshot_with_writer from-final src-final
 [ "$(sql from-final "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")" = "2,3" ] ||
   die "the final snapshot restores $(sql from-final "SELECT GROUP_CONCAT(id ORDER BY id) FROM t")"
 

@@ -243,13 +243,7 @@ log "restore: all $N_EARLY rows acknowledged 2.5 s before the loss are there; of
   "acknowledged, $LOST (the last moments) are not"
 
 log "the snapshot taken before the loss restores on the new data dir"
-aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier fromsnap \
-  --snapshot-identifier objsnap --engine aurora-mysql >/dev/null
-wait_available fromsnap
-aws_rds create-db-instance --db-instance-identifier fromsnap-1 --db-cluster-identifier fromsnap \
-  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
-wait_instance fromsnap-1
-wait_sql fromsnap
+restore_snapshot_with_writer fromsnap objsnap
 got=$(sql fromsnap "SELECT COUNT(*) FROM t")
 [ "$got" = "$SNAP_ROWS" ] || die "the restored snapshot has $got rows, the snapshot had $SNAP_ROWS"
 log "PASS"
