@@ -146,4 +146,39 @@ expect_aws_error DBClusterSnapshotNotFoundFault describe-db-cluster-snapshots \
   --db-cluster-snapshot-identifier over-budget
 pins=$(curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk '$1 == "rewind_store_pins" { print $2 }')
 [ "${pins:-0}" = 2 ] || die "a refused snapshot changed the pins to '${pins:-}'"
+log "a snapshot outlives a 60-second backtrack window the cleaner keeps trimming, and its cluster"
+e2e_stop TERM
+REWINDD_ARGS="--clean-interval 1000" e2e_start
+create_cluster_with_writer win 60
+wait_sql win
+sql win "CREATE TABLE w (id INT PRIMARY KEY, v VARCHAR(200));
+  INSERT INTO w SELECT seq, REPEAT('a', 200) FROM seq_1_to_3000"
+SUM_AT_SNAP=$(sql win "CHECKSUM TABLE w" | awk '{ print $2 }')
+aws_rds create-db-cluster-snapshot --db-cluster-identifier win \
+  --db-cluster-snapshot-identifier win-snap >/dev/null
+aws_rds wait db-cluster-snapshot-available --db-cluster-snapshot-identifier win-snap
+SNAP_AT=$(date -d "$(snap_field win-snap SnapshotCreateTime)" +%s)
+round=0  # every page rewritten again and again until the window has moved past the snapshot
+while :; do
+  round=$((round + 1))
+  sql win "UPDATE w SET v = REPEAT('$((round % 10))', 200)"
+  EARLIEST=$(date -d "$(cluster_field win EarliestBacktrackTime)" +%s)
+  [ "$EARLIEST" -le $((SNAP_AT + 5)) ] || break
+  [ "$round" -lt 150 ] || break
+  sleep 1
+done
+[ "$EARLIEST" -gt "$SNAP_AT" ] ||
+  die "the window still reaches the snapshot ($EARLIEST <= $SNAP_AT): the test proves nothing"
+aws_rds delete-db-instance --db-instance-identifier win-1 >/dev/null
+wait_instance_gone win-1
+aws_rds delete-db-cluster --db-cluster-identifier win --skip-final-snapshot >/dev/null
+wait_cluster_gone win
+restore_snapshot_with_writer win-back win-snap
+got=$(sql win-back "CHECKSUM TABLE w" | awk '{ print $2 }')
+[ "$got" = "$SUM_AT_SNAP" ] ||
+  die "restored from win-snap: checksum $got, the snapshot's was $SUM_AT_SNAP"
+log "   EarliestBacktrackTime passed the snapshot by $((EARLIEST - SNAP_AT)) s; restored data intact"
+aws_rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier win-snap >/dev/null
+aws_rds wait db-cluster-snapshot-deleted --db-cluster-snapshot-identifier win-snap
+
 log "PASS"
