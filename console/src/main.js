@@ -407,6 +407,7 @@ async function showCluster(name) {
     // follows the status until it settles.
     const lifecycle = c.status === 'available' || c.status === 'stopped'
       ? h('button', { id: 'do-stop-start', type: 'button', onclick: async (e) => {
+        if (c.status === 'available' && !window.confirm(`Stop ${c.id}? Its mariadbd stops and every connection is dropped until it is started again.`)) return;
         e.target.disabled = true;
         try {
           await (c.status === 'available' ? api.stopCluster(c.id) : api.startCluster(c.id));
