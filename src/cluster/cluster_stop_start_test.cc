@@ -165,7 +165,7 @@ TEST_F(StopStartTest, AStoppedClusterCanBeClonedToAPointInTime) {
   ExpectStopped();
 }
 
-TEST_F(StopStartTest, AStoppedClusterWithoutInstancesIsDeleted) {
+TEST_F(StopStartTest, AStoppedClusterWithoutInstancesIsDeletedKeepingAFinalSnapshot) {
   ASSERT_TRUE(svc_->CreateCluster([] {
                     CreateClusterRequest r = CreateC1();
                     r.id = "c3";
@@ -179,11 +179,15 @@ TEST_F(StopStartTest, AStoppedClusterWithoutInstancesIsDeleted) {
   EXPECT_FALSE(IsMountPoint(dir_.path() + "/mnt/c3"));
   DeleteClusterRequest del;
   del.id = "c3";
-  del.skip_final_snapshot = true;
-  ASSERT_TRUE(svc_->DeleteCluster(del).ok());
+  del.final_snapshot_id = "c3-final";
+  auto deleted = svc_->DeleteCluster(del);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   svc_->WaitIdle();
   EXPECT_EQ("absent", StatusOf(*svc_, "c3"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/mnt/c3"));
+  auto snaps = svc_->DescribeSnapshots(std::string("c3-final"), std::nullopt);
+  ASSERT_TRUE(snaps.ok()) << snaps.status().ToString();
+  EXPECT_EQ("c3", snaps->front().cluster_id);
 }
 
 TEST_F(StopStartTest, AStoppedClusterStaysStoppedAcrossARestart) {
