@@ -225,6 +225,29 @@ TEST_F(StopStartTest, AStartWhoseEngineCannotStartIsRolledBackToStopped) {
   ExpectJournalSettled(dir_.path());
 }
 
+TEST_F(StopStartTest, AStopJournaledButNeverBegunEndsFailedAndChangesNothing) {
+  // A crash between the journal's row and the status write: the row is all there is.
+  svc_.reset();
+  {
+    auto meta = MetaDb::Open(dir_.path() + "/meta.db");
+    ASSERT_TRUE(meta.ok());
+    OpJournal journal(meta->get());
+    Operation op{.kind = OpKind::kStop, .target = "c1"};
+    ASSERT_TRUE(journal.Begin(&op).ok());
+  }
+  DetachMounts(dir_.path());
+  Open();
+  svc_->WaitIdle();
+  ExpectServing();
+  ExpectJournalSettled(dir_.path());
+  auto meta = MetaDb::Open(dir_.path() + "/meta.db");
+  ASSERT_TRUE(meta.ok());
+  auto history = OpJournal(meta->get()).History("c1", 1);
+  ASSERT_TRUE(history.ok() && !history->empty());
+  EXPECT_EQ(OpKind::kStop, history->front().kind);
+  EXPECT_EQ(OpState::kFailed, history->front().state);
+}
+
 // ---- A crash at every failpoint of stop and start ----
 
 // Create c1 with its writer and data "kept", stop it, start it. Any failure aborts (the death
