@@ -57,6 +57,8 @@ const id = (s) => encodeURIComponent(s);
 export const clusters = () => call('GET', 'clusters');
 export const cluster = (name) => call('GET', `clusters/${id(name)}`);
 export const activity = (name) => call('GET', `clusters/${id(name)}/activity`);
+export const stopCluster = (name) => call('POST', `clusters/${id(name)}/stop`, {});
+export const startCluster = (name) => call('POST', `clusters/${id(name)}/start`, {});
 export const backtrack = (name, toIso) => call('POST', `clusters/${id(name)}/backtrack`, { to: toIso });
 export const clone = (name, newId, atIso) =>
   call('POST', `clusters/${id(name)}/clone`, { new_id: newId, at: atIso });

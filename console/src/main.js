@@ -403,7 +403,21 @@ async function showCluster(name) {
   function renderData(detail, act) {
     const c = detail.cluster;
     current = c;
-    document.getElementById('cluster-status').replaceChildren(statusBadge(c.status));
+    // Stop (when available) or start (when stopped), as the RDS console offers; the page then
+    // follows the status until it settles.
+    const lifecycle = c.status === 'available' || c.status === 'stopped'
+      ? h('button', { id: 'do-stop-start', type: 'button', onclick: async (e) => {
+        if (c.status === 'available' && !window.confirm(`Stop ${c.id}? Its mariadbd stops and every connection is dropped until it is started again.`)) return;
+        e.target.disabled = true;
+        try {
+          await (c.status === 'available' ? api.stopCluster(c.id) : api.startCluster(c.id));
+          await followStatus(c.status === 'available' ? 'stopped' : 'available');
+        } catch (err) {
+          failed(err, error);
+        }
+      } }, c.status === 'available' ? 'Stop' : 'Start')
+      : null;
+    document.getElementById('cluster-status').replaceChildren(statusBadge(c.status), ' ', lifecycle ?? '');
     summary.replaceChildren(
       h('dt', {}, 'Endpoint'), h('dd', { class: 'mono' }, c.endpoint ? `${c.endpoint}:${c.port}` : '—'),
       h('dt', {}, 'Writer'), h('dd', { class: 'mono' }, c.writer ?? '—',
@@ -451,6 +465,17 @@ async function showCluster(name) {
       chartBox.dataset.loaded = 'true';
     } catch (err) {
       failed(err, error);
+    }
+  }
+
+  // Reloads the page's data until the cluster's status is `want` (a stop or start settling),
+  // or leaves a status of neither kind (a start rolled back, a failure).
+  async function followStatus(want) {
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await load();
+      const st = current && current.status;
+      if (st === want || !['stopping', 'starting'].includes(st)) return;
     }
   }
 

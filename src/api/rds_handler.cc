@@ -174,6 +174,9 @@ std::string_view AuroraStatusWord(cluster::ClusterStatus status) {
     case ClusterStatus::kBacktracking: return "backtracking";
     case ClusterStatus::kDeleting: return "deleting";
     case ClusterStatus::kFailed: return "failed";
+    case ClusterStatus::kStopping: return "stopping";
+    case ClusterStatus::kStopped: return "stopped";
+    case ClusterStatus::kStarting: return "starting";
   }
   return "failed";
 }
@@ -186,6 +189,9 @@ std::string_view AuroraStatusWord(cluster::InstanceStatus status) {
     case InstanceStatus::kRebooting: return "rebooting";
     case InstanceStatus::kDeleting: return "deleting";
     case InstanceStatus::kFailed: return "failed";
+    case InstanceStatus::kStopping: return "stopping";
+    case InstanceStatus::kStopped: return "stopped";
+    case InstanceStatus::kStarting: return "starting";
   }
   return "failed";
 }
@@ -375,6 +381,8 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
       {"AddTagsToResource", {"ResourceName", "Tags"}},
       {"ListTagsForResource", {"ResourceName", "Filters"}},
       {"RemoveTagsFromResource", {"ResourceName", "TagKeys"}},
+      {"StopDBCluster", {"DBClusterIdentifier"}},
+      {"StartDBCluster", {"DBClusterIdentifier"}},
   };
   for (const auto& [name, params] : kTable) {
     if (name == action) return &params;
@@ -791,6 +799,14 @@ std::string RenderEventMessage(cluster::EventKind kind, const std::string& sourc
     case EventKind::kInstanceDeleted: return "DB instance deleted";
     case EventKind::kInstanceDeletionFailed: return "DB instance deletion failed: " + detail;
     case EventKind::kTableRestored: return "Table " + detail;
+    // Aurora's RDS-EVENT-0150, 0151 and 0152 (cluster), 0087 and 0088 (instance).
+    case EventKind::kClusterStopped: return "DB cluster stopped";
+    case EventKind::kClusterStarted: return "DB cluster started";
+    case EventKind::kClusterStopFailed: return "DB cluster stop failed: " + detail;
+    case EventKind::kClusterStartFailed:
+      return "DB cluster start failed, the cluster is stopped again: " + detail;
+    case EventKind::kInstanceStopped: return "DB instance stopped";
+    case EventKind::kInstanceStarted: return "DB instance started";
   }
   return detail;
 }
@@ -824,13 +840,14 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "RemoveTagsFromResource",   "DescribeDBClusterActivity",
       "CreateDBClusterSnapshot",  "DescribeDBClusterSnapshots",
       "DeleteDBClusterSnapshot",  "CopyDBClusterSnapshot",
-      "RestoreDBClusterFromSnapshot"};
+      "RestoreDBClusterFromSnapshot", "StopDBCluster",
+      "StartDBCluster"};
   return kActions;
 }
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   using Method = ApiResult<ApiResponse> (RdsHandler::*)(const FormParams&);
-  static const std::array<std::pair<std::string_view, Method>, 21> kDispatch = {{
+  static const std::array<std::pair<std::string_view, Method>, 23> kDispatch = {{
       {"CreateDBCluster", &RdsHandler::CreateDBCluster},
       {"DescribeDBClusters", &RdsHandler::DescribeDBClusters},
       {"ModifyDBCluster", &RdsHandler::ModifyDBCluster},
@@ -852,6 +869,8 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"DeleteDBClusterSnapshot", &RdsHandler::DeleteDBClusterSnapshot},
       {"CopyDBClusterSnapshot", &RdsHandler::CopyDBClusterSnapshot},
       {"RestoreDBClusterFromSnapshot", &RdsHandler::RestoreDBClusterFromSnapshot},
+      {"StopDBCluster", &RdsHandler::StopDBCluster},
+      {"StartDBCluster", &RdsHandler::StartDBCluster},
   }};
   for (const auto& [name, method] : kDispatch) {
     if (name != request.action) continue;

@@ -7,7 +7,8 @@
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
 // ListTagsForResource, RemoveTagsFromResource, CreateDBClusterSnapshot,
 // DescribeDBClusterSnapshots (manual snapshots only), DeleteDBClusterSnapshot,
-// CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, and Rewind's own DescribeDBClusterActivity (RDS
+// CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, StopDBCluster, StartDBCluster
+// (lifecycle_handler.cc), and Rewind's own DescribeDBClusterActivity (RDS
 // has no such action; it follows the Query-API style of the others). Anything else is answered
 // with InvalidAction.
 //
@@ -194,6 +195,9 @@ class RdsHandler : public ApiHandler {
   ApiResult<ApiResponse> DeleteDBClusterSnapshot(const FormParams& p);
   ApiResult<ApiResponse> CopyDBClusterSnapshot(const FormParams& p);
   ApiResult<ApiResponse> RestoreDBClusterFromSnapshot(const FormParams& p);
+  // lifecycle_handler.cc
+  ApiResult<ApiResponse> StopDBCluster(const FormParams& p);
+  ApiResult<ApiResponse> StartDBCluster(const FormParams& p);
   // A DBClusterSnapshot result (Create, Delete, Copy), or the refusal.
   ApiResult<ApiResponse> SnapshotAnswer(const Result<cluster::SnapshotView>& s) const;
 

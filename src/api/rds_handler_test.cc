@@ -120,6 +120,17 @@ TEST(RdsHandlerEvents, KindsAreRenderedInAurorasWords) {
                                    .find("smaller than the target Backtrack window"));
   // Older rows (kind 0) keep their stored text.
   EXPECT_EQ("uploads failing", RenderEventMessage(EventKind::kMessage, "c", "uploads failing"));
+  // Stop and start: RDS-EVENT-0150, 0151, 0152, 0087, 0088.
+  EXPECT_EQ("DB cluster stopped", RenderEventMessage(EventKind::kClusterStopped, "c", ""));
+  EXPECT_EQ("DB cluster started", RenderEventMessage(EventKind::kClusterStarted, "c", ""));
+  EXPECT_EQ("DB cluster stop failed: busy",
+            RenderEventMessage(EventKind::kClusterStopFailed, "c", "busy"));
+  EXPECT_NE(std::string::npos,
+            RenderEventMessage(EventKind::kClusterStartFailed, "c", "no disk").find("no disk"));
+  EXPECT_EQ("DB instance stopped", RenderEventMessage(EventKind::kInstanceStopped, "i", ""));
+  EXPECT_EQ("DB instance started", RenderEventMessage(EventKind::kInstanceStarted, "i", ""));
+  EXPECT_STREQ("db-instance", cluster::EventSourceType(EventKind::kInstanceStopped));
+  EXPECT_STREQ("db-cluster", cluster::EventSourceType(EventKind::kClusterStopped));
 }
 
 TEST(RdsHandlerStatus, StatesAreShownInAurorasWords) {
@@ -136,6 +147,12 @@ TEST(RdsHandlerStatus, StatesAreShownInAurorasWords) {
   EXPECT_EQ("rebooting", AuroraStatusWord(InstanceStatus::kRebooting));
   EXPECT_EQ("deleting", AuroraStatusWord(InstanceStatus::kDeleting));
   EXPECT_EQ("failed", AuroraStatusWord(InstanceStatus::kFailed));
+  EXPECT_EQ("stopping", AuroraStatusWord(ClusterStatus::kStopping));
+  EXPECT_EQ("stopped", AuroraStatusWord(ClusterStatus::kStopped));
+  EXPECT_EQ("starting", AuroraStatusWord(ClusterStatus::kStarting));
+  EXPECT_EQ("stopping", AuroraStatusWord(InstanceStatus::kStopping));
+  EXPECT_EQ("stopped", AuroraStatusWord(InstanceStatus::kStopped));
+  EXPECT_EQ("starting", AuroraStatusWord(InstanceStatus::kStarting));
   EXPECT_EQ("pending", AuroraStatusWord(BacktrackStatus::kPending));
   EXPECT_EQ("applying", AuroraStatusWord(BacktrackStatus::kApplying));
   EXPECT_EQ("completed", AuroraStatusWord(BacktrackStatus::kCompleted));
@@ -550,6 +567,17 @@ TEST_F(RdsHandlerServiceTest, NotFoundFaults) {
   ExpectError(Call("CreateDBInstance", "DBInstanceIdentifier=i&DBInstanceClass=db.r5.large"
                                        "&Engine=aurora-mysql&DBClusterIdentifier=nope"),
               404, "DBClusterNotFoundFault");
+}
+
+TEST_F(RdsHandlerServiceTest, StopAndStartFaults) {
+  ExpectError(Call("StopDBCluster", "DBClusterIdentifier=nope"), 404, "DBClusterNotFoundFault",
+              "nope");
+  ExpectError(Call("StartDBCluster",
+                   "DBClusterIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3Acluster%3Anope"),
+              404, "DBClusterNotFoundFault", "nope");
+  ExpectError(Call("StopDBCluster"), 400, "MissingParameter", "DBClusterIdentifier");
+  ExpectError(Call("StartDBCluster", "DBClusterIdentifier=lab&Force=true"), 400,
+              "InvalidParameterValue", "Force");
 }
 
 TEST_F(RdsHandlerServiceTest, ServiceRefusalsBeforeAnythingIsCreated) {

@@ -12,6 +12,8 @@
 //   show CLUSTER                            one cluster: endpoint, window, deletion
 //                                           protection, tags
 //   protect CLUSTER on|off                  deletion protection (modify-db-cluster)
+//   stop CLUSTER | start CLUSTER            stop-db-cluster / start-db-cluster; waits until
+//                                           stopped / available
 //   tag CLUSTER KEY=VALUE...                adds or changes tags (add-tags-to-resource)
 //   untag CLUSTER KEY...                    removes tags (remove-tags-from-resource)
 //   time-travel CLUSTER --at TIME [--minutes N] | --list | --stop [ID]
@@ -64,6 +66,7 @@ int Usage() {
                "  history CLUSTER\n"
                "  show CLUSTER\n"
                "  protect CLUSTER on|off\n"
+               "  stop CLUSTER | start CLUSTER\n"
                "  tag CLUSTER KEY=VALUE...\n"
                "  untag CLUSTER KEY...\n"
                "  time-travel CLUSTER --at TIME [--minutes N]\n"
@@ -83,11 +86,14 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Polls describe-db-clusters until the cluster's status is `want` (or failed).
+// Polls describe-db-clusters until the cluster's status is `want` (or failed, or
+// `rolled_back` after another status: an operation undone, as a start that failed).
 Result<std::string> WaitClusterStatus(RdsClient& rds, const std::string& id,
                                       const std::string& want, double timeout_s,
-                                      std::chrono::steady_clock::time_point t0) {
+                                      std::chrono::steady_clock::time_point t0,
+                                      const std::string& rolled_back = "") {
   std::string last;
+  bool seen_other = false;
   while (Seconds(t0) < timeout_s) {
     auto r = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
     if (!r.ok()) return r.status();
@@ -99,6 +105,10 @@ Result<std::string> WaitClusterStatus(RdsClient& rds, const std::string& id,
     }
     if (st == want) return st;
     if (st == "failed") return Status::FailedPrecondition(id + " failed; see `rewind history`");
+    if (!rolled_back.empty() && st == rolled_back && seen_other) {
+      return Status::FailedPrecondition(id + " is " + st + " again; see `rewind history`");
+    }
+    seen_other = seen_other || st != rolled_back;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return Status::Unavailable("timed out waiting for " + id + " to be " + want);
@@ -193,6 +203,20 @@ int Protect(RdsClient& rds, const std::string& id, const std::string& on_off) {
                                         {"DeletionProtection", on_off == "on" ? "true" : "false"}});
   if (!r.ok()) return Fail(r.status());
   std::printf("Deletion protection of %s: %s\n", id.c_str(), on_off.c_str());
+  return 0;
+}
+
+// `stop` / `start` of a cluster (stop-db-cluster / start-db-cluster), waited for: stopped, or
+// available (a start that fails leaves it stopped: reported as a failure).
+int StopStart(RdsClient& rds, const std::string& id, bool stop) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = rds.Call(stop ? "StopDBCluster" : "StartDBCluster", {{"DBClusterIdentifier", id}});
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%s %s\n", stop ? "Stopping" : "Starting", id.c_str());
+  auto done = stop ? WaitClusterStatus(rds, id, "stopped", 600, t0)
+                   : WaitClusterStatus(rds, id, "available", 600, t0, "stopped");
+  if (!done.ok()) return Fail(done.status());
+  std::printf("%s is %s (%.1fs)\n", id.c_str(), done->c_str(), Seconds(t0));
   return 0;
 }
 
@@ -666,6 +690,9 @@ int main(int argc, char** argv) {
   if (cmd == "activity" && args.size() == 2) return Activity(rds, args[1], from, to, step, format);
   if (cmd == "show" && args.size() == 2) return Show(rds, args[1]);
   if (cmd == "protect" && args.size() == 3) return Protect(rds, args[1], args[2]);
+  if ((cmd == "stop" || cmd == "start") && args.size() == 2) {
+    return StopStart(rds, args[1], cmd == "stop");
+  }
   if ((cmd == "tag" || cmd == "untag") && args.size() >= 3) {
     return Tag(rds, args[1], std::vector<std::string>(args.begin() + 2, args.end()),
                cmd == "tag");

@@ -4,10 +4,10 @@ namespace rwd::cluster {
 
 const char* EventSourceType(EventKind kind) {
   const int k = static_cast<int>(kind);
-  return k >= static_cast<int>(EventKind::kInstanceCreated) &&
-                 k <= static_cast<int>(EventKind::kInstanceDeletionFailed)
-             ? "db-instance"
-             : "db-cluster";
+  const bool instance = (k >= static_cast<int>(EventKind::kInstanceCreated) &&
+                        k <= static_cast<int>(EventKind::kInstanceDeletionFailed)) ||
+                       kind == EventKind::kInstanceStopped || kind == EventKind::kInstanceStarted;
+  return instance ? "db-instance" : "db-cluster";
 }
 
 const char* EventCategories(EventKind kind) {
@@ -39,7 +39,14 @@ const char* EventCategories(EventKind kind) {
     case EventKind::kInstanceRecovered:
     case EventKind::kInstanceRestartedAfterExit:
       return "availability";
-    case EventKind::kTableRestored: return "notification";
+    case EventKind::kTableRestored:
+    case EventKind::kClusterStopped:
+    case EventKind::kClusterStarted:
+    case EventKind::kClusterStopFailed:
+    case EventKind::kClusterStartFailed:
+    case EventKind::kInstanceStopped:
+    case EventKind::kInstanceStarted:
+      return "notification";
   }
   return "";
 }

@@ -32,8 +32,14 @@ enum class EventKind {
   kInstanceDeleted = 20,
   kInstanceDeletionFailed = 21,  // detail: why
   kTableRestored = 22,           // detail: which tables, to when, how (TimeTravel::RestoreTable)
+  kClusterStopped = 23,          // StopDBCluster done
+  kClusterStarted = 24,          // StartDBCluster done
+  kClusterStopFailed = 25,       // detail: why (the cluster serves on)
+  kClusterStartFailed = 26,      // detail: why (the cluster stays stopped)
+  kInstanceStopped = 27,         // its engine stopped with its cluster
+  kInstanceStarted = 28,         // its engine started with its cluster
 };
-inline constexpr int kMaxEventKind = 22;
+inline constexpr int kMaxEventKind = 28;
 
 // The source type ("db-cluster" or "db-instance") and the comma-separated event categories of
 // an event of `kind` (kMessage: a cluster's, with the categories its caller gives).

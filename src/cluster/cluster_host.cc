@@ -27,6 +27,16 @@ Status FreshPrivateDir(const std::string& dir) {
   return Status::Ok();
 }
 
+// A mount at `dir` while the host holds none is not ours: left by a rewindd that died. Detached
+// (lazily: a process still inside it keeps its view) so that nothing stays mounted there.
+Status DetachStaleMount(const std::string& dir) {
+  if (!IsMountPoint(dir)) return Status::Ok();
+  if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
+    return Status::FromErrno(errno, "detaching stale mount " + dir);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 ClusterHost::ClusterHost(HostConfig config, store::VolumeId volume)
@@ -69,12 +79,7 @@ Status ClusterHost::MountHead() {
   std::filesystem::create_directories(dir, ec);
   // The bare mountpoint (seen while unmounted) is as private as the rest.
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-  if (IsMountPoint(dir)) {
-    // Not ours (we hold no Mount): left by a rewindd that died. Detach it to mount again.
-    if (::umount2(dir.c_str(), MNT_DETACH) != 0) {
-      return Status::FromErrno(errno, "detaching stale mount " + dir);
-    }
-  }
+  RETURN_IF_ERROR(DetachStaleMount(dir));
   ASSIGN_OR_RETURN(store::VolumeInfo vol, Volume());
   ASSIGN_OR_RETURN(mount_, fs::Mount::Start(config_.store, vol.head, dir, config_.mount_options));
   return Status::Ok();
@@ -161,7 +166,7 @@ Status ClusterHost::Halt(HaltMode mode) {
     Status s = mode == HaltMode::kKill ? engine_->Kill() : engine_->Stop();
     if (!s.ok()) return s.WithContext("stopping the engine");
   }
-  if (!mount_) return Status::Ok();
+  if (!mount_) return DetachStaleMount(config_.mount_dir);
   // Stop leaves the Mount object inert (it never touches the path again), so destroying it
   // cannot unmount whatever is mounted there later.
   Status s = mount_->Stop();

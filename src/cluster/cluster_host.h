@@ -105,7 +105,8 @@ class ClusterHost {
   // Graceful stop of the engine (kept as an object: Serve starts it again). OK if none runs.
   // Failure: the engine's (it still runs).
   Status StopEngine();
-  // Stops the engine (`mode`) and then unmounts. Success: nothing runs, nothing is mounted.
+  // Stops the engine (`mode`) and then unmounts (or, holding no mount, detaches one a dead
+  // rewindd left at the mount dir). Success: nothing runs, nothing is mounted.
   // Failure to stop the engine: nothing else is done (the mount stays; serving() tells whether
   // the engine still runs). Failure to unmount (busy: detached, connection aborted): the engine
   // is stopped and the mount is gone all the same; the status says what happened.

@@ -158,8 +158,12 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   };
   if (kind != StartKind::kCreate) {
     // Deleted, or changed by another operation, since this was asked.
+    // A retry queued before its cluster was stopped must not start it again.
     if (!cur.ok() || !*cur || (*cur)->status == InstanceStatus::kDeleting ||
-        (*cur)->status == InstanceStatus::kCreating) {
+        (*cur)->status == InstanceStatus::kCreating ||
+        (*cur)->status == InstanceStatus::kStopping ||
+        (*cur)->status == InstanceStatus::kStopped ||
+        (*cur)->status == InstanceStatus::kStarting) {
       return finish(Status::FailedPrecondition("the instance changed meanwhile"));
     }
     if (kind == StartKind::kRetry && host->serving()) {

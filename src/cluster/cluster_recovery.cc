@@ -138,6 +138,8 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
       case OpKind::kDelete:
       case OpKind::kBacktrack:
       case OpKind::kRestoreSnapshot:
+      case OpKind::kStop:
+      case OpKind::kStart:
         (*by_cluster)[op.target] = op;
         break;
       case OpKind::kDeleteInstance:
@@ -206,6 +208,14 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     // volume found above shows it was.
     Async([this, restore = *op, row] { DoRestoreSnapshot(restore, row); });
     return Status::Ok();
+  }
+  if (row.status == ClusterStatus::kStopping || row.status == ClusterStatus::kStopped ||
+      row.status == ClusterStatus::kStarting) {
+    return RecoverStopStart(row, op);
+  }
+  if (op && (op->kind == OpKind::kStop || op->kind == OpKind::kStart)) {
+    SettleStopStartOp(row, &*op);
+    op.reset();
   }
   // The operation the row's status says is under way; an unfinished one of another kind was
   // overtaken (its end only was not recorded).

@@ -34,7 +34,11 @@ Status ClusterService::Impl::RaiseFloors(int64_t now, bool push) {
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
   std::set<std::string> frozen;
   for (const auto& r : rows) {
-    if (r.status != ClusterStatus::kAvailable && r.status != ClusterStatus::kFailed) frozen.insert(r.id);
+    // A stopped cluster's window keeps moving, as a running one's (cluster_stop_start.cc).
+    if (r.status != ClusterStatus::kAvailable && r.status != ClusterStatus::kFailed &&
+        r.status != ClusterStatus::kStopped) {
+      frozen.insert(r.id);
+    }
     if (r.status == ClusterStatus::kCreating && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
   }
   for (const auto& r : rows) {

@@ -129,7 +129,8 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
   if (row.status != ClusterStatus::kAvailable &&
       !(row.status == ClusterStatus::kFailed && protection_only)) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it can be modified when it is available.");
+                        "; it can be modified when it is available." +
+                        StoppedHint(row.status));
   }
   if (req.backtrack_window_s) {
     const int64_t w = *req.backtrack_window_s;
@@ -191,10 +192,17 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
   // As in Aurora, instances already being deleted do not hold the cluster back (the usual
   // clean-up is delete-db-instance then delete-db-cluster at once).
   if (auto w = impl_->WriterOf(row.id); w && w->status != InstanceStatus::kDeleting) {
-    return InvalidState("Cluster cannot be deleted, it still contains DB instances in "
-                        "non-deleting state.");
+    // A stopped cluster's instances cannot be deleted (as in Aurora): it is started first.
+    return InvalidState(
+        "Cluster cannot be deleted, it still contains DB instances in non-deleting state." +
+        std::string(row.status == ClusterStatus::kStopped
+                        ? " It is stopped: start it (StartDBCluster), delete its instances, "
+                          "then the cluster."
+                        : ""));
   }
-  if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed) {
+  // A stopped cluster without instances is deleted as it is (nothing runs, nothing mounted).
+  if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed &&
+      row.status != ClusterStatus::kStopped) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
                         "; it cannot be deleted now.");
   }
@@ -250,6 +258,12 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
                               ") doesn't match the engine name of your DB cluster (" +
                               row.engine + ").");
   }
+  if (!StoppedHint(row.status).empty()) {
+    // As in Aurora, no instance is added to a stopped cluster.
+    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
+                        "; instances can be added when it is available." +
+                        StoppedHint(row.status));
+  }
   if (impl_->WriterOf(row.id)) {
     return InvalidState("DB cluster " + row.id + " already has its writer instance; Rewind "
                         "serves one instance per cluster.");
@@ -298,6 +312,12 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   if (row.status == ClusterStatus::kBacktracking) {
     return InvalidInstanceState("DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
+  if (!StoppedHint(row.status).empty()) {
+    // As in Aurora, no instance is removed from a stopped cluster.
+    return InvalidState("DB instance " + inst->id + " cannot be deleted while its cluster " +
+                        row.id + " is " + StatusName(row.status) + "." +
+                        StoppedHint(row.status));
+  }
   Operation op{.kind = OpKind::kDeleteInstance, .target = inst->id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
   inst->status = InstanceStatus::kDeleting;
@@ -313,11 +333,12 @@ Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
+  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
   if (inst->status != InstanceStatus::kAvailable && inst->status != InstanceStatus::kFailed) {
     return InvalidInstanceState("DB instance " + inst->id + " is " + StatusName(inst->status) +
-                     "; it can be rebooted when it is available or failed.");
+                                "; it can be rebooted when it is available or failed." +
+                                StoppedHint(row.status));
   }
-  ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
   if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed) {
     return InvalidInstanceState("DB instance " + inst->id +
                                 " cannot be rebooted while its cluster is " +
@@ -349,7 +370,8 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
   }
   if (row.status != ClusterStatus::kAvailable) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it can be backtracked when it is available.");
+                        "; it can be backtracked when it is available." +
+                        StoppedHint(row.status));
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(row));
   const int64_t now = NowNs();
@@ -502,9 +524,10 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   if (existing) {
     return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
   }
-  if (src.status != ClusterStatus::kAvailable) {
+  // As in Aurora, a stopped cluster can be restored to a point in time: its volume is whole.
+  if (src.status != ClusterStatus::kAvailable && src.status != ClusterStatus::kStopped) {
     return InvalidState("Source DB cluster " + src.id + " is " + StatusName(src.status) +
-                        "; it can be cloned when it is available.");
+                        "; it can be cloned when it is available or stopped.");
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(src));
   const int64_t now = NowNs();
@@ -547,7 +570,8 @@ Result<CopyOnWriteSource> ClusterService::CopyOnWriteSourceOf(const std::string&
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(cluster_id));
   if (row.status != ClusterStatus::kAvailable) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; its past can be read when it is available.");
+                        "; its past can be read when it is available." +
+                        StoppedHint(row.status));
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(row));
   const int64_t now = impl_->store_->NowNs();

@@ -396,6 +396,22 @@ class ClusterService {
   // unless the instance is available or failed and its cluster is available or failed.
   Result<InstanceView> RebootInstance(const std::string& id);
 
+  // ---- Stop and start (cluster_stop_start.cc) ----
+  // StopDBCluster: the cluster goes "stopping" (its instances too), then, in the background,
+  // every engine stops gracefully and the volume is unmounted: "stopped". Refusals:
+  // kClusterNotFound; kInvalidClusterState unless the cluster is available;
+  // kInvalidInstanceState while one of its instances is being created, rebooted or deleted.
+  // An engine that cannot be stopped fails the stop (an event says why): available again.
+  // While stopped, what needs the engine is refused with kInvalidClusterState (modify,
+  // backtrack, instances created, deleted or rebooted, snapshots, time travel); describe, tags,
+  // activity, a point-in-time clone of it and its deletion (once it has no instance) work.
+  // A stopped cluster stays stopped across a restart of rewindd.
+  Result<ClusterView> StopCluster(const std::string& id);
+  // StartDBCluster: "starting", then the volume is mounted and the writer's engine started:
+  // "available". kInvalidClusterState unless the cluster is stopped. A start that fails is
+  // rolled back (an event says why): stopped again.
+  Result<ClusterView> StartCluster(const std::string& id);
+
   // Starts a backtrack (status "pending"); the cluster goes "backtracking" then "available".
   Result<BacktrackView> Backtrack(const BacktrackRequest& request);
   Result<std::vector<BacktrackView>> DescribeBacktracks(

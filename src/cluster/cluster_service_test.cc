@@ -20,6 +20,7 @@
 #include "cluster/meta_db.h"
 #include "cluster/op_journal.h"
 #include "cluster/cluster_test_util.h"
+#include "cluster/service_test_util.h"
 #include "cluster/stand_in_engine.h"
 #include "common/failpoint.h"
 #include "common/test_util.h"
@@ -34,49 +35,6 @@ int64_t WallNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir, StandInKnobs* knobs,
-                                                    uint64_t history_budget_bytes = 0) {
-  ServiceOptions o;
-  o.history_budget_bytes = history_budget_bytes;
-  o.data_dir = dir;
-  o.first_port = 41300;
-  o.clean_interval_ms = 0;
-  o.retry_failed_interval_ms = 0;
-  o.engine_version = "10.11.6-MariaDB-stand-in";
-  o.engine_factory = [knobs](const engine::EngineOptions& eo) {
-    return Result<std::unique_ptr<ClusterEngine>>(
-        std::unique_ptr<ClusterEngine>(new StandInEngine(eo, knobs)));
-  };
-  return ClusterService::Open(o);
-}
-
-std::string StatusOf(ClusterService& svc, const std::string& id) {
-  auto c = svc.DescribeClusters(id);
-  return c.ok() ? StatusName(c->front().status) : "absent";
-}
-std::string InstanceStatus(ClusterService& svc, const std::string& id) {
-  auto i = svc.DescribeInstances(id, std::nullopt);
-  return i.ok() ? StatusName(i->front().status) : "absent";
-}
-
-CreateClusterRequest CreateC1() {
-  CreateClusterRequest r;
-  r.id = "c1";
-  r.engine = "aurora-mysql";
-  r.master_username = "admin";
-  r.master_password = "secret-pw-1";
-  r.backtrack_window_s = 3600;
-  return r;
-}
-
-CreateInstanceRequest Writer(const std::string& id, const std::string& cluster) {
-  CreateInstanceRequest r;
-  r.id = id;
-  r.cluster_id = cluster;
-  r.instance_class = "db.r5.large";
-  return r;
 }
 
 // Every operation once, in an order that reaches every failpoint of cluster_operations.cc:
@@ -135,14 +93,6 @@ void RunEveryOperation(const std::string& dir) {
   svc.WaitIdle();
 }
 
-// Detaches every FUSE mount left under <dir>/mnt (a killed child's), so the directory can go.
-void DetachMounts(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir + "/mnt", ec)) {
-    (void)::umount2(e.path().c_str(), MNT_DETACH);  // EINVAL: not a mount point, as expected
-  }
-}
-
 struct CrashCase {
   const char* failpoint;
   // What the reopened service shows (c1's data file, statuses...), checked by Check.
@@ -161,21 +111,9 @@ TEST_P(CrashTest, TheOperationIsWholeOrAbsentAfterARestart) {
   const CrashCase& c = GetParam();
   // The child re-runs this test: it finds the parent's data dir in the environment.
   std::optional<testing::TempDir> own;
-  const char* given = std::getenv("RWD_CLUSTER_CRASH_DIR");
-  // The parent reads the (empty) failpoint list now, before the environment arms one for the
-  // child (a fresh process that reads it at its first failpoint).
-  if (given == nullptr) {
-    ASSERT_FALSE(FailpointArmed(c.failpoint));
-  }
-  if (given == nullptr) own.emplace("rewind-crash-test");
-  const std::string dir = given != nullptr ? given : own->path();
-  ::setenv("RWD_CLUSTER_CRASH_DIR", dir.c_str(), 1);
-  ::setenv("REWIND_FAILPOINTS", c.failpoint, 1);
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(RunEveryOperation(dir), ::testing::KilledBySignal(SIGKILL),
-              std::string("failpoint ") + c.failpoint);
-  ::unsetenv("REWIND_FAILPOINTS");
-  ::unsetenv("RWD_CLUSTER_CRASH_DIR");
+  const char* env = "RWD_CLUSTER_CRASH_DIR";
+  const std::string dir = CrashDir(env, c.failpoint, &own, "rewind-crash-test");
+  KillAtFailpoint(dir, env, c.failpoint, RunEveryOperation);
   {
     StandInKnobs knobs;
     auto opened = OpenService(dir, &knobs);
@@ -212,15 +150,7 @@ TEST_P(CrashTest, TheOperationIsWholeOrAbsentAfterARestart) {
     }
   }
   // Every operation the crash cut short was settled.
-  auto meta = MetaDb::Open(dir + "/meta.db");
-  ASSERT_TRUE(meta.ok());
-  OpJournal journal(meta->get());
-  auto open = journal.Unfinished();
-  ASSERT_TRUE(open.ok());
-  for (const Operation& op : *open) {
-    ADD_FAILURE() << OpKindName(op.kind) << " on " << op.target << " still running at step "
-                  << OpStepName(op.step);
-  }
+  ExpectJournalSettled(dir);
   DetachMounts(dir);
 }
 
@@ -255,11 +185,7 @@ INSTANTIATE_TEST_SUITE_P(
         CrashCase{"cluster.delete.volume_deleted", "first", "completed", "available",
                   "available", "absent"}),
     [](const ::testing::TestParamInfo<CrashCase>& info) {
-      std::string name = info.param.failpoint;
-      for (char& ch : name) {
-        if (ch == '.') ch = '_';
-      }
-      return name;
+      return FailpointTestName(info.param.failpoint);
     });
 
 // ---- Failures without a crash ----

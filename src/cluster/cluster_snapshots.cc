@@ -171,7 +171,8 @@ Result<SnapshotView> ClusterService::CreateSnapshot(const CreateSnapshotRequest&
   ASSIGN_OR_RETURN(row, impl_->GetClusterRow(row.id));  // as it is now, under the lock
   if (row.status != ClusterStatus::kAvailable) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; a snapshot can be taken when it is available.");
+                        "; a snapshot can be taken when it is available." +
+                        StoppedHint(row.status));
   }
   ASSIGN_OR_RETURN(std::string root_password, host->RootPassword());
   ASSIGN_OR_RETURN(SnapshotRow snap, impl_->TakeSnapshot(row, id, req.tags, root_password));

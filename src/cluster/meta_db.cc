@@ -172,10 +172,12 @@ void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>&
   *out = unknown;
 }
 
-constexpr std::array<const char*, 5> kClusterStatusNames = {"creating", "available",
-                                                            "backtracking", "deleting", "failed"};
-constexpr std::array<const char*, 5> kInstanceStatusNames = {"creating", "available",
-                                                             "rebooting", "deleting", "failed"};
+constexpr std::array<const char*, 8> kClusterStatusNames = {
+    "creating", "available", "backtracking", "deleting", "failed", "stopping", "stopped",
+    "starting"};
+constexpr std::array<const char*, 8> kInstanceStatusNames = {
+    "creating", "available", "rebooting", "deleting", "failed", "stopping", "stopped",
+    "starting"};
 constexpr std::array<const char*, 4> kBacktrackStatusNames = {"pending", "applying", "completed",
                                                               "failed"};
 

@@ -269,7 +269,8 @@ TEST(OpJournal, StepsAndEndsAreKeptAndUnfinishedOnesListed) {
 TEST(MetaDbStatus, NamesRoundTripAndUnknownTextReadsAsFailed) {
   for (ClusterStatus c : {ClusterStatus::kCreating, ClusterStatus::kAvailable,
                           ClusterStatus::kBacktracking, ClusterStatus::kDeleting,
-                          ClusterStatus::kFailed}) {
+                          ClusterStatus::kFailed, ClusterStatus::kStopping,
+                          ClusterStatus::kStopped, ClusterStatus::kStarting}) {
     ClusterStatus back = ClusterStatus::kCreating;
     ParseStatus(StatusName(c), &back);
     EXPECT_EQ(c, back) << StatusName(c);
@@ -277,7 +278,9 @@ TEST(MetaDbStatus, NamesRoundTripAndUnknownTextReadsAsFailed) {
   InstanceStatus i = InstanceStatus::kAvailable;
   ParseStatus("rebooting", &i);
   EXPECT_EQ(InstanceStatus::kRebooting, i);
-  ParseStatus("stopped", &i);  // a state of a newer rewindd
+  ParseStatus("stopped", &i);
+  EXPECT_EQ(InstanceStatus::kStopped, i);
+  ParseStatus("upgrading", &i);  // a state of a newer rewindd
   EXPECT_EQ(InstanceStatus::kFailed, i);
   BacktrackStatus b = BacktrackStatus::kPending;
   ParseStatus("applying", &b);

@@ -60,6 +60,8 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kCreateInstance: return "create_instance";
     case OpKind::kDeleteInstance: return "delete_instance";
     case OpKind::kRestoreSnapshot: return "restore_snapshot";
+    case OpKind::kStop: return "stop";
+    case OpKind::kStart: return "start";
   }
   return "unknown";
 }
@@ -74,6 +76,10 @@ const char* OpStepName(OpStep step) {
     case OpStep::kRebranched: return "rebranched";
     case OpStep::kVolumeDeleted: return "volume_deleted";
     case OpStep::kPasswordSet: return "password_set";
+    case OpStep::kEnginesStopped: return "engines_stopped";
+    case OpStep::kUnmounted: return "unmounted";
+    case OpStep::kMounted: return "mounted";
+    case OpStep::kEnginesStarted: return "engines_started";
   }
   return "unknown";
 }

@@ -15,6 +15,8 @@
 //   modify:           requested -> done
 //   restore_snapshot: requested (ref = the snapshot) -> volume_made (volume_id) -> prepared ->
 //                     done
+//   stop:             requested -> engines_stopped -> unmounted -> done (cluster_stop_start.cc)
+//   start:            requested -> mounted -> engines_started -> done
 // Snapshot create, copy and delete are not journalled: each is one pin record plus one meta.db
 // row, settled at Open from the two (ClusterService::Impl::SettleSnapshots); their failpoints
 // are cluster.snapshot.{secret_written,pinned}, cluster.copy_snapshot.pinned and
@@ -43,6 +45,8 @@ enum class OpKind {
   kCreateInstance = 7,
   kDeleteInstance = 8,
   kRestoreSnapshot = 9,
+  kStop = 10,   // StopDBCluster
+  kStart = 11,  // StartDBCluster
 };
 
 enum class OpStep {
@@ -54,6 +58,10 @@ enum class OpStep {
   kRebranched = 5,
   kVolumeDeleted = 6,
   kPasswordSet = 7,  // modify: the engine has the new master password
+  kEnginesStopped = 20,  // stop: every engine of the cluster stopped gracefully
+  kUnmounted = 21,       // stop: the volume is no longer mounted
+  kMounted = 22,         // start: the volume's head is mounted
+  kEnginesStarted = 23,  // start: the cluster's engines serve
 };
 
 enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };

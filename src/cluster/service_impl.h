@@ -101,6 +101,10 @@ Status ParseModifyChangeText(const std::string& text, std::optional<int64_t>* wi
 void ApplyModifyChange(std::optional<int64_t> window_s, std::optional<bool> protection,
                        ClusterRow* row);
 
+// What a refusal on a cluster in `status` adds to say what to do: for a stopped (stopping,
+// starting) cluster, to start it (or wait) first; "" for other states.
+std::string StoppedHint(ClusterStatus status);
+
 // RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
 // two consecutive hyphens. Failure: InvalidParameterValue naming `what`.
 Status ValidateIdentifier(const std::string& id, const char* what);
@@ -352,6 +356,26 @@ class ClusterService::Impl {
   void MarkClusterFailed(const std::string& id);
   // Sets the volume id of cluster `id` in its row (read, modified, written).
   Status SetClusterVolume(const std::string& id, store::VolumeId volume);
+
+  // ---- Stop and start (cluster_stop_start.cc) ----
+  // StopCluster's / StartCluster's common part, under mu_ once the row is checked: the op
+  // journaled, the statuses stopping / starting written, the background part started; returns
+  // the cluster as it is now. Failure: the journal's or SQLite's (then nothing changed).
+  Result<ClusterView> BeginStopStart(OpKind kind, ClusterRow row);
+  // Background parts of StopCluster / StartCluster (op begun, status stopping / starting).
+  void DoStop(Operation op, ClusterRow row);
+  void DoStart(Operation op, ClusterRow row);
+  // The cluster's instances (every one, whatever its status).
+  std::vector<InstanceRow> InstancesOf(const std::string& cluster_id);
+  // Every instance of the cluster not being deleted gets `status` (SaveInstanceStatus) and,
+  // if given, an `event`.
+  void SetInstancesStatus(const std::string& cluster_id, InstanceStatus status,
+                          std::optional<EventKind> event);
+  // Recover's part for a cluster stopping, stopped or starting (`op`: its unfinished one).
+  Status RecoverStopStart(ClusterRow row, std::optional<Operation> op);
+  // Ends an unfinished stop or start op from the row's status: done if its status was
+  // written, failed (nothing done) otherwise.
+  void SettleStopStartOp(const ClusterRow& row, Operation* op);
 
   // ---- Recovery (cluster_recovery.cc), called by Open before requests are served ----
   // Settles the unfinished operations of the journal: each cluster's one is returned by

@@ -5,8 +5,14 @@
 
 namespace rwd::cluster {
 
-enum class ClusterStatus { kCreating, kAvailable, kBacktracking, kDeleting, kFailed };
-enum class InstanceStatus { kCreating, kAvailable, kRebooting, kDeleting, kFailed };
+// kStopping, kStopped, kStarting: StopDBCluster / StartDBCluster (cluster_stop_start.cc); a
+// stopped cluster has no engine running and its volume unmounted, and its instances are too.
+enum class ClusterStatus {
+  kCreating, kAvailable, kBacktracking, kDeleting, kFailed, kStopping, kStopped, kStarting
+};
+enum class InstanceStatus {
+  kCreating, kAvailable, kRebooting, kDeleting, kFailed, kStopping, kStopped, kStarting
+};
 enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
 
 }  // namespace rwd::cluster

@@ -563,6 +563,13 @@ HttpResponse Console::Impl::Route(const HttpRequestInfo& req, const Session& ses
     if (action == "backtrack" && post) return Backtrack(req, id);
     if (action == "clone" && post) return Clone(req, id);
     if (action == "instances" && post) return CreateInstance(req, id);
+    if ((action == "stop" || action == "start") && post) {
+      // StopDBCluster / StartDBCluster; the page follows the status until stopped / available.
+      Result<cluster::ClusterView> c =
+          action == "stop" ? service->StopCluster(id) : service->StartCluster(id);
+      if (!c.ok()) return StatusError(c.status());
+      return JsonResponse(202, json{{"cluster", ClusterJson(*c)}});
+    }
     if (action == "query" && post) return Query(req, id);
     if (action == "diff" && get) return Diff(req, id);
     if (action == "tables" && get) return Tables(req, id);

@@ -244,6 +244,28 @@ try {
     `the clone is ready in the page: ${cloned}`);
   await shot(page, 'clone-done');
 
+  // --- stop, then start, from the cluster's page (the page follows the status) ---
+  check((await page.textContent('#do-stop-start')) === 'Stop', 'an available cluster offers Stop');
+  await page.click('#do-stop-start');
+  await page.waitForFunction(() => document.querySelector('#cluster-status .badge')?.textContent === 'stopped',
+    null, { timeout: 120_000 });
+  check((await page.textContent('#do-stop-start')) === 'Start', 'the cluster is stopped in the page, Start offered');
+  await shot(page, 'stopped');
+  await page.click('#do-stop-start');
+  await page.waitForFunction(() => document.querySelector('#cluster-status .badge')?.textContent === 'available',
+    null, { timeout: 240_000 });
+  check((await page.textContent('#do-stop-start')) === 'Stop', 'the cluster is available again in the page');
+  let answered = '';
+  for (let i = 0; i < 120 && answered !== '1'; i++) {
+    try {
+      answered = execFileSync('mysql', ['-h', env('MYSQL_HOST'), '-P', env('MYSQL_PORT'), '-u', 'masteruser',
+        `-p${env('MYSQL_PASSWORD')}`, '-N', '-B', 'mylab', '-e', 'SELECT 1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  check(answered === '1', 'the cluster answers mysql after its start from the page');
+
   // --- logout ---
   await page.click('#logout');
   await page.waitForSelector('#login-form');

@@ -42,6 +42,8 @@ declare -A OPS=(
   [delete_snapshot]="delete-db-cluster-snapshot kds<N> (made unarmed)"
   [copy_snapshot]="copy-db-cluster-snapshot kcs<N> → kcc<N> (source made unarmed)"
   [restore_snapshot]="restore-db-cluster-from-snapshot krs<N> → kr<N> (snapshot made unarmed)"
+  [stop]="stop-db-cluster km (started again unarmed)"
+  [start]="start-db-cluster km (stopped unarmed first)"
 )
 
 rows() { sql "$1" "SELECT COUNT(*) FROM t"; }
@@ -317,6 +319,49 @@ check_restore_snapshot() {
   drop_snapshot "krs$N"
 }
 
+# Stop and start, of km. km_stopped: km and km-1 are stopped, no mariadbd of km runs, and its
+# mount is gone.
+km_stopped() {
+  [ "$(status_of km)" = stopped ] || die "km is $(status_of km), not stopped"
+  [ "$(aws_rds describe-db-instances --db-instance-identifier km-1 \
+       --query 'DBInstances[0].DBInstanceStatus' --output text)" = stopped ] || die "km-1 is not stopped"
+  [ -z "$(mariadbd_of km)" ] || die "km is stopped but its mariadbd $(mariadbd_of km) runs"
+  ! awk -v m="$DATA/mnt/km" '$2 == m { found = 1 } END { exit !found }' /proc/mounts ||
+    die "km is stopped but $DATA/mnt/km is still mounted"
+}
+start_km() {
+  aws_rds start-db-cluster --db-cluster-identifier km >/dev/null
+  wait_available km
+  wait_instance km-1
+  wait_sql km
+}
+# stop: km is stopped (whole), or still available (absent); then started again unarmed.
+prep_stop() { :; }
+act_stop() { aws_rds stop-db-cluster --db-cluster-identifier km; }
+check_stop() {
+  if [ "$(status_of km)" = available ]; then log "   absent: km is still available"; wait_sql km; return; fi
+  km_stopped
+  log "   whole: km is stopped, no mariadbd of it runs, its mount is gone; starting it unarmed"
+  start_km
+}
+# start: km is available and serves (whole), or still stopped (absent: then started unarmed).
+prep_start() {
+  aws_rds stop-db-cluster --db-cluster-identifier km >/dev/null
+  for _ in $(seq 1 600); do [ "$(status_of km)" = stopped ] && break; sleep 0.3; done
+  km_stopped
+}
+act_start() { aws_rds start-db-cluster --db-cluster-identifier km; }
+check_start() {
+  if [ "$(status_of km)" = stopped ]; then
+    km_stopped
+    log "   absent: km is still stopped; starting it unarmed"
+    start_km
+    return
+  fi
+  wait_sql km
+  log "   whole: km is available and serves"
+}
+
 # ---------------------------------------------------------------------------------------------
 # The failpoints, from the source tree.
 mapfile -t ALL < <(grep -rhoE --include='*.cc' --include='*.h' --exclude='*_test.cc' \
@@ -349,8 +394,8 @@ KM_ROWS=1
 MASTER_PASSWORD=$KI_PW new_cluster ki
 wait_available ki
 
-# settle: every cluster and instance reaches available, or is gone (up to 180 s); failed or
-# stuck is a failure.
+# settle: every cluster and instance reaches available (or stopped: a stop resumed after the
+# restart), or is gone (up to 180 s); failed or stuck is a failure.
 settle() {
   local states
   for _ in $(seq 1 600); do
@@ -359,7 +404,7 @@ settle() {
                 aws_rds describe-db-instances \
                   --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus]' --output text
               } | sort)
-    grep -qvE '[[:space:]]available$' <<<"$states" || return 0
+    grep -qvE '[[:space:]](available|stopped)$' <<<"$states" || return 0
     grep -qE '[[:space:]]failed$' <<<"$states" && die "after the restart: $(tr '\n' ' ' <<<"$states")"
     sleep 0.3
   done
@@ -389,7 +434,8 @@ for fp in "${FPS[@]}"; do
   e2e_wait_failpoint "$fp"
   REWIND_FAILPOINTS="" e2e_start
   settle
-  [ "$op" = modify ] || wait_sql km  # (modify may have changed km's password: check_modify)
+  # (modify may have changed km's password: check_modify; stop and start check km themselves)
+  case $op in modify|stop|start) ;; *) wait_sql km ;; esac
   "check_$op"
   serving
   settle
