@@ -161,6 +161,9 @@ std::string_view RdsErrorCode(cluster::ClusterError kind) {
     case ClusterError::kSnapshotExists: return "DBClusterSnapshotAlreadyExistsFault";
     case ClusterError::kInvalidSnapshotState: return "InvalidDBClusterSnapshotStateFault";
     case ClusterError::kSnapshotQuota: return "SnapshotQuotaExceeded";
+    case ClusterError::kParamGroupNotFound: return "DBParameterGroupNotFound";
+    case ClusterError::kParamGroupExists: return "DBParameterGroupAlreadyExists";
+    case ClusterError::kInvalidParamGroupState: return "InvalidDBParameterGroupState";
   }
   return "InternalFailure";
 }

@@ -200,6 +200,24 @@ Status ClusterHost::SetUserPassword(std::string_view user, std::string_view pass
   return engine_->SetUserPassword(user, password);
 }
 
+Status ClusterHost::SetTunedSettings(const engine::TunedSettings& settings) {
+  if (!engine_) return Status::Ok();
+  return engine_->SetTunedSettings(settings);
+}
+
+Status ClusterHost::ApplySetting(const std::string& name, const std::optional<std::string>& value) {
+  if (!serving()) return Status::FailedPrecondition("the engine does not run");
+  return engine_->ApplySetting(name, value);
+}
+
+bool ClusterHost::TrySettingsInEffect(std::optional<engine::TunedSettings>* out) {
+  std::unique_lock<std::mutex> lock(op_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  *out = serving() ? std::optional<engine::TunedSettings>(engine_->SettingsInEffect())
+                   : std::nullopt;
+  return true;
+}
+
 std::optional<MountSnapshot> ClusterHost::Inspect() const {
   if (!mount_) return std::nullopt;
   return MountSnapshot{mount_->timeline(), mount_->KnownInodes(), mount_->stats()};

@@ -121,6 +121,15 @@ class ClusterHost {
   // ALTER USER on the running engine. FailedPrecondition if it does not run.
   Status SetUserPassword(std::string_view user, std::string_view password);
 
+  // Tuned variables (the caller holds op_mutex()): the settings the engine's next start
+  // writes (OK with no engine object: the next one is made with the current settings), and
+  // SET GLOBAL on the running engine (FailedPrecondition if it does not run).
+  Status SetTunedSettings(const engine::TunedSettings& settings);
+  Status ApplySetting(const std::string& name, const std::optional<std::string>& value);
+  // What the running engine has (engine::MariaDbEngine::SettingsInEffect), without waiting:
+  // false while an operation holds op_mutex(); else true with *out nullopt when no engine runs.
+  bool TrySettingsInEffect(std::optional<engine::TunedSettings>* out);
+
   bool serving() const { return engine_ != nullptr && engine_->IsRunning(); }
   bool has_engine() const { return engine_ != nullptr; }
   bool mounted() const { return mount_ != nullptr; }

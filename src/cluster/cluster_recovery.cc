@@ -66,6 +66,7 @@ Status ClusterService::Impl::Open() {
     ASSIGN_OR_RETURN(auto eng, engine::MariaDbEngine::Create(probe));
     ASSIGN_OR_RETURN(engine_version_, eng->Version());
   }
+  RETURN_IF_ERROR(LoadParamCatalog());
 
   RETURN_IF_ERROR(AssignMissingEngineUids());
   // Bring every cluster back as it was; resume or roll back what a restart cut short.

@@ -38,17 +38,8 @@ int64_t WallNs() {
 
 Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir, StandInKnobs* knobs,
                                                     uint64_t history_budget_bytes = 0) {
-  ServiceOptions o;
+  ServiceOptions o = StandInServiceOptions(dir, knobs, 41300);
   o.history_budget_bytes = history_budget_bytes;
-  o.data_dir = dir;
-  o.first_port = 41300;
-  o.clean_interval_ms = 0;
-  o.retry_failed_interval_ms = 0;
-  o.engine_version = "10.11.6-MariaDB-stand-in";
-  o.engine_factory = [knobs](const engine::EngineOptions& eo) {
-    return Result<std::unique_ptr<ClusterEngine>>(
-        std::unique_ptr<ClusterEngine>(new StandInEngine(eo, knobs)));
-  };
   return ClusterService::Open(o);
 }
 
