@@ -87,7 +87,7 @@ struct ClusterView {
   std::vector<ClusterMember> members;
   bool deletion_protection = false;  // DeleteCluster refuses while set
   std::vector<TagView> tags;
-  std::string param_group;  // its DB cluster parameter group's name
+  std::string param_group = DefaultParamGroupName();  // its DB cluster parameter group
 };
 
 struct InstanceView {
@@ -104,7 +104,7 @@ struct InstanceView {
   std::string master_username;
   std::string database_name;
   std::vector<TagView> tags;
-  std::string param_group;  // its DB parameter group's name
+  std::string param_group = DefaultParamGroupName();  // its DB parameter group
   // Whether its engine runs with its groups' values (set by DescribeInstances; in-sync
   // elsewhere).
   ParamApplyStatus param_status = ParamApplyStatus::kInSync;
