@@ -139,15 +139,23 @@ Status ClusterHost::Prepare() {
   return MakeEngine();
 }
 
+Status ClusterHost::RefreshTunedSettings() {
+  if (!config_.tuned_settings) return Status::Ok();
+  ASSIGN_OR_RETURN(engine::TunedSettings settings, config_.tuned_settings());
+  return engine_->SetTunedSettings(std::move(settings));
+}
+
 Status ClusterHost::Serve() {
   RETURN_IF_ERROR(Prepare());
   if (engine_->IsRunning()) return Status::Ok();
+  RETURN_IF_ERROR(RefreshTunedSettings());
   return engine_->Start();
 }
 
 Status ClusterHost::Reboot() {
   RETURN_IF_ERROR(Prepare());
   RETURN_IF_ERROR(engine_->Stop());
+  RETURN_IF_ERROR(RefreshTunedSettings());
   return engine_->Start();
 }
 

@@ -39,6 +39,10 @@ struct HostConfig {
   std::string run_dir;             // the engine's run dir (its root.password lives there)
   fs::MountOptions mount_options;  // statfs dir, admitted uids, ...
   EngineMaker make_engine;         // called when the host needs an engine object
+  // What the engine must run with (the stored parameter group values), asked before every
+  // start by Serve and Reboot so that a start never runs with stale settings; unset: the
+  // engine object's own. Its failure fails the start.
+  std::function<Result<engine::TunedSettings>()> tuned_settings;
 };
 
 // What the retention pass needs of a mounted head.
@@ -138,6 +142,8 @@ class ClusterHost {
 
  private:
   Status MakeEngine();
+  // Gives the engine config_.tuned_settings() for its next start.
+  Status RefreshTunedSettings();
 
   HostConfig config_;
   store::VolumeId volume_;

@@ -98,6 +98,13 @@ Status ClusterService::Impl::LoadParamCatalog() {
     if (!vars.empty()) RETURN_IF_ERROR(meta_->PutParamCatalog(engine_version_, CatalogRows(vars)));
   }
   catalog_ = BuildCatalog(vars, PhysicalMemory());
+  // What an engine of rewindd runs with when no group sets a value is its own config's value
+  // where it sets one (the engine-default a user sees).
+  for (ParameterSpec& spec : catalog_) {
+    if (auto own = engine::OwnSettingValue(spec.name, options_.innodb_buffer_pool_size)) {
+      spec.default_value = *own;
+    }
+  }
   return Status::Ok();
 }
 

@@ -192,14 +192,24 @@ TEST(ParamService, ImmediatePendingRebootRefusalsInUseAndReopen) {
     cr.param_group = "pg";
     ASSERT_TRUE(svc.CreateCluster(cr).ok());
     svc.WaitIdle();
+    // The writer's instance group: its values are the engine's from its first start.
+    ASSERT_TRUE(svc.CreateParamGroup(ParamGroupKind::kInstance, "ipg", kParamGroupFamily, "i").ok());
+    ASSERT_TRUE(svc.ModifyParamGroup(ParamGroupKind::kInstance, "ipg",
+                                     {Set("max_connections", "42")})
+                    .ok());
     CreateInstanceRequest ir;
+    ir.param_group = "ipg";
     ir.id = "c1-1";
     ir.cluster_id = "c1";
     ir.instance_class = "db.r5.large";
     ASSERT_TRUE(svc.CreateInstance(ir).ok());
     svc.WaitIdle();
     EXPECT_EQ("pg", svc.DescribeClusters("c1")->front().param_group);
-    EXPECT_EQ(DefaultParamGroupName(), svc.DescribeInstances("c1-1", std::nullopt)->front().param_group);
+    EXPECT_EQ("ipg", svc.DescribeInstances("c1-1", std::nullopt)->front().param_group);
+    EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(svc));
+    // The instance group's value wins over the cluster group's; drop it for what follows.
+    ASSERT_TRUE(svc.ResetParamGroup(ParamGroupKind::kInstance, "ipg", true, {}).ok());
+    knobs.applied = 0;
 
     // Immediate: set on the running engine at once.
     ASSERT_TRUE(svc.ModifyParamGroup(kC, "pg", {Set("max_connections", "500")}).ok());

@@ -186,6 +186,10 @@ Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::HostForLocked(const C
   config.mount_options.allow_other = account.switched;
   config.mount_options.admitted_uids = {account.uid};
   config.make_engine = [this, row] { return MakeEngine(row); };
+  config.tuned_settings = [this, id = row.id]() -> Result<engine::TunedSettings> {
+    ASSIGN_OR_RETURN(ClusterRow current, GetClusterRow(id));
+    return DesiredSettings(current);
+  };
   auto host = std::make_shared<ClusterHost>(std::move(config), store::VolumeId(row.volume_id));
   hosts_[row.id] = host;
   return host;

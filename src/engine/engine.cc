@@ -511,11 +511,8 @@ Status MariaDbEngine::ApplySetting(const std::string& name,
   }
   if (!IsRunning()) return Status::FailedPrecondition("mariadbd is not running");
   // What the config sets without tuning (WriteConfig), so a reset returns to it.
-  std::optional<std::string> own;
-  if (name == "innodb_buffer_pool_size") own = options_.innodb_buffer_pool_size;
-  if (name == "time_zone") own = "+00:00";
-  if (name == "character_set_server") own = "utf8mb4";
-  if (name == "collation_server") own = "utf8mb4_general_ci";
+  const std::optional<std::string> own =
+      OwnSettingValue(name, options_.innodb_buffer_pool_size);
   ASSIGN_OR_RETURN(std::string ignored,
                    RunSqlAsRoot(std::string(kSqlModeForQuotedText) +
                                 SetGlobalSql(name, value, own) + ";"));

@@ -718,6 +718,9 @@ TEST_F(EngineTest, TunablesAreProbedAppliedAndWrittenAtStart) {
   EXPECT_FALSE(find("max_connections").read_only);
   EXPECT_TRUE(find("innodb_log_buffer_size").read_only);
   EXPECT_EQ((std::vector<std::string>{"MIXED", "STATEMENT", "ROW"}), find("binlog_format").allowed);
+  EXPECT_FALSE(find("binlog_format").min.has_value());  // NULL in the engine: none
+  EXPECT_EQ("MIXED", find("binlog_format").default_value);
+  EXPECT_TRUE(find("max_connections").allowed.empty());
   const std::vector<std::string> charsets = find("character_set_server").allowed;
   EXPECT_NE(charsets.end(), std::find(charsets.begin(), charsets.end(), "utf8mb4"));
   EXPECT_FALSE(std::filesystem::exists(probe.work_dir));

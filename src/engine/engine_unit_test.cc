@@ -249,6 +249,9 @@ TEST(EngineTunables, ConfigNamesAndSetStatements) {
   EXPECT_EQ("SET GLOBAL time_zone = '+01:00'", SetGlobalSql("time_zone", "+01:00", {}));
   EXPECT_EQ("SET GLOBAL time_zone = '+00:00'", SetGlobalSql("time_zone", {}, "+00:00"));
   EXPECT_EQ("SET GLOBAL wait_timeout = DEFAULT", SetGlobalSql("wait_timeout", {}, {}));
+  EXPECT_EQ("268435456", OwnSettingValue("innodb_buffer_pool_size", "256M").value_or(""));
+  EXPECT_EQ("+00:00", OwnSettingValue("time_zone", "256M").value_or(""));
+  EXPECT_FALSE(OwnSettingValue("max_connections", "256M").has_value());
 }
 
 TEST(EngineTunables, CreateRefusesAnUntunableSetting) {

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -154,6 +156,31 @@ std::string SetGlobalSql(std::string_view name, const std::optional<std::string>
   return sql + (IsNumber(*v) ? *v : SqlStringLiteral(*v));
 }
 
+std::optional<std::string> OwnSettingValue(std::string_view variable,
+                                           const std::string& innodb_buffer_pool_size) {
+  if (variable == "time_zone") return "+00:00";
+  if (variable == "character_set_server") return "utf8mb4";
+  if (variable == "collation_server") return "utf8mb4_general_ci";
+  if (variable != "innodb_buffer_pool_size" || innodb_buffer_pool_size.empty()) {
+    return std::nullopt;
+  }
+  // "256M" and the like, as my.cnf takes it, in bytes.
+  std::string digits = innodb_buffer_pool_size;
+  uint64_t scale = 1;
+  switch (std::toupper(static_cast<unsigned char>(digits.back()))) {
+    case 'K': scale = 1ull << 10; break;
+    case 'M': scale = 1ull << 20; break;
+    case 'G': scale = 1ull << 30; break;
+    case 'T': scale = 1ull << 40; break;
+    default: break;
+  }
+  if (scale != 1) digits.pop_back();
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+    return innodb_buffer_pool_size;
+  }
+  return std::to_string(std::stoull(digits) * scale);
+}
+
 Result<std::vector<SystemVariable>> ProbeSystemVariables(const ProbeOptions& o) {
   if (o.work_dir.empty() || o.work_dir[0] != '/' || o.account == nullptr) {
     return Status::InvalidArgument("ProbeSystemVariables needs an absolute work_dir and an account");
@@ -178,9 +205,9 @@ Result<std::vector<SystemVariable>> ProbeSystemVariables(const ProbeOptions& o) 
   }
   const std::string sql =
       std::string(kSqlModeForQuotedText) +
-      "SELECT LOWER(VARIABLE_NAME), VARIABLE_TYPE, IFNULL(NUMERIC_MIN_VALUE, '\\\\N'), "
-      "IFNULL(NUMERIC_MAX_VALUE, '\\\\N'), IFNULL(ENUM_VALUE_LIST, ''), READ_ONLY, "
-      "IFNULL(DEFAULT_VALUE, '') FROM information_schema.SYSTEM_VARIABLES WHERE "
+      // NULL is written as \N (OUTFILE's default).
+      "SELECT LOWER(VARIABLE_NAME), VARIABLE_TYPE, NUMERIC_MIN_VALUE, NUMERIC_MAX_VALUE, "
+      "ENUM_VALUE_LIST, READ_ONLY, DEFAULT_VALUE FROM information_schema.SYSTEM_VARIABLES WHERE "
       "LOWER(VARIABLE_NAME) IN (" + names + ") INTO OUTFILE " +
       SqlStringLiteral(out + "/variables.tsv") +
       ";\nSELECT CHARACTER_SET_NAME FROM information_schema.CHARACTER_SETS ORDER BY 1 INTO "
@@ -212,11 +239,12 @@ Result<std::vector<SystemVariable>> ProbeSystemVariables(const ProbeOptions& o) 
     SystemVariable v;
     v.name = c[0];
     v.type = c[1];
-    if (c[2] != "\\N") v.min = c[2];
-    if (c[3] != "\\N") v.max = c[3];
-    v.allowed = SplitComma(c[4]);
+    auto cell = [&c](size_t i) { return c[i] == "\\N" ? std::string() : c[i]; };
+    if (!cell(2).empty()) v.min = c[2];
+    if (!cell(3).empty()) v.max = c[3];
+    v.allowed = SplitComma(cell(4));
     v.read_only = c[5] == "YES";
-    v.default_value = c[6];
+    v.default_value = cell(6);
     if (v.name == "character_set_server") v.allowed = charsets;
     if (v.name == "collation_server") v.allowed = collations;
     vars.push_back(std::move(v));

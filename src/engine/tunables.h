@@ -52,6 +52,12 @@ std::string ConfigNameOf(std::string_view variable);
 std::string SetGlobalSql(std::string_view name, const std::optional<std::string>& value,
                          const std::optional<std::string>& fallback);
 
+// The value the engine's own config gives `variable` when nobody tunes it (WriteConfig:
+// time_zone +00:00, utf8mb4, the buffer pool size of EngineOptions in bytes); nullopt when it
+// leaves the server's default.
+std::optional<std::string> OwnSettingValue(std::string_view variable,
+                                           const std::string& innodb_buffer_pool_size);
+
 // What information_schema.SYSTEM_VARIABLES says about one tunable variable.
 struct SystemVariable {
   std::string name;           // lower case
