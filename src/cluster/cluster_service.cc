@@ -173,6 +173,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
     // The metadata this modify writes goes in the journal: the password cannot be set again
     // after a crash, so a modify cut short after it is finished from there (whole).
     op.ref = ModifyChangeText(req.backtrack_window_s, req.deletion_protection);
+    if (param_group) op.ref += (op.ref.empty() ? "pgroup=" : ",pgroup=") + *param_group;
     RETURN_IF_ERROR(impl_->BeginOp(&op));
     Status s = host->SetUserPassword(row.master_username, pw);
     if (s.ok()) s = impl_->RecordStep(&op, OpStep::kPasswordSet);
