@@ -1,5 +1,7 @@
 #include "api/rds_handler.h"
 
+#include "api/parameter_handler.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -161,6 +163,9 @@ std::string_view RdsErrorCode(cluster::ClusterError kind) {
     case ClusterError::kSnapshotExists: return "DBClusterSnapshotAlreadyExistsFault";
     case ClusterError::kInvalidSnapshotState: return "InvalidDBClusterSnapshotStateFault";
     case ClusterError::kSnapshotQuota: return "SnapshotQuotaExceeded";
+    case ClusterError::kParamGroupNotFound: return "DBParameterGroupNotFound";
+    case ClusterError::kParamGroupExists: return "DBParameterGroupAlreadyExists";
+    case ClusterError::kInvalidParamGroupState: return "InvalidDBParameterGroupState";
   }
   return "InternalFailure";
 }
@@ -332,7 +337,8 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
         "BacktrackWindow", "DeletionProtection", "Tags", "StorageEncrypted",
         "EnableIAMDatabaseAuthentication", "EnableHttpEndpoint", "CopyTagsToSnapshot",
         "EnableGlobalWriteForwarding", "PubliclyAccessible", "AutoMinorVersionUpgrade",
-        "EnablePerformanceInsights", "ReplicationSourceIdentifier", "GlobalClusterIdentifier"}},
+        "EnablePerformanceInsights", "ReplicationSourceIdentifier", "GlobalClusterIdentifier",
+        "DBClusterParameterGroupName"}},
       {"DescribeDBClusters",
        {"DBClusterIdentifier", "Filters", "MaxRecords", "Marker", "IncludeShared"}},
       {"ModifyDBCluster",
@@ -340,7 +346,8 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
         "DeletionProtection", "ManageMasterUserPassword", "RotateMasterUserPassword",
         "NewDBClusterIdentifier", "Port", "EnableIAMDatabaseAuthentication",
         "CopyTagsToSnapshot", "AllowMajorVersionUpgrade", "EnableHttpEndpoint",
-        "EnableGlobalWriteForwarding", "AutoMinorVersionUpgrade", "EnablePerformanceInsights"}},
+        "EnableGlobalWriteForwarding", "AutoMinorVersionUpgrade", "EnablePerformanceInsights",
+        "DBClusterParameterGroupName"}},
       {"DeleteDBCluster",
        {"DBClusterIdentifier", "SkipFinalSnapshot", "FinalDBSnapshotIdentifier",
         "DeleteAutomatedBackups"}},
@@ -348,7 +355,7 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
        {"DBInstanceIdentifier", "DBInstanceClass", "Engine", "DBClusterIdentifier", "Tags",
         "DeletionProtection", "MultiAZ", "PubliclyAccessible", "AutoMinorVersionUpgrade",
         "StorageEncrypted", "CopyTagsToSnapshot", "EnableIAMDatabaseAuthentication",
-        "EnablePerformanceInsights", "ManageMasterUserPassword"}},
+        "EnablePerformanceInsights", "ManageMasterUserPassword", "DBParameterGroupName"}},
       {"DescribeDBInstances", {"DBInstanceIdentifier", "Filters", "MaxRecords", "Marker"}},
       {"DeleteDBInstance",
        {"DBInstanceIdentifier", "SkipFinalSnapshot", "FinalDBSnapshotIdentifier",
@@ -387,7 +394,7 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
   for (const auto& [name, params] : kTable) {
     if (name == action) return &params;
   }
-  return nullptr;
+  return ParameterActionParameters(action);
 }
 
 ApiStatus CheckAcceptedParameters(const FormParams& p, std::string_view action) {
@@ -400,7 +407,7 @@ ApiStatus CheckAcceptedParameters(const FormParams& p, std::string_view action) 
     return ApiError::InvalidParameterValue(
         "The parameter " + ShownInput(top) + " is not supported by Rewind for " +
         std::string(action) +
-        " (no subnet or security groups, KMS keys, parameter or option groups, log exports, "
+        " (no subnet or security groups, KMS keys, option groups, log exports, "
         "backups or monitoring); omit it.");
   }
   return ApiOk();
@@ -469,6 +476,7 @@ ApiResult<cluster::CreateClusterRequest> ParseCreateDBCluster(const FormParams& 
           {"EnablePerformanceInsights", kNoPi}}));
   API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
   r.deletion_protection = protect.value_or(false);
+  r.param_group = OptionalId(p, "DBClusterParameterGroupName", "cluster-pg");
   API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
   return r;
 }
@@ -502,6 +510,8 @@ ApiResult<cluster::ModifyClusterRequest> ParseModifyDBCluster(const FormParams& 
   // DeletionProtection) Aurora too applies at once, whatever ApplyImmediately says.
   API_RETURN_IF_ERROR(p.GetBool("ApplyImmediately"));
   API_ASSIGN_OR_RETURN(r.deletion_protection, p.GetBool("DeletionProtection"));
+  // As in Aurora, another cluster parameter group's values wait for the next reboot.
+  r.param_group = OptionalId(p, "DBClusterParameterGroupName", "cluster-pg");
   return r;
 }
 
@@ -542,6 +552,7 @@ ApiResult<cluster::CreateInstanceRequest> ParseCreateDBInstance(const FormParams
         "the DB cluster (create-db-cluster or modify-db-cluster --deletion-protection).");
   }
   API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
+  r.param_group = OptionalId(p, "DBParameterGroupName", "pg");
   return r;
 }
 
@@ -676,7 +687,7 @@ void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) 
   w.StringList("AvailabilityZones", "AvailabilityZone", {o.availability_zone});
   if (!c.database_name.empty()) w.Element("DatabaseName", c.database_name);
   w.Element("DBClusterIdentifier", c.id);
-  w.Element("DBClusterParameterGroup", o.parameter_group);
+  w.Element("DBClusterParameterGroup", c.param_group);
   w.Element("Status", AuroraStatusWord(c.status));
   if (c.earliest_restorable_ns > 0) {
     w.TimeElement("EarliestRestorableTime", c.earliest_restorable_ns);
@@ -693,7 +704,7 @@ void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) 
          [](XmlWriter& x, const cluster::ClusterMember& m) {
            x.Element("DBInstanceIdentifier", m.instance_id)
                .BoolElement("IsClusterWriter", m.is_writer)
-               .Element("DBClusterParameterGroupStatus", "in-sync")
+               .Element("DBClusterParameterGroupStatus", ApplyStatusWord(m.param_status))
                .IntElement("PromotionTier", 1);
          });
   w.BoolElement("StorageEncrypted", false);
@@ -738,6 +749,10 @@ void WriteDBInstance(XmlWriter& w, const InstanceView& i, const RenderOptions& o
   w.Element("AvailabilityZone", o.availability_zone);
   w.BoolElement("MultiAZ", false);
   w.Element("EngineVersion", i.engine_version);
+  w.Open("DBParameterGroups").Open("DBParameterGroup");
+  w.Element("DBParameterGroupName", i.param_group)
+      .Element("ParameterApplyStatus", ApplyStatusWord(i.param_status));
+  w.Close().Close();
   w.BoolElement("PubliclyAccessible", false);
   w.IntElement("DbInstancePort", 0);  // as RDS reports it for Aurora instances
   w.Element("DBClusterIdentifier", i.cluster_id);
@@ -842,7 +857,12 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "DeleteDBClusterSnapshot",  "CopyDBClusterSnapshot",
       "RestoreDBClusterFromSnapshot", "StopDBCluster",
       "StartDBCluster"};
-  return kActions;
+  static const std::vector<std::string_view> kAll = [] {
+    std::vector<std::string_view> all = kActions;
+    all.insert(all.end(), ParameterActions().begin(), ParameterActions().end());
+    return all;
+  }();
+  return kAll;
 }
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
@@ -872,6 +892,10 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"StopDBCluster", &RdsHandler::StopDBCluster},
       {"StartDBCluster", &RdsHandler::StartDBCluster},
   }};
+  if (ParameterActionParameters(request.action) != nullptr) {  // parameter_handler.h
+    API_RETURN_IF_ERROR(CheckAcceptedParameters(request.params, request.action));
+    return HandleParameterAction(service_, options_, request);
+  }
   for (const auto& [name, method] : kDispatch) {
     if (name != request.action) continue;
     API_RETURN_IF_ERROR(CheckAcceptedParameters(request.params, name));

@@ -7,10 +7,10 @@
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
 // ListTagsForResource, RemoveTagsFromResource, CreateDBClusterSnapshot,
 // DescribeDBClusterSnapshots (manual snapshots only), DeleteDBClusterSnapshot,
-// CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, StopDBCluster, StartDBCluster
-// (lifecycle_handler.cc), and Rewind's own DescribeDBClusterActivity (RDS
-// has no such action; it follows the Query-API style of the others). Anything else is answered
-// with InvalidAction.
+  // CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, StopDBCluster, StartDBCluster
+  // (lifecycle_handler.cc), and Rewind's own DescribeDBClusterActivity (RDS has no such action;
+  // it follows the Query-API style of the others), and the parameter group actions of
+  // api/parameter_handler.h (dispatched there). Anything else is answered with InvalidAction.
 //
 // DescribeDBClusterActivity: DBClusterIdentifier (required), StartTime, EndTime (ISO 8601),
 // Step (whole seconds, 1..31622400). Answers DBClusterIdentifier, StartTime and EndTime (the
@@ -139,7 +139,6 @@ struct RenderOptions {
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
   std::string availability_zone = "us-east-1a";
-  std::string parameter_group = "default.aurora-mysql8.0";
 };
 
 // The members of a <DBCluster>.

@@ -16,33 +16,13 @@
 #include <tuple>
 #include <vector>
 
+#include "api/handler_test_util.h"
 #include "api/test_util.h"
 #include "api/timeparse.h"
 #include "cluster/meta_db.h"
 
 namespace rwd::api {
 namespace {
-
-FormParams Form(std::string_view body) {
-  ApiResult<FormParams> p = FormParams::Parse(body);
-  EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().ToString());
-  return p.ok() ? std::move(p).value() : FormParams();
-}
-
-template <typename T>
-void ExpectError(const ApiResult<T>& r, int http, const std::string& code,
-                 const std::string& message_part = "") {
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(http, r.error().http_status) << r.error().ToString();
-  EXPECT_EQ(code, r.error().code) << r.error().ToString();
-  if (!message_part.empty()) {
-    EXPECT_NE(std::string::npos, r.error().message.find(message_part)) << r.error().ToString();
-  }
-}
-
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 TEST(RdsHandlerErrors, HttpStatusOfCodes) {
   EXPECT_EQ(404, HttpStatusForRdsErrorCode("DBClusterNotFoundFault"));
@@ -95,7 +75,10 @@ TEST(RdsHandlerErrors, EveryRefusalKindHasAurorasCode) {
       {ClusterError::kSnapshotNotFound, "DBClusterSnapshotNotFoundFault", 404},
       {ClusterError::kSnapshotExists, "DBClusterSnapshotAlreadyExistsFault", 400},
       {ClusterError::kInvalidSnapshotState, "InvalidDBClusterSnapshotStateFault", 400},
-      {ClusterError::kSnapshotQuota, "SnapshotQuotaExceeded", 400}};
+      {ClusterError::kSnapshotQuota, "SnapshotQuotaExceeded", 400},
+      {ClusterError::kParamGroupNotFound, "DBParameterGroupNotFound", 404},
+      {ClusterError::kParamGroupExists, "DBParameterGroupAlreadyExists", 400},
+      {ClusterError::kInvalidParamGroupState, "InvalidDBParameterGroupState", 400}};
   for (const auto& [kind, code, http] : cases) {
     Status s = cluster::Refusal(kind, "why");
     EXPECT_EQ(kind, cluster::ErrorKindOf(s));
@@ -467,33 +450,7 @@ TEST(RdsHandlerRender, DBInstanceHasNoEndpointWhileCreating) {
 
 // A ClusterService on an empty data dir: only refusals and empty answers, so nothing is mounted
 // and no mariadbd is started.
-class RdsHandlerServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    // The engine user (mariadbd runs as it) must be able to cross the data dir's parents:
-    // ClusterService::Open refuses a data dir it could not reach.
-    ASSERT_EQ(0, ::chmod(dir_.path().c_str(), 0711)) << std::strerror(errno);
-    cluster::ServiceOptions o;
-    o.data_dir = dir_.path() + "/data";
-    o.first_port = 47000;
-    auto s = cluster::ClusterService::Open(o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    service_ = std::move(s).value();
-    handler_ = std::make_unique<RdsHandler>(service_.get());
-  }
-
-  ApiResult<ApiResponse> Call(const std::string& action, const std::string& body = "") {
-    ApiRequest req;
-    req.action = action;
-    req.version = std::string(kRdsApiVersion);
-    req.params = Form("Action=" + action + "&Version=2014-10-31" + (body.empty() ? "" : "&") + body);
-    return handler_->Handle(req);
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<cluster::ClusterService> service_;
-  std::unique_ptr<RdsHandler> handler_;
-};
+using RdsHandlerServiceTest = RdsServiceFixture;
 
 TEST_F(RdsHandlerServiceTest, UnknownActionIsInvalidAction) {
   ExpectError(Call("DescribeDBSnapshots"), 400, "InvalidAction", "DescribeDBSnapshots");

@@ -76,6 +76,12 @@ int Usage() {
                "  diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql|summary]\n"
                "  snapshot create CLUSTER SNAPSHOT | list [CLUSTER] | delete SNAPSHOT\n"
                "  snapshot restore SNAPSHOT NEW [--port N]\n"
+               "  param-group create NAME [--description TEXT] | list | delete NAME\n"
+               "  param-group show NAME [--source user|engine-default]\n"
+               "  param-group set NAME VARIABLE=VALUE... [--pending-reboot]\n"
+               "  param-group reset NAME [VARIABLE...] [--pending-reboot]\n"
+               "  param-group use CLUSTER NAME\n"
+               "    (--instance: DB (instance) parameter groups instead of cluster ones)\n"
                "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
   return 2;
 }
@@ -310,6 +316,85 @@ int Snapshot(RdsClient& rds, const std::vector<std::string>& args, const std::st
     auto r = rds.Call("RestoreDBClusterFromSnapshot", p);
     if (!r.ok()) return Fail(r.status());
     return WriterWhenAvailable(rds, args[2], t0, "Restored cluster");
+  }
+  return Usage();
+}
+
+// `param-group ...` (args after "param-group"): DB cluster parameter groups, or with
+// `instance` DB parameter groups.
+struct ParamGroupFlags {
+  bool instance = false;
+  bool pending_reboot = false;
+  std::string description;
+  std::string source;
+};
+
+int ParamGroup(RdsClient& rds, const std::vector<std::string>& args, const ParamGroupFlags& f) {
+  const std::string& verb = args[0];
+  const std::string kind = f.instance ? "DBParameterGroup" : "DBClusterParameterGroup";
+  const std::string name_param = kind + "Name";
+  const std::string method = f.pending_reboot ? "pending-reboot" : "immediate";
+  auto done = [](const Result<std::shared_ptr<pugi::xml_document>>& r, const std::string& what) {
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%s\n", what.c_str());
+    return 0;
+  };
+  if (verb == "create" && args.size() == 2) {
+    const std::string description = f.description.empty() ? "Created by rewind" : f.description;
+    return done(rds.Call("Create" + kind, {{name_param, args[1]},
+                                           {"DBParameterGroupFamily", "aurora-mysql8.0"},
+                                           {"Description", description}}),
+                "Parameter group " + args[1] + " created (family aurora-mysql8.0)");
+  }
+  if (verb == "list" && args.size() == 1) {
+    auto r = AllPages(rds, "Describe" + kind + "s", {});
+    if (!r.ok()) return Fail(r.status());
+    for (pugi::xml_node g : Items(*r, (kind + "s").c_str(), kind.c_str())) {
+      std::printf("%-40s %-16s %s\n", g.child(name_param.c_str()).text().as_string(),
+                  g.child("DBParameterGroupFamily").text().as_string(),
+                  g.child("Description").text().as_string());
+    }
+    return 0;
+  }
+  if (verb == "show" && args.size() == 2) {
+    Params p = {{name_param, args[1]}};
+    if (!f.source.empty()) p.emplace_back("Source", f.source);
+    auto r = AllPages(rds, f.instance ? "DescribeDBParameters" : "DescribeDBClusterParameters", p);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-32s %-24s %-15s %-8s %s\n", "PARAMETER", "VALUE", "SOURCE", "APPLY",
+                "ALLOWED");
+    for (pugi::xml_node x : Items(*r, "Parameters", "Parameter")) {
+      const std::string value = x.child("ParameterValue").text().as_string();
+      std::printf("%-32s %-24s %-15s %-8s %s\n", x.child("ParameterName").text().as_string(),
+                  value.empty() ? "-" : value.c_str(), x.child("Source").text().as_string(),
+                  x.child("ApplyType").text().as_string(),
+                  x.child("AllowedValues").text().as_string());
+    }
+    return 0;
+  }
+  if ((verb == "set" || verb == "reset") && args.size() >= 2) {
+    Params p = {{name_param, args[1]}};
+    if (verb == "reset" && args.size() == 2) p.emplace_back("ResetAllParameters", "true");
+    for (size_t i = 2; i < args.size(); ++i) {
+      const std::string n = "Parameters.Parameter." + std::to_string(i - 1) + ".";
+      const size_t eq = args[i].find('=');
+      if (verb == "set" && eq == std::string::npos) return Usage();
+      p.emplace_back(n + "ParameterName", args[i].substr(0, eq));
+      if (verb == "set") p.emplace_back(n + "ParameterValue", args[i].substr(eq + 1));
+      if (verb == "set" || f.pending_reboot) p.emplace_back(n + "ApplyMethod", method);
+    }
+    if (verb == "set" && args.size() == 2) return Usage();
+    return done(rds.Call((verb == "set" ? "Modify" : "Reset") + kind, p),
+                "Parameter group " + args[1] + (verb == "set" ? " modified" : " reset"));
+  }
+  if (verb == "delete" && args.size() == 2) {
+    return done(rds.Call("Delete" + kind, {{name_param, args[1]}}),
+                "Parameter group " + args[1] + " deleted");
+  }
+  if (verb == "use" && args.size() == 3 && !f.instance) {
+    return done(rds.Call("ModifyDBCluster", {{"DBClusterIdentifier", args[1]},
+                                             {"DBClusterParameterGroupName", args[2]}}),
+                "DB cluster " + args[1] + " uses " + args[2] + " (applied at its next reboot)");
   }
   return Usage();
 }
@@ -616,6 +701,7 @@ int main(int argc, char** argv) {
   bool use_earliest = false;
   std::string minutes, sql, database, table, stop_id;
   bool list = false, stop = false, with_related = false;
+  ParamGroupFlags pg_flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -657,6 +743,14 @@ int main(int argc, char** argv) {
       if (i + 1 < argc && argv[i + 1][0] != '-') stop_id = argv[++i];
     } else if (a == "--with-related") {
       with_related = true;
+    } else if (a == "--description") {
+      if (!value(&pg_flags.description)) return Usage();
+    } else if (a == "--source") {
+      if (!value(&pg_flags.source)) return Usage();
+    } else if (a == "--pending-reboot") {
+      pg_flags.pending_reboot = true;
+    } else if (a == "--instance") {
+      pg_flags.instance = true;
     } else if (a == "--use-earliest") {
       use_earliest = true;
     } else if (a == "-h" || a == "--help") {
@@ -702,6 +796,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "snapshot" && args.size() >= 2) {
     return Snapshot(rds, std::vector<std::string>(args.begin() + 1, args.end()), port);
+  }
+  if (cmd == "param-group" && args.size() >= 2) {
+    return ParamGroup(rds, std::vector<std::string>(args.begin() + 1, args.end()), pg_flags);
   }
   if (cmd == "diff" && args.size() == 2) return Diff(rds, args[1], from, to, table, format);
   if (cmd == "query" && args.size() == 2) return Query(rds, args[1], at, sql, database);

@@ -18,6 +18,13 @@ class MariaDbClusterEngine final : public ClusterEngine {
   Status SetUserPassword(std::string_view user, std::string_view password) const override {
     return engine_->SetUserPassword(user, password);
   }
+  Status SetTunedSettings(engine::TunedSettings settings) override {
+    return engine_->SetTunedSettings(std::move(settings));
+  }
+  Status ApplySetting(const std::string& name, const std::optional<std::string>& value) override {
+    return engine_->ApplySetting(name, value);
+  }
+  engine::TunedSettings SettingsInEffect() const override { return engine_->SettingsInEffect(); }
 
  private:
   std::unique_ptr<engine::MariaDbEngine> engine_;

@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,11 @@ class ClusterEngine {
   // ALTER USER user@'%' IDENTIFIED BY password, as root. FailedPrecondition-like failures of
   // the server pass through.
   virtual Status SetUserPassword(std::string_view user, std::string_view password) const = 0;
+  // Tuned variables (engine::MariaDbEngine's SetTunedSettings, ApplySetting, SettingsInEffect):
+  // the settings of the next start; SET GLOBAL on the running server; what it runs with.
+  virtual Status SetTunedSettings(engine::TunedSettings settings) = 0;
+  virtual Status ApplySetting(const std::string& name, const std::optional<std::string>& value) = 0;
+  virtual engine::TunedSettings SettingsInEffect() const = 0;
 };
 
 // Makes the engine of one cluster (called by its host when it needs one).

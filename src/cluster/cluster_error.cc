@@ -7,7 +7,7 @@ namespace rwd::cluster {
 namespace {
 
 // The kind travels in the status's tag under these names (stable, internal to the process).
-constexpr std::array<std::string_view, 16> kNames = {
+constexpr std::array<std::string_view, 19> kNames = {
     "cluster.cluster_not_found",      "cluster.instance_not_found",
     "cluster.backtrack_not_found",    "cluster.cluster_exists",
     "cluster.instance_exists",        "cluster.invalid_cluster_state",
@@ -15,7 +15,9 @@ constexpr std::array<std::string_view, 16> kNames = {
     "cluster.invalid_combination",    "cluster.missing_parameter",
     "cluster.invalid_restore",        "cluster.time_travel_not_found",
     "cluster.snapshot_not_found",     "cluster.snapshot_exists",
-    "cluster.invalid_snapshot_state", "cluster.snapshot_quota"};
+    "cluster.invalid_snapshot_state", "cluster.snapshot_quota",
+    "cluster.param_group_not_found",  "cluster.param_group_exists",
+    "cluster.invalid_param_group_state"};
 
 Status::Code CodeOf(ClusterError kind) {
   switch (kind) {
@@ -24,15 +26,18 @@ Status::Code CodeOf(ClusterError kind) {
     case ClusterError::kBacktrackNotFound:
     case ClusterError::kTimeTravelNotFound:
     case ClusterError::kSnapshotNotFound:
+    case ClusterError::kParamGroupNotFound:
       return Status::Code::kNotFound;
     case ClusterError::kClusterExists:
     case ClusterError::kInstanceExists:
     case ClusterError::kSnapshotExists:
+    case ClusterError::kParamGroupExists:
       return Status::Code::kAlreadyExists;
     case ClusterError::kInvalidClusterState:
     case ClusterError::kInvalidInstanceState:
     case ClusterError::kInvalidSnapshotState:
     case ClusterError::kSnapshotQuota:
+    case ClusterError::kInvalidParamGroupState:
       return Status::Code::kFailedPrecondition;
     case ClusterError::kInvalidParameter:
     case ClusterError::kInvalidCombination:

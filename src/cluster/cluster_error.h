@@ -29,6 +29,9 @@ enum class ClusterError {
   kSnapshotExists,        // a DB cluster snapshot of that id exists
   kInvalidSnapshotState,  // the snapshot's state forbids it now
   kSnapshotQuota,         // the history budget cannot hold another snapshot
+  kParamGroupNotFound,    // no parameter group of that name (of the kind asked)
+  kParamGroupExists,      // a parameter group of that name exists
+  kInvalidParamGroupState,  // in use, or a default group (which cannot change)
 };
 
 // A refusal of `kind` with `message`.

@@ -144,15 +144,23 @@ Status ClusterHost::Prepare() {
   return MakeEngine();
 }
 
+Status ClusterHost::RefreshTunedSettings() {
+  if (!config_.tuned_settings) return Status::Ok();
+  ASSIGN_OR_RETURN(engine::TunedSettings settings, config_.tuned_settings());
+  return engine_->SetTunedSettings(std::move(settings));
+}
+
 Status ClusterHost::Serve() {
   RETURN_IF_ERROR(Prepare());
   if (engine_->IsRunning()) return Status::Ok();
+  RETURN_IF_ERROR(RefreshTunedSettings());
   return engine_->Start();
 }
 
 Status ClusterHost::Reboot() {
   RETURN_IF_ERROR(Prepare());
   RETURN_IF_ERROR(engine_->Stop());
+  RETURN_IF_ERROR(RefreshTunedSettings());
   return engine_->Start();
 }
 
@@ -203,6 +211,24 @@ Status ClusterHost::Dismantle() {
 Status ClusterHost::SetUserPassword(std::string_view user, std::string_view password) {
   if (!serving()) return Status::FailedPrecondition("the engine does not run");
   return engine_->SetUserPassword(user, password);
+}
+
+Status ClusterHost::SetTunedSettings(const engine::TunedSettings& settings) {
+  if (!engine_) return Status::Ok();
+  return engine_->SetTunedSettings(settings);
+}
+
+Status ClusterHost::ApplySetting(const std::string& name, const std::optional<std::string>& value) {
+  if (!serving()) return Status::FailedPrecondition("the engine does not run");
+  return engine_->ApplySetting(name, value);
+}
+
+bool ClusterHost::TrySettingsInEffect(std::optional<engine::TunedSettings>* out) {
+  std::unique_lock<std::mutex> lock(op_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  *out = serving() ? std::optional<engine::TunedSettings>(engine_->SettingsInEffect())
+                   : std::nullopt;
+  return true;
 }
 
 std::optional<MountSnapshot> ClusterHost::Inspect() const {

@@ -39,6 +39,10 @@ struct HostConfig {
   std::string run_dir;             // the engine's run dir (its root.password lives there)
   fs::MountOptions mount_options;  // statfs dir, admitted uids, ...
   EngineMaker make_engine;         // called when the host needs an engine object
+  // What the engine must run with (the stored parameter group values), asked before every
+  // start by Serve and Reboot so that a start never runs with stale settings; unset: the
+  // engine object's own. Its failure fails the start.
+  std::function<Result<engine::TunedSettings>()> tuned_settings;
 };
 
 // What the retention pass needs of a mounted head.
@@ -122,6 +126,15 @@ class ClusterHost {
   // ALTER USER on the running engine. FailedPrecondition if it does not run.
   Status SetUserPassword(std::string_view user, std::string_view password);
 
+  // Tuned variables (the caller holds op_mutex()): the settings the engine's next start
+  // writes (OK with no engine object: the next one is made with the current settings), and
+  // SET GLOBAL on the running engine (FailedPrecondition if it does not run).
+  Status SetTunedSettings(const engine::TunedSettings& settings);
+  Status ApplySetting(const std::string& name, const std::optional<std::string>& value);
+  // What the running engine has (engine::MariaDbEngine::SettingsInEffect), without waiting:
+  // false while an operation holds op_mutex(); else true with *out nullopt when no engine runs.
+  bool TrySettingsInEffect(std::optional<engine::TunedSettings>* out);
+
   bool serving() const { return engine_ != nullptr && engine_->IsRunning(); }
   bool has_engine() const { return engine_ != nullptr; }
   bool mounted() const { return mount_ != nullptr; }
@@ -130,6 +143,8 @@ class ClusterHost {
 
  private:
   Status MakeEngine();
+  // Gives the engine config_.tuned_settings() for its next start.
+  Status RefreshTunedSettings();
 
   HostConfig config_;
   store::VolumeId volume_;

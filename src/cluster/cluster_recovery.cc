@@ -66,6 +66,7 @@ Status ClusterService::Impl::Open() {
     ASSIGN_OR_RETURN(auto eng, engine::MariaDbEngine::Create(probe));
     ASSIGN_OR_RETURN(engine_version_, eng->Version());
   }
+  RETURN_IF_ERROR(LoadParamCatalog());
 
   RETURN_IF_ERROR(AssignMissingEngineUids());
   // Bring every cluster back as it was; resume or roll back what a restart cut short.
@@ -112,13 +113,21 @@ void ClusterService::Impl::KillOrphan(const ClusterRow& row) { KillServerOf(RunD
 Status ClusterService::Impl::FinishModify(Operation* op) {
   std::optional<int64_t> window_s;
   std::optional<bool> protection;
-  RETURN_IF_ERROR(ParseModifyChangeText(op->ref, &window_s, &protection));
+  // A new cluster parameter group travels as a last ",pgroup=NAME" part (parameter_groups.h).
+  std::string ref = op->ref;
+  std::optional<std::string> param_group;
+  if (size_t at = ref.find("pgroup="); at != std::string::npos) {
+    param_group = ref.substr(at + 7);
+    ref.erase(at > 0 ? at - 1 : 0);
+  }
+  RETURN_IF_ERROR(ParseModifyChangeText(ref, &window_s, &protection));
   auto row = GetClusterRow(op->target);
   if (!row.ok()) {  // deleted since: nothing left to finish
     FinishOp(op, Status::Unavailable("its cluster is gone"));
     return Status::Ok();
   }
   ApplyModifyChange(window_s, protection, &*row);
+  if (param_group) row->param_group = *param_group;
   RETURN_IF_ERROR(meta_->PutCluster(*row));
   FinishOp(op, Status::Ok());
   Event(row->id, EventKind::kClusterModified);

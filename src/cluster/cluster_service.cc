@@ -72,6 +72,14 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
     return InvalidParam("Cannot find version " + BoundedInput(*req.engine_version) +
                         " for aurora-mysql");
   }
+  // param_mu_ before mu_: a group named here cannot be deleted before the row names it.
+  std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);
+  std::string param_group;
+  if (req.param_group) {
+    pl.lock();
+    ASSIGN_OR_RETURN(param_group,
+                     impl_->ResolveParamGroup(ParamGroupKind::kCluster, *req.param_group));
+  }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
@@ -93,6 +101,7 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   row.clone_group_id = Uuid();
   row.volume = id;
   row.deletion_protection = req.deletion_protection;
+  row.param_group = param_group;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
   RETURN_IF_ERROR(impl_->PutNewTags("cluster", id, req.tags, [&] { return impl_->meta_->DeleteCluster(id); }));
   Operation op{.kind = OpKind::kCreate, .target = id};
@@ -109,23 +118,33 @@ Result<std::vector<ClusterView>> ClusterService::DescribeClusters(
   if (id) {
     ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(*id));
     ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+    for (ClusterMember& m : v.members) m.param_status = impl_->ParamStatusOf(row);
     out.push_back(std::move(v));
     return out;
   }
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, impl_->meta_->ListClusters());
   for (const auto& row : rows) {
     ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+    for (ClusterMember& m : v.members) m.param_status = impl_->ParamStatusOf(row);
     out.push_back(std::move(v));
   }
   return out;
 }
 
 Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& req) {
-  std::lock_guard<std::mutex> lk(impl_->mu_);
+  std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);  // before mu_
+  std::optional<std::string> param_group;
+  if (req.param_group) {
+    pl.lock();
+    ASSIGN_OR_RETURN(param_group,
+                     impl_->ResolveParamGroup(ParamGroupKind::kCluster, *req.param_group));
+  }
+  std::unique_lock<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
   // Deletion protection alone may change on a failed cluster too: otherwise a protected cluster
   // that failed could never be deleted.
-  const bool protection_only = !req.backtrack_window_s && !req.master_password;
+  const bool protection_only =
+      !req.backtrack_window_s && !req.master_password && !req.param_group;
   if (row.status != ClusterStatus::kAvailable &&
       !(row.status == ClusterStatus::kFailed && protection_only)) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
@@ -155,6 +174,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
     // The metadata this modify writes goes in the journal: the password cannot be set again
     // after a crash, so a modify cut short after it is finished from there (whole).
     op.ref = ModifyChangeText(req.backtrack_window_s, req.deletion_protection);
+    if (param_group) op.ref += (op.ref.empty() ? "pgroup=" : ",pgroup=") + *param_group;
     RETURN_IF_ERROR(impl_->BeginOp(&op));
     Status s = host->SetUserPassword(row.master_username, pw);
     if (s.ok()) s = impl_->RecordStep(&op, OpStep::kPasswordSet);
@@ -165,12 +185,18 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
     Failpoint("cluster.modify.password_set");
   }
   ApplyModifyChange(req.backtrack_window_s, req.deletion_protection, &row);
+  const bool group_changed = param_group && *param_group != row.param_group;
+  if (param_group) row.param_group = *param_group;
   if (op.id == 0) RETURN_IF_ERROR(impl_->BeginOp(&op));
   Status s = impl_->meta_->PutCluster(row);
   impl_->FinishOp(&op, s);
   RETURN_IF_ERROR(s);
   impl_->Event(row.id, EventKind::kClusterModified);
-  return impl_->View(row);
+  ASSIGN_OR_RETURN(ClusterView view, impl_->View(row));
+  lk.unlock();
+  // As in Aurora, another group's values wait for the next reboot (pending-reboot until then).
+  if (group_changed) impl_->PushSettings(row.id, {});
+  return view;
 }
 
 Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& req) {
@@ -245,6 +271,13 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
                               "DBClusterIdentifier.");
   }
   RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
+  std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);  // before mu_
+  std::string param_group;
+  if (req.param_group) {
+    pl.lock();
+    ASSIGN_OR_RETURN(param_group,
+                     impl_->ResolveParamGroup(ParamGroupKind::kInstance, *req.param_group));
+  }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->GetInstanceRow(id));
@@ -278,6 +311,7 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   inst.instance_class = req.instance_class;
   inst.status = InstanceStatus::kCreating;
   inst.create_time_ns = NowNs();
+  inst.param_group = param_group;
   RETURN_IF_ERROR(impl_->PutInstanceRow(inst));
   RETURN_IF_ERROR(impl_->PutNewTags("db", id, req.tags, [&] { return impl_->DeleteInstanceRow(id); }));
   Operation op{.kind = OpKind::kCreateInstance, .target = id};
@@ -296,6 +330,7 @@ Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
     auto c = impl_->GetClusterRow(r.cluster_id);
     if (!c.ok()) continue;
     out.push_back(impl_->ViewInstance(r, *c));
+    out.back().param_status = impl_->ParamStatusOf(*c);
   }
   if (id && out.empty()) return InstanceNotFound(*id);
   return out;

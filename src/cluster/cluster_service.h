@@ -36,6 +36,7 @@
 #include "cluster/cluster_engine.h"
 #include "cluster/cluster_error.h"
 #include "cluster/cluster_event.h"
+#include "cluster/parameter_groups.h"
 #include "cluster/states.h"
 #include "common/status.h"
 #include "engine/engine.h"
@@ -57,6 +58,8 @@ enum class ResourceKind { kCluster, kInstance };
 struct ClusterMember {
   std::string instance_id;
   bool is_writer = true;
+  // Whether its engine has its cluster parameter group's values (set by DescribeClusters).
+  ParamApplyStatus param_status = ParamApplyStatus::kInSync;
 };
 
 struct ClusterView {
@@ -84,6 +87,7 @@ struct ClusterView {
   std::vector<ClusterMember> members;
   bool deletion_protection = false;  // DeleteCluster refuses while set
   std::vector<TagView> tags;
+  std::string param_group = DefaultParamGroupName();  // its DB cluster parameter group
 };
 
 struct InstanceView {
@@ -100,6 +104,31 @@ struct InstanceView {
   std::string master_username;
   std::string database_name;
   std::vector<TagView> tags;
+  std::string param_group = DefaultParamGroupName();  // its DB parameter group
+  // Whether its engine runs with its groups' values (set by DescribeInstances; in-sync
+  // elsewhere).
+  ParamApplyStatus param_status = ParamApplyStatus::kInSync;
+};
+
+// A parameter group (ClusterService::CreateParamGroup ...).
+struct ParamGroupView {
+  ParamGroupKind kind = ParamGroupKind::kCluster;
+  std::string name;
+  std::string family;
+  std::string description;
+};
+
+// One parameter of a group as DescribeParameters shows it.
+struct ParameterView {
+  std::string name;
+  std::optional<std::string> value;  // the group's, else the engine's default (if it has one)
+  std::string description;
+  ParamSource source = ParamSource::kEngineDefault;  // kUser: the group sets it
+  bool is_static = false;
+  ParamDataType data_type = ParamDataType::kString;
+  std::string allowed_values;
+  bool is_modifiable = true;
+  std::optional<ApplyMethod> apply_method;  // the group's (kUser), else the type's
 };
 
 struct BacktrackView {
@@ -132,10 +161,14 @@ struct CreateClusterRequest {
   int64_t backtrack_window_s = 0;
   bool deletion_protection = false;
   std::vector<TagView> tags;  // checked as ValidateTags does
+  std::optional<std::string> param_group;  // DBClusterParameterGroupName; unset: the default
 };
 
 struct ModifyClusterRequest {
   std::string id;
+  // A DB cluster parameter group to use instead (its values apply at the next reboot, as in
+  // Aurora: the instances show pending-reboot until then).
+  std::optional<std::string> param_group;
   std::optional<int64_t> backtrack_window_s;
   std::optional<std::string> master_password;
   std::optional<bool> deletion_protection;  // unset: unchanged
@@ -153,6 +186,7 @@ struct CreateInstanceRequest {
   std::string instance_class;
   std::string engine;
   std::vector<TagView> tags;
+  std::optional<std::string> param_group;  // DBParameterGroupName; unset: the default
 };
 
 struct BacktrackRequest {
@@ -327,6 +361,9 @@ struct ServiceOptions {
   std::function<Result<std::unique_ptr<ClusterEngine>>(const engine::EngineOptions&)>
       engine_factory;
   std::string engine_version;
+  // With engine_factory (tests): what the engine says about its tunable variables, instead of
+  // probing mariadbd (engine::ProbeSystemVariables).
+  std::function<Result<std::vector<engine::SystemVariable>>()> variable_probe;
 };
 
 // What a copy-on-write, ephemeral instance of a cluster at a moment needs (the time-travel
@@ -441,6 +478,38 @@ class ClusterService {
   // Refusals: kInvalidParameter (identifier, engine, version, window, tags), kSnapshotNotFound,
   // kInvalidSnapshotState (not available), kClusterExists.
   Result<ClusterView> RestoreFromSnapshot(const RestoreSnapshotRequest& request);
+
+  // ---- Parameter groups (parameter_groups_service.cc; see parameter_groups.h) ----
+  // A new, empty group. Refusals: kInvalidParameter (name, a family other than
+  // kParamGroupFamily, a description over 255 characters), kParamGroupExists.
+  Result<ParamGroupView> CreateParamGroup(ParamGroupKind kind, const std::string& name,
+                                          const std::string& family,
+                                          const std::string& description);
+  // One group (kParamGroupNotFound if none) or all of the kind, the default one first.
+  Result<std::vector<ParamGroupView>> DescribeParamGroups(ParamGroupKind kind,
+                                                          const std::optional<std::string>& name);
+  // Sets the parameters (CheckParameterChanges) and applies them: immediate ones now on every
+  // running engine using the group, all at every engine's next start. Returns the group's
+  // name. Refusals: kParamGroupNotFound; kInvalidParamGroupState for a default group;
+  // kInvalidParameter (every bad parameter named, nothing stored). An immediate value a running
+  // engine refuses is logged; that instance shows pending-reboot.
+  Result<std::string> ModifyParamGroup(ParamGroupKind kind, const std::string& name,
+                                       const std::vector<ParameterChange>& changes);
+  // Back to the engine's defaults: every parameter (all) or those named. Dynamic ones go back
+  // at once unless ApplyMethod pending-reboot is given; static ones at the next start.
+  // Refusals as ModifyParamGroup; kInvalidCombination for all together with a list, or
+  // neither.
+  Result<std::string> ResetParamGroup(ParamGroupKind kind, const std::string& name, bool all,
+                                      const std::vector<ParameterChange>& changes);
+  // Refusals: kParamGroupNotFound; kInvalidParamGroupState for a default group or one a
+  // cluster (instance) uses.
+  Status DeleteParamGroup(ParamGroupKind kind, const std::string& name);
+  // Every settable parameter (or only those of `source`), by name. kParamGroupNotFound.
+  Result<std::vector<ParameterView>> DescribeParameters(ParamGroupKind kind,
+                                                        const std::string& name,
+                                                        std::optional<ParamSource> source);
+  // The parameters of the family's default group. kInvalidParameter for another family.
+  Result<std::vector<ParameterView>> EngineDefaultParameters(const std::string& family);
 
   std::vector<EventView> DescribeEvents(const EventQuery& query);
   // What the cluster's volume changed per step (store::Store::Activity: file data bytes and

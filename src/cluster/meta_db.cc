@@ -112,6 +112,23 @@ CREATE TABLE snapshots (
   database_name TEXT NOT NULL, allocated_gb INTEGER NOT NULL);
 )sql";
 
+// Migration 6: parameter groups, their values, the engine's catalog of tunable variables, and
+// which group each cluster and instance uses (see ParamGroupRow).
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE param_groups (
+  kind TEXT NOT NULL, name TEXT NOT NULL, family TEXT NOT NULL, description TEXT NOT NULL,
+  create_ns INTEGER NOT NULL, PRIMARY KEY (kind, name));
+CREATE TABLE param_values (
+  kind TEXT NOT NULL, group_name TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+  apply_method TEXT NOT NULL, PRIMARY KEY (kind, group_name, name));
+CREATE TABLE param_catalog (
+  engine_version TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, min TEXT NOT NULL,
+  max TEXT NOT NULL, allowed TEXT NOT NULL, read_only INTEGER NOT NULL,
+  default_value TEXT NOT NULL, PRIMARY KEY (engine_version, name));
+ALTER TABLE clusters ADD COLUMN param_group TEXT NOT NULL DEFAULT '';
+ALTER TABLE instances ADD COLUMN param_group TEXT NOT NULL DEFAULT '';
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -139,6 +156,7 @@ ClusterRow ReadCluster(Stmt& s) {
   r.deletion_protection = s.Int(15) != 0;
   r.engine_uid = s.Int(16);
   r.volume_id = s.Int(17);
+  r.param_group = s.Text(18);
   return r;
 }
 
@@ -150,15 +168,16 @@ InstanceRow ReadInstance(Stmt& s) {
   r.instance_class = s.Text(3);
   ParseStatus(s.Text(4), &r.status);
   r.create_time_ns = s.Int(5);
+  r.param_group = s.Text(6);
   return r;
 }
 
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id";
+    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id, param_group";
 constexpr const char* kInstanceCols =
-    "id, cluster_id, resource_id, instance_class, status, create_time_ns";
+    "id, cluster_id, resource_id, instance_class, status, create_time_ns, param_group";
 
 template <typename E, size_t N>
 void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>& names,
@@ -287,6 +306,9 @@ Status MetaDb::Migrate(const std::string& path) {
         case 5:
           RETURN_IF_ERROR(Exec(kSchemaV5));
           break;
+        case 6:
+          RETURN_IF_ERROR(Exec(kSchemaV6));
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -314,14 +336,14 @@ Status MetaDb::Exec(const std::string& sql) {
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
       .Bind(r.database_name).Bind(std::string(StatusName(r.status))).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
       .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
-      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id);
+      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id).Bind(r.param_group);
   return s.Done();
 }
 
@@ -357,11 +379,13 @@ Status MetaDb::DeleteCluster(const std::string& id) {
 
 Status MetaDb::PutInstance(const InstanceRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
-  Stmt s(db_, "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?)");
+  static const std::string sql = std::string("INSERT OR REPLACE INTO instances (") +
+                                 kInstanceCols + ") VALUES (?,?,?,?,?,?,?)";
+  Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class)
       .Bind(std::string(StatusName(r.status)))
-      .Bind(r.create_time_ns);
+      .Bind(r.create_time_ns).Bind(r.param_group);
   return s.Done();
 }
 
@@ -571,6 +595,135 @@ Result<std::vector<OperationRow>> MetaDb::ListOperationsOf(const std::string& ta
   while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadOperation(s));
   if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
   return out;
+}
+
+Status MetaDb::PutParamGroup(const ParamGroupRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO param_groups (kind, name, family, description, create_ns) "
+         "VALUES (?,?,?,?,?)");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(r.kind).Bind(r.name).Bind(r.family).Bind(r.description).Bind(r.create_ns);
+  return s.Done();
+}
+
+namespace {
+ParamGroupRow ReadParamGroup(Stmt& s) {
+  return ParamGroupRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)};
+}
+}  // namespace
+
+Result<std::optional<ParamGroupRow>> MetaDb::GetParamGroup(const std::string& kind,
+                                                            const std::string& name) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "SELECT kind, name, family, description, create_ns FROM param_groups "
+         "WHERE kind = ? AND name = ?");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(kind).Bind(name);
+  if (s.Step() != SQLITE_ROW) return std::optional<ParamGroupRow>();
+  return std::optional<ParamGroupRow>(ReadParamGroup(s));
+}
+
+Result<std::vector<ParamGroupRow>> MetaDb::ListParamGroups(const std::string& kind) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "SELECT kind, name, family, description, create_ns FROM param_groups WHERE kind = ? "
+         "ORDER BY name");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(kind);
+  std::vector<ParamGroupRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadParamGroup(s));
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status MetaDb::DeleteParamGroup(const std::string& kind, const std::string& name) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    Stmt v(db_, "DELETE FROM param_values WHERE kind = ? AND group_name = ?");
+    RETURN_IF_ERROR(v.prepared());
+    v.Bind(kind).Bind(name);
+    RETURN_IF_ERROR(v.Done());
+    Stmt g(db_, "DELETE FROM param_groups WHERE kind = ? AND name = ?");
+    RETURN_IF_ERROR(g.prepared());
+    g.Bind(kind).Bind(name);
+    return g.Done();
+  });
+}
+
+Result<std::vector<ParamValueRow>> MetaDb::ListParamValues(const std::string& kind,
+                                                           const std::string& group) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "SELECT name, value, apply_method FROM param_values WHERE kind = ? AND group_name = ? "
+         "ORDER BY name");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(kind).Bind(group);
+  std::vector<ParamValueRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ParamValueRow{s.Text(0), s.Text(1), s.Text(2)});
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status MetaDb::ReplaceParamValues(const std::string& kind, const std::string& group,
+                                  const std::vector<ParamValueRow>& values) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    Stmt d(db_, "DELETE FROM param_values WHERE kind = ? AND group_name = ?");
+    RETURN_IF_ERROR(d.prepared());
+    d.Bind(kind).Bind(group);
+    RETURN_IF_ERROR(d.Done());
+    for (const ParamValueRow& v : values) {
+      Stmt s(db_,
+             "INSERT INTO param_values (kind, group_name, name, value, apply_method) "
+             "VALUES (?,?,?,?,?)");
+      RETURN_IF_ERROR(s.prepared());
+      s.Bind(kind).Bind(group).Bind(v.name).Bind(v.value).Bind(v.apply_method);
+      RETURN_IF_ERROR(s.Done());
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<ParamCatalogRow>> MetaDb::GetParamCatalog(const std::string& engine_version) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt s(db_,
+         "SELECT name, type, min, max, allowed, read_only, default_value FROM param_catalog "
+         "WHERE engine_version = ? ORDER BY name");
+  RETURN_IF_ERROR(s.prepared());
+  s.Bind(engine_version);
+  std::vector<ParamCatalogRow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back(ParamCatalogRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
+                                  s.Int(5) != 0, s.Text(6)});
+  }
+  if (rc != SQLITE_DONE) return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status MetaDb::PutParamCatalog(const std::string& engine_version,
+                               const std::vector<ParamCatalogRow>& rows) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    Stmt d(db_, "DELETE FROM param_catalog WHERE engine_version = ?");
+    RETURN_IF_ERROR(d.prepared());
+    d.Bind(engine_version);
+    RETURN_IF_ERROR(d.Done());
+    for (const ParamCatalogRow& r : rows) {
+      Stmt s(db_,
+             "INSERT INTO param_catalog (engine_version, name, type, min, max, allowed, "
+             "read_only, default_value) VALUES (?,?,?,?,?,?,?,?)");
+      RETURN_IF_ERROR(s.prepared());
+      s.Bind(engine_version).Bind(r.name).Bind(r.type).Bind(r.min).Bind(r.max).Bind(r.allowed)
+          .Bind(int64_t{r.read_only ? 1 : 0}).Bind(r.default_value);
+      RETURN_IF_ERROR(s.Done());
+    }
+    return Status::Ok();
+  });
 }
 
 Status MetaDb::AddEvent(const EventRow& r) {

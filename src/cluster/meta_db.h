@@ -58,6 +58,8 @@ struct ClusterRow {
   // 0 while it has none (being created) or for a row migrated from v3 before rewindd's start
   // filled it in.
   int64_t volume_id = 0;
+  // Its DB cluster parameter group (schema v6); empty: the default group.
+  std::string param_group;
 };
 
 struct InstanceRow {
@@ -67,6 +69,37 @@ struct InstanceRow {
   std::string instance_class;
   InstanceStatus status = InstanceStatus::kCreating;
   int64_t create_time_ns = 0;
+  std::string param_group;  // its DB parameter group (schema v6); empty: the default group
+};
+
+// A parameter group (schema v6). kind: "cluster" (a DB cluster parameter group) or
+// "instance" (a DB parameter group); names are unique per kind.
+struct ParamGroupRow {
+  std::string kind;
+  std::string name;  // lower case
+  std::string family;
+  std::string description;
+  int64_t create_ns = 0;
+};
+
+// One parameter a group sets (schema v6): its value and how it was asked to apply
+// ("immediate" or "pending-reboot", the storage words of ApplyMethod).
+struct ParamValueRow {
+  std::string name;
+  std::string value;
+  std::string apply_method;
+};
+
+// What the engine of version `engine_version` said about one tunable variable (schema v6):
+// information_schema.SYSTEM_VARIABLES, cached so rewindd probes once per engine version.
+struct ParamCatalogRow {
+  std::string name;
+  std::string type;
+  std::string min;      // empty: none
+  std::string max;      // empty: none
+  std::string allowed;  // comma-separated
+  bool read_only = false;
+  std::string default_value;
 };
 
 struct BacktrackRow {
@@ -131,7 +164,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is
@@ -170,6 +203,24 @@ class MetaDb {
   Result<std::optional<SnapshotRow>> GetSnapshot(const std::string& id);
   Result<std::vector<SnapshotRow>> ListSnapshots();
   Status DeleteSnapshot(const std::string& id);
+
+  // Parameter groups (schema v6). PutParamGroup inserts or replaces; DeleteParamGroup removes
+  // the group with its values (OK if absent), in one transaction.
+  Status PutParamGroup(const ParamGroupRow& row);
+  Result<std::optional<ParamGroupRow>> GetParamGroup(const std::string& kind,
+                                                      const std::string& name);
+  Result<std::vector<ParamGroupRow>> ListParamGroups(const std::string& kind);  // by name
+  Status DeleteParamGroup(const std::string& kind, const std::string& name);
+  // The values a group sets, by name; ReplaceParamValues makes them exactly `values`, all or
+  // nothing.
+  Result<std::vector<ParamValueRow>> ListParamValues(const std::string& kind,
+                                                     const std::string& group);
+  Status ReplaceParamValues(const std::string& kind, const std::string& group,
+                            const std::vector<ParamValueRow>& values);
+  // The catalog cached for an engine version (empty if none); PutParamCatalog replaces it.
+  Result<std::vector<ParamCatalogRow>> GetParamCatalog(const std::string& engine_version);
+  Status PutParamCatalog(const std::string& engine_version,
+                         const std::vector<ParamCatalogRow>& rows);
 
   Status AddEvent(const EventRow& row);
   // Events in the order they were added.

@@ -119,6 +119,8 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   }
   // Back to the v2 shape: without the column, at user_version 2.
   RawExec(path, R"sql(
+    DROP TABLE param_groups; DROP TABLE param_values; DROP TABLE param_catalog;
+    ALTER TABLE clusters DROP COLUMN param_group; ALTER TABLE instances DROP COLUMN param_group;
     ALTER TABLE clusters DROP COLUMN engine_uid;
     ALTER TABLE clusters DROP COLUMN volume_id;
     DROP TABLE operations;
@@ -134,7 +136,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   ASSERT_EQ(2, RawUserVersion(path));
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(5, MetaDb::kSchemaVersion);
+  EXPECT_EQ(6, MetaDb::kSchemaVersion);
   EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
@@ -160,6 +162,8 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   }
   // Back to the v3 shape: no volume ids, no journal, at user_version 3.
   RawExec(path, R"sql(
+    DROP TABLE param_groups; DROP TABLE param_values; DROP TABLE param_catalog;
+    ALTER TABLE clusters DROP COLUMN param_group; ALTER TABLE instances DROP COLUMN param_group;
     ALTER TABLE clusters DROP COLUMN volume_id;
     DROP TABLE operations;
     DROP TABLE snapshots;
@@ -175,7 +179,7 @@ TEST(MetaDbSchema, VersionThreeFileGainsVolumeIdsAndTheJournal) {
   )sql");
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(5, *(*db)->SchemaVersion());
+  EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ(0, (*c)->volume_id);  // rewindd fills it in at its start
@@ -202,11 +206,15 @@ TEST(MetaDbSchema, VersionFourFileGainsSnapshots) {
     auto db = MetaDb::Open(path);
     ASSERT_TRUE(db.ok());
   }
-  RawExec(path, "DROP TABLE snapshots; PRAGMA user_version = 4;");
+  RawExec(path,
+          "DROP TABLE param_groups; DROP TABLE param_values; DROP TABLE param_catalog; "
+          "ALTER TABLE clusters DROP COLUMN param_group; "
+          "ALTER TABLE instances DROP COLUMN param_group; "
+          "DROP TABLE snapshots; PRAGMA user_version = 4;");
   ASSERT_EQ(4, RawUserVersion(path));
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(5, *(*db)->SchemaVersion());
+  EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   SnapshotRow row{.id = "s1", .cluster_id = "c1", .pin_id = 3, .status = "available",
                   .create_ns = 11, .cluster_create_ns = 7, .engine = "aurora-mysql",
                   .engine_version = "10.11", .port = 3307, .master_username = "admin",
@@ -352,6 +360,59 @@ TEST(MetaDbEvents, PruneDeletesOnlyOlderEvents) {
 
 // The object-store shipper's copy: a backup file opens as a MetaDb with the same rows, and the
 // change count moves with every change.
+// Parameter groups (migration 6): groups, their values (replaced whole), the catalog, and
+// the group of a cluster and an instance, read back after a reopen.
+TEST(MetaDbParams, GroupsValuesCatalogAndAssignmentsRoundTrip) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    MetaDb& m = **db;
+    ASSERT_TRUE(m.PutParamGroup({"cluster", "pg1", "aurora-mysql8.0", "mine", 5}).ok());
+    ASSERT_TRUE(m.PutParamGroup({"instance", "pg1", "aurora-mysql8.0", "other kind", 6}).ok());
+    ASSERT_TRUE(m.ReplaceParamValues("cluster", "pg1",
+                                     {{"max_connections", "200", "immediate"},
+                                      {"innodb_log_buffer_size", "4194304", "pending-reboot"}})
+                    .ok());
+    ASSERT_TRUE(m.ReplaceParamValues("cluster", "pg1", {{"max_connections", "300", "immediate"}}).ok());
+    ASSERT_TRUE(m.PutParamCatalog("10.11", {{"max_connections", "BIGINT UNSIGNED", "10", "100000",
+                                             "", false, "151"}})
+                    .ok());
+    ClusterRow c;
+    c.id = "c1";
+    c.param_group = "pg1";
+    ASSERT_TRUE(m.PutCluster(c).ok());
+    InstanceRow i;
+    i.id = "i1";
+    i.cluster_id = "c1";
+    i.param_group = "pg1";
+    ASSERT_TRUE(m.PutInstance(i).ok());
+  }
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok());
+  MetaDb& m = **db;
+  auto g = m.GetParamGroup("cluster", "pg1");
+  ASSERT_TRUE(g.ok() && g->has_value());
+  EXPECT_EQ("mine", (*g)->description);
+  EXPECT_EQ(1u, m.ListParamGroups("instance")->size());
+  auto values = m.ListParamValues("cluster", "pg1");
+  ASSERT_TRUE(values.ok());
+  ASSERT_EQ(1u, values->size());
+  EXPECT_EQ("300", values->front().value);
+  auto catalog = m.GetParamCatalog("10.11");
+  ASSERT_TRUE(catalog.ok());
+  ASSERT_EQ(1u, catalog->size());
+  EXPECT_EQ("100000", catalog->front().max);
+  EXPECT_TRUE(m.GetParamCatalog("10.6")->empty());
+  EXPECT_EQ("pg1", (*m.GetCluster("c1"))->param_group);
+  EXPECT_EQ("pg1", (*m.GetInstance("i1"))->param_group);
+  ASSERT_TRUE(m.DeleteParamGroup("cluster", "pg1").ok());
+  EXPECT_FALSE(m.GetParamGroup("cluster", "pg1")->has_value());
+  EXPECT_TRUE(m.ListParamValues("cluster", "pg1")->empty());
+  EXPECT_TRUE(m.GetParamGroup("instance", "pg1")->has_value());
+}
+
 TEST(MetaDbBackup, CopyHoldsTheRowsAndChangesAreCounted) {
   testing::TempDir dir;
   auto db = MetaDb::Open(dir.path() + "/meta.db");

@@ -76,7 +76,8 @@ struct Operation {
   OpKind kind = OpKind::kCreate;
   std::string target;        // the cluster's (or, for instance operations, the instance's) id
   std::string ref;           // backtrack: its BacktrackIdentifier; clone: the source cluster;
-                             // modify: the metadata it writes (ModifyChangeText)
+                             // modify: the metadata it writes (ModifyChangeText, then
+                             // ",pgroup=NAME" when it gives the cluster a parameter group)
   int64_t arg_ns = 0;        // backtrack: BacktrackTo; clone: the moment of the source
   OpState state = OpState::kRunning;
   OpStep step = OpStep::kRequested;  // the last step done

@@ -147,6 +147,7 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   if (auto w = WriterOf(row.id)) v.members.push_back(ClusterMember{w->id, true});
   v.deletion_protection = row.deletion_protection;
   ASSIGN_OR_RETURN(v.tags, TagsOf("cluster", row.id));
+  v.param_group = row.param_group.empty() ? DefaultParamGroupName() : row.param_group;
   return v;
 }
 
@@ -167,6 +168,7 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   v.database_name = cluster.database_name;
   // A tag read failure shows no tags rather than hiding the instance (describe keeps working).
   if (auto tags = TagsOf("db", row.id); tags.ok()) v.tags = std::move(tags).value();
+  v.param_group = row.param_group.empty() ? DefaultParamGroupName() : row.param_group;
   return v;
 }
 
@@ -184,6 +186,10 @@ Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::HostForLocked(const C
   config.mount_options.allow_other = account.switched;
   config.mount_options.admitted_uids = {account.uid};
   config.make_engine = [this, row] { return MakeEngine(row); };
+  config.tuned_settings = [this, id = row.id]() -> Result<engine::TunedSettings> {
+    ASSIGN_OR_RETURN(ClusterRow current, GetClusterRow(id));
+    return DesiredSettings(current);
+  };
   auto host = std::make_shared<ClusterHost>(std::move(config), store::VolumeId(row.volume_id));
   hosts_[row.id] = host;
   return host;
@@ -204,6 +210,7 @@ Result<engine::EngineOptions> ClusterService::Impl::EngineOptionsFor(const Clust
   // Every start re-applies the master's privileges: a cluster made by an older version, or
   // backtracked or cloned to a moment before, would otherwise bring back a wider grant.
   eo.master_user = row.master_username;
+  ASSIGN_OR_RETURN(eo.tuned_settings, DesiredSettings(row));
   return eo;
 }
 

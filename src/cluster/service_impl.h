@@ -314,6 +314,37 @@ class ClusterService::Impl {
     return options_.data_dir + "/snapshots/" + id + ".root-password";
   }
 
+  // ---- Parameter groups (parameter_groups_service.cc) ----
+  // Serialises parameter group changes, and the checks and writes of the clusters and
+  // instances that name a group (so a group in use is never deleted). Taken before mu_.
+  std::mutex param_mu_;
+  ParameterCatalog catalog_;  // set by Open (LoadParamCatalog); const after
+  // The engine's tunable variables: from meta.db's cache for this engine version, else probed
+  // (engine::ProbeSystemVariables, or options_.variable_probe) and cached.
+  Status LoadParamCatalog();
+  // The stored name of the group a request names: "" for the default group, else the name in
+  // lower case. kParamGroupNotFound if there is none of that kind.
+  Result<std::string> ResolveParamGroup(ParamGroupKind kind, const std::string& name);
+  // The values of a group by stored name ("": none).
+  Result<std::vector<ParamValueRow>> GroupValues(ParamGroupKind kind, const std::string& stored);
+  // What the cluster's engine must run with (MergeSettings of its group and its writer's).
+  Result<engine::TunedSettings> DesiredSettings(const ClusterRow& row);
+  // Gives the cluster's engine (if it has one) its DesiredSettings for its next start, and sets
+  // the variables named in `now` on it if it runs. The caller holds param_mu_, not mu_.
+  // A failure is logged (the instance then shows pending-reboot).
+  void PushSettings(const std::string& cluster_id, const std::vector<std::string>& now);
+  // The apply status of the cluster's writer engine (kApplying while an operation holds it
+  // and its settings differ from the last seen).
+  ParamApplyStatus ParamStatusOf(const ClusterRow& row);
+  // Stores a group's new values (`after`) and pushes them to every cluster using the group,
+  // the dynamic ones of ImmediatePlan at once. The caller holds param_mu_.
+  Status StoreAndApply(ParamGroupKind kind, const std::string& stored,
+                       const std::vector<ParamValueRow>& before,
+                       const std::vector<ParamValueRow>& after,
+                       const std::vector<ParameterChange>& changes, bool reset);
+  std::mutex seen_mu_;  // a leaf; guards seen_in_effect_
+  std::map<std::string, engine::TunedSettings> seen_in_effect_;  // by cluster id
+
   // ---- The operations journal (op_journal.h) ----
   // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must
   // not start then.

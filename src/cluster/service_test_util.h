@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cluster/cluster_service.h"
+#include "cluster/cluster_test_util.h"
 #include "cluster/meta_db.h"
 #include "cluster/op_journal.h"
 #include "cluster/stand_in_engine.h"
@@ -29,17 +30,8 @@ namespace {
 inline Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir,
                                                            StandInKnobs* knobs,
                                                            uint64_t history_budget_bytes = 0) {
-  ServiceOptions o;
+  ServiceOptions o = StandInServiceOptions(dir, knobs, 41300);
   o.history_budget_bytes = history_budget_bytes;
-  o.data_dir = dir;
-  o.first_port = 41300;
-  o.clean_interval_ms = 0;
-  o.retry_failed_interval_ms = 0;
-  o.engine_version = "10.11.6-MariaDB-stand-in";
-  o.engine_factory = [knobs](const engine::EngineOptions& eo) {
-    return Result<std::unique_ptr<ClusterEngine>>(
-        std::unique_ptr<ClusterEngine>(new StandInEngine(eo, knobs)));
-  };
   return ClusterService::Open(o);
 }
 

@@ -23,6 +23,7 @@ struct StandInKnobs {
   std::atomic<bool> fail_start{false};  // Start fails; nothing runs
   std::atomic<int> starts{0};
   std::atomic<int> running{0};          // engines running now
+  std::atomic<int> applied{0};          // ApplySetting calls that set a value
 };
 
 class StandInEngine final : public ClusterEngine {
@@ -55,6 +56,7 @@ class StandInEngine final : public ClusterEngine {
     }
     if (knobs_->fail_start) return Status::Unavailable("stand-in: start refused");
     running_ = true;
+    in_effect_ = tuned_;
     ++knobs_->running;
     ++knobs_->starts;
     return Status::Ok();
@@ -65,6 +67,27 @@ class StandInEngine final : public ClusterEngine {
   Status SetUserPassword(std::string_view, std::string_view) const override {
     if (!running_) return Status::Unavailable("not running");
     return Status::Ok();
+  }
+  // Tuned settings as the engine keeps them (checked by the engine's own rules).
+  Status SetTunedSettings(engine::TunedSettings settings) override {
+    for (const auto& [name, value] : settings) {
+      RETURN_IF_ERROR(engine::CheckTunedSetting(name, value));
+    }
+    tuned_ = std::move(settings);
+    return Status::Ok();
+  }
+  Status ApplySetting(const std::string& name, const std::optional<std::string>& value) override {
+    if (!running_) return Status::FailedPrecondition("not running");
+    ++knobs_->applied;
+    if (value) {
+      in_effect_[name] = *value;
+    } else {
+      in_effect_.erase(name);
+    }
+    return Status::Ok();
+  }
+  engine::TunedSettings SettingsInEffect() const override {
+    return running_ ? in_effect_ : engine::TunedSettings{};
   }
 
  private:
@@ -79,6 +102,8 @@ class StandInEngine final : public ClusterEngine {
   engine::EngineOptions options_;
   StandInKnobs* knobs_;
   std::atomic<bool> running_{false};
+  engine::TunedSettings tuned_ = options_.tuned_settings;
+  engine::TunedSettings in_effect_;
 };
 
 }  // namespace rwd::cluster

@@ -471,6 +471,9 @@ Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions optio
   for (const auto& [name, value] : options.extra_settings) {
     if (!IsSettingName(name)) return Status::InvalidArgument("bad setting name: '" + name + "'");
   }
+  for (const auto& [name, value] : options.tuned_settings) {
+    RETURN_IF_ERROR(CheckTunedSetting(name, value));
+  }
   if (options.start_timeout.count() <= 0 || options.stop_timeout.count() <= 0 ||
       options.sql_timeout.count() <= 0) {
     return Status::InvalidArgument("timeouts must be positive");
@@ -490,7 +493,44 @@ Result<std::unique_ptr<MariaDbEngine>> MariaDbEngine::Create(EngineOptions optio
 }
 
 MariaDbEngine::MariaDbEngine(EngineOptions options, EngineAccount account)
-    : options_(std::move(options)), account_(std::move(account)) {}
+    : options_(std::move(options)), account_(std::move(account)), tuned_(options_.tuned_settings) {}
+
+Status MariaDbEngine::SetTunedSettings(TunedSettings settings) {
+  for (const auto& [name, value] : settings) RETURN_IF_ERROR(CheckTunedSetting(name, value));
+  std::lock_guard<std::mutex> lock(mu_);
+  tuned_ = std::move(settings);
+  return Status::Ok();
+}
+
+Status MariaDbEngine::ApplySetting(const std::string& name,
+                                   const std::optional<std::string>& value) {
+  if (value) {
+    RETURN_IF_ERROR(CheckTunedSetting(name, *value));
+  } else if (!IsTunableVariable(name)) {
+    return CheckTunedSetting(name, "0");  // its refusal names the variable
+  }
+  if (!IsRunning()) return Status::FailedPrecondition("mariadbd is not running");
+  // What the config sets without tuning (WriteConfig), so a reset returns to it.
+  const std::optional<std::string> own =
+      OwnSettingValue(name, options_.innodb_buffer_pool_size);
+  ASSIGN_OR_RETURN(std::string ignored,
+                   RunSqlAsRoot(std::string(kSqlModeForQuotedText) +
+                                SetGlobalSql(name, value, own) + ";"));
+  (void)ignored;  // SET prints nothing
+  std::lock_guard<std::mutex> lock(mu_);
+  if (value) {
+    in_effect_[name] = *value;
+  } else {
+    in_effect_.erase(name);
+  }
+  return Status::Ok();
+}
+
+TunedSettings MariaDbEngine::SettingsInEffect() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (child_reaped_) return {};
+  return in_effect_;
+}
 
 Status MariaDbEngine::PrepareDirectories() const {
   const uid_t keep_uid = static_cast<uid_t>(-1);
@@ -695,7 +735,16 @@ Status MariaDbEngine::StartLocked(std::optional<SqlLogin> readiness_login) {
                           (top.st_uid != account_.uid || top.st_gid != account_.gid)) {
     RETURN_IF_ERROR(MakeOwnedDirectory(options_.datadir, account_.uid, account_.gid, 0700));
   }
-  RETURN_IF_ERROR(WriteConfig());
+  TunedSettings tuned;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tuned = tuned_;
+  }
+  RETURN_IF_ERROR(WriteConfig(tuned));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_effect_ = tuned;  // what this server starts with
+  }
   if (!readiness_login) {
     Result<std::string> root_password = RootPassword();
     if (root_password.ok()) readiness_login = SqlLogin{"root", *root_password};
@@ -825,7 +874,7 @@ Status MariaDbEngine::CheckNoOrphan() const {
       " is still running; stop it before starting another on the same datadir");
 }
 
-Status MariaDbEngine::WriteConfig() const {
+Status MariaDbEngine::WriteConfig(const TunedSettings& tuned) const {
   std::string config =
       "# Written by the Rewind engine at every start of mariadbd; edits are overwritten.\n"
       "[mariadbd]\n";
@@ -850,6 +899,7 @@ Status MariaDbEngine::WriteConfig() const {
   set("collation-server", "utf8mb4_general_ci");
   // The server is already the engine account (no `user`: it is never started as root).
   for (const auto& [name, value] : options_.extra_settings) set(name, value);
+  for (const auto& [name, value] : tuned) set(ConfigNameOf(name), value);
   // Readable by the engine account's group (mariadbd reads it), writable by this process only.
   if (account_.switched) return WriteFileWithMode(options_.config_path, config, 0640, account_.gid);
   return WritePrivateFile(options_.config_path, config);

@@ -64,6 +64,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/tunables.h"
 
 namespace rwd::engine {
 
@@ -137,6 +138,10 @@ struct EngineOptions {
   // More `name=value` settings for the [mariadbd] group, written after (so overriding) the
   // engine's own, e.g. {"max-connections", "500"}. Values are quoted by the engine.
   std::vector<std::pair<std::string, std::string>> extra_settings;
+  // The owner's tuned variables (tunables.h), written last into [mariadbd] under ConfigNameOf.
+  // Each must pass CheckTunedSetting (Create refuses otherwise). SetTunedSettings replaces
+  // them for the next Start.
+  TunedSettings tuned_settings;
 
   // Start fails (and kills the server) if it does not serve connections in time; crash
   // recovery of a large redo log counts against this.
@@ -275,6 +280,20 @@ class MariaDbEngine {
   // ALTER USER user@'%' IDENTIFIED BY password, as root (ModifyDBCluster's MasterUserPassword).
   Status SetUserPassword(std::string_view user, std::string_view password) const;
 
+  // ---- Tuned variables (tunables.h) ----
+  // Replaces the tuned settings every later Start writes into the config (the running server
+  // is not touched). Failure: InvalidArgument (CheckTunedSetting); nothing is changed then.
+  Status SetTunedSettings(TunedSettings settings);
+  // SET GLOBAL on the running server, as root: `value`, or with none the engine's own value
+  // for it (the one its config sets without tuning) else the server's DEFAULT. Success: the
+  // variable has the value; SettingsInEffect records it. Failure: InvalidArgument
+  // (CheckTunedSetting, or the server's refusal), FailedPrecondition if no server runs,
+  // Unavailable as RunSql.
+  Status ApplySetting(const std::string& name, const std::optional<std::string>& value);
+  // The tuned settings the running server has: those it was started with, changed by every
+  // successful ApplySetting since. Empty when nothing runs.
+  TunedSettings SettingsInEffect() const;
+
   // The root password (options.root_password, else <run_dir>/root.password).
   // Failure: NotFound if neither exists (datadir never initialised by this run_dir).
   Result<std::string> RootPassword() const;
@@ -301,7 +320,7 @@ class MariaDbEngine {
   // `readiness_login` logs in to check readiness; empty means root with RootPassword().
   Status StartLocked(std::optional<SqlLogin> readiness_login = std::nullopt);
   Status StopLocked(bool graceful);
-  Status WriteConfig() const;
+  Status WriteConfig(const TunedSettings& tuned) const;
   Status CheckNoOrphan() const;
   Status WaitUntilReady(pid_t child, off_t log_offset, std::optional<SqlLogin> login);
   Result<std::string> RunClient(const SqlLogin& login, std::string_view sql,
@@ -330,6 +349,9 @@ class MariaDbEngine {
   bool child_reaped_ = true;
   Status last_exit_;  // non-OK if the last server exited without being asked
   std::thread reaper_;
+
+  TunedSettings tuned_;      // guarded by mu_: what the next Start writes
+  TunedSettings in_effect_;  // guarded by mu_: what the running server has
 
   mutable std::mutex version_mu_;
   mutable std::string version_;  // cached Version()

@@ -694,3 +694,56 @@ TEST_F(EngineTest, StartNarrowsAnOlderWiderMasterGrant) {
 
 }  // namespace
 }  // namespace rwd::engine
+
+namespace rwd::engine {
+namespace {
+
+// The engine says what each tunable is; a dynamic one is SET on the running server, a tuned
+// value is in the config at the next start, and a reset goes back to the engine's own value.
+TEST_F(EngineTest, TunablesAreProbedAppliedAndWrittenAtStart) {
+  MariaDbEngine* engine = InitializedEngine();
+  ASSERT_NE(nullptr, engine);
+  ProbeOptions probe;
+  probe.work_dir = root_ + "/probe";
+  probe.account = &engine->account();
+  Result<std::vector<SystemVariable>> vars = ProbeSystemVariables(probe);
+  ASSERT_TRUE(vars.ok()) << vars.status().ToString();
+  ASSERT_EQ(TunableVariables().size(), vars->size());
+  auto find = [&](const std::string& name) {
+    return *std::find_if(vars->begin(), vars->end(),
+                         [&](const SystemVariable& v) { return v.name == name; });
+  };
+  EXPECT_EQ("10", find("max_connections").min.value_or(""));
+  EXPECT_EQ("100000", find("max_connections").max.value_or(""));
+  EXPECT_FALSE(find("max_connections").read_only);
+  EXPECT_TRUE(find("innodb_log_buffer_size").read_only);
+  EXPECT_EQ((std::vector<std::string>{"MIXED", "STATEMENT", "ROW"}), find("binlog_format").allowed);
+  EXPECT_FALSE(find("binlog_format").min.has_value());  // NULL in the engine: none
+  EXPECT_EQ("MIXED", find("binlog_format").default_value);
+  EXPECT_TRUE(find("max_connections").allowed.empty());
+  const std::vector<std::string> charsets = find("character_set_server").allowed;
+  EXPECT_NE(charsets.end(), std::find(charsets.begin(), charsets.end(), "utf8mb4"));
+  EXPECT_FALSE(std::filesystem::exists(probe.work_dir));
+
+  ASSERT_TRUE(engine->ApplySetting("max_connections", "321").ok());
+  EXPECT_EQ("321\n", *engine->RunSqlAsRoot("SELECT @@GLOBAL.max_connections"));
+  EXPECT_EQ("321", engine->SettingsInEffect()["max_connections"]);
+  ASSERT_TRUE(engine->ApplySetting("time_zone", "+02:00").ok());
+  ASSERT_TRUE(engine->ApplySetting("time_zone", std::nullopt).ok());
+  EXPECT_EQ("+00:00\n", *engine->RunSqlAsRoot("SELECT @@GLOBAL.time_zone"));
+  EXPECT_EQ(Status::Code::kInvalidArgument, engine->ApplySetting("plugin_dir", "x").code());
+  // The server's own refusal (a static variable) passes through.
+  EXPECT_FALSE(engine->ApplySetting("innodb_log_buffer_size", "4194304").ok());
+
+  ASSERT_TRUE(engine->SetTunedSettings({{"innodb_log_buffer_size", "4194304"},
+                                        {"max_connections", "77"}})
+                  .ok());
+  ASSERT_TRUE(engine->Stop().ok());
+  ASSERT_TRUE(engine->Start().ok());
+  EXPECT_EQ("4194304\t77\n",
+            *engine->RunSqlAsRoot("SELECT @@innodb_log_buffer_size, @@max_connections"));
+  EXPECT_EQ("77", engine->SettingsInEffect()["max_connections"]);
+}
+
+}  // namespace
+}  // namespace rwd::engine

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -210,6 +211,58 @@ TEST(EngineOptions, CreateRejectsBadOptions) {
   o = good;
   o.extra_settings = {{"max-connections\nuser", "x"}};
   EXPECT_TRUE(rejected(o));
+}
+
+}  // namespace
+}  // namespace rwd::engine
+
+namespace rwd::engine {
+namespace {
+
+TEST(EngineTunables, OnlyWhitelistedNamesAndPlainValuesPass) {
+  EXPECT_TRUE(CheckTunedSetting("max_connections", "200").ok());
+  EXPECT_TRUE(CheckTunedSetting("sql_mode", "STRICT_TRANS_TABLES,NO_ZERO_DATE").ok());
+  EXPECT_TRUE(CheckTunedSetting("time_zone", "-05:30").ok());
+  // Anything that names a file, directory, plugin or start-up SQL is not tunable.
+  for (const char* name : {"general_log_file", "slow_query_log_file", "plugin_dir", "plugin_load_add",
+                           "secure_file_priv", "init_file", "init_connect", "log_error", "datadir",
+                           "socket", "port", "bind_address", "tmpdir", "log_bin_basename",
+                           "lower_case_table_names", "innodb_flush_log_at_trx_commit"}) {
+    EXPECT_FALSE(IsTunableVariable(name)) << name;
+    EXPECT_EQ(Status::Code::kInvalidArgument, CheckTunedSetting(name, "1").code()) << name;
+  }
+  for (const char* value : {"", "1;DROP", "a b", "'x'", "x\ny", "/tmp/x", "a#b", "\\"}) {
+    EXPECT_EQ(Status::Code::kInvalidArgument, CheckTunedSetting("sql_mode", value).code())
+        << value;
+  }
+  EXPECT_FALSE(CheckTunedSetting("max_connections", std::string(1025, '1')).ok());
+  const auto& names = TunableVariables();
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+}
+
+TEST(EngineTunables, ConfigNamesAndSetStatements) {
+  EXPECT_EQ("default-time-zone", ConfigNameOf("time_zone"));
+  EXPECT_EQ("transaction-isolation", ConfigNameOf("tx_isolation"));
+  EXPECT_EQ("max_connections", ConfigNameOf("max_connections"));
+  EXPECT_EQ("SET GLOBAL max_connections = 200", SetGlobalSql("max_connections", "200", {}));
+  EXPECT_EQ("SET GLOBAL long_query_time = 0.5", SetGlobalSql("long_query_time", "0.5", {}));
+  EXPECT_EQ("SET GLOBAL time_zone = '+01:00'", SetGlobalSql("time_zone", "+01:00", {}));
+  EXPECT_EQ("SET GLOBAL time_zone = '+00:00'", SetGlobalSql("time_zone", {}, "+00:00"));
+  EXPECT_EQ("SET GLOBAL wait_timeout = DEFAULT", SetGlobalSql("wait_timeout", {}, {}));
+  EXPECT_EQ("268435456", OwnSettingValue("innodb_buffer_pool_size", "256M").value_or(""));
+  EXPECT_EQ("+00:00", OwnSettingValue("time_zone", "256M").value_or(""));
+  EXPECT_FALSE(OwnSettingValue("max_connections", "256M").has_value());
+}
+
+TEST(EngineTunables, CreateRefusesAnUntunableSetting) {
+  EngineOptions o;
+  o.datadir = "/tmp/rwd-tunables/data";
+  o.run_dir = "/tmp/rwd-tunables/run";
+  o.port = 3306;
+  o.tuned_settings = {{"plugin_dir", "x"}};
+  Result<std::unique_ptr<MariaDbEngine>> engine = MariaDbEngine::Create(o);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(std::string::npos, engine.status().message().find("plugin_dir"));
 }
 
 }  // namespace
