@@ -6,11 +6,17 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "cluster/cluster_service.h"
 #include "cluster/cluster_test_util.h"
 #include "cluster/stand_in_engine.h"
+#include "common/failpoint.h"
 #include "common/test_util.h"
 
 namespace rwd::cluster {
@@ -256,6 +262,61 @@ TEST(ParamService, ImmediatePendingRebootRefusalsInUseAndReopen) {
   EXPECT_EQ("innodb_log_buffer_size", kept->front().name);
   EXPECT_EQ("pg", (*reopened)->DescribeClusters("c1")->front().param_group);
   EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(**reopened));
+}
+
+// A cluster, a group, and a modify giving it the group with a new master password; the
+// failpoint after the password is set kills the process (the child of the death test).
+void ModifyUntilTheFailpoint(const std::string& dir) {
+  StandInKnobs knobs;
+  int probes = 0;
+  auto opened = Open(dir, &knobs, &probes);
+  if (!opened.ok()) std::abort();
+  ClusterService& svc = **opened;
+  CreateClusterRequest cr;
+  cr.id = "c1";
+  cr.engine = "aurora-mysql";
+  cr.master_username = "admin";
+  cr.master_password = "secret-pw-1";
+  if (!svc.CreateParamGroup(ParamGroupKind::kCluster, "pg", kParamGroupFamily, "d").ok() ||
+      !svc.CreateCluster(cr).ok()) {
+    std::abort();
+  }
+  svc.WaitIdle();
+  CreateInstanceRequest ir;
+  ir.id = "c1-1";
+  ir.cluster_id = "c1";
+  ir.instance_class = "db.r5.large";
+  if (!svc.CreateInstance(ir).ok()) std::abort();
+  svc.WaitIdle();
+  ModifyClusterRequest m;
+  m.id = "c1";
+  m.master_password = "secret-pw-2";
+  m.param_group = "pg";
+  (void)svc.ModifyCluster(m);  // dies at the failpoint; returning is the test's failure
+}
+
+TEST(ParamService, ModifyWithPasswordAndGroupCutShortIsFinishedWhole) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  const char* given = std::getenv("RWD_PARAM_CRASH_DIR");
+  std::optional<rwd::testing::TempDir> own;
+  if (given == nullptr) {
+    ASSERT_FALSE(FailpointArmed("cluster.modify.password_set"));
+    own.emplace("rewind-param-crash");
+  }
+  const std::string dir = given != nullptr ? given : own->path();
+  ::setenv("RWD_PARAM_CRASH_DIR", dir.c_str(), 1);
+  ::setenv("REWIND_FAILPOINTS", "cluster.modify.password_set", 1);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ModifyUntilTheFailpoint(dir), ::testing::KilledBySignal(SIGKILL),
+              "failpoint cluster.modify.password_set");
+  ::unsetenv("REWIND_FAILPOINTS");
+  ::unsetenv("RWD_PARAM_CRASH_DIR");
+  StandInKnobs knobs;
+  int probes = 0;
+  auto reopened = Open(dir, &knobs, &probes);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  (*reopened)->WaitIdle();
+  EXPECT_EQ("pg", (*reopened)->DescribeClusters("c1")->front().param_group);
 }
 
 }  // namespace
