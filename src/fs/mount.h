@@ -8,14 +8,14 @@
 // - Every WRITE/SETATTR/CREATE/... request becomes one store mutation before its reply, in the
 //   order the kernel sends them; no kernel write-back cache is enabled, so an acknowledged
 //   write(2) is in the store (and survives a crash of this process) and nothing is reordered.
-// - Write-through (MountOptions::write_through, the default): every WRITE and every change of
+// - Write-through (MountOptions::write_through; off by default): every WRITE and every change of
 //   the namespace or of attributes (create, mknod, mkdir, symlink, unlink, rmdir, rename,
 //   setattr incl. truncate, fallocate, O_TRUNC) is durable on the device (Store::SyncUpTo)
 //   before its reply; concurrent requests share device syncs (the store's group commit).
 //   FSYNC and FSYNCDIR are then answered ENOSYS once, after which the kernel stops sending them
 //   for the life of the connection (fuse: fc->no_fsync / no_fsyncdir): fsync(2) costs no round
 //   trip, and an application's commit (write, fdatasync) one round trip instead of two.
-// - Without it: fsync/fdatasync reply only after the store made durable the file's data and
+// - Without it (the default): fsync/fdatasync reply only after the store made durable the file's data and
 //   every namespace change before it (Store::SyncUpTo); fsyncdir after Store::Sync().
 // - The kernel may cache attributes, names and file pages for as long as the mount lives: the
 //   mount is the only writer of its timeline. After a rewind the caller mounts the new head
@@ -69,10 +69,13 @@ struct MountOptions {
   double entry_timeout_s = 3600;
   double negative_timeout_s = 3600;
   // Every mutation durable before its reply, FSYNC/FSYNCDIR answered ENOSYS (see the top of
-  // this file). Off: mutations return once in the store (they survive a crash of this
-  // process, not of the machine) and FSYNC makes them durable: two round trips per commit.
-  // (sysbench through Rewind, docs/benchmarks.md, "One round trip per commit".)
-  bool write_through = true;
+  // this file): one round trip per commit instead of two, but every page write then waits for
+  // a device sync of its own, and InnoDB's page writes come mostly one after another, so few
+  // merge: sysbench write-only at 4 threads fell to 0.54-0.59x of plain against 0.92x without
+  // it, side by side (docs/benchmarks.md, "One round trip per commit"). Off by default: then
+  // mutations return once in the store (they survive a crash of this process, not of the
+  // machine) and FSYNC makes them durable.
+  bool write_through = false;
   // Without write_through only:
   // a write to a file whose last FSYNC followed one or two writes (a redo log's commit
   // pattern) starts the store's sync right after its reply, so the FSYNC that follows a round

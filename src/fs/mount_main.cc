@@ -59,7 +59,7 @@ void Usage() {
       "  --compress on|off  store written data zstd-compressed where it pays (default off)\n"
       "  --compress-level N zstd level, -7..9 (default 1)\n"
       "  --write-through on|off  every write and namespace change durable before its reply,\n"
-      "                  fsync answered ENOSYS (no round trip); off: fsync syncs (default on)\n"
+      "                  fsync answered ENOSYS (no round trip); off: fsync syncs (default off)\n"
       "  --eager-sync on|off  (write-through off) a write to a file synced after each write or two (a redo log)\n"
       "                  starts the device sync before its fsync arrives (default on)\n"
       "  --realtime N    FUSE workers run SCHED_FIFO at priority N, 1..99; 0: the normal\n"
