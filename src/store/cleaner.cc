@@ -503,6 +503,7 @@ Status Store::Impl::RewriteSegment(uint32_t seg, const SegmentFile& f, std::stri
   std::vector<Move> moves;
   std::vector<ChunkMove> chunk_moves;
   uint64_t kept_non_data = out.size();
+  uint64_t saved = 0;  // log bytes compression saves here
   std::string body;
   for (const Kept& k : records) {
     if (compress && k.raw_write && k.data_len > 0) {
@@ -520,7 +521,7 @@ Status Store::Impl::RewriteSegment(uint32_t seg, const SegmentFile& f, std::stri
                                                                                : 0)});
         });
         kept_non_data += (out.size() - before) - body.size();
-        compaction_saved_bytes_ += k.len - (out.size() - before);
+        saved += k.len - (out.size() - before);
         continue;
       }
     }
@@ -598,6 +599,7 @@ Status Store::Impl::RewriteSegment(uint32_t seg, const SegmentFile& f, std::stri
   }
   log_bytes_ -= f.size;
   log_bytes_ += out.size();
+  compaction_saved_bytes_ += saved;
   *new_size = out.size();
   return Status::Ok();
 }
