@@ -224,6 +224,7 @@ class Mount::Impl {
   std::array<std::atomic<uint64_t>, 10> sync_buckets_{};
   std::atomic<uint64_t> sync_ns_{0};
   std::atomic<uint64_t> eager_syncs_{0};
+  std::atomic<uint64_t> write_syncs_{0};
   std::atomic<uint64_t> realtime_workers_{0};
   std::atomic<bool> realtime_refused_{false};
   std::atomic<bool> loop_done_{false};
@@ -234,6 +235,14 @@ class Mount::Impl {
   void FillEntry(const Attr& a, fuse_entry_param* e) const;
   bool CheckName(fuse_req_t req, const char* name, std::string_view* out);
   std::shared_mutex& SizeLock(fuse_ino_t ino) { return size_locks_[ino % kSizeLockStripes]; }
+  // Write-through (MountOptions::write_through): makes every record up to `target` durable
+  // before the caller replies; concurrent callers share device syncs. OK at once otherwise.
+  Status Durable(Lsn target);
+  // Durable() after a namespace or attribute change: its record is not file data, so
+  // LastNonDataLsn() is at or past it.
+  Status DurableNamespace() { return Durable(store_->LastNonDataLsn()); }
+  // Times a store sync into the latency histogram.
+  Status TimedSync(Lsn target);
 
   // What an FSYNC of an inode must make durable, and whether its writes are synced eagerly;
   // per stripe of inodes (two inodes sharing a stripe only make each other's FSYNC cover more
@@ -553,6 +562,9 @@ void Mount::Impl::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* att
     a = store_->SetAttr(tl_, InodeId(ino), r);
   }
   if (!a.ok()) return ReplyStatus(req, a.status());
+  if (any) {
+    if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
+  }
   struct stat st;
   FillStat(*a, &st);
   fuse_reply_attr(req, &st, options_.attr_timeout_s);
@@ -581,6 +593,7 @@ void Mount::Impl::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mod
   Result<Attr> a = store_->Create(tl_, InodeId(parent), n, type, mode & 07777, ctx->uid,
                                   ctx->gid, static_cast<uint32_t>(rdev));
   if (!a.ok()) return ReplyStatus(req, a.status());
+  if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
   ReplyEntry(req, *a);
 }
 
@@ -592,6 +605,7 @@ void Mount::Impl::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mod
   Result<Attr> a = store_->Create(tl_, InodeId(parent), n, NodeType::kDirectory, mode & 07777,
                                   ctx->uid, ctx->gid);
   if (!a.ok()) return ReplyStatus(req, a.status());
+  if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
   ReplyEntry(req, *a);
 }
 
@@ -601,6 +615,7 @@ void Mount::Impl::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (!CheckName(req, name, &n)) return;
   Result<InodeId> r = store_->Unlink(tl_, InodeId(parent), n);
   if (!r.ok()) return ReplyStatus(req, r.status());
+  if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
   fuse_reply_err(req, 0);
 }
 
@@ -610,6 +625,7 @@ void Mount::Impl::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (!CheckName(req, name, &n)) return;
   Result<InodeId> r = store_->Rmdir(tl_, InodeId(parent), n);
   if (!r.ok()) return ReplyStatus(req, r.status());
+  if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
   fuse_reply_err(req, 0);
 }
 
@@ -627,6 +643,7 @@ void Mount::Impl::Symlink(fuse_req_t req, const char* link, fuse_ino_t parent,
   if (!a.ok()) return ReplyStatus(req, a.status());
   Result<Lsn> w = store_->Write(tl_, a->ino, 0, target);
   if (!w.ok()) return ReplyStatus(req, w.status());
+  if (Status d = Durable(*w); !d.ok()) return ReplyStatus(req, d);
   Attr attr = *a;
   attr.size = target.size();
   ReplyEntry(req, attr);
@@ -641,6 +658,7 @@ void Mount::Impl::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   Result<InodeId> r = store_->Rename(tl_, InodeId(parent), from, InodeId(newparent), to,
                                      (flags & RENAME_NOREPLACE) != 0);
   if (!r.ok()) return ReplyStatus(req, r.status());
+  if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
   fuse_reply_err(req, 0);
 }
 
@@ -650,6 +668,7 @@ void Mount::Impl::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fi->flags & O_TRUNC) {
     // FUSE_CAP_ATOMIC_O_TRUNC: the kernel leaves the truncation to us (one request less).
     Status st = TruncateToZero(InodeId(ino));
+    if (st.ok()) st = DurableNamespace();
     if (!st.ok()) return ReplyStatus(req, st);
   }
   fi->keep_cache = options_.keep_cache ? 1 : 0;
@@ -685,6 +704,16 @@ void Mount::Impl::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t 
     }
     if (!st.ok()) return ReplyStatus(req, st);
   }
+  if (options_.write_through) {
+    // One round trip per commit: the WRITE's reply says the data is on the device.
+    if (lsn.valid()) {
+      if (Status d = Durable(lsn); !d.ok()) return ReplyStatus(req, d);
+    }
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    write_bytes_.fetch_add(size, std::memory_order_relaxed);
+    fuse_reply_write(req, size);
+    return;
+  }
   SyncStripe& stripe = SyncStripeOf(ino);
   if (lsn.valid()) {
     uint64_t seen = stripe.data_lsn.load(std::memory_order_relaxed);
@@ -704,6 +733,12 @@ void Mount::Impl::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t 
 }
 
 void Mount::Impl::Fsync(fuse_req_t req, fuse_ino_t ino, bool directory) {
+  if (options_.write_through) {
+    // Everything acknowledged is durable already. ENOSYS (not an error to the application):
+    // the kernel stops sending FSYNC (FSYNCDIR) on this connection and fsync(2) returns 0.
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
   if (ro_) {
     fuse_reply_err(req, 0);
     return;
@@ -723,6 +758,12 @@ void Mount::Impl::Fsync(fuse_req_t req, fuse_ino_t ino, bool directory) {
     const uint32_t writes = stripe.writes_since_fsync.exchange(0, std::memory_order_relaxed);
     if (writes > 0) stripe.eager.store(writes <= 2, std::memory_order_relaxed);
   }
+  Status st = TimedSync(target);
+  if (!st.ok()) return ReplyStatus(req, st);
+  fuse_reply_err(req, 0);
+}
+
+Status Mount::Impl::TimedSync(Lsn target) {
   const auto t0 = std::chrono::steady_clock::now();
   Status st = store_->SyncUpTo(target);
   const uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -732,8 +773,13 @@ void Mount::Impl::Fsync(fuse_req_t req, fuse_ino_t ino, bool directory) {
   size_t bucket = 0;
   while (bucket < kSyncBucketsUs.size() && ns > kSyncBucketsUs[bucket] * 1000) ++bucket;
   sync_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-  if (!st.ok()) return ReplyStatus(req, st);
-  fuse_reply_err(req, 0);
+  return st;
+}
+
+Status Mount::Impl::Durable(Lsn target) {
+  if (!options_.write_through) return Status::Ok();
+  write_syncs_.fetch_add(1, std::memory_order_relaxed);
+  return TimedSync(target);
 }
 
 void Mount::Impl::Opendir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -835,6 +881,7 @@ void Mount::Impl::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mo
     }
   }
   if (!a.ok()) return ReplyStatus(req, a.status());
+  if (Status d = DurableNamespace(); !d.ok()) return ReplyStatus(req, d);
   fuse_entry_param e;
   FillEntry(*a, &e);
   fi->keep_cache = options_.keep_cache ? 1 : 0;
@@ -866,6 +913,7 @@ void Mount::Impl::Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offs
       if (!s.ok()) st = s.status();
     }
   }
+  if (st.ok()) st = DurableNamespace();
   if (!st.ok()) return ReplyStatus(req, st);
   fuse_reply_err(req, 0);
 }
@@ -1137,6 +1185,7 @@ MountStats Mount::stats() const {
   }
   s.sync_latency_ns = impl_->sync_ns_.load(std::memory_order_relaxed);
   s.eager_syncs = impl_->eager_syncs_.load(std::memory_order_relaxed);
+  s.write_syncs = impl_->write_syncs_.load(std::memory_order_relaxed);
   s.realtime_workers = impl_->realtime_workers_.load(std::memory_order_relaxed);
   return s;
 }

@@ -8,8 +8,15 @@
 // - Every WRITE/SETATTR/CREATE/... request becomes one store mutation before its reply, in the
 //   order the kernel sends them; no kernel write-back cache is enabled, so an acknowledged
 //   write(2) is in the store (and survives a crash of this process) and nothing is reordered.
-// - fsync/fdatasync reply only after the store made durable the file's data and every
-//   namespace change before it (Store::SyncUpTo); fsyncdir after Store::Sync().
+// - Write-through (MountOptions::write_through; off by default): every WRITE and every change of
+//   the namespace or of attributes (create, mknod, mkdir, symlink, unlink, rmdir, rename,
+//   setattr incl. truncate, fallocate, O_TRUNC) is durable on the device (Store::SyncUpTo)
+//   before its reply; concurrent requests share device syncs (the store's group commit).
+//   FSYNC and FSYNCDIR are then answered ENOSYS once, after which the kernel stops sending them
+//   for the life of the connection (fuse: fc->no_fsync / no_fsyncdir): fsync(2) costs no round
+//   trip, and an application's commit (write, fdatasync) one round trip instead of two.
+// - Without it (the default): fsync/fdatasync reply only after the store made durable the file's data and
+//   every namespace change before it (Store::SyncUpTo); fsyncdir after Store::Sync().
 // - The kernel may cache attributes, names and file pages for as long as the mount lives: the
 //   mount is the only writer of its timeline. After a rewind the caller mounts the new head
 //   timeline (a new mount has fresh caches).
@@ -61,7 +68,16 @@ struct MountOptions {
   double attr_timeout_s = 3600;
   double entry_timeout_s = 3600;
   double negative_timeout_s = 3600;
-  // A write to a file whose last FSYNC followed one or two writes (a redo log's commit
+  // Every mutation durable before its reply, FSYNC/FSYNCDIR answered ENOSYS (see the top of
+  // this file): one round trip per commit instead of two, but every page write then waits for
+  // a device sync of its own, and InnoDB's page writes come mostly one after another, so few
+  // merge: sysbench write-only at 4 threads fell to 0.54-0.59x of plain against 0.92x without
+  // it, side by side (docs/benchmarks.md, "One round trip per commit"). Off by default: then
+  // mutations return once in the store (they survive a crash of this process, not of the
+  // machine) and FSYNC makes them durable.
+  bool write_through = false;
+  // Without write_through only:
+  // a write to a file whose last FSYNC followed one or two writes (a redo log's commit
   // pattern) starts the store's sync right after its reply, so the FSYNC that follows a round
   // trip later finds the device already at work (the kernel holds the file's inode lock during
   // FSYNC: the log's next write waits for it).
@@ -93,11 +109,15 @@ struct MountStats {
   uint64_t read_bytes = 0;
   uint64_t writes = 0;
   uint64_t write_bytes = 0;
-  uint64_t syncs = 0;  // fsync + fsyncdir
+  uint64_t syncs = 0;  // fsync + fsyncdir answered (not those answered ENOSYS)
+  // Write-through: store syncs made before a reply (WRITE and namespace changes); their
+  // latency goes into sync_latency_* as well.
+  uint64_t write_syncs = 0;
   uint64_t errors = 0;  // replies with an errno other than ENOENT on lookup
   uint64_t known_inodes = 0;  // inodes with a lookup count > 0 (root excluded)
   uint64_t forget_mismatches = 0;  // forgets of unknown inodes or more than looked up: a bug
-  // fsync/fsyncdir latency (until the store's sync returned): counts per bucket, whose upper
+  // Store sync latency (fsync/fsyncdir, or write-through syncs before a reply; until the
+  // store's sync returned): counts per bucket, whose upper
   // bounds are kSyncBucketsUs (the last bucket has none), and the total.
   std::array<uint64_t, 10> sync_latency_buckets{};
   uint64_t sync_latency_ns = 0;

@@ -4,7 +4,7 @@
 //
 //   rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)
 //                [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]
-//                [--eager-sync on|off] [--realtime N] [--admit-user NAME] [--control FIFO]
+//                [--write-through on|off] [--eager-sync on|off] [--realtime N] [--admit-user NAME] [--control FIFO]
 //                [--debug] MOUNTPOINT
 //
 // Output. stderr: a human log. stdout: one machine-readable line per event, flushed at once:
@@ -49,7 +49,8 @@ void Usage() {
       stderr,
       "usage: rewind-mount --store DIR (--volume NAME [--create] | --timeline ID | --branch ID:LSN)\n"
       "                    [--ro [--lsn N]] [--threads N] [--compress on|off] [--compress-level N]\n"
-      "                    [--eager-sync on|off] [--realtime N] [--admit-user NAME]\n"
+      "                    [--write-through on|off] [--eager-sync on|off] [--realtime N]\n"
+      "                    [--admit-user NAME]\n"
       "                    [--control FIFO] [--debug]\n"
       "                    MOUNTPOINT\n"
       "  --create        create the volume if it does not exist\n"
@@ -57,7 +58,9 @@ void Usage() {
       "  --ro            read-only, at --lsn N (default: the newest record at start)\n"
       "  --compress on|off  store written data zstd-compressed where it pays (default off)\n"
       "  --compress-level N zstd level, -7..9 (default 1)\n"
-      "  --eager-sync on|off  a write to a file synced after each write or two (a redo log)\n"
+      "  --write-through on|off  every write and namespace change durable before its reply,\n"
+      "                  fsync answered ENOSYS (no round trip); off: fsync syncs (default off)\n"
+      "  --eager-sync on|off  (write-through off) a write to a file synced after each write or two (a redo log)\n"
       "                  starts the device sync before its fsync arrives (default on)\n"
       "  --realtime N    FUSE workers run SCHED_FIFO at priority N, 1..99; 0: the normal\n"
       "                  scheduler (default 0)\n"
@@ -94,16 +97,19 @@ void PrintStats(const char* what, const rwd::fs::Mount& m) {
   rwd::fs::MountStats s = m.stats();
   std::fprintf(stderr,
                "rewind-mount: %s %s: %llu writes (%llu bytes), %llu reads (%llu bytes), "
-               "%llu syncs (mean %.0f us), %llu eager syncs, %llu errors, %llu forget mismatches, "
-               "%llu realtime workers\n",
+               "%llu syncs + %llu write-through syncs (mean %.0f us), %llu eager syncs, "
+               "%llu errors, %llu forget mismatches, %llu realtime workers\n",
                what, m.mountpoint().c_str(), (unsigned long long)s.writes,
                (unsigned long long)s.write_bytes, (unsigned long long)s.reads,
                (unsigned long long)s.read_bytes, (unsigned long long)s.syncs,
-               s.syncs ? static_cast<double>(s.sync_latency_ns) / 1e3 / s.syncs : 0.0,
+               (unsigned long long)s.write_syncs,
+               s.syncs + s.write_syncs
+                   ? static_cast<double>(s.sync_latency_ns) / 1e3 / (s.syncs + s.write_syncs)
+                   : 0.0,
                (unsigned long long)s.eager_syncs,
                (unsigned long long)s.errors, (unsigned long long)s.forget_mismatches,
                (unsigned long long)s.realtime_workers);
-  if (s.syncs == 0) return;
+  if (s.syncs + s.write_syncs == 0) return;
   std::string hist = "rewind-mount: sync latency:";
   for (size_t i = 0; i < s.sync_latency_buckets.size(); ++i) {
     hist += i < rwd::fs::kSyncBucketsUs.size()
@@ -242,6 +248,10 @@ int main(int argc, char** argv) {
       const std::string v = next("--compress");
       if (v != "on" && v != "off") return Usage(), 2;
       so.compress = v == "on";
+    } else if (a == "--write-through") {
+      const std::string v = next("--write-through");
+      if (v != "on" && v != "off") return Usage(), 2;
+      options.write_through = v == "on";
     } else if (a == "--eager-sync") {
       const std::string v = next("--eager-sync");
       if (v != "on" && v != "off") return Usage(), 2;

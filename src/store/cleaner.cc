@@ -12,6 +12,10 @@
 //      records (tmp file, fsync, rename, directory fsync), then swap the index locations and
 //      the segment's reader under the exclusive index lock;
 //   4. checkpoint (which names the new files), then remove the old files.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -369,143 +373,14 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         static_cast<double>(live_bytes) >= options.rewrite_below_live_fraction * f.size) {
       continue;
     }
-    // An evicted file is read through the tier (fetched, checked) and rewritten locally; its
-    // marker goes like a local file, and the bucket's copy once an uploaded checkpoint names
-    // the new file (objstore::Shipper).
-    const std::string old_path = f.cold ? ColdPath(seg, f.file_id) : FilePath(seg, f.file_id);
-    ASSIGN_OR_RETURN(std::string buf, ReadLogFile(f.file_id, f.size));
-    ASSIGN_OR_RETURN(SegmentHeaderInfo sh, ParseSegmentHeader(buf, seg, f.file_id));
-
-    // Which records stay: every record but a Write whose versions are all out of the index.
-    struct Kept {
-      uint64_t off, len;
-      bool is_write;
-      uint64_t tl, ino, lsn, offset;
-      uint64_t data_len;    // file bytes the write covers (its pages)
-      uint64_t stored_len;  // bytes of its data in the log (less when compressed)
-    };
-    std::vector<Kept> records;
-    uint64_t last_lsn = sh.last_lsn;
-    int64_t last_time = sh.last_time_ns;
-    for (uint64_t off = sh.size; off + kRecordHeaderSize <= buf.size();) {
-      std::string_view hbytes(buf.data() + off, kRecordHeaderSize);
-      if (std::all_of(hbytes.begin(), hbytes.end(), [](char c) { return c == 0; })) break;
-      ASSIGN_OR_RETURN(RecordHeader h, DecodeHeader(hbytes));
-      const uint64_t total = kRecordHeaderSize + h.payload_len;
-      if (off + total > buf.size()) {
-        return Status::Corruption("closed segment " + std::to_string(seg) +
-                                  " ends inside a record: not cleaned");
-      }
-      ASSIGN_OR_RETURN(Record rec, DecodeRecord(std::string_view(buf.data() + off, total)));
-      last_lsn = std::max(last_lsn, rec.lsn.value);
-      last_time = std::max(last_time, rec.time_ns);
-      Kept k{off, total, rec.kind == RecordKind::kWrite, rec.tl.value, rec.ino.value,
-             rec.lsn.value, rec.offset, WriteLength(rec), rec.data.size()};
-      records.push_back(k);
-      off += total;
-    }
-    {
-      std::shared_lock<std::shared_mutex> lk(index_mu_);
-      auto is_live = [this](const Kept& k) {
-        if (!k.is_write || k.data_len == 0) return true;
-        const Timeline* t = FindTimeline(TimelineId(k.tl));
-        if (!t) return true;  // never applied: keep the log as it was
-        auto it = inodes_.find(k.ino);
-        if (it == inodes_.end()) return false;
-        for (const auto& [st_t, st] : it->second) {
-          if (st_t != t) continue;
-          const uint64_t first = k.offset / kPageSize, last = (k.offset + k.data_len - 1) / kPageSize;
-          for (uint64_t page = first; page <= last; ++page) {
-            auto p = st->pages.find(page);
-            if (p == st->pages.end()) continue;
-            auto e = std::lower_bound(p->second.begin(), p->second.end(), k.lsn,
-                                      [](const Extent& x, uint64_t l) { return x.lsn < l; });
-            if (e != p->second.end() && e->lsn == k.lsn) return true;
-          }
-        }
-        return false;
-      };
-      records.erase(std::remove_if(records.begin(), records.end(),
-                                   [&](const Kept& k) { return !is_live(k); }),
-                    records.end());
-    }
-
-    // Write the new file: header, then the kept records byte for byte.
-    uint32_t new_id = next_cleaned_id_++;
-    const std::string new_path = FilePath(seg, new_id);
-    const std::string tmp = new_path + ".tmp";
-    std::string out = CleanedSegmentHeader(seg, new_id, last_lsn, last_time);
-    struct Move {
-      uint64_t tl, ino, lsn, first_page, last_page;
-      uint64_t old_data, new_data;  // offsets of the record's data in the old and new file
-    };
-    std::vector<Move> moves;
-    uint64_t kept_non_data = out.size();
-    for (const Kept& k : records) {
-      if (k.is_write && k.data_len > 0) {
-        moves.push_back(Move{k.tl, k.ino, k.lsn, k.offset / kPageSize,
-                             (k.offset + k.data_len - 1) / kPageSize, k.off + kWriteDataOffset,
-                             out.size() + kWriteDataOffset});
-        kept_non_data += k.len - k.stored_len;
-      } else {
-        kept_non_data += k.len;
-      }
-      out.append(buf, k.off, k.len);
-    }
-    buf.clear();
-    buf.shrink_to_fit();
-    {
-      ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, env_->OpenAppend(tmp));
-      Status s = file->Append(out);
-      if (s.ok()) s = file->Sync();
-      if (s.ok()) s = env_->RenameFile(tmp, new_path);
-      if (s.ok()) s = env_->SyncDir(log_dir_);
-      if (!s.ok()) {
-        (void)env_->RemoveFile(tmp);  // the rewrite's failure is reported; a leftover is ignored
-        return s.WithContext("rewriting segment " + std::to_string(seg));
-      }
-    }
-    Failpoint("store.clean.after_rewrite");
-    ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(new_path));
-    std::shared_ptr<ReadFile> shared_reader = std::move(reader);
-    {
-      // Readers pin their files under index_mu_ (Store::Read), so after this block none can
-      // read the old file with a new location, or the new file with an old one.
-      std::unique_lock<std::shared_mutex> lk(index_mu_);
-      for (const Move& m : moves) {
-        const Timeline* t = FindTimeline(TimelineId(m.tl));
-        auto it = inodes_.find(m.ino);
-        if (!t || it == inodes_.end()) continue;
-        for (auto& [st_t, st] : it->second) {
-          if (st_t != t) continue;
-          for (uint64_t page = m.first_page; page <= m.last_page; ++page) {
-            auto p = st->pages.find(page);
-            if (p == st->pages.end()) continue;
-            auto e = std::lower_bound(p->second.begin(), p->second.end(), m.lsn,
-                                      [](const Extent& x, uint64_t l) { return x.lsn < l; });
-            if (e == p->second.end() || e->lsn != m.lsn || LocSegment(e->loc) != f.file_id) {
-              continue;
-            }
-            e->loc = MakeLoc(new_id, LocOffset(e->loc) - m.old_data + m.new_data);
-          }
-        }
-      }
-      std::lock_guard<std::mutex> sl(seg_mu_);
-      readers_[new_id] = shared_reader;
-      readers_.erase(f.file_id);
-      seg_files_[seg] = SegmentFile{new_id, out.size(), kept_non_data};
-      if (f.cold) {
-        cold_.erase(f.file_id);
-        cold_bytes_ -= f.size;
-      }
-    }
-    log_bytes_ -= f.size;
-    log_bytes_ += out.size();
+    std::string old_path;
+    uint64_t new_size = 0;
+    RETURN_IF_ERROR(RewriteSegment(seg, f, &old_path, &new_size));
     to_remove.push_back(old_path);
     ++report.segments_rewritten;
 
     // Throttle: keep the rewrite's I/O under the configured rate.
-    rewrite_bytes += f.size + out.size();
+    rewrite_bytes += f.size + new_size;
     if (options.max_rewrite_bytes_per_s > 0) {
       const double due = static_cast<double>(rewrite_bytes) / options.max_rewrite_bytes_per_s;
       const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() -
@@ -516,26 +391,279 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
   }
 
   // ---- 4. a checkpoint names the new files; only then may the old ones go ----
-  if (!to_remove.empty() || !pending_removals_.empty()) {
-    {
-      std::lock_guard<std::mutex> wl(write_mu_);
-      Status s = WriteCheckpointLocked();
-      if (!s.ok()) {
-        pending_removals_.insert(pending_removals_.end(), to_remove.begin(), to_remove.end());
-        return s.WithContext("checkpoint after cleaning (old segment files kept until one works)");
-      }
-    }
-    to_remove.insert(to_remove.end(), pending_removals_.begin(), pending_removals_.end());
-    pending_removals_.clear();
-    for (const std::string& path : to_remove) {
-      if (env_->FileExists(path)) RETURN_IF_ERROR(env_->RemoveFile(path));
-    }
-    RETURN_IF_ERROR(env_->SyncDir(log_dir_));
-  }
+  RETURN_IF_ERROR(CheckpointThenRemove(std::move(to_remove)));
   report.bytes_after = log_bytes_.load();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
+}
+
+Status Store::Impl::CheckpointThenRemove(std::vector<std::string> to_remove) {
+  if (to_remove.empty() && pending_removals_.empty()) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> wl(write_mu_);
+    Status s = WriteCheckpointLocked();
+    if (!s.ok()) {
+      pending_removals_.insert(pending_removals_.end(), to_remove.begin(), to_remove.end());
+      return s.WithContext("checkpoint after rewriting segments (old files kept until one works)");
+    }
+  }
+  to_remove.insert(to_remove.end(), pending_removals_.begin(), pending_removals_.end());
+  pending_removals_.clear();
+  for (const std::string& path : to_remove) {
+    if (env_->FileExists(path)) RETURN_IF_ERROR(env_->RemoveFile(path));
+  }
+  return env_->SyncDir(log_dir_);
+}
+
+Status Store::Impl::RewriteSegment(uint32_t seg, const SegmentFile& f, std::string* old_path,
+                                   uint64_t* new_size) {
+  // An evicted file is read through the tier (fetched, checked) and rewritten locally; its
+  // marker goes like a local file, and the bucket's copy once an uploaded checkpoint names
+  // the new file (objstore::Shipper).
+  *old_path = f.cold ? ColdPath(seg, f.file_id) : FilePath(seg, f.file_id);
+  ASSIGN_OR_RETURN(std::string buf, ReadLogFile(f.file_id, f.size));
+  ASSIGN_OR_RETURN(SegmentHeaderInfo sh, ParseSegmentHeader(buf, seg, f.file_id));
+  const bool compress = options_.compress && !options_.compress_inline;
+
+  // Which records stay: every record but a Write whose versions are all out of the index.
+  struct Kept {
+    uint64_t off, len;
+    bool is_write;
+    bool raw_write;  // a Write stored raw: compressed on the way when `compress`
+    uint64_t tl, ino, lsn, offset;
+    uint64_t data_len;    // file bytes the write covers (its pages)
+    uint64_t stored_len;  // bytes of its data in the log (less when compressed)
+  };
+  std::vector<Kept> records;
+  uint64_t last_lsn = sh.last_lsn;
+  int64_t last_time = sh.last_time_ns;
+  for (uint64_t off = sh.size; off + kRecordHeaderSize <= buf.size();) {
+    std::string_view hbytes(buf.data() + off, kRecordHeaderSize);
+    if (std::all_of(hbytes.begin(), hbytes.end(), [](char c) { return c == 0; })) break;
+    ASSIGN_OR_RETURN(RecordHeader h, DecodeHeader(hbytes));
+    const uint64_t total = kRecordHeaderSize + h.payload_len;
+    if (off + total > buf.size()) {
+      return Status::Corruption("closed segment " + std::to_string(seg) +
+                                " ends inside a record: not rewritten");
+    }
+    ASSIGN_OR_RETURN(Record rec, DecodeRecord(std::string_view(buf.data() + off, total)));
+    last_lsn = std::max(last_lsn, rec.lsn.value);
+    last_time = std::max(last_time, rec.time_ns);
+    const bool is_write = rec.kind == RecordKind::kWrite;
+    records.push_back(Kept{off, total, is_write,
+                           is_write && (rec.flags & kRecordCompressed) == 0, rec.tl.value,
+                           rec.ino.value, rec.lsn.value, rec.offset, WriteLength(rec),
+                           rec.data.size()});
+    off += total;
+  }
+  {
+    std::shared_lock<std::shared_mutex> lk(index_mu_);
+    auto is_live = [this](const Kept& k) {
+      if (!k.is_write || k.data_len == 0) return true;
+      const Timeline* t = FindTimeline(TimelineId(k.tl));
+      if (!t) return true;  // never applied: keep the log as it was
+      auto it = inodes_.find(k.ino);
+      if (it == inodes_.end()) return false;
+      for (const auto& [st_t, st] : it->second) {
+        if (st_t != t) continue;
+        const uint64_t first = k.offset / kPageSize, last = (k.offset + k.data_len - 1) / kPageSize;
+        for (uint64_t page = first; page <= last; ++page) {
+          auto p = st->pages.find(page);
+          if (p == st->pages.end()) continue;
+          auto e = std::lower_bound(p->second.begin(), p->second.end(), k.lsn,
+                                    [](const Extent& x, uint64_t l) { return x.lsn < l; });
+          if (e != p->second.end() && e->lsn == k.lsn) return true;
+        }
+      }
+      return false;
+    };
+    records.erase(std::remove_if(records.begin(), records.end(),
+                                 [&](const Kept& k) { return !is_live(k); }),
+                  records.end());
+  }
+
+  // Write the new file: header, then the kept records, byte for byte but for raw Writes that
+  // compress (same LSN, time and fields; a compressed body and its own checksum).
+  const uint32_t new_id = next_cleaned_id_++;
+  const std::string new_path = FilePath(seg, new_id);
+  const std::string tmp = new_path + ".tmp";
+  std::string out = CleanedSegmentHeader(seg, new_id, last_lsn, last_time);
+  // Index moves: a record kept as it was shifts its pages' locations by (new - old); a record
+  // compressed here gets, per chunk, a new location and frame length.
+  struct Move {
+    uint64_t tl, ino, lsn, first_page, last_page;
+    uint64_t old_data, new_data;  // offsets of the record's data in the old and new file
+  };
+  struct ChunkMove {
+    uint64_t tl, ino, lsn, page;
+    uint64_t new_loc;  // offset in the new file
+    uint16_t zlen;
+  };
+  std::vector<Move> moves;
+  std::vector<ChunkMove> chunk_moves;
+  uint64_t kept_non_data = out.size();
+  uint64_t saved = 0;  // log bytes compression saves here
+  std::string body;
+  for (const Kept& k : records) {
+    if (compress && k.raw_write && k.data_len > 0) {
+      Record rec = *DecodeRecord(std::string_view(buf.data() + k.off, k.len));  // checked above
+      if (CompressWrite(rec.offset, rec.data, options_.compress_level, &body)) {
+        rec.flags |= kRecordCompressed;
+        rec.data = body;
+        const size_t before = out.size();
+        const size_t data_offset = EncodeRecord(rec, &out);
+        const uint64_t data_at = before + data_offset;
+        ForEachChunk(rec.offset, body, [&](const WriteChunk& c) {
+          chunk_moves.push_back(ChunkMove{k.tl, k.ino, k.lsn, c.file_off / kPageSize,
+                                          data_at + c.stored_off,
+                                          static_cast<uint16_t>(c.compressed() ? c.stored_len
+                                                                               : 0)});
+        });
+        kept_non_data += (out.size() - before) - body.size();
+        saved += k.len - (out.size() - before);
+        continue;
+      }
+    }
+    if (k.is_write && k.data_len > 0) {
+      moves.push_back(Move{k.tl, k.ino, k.lsn, k.offset / kPageSize,
+                           (k.offset + k.data_len - 1) / kPageSize, k.off + kWriteDataOffset,
+                           out.size() + kWriteDataOffset});
+      kept_non_data += k.len - k.stored_len;
+    } else {
+      kept_non_data += k.len;
+    }
+    out.append(buf, k.off, k.len);
+  }
+  buf.clear();
+  buf.shrink_to_fit();
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, env_->OpenAppend(tmp));
+    Status s = file->Append(out);
+    if (s.ok()) s = file->Sync();
+    if (s.ok()) s = env_->RenameFile(tmp, new_path);
+    if (s.ok()) s = env_->SyncDir(log_dir_);
+    if (!s.ok()) {
+      (void)env_->RemoveFile(tmp);  // the rewrite's failure is reported; a leftover is ignored
+      return s.WithContext("rewriting segment " + std::to_string(seg));
+    }
+  }
+  Failpoint("store.clean.after_rewrite");
+  ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> reader, env_->OpenRead(new_path));
+  std::shared_ptr<ReadFile> shared_reader = std::move(reader);
+  {
+    // Readers pin their files under index_mu_ (Store::Read), so after this block none can
+    // read the old file with a new location, or the new file with an old one.
+    std::unique_lock<std::shared_mutex> lk(index_mu_);
+    // The extent of (tl, ino, page) written at lsn, if the index still holds it in the old file.
+    auto find = [&](uint64_t tl, uint64_t ino, uint64_t lsn, uint64_t page) -> Extent* {
+      const Timeline* t = FindTimeline(TimelineId(tl));
+      auto it = inodes_.find(ino);
+      if (!t || it == inodes_.end()) return nullptr;
+      for (auto& [st_t, st] : it->second) {
+        if (st_t != t) continue;
+        auto p = st->pages.find(page);
+        if (p == st->pages.end()) return nullptr;
+        auto e = std::lower_bound(p->second.begin(), p->second.end(), lsn,
+                                  [](const Extent& x, uint64_t l) { return x.lsn < l; });
+        if (e == p->second.end() || e->lsn != lsn || LocSegment(e->loc) != f.file_id) {
+          return nullptr;
+        }
+        return &*e;
+      }
+      return nullptr;
+    };
+    for (const Move& m : moves) {
+      for (uint64_t page = m.first_page; page <= m.last_page; ++page) {
+        if (Extent* e = find(m.tl, m.ino, m.lsn, page)) {
+          e->loc = MakeLoc(new_id, LocOffset(e->loc) - m.old_data + m.new_data);
+        }
+      }
+    }
+    // A raw extent and its compressed chunk cover the same bytes of the page (both are cut at
+    // page boundaries): only where it is stored changes.
+    for (const ChunkMove& m : chunk_moves) {
+      if (Extent* e = find(m.tl, m.ino, m.lsn, m.page)) {
+        e->loc = MakeLoc(new_id, m.new_loc);
+        e->zlen = m.zlen;
+      }
+    }
+    std::lock_guard<std::mutex> sl(seg_mu_);
+    readers_[new_id] = shared_reader;
+    readers_.erase(f.file_id);
+    seg_files_[seg] = SegmentFile{new_id, out.size(), kept_non_data};
+    if (f.cold) {
+      cold_.erase(f.file_id);
+      cold_bytes_ -= f.size;
+    }
+  }
+  log_bytes_ -= f.size;
+  log_bytes_ += out.size();
+  compaction_saved_bytes_ += saved;
+  *new_size = out.size();
+  return Status::Ok();
+}
+
+Result<uint32_t> Store::Impl::CompactSegments() {
+  std::lock_guard<std::mutex> clean_lock(clean_mu_);
+  RETURN_IF_ERROR(CheckHealthy());
+  if (!options_.compress || options_.compress_inline) return 0u;
+  std::map<uint32_t, SegmentFile> files;
+  {
+    std::lock_guard<std::mutex> lk(seg_mu_);
+    files = seg_files_;
+  }
+  const uint32_t active = files.empty() ? 0 : files.rbegin()->first;
+  std::vector<std::string> to_remove;
+  Status status;
+  for (const auto& [seg, f] : files) {
+    // First-written (file id == segment) closed local files: a rewritten one was compressed
+    // when it was rewritten, an evicted one stays as the tier holds it.
+    if (seg >= active || f.size == 0 || f.cold || f.file_id != seg) continue;
+    if (compact_stop_.load()) break;
+    std::string old_path;
+    uint64_t new_size = 0;
+    status = RewriteSegment(seg, f, &old_path, &new_size);
+    if (!status.ok()) break;
+    to_remove.push_back(old_path);
+    segments_compacted_++;
+  }
+  const uint32_t done = static_cast<uint32_t>(to_remove.size());
+  Status removed = CheckpointThenRemove(std::move(to_remove));
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(removed);
+  return done;
+}
+
+void Store::Impl::CompactorLoop() {
+  // Below mariadbd and the FUSE workers: compression is the work that can wait (a closed
+  // segment reads the same raw), on machines whose cores the database keeps busy.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  std::unique_lock<std::mutex> lk(compact_mu_);
+  while (true) {
+    compact_cv_.wait(lk, [this] { return compact_stop_.load() || compact_wanted_; });
+    if (compact_stop_.load()) return;
+    compact_wanted_ = false;
+    lk.unlock();
+    // A failure (ENOSPC, say) leaves the raw files in use; the next closed segment retries.
+    if (!CompactSegments().ok()) compaction_errors_++;
+    lk.lock();
+  }
+}
+
+void Store::Impl::WakeCompactor() {
+  std::lock_guard<std::mutex> lk(compact_mu_);
+  compact_wanted_ = true;
+  compact_cv_.notify_all();
+}
+
+void Store::Impl::StopCompactor() {
+  {
+    std::lock_guard<std::mutex> lk(compact_mu_);
+    compact_stop_.store(true);
+    compact_cv_.notify_all();
+  }
+  if (compactor_.joinable()) compactor_.join();
 }
 
 }  // namespace rwd::store

@@ -79,7 +79,10 @@ Store::Impl::Impl(const StoreOptions& options)
   log_dir_ = options_.dir + "/log";
 }
 
-Store::Impl::~Impl() { StopPreparer(); }
+Store::Impl::~Impl() {
+  StopCompactor();
+  StopPreparer();
+}
 
 std::string Store::Impl::SegmentPath(uint32_t seg) const {
   char name[32];
@@ -706,6 +709,7 @@ Status Store::Impl::RollSegment() {
     prep_trims_.emplace_back(closed, closed_size);
     prep_cv_.notify_all();
   }
+  if (compactor_.joinable()) WakeCompactor();
   return Status::Ok();
 }
 
@@ -1245,6 +1249,10 @@ Status Store::Impl::Open() {
     }
   }
   if (options_.preallocate_segments) preparer_ = std::thread([this] { PreparerLoop(); });
+  if (options_.compress && !options_.compress_inline && options_.background_compaction) {
+    compact_wanted_ = true;  // what the last run closed and left raw
+    compactor_ = std::thread([this] { CompactorLoop(); });
+  }
   return Status::Ok();
 }
 
@@ -1253,6 +1261,7 @@ Status Store::Impl::Open() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() {
+  impl_->StopCompactor();
   impl_->StopPreparer();
   std::lock_guard<std::mutex> lk(impl_->write_mu_);
   if (impl_->active_ && impl_->CheckHealthy().ok() && impl_->bytes_since_checkpoint_ > 0) {
@@ -1370,7 +1379,8 @@ Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::strin
   // Compressed and checksummed here, before the append lock, so that writers do it in
   // parallel. The buffer is per thread and given back when a rare huge write left it large.
   thread_local std::string body;
-  if (impl_->options_.compress && data.size() >= impl_->options_.compress_min_bytes &&
+  if (impl_->options_.compress && impl_->options_.compress_inline &&
+      data.size() >= impl_->options_.compress_min_bytes &&
       CompressWrite(offset, data, impl_->options_.compress_level, &body)) {
     rec.flags = kRecordCompressed;
     rec.data = body;
@@ -2017,6 +2027,8 @@ Status Store::Checkpoint() {
   return impl_->WriteCheckpointLocked();
 }
 
+Result<uint32_t> Store::CompactSegments() { return impl_->CompactSegments(); }
+
 Status Store::health() const { return impl_->CheckHealthy(); }
 
 DurableLog Store::DurableLogState() const {
@@ -2071,6 +2083,9 @@ StoreStats Store::stats() const {
   s.sync_requests = impl_->sync_requests_.load();
   s.write_bytes = impl_->write_bytes_.load();
   s.write_stored_bytes = impl_->write_stored_bytes_.load();
+  s.segments_compacted = impl_->segments_compacted_.load();
+  s.compaction_saved_bytes = impl_->compaction_saved_bytes_.load();
+  s.compaction_errors = impl_->compaction_errors_.load();
   {
     std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
     s.pins = impl_->pins_.size();

@@ -58,12 +58,23 @@ struct StoreOptions {
   // (sysbench oltp_write_only, 4 threads: mean FSYNC 435 -> 347 us; docs/benchmarks.md.)
   uint64_t writeback_every_bytes = 256 << 10;
   // Write data is stored zstd-compressed when that pays (a chunk's frame at most 7/8 of it;
-  // docs/format/log.md, "Compressed writes"). Compression runs in the writing thread before
-  // the store's append lock. Logs with and without compressed records read the same either way.
+  // docs/format/log.md, "Compressed writes"). Logs with and without compressed records read
+  // the same either way. By default off the write path: writes are appended raw, and a
+  // background thread (at nice 10) rewrites each segment once it is closed with its Writes
+  // compressed (Store::CompactSegments; the cleaner's rewrite, which also drops dead writes),
+  // so no commit or page flush waits for zstd; the active segment (<= segment_bytes) stays raw.
   bool compress = false;
   int compress_level = 1;  // zstd level (negative: faster, less compression)
-  // Writes shorter than this stay raw: small writes are redo-log appends on a commit's path,
-  // where compressing adds latency; page flushes (16 KiB and more) carry most of the bytes.
+  // Compress in the writing thread instead, before the store's append lock (the behaviour
+  // before background compaction; for measuring the two side by side).
+  bool compress_inline = false;
+  // With compress and not compress_inline: a thread compresses each segment as it is closed.
+  // Off: only Store::CompactSegments and the cleaner's rewrites compress (for tests that step
+  // a crash through every I/O of one thread).
+  bool background_compaction = true;
+  // compress_inline only: writes shorter than this stay raw (small writes are redo-log appends
+  // on a commit's path, where compressing adds latency). The background compactor compresses
+  // every write of at least 128 bytes (kMinCompressBytes).
   uint64_t compress_min_bytes = 16 << 10;
   // Where closed segments evicted by EvictColdSegments are read from (not owned; must outlive
   // the store). nullptr: no remote tier; then Open fails with kFailedPrecondition if the log
@@ -324,6 +335,14 @@ class Store {
   // tier unreachable) is kept and counted in `deferred`, never evicted.
   // const: it changes where bytes are kept, never what any read returns.
   Result<EvictReport> EvictColdSegments(uint64_t local_budget_bytes) const;
+
+  // Compresses, now, every closed segment still as first written (raw), each rewritten as the
+  // cleaner would (crash-safe at every step; docs/format/log.md, "Cleaning"), then writes a
+  // checkpoint and removes the old files. What the background compactor does after each
+  // segment is closed; serialised with Clean and EvictColdSegments. Returns how many segments
+  // it rewrote (0 when compression is off or inline). Errors: the sticky error; an I/O error
+  // of the rewrite (the raw file then stays in use; nothing stored is lost).
+  Result<uint32_t> CompactSegments();
 
   // Writes an index checkpoint now (syncing the log first). Normally automatic.
   Status Checkpoint();

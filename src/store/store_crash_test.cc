@@ -26,6 +26,7 @@ class CrashTest : public ::testing::TestWithParam<bool> {
     StoreOptions o;
     o.dir = dir_.path();
     o.compress = GetParam();
+    o.compress_inline = compress_inline_;  // else closed segments compress in the background
     o.compress_min_bytes = 0;  // the small writes of these tests compressed too
     o.env = &env_;
     o.segment_bytes = segment_bytes_;
@@ -44,6 +45,7 @@ class CrashTest : public ::testing::TestWithParam<bool> {
   rwd::testing::TempDir dir_;
   FaultInjectionEnv env_;
   uint64_t segment_bytes_ = 256 << 10;  // several segments per run
+  bool compress_inline_ = false;
   std::unique_ptr<Store> store_;
 };
 
@@ -110,6 +112,7 @@ class TailDamageTest : public CrashTest {
   // in the replayed tail. Returns the model after each record, by LSN.
   std::map<uint64_t, Model> WriteTail(RandomWorkload& work, int n) {
     segment_bytes_ = 64 << 20;  // one segment: the damage is always in the tail
+    compress_inline_ = true;    // compressed records in that one (active) segment
     Open();
     auto vol = store_->CreateVolume("tail");
     tl_ = vol->head;

@@ -1,8 +1,8 @@
 // Internal: the store's in-memory index and its log. Not part of the store's contract; included
 // only by store.cc and checkpoint.cc.
 //
-// Lock order: clean_mu_ -> write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_; prep_mu_ is a leaf
-// (held for no I/O; the preparer thread takes nothing else). clean_mu_ serialises cleaning
+// Lock order: clean_mu_ -> write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_; prep_mu_ and
+// compact_mu_ are leaves (held for no I/O; the preparer thread takes nothing else). clean_mu_ serialises cleaning
 // passes (src/store/cleaner.cc). Mutations are serialised by
 // write_mu_: validation (which reads the index without index_mu_, safe because only write_mu_
 // holders change it), LSN assignment, log append, then index apply under index_mu_ (exclusive).
@@ -354,6 +354,32 @@ class Store::Impl {
 
   // ---- cleaning (cleaner.cc) ----
   Result<CleanReport> Clean(const CleanOptions& options);
+  // Rewrites closed segment `seg`, now in file `f`, into a new file (docs/format/log.md,
+  // "Cleaning"): without the Write records of which the index holds no version, and with
+  // every raw Write compressed where that pays when compression runs in the background
+  // (options_.compress && !options_.compress_inline). Moves the index locations and the
+  // segment's reader to it under the index lock. *old_path: the file to remove once a
+  // checkpoint names the new one; *new_size: the new file's size. Caller holds clean_mu_.
+  Status RewriteSegment(uint32_t seg, const SegmentFile& f, std::string* old_path,
+                        uint64_t* new_size);
+  // Writes a checkpoint (naming the files rewritten so far), then removes `to_remove` and the
+  // removals an earlier failed checkpoint left pending. Caller holds clean_mu_, not write_mu_.
+  Status CheckpointThenRemove(std::vector<std::string> to_remove);
+  // Store::CompactSegments: compresses every closed, local, first-written segment.
+  Result<uint32_t> CompactSegments();
+  // The compactor thread (started by Open when compression runs in the background): runs
+  // CompactSegments whenever a segment is closed (WakeCompactor) and once at open.
+  void CompactorLoop();
+  void WakeCompactor();
+  void StopCompactor();
+  std::mutex compact_mu_;
+  std::condition_variable compact_cv_;
+  bool compact_wanted_ = false;           // guarded by compact_mu_
+  std::atomic<bool> compact_stop_{false};  // also read by CompactSegments between segments
+  std::thread compactor_;
+  std::atomic<uint64_t> segments_compacted_{0};
+  std::atomic<uint64_t> compaction_saved_bytes_{0};
+  std::atomic<uint64_t> compaction_errors_{0};
 
   // ---- cold segments (cold.cc) ----
   // log/SSSSSSSS[-FFFFFFFFFF].cold: the marker of an evicted file.

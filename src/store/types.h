@@ -144,7 +144,12 @@ struct StoreStats {
   uint64_t device_syncs = 0;      // fdatasync calls issued
   uint64_t sync_requests = 0;     // Sync() calls
   uint64_t write_bytes = 0;       // file data bytes written (Write) since open
-  uint64_t write_stored_bytes = 0;  // bytes of log record data they took (less if compressed)
+  // Bytes of log record data they took when appended (less only with compress_inline; the
+  // background compactor's savings are in compaction_saved_bytes).
+  uint64_t write_stored_bytes = 0;
+  uint64_t segments_compacted = 0;      // closed segments compressed in the background
+  uint64_t compaction_saved_bytes = 0;  // log bytes that compression saved there
+  uint64_t compaction_errors = 0;       // background passes that failed (the raw file stays)
   uint32_t segments = 0;
   uint64_t local_log_bytes = 0;   // bytes of segment files on the local disk (not cold)
   uint32_t cold_segments = 0;     // closed segments kept only in the remote tier
