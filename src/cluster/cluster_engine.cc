@@ -18,6 +18,16 @@ class MariaDbClusterEngine final : public ClusterEngine {
   Status SetUserPassword(std::string_view user, std::string_view password) const override {
     return engine_->SetUserPassword(user, password);
   }
+  Status EnsureReplicationAccount(const std::string& user,
+                                  const std::string& password) const override {
+    return engine::EnsureReplicationAccount(*engine_, user, password);
+  }
+  Status FollowWriter(const engine::ReplicationSource& source) const override {
+    return engine::FollowSource(*engine_, source);
+  }
+  Result<engine::ReplicaState> ReplicaState() const override {
+    return engine::ReadReplicaState(*engine_);
+  }
 
  private:
   std::unique_ptr<engine::MariaDbEngine> engine_;

@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "engine/replication.h"
 
 namespace rwd::cluster {
 
@@ -35,6 +36,17 @@ class ClusterEngine {
   // ALTER USER user@'%' IDENTIFIED BY password, as root. FailedPrecondition-like failures of
   // the server pass through.
   virtual Status SetUserPassword(std::string_view user, std::string_view password) const = 0;
+
+  // Replication (reader instances; engine/replication.h). Each needs a running server
+  // (FailedPrecondition-like failures of the server pass through).
+  // On a writer: the replication account exists with `password` (idempotent, not binlogged).
+  virtual Status EnsureReplicationAccount(const std::string& user,
+                                          const std::string& password) const = 0;
+  // On a reader just recovered from its clone: replicate from `source` from the clone's own
+  // last transaction on.
+  virtual Status FollowWriter(const engine::ReplicationSource& source) const = 0;
+  // On a reader: its replica threads and lag. NotFound if it follows nobody.
+  virtual Result<engine::ReplicaState> ReplicaState() const = 0;
 };
 
 // Makes the engine of one cluster (called by its host when it needs one).

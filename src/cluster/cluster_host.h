@@ -121,6 +121,15 @@ class ClusterHost {
   // ALTER USER on the running engine. FailedPrecondition if it does not run.
   Status SetUserPassword(std::string_view user, std::string_view password);
 
+  // Replication (reader instances; ClusterEngine's). FailedPrecondition if the engine does
+  // not run.
+  Status EnsureReplicationAccount(const std::string& user, const std::string& password);
+  Status FollowWriter(const engine::ReplicationSource& source);
+  Result<engine::ReplicaState> ReplicaState() const;
+  // Deletes the host's volume (a reader about to be cloned again). FailedPrecondition unless
+  // halted; OK if it has none (or the store has it no more).
+  Status DropVolume();
+
   bool serving() const { return engine_ != nullptr && engine_->IsRunning(); }
   bool has_engine() const { return engine_ != nullptr; }
   bool mounted() const { return mount_ != nullptr; }

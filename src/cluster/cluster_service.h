@@ -95,7 +95,8 @@ struct InstanceView {
   std::string engine_version;
   InstanceStatus status = InstanceStatus::kCreating;
   std::string endpoint;
-  int port = 0;
+  int port = 0;               // a reader's own port; the writer's is the cluster's
+  bool is_writer = true;      // false: a reader (a replica of the writer)
   int64_t create_time_ns = 0;
   std::string master_username;
   std::string database_name;

@@ -112,6 +112,15 @@ CREATE TABLE snapshots (
   database_name TEXT NOT NULL, allocated_gb INTEGER NOT NULL);
 )sql";
 
+// Migration 6 is reserved (parameter groups, merged separately).
+// Migration 7: reader instances (InstanceRow::role, port, volume_id, server_id).
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE instances ADD COLUMN role INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN port INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN volume_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN server_id INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -150,6 +159,10 @@ InstanceRow ReadInstance(Stmt& s) {
   r.instance_class = s.Text(3);
   ParseStatus(s.Text(4), &r.status);
   r.create_time_ns = s.Int(5);
+  r.role = s.Int(6) == 1 ? InstanceRole::kReader : InstanceRole::kWriter;
+  r.port = static_cast<int>(s.Int(7));
+  r.volume_id = s.Int(8);
+  r.server_id = s.Int(9);
   return r;
 }
 
@@ -158,7 +171,8 @@ constexpr const char* kClusterCols =
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
     "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id";
 constexpr const char* kInstanceCols =
-    "id, cluster_id, resource_id, instance_class, status, create_time_ns";
+    "id, cluster_id, resource_id, instance_class, status, create_time_ns, role, port, volume_id, "
+    "server_id";
 
 template <typename E, size_t N>
 void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>& names,
@@ -285,6 +299,14 @@ Status MetaDb::Migrate(const std::string& path) {
         case 5:
           RETURN_IF_ERROR(Exec(kSchemaV5));
           break;
+        case 6:
+          break;  // reserved for parameter groups (another branch)
+        case 7:
+          // Idempotent: a file whose older version was rebuilt by hand may have the columns.
+          if (!Exec("SELECT role FROM instances LIMIT 0").ok()) {
+            RETURN_IF_ERROR(Exec(kSchemaV7));
+          }
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -355,11 +377,16 @@ Status MetaDb::DeleteCluster(const std::string& id) {
 
 Status MetaDb::PutInstance(const InstanceRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
-  Stmt s(db_, "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?)");
+  Stmt s(db_, (std::string("INSERT OR REPLACE INTO instances (") + kInstanceCols +
+               ") VALUES (?,?,?,?,?,?,?,?,?,?)").c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class)
       .Bind(std::string(StatusName(r.status)))
-      .Bind(r.create_time_ns);
+      .Bind(r.create_time_ns)
+      .Bind(static_cast<int64_t>(r.role == InstanceRole::kReader ? 1 : 0))
+      .Bind(static_cast<int64_t>(r.port))
+      .Bind(r.volume_id)
+      .Bind(r.server_id);
   return s.Done();
 }
 

@@ -67,6 +67,15 @@ struct InstanceRow {
   std::string instance_class;
   InstanceStatus status = InstanceStatus::kCreating;
   int64_t create_time_ns = 0;
+  // Migration 7 (reader instances): the writer has role kWriter, port 0 (it serves on the
+  // cluster's port) and volume_id 0 (it serves the cluster's volume); a reader has its own
+  // port and its own volume (a copy-on-write clone of the cluster's). server_id: the MariaDB
+  // server_id of the instance's mariadbd (EngineOptions::server_id; 0 in rows of older
+  // versions: the writer's is then kWriterServerId).
+  InstanceRole role = InstanceRole::kWriter;
+  int port = 0;
+  int64_t volume_id = 0;
+  int64_t server_id = 0;
 };
 
 struct BacktrackRow {
@@ -131,7 +140,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 7;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is

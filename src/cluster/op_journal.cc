@@ -60,6 +60,8 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kCreateInstance: return "create_instance";
     case OpKind::kDeleteInstance: return "delete_instance";
     case OpKind::kRestoreSnapshot: return "restore_snapshot";
+    case OpKind::kCreateReader: return "create_reader";
+    case OpKind::kDeleteReader: return "delete_reader";
   }
   return "unknown";
 }
@@ -74,6 +76,10 @@ const char* OpStepName(OpStep step) {
     case OpStep::kRebranched: return "rebranched";
     case OpStep::kVolumeDeleted: return "volume_deleted";
     case OpStep::kPasswordSet: return "password_set";
+    case OpStep::kReaderCloned: return "reader_cloned";
+    case OpStep::kReaderServing: return "reader_serving";
+    case OpStep::kReaderFollowing: return "reader_following";
+    case OpStep::kReadersReprovisioned: return "readers_reprovisioned";
   }
   return "unknown";
 }

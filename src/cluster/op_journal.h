@@ -15,6 +15,12 @@
 //   modify:           requested -> done
 //   restore_snapshot: requested (ref = the snapshot) -> volume_made (volume_id) -> prepared ->
 //                     done
+//   create_reader:    requested (target = the reader; ref = its cluster) -> reader_cloned
+//                     (volume_id) -> reader_serving -> reader_following -> done; recovery redoes
+//                     it from the start (a fresh clone of the writer's head at that moment).
+//   delete_reader:    requested -> halted -> volume_deleted -> done (recovery redoes it).
+//   A backtrack of a cluster with readers has one more step before done: rebranched ->
+//   readers_reprovisioned (each reader re-cloned from the rewound head and following again).
 // Snapshot create, copy and delete are not journalled: each is one pin record plus one meta.db
 // row, settled at Open from the two (ClusterService::Impl::SettleSnapshots); their failpoints
 // are cluster.snapshot.{secret_written,pinned}, cluster.copy_snapshot.pinned and
@@ -43,6 +49,9 @@ enum class OpKind {
   kCreateInstance = 7,
   kDeleteInstance = 8,
   kRestoreSnapshot = 9,
+  // Reader instances (readers.cc).
+  kCreateReader = 14,
+  kDeleteReader = 15,
 };
 
 enum class OpStep {
@@ -54,6 +63,11 @@ enum class OpStep {
   kRebranched = 5,
   kVolumeDeleted = 6,
   kPasswordSet = 7,  // modify: the engine has the new master password
+  // Reader instances (readers.cc).
+  kReaderCloned = 30,      // create_reader: the reader's volume is a clone of the writer's now
+  kReaderServing = 31,     // create_reader: its mariadbd recovered the clone and serves
+  kReaderFollowing = 32,   // create_reader: it replicates from the writer
+  kReadersReprovisioned = 33,  // backtrack: every reader is a clone of the rewound head
 };
 
 enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };

@@ -7,6 +7,9 @@ namespace rwd::cluster {
 
 enum class ClusterStatus { kCreating, kAvailable, kBacktracking, kDeleting, kFailed };
 enum class InstanceStatus { kCreating, kAvailable, kRebooting, kDeleting, kFailed };
+// A cluster's instances: one writer (serving the cluster's volume), any number of readers
+// (each on a copy-on-write clone of it, following it by replication). meta.db: instances.role.
+enum class InstanceRole { kWriter = 0, kReader = 1 };
 enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
 
 }  // namespace rwd::cluster

@@ -32,7 +32,8 @@ e2e_cleanup() {
     [ -d "/proc/$REWINDD_PID" ] && kill -KILL "$REWINDD_PID"
   fi
   # mariadbds left by a killed rewindd: only those started with this run's config files.
-  for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid; do
+  for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid \
+      "$E2E_DIR"/data/run/.reader-*/mariadbd/mariadbd.pid; do
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
     if tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -- "--defaults-file=$E2E_DIR/"; then
