@@ -200,6 +200,7 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
     }
   }
   finish(Status::Ok());
+  RefreshReaderEndpoint(inst.cluster_id);
   switch (kind) {
     case StartKind::kCreate: Event(inst.id, EventKind::kInstanceCreated); break;
     case StartKind::kReboot: Event(inst.id, EventKind::kInstanceRestarted); break;
@@ -339,6 +340,7 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
     FinishOp(&op, Status::Ok());
   }
   Event(row.id, EventKind::kClusterDeleted);
+  StopReaderEndpoint(row.id);
   std::lock_guard<std::mutex> lk(mu_);
   hosts_.erase(row.id);
 }

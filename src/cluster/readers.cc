@@ -191,6 +191,7 @@ void ClusterService::Impl::DoCreateReader(Operation op, InstanceRow inst) {
   SaveInstanceStatus(inst, InstanceStatus::kAvailable);
   FinishOp(&op, Status::Ok());
   Event(inst.id, EventKind::kReaderCreated);
+  RefreshReaderEndpoint(inst.cluster_id);
 }
 
 void ClusterService::Impl::DoStartReader(const std::string& id, bool after_exit) {
@@ -223,6 +224,7 @@ void ClusterService::Impl::DoStartReader(const std::string& id, bool after_exit)
   }
   SaveInstanceStatus(**cur, InstanceStatus::kAvailable);
   if (after_exit) Event(id, EventKind::kInstanceRestartedAfterExit);
+  RefreshReaderEndpoint((*cur)->cluster_id);
 }
 
 void ClusterService::Impl::DoDeleteReader(Operation op, InstanceRow inst) {
@@ -265,6 +267,7 @@ void ClusterService::Impl::DoDeleteReader(Operation op, InstanceRow inst) {
     reader_hosts_.erase(inst.id);
   }
   if (s.ok()) Event(inst.id, EventKind::kReaderDeleted);
+  RefreshReaderEndpoint(inst.cluster_id);
 }
 
 Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster) {
@@ -288,6 +291,7 @@ Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const Clust
     Event(inst.id, EventKind::kReaderReprovisionFailed, s.message());
     if (first.ok()) first = s.WithContext("reader " + inst.id);
   }
+  RefreshReaderEndpoint(cluster.id);
   return first;
 }
 
@@ -345,6 +349,90 @@ Status ClusterService::Impl::RaiseReaderFloors(int64_t now) {
     }
   }
   return Status::Ok();
+}
+
+void ClusterService::Impl::RefreshReaderEndpoint(const std::string& cluster_id) {
+  if (options_.reader_host.empty()) return;
+  auto cluster = meta_->GetCluster(cluster_id);
+  if (!cluster.ok() || !*cluster) return;
+  const std::string host =
+      options_.host == "0.0.0.0" || options_.host == "::" ? "127.0.0.1" : options_.host;
+  std::vector<BalancerBackend> backends;
+  for (const InstanceRow& r : ReadersOf(cluster_id)) {
+    if (r.status == InstanceStatus::kAvailable) backends.push_back({r.id, host, r.port});
+  }
+  if (backends.empty()) {
+    // As Aurora: with no reader, the reader endpoint reaches the writer.
+    auto w = WriterOf(cluster_id);
+    backends.push_back({w ? w->id : "writer", host, (*cluster)->port});
+  }
+  std::lock_guard<std::mutex> lk(balancers_mu_);
+  auto it = balancers_.find(cluster_id);
+  Status s;
+  if (it == balancers_.end()) {
+    KillOrphanBalancer(BalancerDir(cluster_id));
+    BalancerOptions bo;
+    bo.haproxy_path = options_.haproxy_path;
+    bo.dir = BalancerDir(cluster_id);
+    bo.listen_host = options_.reader_host;
+    bo.listen_port = (*cluster)->port;
+    if (auto account = AccountOf(**cluster); account.ok() && account->switched) {
+      bo.drop_to = std::make_pair(account->uid, account->gid);
+    }
+    auto started = ReaderBalancer::Start(std::move(bo), backends);
+    s = started.status();
+    if (started.ok()) balancers_[cluster_id] = std::move(started).value();
+  } else {
+    auto same = [&] {
+      const auto& cur = it->second->backends();
+      if (cur.size() != backends.size()) return false;
+      for (size_t i = 0; i < cur.size(); ++i) {
+        if (cur[i].name != backends[i].name || cur[i].port != backends[i].port) return false;
+      }
+      return true;
+    };
+    if (!same() || it->second->pid() == 0) s = it->second->Update(backends);
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "rewindd: the reader endpoint of %s: %s\n", cluster_id.c_str(),
+                 s.ToString().c_str());
+  }
+}
+
+void ClusterService::Impl::StopReaderEndpoint(const std::string& cluster_id) {
+  std::unique_ptr<ReaderBalancer> gone;
+  {
+    std::lock_guard<std::mutex> lk(balancers_mu_);
+    auto it = balancers_.find(cluster_id);
+    if (it == balancers_.end()) return;
+    gone = std::move(it->second);
+    balancers_.erase(it);
+  }
+  gone.reset();  // stops its haproxy
+  std::error_code ec;
+  std::filesystem::remove_all(BalancerDir(cluster_id), ec);
+}
+
+std::vector<ReplicaView> ClusterService::Replicas() {
+  std::vector<ReplicaView> out;
+  auto rows = impl_->ListInstanceRows();
+  if (!rows.ok()) return out;
+  for (const InstanceRow& r : *rows) {
+    if (r.role != InstanceRole::kReader) continue;
+    ReplicaView v{r.cluster_id, r.id, false, std::nullopt};
+    if (std::shared_ptr<ClusterHost> host = impl_->FindReaderHost(r.id)) {
+      // Never waits for an operation (a scrape must not stall behind a re-provisioning).
+      std::unique_lock<std::mutex> ol(host->op_mutex(), std::try_to_lock);
+      if (ol.owns_lock()) {
+        if (auto st = host->ReplicaState(); st.ok()) {
+          v.running = st->io_running && st->sql_running;
+          v.lag_seconds = st->seconds_behind;
+        }
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 }  // namespace rwd::cluster

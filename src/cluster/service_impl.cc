@@ -124,7 +124,8 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.database_name = row.database_name;
   v.status = row.status;
   v.endpoint = options_.host;
-  v.reader_endpoint = options_.host;
+  // The reader endpoint (its HAProxy) when there is one; else the writer, as with no reader.
+  v.reader_endpoint = options_.reader_host.empty() ? options_.host : options_.reader_host;
   v.port = row.port;
   v.backtrack_window_s = row.backtrack_window_s;
   v.create_time_ns = row.create_time_ns;

@@ -30,6 +30,7 @@
 #include "cluster/host_util.h"
 #include "cluster/meta_db.h"
 #include "cluster/op_journal.h"
+#include "cluster/reader_balancer.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -130,6 +131,10 @@ class ClusterService::Impl {
     {
       std::lock_guard<std::mutex> lk(mu_);
       hosts.swap(hosts_);
+    }
+    {
+      std::lock_guard<std::mutex> lk(balancers_mu_);
+      balancers_.clear();  // each stops its haproxy
     }
     std::map<std::string, std::shared_ptr<ClusterHost>> readers;
     {
@@ -371,6 +376,16 @@ class ClusterService::Impl {
                         const std::map<std::string, Operation>& reader_ops);
   // Retention: a reader's history is never needed (window 0); its floor follows now.
   Status RaiseReaderFloors(int64_t now);
+  // The cluster's reader endpoint (ServiceOptions::reader_host): started, or reloaded with the
+  // available readers' ports (the writer's port when none), or, for a cluster being deleted,
+  // stopped. A failure is logged (the endpoint keeps its last backends).
+  void RefreshReaderEndpoint(const std::string& cluster_id);
+  void StopReaderEndpoint(const std::string& cluster_id);
+  std::string BalancerDir(const std::string& cluster_id) const {
+    return options_.data_dir + "/run/.haproxy-" + cluster_id;
+  }
+  std::mutex balancers_mu_;  // guards balancers_; taken before readers_mu_ and unsaved_mu_
+  std::map<std::string, std::unique_ptr<ReaderBalancer>> balancers_;  // by cluster id
   std::mutex readers_mu_;  // guards reader_hosts_; a leaf
   std::map<std::string, std::shared_ptr<ClusterHost>> reader_hosts_;  // by instance id
 
