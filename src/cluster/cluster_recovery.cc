@@ -72,6 +72,7 @@ Status ClusterService::Impl::Open() {
   journal_ = OpJournal(meta_.get());
   std::map<std::string, Operation> cluster_ops, instance_ops;
   RETURN_IF_ERROR(SettleJournal(&cluster_ops, &instance_ops));
+  KillOrphanBalancers();
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
   for (const ClusterRow& row : rows) {
     std::optional<Operation> op;

@@ -435,4 +435,16 @@ std::vector<ReplicaView> ClusterService::Replicas() {
   return out;
 }
 
+void ClusterService::Impl::KillOrphanBalancers() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(options_.data_dir + "/run", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".haproxy-", 0) != 0) continue;
+    KillOrphanBalancer(e.path().string());
+    // A cluster deleted while rewindd was down: nothing of its endpoint is kept.
+    auto row = meta_->GetCluster(name.substr(std::string(".haproxy-").size()));
+    if (row.ok() && !*row) std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
 }  // namespace rwd::cluster

@@ -381,6 +381,8 @@ class ClusterService::Impl {
   // stopped. A failure is logged (the endpoint keeps its last backends).
   void RefreshReaderEndpoint(const std::string& cluster_id);
   void StopReaderEndpoint(const std::string& cluster_id);
+  // Open: every haproxy a rewindd that died left running is killed (by its pid file).
+  void KillOrphanBalancers();
   std::string BalancerDir(const std::string& cluster_id) const {
     return options_.data_dir + "/run/.haproxy-" + cluster_id;
   }
