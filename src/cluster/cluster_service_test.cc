@@ -618,6 +618,41 @@ TEST(ReaderTest, AReaderIsAFollowingCloneReprovisionedByABacktrackAndDeletedWhol
   DetachMounts(dir.path());
 }
 
+TEST(ReaderTest, AReaderServesAgainAfterARestartOfTheService) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  testing::TempDir dir("rewind-reader-restart-test");
+  {
+    StandInKnobs knobs;
+    auto opened = OpenService(dir.path(), &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    ASSERT_TRUE(svc.CreateCluster(CreateC1()).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(svc.CreateInstance(Writer("c1-1", "c1")).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(svc.CreateInstance(Writer("c1-2", "c1")).ok());
+    svc.WaitIdle();
+    ASSERT_EQ("available", InstanceStatus(svc, "c1-2"));
+  }
+  {
+    StandInKnobs knobs;
+    auto opened = OpenService(dir.path(), &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    svc.WaitIdle();
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-1"));
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-2"));
+    // Both engines run again; the reader's replication settings are in its datadir.
+    EXPECT_EQ(2, knobs.running.load());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() + "/mnt/.reader-c1-2/replica-of"));
+    auto replicas = svc.Replicas();
+    ASSERT_EQ(1u, replicas.size());
+    EXPECT_EQ("c1-2", replicas[0].instance_id);
+    EXPECT_TRUE(replicas[0].running);
+  }
+  DetachMounts(dir.path());
+}
+
 struct ReaderCrashCase {
   const char* failpoint;
   const char* reader;       // c1-2's status after the restart
