@@ -20,6 +20,7 @@ PACKAGES=(
   clang libclang-rt-dev                # fuzz targets: clang with libFuzzer + sanitizer runtimes
   llvm                                 # llvm-symbolizer: readable sanitizer stack traces
   mariadb-server mariadb-client sysbench      # the engine and the lab's tools
+  haproxy                              # src/cluster: each cluster's ReaderEndpoint (rewindd runs it)
   awscli python3-boto3                 # the lab's control-plane clients (tests use them)
   procps psmisc curl iproute2
   chromium                             # tests/e2e/console_test.sh: the web console, headless

@@ -822,6 +822,15 @@ std::string RenderEventMessage(cluster::EventKind kind, const std::string& sourc
       return "DB cluster start failed, the cluster is stopped again: " + detail;
     case EventKind::kInstanceStopped: return "DB instance stopped";
     case EventKind::kInstanceStarted: return "DB instance started";
+    // Aurora's RDS-EVENT-0005 and RDS-EVENT-0003 for a reader's creation and deletion.
+    case EventKind::kReaderCreated: return "DB instance created";
+    case EventKind::kReaderCreationFailed: return "DB instance creation failed: " + detail;
+    case EventKind::kReaderReprovisioned:
+      return "Read replica re-provisioned from the backtracked cluster volume; replication "
+             "resumed";
+    case EventKind::kReaderReprovisionFailed:
+      return "Read replica could not be re-provisioned after the backtrack: " + detail;
+    case EventKind::kReaderDeleted: return "DB instance deleted";
   }
   return detail;
 }

@@ -117,6 +117,24 @@ std::string ClusterLabel(const std::string& id) { return "cluster=\"" + PromLabe
 
 }  // namespace
 
+std::string RenderReplicas(const std::vector<cluster::ReplicaView>& replicas) {
+  std::string out;
+  auto labels = [](const cluster::ReplicaView& r) {
+    return ClusterLabel(r.cluster_id) + ",instance=\"" + PromLabelEscape(r.instance_id) + "\"";
+  };
+  {
+    Family f(&out, "rewind_replica_running", "gauge",
+             "1 while a reader instance's replica threads both run.");
+    for (const auto& r : replicas) f.Sample(labels(r), r.running ? 1 : 0);
+  }
+  Family f(&out, "rewind_replica_lag_seconds", "gauge",
+           "A reader instance's replica lag (Seconds_Behind_Master); absent while unknown.");
+  for (const auto& r : replicas) {
+    if (r.lag_seconds) f.Sample(labels(r), static_cast<double>(*r.lag_seconds));
+  }
+  return out;
+}
+
 std::string RenderRetention(const cluster::RetentionMetrics& m) {
   std::string out;
   using Getter = double (*)(const cluster::ClusterRetention&);

@@ -44,6 +44,10 @@ std::string RenderObjectStore(const objstore::ShipperStats& s);
 // The local disk as a cache (--local-history-budget): local and evicted log, cold reads.
 std::string RenderColdTier(const store::StoreStats& store, const store::SegmentTierStats& tier);
 
+// Per reader instance: rewind_replica_running and rewind_replica_lag_seconds
+// (Seconds_Behind_Master; absent while unknown), labelled cluster and instance.
+std::string RenderReplicas(const std::vector<cluster::ReplicaView>& replicas);
+
 class ApiMetrics {
  public:
   // `known_actions`: actions counted under their own name; others become "other".

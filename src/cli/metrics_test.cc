@@ -125,5 +125,15 @@ TEST(CliMetrics, RendersTheObjectStoreLagAndCounters) {
   EXPECT_TRUE(Contains(text, "rewind_objstore_shipped_lsn 10\n")) << text;
 }
 
+TEST(Metrics, ReplicasShowRunningAndLagPerReader) {
+  std::vector<cluster::ReplicaView> r = {{"lab", "lab-2", true, 3}, {"lab", "lab-3", false, std::nullopt}};
+  std::string text = RenderReplicas(r);
+  EXPECT_TRUE(Contains(text, "rewind_replica_running{cluster=\"lab\",instance=\"lab-2\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_replica_running{cluster=\"lab\",instance=\"lab-3\"} 0\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_replica_lag_seconds{cluster=\"lab\",instance=\"lab-2\"} 3\n")) << text;
+  EXPECT_FALSE(Contains(text, "instance=\"lab-3\"} 3")) << text;
+  EXPECT_FALSE(Contains(text, "rewind_replica_lag_seconds{cluster=\"lab\",instance=\"lab-3\"}")) << text;
+}
+
 }  // namespace
 }  // namespace rwd::cli

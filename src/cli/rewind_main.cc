@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +83,7 @@ int Usage() {
                "  param-group reset NAME [VARIABLE...] [--pending-reboot]\n"
                "  param-group use CLUSTER NAME\n"
                "    (--instance: DB (instance) parameter groups instead of cluster ones)\n"
+               "  reader add CLUSTER READER | list CLUSTER | delete READER\n"
                "TIME: ISO 8601 (2026-11-25T10:00:00Z) or relative (\"90 seconds ago\", now)\n");
   return 2;
 }
@@ -395,6 +397,62 @@ int ParamGroup(RdsClient& rds, const std::vector<std::string>& args, const Param
     return done(rds.Call("ModifyDBCluster", {{"DBClusterIdentifier", args[1]},
                                              {"DBClusterParameterGroupName", args[2]}}),
                 "DB cluster " + args[1] + " uses " + args[2] + " (applied at its next reboot)");
+  }
+  return Usage();
+}
+
+// `reader add|list|delete` (args after "reader"): reader instances of a cluster.
+int Reader(RdsClient& rds, const std::vector<std::string>& args) {
+  const std::string& verb = args[0];
+  if (verb == "add" && args.size() == 3) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = rds.Call("CreateDBInstance", {{"DBInstanceIdentifier", args[2]},
+                                           {"DBClusterIdentifier", args[1]},
+                                           {"Engine", "aurora-mysql"},
+                                           {"DBInstanceClass", "db.r5.large"}});
+    if (!r.ok()) return Fail(r.status());
+    std::string st;
+    while (Seconds(t0) < 600) {
+      auto d = rds.Call("DescribeDBInstances", {{"DBInstanceIdentifier", args[2]}});
+      if (!d.ok()) return Fail(d.status());
+      st = ChildText(**d, "DBInstanceStatus");
+      if (st == "available" || st == "failed") {
+        pugi::xml_node ep = Find(**d, "Endpoint");
+        std::printf("Reader %s of %s: %s in %.2f s, endpoint %s:%s\n", args[2].c_str(),
+                    args[1].c_str(), st.c_str(), Seconds(t0),
+                    ep.child("Address").text().as_string(), ep.child("Port").text().as_string());
+        return st == "available" ? 0 : 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Fail(rwd::Status::Unavailable("timed out waiting for reader " + args[2]));
+  }
+  if (verb == "list" && args.size() == 2) {
+    auto r = AllPages(rds, "DescribeDBInstances", {{"DBClusterIdentifier", args[1]}});
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-30s %-8s %-10s %s\n", "INSTANCE", "ROLE", "STATUS", "ENDPOINT");
+    auto c = AllPages(rds, "DescribeDBClusters", {{"DBClusterIdentifier", args[1]}});
+    if (!c.ok()) return Fail(c.status());
+    std::set<std::string> writers;
+    for (pugi::xml_node m : Items(*c, "DBClusterMembers", "DBClusterMember")) {
+      if (std::string(m.child("IsClusterWriter").text().as_string()) == "true") {
+        writers.insert(m.child("DBInstanceIdentifier").text().as_string());
+      }
+    }
+    for (pugi::xml_node i : Items(*r, "DBInstances", "DBInstance")) {
+      const std::string id = i.child("DBInstanceIdentifier").text().as_string();
+      std::printf("%-30s %-8s %-10s %s:%s\n", id.c_str(), writers.count(id) ? "writer" : "reader",
+                  i.child("DBInstanceStatus").text().as_string(),
+                  i.child("Endpoint").child("Address").text().as_string(),
+                  i.child("Endpoint").child("Port").text().as_string());
+    }
+    return 0;
+  }
+  if (verb == "delete" && args.size() == 2) {
+    auto r = rds.Call("DeleteDBInstance", {{"DBInstanceIdentifier", args[1]}});
+    if (!r.ok()) return Fail(r.status());
+    std::printf("Reader %s: deleting\n", args[1].c_str());
+    return 0;
   }
   return Usage();
 }
@@ -799,6 +857,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "param-group" && args.size() >= 2) {
     return ParamGroup(rds, std::vector<std::string>(args.begin() + 1, args.end()), pg_flags);
+  }
+  if (cmd == "reader" && args.size() >= 2) {
+    return Reader(rds, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (cmd == "diff" && args.size() == 2) return Diff(rds, args[1], from, to, table, format);
   if (cmd == "query" && args.size() == 2) return Query(rds, args[1], at, sql, database);

@@ -41,6 +41,7 @@
 // SIGTERM / SIGINT: stop the API, stop every engine gracefully, unmount, exit 0. One line per API
 // call goes to stderr (action, HTTP status, error code, duration; never a parameter value).
 // Exit codes: 0 after a signal, 1 if startup fails, 2 for bad usage.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -92,6 +93,9 @@ constexpr const char* kUsage =
     "  --allow-plain-http-on-trusted-network  serve plain HTTP on a non-loopback --listen\n"
     "                      address (requests, passwords included, cross the network in clear)\n"
     "  --first-port N      first TCP port handed to DB clusters (default 3306)\n"
+    "  --reader-endpoint-host ADDR  numeric address of every cluster's ReaderEndpoint (an\n"
+    "                      HAProxy per cluster on ADDR:<cluster port>; default 127.0.0.2;\n"
+    "                      'none': no reader endpoint, ReaderEndpoint shows the writer)\n"
     "  --time-travel-first-port N  first TCP port of time-travel instances (rewind\n"
     "                      time-travel; default --first-port + 1000)\n"
     "  --time-travel-poll MS  how often time-travel instances are checked for idleness\n"
@@ -131,6 +135,7 @@ struct Flags {
   std::string listen_host = "127.0.0.1";
   int listen_port = 8686;
   int first_port = 3306;
+  std::string reader_host = "127.0.0.2";
   int time_travel_first_port = 0;  // 0: first_port + 1000
   long time_travel_poll_ms = 5000;
   std::string buffer_pool = "256M";
@@ -254,6 +259,16 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.first_port = static_cast<int>(*port);
+    } else if (take("--reader-endpoint-host")) {
+      in_addr parsed{};
+      if (value != "none" && ::inet_pton(AF_INET, value.c_str(), &parsed) != 1) {
+        std::fprintf(stderr,
+                     "rewindd: --reader-endpoint-host wants a numeric IPv4 address or none, "
+                     "got '%s'\n",
+                     value.c_str());
+        return std::nullopt;
+      }
+      f.reader_host = value == "none" ? "" : value;
     } else if (take("--time-travel-first-port")) {
       std::optional<long> port = ParseLong(value, 1024, 65535);
       if (!port) {
@@ -651,6 +666,7 @@ int Run(int argc, char** argv) {
   cluster::ServiceOptions so;
   so.data_dir = dir;
   so.first_port = flags->first_port;
+  so.reader_host = flags->reader_host;
   so.innodb_buffer_pool_size = flags->buffer_pool;
   so.history_budget_bytes = flags->history_budget;
   so.store_tier = cold_tier.get();
@@ -721,7 +737,7 @@ int Run(int argc, char** argv) {
     server.SetMetricsHandler([&metrics, svc, &shipper, &cold_tier] {
       Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
       return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{}) +
-             RenderRetention(svc->Retention()) +
+             RenderRetention(svc->Retention()) + RenderReplicas(svc->Replicas()) +
              (shipper ? RenderObjectStore(shipper->stats()) : std::string()) +
              (cold_tier ? RenderColdTier(svc->store().stats(), cold_tier->stats())
                         : std::string());

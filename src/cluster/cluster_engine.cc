@@ -25,6 +25,16 @@ class MariaDbClusterEngine final : public ClusterEngine {
     return engine_->ApplySetting(name, value);
   }
   engine::TunedSettings SettingsInEffect() const override { return engine_->SettingsInEffect(); }
+  Status EnsureReplicationAccount(const std::string& user,
+                                  const std::string& password) const override {
+    return engine::EnsureReplicationAccount(*engine_, user, password);
+  }
+  Status FollowWriter(const engine::ReplicationSource& source) const override {
+    return engine::FollowSource(*engine_, source);
+  }
+  Result<engine::ReplicaState> ReplicaState() const override {
+    return engine::ReadReplicaState(*engine_);
+  }
 
  private:
   std::unique_ptr<engine::MariaDbEngine> engine_;

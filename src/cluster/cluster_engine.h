@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "engine/replication.h"
 
 namespace rwd::cluster {
 
@@ -41,6 +42,17 @@ class ClusterEngine {
   virtual Status SetTunedSettings(engine::TunedSettings settings) = 0;
   virtual Status ApplySetting(const std::string& name, const std::optional<std::string>& value) = 0;
   virtual engine::TunedSettings SettingsInEffect() const = 0;
+
+  // Replication (reader instances; engine/replication.h). Each needs a running server
+  // (FailedPrecondition-like failures of the server pass through).
+  // On a writer: the replication account exists with `password` (idempotent, not binlogged).
+  virtual Status EnsureReplicationAccount(const std::string& user,
+                                          const std::string& password) const = 0;
+  // On a reader just recovered from its clone: replicate from `source` from the clone's own
+  // last transaction on.
+  virtual Status FollowWriter(const engine::ReplicationSource& source) const = 0;
+  // On a reader: its replica threads and lag. NotFound if it follows nobody.
+  virtual Result<engine::ReplicaState> ReplicaState() const = 0;
 };
 
 // Makes the engine of one cluster (called by its host when it needs one).

@@ -5,8 +5,10 @@ namespace rwd::cluster {
 const char* EventSourceType(EventKind kind) {
   const int k = static_cast<int>(kind);
   const bool instance = (k >= static_cast<int>(EventKind::kInstanceCreated) &&
-                        k <= static_cast<int>(EventKind::kInstanceDeletionFailed)) ||
-                       kind == EventKind::kInstanceStopped || kind == EventKind::kInstanceStarted;
+                         k <= static_cast<int>(EventKind::kInstanceDeletionFailed)) ||
+                        kind == EventKind::kInstanceStopped || kind == EventKind::kInstanceStarted ||
+                        (k >= static_cast<int>(EventKind::kReaderCreated) &&
+                         k <= static_cast<int>(EventKind::kReaderDeleted));
   return instance ? "db-instance" : "db-cluster";
 }
 
@@ -16,7 +18,10 @@ const char* EventCategories(EventKind kind) {
     case EventKind::kClusterCreated:
     case EventKind::kClusterCloned:
     case EventKind::kInstanceCreated:
+    case EventKind::kReaderCreated:
       return "creation";
+    case EventKind::kReaderCreationFailed:
+    case EventKind::kReaderReprovisionFailed:
     case EventKind::kClusterCreationFailed:
     case EventKind::kClusterCreationInterrupted:
     case EventKind::kCloneFailed:
@@ -27,7 +32,9 @@ const char* EventCategories(EventKind kind) {
       return "failure";
     case EventKind::kClusterDeleted:
     case EventKind::kInstanceDeleted:
+    case EventKind::kReaderDeleted:
       return "deletion";
+    case EventKind::kReaderReprovisioned: return "availability";
     case EventKind::kClusterModified: return "configuration change";
     case EventKind::kBacktrackStarted:
     case EventKind::kBacktrackCompleted:

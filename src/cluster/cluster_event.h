@@ -38,8 +38,14 @@ enum class EventKind {
   kClusterStartFailed = 26,      // detail: why (the cluster stays stopped)
   kInstanceStopped = 27,         // its engine stopped with its cluster
   kInstanceStarted = 28,         // its engine started with its cluster
+  // Reader instances (readers.cc); 35-44 reserved for them.
+  kReaderCreated = 35,           // a reader instance serves and follows its writer
+  kReaderCreationFailed = 36,    // detail: why
+  kReaderReprovisioned = 37,     // re-cloned from the rewound head after a backtrack
+  kReaderReprovisionFailed = 38, // detail: why
+  kReaderDeleted = 39,
 };
-inline constexpr int kMaxEventKind = 28;
+inline constexpr int kMaxEventKind = 39;
 
 // The source type ("db-cluster" or "db-instance") and the comma-separated event categories of
 // an event of `kind` (kMessage: a cluster's, with the categories its caller gives).

@@ -126,17 +126,7 @@ Status ClusterHost::SeedRunDir(const std::string& root_password) {
   RETURN_IF_ERROR(FreshPrivateDir(config_.run_dir));
   // Created 0600 (never readable by others, whatever the umask), as the engine writes it:
   // no newline.
-  const std::string path = config_.run_dir + "/root.password";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  const bool written =
-      fd >= 0 && ::fchmod(fd, 0600) == 0 &&
-      ::write(fd, root_password.data(), root_password.size()) ==
-          static_cast<ssize_t>(root_password.size()) &&
-      ::fsync(fd) == 0;
-  const int err = errno;
-  if (fd >= 0) ::close(fd);
-  if (!written) return Status::FromErrno(err, "writing " + path);
-  return Status::Ok();
+  return WriteSecretFile(config_.run_dir + "/root.password", root_password);
 }
 
 Status ClusterHost::Prepare() {
@@ -195,11 +185,7 @@ Result<store::TimelineId> ClusterHost::Rebranch(int64_t to_ns) {
 Status ClusterHost::Dismantle() {
   RETURN_IF_ERROR(Halt(HaltMode::kGraceful));
   engine_.reset();
-  if (volume_.valid()) {
-    Status s = config_.store->DeleteVolume(volume_);
-    if (!s.ok() && s.code() != Status::Code::kNotFound) return s;
-    volume_ = store::VolumeId();
-  }
+  RETURN_IF_ERROR(DropVolume());
   std::error_code ec;
   std::filesystem::remove_all(config_.run_dir, ec);
   if (ec) return Status::IOError("removing " + config_.run_dir + ": " + ec.message());
@@ -229,6 +215,33 @@ bool ClusterHost::TrySettingsInEffect(std::optional<engine::TunedSettings>* out)
   *out = serving() ? std::optional<engine::TunedSettings>(engine_->SettingsInEffect())
                    : std::nullopt;
   return true;
+}
+
+Status ClusterHost::EnsureReplicationAccount(const std::string& user,
+                                             const std::string& password) {
+  if (!serving()) return Status::FailedPrecondition("the writer's engine does not run");
+  return engine_->EnsureReplicationAccount(user, password);
+}
+
+Status ClusterHost::FollowWriter(const engine::ReplicationSource& source) {
+  if (!serving()) return Status::FailedPrecondition("the reader's engine does not run");
+  return engine_->FollowWriter(source);
+}
+
+Result<engine::ReplicaState> ClusterHost::ReplicaState() const {
+  if (!serving()) return Status::FailedPrecondition("the reader's engine does not run");
+  return engine_->ReplicaState();
+}
+
+Status ClusterHost::DropVolume() {
+  if (serving() || mount_) {
+    return Status::FailedPrecondition("the volume must be halted before it is deleted");
+  }
+  if (!volume_.valid()) return Status::Ok();
+  Status s = config_.store->DeleteVolume(volume_);
+  if (!s.ok() && s.code() != Status::Code::kNotFound) return s;
+  volume_ = store::VolumeId();
+  return Status::Ok();
 }
 
 std::optional<MountSnapshot> ClusterHost::Inspect() const {

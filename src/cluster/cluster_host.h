@@ -134,6 +134,14 @@ class ClusterHost {
   // What the running engine has (engine::MariaDbEngine::SettingsInEffect), without waiting:
   // false while an operation holds op_mutex(); else true with *out nullopt when no engine runs.
   bool TrySettingsInEffect(std::optional<engine::TunedSettings>* out);
+  // Replication (reader instances; ClusterEngine's). FailedPrecondition if the engine does
+  // not run.
+  Status EnsureReplicationAccount(const std::string& user, const std::string& password);
+  Status FollowWriter(const engine::ReplicationSource& source);
+  Result<engine::ReplicaState> ReplicaState() const;
+  // Deletes the host's volume (a reader about to be cloned again). FailedPrecondition unless
+  // halted; OK if it has none (or the store has it no more).
+  Status DropVolume();
 
   bool serving() const { return engine_ != nullptr && engine_->IsRunning(); }
   bool has_engine() const { return engine_ != nullptr; }

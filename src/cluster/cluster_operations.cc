@@ -145,7 +145,9 @@ void ClusterService::Impl::DoClone(Operation op, ClusterRow row) {
 void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, InstanceRow inst,
                                            StartKind kind) {
   auto row = GetClusterRow(inst.cluster_id);
-  auto made = row.ok() ? HostFor(*row) : Result<std::shared_ptr<ClusterHost>>(row.status());
+  auto made = !row.ok() ? Result<std::shared_ptr<ClusterHost>>(row.status())
+              : inst.role == InstanceRole::kReader ? ReaderHostFor(inst, *row)
+                                                   : HostFor(*row);
   auto finish = [&](const Status& s) {
     if (op) FinishOp(&*op, s);
   };
@@ -193,7 +195,8 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   if (op && kind == StartKind::kCreate) Failpoint("cluster.create_instance.started");
   if (op && kind == StartKind::kReboot) Failpoint("cluster.reboot.restarted");
   set_status(InstanceStatus::kAvailable);
-  if (row->status == ClusterStatus::kFailed && kind != StartKind::kCreate) {
+  if (row->status == ClusterStatus::kFailed && kind != StartKind::kCreate &&
+      inst.role == InstanceRole::kWriter) {
     // A backtrack that could not bring the engine back left the cluster failed: it serves again.
     if (Status st = SetClusterStatus(row->id, ClusterStatus::kAvailable); !st.ok()) {
       std::fprintf(stderr, "rewindd: marking %s available: %s\n", row->id.c_str(),
@@ -201,6 +204,7 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
     }
   }
   finish(Status::Ok());
+  RefreshReaderEndpoint(inst.cluster_id);
   switch (kind) {
     case StartKind::kCreate: Event(inst.id, EventKind::kInstanceCreated); break;
     case StartKind::kReboot: Event(inst.id, EventKind::kInstanceRestarted); break;
@@ -219,7 +223,9 @@ void ClusterService::Impl::RetryDownInstances() {
     }
     bool down = inst.status == InstanceStatus::kFailed;
     if (inst.status == InstanceStatus::kAvailable) {
-      std::shared_ptr<ClusterHost> host = FindHost(inst.cluster_id);
+      std::shared_ptr<ClusterHost> host = inst.role == InstanceRole::kReader
+                                              ? FindReaderHost(inst.id)
+                                              : FindHost(inst.cluster_id);
       if (host) {
         // Busy: an operation (a recovery after a crash, say) owns the engine now.
         std::unique_lock<std::mutex> ol(host->op_mutex(), std::try_to_lock);
@@ -262,6 +268,17 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
   Status up = !host ? made.status() : had_engine ? host->Serve() : host->MountHead();
   if (rewind.ok() && up.ok()) {
     Failpoint("cluster.backtrack.serving");
+    if (!ReadersOf(bt.cluster_id).empty()) {
+      // Every reader becomes a clone of the rewound head and follows again (readers.cc); one
+      // that cannot is marked failed with an event, the backtrack itself stands.
+      if (Status r = ReprovisionReaders(*host, *row); !r.ok()) {
+        std::fprintf(stderr, "rewindd: after the backtrack of %s: %s\n", bt.cluster_id.c_str(),
+                     r.ToString().c_str());
+      }
+      if (Status st = RecordStep(&op, OpStep::kReadersReprovisioned); st.ok()) {
+        Failpoint("cluster.backtrack_readers.reprovisioned");
+      }
+    }
     bt.status = BacktrackStatus::kCompleted;
     Status s = meta_->PutBacktrack(bt);
     if (s.ok()) s = SetClusterStatus(bt.cluster_id, ClusterStatus::kAvailable);
@@ -304,7 +321,9 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
   std::shared_ptr<ClusterHost> host = *made;
   {
     std::lock_guard<std::mutex> ol(host->op_mutex());
-    Status s = host->Halt(HaltMode::kGraceful);
+    // Readers first: they follow the writer (readers.cc).
+    Status s = DismantleReaders(row.id);
+    if (s.ok()) s = host->Halt(HaltMode::kGraceful);
     if (s.ok()) s = RecordStep(&op, OpStep::kHalted);
     if (!s.ok()) return fail(s);
     Failpoint("cluster.delete.halted");
@@ -316,8 +335,8 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
     std::filesystem::remove_all(TlsDir(row.id), ec);
     // An instance still being deleted goes with its cluster (its own deletion, queued before,
     // may run after this one; a restart must not find it without its cluster).
-    while (auto w = WriterOf(row.id)) {
-      s = DeleteInstanceRow(w->id);
+    for (const InstanceRow& i : InstancesOf(row.id)) {
+      s = DeleteInstanceRow(i.id);
       if (!s.ok()) return fail(s);
     }
     s = meta_->DeleteCluster(row.id);
@@ -325,6 +344,7 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
     FinishOp(&op, Status::Ok());
   }
   Event(row.id, EventKind::kClusterDeleted);
+  StopReaderEndpoint(row.id);
   std::lock_guard<std::mutex> lk(mu_);
   hosts_.erase(row.id);
 }

@@ -73,6 +73,7 @@ Status ClusterService::Impl::Open() {
   journal_ = OpJournal(meta_.get());
   std::map<std::string, Operation> cluster_ops, instance_ops;
   RETURN_IF_ERROR(SettleJournal(&cluster_ops, &instance_ops));
+  KillOrphanBalancers();
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
   for (const ClusterRow& row : rows) {
     std::optional<Operation> op;
@@ -152,6 +153,8 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
         (*by_cluster)[op.target] = op;
         break;
       case OpKind::kDeleteInstance:
+      case OpKind::kCreateReader:
+      case OpKind::kDeleteReader:
         (*by_instance)[op.target] = op;
         break;
       case OpKind::kModify:
@@ -280,6 +283,10 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     if (op) FinishOp(&*op, Status::Unavailable("the cluster's volume is missing"));
     return Status::Ok();
   }
+  // A backtrack cut short leaves readers that may hold the old timeline's data: each is
+  // cloned again from the head once the writer serves.
+  const bool reprovision = row.status == ClusterStatus::kBacktracking && op &&
+                           op->step < OpStep::kReadersReprovisioned && !ReadersOf(row.id).empty();
   if (row.status == ClusterStatus::kBacktracking) RETURN_IF_ERROR(RecoverBacktrack(row, op));
   if (row.status != ClusterStatus::kFailed) row.status = ClusterStatus::kAvailable;
   RETURN_IF_ERROR(meta_->PutCluster(row));
@@ -300,7 +307,19 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
       Async([this, inst = *w] { DoStartInstance(std::nullopt, inst); });
     }
   }
-  return Status::Ok();
+  if (reprovision) {
+    Async([this, host, row] {
+      std::lock_guard<std::mutex> ol(host->op_mutex());
+      Status s = host->Serve();
+      if (s.ok()) s = ReprovisionReaders(*host, row);
+      if (!s.ok()) {
+        std::fprintf(stderr, "rewindd: readers of %s after an interrupted backtrack: %s\n",
+                     row.id.c_str(), s.ToString().c_str());
+      }
+    });
+    return Status::Ok();
+  }
+  return RecoverReaders(row, instance_ops);
 }
 
 }  // namespace rwd::cluster

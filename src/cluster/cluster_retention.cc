@@ -50,7 +50,7 @@ Status ClusterService::Impl::RaiseFloors(int64_t now, bool push) {
       RETURN_IF_ERROR(store_->SetRetention(vol->id, floor).status());
     }
   }
-  return Status::Ok();
+  return RaiseReaderFloors(now);
 }
 
 // Inodes the kernel still holds on each mount: an unlinked one's data must stay readable.
@@ -63,6 +63,31 @@ void ClusterService::Impl::CollectMounts(MountState* state) {
     {
       std::lock_guard<std::mutex> lk(mu_);
       for (const auto& [id, host] : hosts_) hosts.emplace_back(id, host);
+    }
+    // Readers' mounts: their open unlinked files must stay readable too.
+    std::vector<std::pair<std::string, std::shared_ptr<ClusterHost>>> readers;
+    {
+      std::lock_guard<std::mutex> lk(readers_mu_);
+      for (const auto& [id, host] : reader_hosts_) readers.emplace_back(id, host);
+    }
+    for (const auto& [id, host] : readers) {
+      {
+        std::unique_lock<std::mutex> ol(host->op_mutex(), std::try_to_lock);
+        if (!ol.owns_lock()) {
+          // Being re-provisioned or deleted: its volume's timelines stay whole this pass.
+          auto inst = GetInstanceRow(id);
+          if (inst.ok() && *inst && (*inst)->volume_id != 0) {
+            if (auto vol = store_->GetVolume(store::VolumeId((*inst)->volume_id)); vol.ok()) {
+              for (const auto& h : vol->history) busy.insert(h.timeline.value);
+            }
+          }
+          continue;
+        }
+        if (std::optional<MountSnapshot> mount = host->Inspect()) {
+          known[mount->timeline.value].insert(mount->known_inodes.begin(),
+                                              mount->known_inodes.end());
+        }
+      }
     }
     for (const auto& [id, host] : hosts) {
       std::unique_lock<std::mutex> ol(host->op_mutex(), std::try_to_lock);

@@ -297,12 +297,16 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
                         "; instances can be added when it is available." +
                         StoppedHint(row.status));
   }
-  if (impl_->WriterOf(row.id)) {
-    return InvalidState("DB cluster " + row.id + " already has its writer instance; Rewind "
-                        "serves one instance per cluster.");
-  }
-  if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kCreating) {
+  std::optional<InstanceRow> writer = impl_->WriterOf(row.id);
+  if (row.status != ClusterStatus::kAvailable &&
+      (writer || row.status != ClusterStatus::kCreating)) {
     return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) + ".");
+  }
+  if (writer && writer->status != InstanceStatus::kAvailable) {
+    // A reader is a clone of the running writer, following it.
+    return InvalidState("The writer instance " + writer->id + " of DB cluster " + row.id +
+                        " is " + StatusName(writer->status) +
+                        "; add a reader once it is available.");
   }
   InstanceRow inst;
   inst.id = id;
@@ -312,11 +316,23 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   inst.status = InstanceStatus::kCreating;
   inst.create_time_ns = NowNs();
   inst.param_group = param_group;
+  inst.server_id = Impl::kWriterServerId;
+  if (writer) {
+    // A second and further instance is a reader (readers.cc).
+    inst.role = InstanceRole::kReader;
+    ASSIGN_OR_RETURN(inst.port, impl_->AssignReaderPort());
+    inst.server_id = impl_->NextServerId(row.id);
+  }
   RETURN_IF_ERROR(impl_->PutInstanceRow(inst));
   RETURN_IF_ERROR(impl_->PutNewTags("db", id, req.tags, [&] { return impl_->DeleteInstanceRow(id); }));
-  Operation op{.kind = OpKind::kCreateInstance, .target = id};
+  Operation op{.kind = writer ? OpKind::kCreateReader : OpKind::kCreateInstance, .target = id,
+               .ref = writer ? row.id : ""};
   RETURN_IF_ERROR(impl_->BeginOrUndo(&op, [&] { return impl_->DeleteInstanceRow(id); }));
-  impl_->Async([impl = impl_.get(), op, inst] { impl->DoStartInstance(op, inst); });
+  if (writer) {
+    impl_->Async([impl = impl_.get(), op, inst] { impl->DoCreateReader(op, inst); });
+  } else {
+    impl_->Async([impl = impl_.get(), op, inst] { impl->DoStartInstance(op, inst); });
+  }
   return impl_->ViewInstance(inst, row);
 }
 
@@ -353,14 +369,24 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
                         row.id + " is " + StatusName(row.status) + "." +
                         StoppedHint(row.status));
   }
-  Operation op{.kind = OpKind::kDeleteInstance, .target = inst->id};
+  const bool reader = inst->role == InstanceRole::kReader;
+  if (!reader && !impl_->ReadersOf(row.id).empty()) {
+    return InvalidState("DB instance " + inst->id + " is the writer of DB cluster " + row.id +
+                        ", which has readers: delete its readers first, or fail over to one.");
+  }
+  Operation op{.kind = reader ? OpKind::kDeleteReader : OpKind::kDeleteInstance,
+               .target = inst->id, .ref = reader ? row.id : ""};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
   inst->status = InstanceStatus::kDeleting;
   if (Status s = impl_->PutInstanceRow(*inst); !s.ok()) {
     impl_->FinishOp(&op, s);
     return s;
   }
-  impl_->Async([impl = impl_.get(), op, i = *inst] { impl->DoDeleteInstance(op, i); });
+  if (reader) {
+    impl_->Async([impl = impl_.get(), op, i = *inst] { impl->DoDeleteReader(op, i); });
+  } else {
+    impl_->Async([impl = impl_.get(), op, i = *inst] { impl->DoDeleteInstance(op, i); });
+  }
   return impl_->ViewInstance(*inst, row);
 }
 

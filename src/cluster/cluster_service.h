@@ -99,7 +99,8 @@ struct InstanceView {
   std::string engine_version;
   InstanceStatus status = InstanceStatus::kCreating;
   std::string endpoint;
-  int port = 0;
+  int port = 0;               // a reader's own port; the writer's is the cluster's
+  bool is_writer = true;      // false: a reader (a replica of the writer)
   int64_t create_time_ns = 0;
   std::string master_username;
   std::string database_name;
@@ -292,6 +293,14 @@ struct ClusterRetention {
   fs::MountStats mount;                 // its mount's counters, sync latency histogram
 };
 
+// A reader instance's replication (ClusterService::Replicas).
+struct ReplicaView {
+  std::string cluster_id;
+  std::string instance_id;
+  bool running = false;                  // both replica threads run
+  std::optional<int64_t> lag_seconds;    // Seconds_Behind_Master; nullopt: unknown
+};
+
 struct RetentionMetrics {
   store::StoreStats store;
   uint64_t clean_passes = 0;
@@ -335,6 +344,12 @@ struct ServiceOptions {
   uint32_t engine_uid_base = 2100000000;
   std::string host = "127.0.0.1";      // where mariadbds listen; the Endpoint field
   int first_port = 3306;               // ports are handed out from here when not asked for
+  // The ReaderEndpoint: a real HAProxy per cluster (reader_balancer.h) on reader_host:<cluster
+  // port>, round-robin over the readers (the writer when there is none). Empty: no reader
+  // endpoint (ReaderEndpoint then shows `host`, the writer). Tests with the stand-in engine
+  // leave it empty.
+  std::string reader_host;
+  std::string haproxy_path = "/usr/sbin/haproxy";
   std::string innodb_buffer_pool_size = "256M";
   // Retention. The cleaner runs every clean_interval_ms (0: only when CleanNow is called); the
   // history budget bounds the log's bytes on disk (0: unbounded): over it, every cluster's
@@ -553,6 +568,9 @@ class ClusterService {
   // clean_interval_ms; passes are serialised.
   Result<store::CleanReport> CleanNow();
   RetentionMetrics Retention();
+  // Every reader's replication as its server reports it now (SHOW SLAVE STATUS), for /metrics;
+  // a reader busy with an operation or not running shows running=false and no lag.
+  std::vector<ReplicaView> Replicas();
 
   // ---- For the object-store shipper (rewindd --object-store; src/objstore/shipper.h) ----
   const store::Store& store() const;

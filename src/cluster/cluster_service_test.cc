@@ -37,6 +37,14 @@ int64_t WallNs() {
       .count();
 }
 
+// A scenario step that must succeed (else abort: the death test then sees no SIGKILL).
+void must(const Status& s) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "scenario step failed: %s\n", s.ToString().c_str());
+    std::abort();
+  }
+}
+
 // Every operation once, in an order that reaches every failpoint of cluster_operations.cc:
 // create, create_instance, backtrack (data "second" -> "first"), clone (c2, data "first"),
 // modify, reboot, create and delete of c2's instance, delete of c2. Returns the moment the
@@ -46,12 +54,6 @@ void RunEveryOperation(const std::string& dir) {
   auto opened = OpenService(dir, &knobs);
   if (!opened.ok()) std::abort();
   ClusterService& svc = **opened;
-  auto must = [](const Status& s) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "scenario step failed: %s\n", s.ToString().c_str());
-      std::abort();
-    }
-  };
   must(svc.CreateCluster(CreateC1()).status());
   svc.WaitIdle();
   must(svc.CreateInstance(Writer("c1-1", "c1")).status());
@@ -444,6 +446,204 @@ TEST_F(ServiceTest, OpenSettlesASnapshotCutShort) {
   EXPECT_EQ("whole", snaps->front().id);
   EXPECT_EQ(1u, SnapshotPins(*svc_));
 }
+
+}  // namespace
+}  // namespace rwd::cluster
+
+namespace rwd::cluster {
+namespace {
+
+// ---- Reader instances (readers.cc) ----
+
+// c1 with its writer, data "first" then "second"; a reader c1-2 (a clone showing "second");
+// a backtrack to between the two (the reader re-cloned: "first"); the reader deleted.
+void RunReaderOperations(const std::string& dir, int64_t* between_out = nullptr) {
+  StandInKnobs knobs;
+  auto opened = OpenService(dir, &knobs);
+  if (!opened.ok()) std::abort();
+  ClusterService& svc = **opened;
+  must(svc.CreateCluster(CreateC1()).status());
+  svc.WaitIdle();
+  must(svc.CreateInstance(Writer("c1-1", "c1")).status());
+  svc.WaitIdle();
+  ASSERT_TRUE(ReplaceFile(dir + "/mnt/c1/data", "first"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const int64_t between = WallNs();
+  if (between_out) *between_out = between;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(ReplaceFile(dir + "/mnt/c1/data", "second"));
+  must(svc.CreateInstance(Writer("c1-2", "c1")).status());
+  svc.WaitIdle();
+  BacktrackRequest bt;
+  bt.cluster_id = "c1";
+  bt.backtrack_to_ns = between;
+  must(svc.Backtrack(bt).status());
+  svc.WaitIdle();
+  must(svc.DeleteInstance("c1-2").status());
+  svc.WaitIdle();
+}
+
+TEST(ReaderTest, AReaderIsAFollowingCloneReprovisionedByABacktrackAndDeletedWhole) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  testing::TempDir dir("rewind-reader-test");
+  StandInKnobs knobs;
+  {
+    auto opened = OpenService(dir.path(), &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    ASSERT_TRUE(svc.CreateCluster(CreateC1()).ok());
+    svc.WaitIdle();
+    // No writer yet: the first instance is the writer.
+    ASSERT_TRUE(svc.CreateInstance(Writer("c1-1", "c1")).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(ReplaceFile(dir.path() + "/mnt/c1/data", "first"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    const int64_t between = WallNs();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(ReplaceFile(dir.path() + "/mnt/c1/data", "second"));
+    auto r = svc.CreateInstance(Writer("c1-2", "c1"));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_FALSE(r->is_writer);
+    svc.WaitIdle();
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-2"));
+    const std::string rmnt = dir.path() + "/mnt/.reader-c1-2";
+    EXPECT_EQ("second", ReadWholeFile(rmnt + "/data"));
+    // It follows the writer at the cluster's port, from its own port.
+    auto views = svc.DescribeInstances(std::string("c1-2"), std::nullopt);
+    ASSERT_TRUE(views.ok());
+    auto c = svc.DescribeClusters(std::string("c1"));
+    ASSERT_TRUE(c.ok());
+    EXPECT_NE(c->front().port, views->front().port);
+    EXPECT_EQ("127.0.0.1:" + std::to_string(c->front().port), ReadWholeFile(rmnt + "/replica-of"));
+    ASSERT_EQ(2u, c->front().members.size());
+    EXPECT_TRUE(c->front().members[0].is_writer);
+    EXPECT_EQ("c1-2", c->front().members[1].instance_id);
+    EXPECT_FALSE(c->front().members[1].is_writer);
+    EXPECT_EQ(2, knobs.running.load());
+    // The writer cannot go while it has readers.
+    auto refused = svc.DeleteInstance("c1-1");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(refused.status()));
+    // A backtrack re-clones the reader from the rewound head.
+    BacktrackRequest bt;
+    bt.cluster_id = "c1";
+    bt.backtrack_to_ns = between;
+    ASSERT_TRUE(svc.Backtrack(bt).ok());
+    svc.WaitIdle();
+    EXPECT_EQ("first", ReadWholeFile(dir.path() + "/mnt/c1/data"));
+    EXPECT_EQ("first", ReadWholeFile(rmnt + "/data"));
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-2"));
+    // Deleting it leaves the writer serving, nothing of the reader behind.
+    ASSERT_TRUE(svc.DeleteInstance("c1-2").ok());
+    svc.WaitIdle();
+    EXPECT_EQ("absent", InstanceStatus(svc, "c1-2"));
+    EXPECT_EQ(1, knobs.running.load());
+    EXPECT_FALSE(std::filesystem::exists(rmnt));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/run/.reader-c1-2"));
+  }
+  DetachMounts(dir.path());
+}
+
+TEST(ReaderTest, AReaderServesAgainAfterARestartOfTheService) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  testing::TempDir dir("rewind-reader-restart-test");
+  {
+    StandInKnobs knobs;
+    auto opened = OpenService(dir.path(), &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    ASSERT_TRUE(svc.CreateCluster(CreateC1()).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(svc.CreateInstance(Writer("c1-1", "c1")).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(svc.CreateInstance(Writer("c1-2", "c1")).ok());
+    svc.WaitIdle();
+    ASSERT_EQ("available", InstanceStatus(svc, "c1-2"));
+  }
+  {
+    StandInKnobs knobs;
+    auto opened = OpenService(dir.path(), &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    svc.WaitIdle();
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-1"));
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-2"));
+    // Both engines run again; the reader's replication settings are in its datadir.
+    EXPECT_EQ(2, knobs.running.load());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() + "/mnt/.reader-c1-2/replica-of"));
+    auto replicas = svc.Replicas();
+    ASSERT_EQ(1u, replicas.size());
+    EXPECT_EQ("c1-2", replicas[0].instance_id);
+    EXPECT_TRUE(replicas[0].running);
+  }
+  DetachMounts(dir.path());
+}
+
+struct ReaderCrashCase {
+  const char* failpoint;
+  const char* reader;       // c1-2's status after the restart
+  const char* reader_data;  // what its mount shows when available
+};
+
+class ReaderCrashTest : public ::testing::TestWithParam<ReaderCrashCase> {};
+
+TEST_P(ReaderCrashTest, TheReaderOperationIsWholeOrAbsentAfterARestart) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  ASSERT_EQ(0, ::access("/dev/fuse", R_OK | W_OK)) << "no /dev/fuse";
+  const ReaderCrashCase& c = GetParam();
+  std::optional<testing::TempDir> own;
+  const char* given = std::getenv("RWD_CLUSTER_CRASH_DIR");
+  if (given == nullptr) {
+    ASSERT_FALSE(FailpointArmed(c.failpoint));
+    own.emplace("rewind-reader-crash-test");
+  }
+  const std::string dir = given != nullptr ? given : own->path();
+  ::setenv("RWD_CLUSTER_CRASH_DIR", dir.c_str(), 1);
+  ::setenv("REWIND_FAILPOINTS", c.failpoint, 1);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(RunReaderOperations(dir), ::testing::KilledBySignal(SIGKILL),
+              std::string("failpoint ") + c.failpoint);
+  ::unsetenv("REWIND_FAILPOINTS");
+  ::unsetenv("RWD_CLUSTER_CRASH_DIR");
+  {
+    StandInKnobs knobs;
+    auto opened = OpenService(dir, &knobs);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ClusterService& svc = **opened;
+    svc.WaitIdle();
+    EXPECT_EQ("available", StatusOf(svc, "c1"));
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-1"));
+    EXPECT_EQ(c.reader, InstanceStatus(svc, "c1-2"));
+    const std::string rmnt = dir + "/mnt/.reader-c1-2";
+    if (std::string(c.reader) == "available") {
+      EXPECT_EQ(c.reader_data, ReadWholeFile(rmnt + "/data"));
+      EXPECT_EQ(2, knobs.running.load());
+    } else {
+      EXPECT_FALSE(std::filesystem::exists(rmnt));
+      EXPECT_EQ(1, knobs.running.load());
+    }
+  }
+  DetachMounts(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryReaderFailpoint, ReaderCrashTest,
+    ::testing::Values(
+        // A creation cut short is redone from a fresh clone of the head ("second").
+        ReaderCrashCase{"cluster.create_reader.reader_cloned", "available", "second"},
+        ReaderCrashCase{"cluster.create_reader.reader_serving", "available", "second"},
+        ReaderCrashCase{"cluster.create_reader.reader_following", "available", "second"},
+        // The backtrack landed; the reader is (again) a clone of the rewound head.
+        ReaderCrashCase{"cluster.backtrack_readers.reprovisioned", "available", "first"},
+        ReaderCrashCase{"cluster.delete_reader.halted", "absent", ""},
+        ReaderCrashCase{"cluster.delete_reader.volume_deleted", "absent", ""}),
+    [](const ::testing::TestParamInfo<ReaderCrashCase>& info) {
+      std::string name = info.param.failpoint;
+      for (char& ch : name) {
+        if (ch == '.') ch = '_';
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace rwd::cluster

@@ -40,16 +40,6 @@ std::string StoppedHint(ClusterStatus status) {
   }
 }
 
-std::vector<InstanceRow> ClusterService::Impl::InstancesOf(const std::string& cluster_id) {
-  std::vector<InstanceRow> out;
-  auto all = ListInstanceRows();
-  if (!all.ok()) return out;
-  for (const InstanceRow& i : *all) {
-    if (i.cluster_id == cluster_id) out.push_back(i);
-  }
-  return out;
-}
-
 void ClusterService::Impl::SetInstancesStatus(const std::string& cluster_id,
                                               InstanceStatus status,
                                               std::optional<EventKind> event) {
@@ -58,6 +48,15 @@ void ClusterService::Impl::SetInstancesStatus(const std::string& cluster_id,
     SaveInstanceStatus(i, status);
     if (event) Event(i.id, *event);
   }
+}
+
+void ClusterService::Impl::StartReaders(const std::string& cluster_id) {
+  // Each started on its own (it resumes replication by itself, from its datadir's settings);
+  // one that cannot start is marked failed by DoStartReader, the cluster serves on.
+  for (const InstanceRow& r : ReadersOf(cluster_id)) {
+    Async([this, id = r.id] { DoStartReader(id, /*after_exit=*/false); });
+  }
+  RefreshReaderEndpoint(cluster_id);
 }
 
 // ---- The requests ----
@@ -135,9 +134,18 @@ void ClusterService::Impl::DoStop(Operation op, ClusterRow row) {
     }
     Event(row.id, EventKind::kClusterStopFailed, why.message());
     FinishOp(&op, why);
+    if (up.ok()) StartReaders(row.id);
   };
   if (!host) return fail(made.status());
   // Every step is done again when resumed (each is idempotent); only its record is not.
+  // Readers first (lock order: the writer's host, then its readers'): each halted, unmounted.
+  StopReaderEndpoint(row.id);
+  for (auto& [inst, reader] : ReaderHostsOf(row.id)) {
+    std::lock_guard<std::mutex> rl(reader->op_mutex());
+    if (Status r = reader->Halt(HaltMode::kGraceful); !r.ok()) {
+      return fail(r.WithContext("stopping reader " + inst.id));
+    }
+  }
   Status s = host->StopEngine();
   if (!s.ok()) return fail(s.WithContext("stopping the engine"));
   if (op.step < OpStep::kEnginesStopped) {
@@ -220,6 +228,7 @@ void ClusterService::Impl::DoStart(Operation op, ClusterRow row) {
   SetInstancesStatus(row.id, InstanceStatus::kAvailable, EventKind::kInstanceStarted);
   FinishOp(&op, Status::Ok());
   Event(row.id, EventKind::kClusterStarted);
+  StartReaders(row.id);
 }
 
 // ---- Recovery ----
@@ -253,6 +262,11 @@ Status ClusterService::Impl::RecoverStopStart(ClusterRow row, std::optional<Oper
     {
       std::lock_guard<std::mutex> ol(host->op_mutex());
       RETURN_IF_ERROR(host->Halt(HaltMode::kGraceful));
+    }
+    for (auto& [inst, reader] : ReaderHostsOf(row.id)) {
+      KillServerOf(ReaderRunDir(inst.id));  // a server an earlier rewindd left running
+      std::lock_guard<std::mutex> rl(reader->op_mutex());
+      RETURN_IF_ERROR(reader->Halt(HaltMode::kGraceful).WithContext("reader " + inst.id));
     }
     for (const InstanceRow& i : InstancesOf(row.id)) {
       if (i.status != InstanceStatus::kStopped && i.status != InstanceStatus::kDeleting) {

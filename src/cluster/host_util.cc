@@ -1,10 +1,13 @@
 #include "cluster/host_util.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +61,18 @@ void KillServerOf(const std::string& run_dir) {
     if (s.find(") Z") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+Status WriteSecretFile(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                       ::write(fd, content.data(), content.size()) ==
+                           static_cast<ssize_t>(content.size()) &&
+                       ::fsync(fd) == 0;
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!written) return Status::FromErrno(err, "writing " + path);
+  return Status::Ok();
 }
 
 }  // namespace rwd::cluster

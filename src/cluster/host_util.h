@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "common/status.h"
+
 namespace rwd::cluster {
 
 // True if a TCP socket can bind 127.0.0.1:port now.
@@ -17,5 +19,9 @@ bool IsMountPoint(const std::string& path);
 // line names <run_dir>/my.cnf as its defaults file (never another process), and waits (up to
 // 10 s) until it is gone or a zombie. Does nothing if there is none.
 void KillServerOf(const std::string& run_dir);
+
+// Writes `content` to `path` (created or truncated, 0600 whatever the umask, no symlink
+// followed) and fsyncs it. Failure: the errno of the step, naming the path.
+Status WriteSecretFile(const std::string& path, const std::string& content);
 
 }  // namespace rwd::cluster

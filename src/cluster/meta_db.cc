@@ -129,6 +129,14 @@ ALTER TABLE clusters ADD COLUMN param_group TEXT NOT NULL DEFAULT '';
 ALTER TABLE instances ADD COLUMN param_group TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Migration 7: reader instances (InstanceRow::role, port, volume_id, server_id).
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE instances ADD COLUMN role INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN port INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN volume_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE instances ADD COLUMN server_id INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -169,6 +177,10 @@ InstanceRow ReadInstance(Stmt& s) {
   ParseStatus(s.Text(4), &r.status);
   r.create_time_ns = s.Int(5);
   r.param_group = s.Text(6);
+  r.role = s.Int(7) == 1 ? InstanceRole::kReader : InstanceRole::kWriter;
+  r.port = static_cast<int>(s.Int(8));
+  r.volume_id = s.Int(9);
+  r.server_id = s.Int(10);
   return r;
 }
 
@@ -177,7 +189,8 @@ constexpr const char* kClusterCols =
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
     "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id, param_group";
 constexpr const char* kInstanceCols =
-    "id, cluster_id, resource_id, instance_class, status, create_time_ns, param_group";
+    "id, cluster_id, resource_id, instance_class, status, create_time_ns, param_group, role, "
+    "port, volume_id, server_id";
 
 template <typename E, size_t N>
 void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>& names,
@@ -309,6 +322,12 @@ Status MetaDb::Migrate(const std::string& path) {
         case 6:
           RETURN_IF_ERROR(Exec(kSchemaV6));
           break;
+        case 7:
+          // Idempotent: a file whose older version was rebuilt by hand may have the columns.
+          if (!Exec("SELECT role FROM instances LIMIT 0").ok()) {
+            RETURN_IF_ERROR(Exec(kSchemaV7));
+          }
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -380,12 +399,17 @@ Status MetaDb::DeleteCluster(const std::string& id) {
 Status MetaDb::PutInstance(const InstanceRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   static const std::string sql = std::string("INSERT OR REPLACE INTO instances (") +
-                                 kInstanceCols + ") VALUES (?,?,?,?,?,?,?)";
+                                 kInstanceCols + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class)
       .Bind(std::string(StatusName(r.status)))
-      .Bind(r.create_time_ns).Bind(r.param_group);
+      .Bind(r.create_time_ns)
+      .Bind(r.param_group)
+      .Bind(static_cast<int64_t>(r.role == InstanceRole::kReader ? 1 : 0))
+      .Bind(static_cast<int64_t>(r.port))
+      .Bind(r.volume_id)
+      .Bind(r.server_id);
   return s.Done();
 }
 

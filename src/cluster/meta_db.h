@@ -70,6 +70,15 @@ struct InstanceRow {
   InstanceStatus status = InstanceStatus::kCreating;
   int64_t create_time_ns = 0;
   std::string param_group;  // its DB parameter group (schema v6); empty: the default group
+  // Migration 7 (reader instances): the writer has role kWriter, port 0 (it serves on the
+  // cluster's port) and volume_id 0 (it serves the cluster's volume); a reader has its own
+  // port and its own volume (a copy-on-write clone of the cluster's). server_id: the MariaDB
+  // server_id of the instance's mariadbd (EngineOptions::server_id; 0 in rows of older
+  // versions: the writer's is then kWriterServerId).
+  InstanceRole role = InstanceRole::kWriter;
+  int port = 0;
+  int64_t volume_id = 0;
+  int64_t server_id = 0;
 };
 
 // A parameter group (schema v6). kind: "cluster" (a DB cluster parameter group) or
@@ -164,7 +173,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is

@@ -136,7 +136,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   ASSERT_EQ(2, RawUserVersion(path));
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(6, MetaDb::kSchemaVersion);
+  EXPECT_EQ(7, MetaDb::kSchemaVersion);
   EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
@@ -434,6 +434,51 @@ TEST(MetaDbBackup, CopyHoldsTheRowsAndChangesAreCounted) {
   Status s = (*db)->BackupTo(dir.path() + "/no/such/dir/copy.db");
   EXPECT_FALSE(s.ok());
   EXPECT_NE(std::string::npos, s.message().find("no/such/dir")) << s.ToString();
+}
+
+}  // namespace
+}  // namespace rwd::cluster
+
+namespace rwd::cluster {
+namespace {
+
+// A version 5 file (before readers) gains the instances' role, port, volume and server id; its
+// instance is the writer; a reader row is stored and read back.
+TEST(MetaDbSchema, VersionFiveFileGainsInstanceRoles) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok());
+  }
+  RawExec(path, R"sql(
+    ALTER TABLE instances DROP COLUMN role;
+    ALTER TABLE instances DROP COLUMN port;
+    ALTER TABLE instances DROP COLUMN volume_id;
+    ALTER TABLE instances DROP COLUMN server_id;
+    DROP TABLE param_groups; DROP TABLE param_values; DROP TABLE param_catalog;
+    ALTER TABLE clusters DROP COLUMN param_group; ALTER TABLE instances DROP COLUMN param_group;
+    INSERT INTO instances VALUES ('w1', 'c1', 'db-X', 'db.r5.large', 'available', 5);
+    PRAGMA user_version = 5;
+  )sql");
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
+  auto w = (*db)->GetInstance("w1");
+  ASSERT_TRUE(w.ok() && w->has_value());
+  EXPECT_EQ(InstanceRole::kWriter, (*w)->role);
+  EXPECT_EQ(0, (*w)->port);
+  InstanceRow r{.id = "r1", .cluster_id = "c1", .resource_id = "db-Y",
+                .instance_class = "db.r5.large", .status = InstanceStatus::kAvailable,
+                .create_time_ns = 6, .role = InstanceRole::kReader, .port = 3310,
+                .volume_id = 12, .server_id = 3};
+  ASSERT_TRUE((*db)->PutInstance(r).ok());
+  auto back = (*db)->GetInstance("r1");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ(InstanceRole::kReader, (*back)->role);
+  EXPECT_EQ(3310, (*back)->port);
+  EXPECT_EQ(12, (*back)->volume_id);
+  EXPECT_EQ(3, (*back)->server_id);
 }
 
 }  // namespace

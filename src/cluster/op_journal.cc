@@ -62,6 +62,8 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kRestoreSnapshot: return "restore_snapshot";
     case OpKind::kStop: return "stop";
     case OpKind::kStart: return "start";
+    case OpKind::kCreateReader: return "create_reader";
+    case OpKind::kDeleteReader: return "delete_reader";
   }
   return "unknown";
 }
@@ -80,6 +82,10 @@ const char* OpStepName(OpStep step) {
     case OpStep::kUnmounted: return "unmounted";
     case OpStep::kMounted: return "mounted";
     case OpStep::kEnginesStarted: return "engines_started";
+    case OpStep::kReaderCloned: return "reader_cloned";
+    case OpStep::kReaderServing: return "reader_serving";
+    case OpStep::kReaderFollowing: return "reader_following";
+    case OpStep::kReadersReprovisioned: return "readers_reprovisioned";
   }
   return "unknown";
 }

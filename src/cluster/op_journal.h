@@ -17,6 +17,12 @@
 //                     done
 //   stop:             requested -> engines_stopped -> unmounted -> done (cluster_stop_start.cc)
 //   start:            requested -> mounted -> engines_started -> done
+//   create_reader:    requested (target = the reader; ref = its cluster) -> reader_cloned
+//                     (volume_id) -> reader_serving -> reader_following -> done; recovery redoes
+//                     it from the start (a fresh clone of the writer's head at that moment).
+//   delete_reader:    requested -> halted -> volume_deleted -> done (recovery redoes it).
+//   A backtrack of a cluster with readers has one more step before done: rebranched ->
+//   readers_reprovisioned (each reader re-cloned from the rewound head and following again).
 // Snapshot create, copy and delete are not journalled: each is one pin record plus one meta.db
 // row, settled at Open from the two (ClusterService::Impl::SettleSnapshots); their failpoints
 // are cluster.snapshot.{secret_written,pinned}, cluster.copy_snapshot.pinned and
@@ -47,6 +53,9 @@ enum class OpKind {
   kRestoreSnapshot = 9,
   kStop = 10,   // StopDBCluster
   kStart = 11,  // StartDBCluster
+  // Reader instances (readers.cc).
+  kCreateReader = 14,
+  kDeleteReader = 15,
 };
 
 enum class OpStep {
@@ -62,6 +71,11 @@ enum class OpStep {
   kUnmounted = 21,       // stop: the volume is no longer mounted
   kMounted = 22,         // start: the volume's head is mounted
   kEnginesStarted = 23,  // start: the cluster's engines serve
+  // Reader instances (readers.cc).
+  kReaderCloned = 30,      // create_reader: the reader's volume is a clone of the writer's now
+  kReaderServing = 31,     // create_reader: its mariadbd recovered the clone and serves
+  kReaderFollowing = 32,   // create_reader: it replicates from the writer
+  kReadersReprovisioned = 33,  // backtrack: every reader is a clone of the rewound head
 };
 
 enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };

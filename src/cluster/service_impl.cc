@@ -72,16 +72,20 @@ std::optional<InstanceRow> ClusterService::Impl::WriterOf(const std::string& clu
   auto all = ListInstanceRows();
   if (!all.ok()) return std::nullopt;
   for (const auto& i : *all) {
-    if (i.cluster_id == cluster_id) return i;
+    if (i.cluster_id == cluster_id && i.role == InstanceRole::kWriter) return i;
   }
   return std::nullopt;
 }
 
 Result<int> ClusterService::Impl::AssignPort(std::optional<int> asked, const std::string& self) {
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, meta_->ListClusters());
+  ASSIGN_OR_RETURN(std::vector<InstanceRow> instances, ListInstanceRows());
   auto taken = [&](int p) {
     for (const auto& r : rows) {
       if (r.port == p && r.id != self) return true;
+    }
+    for (const auto& i : instances) {
+      if (i.port == p) return true;  // a reader's own port
     }
     return false;
   };
@@ -120,7 +124,8 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.database_name = row.database_name;
   v.status = row.status;
   v.endpoint = options_.host;
-  v.reader_endpoint = options_.host;
+  // The reader endpoint (its HAProxy) when there is one; else the writer, as with no reader.
+  v.reader_endpoint = options_.reader_host.empty() ? options_.host : options_.reader_host;
   v.port = row.port;
   v.backtrack_window_s = row.backtrack_window_s;
   v.create_time_ns = row.create_time_ns;
@@ -144,7 +149,9 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
       v.backtrack_window_alert = r->second.alert;
     }
   }
+  // The writer first, then the readers (DBClusterMembers' IsClusterWriter).
   if (auto w = WriterOf(row.id)) v.members.push_back(ClusterMember{w->id, true});
+  for (const InstanceRow& r : ReadersOf(row.id)) v.members.push_back(ClusterMember{r.id, false});
   v.deletion_protection = row.deletion_protection;
   ASSIGN_OR_RETURN(v.tags, TagsOf("cluster", row.id));
   v.param_group = row.param_group.empty() ? DefaultParamGroupName() : row.param_group;
@@ -162,7 +169,8 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   v.engine_version = cluster.engine_version;
   v.status = row.status;
   v.endpoint = options_.host;
-  v.port = cluster.port;
+  v.port = row.role == InstanceRole::kReader ? row.port : cluster.port;
+  v.is_writer = row.role == InstanceRole::kWriter;
   v.create_time_ns = row.create_time_ns;
   v.master_username = cluster.master_username;
   v.database_name = cluster.database_name;
@@ -172,19 +180,26 @@ InstanceView ClusterService::Impl::ViewInstance(const InstanceRow& row,
   return v;
 }
 
-Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::HostForLocked(const ClusterRow& row) {
-  auto it = hosts_.find(row.id);
-  if (it != hosts_.end()) return it->second;
+Result<HostConfig> ClusterService::Impl::HostConfigFor(const ClusterRow& row,
+                                                      std::string mount_dir,
+                                                      std::string run_dir) {
   HostConfig config;
   config.store = store_.get();
-  config.mount_dir = MountDir(row.id);
-  config.run_dir = RunDir(row.id);
+  config.mount_dir = std::move(mount_dir);
+  config.run_dir = std::move(run_dir);
   config.mount_options.statfs_dir = options_.data_dir;
   // Only root and the cluster's own engine uid may use the mount (the kernel needs allow_other
   // to pass its requests when that is not rewindd's own user).
   ASSIGN_OR_RETURN(engine::EngineAccount account, AccountOf(row));
   config.mount_options.allow_other = account.switched;
   config.mount_options.admitted_uids = {account.uid};
+  return config;
+}
+
+Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::HostForLocked(const ClusterRow& row) {
+  auto it = hosts_.find(row.id);
+  if (it != hosts_.end()) return it->second;
+  ASSIGN_OR_RETURN(HostConfig config, HostConfigFor(row, MountDir(row.id), RunDir(row.id)));
   config.make_engine = [this, row] { return MakeEngine(row); };
   config.tuned_settings = [this, id = row.id]() -> Result<engine::TunedSettings> {
     ASSIGN_OR_RETURN(ClusterRow current, GetClusterRow(id));
@@ -211,6 +226,8 @@ Result<engine::EngineOptions> ClusterService::Impl::EngineOptionsFor(const Clust
   // backtracked or cloned to a moment before, would otherwise bring back a wider grant.
   eo.master_user = row.master_username;
   ASSIGN_OR_RETURN(eo.tuned_settings, DesiredSettings(row));
+  // The writer keeps a binary log (in the datadir) that its readers replicate from.
+  eo.server_id = kWriterServerId;
   return eo;
 }
 

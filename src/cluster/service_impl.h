@@ -30,6 +30,7 @@
 #include "cluster/host_util.h"
 #include "cluster/meta_db.h"
 #include "cluster/op_journal.h"
+#include "cluster/reader_balancer.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -135,6 +136,16 @@ class ClusterService::Impl {
       std::lock_guard<std::mutex> lk(mu_);
       hosts.swap(hosts_);
     }
+    {
+      std::lock_guard<std::mutex> lk(balancers_mu_);
+      balancers_.clear();  // each stops its haproxy
+    }
+    std::map<std::string, std::shared_ptr<ClusterHost>> readers;
+    {
+      std::lock_guard<std::mutex> lk(readers_mu_);
+      readers.swap(reader_hosts_);
+    }
+    readers.clear();
     hosts.clear();
   }
 
@@ -185,6 +196,9 @@ class ClusterService::Impl {
     std::lock_guard<std::mutex> lk(mu_);
     return HostForLocked(row);
   }
+  // A host's store, paths and mount options for `row`'s engine account; no engine maker.
+  Result<HostConfig> HostConfigFor(const ClusterRow& row, std::string mount_dir,
+                                   std::string run_dir);
   // As HostFor, for a caller that already holds mu_ (mu_ is not recursive).
   Result<std::shared_ptr<ClusterHost>> HostForLocked(const ClusterRow& row);
   // The cluster's host if it has one, else nullptr.
@@ -344,6 +358,72 @@ class ClusterService::Impl {
                        const std::vector<ParameterChange>& changes, bool reset);
   std::mutex seen_mu_;  // a leaf; guards seen_in_effect_
   std::map<std::string, engine::TunedSettings> seen_in_effect_;  // by cluster id
+  // ---- Reader instances (readers.cc) ----
+  // A reader is a ClusterHost of its own: its volume ("~reader~<id>", a copy-on-write clone of
+  // the cluster's), mounted at mnt/.reader-<id>, its mariadbd (read-only, its own port and
+  // server_id) with run dir run/.reader-<id>, following the writer by GTID replication.
+  // Lock order: a cluster's host op lock, then its readers' op locks; readers_mu_ is a leaf.
+  static constexpr uint32_t kWriterServerId = 1;
+  static constexpr const char* kReplicationUser = "rewind_repl";
+  std::string ReaderMountDir(const std::string& id) const {
+    return options_.data_dir + "/mnt/.reader-" + id;
+  }
+  std::string ReaderRunDir(const std::string& id) const {
+    return options_.data_dir + "/run/.reader-" + id;
+  }
+  static std::string ReaderVolumeName(const std::string& id) { return "~reader~" + id; }
+  // The reader's host, made (holding the row's volume) the first time it is asked for.
+  Result<std::shared_ptr<ClusterHost>> ReaderHostFor(const InstanceRow& inst,
+                                                     const ClusterRow& cluster);
+  std::shared_ptr<ClusterHost> FindReaderHost(const std::string& id);
+  // Every reader host of the cluster (for stop/start, retention and shutdown).
+  std::vector<std::pair<InstanceRow, std::shared_ptr<ClusterHost>>> ReaderHostsOf(
+      const std::string& cluster_id);
+  // The cluster's instance rows: all, or its readers only.
+  std::vector<InstanceRow> InstancesOf(const std::string& cluster_id);
+  std::vector<InstanceRow> ReadersOf(const std::string& cluster_id);
+  // A free port for a reader (not a cluster's, not another instance's, bindable now).
+  Result<int> AssignReaderPort();
+  // A server_id no instance of the cluster holds (the writer's is kWriterServerId).
+  int64_t NextServerId(const std::string& cluster_id);
+  // The replication account's password, made once per cluster and kept (0600) in the
+  // cluster's run dir. IOError if it cannot be written.
+  Result<std::string> ReplicationPassword(const ClusterRow& cluster);
+  // Makes `reader` (its host op lock held, as the writer's) a fresh clone of the writer's head
+  // that serves and follows the writer; journals each step in `op` when given (create_reader)
+  // and records the reader's new volume in its row. Failure: the failing step's status.
+  Status ProvisionReader(ClusterHost& writer, ClusterHost& reader, const ClusterRow& cluster,
+                         InstanceRow* inst, Operation* op);
+  void DoCreateReader(Operation op, InstanceRow inst);
+  void DoDeleteReader(Operation op, InstanceRow inst);
+  // Starts a reader's engine again after it died on its own (or at rewindd's start).
+  void DoStartReader(const std::string& id, bool after_exit);
+  // Backtrack (the writer's host op lock held, the writer serving the rewound head): every
+  // reader re-cloned from the new head and following again. A reader that cannot be is
+  // marked failed (with an event); the status is the first failure.
+  Status ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster);
+  // Cluster deletion (the writer's host op lock held): every reader halted, its volume and
+  // directories removed, its row deleted.
+  Status DismantleReaders(const std::string& cluster_id);
+  // Open: brings the cluster's readers back (a creation or deletion cut short is redone).
+  Status RecoverReaders(const ClusterRow& cluster,
+                        const std::map<std::string, Operation>& reader_ops);
+  // Retention: a reader's history is never needed (window 0); its floor follows now.
+  Status RaiseReaderFloors(int64_t now);
+  // The cluster's reader endpoint (ServiceOptions::reader_host): started, or reloaded with the
+  // available readers' ports (the writer's port when none), or, for a cluster being deleted,
+  // stopped. A failure is logged (the endpoint keeps its last backends).
+  void RefreshReaderEndpoint(const std::string& cluster_id);
+  void StopReaderEndpoint(const std::string& cluster_id);
+  // Open: every haproxy a rewindd that died left running is killed (by its pid file).
+  void KillOrphanBalancers();
+  std::string BalancerDir(const std::string& cluster_id) const {
+    return options_.data_dir + "/run/.haproxy-" + cluster_id;
+  }
+  std::mutex balancers_mu_;  // guards balancers_; taken before readers_mu_ and unsaved_mu_
+  std::map<std::string, std::unique_ptr<ReaderBalancer>> balancers_;  // by cluster id
+  std::mutex readers_mu_;  // guards reader_hosts_; a leaf
+  std::map<std::string, std::shared_ptr<ClusterHost>> reader_hosts_;  // by instance id
 
   // ---- The operations journal (op_journal.h) ----
   // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must
@@ -396,8 +476,9 @@ class ClusterService::Impl {
   // Background parts of StopCluster / StartCluster (op begun, status stopping / starting).
   void DoStop(Operation op, ClusterRow row);
   void DoStart(Operation op, ClusterRow row);
-  // The cluster's instances (every one, whatever its status).
-  std::vector<InstanceRow> InstancesOf(const std::string& cluster_id);
+  // After a start (or a stop undone): each reader of the cluster started again in the
+  // background (DoStartReader), the reader endpoint refreshed.
+  void StartReaders(const std::string& cluster_id);
   // Every instance of the cluster not being deleted gets `status` (SaveInstanceStatus) and,
   // if given, an `event`.
   void SetInstancesStatus(const std::string& cluster_id, InstanceStatus status,

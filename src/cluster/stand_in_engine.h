@@ -89,6 +89,33 @@ class StandInEngine final : public ClusterEngine {
   engine::TunedSettings SettingsInEffect() const override {
     return running_ ? in_effect_ : engine::TunedSettings{};
   }
+  // Replication is written down in the datadir (as the real server keeps it there): the
+  // account in mysql/ (a clone carries it), the source a reader follows in replica-of.
+  Status EnsureReplicationAccount(const std::string& user,
+                                  const std::string& password) const override {
+    if (!running_) return Status::Unavailable("not running");
+    std::ofstream(options_.datadir + "/mysql/replication-account") << user << ":" << password;
+    return Status::Ok();
+  }
+  Status FollowWriter(const engine::ReplicationSource& source) const override {
+    if (!running_) return Status::Unavailable("not running");
+    if (!options_.read_only || options_.server_id == 0) {
+      return Status::FailedPrecondition("stand-in: a reader runs read-only with a binlog");
+    }
+    std::ofstream(options_.datadir + "/replica-of") << source.host << ":" << source.port;
+    return Status::Ok();
+  }
+  Result<engine::ReplicaState> ReplicaState() const override {
+    if (!running_) return Status::Unavailable("not running");
+    std::ifstream in(options_.datadir + "/replica-of");
+    std::string line;
+    if (!std::getline(in, line)) return Status::NotFound("not a replica");
+    engine::ReplicaState st;
+    st.io_running = st.sql_running = true;
+    st.seconds_behind = 0;
+    return st;
+  }
+  const engine::EngineOptions& options() const { return options_; }
 
  private:
   Status Halt() {

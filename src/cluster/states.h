@@ -13,6 +13,9 @@ enum class ClusterStatus {
 enum class InstanceStatus {
   kCreating, kAvailable, kRebooting, kDeleting, kFailed, kStopping, kStopped, kStarting
 };
+// A cluster's instances: one writer (serving the cluster's volume), any number of readers
+// (each on a copy-on-write clone of it, following it by replication). meta.db: instances.role.
+enum class InstanceRole { kWriter = 0, kReader = 1 };
 enum class BacktrackStatus { kPending, kApplying, kCompleted, kFailed };
 
 }  // namespace rwd::cluster

@@ -708,6 +708,9 @@ Status MariaDbEngine::ReconcileMasterPrivileges(std::string_view master_user) co
   // One client call. A compound statement skips an account its owner dropped (GRANT would
   // create nothing without a password, and REVOKE would fail).
   std::string script(kSqlModeForQuotedText);
+  // A read-only replica has its privileges from its writer: writing them again to its own
+  // binlog would give it a transaction (GTID) its writer never had (replication.h).
+  if (options_.read_only && options_.server_id != 0) script += "SET SESSION sql_log_bin = 0;\n";
   script +=
       "DELIMITER //\nBEGIN NOT ATOMIC\nIF EXISTS (SELECT 1 FROM mysql.global_priv WHERE "
       "User = " +
@@ -897,6 +900,16 @@ Status MariaDbEngine::WriteConfig(const TunedSettings& tuned) const {
   // What Debian's stock server config sets, and what Aurora MySQL 3 defaults to.
   set("character-set-server", "utf8mb4");
   set("collation-server", "utf8mb4_general_ci");
+  if (options_.server_id != 0) {
+    set("server-id", std::to_string(options_.server_id));
+    // Relative: in the datadir, so that a clone or backtrack carries the binlog with the data.
+    set("log-bin", "binlog");
+    set("binlog-format", "ROW");
+    set("gtid-strict-mode", "ON");
+    set("log-slave-updates", "ON");
+    set("relay-log", "relay-bin");
+  }
+  if (options_.read_only) set("read-only", "ON");
   // The server is already the engine account (no `user`: it is never started as root).
   for (const auto& [name, value] : options_.extra_settings) set(name, value);
   for (const auto& [name, value] : tuned) set(ConfigNameOf(name), value);

@@ -135,6 +135,16 @@ struct EngineOptions {
   std::string install_db_path = "/usr/bin/mariadb-install-db";
   std::string client_path = "/usr/bin/mariadb";
 
+  // Binary log and GTID replication (reader instances; engine/replication.h). 0: no binary
+  // log. Otherwise the server runs with this server_id, log-bin in the datadir (a clone or
+  // backtrack of the datadir carries the binlog, made consistent with InnoDB by crash
+  // recovery's XA pass), binlog_format=ROW, gtid_strict_mode=ON and log_slave_updates=ON (a
+  // reader's binlog continues its writer's GTID sequence). Unique per server of a cluster.
+  uint32_t server_id = 0;
+  // read_only=ON: nobody without READ_ONLY ADMIN (which the master user never holds) writes;
+  // the replica threads still apply the writer's changes.
+  bool read_only = false;
+
   // More `name=value` settings for the [mariadbd] group, written after (so overriding) the
   // engine's own, e.g. {"max-connections", "500"}. Values are quoted by the engine.
   std::vector<std::pair<std::string, std::string>> extra_settings;

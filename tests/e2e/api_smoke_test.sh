@@ -220,7 +220,7 @@ out=$(aws_rds describe-db-clusters --db-cluster-identifier "$CLUSTER") || fail "
 json_check "$out" 'len(d["DBClusters"]) == 1' \
   'd["DBClusters"][0]["Status"] == "available"' \
   'd["DBClusters"][0]["Endpoint"] == "127.0.0.1"' \
-  'd["DBClusters"][0]["ReaderEndpoint"] == "127.0.0.1"' \
+  'd["DBClusters"][0]["ReaderEndpoint"] == "127.0.0.2"' \
   "d['DBClusters'][0]['Port'] >= $FIRST_PORT" \
   'd["DBClusters"][0]["Engine"] == "aurora-mysql"' \
   'd["DBClusters"][0]["EngineMode"] == "provisioned"' \

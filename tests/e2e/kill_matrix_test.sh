@@ -44,6 +44,9 @@ declare -A OPS=(
   [restore_snapshot]="restore-db-cluster-from-snapshot krs<N> → kr<N> (snapshot made unarmed)"
   [stop]="stop-db-cluster km (started again unarmed)"
   [start]="start-db-cluster km (stopped unarmed first)"
+  [create_reader]="create-db-instance kmr<N> --db-cluster-identifier km (a reader of km)"
+  [delete_reader]="delete-db-instance kmd<N> (a reader of km made unarmed)"
+  [backtrack_readers]="backtrack-db-cluster km --backtrack-to <T> with reader kmb<N> (made unarmed)"
 )
 
 rows() { sql "$1" "SELECT COUNT(*) FROM t"; }
@@ -360,6 +363,83 @@ check_start() {
   fi
   wait_sql km
   log "   whole: km is available and serves"
+# Readers of km. reader_rows ID: km's table as the reader ID answers it (its own endpoint).
+reader_rows() {
+  local host port
+  host=$(aws_rds describe-db-instances --db-instance-identifier "$1" \
+           --query 'DBInstances[0].Endpoint.Address' --output text)
+  port=$(aws_rds describe-db-instances --db-instance-identifier "$1" \
+           --query 'DBInstances[0].Endpoint.Port' --output text)
+  mysql -h "$host" -P "$port" -u masteruser -p"$MASTER_PASSWORD" -N -B mylab \
+    -e "SELECT COUNT(*) FROM t" 2>/dev/null
+}
+# reader_follows ID: the reader catches up with km's rows (replication, up to 60 s).
+reader_follows() {
+  local got=""
+  for _ in $(seq 1 300); do
+    got=$(reader_rows "$1") || got=""
+    [ "$got" = "$KM_ROWS" ] && return 0
+    sleep 0.2
+  done
+  die "reader $1 holds '$got' rows, km $KM_ROWS"
+}
+# drop_reader ID: deleted unarmed; its mariadbd, mount and run dir gone.
+drop_reader() {
+  aws_rds delete-db-instance --db-instance-identifier "$1" >/dev/null
+  wait_instance_gone "$1"
+  assert_reader_gone "$1"
+}
+assert_reader_gone() {
+  awk -v m="$DATA/mnt/.reader-$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts &&
+    die "reader $1 is gone but its mount is left"
+  [ ! -e "$DATA/run/.reader-$1" ] || die "reader $1 is gone but its run dir is left"
+  return 0
+}
+
+# create_reader: kmr<N> is absent, or available and following km; then deleted unarmed.
+prep_create_reader() { :; }
+act_create_reader() { new_instance "kmr$N" km; }
+check_create_reader() {
+  if ! exists_instance "kmr$N"; then
+    assert_reader_gone "kmr$N"; log "   absent: kmr$N was never created"; return
+  fi
+  wait_instance "kmr$N"
+  sql km "INSERT INTO t (v) VALUES ($N)"; KM_ROWS=$((KM_ROWS + 1))
+  reader_follows "kmr$N"
+  log "   whole: kmr$N is available and follows km"
+  drop_reader "kmr$N"
+}
+
+# delete_reader: kmd<N> is gone (mariadbd, mount, run dir), or still follows km (then deleted).
+prep_delete_reader() { new_instance "kmd$N" km; wait_instance "kmd$N"; }
+act_delete_reader() { aws_rds delete-db-instance --db-instance-identifier "kmd$N"; }
+check_delete_reader() {
+  if exists_instance "kmd$N"; then
+    wait_instance "kmd$N"
+    reader_follows "kmd$N"
+    log "   absent: kmd$N is still there and follows km; deleting it unarmed"
+    drop_reader "kmd$N"
+  else
+    assert_reader_gone "kmd$N"
+    log "   whole: kmd$N is gone, its mariadbd and mount too"
+  fi
+}
+
+# backtrack_readers: as backtrack, with a reader kmb<N> that serves km's rows after (re-cloned
+# from the rewound head and following again); then deleted unarmed.
+prep_backtrack_readers() {
+  new_instance "kmb$N" km; wait_instance "kmb$N"
+  prep_backtrack
+}
+act_backtrack_readers() { act_backtrack; }
+check_backtrack_readers() {
+  check_backtrack
+  wait_instance "kmb$N"
+  reader_follows "kmb$N"
+  sql km "INSERT INTO t (v) VALUES (-$N)"; KM_ROWS=$((KM_ROWS + 1))
+  reader_follows "kmb$N"
+  log "   the reader kmb$N serves km's rows after the backtrack and follows km"
+  drop_reader "kmb$N"
 }
 
 # ---------------------------------------------------------------------------------------------

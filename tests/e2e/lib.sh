@@ -32,10 +32,11 @@ e2e_cleanup() {
     [ -d "/proc/$REWINDD_PID" ] && kill -KILL "$REWINDD_PID"
   fi
   # mariadbds left by a killed rewindd: only those started with this run's config files.
-  for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid; do
+  for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid \
+      "$E2E_DIR"/data/run/.reader-*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/.haproxy-*/haproxy.pid; do
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
-    if tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -- "--defaults-file=$E2E_DIR/"; then
+    if tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -qE -- "(--defaults-file=| -f )$E2E_DIR/"; then
       kill -KILL "$pid"
     fi
   done
@@ -253,6 +254,8 @@ e2e_processes() {
   done
   for pid in "${!parent[@]}"; do
     cmd=$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline") || continue
+    # A reloaded haproxy (a reader endpoint) names the pid it replaced: not part of its identity.
+    cmd=$(sed -E 's/ -sf [0-9]+ $/ /' <<<"$cmd")
     up=$pid
     while [ -n "$up" ] && [ "$up" != 1 ] && [ "$up" != 0 ] && [ "$up" != "$REWINDD_PID" ]; do
       up=${parent[$up]:-}
