@@ -179,6 +179,20 @@ void ClusterService::Impl::DoCreateReader(Operation op, InstanceRow inst) {
   if (!writer_made.ok()) return fail(writer_made.status());
   auto reader_made = ReaderHostFor(inst, *cluster);
   if (!reader_made.ok()) return fail(reader_made.status());
+  // Redone at rewindd's start, the creation runs beside the writer's own start: wait (up to
+  // 120 s) while the writer is on its way to serving.
+  for (int i = 0; i < 1200; ++i) {
+    {
+      std::lock_guard<std::mutex> wl((*writer_made)->op_mutex());
+      if ((*writer_made)->serving()) break;
+    }
+    std::optional<InstanceRow> w = WriterOf(inst.cluster_id);
+    if (!w || (w->status != InstanceStatus::kCreating && w->status != InstanceStatus::kAvailable &&
+               w->status != InstanceStatus::kRebooting)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   std::lock_guard<std::mutex> wl((*writer_made)->op_mutex());
   std::lock_guard<std::mutex> rl((*reader_made)->op_mutex());
   auto cur = GetInstanceRow(inst.id);
