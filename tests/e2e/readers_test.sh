@@ -147,8 +147,25 @@ out=$(aws_rds describe-db-clusters --db-cluster-identifier rc --query 'length(DB
 [ "$out" = 2 ] || die "members after the deletion: $out"
 wait_endpoint_ids "3 "
 
-log "the last reader deleted: the ReaderEndpoint reaches the writer again; then the cluster goes"
+log "stop-db-cluster stops the reader too; start-db-cluster brings it back, following the writer"
 wait_rows rc-3 "SELECT COUNT(*) FROM t" 4
+rpid=$(cat "$DATA/run/.reader-rc-3/mariadbd/mariadbd.pid")
+aws_rds stop-db-cluster --db-cluster-identifier rc >/dev/null
+for _ in $(seq 1 600); do [ "$(status_of rc)" = stopped ] && break; sleep 0.2; done
+[ "$(status_of rc)" = stopped ] || die "rc is $(status_of rc), not stopped"
+[ "$(inst_field rc-3 DBInstanceStatus)" = stopped ] || die "rc-3 is $(inst_field rc-3 DBInstanceStatus)"
+for _ in $(seq 1 50); do [ -d "/proc/$rpid" ] || break; sleep 0.1; done
+[ -d "/proc/$rpid" ] && die "the stopped cluster's reader mariadbd $rpid still runs"
+[ -z "$(e2e_mounts)" ] || die "mounts of a stopped cluster: $(e2e_mounts)"
+aws_rds start-db-cluster --db-cluster-identifier rc >/dev/null
+wait_available rc
+wait_instance rc-3
+wait_sql rc
+sql rc "INSERT INTO t VALUES (6,'six')"
+wait_rows rc-3 "SELECT COUNT(*) FROM t" 5
+wait_endpoint_ids "3 "
+
+log "the last reader deleted: the ReaderEndpoint reaches the writer again; then the cluster goes"
 expect_aws_error InvalidDBClusterStateFault delete-db-instance --db-instance-identifier rc-1
 aws_rds delete-db-instance --db-instance-identifier rc-3 >/dev/null
 wait_instance_gone rc-3
