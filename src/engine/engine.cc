@@ -908,6 +908,11 @@ Status MariaDbEngine::WriteConfig(const TunedSettings& tuned) const {
     set("gtid-strict-mode", "ON");
     set("log-slave-updates", "ON");
     set("relay-log", "relay-bin");
+    // Readers follow within seconds and are re-cloned (never re-fed from an old binlog) at
+    // creation and backtrack: a day of binlog is plenty, and it bounds the datadir's growth.
+    // Files of 128 MiB keep the purge fine-grained and crash recovery's binlog scan short.
+    set("binlog-expire-logs-seconds", "86400");
+    set("max-binlog-size", "134217728");
   }
   if (options_.read_only) set("read-only", "ON");
   // The server is already the engine account (no `user`: it is never started as root).
