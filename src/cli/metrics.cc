@@ -211,7 +211,8 @@ std::string RenderRetention(const cluster::RetentionMetrics& m) {
          "File data bytes written to the store since rewindd started.")
       .Sample("", double(m.store.write_bytes));
   Family(&out, "rewind_store_write_stored_bytes_total", "counter",
-         "Log bytes that data took (less than rewind_store_write_bytes_total where compressed).")
+         "Log bytes that data took when written (raw: closed segments are compressed later, in the "
+         "background).")
       .Sample("", double(m.store.write_stored_bytes));
   Family(&out, "rewind_store_pins", "gauge",
          "Pins in the store now (DB cluster snapshots, and other pins).")
