@@ -1242,6 +1242,10 @@ Status Store::Impl::Open() {
     Result<uint64_t> size = env_->FileSize(PreparedPath(p));
     if (options_.preallocate_segments && p == active_segment_ + 1 && size.ok() &&
         *size == options_.segment_bytes) {
+      // Opening it makes it private again (0600), as every file the store opens: one an
+      // older version (or a hand copy) left readable is fixed before it is used.
+      ASSIGN_OR_RETURN(std::unique_ptr<ReadFile> fixed, env_->OpenRead(PreparedPath(p)));
+      fixed.reset();
       prep_ready_ = p;
       prep_requested_ = p;
     } else {

@@ -93,8 +93,12 @@ instance_events() {
 # keep failing, that rewindd stays up and that its store did not give up writing for good.
 # The rows are random bytes: compressible ones (REPEAT) shrink to almost nothing in the log,
 # and 400 of them can fit in the preallocated segments without ever needing a new block.
-BULK_ROW="SET SESSION group_concat_max_len = 2097152;
-  INSERT INTO bulk (pad) SELECT GROUP_CONCAT(RANDOM_BYTES(1024) SEPARATOR '') FROM seq_1_to_1024"
+# Each "row" is 42 statements of 24 KiB: a transaction whose binlog events pass the binlog
+# cache (32 KiB) would spill to mariadbd's tmpdir on the local disk and fail there, before the
+# store sees the full disk (the writer keeps a binlog for its readers).
+BULK_ROW=$(for _ in $(seq 1 42); do
+  printf '%s\n' "INSERT INTO bulk (pad) SELECT GROUP_CONCAT(RANDOM_BYTES(1024) SEPARATOR '') FROM seq_1_to_24;"
+done)
 fill_disk() {
   local free_mb rows=0 failed=0
   free_mb=$(avail_mb)

@@ -112,6 +112,6 @@ for port in "$API_PORT" "$(cluster_field fp Port)"; do
   echo "$LISTENING" | grep -qE "^127\.0\.0\.1:$port\$" ||
     die "ss does not show 127.0.0.1:$port listening; its output: $LISTENING"
 done
-echo "$LISTENING" | grep -E ":($(cluster_field fp Port)|$API_PORT)\$" | grep -v '^127\.0\.0\.1:' &&
-  die "rewindd or a mariadbd listens beyond 127.0.0.1"
+echo "$LISTENING" | grep -E ":($(cluster_field fp Port)|$API_PORT)\$" | grep -v '^127\.' &&
+  die "rewindd or a mariadbd listens beyond 127.0.0.0/8 (the reader endpoint's HAProxy uses 127.0.0.2)"
 log "PASS"

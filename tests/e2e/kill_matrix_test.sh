@@ -363,6 +363,8 @@ check_start() {
   fi
   wait_sql km
   log "   whole: km is available and serves"
+}
+
 # Readers of km. reader_rows ID: km's table as the reader ID answers it (its own endpoint).
 reader_rows() {
   local host port

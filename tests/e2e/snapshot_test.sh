@@ -138,6 +138,13 @@ e2e_start
 [ "$(snap_field src-final Status)" = available ] || die "src-final lost across a restart"
 
 log "a history budget that cannot hold another snapshot: SnapshotQuotaExceeded, nothing pinned"
+# 96 MiB that does not compress, so the log holds more than the budget below even once its
+# closed segments are compacted.
+sql from-final "CREATE TABLE big (id INT AUTO_INCREMENT PRIMARY KEY, pad LONGBLOB)"
+for _ in $(seq 1 6); do
+  sql from-final "SET SESSION group_concat_max_len = 2097152; INSERT INTO big (pad)
+    SELECT (SELECT GROUP_CONCAT(RANDOM_BYTES(1024) SEPARATOR '') FROM seq_1_to_1024) FROM seq_1_to_16"
+done
 e2e_stop TERM
 REWINDD_ARGS="--history-budget 64M" e2e_start  # the least rewindd takes; the log holds more
 expect_aws_error SnapshotQuotaExceeded create-db-cluster-snapshot \
