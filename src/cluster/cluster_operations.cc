@@ -371,6 +371,9 @@ void ClusterService::Impl::DoDeleteInstance(Operation op, InstanceRow inst) {
                  s.ToString().c_str());
     return;
   }
+  // A writer is deleted only once it has no readers: the cluster is left without an
+  // instance, so its reader endpoint has nothing to reach.
+  StopReaderEndpoint(inst.cluster_id);
   Event(inst.id, EventKind::kInstanceDeleted);
 }
 
