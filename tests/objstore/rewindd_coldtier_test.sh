@@ -22,6 +22,11 @@ PREFIX="cold-$$-$RANDOM"
 metric() {
   curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
+# seg_file NUMBER EXT: the local file of segment NUMBER with extension EXT, empty if none. A closed
+# segment the background compaction rewrote is named NUMBER-FILEID.seg.
+seg_file() {
+  find "$DATA/store/log" -maxdepth 1 \( -name "$1.$2" -o -name "$1-*.$2" \) -printf '%p\n' | head -1
+}
 # The highest segment number with a file in the local log (the active one).
 active_segment() {
   find "$DATA/store/log" -maxdepth 1 -name '????????.seg' -printf '%f\n' | sort | tail -1 |
@@ -70,12 +75,12 @@ for _ in $(seq 1 12); do
 done
 [ "$((10#$(active_segment)))" -gt "$((10#$MARK_SEG))" ] || die "the log did not leave segment $MARK_SEG"
 for _ in $(seq 1 120); do
-  [ -f "$DATA/store/log/$MARK_SEG.cold" ] && break
+  [ -n "$(seg_file "$MARK_SEG" cold)" ] && break
   sleep 0.5
 done
-[ -f "$DATA/store/log/$MARK_SEG.cold" ] ||
+[ -n "$(seg_file "$MARK_SEG" cold)" ] ||
   die "segment $MARK_SEG was not evicted: $(ls "$DATA/store/log")"
-[ ! -f "$DATA/store/log/$MARK_SEG.seg" ] || die "segment $MARK_SEG is still local beside its marker"
+[ -z "$(seg_file "$MARK_SEG" seg)" ] || die "segment $MARK_SEG is still local beside its marker"
 COLD=$(metric rewind_store_cold_segments)
 LOCAL=$(metric rewind_store_local_log_bytes)
 [ "${COLD%.*}" -ge 1 ] || die "rewind_store_cold_segments is $COLD"
@@ -109,7 +114,7 @@ e2e_start
 wait_instance obj-1
 GOT=$(digest_when_up obj)
 [ "$GOT" = "$FIRST" ] || die "after a restart t reads '$GOT', want '$FIRST'"
-[ -f "$DATA/store/log/$MARK_SEG.cold" ] || die "the marker of segment $MARK_SEG went at restart"
+[ -n "$(seg_file "$MARK_SEG" cold)" ] || die "the marker of segment $MARK_SEG went at restart"
 log "after a restart: the first version again ($(metric rewind_objstore_cold_reads_total) ranged GETs)"
 
 # A copy-on-write clone at the mark reads the same evicted history through its own mount.
