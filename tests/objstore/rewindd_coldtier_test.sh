@@ -12,16 +12,9 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 MASTER_PASSWORD="Coldtier-pass-$RANDOM"
 
-[ -n "${REWIND_S3_ENV:-}" ] && [ -f "$REWIND_S3_ENV" ] ||
-  die "REWIND_S3_ENV must name the ceph fixture's s3.env (ctest -R objstore runs the fixture)"
-# shellcheck disable=SC1090
-source "$REWIND_S3_ENV"
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+source "$(dirname "$0")/lib.sh"
 PREFIX="cold-$$-$RANDOM"
 
-metric() {
-  curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
 # The highest segment number with a file in the local log (the active one).
 active_segment() {
   find "$DATA/store/log" -maxdepth 1 -name '????????.seg' -printf '%f\n' | sort | tail -1 |
