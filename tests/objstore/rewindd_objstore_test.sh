@@ -50,10 +50,13 @@ out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --local-his
 echo "$out" | grep -q "needs --object-store" || die "no clear message for a budget alone: $out"
 out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
   --upload-backlog-policy grow 2>&1) && die "--upload-backlog-policy without a budget was accepted"
-echo "$out" | grep -q "needs --local-history-budget" || die "no clear message for a policy alone: $out"
+echo "$out" | grep -q "need --local-history-budget" || die "no clear message for a policy alone: $out"
 out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
   --local-history-budget 1G --upload-backlog-policy drop 2>&1) && die "an unknown policy was accepted"
 echo "$out" | grep -q "use back-pressure" || die "no clear message for an unknown policy: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+  --local-history-budget 1G --upload-backlog-headroom 10M 2>&1) && die "a 10M headroom was accepted"
+echo "$out" | grep -q "at least 128M" || die "no clear message for a small headroom: $out"
 [ ! -e "$BAD/store" ] || die "a refused start left a store behind"
 rc=0
 out=$(timeout 60 "$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" \
