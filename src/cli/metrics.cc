@@ -308,4 +308,25 @@ std::string RenderObjectStore(const objstore::ShipperStats& s) {
   return out;
 }
 
+std::string RenderBacklog(const objstore::BacklogGateStats& s) {
+  std::string out;
+  Family(&out, "rewind_objstore_backlog_full", "gauge",
+         "1 while the local log is past --local-history-budget (plus headroom) with uploads "
+         "behind: --upload-backlog-policy applies.")
+      .Sample("", s.full ? 1 : 0);
+  Family(&out, "rewind_objstore_backlog_full_total", "counter",
+         "Times the local log became full.")
+      .Sample("", double(s.full_episodes));
+  Family(&out, "rewind_objstore_backlog_writes_waiting", "gauge",
+         "Writes held back now by back-pressure (commits waiting for uploads).")
+      .Sample("", double(s.writes_waiting));
+  Family(&out, "rewind_objstore_backlog_writes_held_total", "counter",
+         "Writes that waited for uploads (back-pressure).")
+      .Sample("", double(s.writes_held));
+  Family(&out, "rewind_objstore_backlog_wait_seconds_total", "counter",
+         "Time writes spent waiting for uploads (back-pressure).")
+      .Sample("", s.wait_seconds);
+  return out;
+}
+
 }  // namespace rwd::cli

@@ -25,6 +25,7 @@
 
 #include "api/server.h"
 #include "cluster/cluster_service.h"
+#include "objstore/backlog_gate.h"
 #include "objstore/shipper.h"
 
 namespace rwd::cli {
@@ -41,6 +42,8 @@ std::string RenderRetention(const cluster::RetentionMetrics& m);
 // RPO: durable local log not yet in the bucket, in seconds and bytes), uploads, failures and
 // whether uploads are failing now.
 std::string RenderObjectStore(const objstore::ShipperStats& s);
+// The local-buffer policy (--upload-backlog-policy): rewind_objstore_backlog_*.
+std::string RenderBacklog(const objstore::BacklogGateStats& s);
 // The local disk as a cache (--local-history-budget): local and evicted log, cold reads.
 std::string RenderColdTier(const store::StoreStats& store, const store::SegmentTierStats& tier);
 

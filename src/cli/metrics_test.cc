@@ -125,6 +125,22 @@ TEST(CliMetrics, RendersTheObjectStoreLagAndCounters) {
   EXPECT_TRUE(Contains(text, "rewind_objstore_shipped_lsn 10\n")) << text;
 }
 
+TEST(CliMetrics, RendersTheLocalBufferPolicy) {
+  objstore::BacklogGateStats st;
+  st.full = true;
+  st.full_episodes = 2;
+  st.writes_waiting = 3;
+  st.writes_held = 7;
+  st.wait_seconds = 1.25;
+  std::string text = RenderBacklog(st);
+  EXPECT_TRUE(Contains(text, "# TYPE rewind_objstore_backlog_full gauge\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_backlog_full 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_backlog_full_total 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_backlog_writes_waiting 3\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_backlog_writes_held_total 7\n")) << text;
+  EXPECT_TRUE(Contains(text, "rewind_objstore_backlog_wait_seconds_total 1.25\n")) << text;
+}
+
 TEST(Metrics, ReplicasShowRunningAndLagPerReader) {
   std::vector<cluster::ReplicaView> r = {{"lab", "lab-2", true, 3}, {"lab", "lab-3", false, std::nullopt}};
   std::string text = RenderReplicas(r);

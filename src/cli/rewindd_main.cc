@@ -71,6 +71,7 @@
 #include "cluster/time_travel.h"
 #include "common/status.h"
 #include "console/console.h"
+#include "objstore/backlog_gate.h"
 #include "objstore/cold_tier.h"
 #include "objstore/config.h"
 #include "objstore/restore.h"
@@ -126,6 +127,14 @@ constexpr const char* kUsage =
     "                      the log locally; older closed segments are evicted once verified\n"
     "                      in the bucket and read back from it when history needs them\n"
     "                      (0: only the active segment stays local)\n"
+    "  --upload-backlog-policy back-pressure|grow  with --local-history-budget: when the\n"
+    "                      local log passes the budget by the headroom while uploads are behind\n"
+    "                      (the bucket down or slow), back-pressure (default) holds writes\n"
+    "                      (commits wait) until uploads catch up; grow lets the local log\n"
+    "                      grow past the budget. Either way an event and /metrics say so\n"
+    "  --upload-backlog-headroom BYTES  how far past --local-history-budget the local log\n"
+    "                      may grow while uploads are behind before the policy applies\n"
+    "                      (default 256M, at least 128M)\n"
     "  --restore           bring every cluster back from the --object-store bucket into a\n"
     "                      new, empty --data-dir (after the loss of a machine), then serve\n"
     "  --console-dir DIR   the web console's built pages, served at / (default: "
@@ -157,6 +166,8 @@ struct Flags {
   bool restore = false;
   std::string console_dir = REWIND_CONSOLE_DIR;
   std::optional<uint64_t> local_history_budget;  // --local-history-budget; none: no eviction
+  std::optional<objstore::BacklogPolicy> backlog_policy;  // --upload-backlog-policy
+  std::optional<uint64_t> backlog_headroom;                // --upload-backlog-headroom
 };
 
 
@@ -380,6 +391,23 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.local_history_budget = b;
+    } else if (take("--upload-backlog-policy")) {
+      Result<objstore::BacklogPolicy> p = objstore::ParseBacklogPolicy(value);
+      if (!p.ok()) {
+        std::fprintf(stderr, "rewindd: --upload-backlog-policy: %s\n", p.status().message().c_str());
+        return std::nullopt;
+      }
+      f.backlog_policy = *p;
+    } else if (take("--upload-backlog-headroom")) {
+      std::optional<uint64_t> b = ParseBytes(value);
+      // The active segment is never evicted and the one just closed waits for the next
+      // pass: below two segments (64 MiB each) a log that keeps up would look full.
+      if (!b || *b < (128ull << 20)) {
+        std::fprintf(stderr, "rewindd: --upload-backlog-headroom wants a size of at least 128M "
+                             "(two log segments), got '%s'\n", value.c_str());
+        return std::nullopt;
+      }
+      f.backlog_headroom = b;
     } else if (arg == "--restore") {
       f.restore = true;
     } else if (take("--console-dir")) {
@@ -391,6 +419,12 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
   }
   if (f.object_store.empty() && (!f.s3_endpoint.empty() || !f.s3_region.empty() || f.restore)) {
     std::fprintf(stderr, "rewindd: --s3-endpoint, --s3-region and --restore need --object-store\n");
+    return std::nullopt;
+  }
+  if (!f.local_history_budget && (f.backlog_policy || f.backlog_headroom)) {
+    std::fprintf(stderr, "rewindd: --upload-backlog-policy and --upload-backlog-headroom need "
+                         "--local-history-budget: the policy applies when the local log passes "
+                         "that budget\n");
     return std::nullopt;
   }
   if (f.object_store.empty() && f.local_history_budget) {
@@ -561,6 +595,7 @@ int Run(int argc, char** argv) {
   // through `svc`, set once the service is open (it starts only then).
   std::unique_ptr<objstore::S3Client> s3;
   std::unique_ptr<objstore::Shipper> shipper;
+  std::unique_ptr<objstore::BacklogGate> backlog_gate;  // before the service: its store uses it
   std::unique_ptr<objstore::ColdTier> cold_tier;  // outlives the service (its store reads it)
   cluster::ClusterService* svc_for_shipper = nullptr;
   if (!flags->object_store.empty()) {
@@ -620,7 +655,34 @@ int Run(int argc, char** argv) {
     };
     if (flags->local_history_budget) {
       const uint64_t budget = *flags->local_history_budget;
-      source.after_pass = [&svc_for_shipper, budget] {
+      // The local-buffer policy (backlog_gate.h): the store asks it before every write.
+      objstore::BacklogGateOptions go;
+      go.policy = flags->backlog_policy.value_or(objstore::BacklogPolicy::kBackPressure);
+      go.budget_bytes = budget;
+      if (flags->backlog_headroom) go.headroom_bytes = *flags->backlog_headroom;
+      objstore::BacklogGateSources gs;
+      gs.local_log_bytes = [&svc_for_shipper] {
+        return svc_for_shipper ? svc_for_shipper->store().LocalLogBytes() : 0;
+      };
+      gs.uploads_behind = [&shipper] { return shipper && shipper->stats().lag_bytes > 0; };
+      gs.on_state = [&svc_for_shipper](bool full, const std::string& why) {
+        std::fprintf(stderr, "rewindd: local buffer %s: %s\n", full ? "full" : "has room",
+                     why.c_str());
+        if (svc_for_shipper) {
+          svc_for_shipper->EventForEveryCluster(
+              full ? "The local log is full while uploads to the object store are behind: " + why
+                   : "The local log has room again: " + why,
+              "notification");
+        }
+      };
+      Result<std::unique_ptr<objstore::BacklogGate>> g =
+          objstore::BacklogGate::Create(go, std::move(gs));
+      if (!g.ok()) {
+        std::fprintf(stderr, "rewindd: %s\n", g.status().ToString().c_str());
+        return 1;
+      }
+      backlog_gate = std::move(g).value();
+      source.after_pass = [&svc_for_shipper, &backlog_gate, budget] {
         Result<store::EvictReport> r = svc_for_shipper->store().EvictColdSegments(budget);
         if (!r.ok()) {
           std::fprintf(stderr, "rewindd: evicting uploaded segments: %s\n",
@@ -630,6 +692,7 @@ int Run(int argc, char** argv) {
                        " bytes); %" PRIu64 " bytes of the log stay local\n",
                        r->segments, r->bytes, r->local_bytes);
         }
+        backlog_gate->Recheck();
       };
     }
     source.on_state = [&svc_for_shipper](bool down, const std::string& why) {
@@ -671,6 +734,7 @@ int Run(int argc, char** argv) {
   so.innodb_buffer_pool_size = flags->buffer_pool;
   so.history_budget_bytes = flags->history_budget;
   so.store_tier = cold_tier.get();
+  so.store_write_gate = backlog_gate.get();
   so.clean_interval_ms = flags->clean_interval_ms;
   so.store_compress = flags->compress;
   so.store_compress_level = flags->compress_level;
@@ -702,6 +766,7 @@ int Run(int argc, char** argv) {
       cluster::TimeTravel::Open(service->get(), tto);
   if (!time_travel.ok()) {
     std::fprintf(stderr, "rewindd: time travel: %s\n", time_travel.status().ToString().c_str());
+    if (backlog_gate) backlog_gate->Release();
     if (shipper) shipper->Stop();
     service->reset();
     return 1;
@@ -735,11 +800,12 @@ int Run(int argc, char** argv) {
     console::Console web_console(service->get(), time_travel->get(), *creds, std::move(co));
     web_console.Register(&server);
     cluster::ClusterService* svc = service->get();
-    server.SetMetricsHandler([&metrics, svc, &shipper, &cold_tier] {
+    server.SetMetricsHandler([&metrics, svc, &shipper, &cold_tier, &backlog_gate] {
       Result<std::vector<cluster::ClusterView>> clusters = svc->DescribeClusters(std::nullopt);
       return metrics.Render(clusters.ok() ? *clusters : std::vector<cluster::ClusterView>{}) +
              RenderRetention(svc->Retention()) + RenderReplicas(svc->Replicas()) +
              (shipper ? RenderObjectStore(shipper->stats()) : std::string()) +
+             (backlog_gate ? RenderBacklog(backlog_gate->stats()) : std::string()) +
              (cold_tier ? RenderColdTier(svc->store().stats(), cold_tier->stats())
                         : std::string());
     });
@@ -763,6 +829,9 @@ int Run(int argc, char** argv) {
   }
   // The shipper's last pass ships what is durable now (it reads the store, so it stops before
   // the service closes it); what the engines' shutdown writes after goes up at the next start.
+  // Engines must be able to flush at their shutdown whatever the bucket does: what they write
+  // stays local (past the budget) and goes up at the next start.
+  if (backlog_gate) backlog_gate->Release();
   time_travel->reset();
   if (shipper) shipper->Stop();
   service->reset();

@@ -41,6 +41,7 @@ Status ClusterService::Impl::Open() {
   so.compress = options_.store_compress;
   so.compress_level = options_.store_compress_level;
   so.tier = options_.store_tier;
+  so.write_gate = options_.store_write_gate;
   ASSIGN_OR_RETURN(store_, store::Store::Open(so));
   {
     const store::RecoveryReport& r = store_->recovery();

@@ -367,6 +367,7 @@ struct ServiceOptions {
   // StoreOptions::tier: where evicted log segments are read from (rewindd --object-store);
   // not owned, outlives the service. nullptr: none.
   store::SegmentTier* store_tier = nullptr;
+  store::WriteGate* store_write_gate = nullptr;  // StoreOptions::write_gate; not owned
   // Events older than this are deleted (at start and by every retention pass), as Aurora keeps
   // events 14 days. At least 1.
   int64_t event_retention_days = 14;

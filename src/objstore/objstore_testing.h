@@ -91,12 +91,14 @@ inline std::string ReadFile(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A real store with several closed segments (small segments), a checkpoint, and its writes.
+// A real store with several closed segments (small segments), a checkpoint, and its writes;
+// `gate` (not owned), if any, is its StoreOptions::write_gate.
 struct SmallStore {
-  explicit SmallStore(const fs::path& dir) {
+  explicit SmallStore(const fs::path& dir, store::WriteGate* gate = nullptr) {
     store::StoreOptions o;
     o.dir = dir.string();
     o.segment_bytes = 256 << 10;
+    o.write_gate = gate;
     auto s = store::Store::Open(o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     store = std::move(*s);

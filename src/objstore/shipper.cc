@@ -349,6 +349,7 @@ Status Shipper::ResumeTail(uint32_t segment, const std::string& path) {
   }
   tail_segment_ = segment;
   tail_end_ = end;
+  unsure_chunk_end_ = 0;
   return Status::Ok();
 }
 
@@ -359,13 +360,20 @@ Status Shipper::ShipTail(const LogSnapshot& snap) {
   if (fd.fd < 0) return Status::FromErrno(errno, "open " + snap.active_path);
   std::string bytes;
   while (tail_end_ < snap.offset) {
-    const uint64_t n = std::min(options_.max_tail_chunk, snap.offset - tail_end_);
+    // A chunk whose PUT failed is sent again as it was: the store may have kept it (the
+    // connection cut after the server stored it), and a longer chunk from the same offset beside
+    // it would break the chain's "each chunk starts where the previous one ends".
+    const uint64_t n = unsure_chunk_end_ > tail_end_ && unsure_chunk_end_ <= snap.offset
+                           ? unsure_chunk_end_ - tail_end_
+                           : std::min(options_.max_tail_chunk, snap.offset - tail_end_);
     RETURN_IF_ERROR(ReadRange(fd.fd, tail_end_, n, &bytes, snap.active_path));
     const std::string name =
         TailPrefix(snap.segment) + Digits(tail_end_, 12) + "-" + Digits(tail_end_ + n, 12);
+    tails_to_delete_.insert(snap.segment);
+    unsure_chunk_end_ = tail_end_ + n;
     RETURN_IF_ERROR(client_->Put(name, bytes,
                                  IntegrityMetadata(crc32c::Value(bytes.data(), n), n)));
-    tails_to_delete_.insert(snap.segment);
+    unsure_chunk_end_ = 0;
     tail_end_ += n;
     std::lock_guard<std::mutex> lk(mu_);
     stats_.bytes_uploaded += n;

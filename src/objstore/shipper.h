@@ -160,6 +160,7 @@ class Shipper {
   std::mutex pass_mu_;
   uint32_t tail_segment_ = 0;  // 0: none resumed yet
   uint64_t tail_end_ = 0;
+  uint64_t unsure_chunk_end_ = 0;  // end of the chunk at tail_end_ whose PUT failed (0: none)
   std::set<uint32_t> tails_to_delete_;  // segments whose tail chunks may be in the bucket
   bool listed_old_tails_ = false;
   std::set<uint64_t> checkpoints_;      // LSNs of checkpoints in the bucket

@@ -1374,6 +1374,7 @@ Result<Lsn> Store::Write(TimelineId tl, InodeId ino, uint64_t offset, std::strin
     return Status::InvalidArgument("write larger than " + std::to_string(kMaxPayload >> 20) +
                                    " MiB; split it");
   }
+  if (impl_->options_.write_gate != nullptr) RETURN_IF_ERROR(impl_->options_.write_gate->Admit());
   Record rec;
   rec.kind = RecordKind::kWrite;
   rec.tl = tl;
@@ -2061,6 +2062,10 @@ DurableLog Store::DurableLogState() const {
         LogFileInfo{seg, f.file_id, f.size, impl_->FilePath(seg, f.file_id), f.cold});
   }
   return d;
+}
+
+uint64_t Store::LocalLogBytes() const {
+  return impl_->log_bytes_.load() - impl_->cold_bytes_.load();
 }
 
 StoreStats Store::stats() const {

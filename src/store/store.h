@@ -33,6 +33,7 @@
 #include "store/env.h"
 #include "store/segment_tier.h"
 #include "store/types.h"
+#include "store/write_gate.h"
 
 namespace rwd::store {
 
@@ -80,6 +81,9 @@ struct StoreOptions {
   // the store). nullptr: no remote tier; then Open fails with kFailedPrecondition if the log
   // has cold segments (evicted by an earlier run that had one).
   SegmentTier* tier = nullptr;
+  // Asked before every Write whether it may go in (write_gate.h); may block. Not owned; must
+  // outlive the store. nullptr: every write goes in.
+  WriteGate* write_gate = nullptr;
 };
 
 // The log as far as it is durable, for a reader of the log's files beside the store (the
@@ -312,6 +316,9 @@ class Store {
   Result<CleanReport> Clean(const CleanOptions& options = {});
 
   Lsn LastLsn() const;        // LSN of the newest record
+  // Bytes of segment files on the local disk (not evicted): stats().local_log_bytes, cheaply
+  // (two atomics; for a WriteGate called on every write).
+  uint64_t LocalLogBytes() const;
   // LSN of the newest record appended since open that is not a regular file's data
   // (namespace, attributes, timelines, volumes, a symlink's target, ...); Lsn() if none (Open
   // makes every record before it durable). Never above LastLsn().

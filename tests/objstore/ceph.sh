@@ -9,6 +9,10 @@
 #   ceph.sh stop HANDLE    stops the daemons recorded in HANDLE by PID (radosgw, then OSD, then
 #                          mon: the OSD stopped first makes radosgw hang in its shutdown) and
 #                          removes their data. Safe to run when nothing (or half) was started.
+#   ceph.sh stop-rgw HANDLE   stops radosgw alone, by its recorded PID (an object-store outage:
+#                          mon, OSD and the data stay); the S3 port then refuses connections.
+#   ceph.sh start-rgw HANDLE  starts radosgw again on the same port, with the same users and
+#                          bucket, and waits until it answers (60 s at most). A no-op when it runs.
 #
 # HANDLE is a directory owned by one test run (CTest uses its build tree), so parallel runs with
 # different build trees do not clash: the data lives in a fresh mktemp dir and every port comes
@@ -24,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "ceph.sh: $*" >&2; exit 1; }
 
-usage() { die "usage: ceph.sh start|stop HANDLE_DIR"; }
+usage() { die "usage: ceph.sh start|stop|stop-rgw|start-rgw HANDLE_DIR"; }
 [ $# -eq 2 ] || usage
 cmd=$1
 handle=$2
@@ -79,6 +83,30 @@ if [ "$cmd" = stop ]; then
   [ -d "$handle" ] || { echo "ceph.sh: nothing to stop in $handle"; exit 0; }
   stop_all
   exit 0
+fi
+if [ "$cmd" = stop-rgw ]; then
+  [ -f "$handle/radosgw.pid" ] || die "no radosgw recorded in $handle (is the fixture started?)"
+  stop_one radosgw
+  echo "ceph.sh: radosgw stopped"
+  exit 0
+fi
+if [ "$cmd" = start-rgw ]; then
+  [ -f "$handle/datadir" ] && [ -f "$handle/s3.env" ] ||
+    die "no Ceph cluster recorded in $handle (is the fixture started?)"
+  dir=$(cat "$handle/datadir")
+  if [ -f "$handle/radosgw.pid" ] && pid_is radosgw "$(cat "$handle/radosgw.pid")"; then
+    echo "ceph.sh: radosgw already runs"; exit 0
+  fi
+  endpoint=$(sed -n 's/^S3_ENDPOINT=//p' "$handle/s3.env")
+  # The same command line as at start (below), so the same port, users and bucket.
+  setsid radosgw -c "$dir/ceph.conf" -f -n client.rgw </dev/null >>"$dir/log/radosgw.out" 2>&1 &
+  echo $! > "$handle/radosgw.pid"
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null --max-time 2 "$endpoint/" && { echo "ceph.sh: radosgw back on $endpoint"; exit 0; }
+    pid_is radosgw "$(cat "$handle/radosgw.pid")" || die "radosgw died at restart: $(tail -5 "$dir/log/radosgw.out")"
+    sleep 0.2
+  done
+  die "radosgw did not answer on $endpoint within 60 s of its restart"
 fi
 [ "$cmd" = start ] || usage
 

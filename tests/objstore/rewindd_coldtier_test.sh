@@ -12,21 +12,9 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 MASTER_PASSWORD="Coldtier-pass-$RANDOM"
 
-[ -n "${REWIND_S3_ENV:-}" ] && [ -f "$REWIND_S3_ENV" ] ||
-  die "REWIND_S3_ENV must name the ceph fixture's s3.env (ctest -R objstore runs the fixture)"
-# shellcheck disable=SC1090
-source "$REWIND_S3_ENV"
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+source "$(dirname "$0")/lib.sh"
 PREFIX="cold-$$-$RANDOM"
 
-metric() {
-  curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-# seg_file NUMBER EXT: the local file of segment NUMBER with extension EXT, empty if none. A closed
-# segment the background compaction rewrote is named NUMBER-FILEID.seg.
-seg_file() {
-  find "$DATA/store/log" -maxdepth 1 \( -name "$1.$2" -o -name "$1-*.$2" \) -printf '%p\n' | head -1
-}
 # The highest segment number with a file in the local log (the active one).
 active_segment() {
   find "$DATA/store/log" -maxdepth 1 -name '????????.seg' -printf '%f\n' | sort | tail -1 |
@@ -68,6 +56,10 @@ SECOND=$(digest_when_up obj)
 [ "$FIRST" != "$SECOND" ] || die "the update changed nothing"
 log "first version at $MARK in segment $MARK_SEG; growing the log past it"
 
+# The mark's segment has only its marker locally: the first-written file's, or that of its
+# background compaction's rewrite (NNNNNNNN-FFFFFFFFFF.cold), whichever is in use.
+mark_cold() { [ -n "$(find "$DATA/store/log" -maxdepth 1 -name "$MARK_SEG*.cold")" ]; }
+
 # Past the mark's segment (64 MiB) and one more, then wait for its eviction.
 for _ in $(seq 1 12); do
   bulk 4
@@ -75,12 +67,13 @@ for _ in $(seq 1 12); do
 done
 [ "$((10#$(active_segment)))" -gt "$((10#$MARK_SEG))" ] || die "the log did not leave segment $MARK_SEG"
 for _ in $(seq 1 120); do
-  [ -n "$(seg_file "$MARK_SEG" cold)" ] && break
+  mark_cold && break
   sleep 0.5
 done
-[ -n "$(seg_file "$MARK_SEG" cold)" ] ||
+mark_cold ||
   die "segment $MARK_SEG was not evicted: $(ls "$DATA/store/log")"
-[ -z "$(seg_file "$MARK_SEG" seg)" ] || die "segment $MARK_SEG is still local beside its marker"
+[ -z "$(find "$DATA/store/log" -maxdepth 1 -name "$MARK_SEG*.seg")" ] ||
+  die "segment $MARK_SEG is still local beside its marker: $(ls "$DATA/store/log")"
 COLD=$(metric rewind_store_cold_segments)
 LOCAL=$(metric rewind_store_local_log_bytes)
 [ "${COLD%.*}" -ge 1 ] || die "rewind_store_cold_segments is $COLD"
@@ -114,7 +107,7 @@ e2e_start
 wait_instance obj-1
 GOT=$(digest_when_up obj)
 [ "$GOT" = "$FIRST" ] || die "after a restart t reads '$GOT', want '$FIRST'"
-[ -n "$(seg_file "$MARK_SEG" cold)" ] || die "the marker of segment $MARK_SEG went at restart"
+mark_cold || die "the marker of segment $MARK_SEG went at restart"
 log "after a restart: the first version again ($(metric rewind_objstore_cold_reads_total) ranged GETs)"
 
 # A copy-on-write clone at the mark reads the same evicted history through its own mount.

@@ -15,23 +15,11 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 MASTER_PASSWORD="Objstore-pass-$RANDOM"
 
-[ -n "${REWIND_S3_ENV:-}" ] && [ -f "$REWIND_S3_ENV" ] ||
-  die "REWIND_S3_ENV must name the ceph fixture's s3.env (ctest -R objstore runs the fixture)"
-# shellcheck disable=SC1090
-source "$REWIND_S3_ENV"
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+source "$(dirname "$0")/lib.sh"
 command -v socat >/dev/null || die "socat is missing (scripts/setup.sh installs it)"
 PREFIX="e2e-$$-$RANDOM"
 RGW_HOSTPORT=${S3_ENDPOINT#http://}
 
-events() {  # the messages of cluster obj's events of the last hour, captured whole first (the CLI
-            # prints page by page: a grep -q that exits early would fail the pipeline)
-  aws_rds describe-events --source-identifier obj --source-type db-cluster --duration 60 \
-    --query 'Events[].Message' --output text
-}
-metric() {
-  curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
 
 PROXY_PORT=$(free_port)
 PROXY_PID=""
@@ -60,6 +48,15 @@ echo "$out" | grep -q "use https://" || die "no clear message for a plain-http e
 out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --local-history-budget 1G 2>&1) &&
   die "--local-history-budget without --object-store was accepted"
 echo "$out" | grep -q "needs --object-store" || die "no clear message for a budget alone: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+  --upload-backlog-policy grow 2>&1) && die "--upload-backlog-policy without a budget was accepted"
+echo "$out" | grep -q "need --local-history-budget" || die "no clear message for a policy alone: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+  --local-history-budget 1G --upload-backlog-policy drop 2>&1) && die "an unknown policy was accepted"
+echo "$out" | grep -q "use back-pressure" || die "no clear message for an unknown policy: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+  --local-history-budget 1G --upload-backlog-headroom 10M 2>&1) && die "a 10M headroom was accepted"
+echo "$out" | grep -q "at least 128M" || die "no clear message for a small headroom: $out"
 [ ! -e "$BAD/store" ] || die "a refused start left a store behind"
 rc=0
 out=$(timeout 60 "$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" \
@@ -93,7 +90,7 @@ start_writer() {  # autocommit inserts from $1 up; each acknowledged id goes to 
   WRITER=$!
   E2E_BG_PIDS+=("$WRITER")
 }
-stop_writer() { kill -KILL "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null || true; }
+stop_writer() { kill -KILL "$WRITER" 2>/dev/null || true; wait "$WRITER" 2>/dev/null || true; }
 
 # check_bucket: the store's log in the bucket is the local log, byte for byte: every segment
 # object is its local file's first bytes, and the chunks of each tail are contiguous from 0 and
@@ -172,7 +169,7 @@ N0=$(wc -l < "$ACKED")
 kill -STOP "$PROXY_PID"; pkill -STOP -P "$PROXY_PID" || true
 for _ in $(seq 1 100); do [ "$(metric rewind_objstore_down)" = 1 ] && break; sleep 0.2; done
 [ "$(metric rewind_objstore_down)" = 1 ] || die "a hanging object store is not in /metrics"
-EV=$(events); echo "$EV" | grep -q "object store is slow" ||
+EV=$(events obj); echo "$EV" | grep -q "object store is slow" ||
   die "no event says the object store is slow"
 log "slow: lag $(metric rewind_objstore_upload_lag_seconds)s; $(($(wc -l < "$ACKED") - N0)) commits meanwhile"
 
@@ -186,7 +183,7 @@ log "down: lag ${LAG_DOWN}s / ${BYTES_DOWN} bytes; $((N1 - N0)) commits acknowle
 [ "$N1" -gt "$((N0 + 5))" ] || die "commits stopped while the object store was down"
 awk -v m="$LAG_DOWN" 'BEGIN { exit !(m > 4) }' || die "lag ${LAG_DOWN}s did not grow while down"
 [ "$BYTES_DOWN" -gt 0 ] || die "no lag bytes while down"
-EV=$(events); echo "$EV" | grep -q "object store are failing" ||
+EV=$(events obj); echo "$EV" | grep -q "object store are failing" ||
   die "no event says uploads are failing"
 
 log "the object store is back: uploads catch up"
@@ -196,7 +193,7 @@ for _ in $(seq 1 150); do [ "$(metric rewind_objstore_down)" = 0 ] && break; sle
 sleep 2
 lag=$(metric rewind_objstore_upload_lag_seconds)
 awk -v m="$lag" 'BEGIN { exit !(m < 2.5) }' || die "upload lag ${lag}s after catching up"
-EV=$(events); echo "$EV" | grep -q "object store caught up" ||
+EV=$(events obj); echo "$EV" | grep -q "object store caught up" ||
   die "no event says uploads caught up"
 stop_writer
 sleep 2
@@ -213,20 +210,9 @@ start_writer 400000
 sleep 3
 N_EARLY=$(wc -l < "$ACKED")  # every one acknowledged at least 2.5 s before the loss
 sleep 2.5
-e2e_stop KILL
+lose_machine
 stop_writer
 N_ALL=$(wc -l < "$ACKED")
-for pidfile in "$DATA"/run/*/mariadbd/mariadbd.pid; do  # the lost machine's engines and mounts
-  [ -f "$pidfile" ] || continue
-  pid=$(cat "$pidfile")
-  if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--defaults-file=$E2E_DIR/"; then
-    kill -KILL "$pid"
-    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-  fi
-done
-awk -v d="$DATA/" 'index($2, d) == 1 && $3 ~ /^fuse/ { print $2 }' /proc/mounts |
-  while read -r m; do fusermount3 -u -z "$m"; done
-rm -rf "$DATA"
 T_RESTORE=$(date +%s.%N)
 REWINDD_ARGS="$REWINDD_ARGS --restore"
 e2e_start
