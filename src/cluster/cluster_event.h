@@ -44,8 +44,14 @@ enum class EventKind {
   kReaderReprovisioned = 37,     // re-cloned from the rewound head after a backtrack
   kReaderReprovisionFailed = 38, // detail: why
   kReaderDeleted = 39,
+  // Failover (failover.cc): the cluster's events, as Aurora's RDS-EVENT-0072, 0071, 0069, 0070.
+  kFailoverStarted = 40,         // detail: the instance being promoted
+  kFailoverCompleted = 41,       // detail: the new writer
+  kFailoverFailed = 42,          // detail: why
+  kFailoverReverted = 43,        // detail: the previous writer, serving again
+  kPromotedToWriter = 44,        // an instance's: it is the cluster's writer now
 };
-inline constexpr int kMaxEventKind = 39;
+inline constexpr int kMaxEventKind = 44;
 
 // The source type ("db-cluster" or "db-instance") and the comma-separated event categories of
 // an event of `kind` (kMessage: a cluster's, with the categories its caller gives).

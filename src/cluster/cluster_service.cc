@@ -363,6 +363,11 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   if (row.status == ClusterStatus::kBacktracking) {
     return InvalidInstanceState("DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
+  if (row.status == ClusterStatus::kFailingOver) {
+    return InvalidInstanceState("DB instance " + inst->id +
+                                " cannot be deleted while its cluster fails over; wait until it "
+                                "is available.");
+  }
   if (!StoppedHint(row.status).empty()) {
     // As in Aurora, no instance is removed from a stopped cluster.
     return InvalidState("DB instance " + inst->id + " cannot be deleted while its cluster " +
@@ -371,8 +376,8 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   }
   const bool reader = inst->role == InstanceRole::kReader;
   if (!reader && !impl_->ReadersOf(row.id).empty()) {
-    return InvalidState("DB instance " + inst->id + " is the writer of DB cluster " + row.id +
-                        ", which has readers: delete its readers first, or fail over to one.");
+    // As Aurora: a failover to the best reader first, then the old writer goes (failover.cc).
+    return impl_->DeleteWriterWithReaders(row, *inst);
   }
   Operation op{.kind = reader ? OpKind::kDeleteReader : OpKind::kDeleteInstance,
                .target = inst->id, .ref = reader ? row.id : ""};
