@@ -115,19 +115,25 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
 Result<std::vector<ClusterView>> ClusterService::DescribeClusters(
     const std::optional<std::string>& id) {
   std::vector<ClusterView> out;
+  // Each member's parameter apply status: the writer's engine's, or the reader's own.
+  auto add = [&](const ClusterRow& row) -> Status {
+    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+    for (ClusterMember& m : v.members) {
+      auto inst = m.is_writer ? Result<std::optional<InstanceRow>>(std::nullopt)
+                              : impl_->GetInstanceRow(m.instance_id);
+      m.param_status = inst.ok() && *inst ? impl_->ReaderParamStatus(row, **inst)
+                                          : impl_->ParamStatusOf(row);
+    }
+    out.push_back(std::move(v));
+    return Status::Ok();
+  };
   if (id) {
     ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(*id));
-    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
-    for (ClusterMember& m : v.members) m.param_status = impl_->ParamStatusOf(row);
-    out.push_back(std::move(v));
+    RETURN_IF_ERROR(add(row));
     return out;
   }
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, impl_->meta_->ListClusters());
-  for (const auto& row : rows) {
-    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
-    for (ClusterMember& m : v.members) m.param_status = impl_->ParamStatusOf(row);
-    out.push_back(std::move(v));
-  }
+  for (const auto& row : rows) RETURN_IF_ERROR(add(row));
   return out;
 }
 
@@ -346,7 +352,8 @@ Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
     auto c = impl_->GetClusterRow(r.cluster_id);
     if (!c.ok()) continue;
     out.push_back(impl_->ViewInstance(r, *c));
-    out.back().param_status = impl_->ParamStatusOf(*c);
+    out.back().param_status = r.role == InstanceRole::kReader ? impl_->ReaderParamStatus(*c, r)
+                                                              : impl_->ParamStatusOf(*c);
   }
   if (id && out.empty()) return InstanceNotFound(*id);
   return out;

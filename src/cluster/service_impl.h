@@ -350,6 +350,14 @@ class ClusterService::Impl {
   // The apply status of the cluster's writer engine (kApplying while an operation holds it
   // and its settings differ from the last seen).
   ParamApplyStatus ParamStatusOf(const ClusterRow& row);
+  // A reader's: its settings are its cluster group's and its own DB parameter group's values
+  // (MergeSettings), less what a reader keeps whatever a group says (binlog_format; read_only
+  // and the replication settings are not tunable at all).
+  Result<engine::TunedSettings> ReaderSettings(const ClusterRow& row, const InstanceRow& reader);
+  ParamApplyStatus ReaderParamStatus(const ClusterRow& row, const InstanceRow& reader);
+  // PushSettings' part for one engine (`who` names it in logs); the caller holds its op lock.
+  void PushSettingsTo(ClusterHost& host, const std::string& who,
+                      const engine::TunedSettings& desired, const std::vector<std::string>& now);
   // Stores a group's new values (`after`) and pushes them to every cluster using the group,
   // the dynamic ones of ImmediatePlan at once. The caller holds param_mu_.
   Status StoreAndApply(ParamGroupKind kind, const std::string& stored,

@@ -46,6 +46,7 @@ wait_rows() {
 }
 # writer_of CLUSTER: the member DBClusterMembers marks IsClusterWriter.
 writer_of() {
+  # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
   aws_rds describe-db-clusters --db-cluster-identifier "$1" \
     --query 'DBClusters[0].DBClusterMembers[?IsClusterWriter==`true`].DBInstanceIdentifier' \
     --output text
