@@ -3,7 +3,8 @@
 # written, failover-db-cluster to a named reader; the cluster goes failing-over then available
 # (`aws rds wait db-cluster-available`); DBClusterMembers and DescribeDBInstances show the new
 # writer; the cluster endpoint reaches it and takes writes; the old writer, now a reader, serves
-# them by replication and is read_only; Aurora's faults for an unknown cluster or target and a
+# them by replication and is read_only; a reader's own DB parameter group is applied to it (and
+# to the writer it becomes), never its read_only; Aurora's faults for an unknown cluster or target and a
 # cluster without reader; `rewind failover` (to the best reader) and back; a backtrack after a
 # failover rewinds the cluster and re-provisions its reader; deleting the writer of a cluster
 # with a reader fails over first and leaves a serving cluster; nothing left behind.
@@ -72,11 +73,19 @@ out=$(aws_rds failover-db-cluster --db-cluster-identifier fc 2>&1) && die "failo
 grep -q "(InvalidDBClusterStateFault)" <<<"$out" || die "no reader: $out"
 grep -q "no reader" <<<"$out" || die "the fault does not say there is no reader: $out"
 
+log "a reader with a DB parameter group of its own: it runs the group's values, read_only"
+aws_rds create-db-parameter-group --db-parameter-group-name fpg \
+  --db-parameter-group-family aurora-mysql8.0 --description "the reader's" >/dev/null
+aws_rds modify-db-parameter-group --db-parameter-group-name fpg \
+  --parameters "ParameterName=max_connections,ParameterValue=77,ApplyMethod=immediate" >/dev/null
 aws_rds create-db-instance --db-instance-identifier fc-2 --db-cluster-identifier fc \
-  --engine aurora-mysql --db-instance-class db.r5.large >/dev/null
+  --engine aurora-mysql --db-instance-class db.r5.large --db-parameter-group-name fpg >/dev/null
 wait_instance fc-2
 read_ports
 wait_rows fc-2 "SELECT COUNT(*) FROM t" 2
+[ "$(isql fc-2 'SELECT @@max_connections')" = 77 ] || die "the reader does not run its group"
+is_reader fc-2
+[ "$(csql 'SELECT @@max_connections')" != 77 ] || die "the reader's group reached the writer"
 expect_aws_error DBInstanceNotFound failover-db-cluster --db-cluster-identifier fc \
   --target-db-instance-identifier nope
 expect_aws_error InvalidDBInstanceState failover-db-cluster --db-cluster-identifier fc \
@@ -105,6 +114,7 @@ wait_csql
 log "the cluster endpoint reaches the new writer and takes writes"
 [ "$(csql 'SELECT @@read_only')" = 0 ] || die "the cluster endpoint is read-only"
 [ "$(csql 'SELECT COUNT(*) FROM t')" = 3 ] || die "the new writer lost rows"
+[ "$(csql 'SELECT @@max_connections')" = 77 ] || die "the new writer does not run its own group"
 csql "INSERT INTO t VALUES (4,'four')"
 log "the old writer is a reader: it serves the new writer's rows by replication, read_only"
 wait_rows fc-1 "SELECT GROUP_CONCAT(id ORDER BY id) FROM t" "1,2,3,4"
@@ -159,6 +169,7 @@ aws_rds delete-db-instance --db-instance-identifier fc-1 >/dev/null
 wait_instance_gone fc-1
 aws_rds delete-db-cluster --db-cluster-identifier fc --skip-final-snapshot >/dev/null
 wait_cluster_gone fc
+aws_rds delete-db-parameter-group --db-parameter-group-name fpg
 [ -z "$(e2e_mounts)" ] || die "mounts left: $(e2e_mounts)"
 left=$(e2e_processes | grep -v "^$REWINDD" | grep -E "mariadbd|haproxy" || true)
 [ -z "$left" ] || die "processes left: $left"
