@@ -38,7 +38,7 @@ enum class EventKind {
   kClusterStartFailed = 26,      // detail: why (the cluster stays stopped)
   kInstanceStopped = 27,         // its engine stopped with its cluster
   kInstanceStarted = 28,         // its engine started with its cluster
-  // Reader instances (readers.cc); 35-44 reserved for them.
+  // Reader instances (readers.cc): 35-39.
   kReaderCreated = 35,           // a reader instance serves and follows its writer
   kReaderCreationFailed = 36,    // detail: why
   kReaderReprovisioned = 37,     // re-cloned from the rewound head after a backtrack
