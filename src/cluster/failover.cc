@@ -362,10 +362,17 @@ Result<ClusterView> ClusterService::FailoverCluster(const std::string& cluster_i
 
 Result<InstanceView> ClusterService::Impl::DeleteWriterWithReaders(const ClusterRow& row,
                                                                    InstanceRow writer) {
-  ASSIGN_OR_RETURN(InstanceRow checked, CheckFailover(row));
-  (void)checked;
-  ASSIGN_OR_RETURN(InstanceRow promoted, PickFailoverTarget(row, std::nullopt));
-  RETURN_IF_ERROR(BeginFailover(OpKind::kDeleteWriter, row, writer, promoted));
+  RETURN_IF_ERROR(CheckFailover(row).status());
+  Result<InstanceRow> promoted = PickFailoverTarget(row, std::nullopt);
+  if (!promoted.ok() && ErrorKindOf(promoted.status()) == ClusterError::kInvalidClusterState) {
+    // Say what the deletion waits for, not only why a failover cannot run.
+    return InvalidState("DB instance " + writer.id + " is the writer of DB cluster " + row.id +
+                        ": it is deleted after a failover to one of its readers, and none is "
+                        "available now. Delete it once a reader is available, or delete the "
+                        "readers first.");
+  }
+  RETURN_IF_ERROR(promoted.status());
+  RETURN_IF_ERROR(BeginFailover(OpKind::kDeleteWriter, row, writer, *promoted));
   writer.status = InstanceStatus::kDeleting;
   return ViewInstance(writer, row);
 }

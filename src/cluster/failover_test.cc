@@ -133,6 +133,22 @@ TEST_F(FailoverTest, RefusalsAreAurorasAndChangeNothing) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(none.status()));
   EXPECT_NE(std::string::npos, none.status().message().find("no reader")) << none.status().message();
+  // No available reader: neither a failover nor the writer's deletion (which needs one).
+  knobs_.fail_start = true;
+  ASSERT_TRUE(svc_->RebootInstance("c1-2").ok());
+  svc_->WaitIdle();
+  knobs_.fail_start = false;
+  ASSERT_EQ("failed", InstanceStatus(*svc_, "c1-2"));
+  auto unavailable = svc_->FailoverCluster("c1", std::nullopt);
+  EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(unavailable.status()));
+  auto kept = svc_->DeleteInstance("c1-1");
+  EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(kept.status()));
+  EXPECT_NE(std::string::npos, kept.status().message().find("delete the readers first"))
+      << kept.status().message();
+  EXPECT_EQ("available", InstanceStatus(*svc_, "c1-1"));
+  ASSERT_TRUE(svc_->RebootInstance("c1-2").ok());
+  svc_->WaitIdle();
+  ASSERT_EQ("available", InstanceStatus(*svc_, "c1-2"));
   // A stopped cluster.
   ASSERT_TRUE(svc_->StopCluster("c1").ok());
   svc_->WaitIdle();
