@@ -182,6 +182,7 @@ std::string_view AuroraStatusWord(cluster::ClusterStatus status) {
     case ClusterStatus::kStopping: return "stopping";
     case ClusterStatus::kStopped: return "stopped";
     case ClusterStatus::kStarting: return "starting";
+    case ClusterStatus::kFailingOver: return "failing-over";
   }
   return "failed";
 }
@@ -390,6 +391,7 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
       {"RemoveTagsFromResource", {"ResourceName", "TagKeys"}},
       {"StopDBCluster", {"DBClusterIdentifier"}},
       {"StartDBCluster", {"DBClusterIdentifier"}},
+      {"FailoverDBCluster", {"DBClusterIdentifier", "TargetDBInstanceIdentifier"}},
   };
   for (const auto& [name, params] : kTable) {
     if (name == action) return &params;
@@ -831,6 +833,15 @@ std::string RenderEventMessage(cluster::EventKind kind, const std::string& sourc
     case EventKind::kReaderReprovisionFailed:
       return "Read replica could not be re-provisioned after the backtrack: " + detail;
     case EventKind::kReaderDeleted: return "DB instance deleted";
+    // Aurora's RDS-EVENT-0072, 0071, 0069 and 0070 (failover.cc).
+    case EventKind::kFailoverStarted:
+      return "Started same AZ failover to DB instance: " + detail;
+    case EventKind::kFailoverCompleted: return "Completed failover to DB instance: " + detail;
+    case EventKind::kFailoverFailed:
+      return "Cluster failover failed, check the health of your cluster instances and try "
+             "again: " + detail;
+    case EventKind::kFailoverReverted: return "Promoting previous primary again: " + detail;
+    case EventKind::kPromotedToWriter: return "DB instance promoted to the writer of its cluster";
   }
   return detail;
 }
@@ -865,7 +876,7 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
       "CreateDBClusterSnapshot",  "DescribeDBClusterSnapshots",
       "DeleteDBClusterSnapshot",  "CopyDBClusterSnapshot",
       "RestoreDBClusterFromSnapshot", "StopDBCluster",
-      "StartDBCluster"};
+      "StartDBCluster",           "FailoverDBCluster"};
   static const std::vector<std::string_view> kAll = [] {
     std::vector<std::string_view> all = kActions;
     all.insert(all.end(), ParameterActions().begin(), ParameterActions().end());
@@ -876,7 +887,7 @@ const std::vector<std::string_view>& RdsHandler::Actions() {
 
 ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
   using Method = ApiResult<ApiResponse> (RdsHandler::*)(const FormParams&);
-  static const std::array<std::pair<std::string_view, Method>, 23> kDispatch = {{
+  static const std::array<std::pair<std::string_view, Method>, 24> kDispatch = {{
       {"CreateDBCluster", &RdsHandler::CreateDBCluster},
       {"DescribeDBClusters", &RdsHandler::DescribeDBClusters},
       {"ModifyDBCluster", &RdsHandler::ModifyDBCluster},
@@ -900,6 +911,7 @@ ApiResult<ApiResponse> RdsHandler::Handle(const ApiRequest& request) {
       {"RestoreDBClusterFromSnapshot", &RdsHandler::RestoreDBClusterFromSnapshot},
       {"StopDBCluster", &RdsHandler::StopDBCluster},
       {"StartDBCluster", &RdsHandler::StartDBCluster},
+      {"FailoverDBCluster", &RdsHandler::FailoverDBCluster},  // reader_handler.cc
   }};
   if (ParameterActionParameters(request.action) != nullptr) {  // parameter_handler.h
     API_RETURN_IF_ERROR(CheckAcceptedParameters(request.params, request.action));

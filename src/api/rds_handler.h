@@ -7,10 +7,10 @@
 // DescribeDBClusterBacktracks, RestoreDBClusterToPointInTime, DescribeEvents, AddTagsToResource,
 // ListTagsForResource, RemoveTagsFromResource, CreateDBClusterSnapshot,
 // DescribeDBClusterSnapshots (manual snapshots only), DeleteDBClusterSnapshot,
-  // CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, StopDBCluster, StartDBCluster
-  // (lifecycle_handler.cc), and Rewind's own DescribeDBClusterActivity (RDS has no such action;
-  // it follows the Query-API style of the others), and the parameter group actions of
-  // api/parameter_handler.h (dispatched there). Anything else is answered with InvalidAction.
+// CopyDBClusterSnapshot, RestoreDBClusterFromSnapshot, StopDBCluster, StartDBCluster
+// (lifecycle_handler.cc), FailoverDBCluster (reader_handler.cc), and Rewind's own
+// DescribeDBClusterActivity (RDS has no such action; it follows the Query-API style of the
+// others), and the parameter group actions of api/parameter_handler.h (dispatched there). Anything else is answered with InvalidAction.
 //
 // DescribeDBClusterActivity: DBClusterIdentifier (required), StartTime, EndTime (ISO 8601),
 // Step (whole seconds, 1..31622400). Answers DBClusterIdentifier, StartTime and EndTime (the
@@ -197,6 +197,8 @@ class RdsHandler : public ApiHandler {
   // lifecycle_handler.cc
   ApiResult<ApiResponse> StopDBCluster(const FormParams& p);
   ApiResult<ApiResponse> StartDBCluster(const FormParams& p);
+  // reader_handler.cc
+  ApiResult<ApiResponse> FailoverDBCluster(const FormParams& p);
   // A DBClusterSnapshot result (Create, Delete, Copy), or the refusal.
   ApiResult<ApiResponse> SnapshotAnswer(const Result<cluster::SnapshotView>& s) const;
 

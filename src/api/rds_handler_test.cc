@@ -114,6 +114,18 @@ TEST(RdsHandlerEvents, KindsAreRenderedInAurorasWords) {
   EXPECT_EQ("DB instance started", RenderEventMessage(EventKind::kInstanceStarted, "i", ""));
   EXPECT_STREQ("db-instance", cluster::EventSourceType(EventKind::kInstanceStopped));
   EXPECT_STREQ("db-cluster", cluster::EventSourceType(EventKind::kClusterStopped));
+  // Failover: RDS-EVENT-0072, 0071, 0069, 0070.
+  EXPECT_EQ("Started same AZ failover to DB instance: r1",
+            RenderEventMessage(EventKind::kFailoverStarted, "c", "r1"));
+  EXPECT_EQ("Completed failover to DB instance: r1",
+            RenderEventMessage(EventKind::kFailoverCompleted, "c", "r1"));
+  EXPECT_EQ("Promoting previous primary again: w1",
+            RenderEventMessage(EventKind::kFailoverReverted, "c", "w1"));
+  EXPECT_NE(std::string::npos,
+            RenderEventMessage(EventKind::kFailoverFailed, "c", "no disk").find("no disk"));
+  EXPECT_STREQ("db-cluster", cluster::EventSourceType(EventKind::kFailoverCompleted));
+  EXPECT_STREQ("db-instance", cluster::EventSourceType(EventKind::kPromotedToWriter));
+  EXPECT_STREQ("failover", cluster::EventCategories(EventKind::kFailoverStarted));
 }
 
 TEST(RdsHandlerStatus, StatesAreShownInAurorasWords) {
@@ -133,6 +145,7 @@ TEST(RdsHandlerStatus, StatesAreShownInAurorasWords) {
   EXPECT_EQ("stopping", AuroraStatusWord(ClusterStatus::kStopping));
   EXPECT_EQ("stopped", AuroraStatusWord(ClusterStatus::kStopped));
   EXPECT_EQ("starting", AuroraStatusWord(ClusterStatus::kStarting));
+  EXPECT_EQ("failing-over", AuroraStatusWord(ClusterStatus::kFailingOver));
   EXPECT_EQ("stopping", AuroraStatusWord(InstanceStatus::kStopping));
   EXPECT_EQ("stopped", AuroraStatusWord(InstanceStatus::kStopped));
   EXPECT_EQ("starting", AuroraStatusWord(InstanceStatus::kStarting));
@@ -534,6 +547,14 @@ TEST_F(RdsHandlerServiceTest, StopAndStartFaults) {
               404, "DBClusterNotFoundFault", "nope");
   ExpectError(Call("StopDBCluster"), 400, "MissingParameter", "DBClusterIdentifier");
   ExpectError(Call("StartDBCluster", "DBClusterIdentifier=lab&Force=true"), 400,
+              "InvalidParameterValue", "Force");
+}
+
+TEST_F(RdsHandlerServiceTest, FailoverFaults) {
+  ExpectError(Call("FailoverDBCluster", "DBClusterIdentifier=nope"), 404,
+              "DBClusterNotFoundFault", "nope");
+  ExpectError(Call("FailoverDBCluster"), 400, "MissingParameter", "DBClusterIdentifier");
+  ExpectError(Call("FailoverDBCluster", "DBClusterIdentifier=lab&Force=true"), 400,
               "InvalidParameterValue", "Force");
 }
 

@@ -14,6 +14,8 @@
 //   protect CLUSTER on|off                  deletion protection (modify-db-cluster)
 //   stop CLUSTER | start CLUSTER            stop-db-cluster / start-db-cluster; waits until
 //                                           stopped / available
+//   failover CLUSTER [--target INSTANCE]    failover-db-cluster; waits until available and
+//                                           shows the new writer
 //   tag CLUSTER KEY=VALUE...                adds or changes tags (add-tags-to-resource)
 //   untag CLUSTER KEY...                    removes tags (remove-tags-from-resource)
 //   time-travel CLUSTER --at TIME [--minutes N] | --list | --stop [ID]
@@ -68,6 +70,7 @@ int Usage() {
                "  show CLUSTER\n"
                "  protect CLUSTER on|off\n"
                "  stop CLUSTER | start CLUSTER\n"
+               "  failover CLUSTER [--target INSTANCE]\n"
                "  tag CLUSTER KEY=VALUE...\n"
                "  untag CLUSTER KEY...\n"
                "  time-travel CLUSTER --at TIME [--minutes N]\n"
@@ -225,6 +228,29 @@ int StopStart(RdsClient& rds, const std::string& id, bool stop) {
                    : WaitClusterStatus(rds, id, "available", 600, t0, "stopped");
   if (!done.ok()) return Fail(done.status());
   std::printf("%s is %s (%.1fs)\n", id.c_str(), done->c_str(), Seconds(t0));
+  return 0;
+}
+
+// `failover` (failover-db-cluster), waited for: available, then the writer is named.
+int Failover(RdsClient& rds, const std::string& id, const std::string& target) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Params p = {{"DBClusterIdentifier", id}};
+  if (!target.empty()) p.emplace_back("TargetDBInstanceIdentifier", target);
+  auto r = rds.Call("FailoverDBCluster", p);
+  if (!r.ok()) return Fail(r.status());
+  std::printf("Failing over %s\n", id.c_str());
+  auto done = WaitClusterStatus(rds, id, "available", 600, t0);
+  if (!done.ok()) return Fail(done.status());
+  auto c = rds.Call("DescribeDBClusters", {{"DBClusterIdentifier", id}});
+  if (!c.ok()) return Fail(c.status());
+  std::string writer = "(none)";
+  for (pugi::xml_node m : Find(**c, "DBClusterMembers").children("DBClusterMember")) {
+    if (std::string(m.child("IsClusterWriter").text().as_string()) == "true") {
+      writer = m.child("DBInstanceIdentifier").text().as_string();
+    }
+  }
+  std::printf("%s is %s, its writer is %s (%.1fs)\n", id.c_str(), done->c_str(), writer.c_str(),
+              Seconds(t0));
   return 0;
 }
 
@@ -755,7 +781,7 @@ int main(int argc, char** argv) {
   std::string ca_bundle;
   bool ca_flag = false;
   std::vector<std::string> args;
-  std::string to, at, port, from, step, format = "table";
+  std::string to, at, port, from, step, format = "table", target;
   bool use_earliest = false;
   std::string minutes, sql, database, table, stop_id;
   bool list = false, stop = false, with_related = false;
@@ -794,6 +820,8 @@ int main(int argc, char** argv) {
       if (!value(&database)) return Usage();
     } else if (a == "--table") {
       if (!value(&table)) return Usage();
+    } else if (a == "--target") {
+      if (!value(&target) || target.empty()) return Usage();
     } else if (a == "--list") {
       list = true;
     } else if (a == "--stop") {
@@ -845,6 +873,7 @@ int main(int argc, char** argv) {
   if ((cmd == "stop" || cmd == "start") && args.size() == 2) {
     return StopStart(rds, args[1], cmd == "stop");
   }
+  if (cmd == "failover" && args.size() == 2) return Failover(rds, args[1], target);
   if ((cmd == "tag" || cmd == "untag") && args.size() >= 3) {
     return Tag(rds, args[1], std::vector<std::string>(args.begin() + 2, args.end()),
                cmd == "tag");

@@ -8,7 +8,8 @@ const char* EventSourceType(EventKind kind) {
                          k <= static_cast<int>(EventKind::kInstanceDeletionFailed)) ||
                         kind == EventKind::kInstanceStopped || kind == EventKind::kInstanceStarted ||
                         (k >= static_cast<int>(EventKind::kReaderCreated) &&
-                         k <= static_cast<int>(EventKind::kReaderDeleted));
+                         k <= static_cast<int>(EventKind::kReaderDeleted)) ||
+                        kind == EventKind::kPromotedToWriter;
   return instance ? "db-instance" : "db-cluster";
 }
 
@@ -54,6 +55,12 @@ const char* EventCategories(EventKind kind) {
     case EventKind::kInstanceStopped:
     case EventKind::kInstanceStarted:
       return "notification";
+    case EventKind::kFailoverStarted:
+    case EventKind::kFailoverCompleted:
+    case EventKind::kFailoverFailed:
+    case EventKind::kFailoverReverted:
+    case EventKind::kPromotedToWriter:
+      return "failover";
   }
   return "";
 }

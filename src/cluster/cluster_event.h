@@ -38,14 +38,20 @@ enum class EventKind {
   kClusterStartFailed = 26,      // detail: why (the cluster stays stopped)
   kInstanceStopped = 27,         // its engine stopped with its cluster
   kInstanceStarted = 28,         // its engine started with its cluster
-  // Reader instances (readers.cc); 35-44 reserved for them.
+  // Reader instances (readers.cc): 35-39.
   kReaderCreated = 35,           // a reader instance serves and follows its writer
   kReaderCreationFailed = 36,    // detail: why
   kReaderReprovisioned = 37,     // re-cloned from the rewound head after a backtrack
   kReaderReprovisionFailed = 38, // detail: why
   kReaderDeleted = 39,
+  // Failover (failover.cc): the cluster's events, as Aurora's RDS-EVENT-0072, 0071, 0069, 0070.
+  kFailoverStarted = 40,         // detail: the instance being promoted
+  kFailoverCompleted = 41,       // detail: the new writer
+  kFailoverFailed = 42,          // detail: why
+  kFailoverReverted = 43,        // detail: the previous writer, serving again
+  kPromotedToWriter = 44,        // an instance's: it is the cluster's writer now
 };
-inline constexpr int kMaxEventKind = 39;
+inline constexpr int kMaxEventKind = 44;
 
 // The source type ("db-cluster" or "db-instance") and the comma-separated event categories of
 // an event of `kind` (kMessage: a cluster's, with the categories its caller gives).

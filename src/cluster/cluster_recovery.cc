@@ -151,6 +151,8 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
       case OpKind::kRestoreSnapshot:
       case OpKind::kStop:
       case OpKind::kStart:
+      case OpKind::kFailover:
+      case OpKind::kDeleteWriter:
         (*by_cluster)[op.target] = op;
         break;
       case OpKind::kDeleteInstance:
@@ -228,6 +230,11 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
   }
   if (op && (op->kind == OpKind::kStop || op->kind == OpKind::kStart)) {
     SettleStopStartOp(row, &*op);
+    op.reset();
+  }
+  if (row.status == ClusterStatus::kFailingOver ||
+      (op && (op->kind == OpKind::kFailover || op->kind == OpKind::kDeleteWriter))) {
+    RETURN_IF_ERROR(RecoverFailover(&row, op));  // failover.cc
     op.reset();
   }
   // The operation the row's status says is under way; an unfinished one of another kind was

@@ -115,19 +115,25 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
 Result<std::vector<ClusterView>> ClusterService::DescribeClusters(
     const std::optional<std::string>& id) {
   std::vector<ClusterView> out;
+  // Each member's parameter apply status: the writer's engine's, or the reader's own.
+  auto add = [&](const ClusterRow& row) -> Status {
+    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
+    for (ClusterMember& m : v.members) {
+      auto inst = m.is_writer ? Result<std::optional<InstanceRow>>(std::nullopt)
+                              : impl_->GetInstanceRow(m.instance_id);
+      m.param_status = inst.ok() && *inst ? impl_->ReaderParamStatus(row, **inst)
+                                          : impl_->ParamStatusOf(row);
+    }
+    out.push_back(std::move(v));
+    return Status::Ok();
+  };
   if (id) {
     ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(*id));
-    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
-    for (ClusterMember& m : v.members) m.param_status = impl_->ParamStatusOf(row);
-    out.push_back(std::move(v));
+    RETURN_IF_ERROR(add(row));
     return out;
   }
   ASSIGN_OR_RETURN(std::vector<ClusterRow> rows, impl_->meta_->ListClusters());
-  for (const auto& row : rows) {
-    ASSIGN_OR_RETURN(ClusterView v, impl_->View(row));
-    for (ClusterMember& m : v.members) m.param_status = impl_->ParamStatusOf(row);
-    out.push_back(std::move(v));
-  }
+  for (const auto& row : rows) RETURN_IF_ERROR(add(row));
   return out;
 }
 
@@ -346,7 +352,8 @@ Result<std::vector<InstanceView>> ClusterService::DescribeInstances(
     auto c = impl_->GetClusterRow(r.cluster_id);
     if (!c.ok()) continue;
     out.push_back(impl_->ViewInstance(r, *c));
-    out.back().param_status = impl_->ParamStatusOf(*c);
+    out.back().param_status = r.role == InstanceRole::kReader ? impl_->ReaderParamStatus(*c, r)
+                                                              : impl_->ParamStatusOf(*c);
   }
   if (id && out.empty()) return InstanceNotFound(*id);
   return out;
@@ -363,6 +370,11 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   if (row.status == ClusterStatus::kBacktracking) {
     return InvalidInstanceState("DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
   }
+  if (row.status == ClusterStatus::kFailingOver) {
+    return InvalidInstanceState("DB instance " + inst->id +
+                                " cannot be deleted while its cluster fails over; wait until it "
+                                "is available.");
+  }
   if (!StoppedHint(row.status).empty()) {
     // As in Aurora, no instance is removed from a stopped cluster.
     return InvalidState("DB instance " + inst->id + " cannot be deleted while its cluster " +
@@ -371,8 +383,8 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   }
   const bool reader = inst->role == InstanceRole::kReader;
   if (!reader && !impl_->ReadersOf(row.id).empty()) {
-    return InvalidState("DB instance " + inst->id + " is the writer of DB cluster " + row.id +
-                        ", which has readers: delete its readers first, or fail over to one.");
+    // As Aurora: a failover to the best reader first, then the old writer goes (failover.cc).
+    return impl_->DeleteWriterWithReaders(row, *inst);
   }
   Operation op{.kind = reader ? OpKind::kDeleteReader : OpKind::kDeleteInstance,
                .target = inst->id, .ref = reader ? row.id : ""};

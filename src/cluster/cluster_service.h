@@ -442,6 +442,8 @@ class ClusterService {
   Result<InstanceView> CreateInstance(const CreateInstanceRequest& request);
   Result<std::vector<InstanceView>> DescribeInstances(const std::optional<std::string>& id,
                                                       const std::optional<std::string>& cluster);
+  // The writer of a cluster with readers is deleted as Aurora does it: a failover to the best
+  // reader first (op delete_writer, failover.cc), then the old writer goes; the cluster serves.
   Result<InstanceView> DeleteInstance(const std::string& id);
   // RebootDBInstance: the writer's mariadbd is stopped (gracefully) if it runs, then started
   // again; also how a "failed" instance comes back once its cause (a full disk, say) is gone.
@@ -464,6 +466,19 @@ class ClusterService {
   // "available". kInvalidClusterState unless the cluster is stopped. A start that fails is
   // rolled back (an event says why): stopped again.
   Result<ClusterView> StartCluster(const std::string& id);
+
+  // ---- Failover (failover.cc) ----
+  // FailoverDBCluster: the reader `target` (or, without one, the available reader with the
+  // least replica lag) becomes the writer: the writer's engine stops, the two rows swap roles,
+  // ports and server ids in one meta.db transaction, the cluster's engine serves the cluster's
+  // volume again on the cluster's port as the new writer, and the old writer is re-provisioned
+  // as a reader following it. The cluster's volume and history do not change (the backtrack
+  // window is kept). Status "failing-over", then "available"; returns the cluster as it is
+  // right after the call. Refusals: kClusterNotFound; kInstanceNotFound (no such target);
+  // kInvalidInstanceState (a target of another cluster, the writer itself, or not available);
+  // kInvalidClusterState (the cluster not available, no writer available, or no reader).
+  Result<ClusterView> FailoverCluster(const std::string& cluster_id,
+                                      const std::optional<std::string>& target);
 
   // Starts a backtrack (status "pending"); the cluster goes "backtracking" then "available".
   Result<BacktrackView> Backtrack(const BacktrackRequest& request);

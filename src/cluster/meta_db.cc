@@ -204,9 +204,9 @@ void ParseNamed(std::string_view text, E* out, const std::array<const char*, N>&
   *out = unknown;
 }
 
-constexpr std::array<const char*, 8> kClusterStatusNames = {
+constexpr std::array<const char*, 9> kClusterStatusNames = {
     "creating", "available", "backtracking", "deleting", "failed", "stopping", "stopped",
-    "starting"};
+    "starting", "failing-over"};
 constexpr std::array<const char*, 8> kInstanceStatusNames = {
     "creating", "available", "rebooting", "deleting", "failed", "stopping", "stopped",
     "starting"};
@@ -396,11 +396,12 @@ Status MetaDb::DeleteCluster(const std::string& id) {
   });
 }
 
-Status MetaDb::PutInstance(const InstanceRow& r) {
-  std::lock_guard<std::mutex> lk(mu_);
+namespace {
+// One INSERT OR REPLACE of an instance row; the caller holds the lock.
+Status WriteInstance(sqlite3* db, const InstanceRow& r) {
   static const std::string sql = std::string("INSERT OR REPLACE INTO instances (") +
                                  kInstanceCols + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)";
-  Stmt s(db_, sql.c_str());
+  Stmt s(db, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.cluster_id).Bind(r.resource_id).Bind(r.instance_class)
       .Bind(std::string(StatusName(r.status)))
@@ -411,6 +412,20 @@ Status MetaDb::PutInstance(const InstanceRow& r) {
       .Bind(r.volume_id)
       .Bind(r.server_id);
   return s.Done();
+}
+}  // namespace
+
+Status MetaDb::PutInstance(const InstanceRow& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return WriteInstance(db_, r);
+}
+
+Status MetaDb::PutInstances(const std::vector<InstanceRow>& rows) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return InTransaction([&]() -> Status {
+    for (const InstanceRow& r : rows) RETURN_IF_ERROR(WriteInstance(db_, r));
+    return Status::Ok();
+  });
 }
 
 Result<std::optional<InstanceRow>> MetaDb::GetInstance(const std::string& id) {

@@ -191,6 +191,8 @@ class MetaDb {
   Status DeleteCluster(const std::string& id);
 
   Status PutInstance(const InstanceRow& row);
+  // Inserts or replaces every row in one transaction: all or none (a failover's role swap).
+  Status PutInstances(const std::vector<InstanceRow>& rows);
   Result<std::optional<InstanceRow>> GetInstance(const std::string& id);
   Result<std::vector<InstanceRow>> ListInstances();
   // Deletes the instance row and its tags, in one transaction.

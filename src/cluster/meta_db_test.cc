@@ -278,7 +278,8 @@ TEST(MetaDbStatus, NamesRoundTripAndUnknownTextReadsAsFailed) {
   for (ClusterStatus c : {ClusterStatus::kCreating, ClusterStatus::kAvailable,
                           ClusterStatus::kBacktracking, ClusterStatus::kDeleting,
                           ClusterStatus::kFailed, ClusterStatus::kStopping,
-                          ClusterStatus::kStopped, ClusterStatus::kStarting}) {
+                          ClusterStatus::kStopped, ClusterStatus::kStarting,
+                          ClusterStatus::kFailingOver}) {
     ClusterStatus back = ClusterStatus::kCreating;
     ParseStatus(StatusName(c), &back);
     EXPECT_EQ(c, back) << StatusName(c);
@@ -479,6 +480,23 @@ TEST(MetaDbSchema, VersionFiveFileGainsInstanceRoles) {
   EXPECT_EQ(3310, (*back)->port);
   EXPECT_EQ(12, (*back)->volume_id);
   EXPECT_EQ(3, (*back)->server_id);
+  // A failover's swap: both rows in one call.
+  InstanceRow w2 = **w, r2 = r;
+  w2.role = InstanceRole::kReader;
+  w2.port = 3310;
+  w2.server_id = 3;
+  r2.role = InstanceRole::kWriter;
+  r2.port = 0;
+  r2.volume_id = 0;
+  r2.server_id = 1;
+  ASSERT_TRUE((*db)->PutInstances({r2, w2}).ok());
+  auto all = (*db)->ListInstances();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(2u, all->size());
+  for (const InstanceRow& i : *all) {
+    EXPECT_EQ(i.id == "r1" ? InstanceRole::kWriter : InstanceRole::kReader, i.role) << i.id;
+    EXPECT_EQ(i.id == "r1" ? 0 : 3310, i.port) << i.id;
+  }
 }
 
 }  // namespace

@@ -64,6 +64,8 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kStart: return "start";
     case OpKind::kCreateReader: return "create_reader";
     case OpKind::kDeleteReader: return "delete_reader";
+    case OpKind::kFailover: return "failover";
+    case OpKind::kDeleteWriter: return "delete_writer";
   }
   return "unknown";
 }
@@ -86,6 +88,12 @@ const char* OpStepName(OpStep step) {
     case OpStep::kReaderServing: return "reader_serving";
     case OpStep::kReaderFollowing: return "reader_following";
     case OpStep::kReadersReprovisioned: return "readers_reprovisioned";
+    case OpStep::kWriterStopped: return "writer_stopped";
+    case OpStep::kReaderHalted: return "reader_halted";
+    case OpStep::kRolesSwapped: return "roles_swapped";
+    case OpStep::kWriterServing: return "writer_serving";
+    case OpStep::kOldWriterFollowing: return "old_writer_following";
+    case OpStep::kOldWriterDeleted: return "old_writer_deleted";
   }
   return "unknown";
 }

@@ -23,6 +23,13 @@
 //   delete_reader:    requested -> halted -> volume_deleted -> done (recovery redoes it).
 //   A backtrack of a cluster with readers has one more step before done: rebranched ->
 //   readers_reprovisioned (each reader re-cloned from the rewound head and following again).
+//   failover:         requested (target = the cluster; ref = "<promoted>,<old writer>";
+//                     volume_id = the promoted reader's clone) -> writer_stopped ->
+//                     reader_halted -> roles_swapped -> writer_serving -> old_writer_following
+//                     -> done. Recovery rolls back before roles_swapped (the old writer serves
+//                     again, the reader follows again) and forward from it (failover.cc).
+//   delete_writer:    as failover (the writer being deleted fails over to its best reader),
+//                     its last step old_writer_deleted instead of old_writer_following.
 // Snapshot create, copy and delete are not journalled: each is one pin record plus one meta.db
 // row, settled at Open from the two (ClusterService::Impl::SettleSnapshots); their failpoints
 // are cluster.snapshot.{secret_written,pinned}, cluster.copy_snapshot.pinned and
@@ -56,6 +63,9 @@ enum class OpKind {
   // Reader instances (readers.cc).
   kCreateReader = 14,
   kDeleteReader = 15,
+  // FailoverDBCluster (failover.cc); a writer deleted while it has readers fails over first.
+  kFailover = 16,
+  kDeleteWriter = 17,
 };
 
 enum class OpStep {
@@ -76,6 +86,13 @@ enum class OpStep {
   kReaderServing = 31,     // create_reader: its mariadbd recovered the clone and serves
   kReaderFollowing = 32,   // create_reader: it replicates from the writer
   kReadersReprovisioned = 33,  // backtrack: every reader is a clone of the rewound head
+  // Failover (failover.cc).
+  kWriterStopped = 34,      // the writer's engine stopped (the cluster's volume stays mounted)
+  kReaderHalted = 35,       // the promoted reader's engine stopped and its clone unmounted
+  kRolesSwapped = 36,       // one meta.db transaction: the reader is the writer, and back
+  kWriterServing = 37,      // the cluster's engine serves again, as the new writer
+  kOldWriterFollowing = 38, // failover: the old writer is a reader following the new one
+  kOldWriterDeleted = 39,   // delete_writer: the old writer's row is gone
 };
 
 enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };

@@ -133,6 +133,45 @@ Result<engine::TunedSettings> ClusterService::Impl::DesiredSettings(const Cluste
   return MergeSettings(cluster_values, instance_values);
 }
 
+// What a reader's mariadbd keeps whatever the groups say: read_only and the replication
+// settings are rewindd's (EngineOptions::read_only, server_id), none of them tunable; of the
+// tunables only binlog_format touches replication, and a reader's binlog stays the writer's ROW.
+namespace {
+bool ReaderKeepsOwn(const std::string& name) { return name == "binlog_format"; }
+}  // namespace
+
+Result<engine::TunedSettings> ClusterService::Impl::ReaderSettings(const ClusterRow& row,
+                                                                   const InstanceRow& reader) {
+  ASSIGN_OR_RETURN(std::vector<ParamValueRow> cluster_values,
+                   GroupValues(ParamGroupKind::kCluster, row.param_group));
+  ASSIGN_OR_RETURN(std::vector<ParamValueRow> instance_values,
+                   GroupValues(ParamGroupKind::kInstance, reader.param_group));
+  engine::TunedSettings merged = MergeSettings(cluster_values, instance_values);
+  std::erase_if(merged, [](const auto& kv) { return ReaderKeepsOwn(kv.first); });
+  return merged;
+}
+
+// Gives one running (or next-started) engine `desired` and sets the names in `now` on it.
+// The caller holds the host's op lock.
+void ClusterService::Impl::PushSettingsTo(ClusterHost& host, const std::string& who,
+                                          const engine::TunedSettings& desired,
+                                          const std::vector<std::string>& now) {
+  if (Status s = host.SetTunedSettings(desired); !s.ok()) {
+    std::fprintf(stderr, "rewindd: settings of %s for its next start: %s\n", who.c_str(),
+                 s.ToString().c_str());
+  }
+  if (!host.serving()) return;
+  for (const std::string& name : now) {
+    auto it = desired.find(name);
+    const std::optional<std::string> value =
+        it == desired.end() ? std::nullopt : std::optional<std::string>(it->second);
+    if (Status s = host.ApplySetting(name, value); !s.ok()) {
+      std::fprintf(stderr, "rewindd: setting %s on %s now: %s\n", name.c_str(), who.c_str(),
+                   s.ToString().c_str());
+    }
+  }
+}
+
 void ClusterService::Impl::PushSettings(const std::string& cluster_id,
                                         const std::vector<std::string>& now) {
   Result<ClusterRow> row = GetClusterRow(cluster_id);
@@ -146,21 +185,36 @@ void ClusterService::Impl::PushSettings(const std::string& cluster_id,
     }
     return;
   }
-  std::lock_guard<std::mutex> ol(host->op_mutex());
-  if (Status s = host->SetTunedSettings(*desired); !s.ok()) {
-    std::fprintf(stderr, "rewindd: settings of %s for its next start: %s\n", cluster_id.c_str(),
-                 s.ToString().c_str());
+  {
+    std::lock_guard<std::mutex> ol(host->op_mutex());
+    PushSettingsTo(*host, cluster_id, *desired, now);
   }
-  if (!host->serving()) return;
+  // Its readers (after the writer: the lock order), each with its own instance group.
+  std::vector<std::string> reader_now;
   for (const std::string& name : now) {
-    auto it = desired->find(name);
-    const std::optional<std::string> value =
-        it == desired->end() ? std::nullopt : std::optional<std::string>(it->second);
-    if (Status s = host->ApplySetting(name, value); !s.ok()) {
-      std::fprintf(stderr, "rewindd: setting %s on %s now: %s\n", name.c_str(),
-                   cluster_id.c_str(), s.ToString().c_str());
-    }
+    if (!ReaderKeepsOwn(name)) reader_now.push_back(name);
   }
+  for (auto& [inst, reader] : ReaderHostsOf(cluster_id)) {
+    Result<engine::TunedSettings> wanted = ReaderSettings(*row, inst);
+    if (!wanted.ok()) {
+      std::fprintf(stderr, "rewindd: settings of reader %s: %s\n", inst.id.c_str(),
+                   wanted.status().ToString().c_str());
+      continue;
+    }
+    std::lock_guard<std::mutex> rl(reader->op_mutex());
+    PushSettingsTo(*reader, inst.id, *wanted, reader_now);
+  }
+}
+
+ParamApplyStatus ClusterService::Impl::ReaderParamStatus(const ClusterRow& row,
+                                                         const InstanceRow& reader) {
+  std::shared_ptr<ClusterHost> host = FindReaderHost(reader.id);
+  Result<engine::TunedSettings> desired = ReaderSettings(row, reader);
+  if (!host || !desired.ok()) return ParamApplyStatus::kInSync;
+  std::optional<engine::TunedSettings> in_effect;
+  // An operation holds the reader (a re-provisioning): it starts with `desired`.
+  if (!host->TrySettingsInEffect(&in_effect)) return ParamApplyStatus::kApplying;
+  return ApplyStatusOf(*desired, in_effect);
 }
 
 ParamApplyStatus ClusterService::Impl::ParamStatusOf(const ClusterRow& row) {

@@ -157,8 +157,28 @@ Result<std::unique_ptr<ClusterService>> Open(const std::string& dir, StandInKnob
   return ClusterService::Open(o);
 }
 
-ParamApplyStatus InstanceParamStatus(ClusterService& svc) {
-  auto i = svc.DescribeInstances("c1-1", std::nullopt);
+// Cluster c1 (master admin) in cluster parameter group `group`; instance `id` of c1 in DB
+// parameter group `group` ("": the default).
+CreateClusterRequest C1In(const std::string& group) {
+  CreateClusterRequest cr;
+  cr.id = "c1";
+  cr.engine = "aurora-mysql";
+  cr.master_username = "admin";
+  cr.master_password = "secret-pw-1";
+  cr.param_group = group;
+  return cr;
+}
+CreateInstanceRequest InstanceIn(const std::string& id, const std::string& group) {
+  CreateInstanceRequest ir;
+  ir.id = id;
+  ir.cluster_id = "c1";
+  ir.instance_class = "db.r5.large";
+  if (!group.empty()) ir.param_group = group;
+  return ir;
+}
+
+ParamApplyStatus InstanceParamStatus(ClusterService& svc, const std::string& id = "c1-1") {
+  auto i = svc.DescribeInstances(id, std::nullopt);
   EXPECT_TRUE(i.ok());
   return i.ok() ? i->front().param_status : ParamApplyStatus::kApplying;
 }
@@ -188,12 +208,7 @@ TEST(ParamService, ImmediatePendingRebootRefusalsInUseAndReopen) {
     EXPECT_EQ(ClusterError::kParamGroupNotFound,
               ErrorKindOf(svc.DescribeParameters(kC, "nope", std::nullopt).status()));
 
-    CreateClusterRequest cr;
-    cr.id = "c1";
-    cr.engine = "aurora-mysql";
-    cr.master_username = "admin";
-    cr.master_password = "secret-pw-1";
-    cr.param_group = "nope";
+    CreateClusterRequest cr = C1In("nope");
     EXPECT_EQ(ClusterError::kParamGroupNotFound, ErrorKindOf(svc.CreateCluster(cr).status()));
     cr.param_group = "pg";
     ASSERT_TRUE(svc.CreateCluster(cr).ok());
@@ -262,6 +277,52 @@ TEST(ParamService, ImmediatePendingRebootRefusalsInUseAndReopen) {
   EXPECT_EQ("innodb_log_buffer_size", kept->front().name);
   EXPECT_EQ("pg", (*reopened)->DescribeClusters("c1")->front().param_group);
   EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(**reopened));
+}
+
+TEST(ParamService, AReaderRunsItsClusterGroupAndItsOwnGroupButKeepsItsReplication) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  rwd::testing::TempDir dir;
+  StandInKnobs knobs;
+  int probes = 0;
+  auto opened = Open(dir.path(), &knobs, &probes);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ClusterService& svc = **opened;
+  {
+    const auto kC = ParamGroupKind::kCluster;
+    const auto kI = ParamGroupKind::kInstance;
+    ASSERT_TRUE(svc.CreateParamGroup(kC, "pg", kParamGroupFamily, "cluster").ok());
+    ASSERT_TRUE(svc.CreateParamGroup(kI, "rpg", kParamGroupFamily, "the reader's").ok());
+    ASSERT_TRUE(svc.ModifyParamGroup(kI, "rpg", {Set("max_connections", "77")}).ok());
+    ASSERT_TRUE(svc.CreateCluster(C1In("pg")).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(svc.CreateInstance(InstanceIn("c1-1", "")).ok());
+    svc.WaitIdle();
+    ASSERT_TRUE(svc.CreateInstance(InstanceIn("c1-2", "rpg")).ok());
+    svc.WaitIdle();
+    ASSERT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(svc, "c1-2"));
+    knobs.applied = 0;
+    // An immediate value of the cluster group reaches the writer and the reader at once (the
+    // reader with its own group's max_connections, which wins).
+    ASSERT_TRUE(svc.ModifyParamGroup(kC, "pg", {Set("max_connections", "500")}).ok());
+    EXPECT_EQ(2, knobs.applied.load());
+    EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(svc, "c1-2"));
+    // binlog_format is a replication setting: the writer's only, never a reader's.
+    ASSERT_TRUE(svc.ModifyParamGroup(kC, "pg", {Set("binlog_format", "MIXED")}).ok());
+    EXPECT_EQ(3, knobs.applied.load());
+    EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(svc, "c1-2"));
+    // A static value: the reader is pending-reboot (DescribeDBClusters' members say so too)
+    // until its own reboot.
+    ASSERT_TRUE(svc.ModifyParamGroup(kC, "pg", {Set("innodb_log_buffer_size", "4194304",
+                                                    ApplyMethod::kPendingReboot)})
+                    .ok());
+    EXPECT_EQ(ParamApplyStatus::kPendingReboot, InstanceParamStatus(svc, "c1-2"));
+    EXPECT_EQ(ParamApplyStatus::kPendingReboot,
+              svc.DescribeClusters("c1")->front().members.back().param_status);
+    ASSERT_TRUE(svc.RebootInstance("c1-2").ok());
+    svc.WaitIdle();
+    EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(svc, "c1-2"));
+    EXPECT_EQ(ParamApplyStatus::kPendingReboot, InstanceParamStatus(svc, "c1-1"));
+  }
 }
 
 // A cluster, a group, and a modify giving it the group with a new master password; the

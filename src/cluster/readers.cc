@@ -57,8 +57,17 @@ Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::ReaderHostFor(
   ASSIGN_OR_RETURN(HostConfig config,
                    HostConfigFor(cluster, ReaderMountDir(inst.id), ReaderRunDir(inst.id)));
   config.mount_options.fsname = "rewind-reader";
+  // Its groups' values, asked before every start (the rows as they are then).
+  config.tuned_settings = [this, cluster_id = cluster.id,
+                           id = inst.id]() -> Result<engine::TunedSettings> {
+    ASSIGN_OR_RETURN(ClusterRow current, GetClusterRow(cluster_id));
+    ASSIGN_OR_RETURN(std::optional<InstanceRow> self, GetInstanceRow(id));
+    if (!self) return Status::NotFound("reader " + id + " is gone");
+    return ReaderSettings(current, *self);
+  };
   config.make_engine = [this, cluster, inst]() -> Result<std::unique_ptr<ClusterEngine>> {
     ASSIGN_OR_RETURN(engine::EngineOptions eo, EngineOptionsFor(cluster));
+    ASSIGN_OR_RETURN(eo.tuned_settings, ReaderSettings(cluster, inst));
     eo.datadir = ReaderMountDir(inst.id);
     eo.run_dir = ReaderRunDir(inst.id);
     eo.port = inst.port;

@@ -350,6 +350,14 @@ class ClusterService::Impl {
   // The apply status of the cluster's writer engine (kApplying while an operation holds it
   // and its settings differ from the last seen).
   ParamApplyStatus ParamStatusOf(const ClusterRow& row);
+  // A reader's: its settings are its cluster group's and its own DB parameter group's values
+  // (MergeSettings), less what a reader keeps whatever a group says (binlog_format; read_only
+  // and the replication settings are not tunable at all).
+  Result<engine::TunedSettings> ReaderSettings(const ClusterRow& row, const InstanceRow& reader);
+  ParamApplyStatus ReaderParamStatus(const ClusterRow& row, const InstanceRow& reader);
+  // PushSettings' part for one engine (`who` names it in logs); the caller holds its op lock.
+  void PushSettingsTo(ClusterHost& host, const std::string& who,
+                      const engine::TunedSettings& desired, const std::vector<std::string>& now);
   // Stores a group's new values (`after`) and pushes them to every cluster using the group,
   // the dynamic ones of ImmediatePlan at once. The caller holds param_mu_.
   Status StoreAndApply(ParamGroupKind kind, const std::string& stored,
@@ -424,6 +432,27 @@ class ClusterService::Impl {
   std::map<std::string, std::unique_ptr<ReaderBalancer>> balancers_;  // by cluster id
   std::mutex readers_mu_;  // guards reader_hosts_; a leaf
   std::map<std::string, std::shared_ptr<ClusterHost>> reader_hosts_;  // by instance id
+
+  // ---- Failover (failover.cc) ----
+  // The cluster's writer if the cluster can fail over now (available, a writer available or
+  // failed); kInvalidClusterState otherwise. The caller holds mu_.
+  Result<InstanceRow> CheckFailover(const ClusterRow& row);
+  // The reader to promote: `target` (kInstanceNotFound; kInvalidInstanceState if not an
+  // available reader of `row`), or the available reader with the least replica lag
+  // (kInvalidClusterState if there is none). The caller holds mu_.
+  Result<InstanceRow> PickFailoverTarget(const ClusterRow& row,
+                                         const std::optional<std::string>& target);
+  // Journals a failover (kFailover) or a writer's deletion (kDeleteWriter: the writer shows
+  // deleting), sets the cluster failing-over, raises RDS-EVENT-0072 and starts DoFailover.
+  // The caller holds mu_. Failure: the journal's or SQLite's (nothing changed then).
+  Status BeginFailover(OpKind kind, ClusterRow row, InstanceRow writer,
+                       const InstanceRow& promoted);
+  void DoFailover(Operation op, ClusterRow row);
+  // DeleteInstance of a writer that has readers (mu_ held): a delete_writer failover.
+  Result<InstanceView> DeleteWriterWithReaders(const ClusterRow& row, InstanceRow writer);
+  // Open: a failover cut short (`op`, or a row left failing-over) rolled back (before the
+  // swap of the rows) or forward; the row is available after.
+  Status RecoverFailover(ClusterRow* row, std::optional<Operation> op);
 
   // ---- The operations journal (op_journal.h) ----
   // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must

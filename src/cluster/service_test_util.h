@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -26,6 +28,20 @@ namespace rwd::cluster {
 // Unnamed: the test's own copies (InstanceStatus here hides the enum of that name, as the tests
 // expect).
 namespace {
+
+inline int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A scenario step that must succeed (else abort: the death test then sees no SIGKILL).
+inline void must(const Status& s) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "scenario step failed: %s\n", s.ToString().c_str());
+    std::abort();
+  }
+}
 
 inline Result<std::unique_ptr<ClusterService>> OpenService(const std::string& dir,
                                                            StandInKnobs* knobs,

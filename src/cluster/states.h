@@ -7,8 +7,10 @@ namespace rwd::cluster {
 
 // kStopping, kStopped, kStarting: StopDBCluster / StartDBCluster (cluster_stop_start.cc); a
 // stopped cluster has no engine running and its volume unmounted, and its instances are too.
+// kFailingOver: FailoverDBCluster (failover.cc) is moving the writer role to a reader.
 enum class ClusterStatus {
-  kCreating, kAvailable, kBacktracking, kDeleting, kFailed, kStopping, kStopped, kStarting
+  kCreating, kAvailable, kBacktracking, kDeleting, kFailed, kStopping, kStopped, kStarting,
+  kFailingOver
 };
 enum class InstanceStatus {
   kCreating, kAvailable, kRebooting, kDeleting, kFailed, kStopping, kStopped, kStarting

@@ -47,6 +47,8 @@ declare -A OPS=(
   [create_reader]="create-db-instance kmr<N> --db-cluster-identifier km (a reader of km)"
   [delete_reader]="delete-db-instance kmd<N> (a reader of km made unarmed)"
   [backtrack_readers]="backtrack-db-cluster km --backtrack-to <T> with reader kmb<N> (made unarmed)"
+  [failover]="failover-db-cluster km --target-db-instance-identifier kmf<N> (a reader made unarmed)"
+  [delete_writer]="delete-db-instance km-1 with reader kmw<N> (made unarmed): a failover first"
 )
 
 rows() { sql "$1" "SELECT COUNT(*) FROM t"; }
@@ -442,6 +444,62 @@ check_backtrack_readers() {
   reader_follows "kmb$N"
   log "   the reader kmb$N serves km's rows after the backtrack and follows km"
   drop_reader "kmb$N"
+}
+
+# Failover of km. km_writer: the member DBClusterMembers marks IsClusterWriter.
+km_writer() {
+  # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
+  aws_rds describe-db-clusters --db-cluster-identifier km \
+    --query 'DBClusters[0].DBClusterMembers[?IsClusterWriter==`true`].DBInstanceIdentifier' \
+    --output text
+}
+# fail_over_to ID: km fails over to its reader ID (unarmed) and serves again.
+fail_over_to() {
+  aws_rds failover-db-cluster --db-cluster-identifier km --target-db-instance-identifier "$1" >/dev/null
+  wait_available km
+  [ "$(km_writer)" = "$1" ] || die "km's writer is $(km_writer) after a failover to $1"
+  wait_sql km
+}
+# failover: kmf<N> is the writer and km-1 a reader following it (whole; then failed back
+# unarmed), or km-1 is still the writer and kmf<N> follows it (absent); kmf<N> then deleted.
+prep_failover() { new_instance "kmf$N" km; wait_instance "kmf$N"; }
+act_failover() {
+  aws_rds failover-db-cluster --db-cluster-identifier km --target-db-instance-identifier "kmf$N"
+}
+check_failover() {
+  local w; w=$(km_writer)
+  if [ "$w" = "kmf$N" ]; then
+    sql km "INSERT INTO t (v) VALUES ($N)"; KM_ROWS=$((KM_ROWS + 1))
+    reader_follows km-1
+    log "   whole: kmf$N is the writer, km-1 a reader following it; failing back unarmed"
+    fail_over_to km-1
+    wait_instance "kmf$N"
+  else
+    [ "$w" = km-1 ] || die "km's writer is '$w', neither km-1 nor kmf$N"
+    log "   absent: km-1 is still the writer"
+  fi
+  reader_follows "kmf$N"
+  drop_reader "kmf$N"
+}
+# delete_writer: km-1 is gone and kmw<N> is the writer (whole: km-1 is made again as a reader
+# and km failed back to it, unarmed), or km-1 is still the writer (absent); kmw<N> then deleted.
+prep_delete_writer() { new_instance "kmw$N" km; wait_instance "kmw$N"; }
+act_delete_writer() { aws_rds delete-db-instance --db-instance-identifier km-1; }
+check_delete_writer() {
+  local w; w=$(km_writer)
+  if exists_instance km-1; then
+    [ "$w" = km-1 ] || die "km-1 is there but km's writer is '$w'"
+    log "   absent: km-1 is still the writer"
+  else
+    [ "$w" = "kmw$N" ] || die "km-1 is deleted but km's writer is '$w', not kmw$N"
+    sql km "INSERT INTO t (v) VALUES ($N)"; KM_ROWS=$((KM_ROWS + 1))
+    log "   whole: km-1 is deleted, kmw$N is the writer; km-1 made again, failing back to it"
+    new_instance km-1 km; wait_instance km-1
+    fail_over_to km-1
+    wait_instance "kmw$N"
+  fi
+  reader_follows "kmw$N"
+  drop_reader "kmw$N"
 }
 
 # ---------------------------------------------------------------------------------------------
