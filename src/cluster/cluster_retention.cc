@@ -1,10 +1,16 @@
 // Retention: every cluster's retention floor raised to the start of its backtrack window (or
 // further, over the history budget), the store cleaned, window alerts raised and cleared.
+#include <algorithm>
 #include <cstdio>
 
 #include "cluster/service_impl.h"
 
 namespace rwd::cluster {
+
+namespace {
+// The rewrite threshold of the cleaner's passes while the log is over the history budget.
+constexpr double kOverBudgetRewriteBelowLiveFraction = 0.9;
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Retention
@@ -197,6 +203,11 @@ Result<store::CleanReport> ClusterService::Impl::RetentionPass() {
                   report.bytes_after > options_.history_budget_bytes;
        ++i) {
     RETURN_IF_ERROR(RaiseFloors(now, true));
+    // Over the budget, a segment half live is worth rewriting too: at the usual threshold the
+    // log may hold twice its live data, and the window would stay cut to nothing while the live
+    // data alone fits the budget.
+    co.rewrite_below_live_fraction =
+        std::max(co.rewrite_below_live_fraction, kOverBudgetRewriteBelowLiveFraction);
     ASSIGN_OR_RETURN(report, store_->Clean(co));
     total.versions_dropped += report.versions_dropped;
     total.segments_rewritten += report.segments_rewritten;
