@@ -124,8 +124,7 @@ Status ClusterService::Impl::ProvisionReader(ClusterHost& writer, ClusterHost& r
                                              const ClusterRow& cluster, InstanceRow* inst,
                                              Operation* op) {
   if (!writer.serving()) {
-    return InvalidState("the writer of DB cluster " + cluster.id +
-                        " is not running; a reader follows a running writer");
+    return InvalidState(Reason::kReaderNeedsRunningWriter, {.id = cluster.id});
   }
   ASSIGN_OR_RETURN(std::string password, ReplicationPassword(cluster));
   // Before the clone: the reader then carries the account too (it may be promoted one day).
