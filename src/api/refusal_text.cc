@@ -293,9 +293,6 @@ std::string StateText(const RefusalDetail& d) {
              InstanceWord(d) + "; add a reader once it is available.";
     case Reason::kNoRunningWriter:
       return "DB cluster " + d.id + " has no running writer instance to change the password on.";
-    case Reason::kReaderNeedsRunningWriter:
-      return "the writer of DB cluster " + d.id +
-             " is not running; a reader follows a running writer";
     case Reason::kRestoreNeedsWriter:
       return "DB cluster " + d.id +
              " has no running writer instance: a table is restored into the live cluster; "

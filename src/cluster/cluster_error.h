@@ -78,7 +78,7 @@ enum class ClusterError {
   X(kClusterStoppedForInstances) X(kClusterNotBacktrackable) X(kClusterNotStoppable)          \
   X(kClusterNotStartable) X(kClusterNotSnapshottable) X(kSourceNotClonable)                   \
   X(kPastNotReadable) X(kActivityNoStorage) X(kWriterNotAvailable) X(kNoRunningWriter)         \
-  X(kReaderNeedsRunningWriter) X(kRestoreNeedsWriter) X(kInstanceAlreadyDeleting)             \
+  X(kRestoreNeedsWriter) X(kInstanceAlreadyDeleting)             \
   X(kInstanceDeleteWhileBacktracking) X(kInstanceDeleteWhileStopped) X(kWriterHasReaders)      \
   X(kInstanceNotRebootable) X(kInstanceRebootClusterState) X(kInstanceBlocksStop)             \
   X(kBacktrackNotEnabled) X(kBacktrackEnableLater) X(kAlreadyBacktracking)                    \
