@@ -7,6 +7,7 @@
 #include <cctype>
 #include <utility>
 
+#include "api/refusal_text.h"
 #include "api/timeparse.h"
 
 namespace rwd::api {
@@ -217,7 +218,7 @@ ApiError ApiErrorFromClusterStatus(const Status& status) {
   std::optional<cluster::ClusterError> kind = cluster::ErrorKindOf(status);
   if (!kind) return ApiErrorFromStatus(status);
   const std::string_view code = RdsErrorCode(*kind);
-  return ApiError::Make(HttpStatusForRdsErrorCode(code), code, status.message());
+  return ApiError::Make(HttpStatusForRdsErrorCode(code), code, StatusText(status));
 }
 
 std::string IdentifierFromArn(std::string_view value, std::string_view kind) {

@@ -73,7 +73,8 @@ std::string_view AuroraStatusWord(cluster::ClusterStatus status);
 std::string_view AuroraStatusWord(cluster::InstanceStatus status);
 std::string_view AuroraStatusWord(cluster::BacktrackStatus status);
 // A ClusterService failure → the API error: a refusal (cluster::ErrorKindOf) gets its kind's
-// code (RdsErrorCode) and keeps its message; any other failure goes through ApiErrorFromStatus.
+// code (RdsErrorCode) and its text (RefusalText, api/refusal_text.h); any other failure goes
+// through ApiErrorFromStatus.
 ApiError ApiErrorFromClusterStatus(const Status& status);
 
 // "arn:aws:rds:<region>:<account>:<kind>:<id>" → "<id>" when `value` is such an ARN of `kind`

@@ -45,14 +45,17 @@ TEST(RdsHandlerErrors, HttpStatusOfCodes) {
 
 TEST(RdsHandlerErrors, TaggedStatusKeepsCodeAndMessage) {
   ApiError e = ApiErrorFromClusterStatus(
-      cluster::Refusal(cluster::ClusterError::kInvalidClusterState, "DB cluster x is creating."));
+      cluster::Refuse(cluster::ClusterError::kInvalidClusterState,
+                      cluster::Reason::kClusterNotAvailable,
+                      {.id = "x", .cluster_status = cluster::ClusterStatus::kCreating}));
   EXPECT_EQ(400, e.http_status);
   EXPECT_EQ("InvalidDBClusterStateFault", e.code);
   EXPECT_EQ("DB cluster x is creating.", e.message);
   EXPECT_TRUE(e.sender_fault);
 
   e = ApiErrorFromClusterStatus(
-      cluster::Refusal(cluster::ClusterError::kClusterNotFound, "DBCluster y not found."));
+      cluster::Refuse(cluster::ClusterError::kClusterNotFound, cluster::Reason::kClusterNotFound,
+                      {.field = cluster::Field::kClusterId, .input = "y"}));
   EXPECT_EQ(404, e.http_status);
   EXPECT_EQ("DBClusterNotFoundFault", e.code);
 }
@@ -80,12 +83,12 @@ TEST(RdsHandlerErrors, EveryRefusalKindHasAurorasCode) {
       {ClusterError::kParamGroupExists, "DBParameterGroupAlreadyExists", 400},
       {ClusterError::kInvalidParamGroupState, "InvalidDBParameterGroupState", 400}};
   for (const auto& [kind, code, http] : cases) {
-    Status s = cluster::Refusal(kind, "why");
+    Status s = cluster::Refuse(kind, cluster::Reason::kSqlEmpty);
     EXPECT_EQ(kind, cluster::ErrorKindOf(s));
     ApiError e = ApiErrorFromClusterStatus(s);
     EXPECT_EQ(code, e.code);
     EXPECT_EQ(http, e.http_status) << code;
-    EXPECT_EQ("why", e.message);
+    EXPECT_EQ("The SQL to run is empty.", e.message);
   }
   EXPECT_FALSE(cluster::ErrorKindOf(Status::IOError("disk")).has_value());
 }
@@ -807,7 +810,8 @@ TEST(ClusterRules, MasterUsernames) {
                                "rdsproxyadmin", "PUBLIC", "select", "Table", "mariadb.sys"}) {
     Status s = cluster::ValidateMasterUsername(reserved);
     EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(s).code) << reserved;
-    EXPECT_NE(std::string::npos, s.message().find("reserved word")) << reserved << s.message();
+    EXPECT_NE(std::string::npos, ApiErrorFromClusterStatus(s).message.find("reserved word"))
+        << reserved << s.message();
   }
   EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateMasterUsername("")).code);
   EXPECT_EQ("InvalidParameterValue", ApiErrorFromClusterStatus(cluster::ValidateMasterUsername("1user")).code);

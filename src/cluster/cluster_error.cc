@@ -1,7 +1,9 @@
 #include "cluster/cluster_error.h"
 
 #include <array>
+#include <memory>
 #include <string>
+#include <utility>
 
 namespace rwd::cluster {
 namespace {
@@ -48,9 +50,47 @@ Status::Code CodeOf(ClusterError kind) {
   return Status::Code::kInvalidArgument;
 }
 
+// Carries the detail inside the Status (common/status.h).
+class RefusalPayload : public Status::Detail {
+ public:
+  explicit RefusalPayload(RefusalDetail d) : detail(std::move(d)) {}
+  RefusalDetail detail;
+};
+
+// "refused: cluster.invalid_cluster_state/kClusterNotModifiable field=kNone id=c1 ...": for logs.
+std::string Diagnostic(const RefusalDetail& d) {
+  std::string s = "refused: ";
+  s.append(kNames[static_cast<size_t>(d.kind)]).append("/").append(ReasonName(d.reason));
+  if (d.field != Field::kNone) s.append(" field=").append(FieldName(d.field));
+  if (!d.id.empty()) s.append(" id=").append(d.id);
+  if (!d.other.empty()) s.append(" other=").append(d.other);
+  if (!d.input.empty()) s.append(" input=").append(d.input);
+  if (!d.state.empty()) s.append(" state=").append(d.state);
+  if (d.time_ns != 0) s.append(" time_ns=").append(std::to_string(d.time_ns));
+  if (d.number != 0) s.append(" number=").append(std::to_string(d.number));
+  if (!d.cause.empty()) s.append(" cause=").append(d.cause);
+  return s;
+}
+
 }  // namespace
 
-Status Refusal(ClusterError kind, std::string_view message) {
+std::string_view FieldName(Field field) {
+  static constexpr std::string_view kFieldNames[] = {
+#define RWD_REFUSAL_NAME(name) #name,
+      RWD_REFUSAL_FIELDS(RWD_REFUSAL_NAME)};
+  return kFieldNames[static_cast<size_t>(field)];
+}
+
+std::string_view ReasonName(Reason reason) {
+  static constexpr std::string_view kReasonNames[] = {RWD_REFUSAL_REASONS(RWD_REFUSAL_NAME)};
+#undef RWD_REFUSAL_NAME
+  return kReasonNames[static_cast<size_t>(reason)];
+}
+
+Status Refuse(ClusterError kind, Reason reason, RefusalDetail detail) {
+  detail.kind = kind;
+  detail.reason = reason;
+  const std::string message = Diagnostic(detail);
   Status base;
   switch (CodeOf(kind)) {
     case Status::Code::kNotFound: base = Status::NotFound(message); break;
@@ -58,7 +98,8 @@ Status Refusal(ClusterError kind, std::string_view message) {
     case Status::Code::kFailedPrecondition: base = Status::FailedPrecondition(message); break;
     default: base = Status::InvalidArgument(message); break;
   }
-  return base.WithTag(kNames[static_cast<size_t>(kind)]);
+  return base.WithTag(kNames[static_cast<size_t>(kind)])
+      .WithDetail(std::make_shared<const RefusalPayload>(std::move(detail)));
 }
 
 std::optional<ClusterError> ErrorKindOf(const Status& status) {
@@ -66,6 +107,12 @@ std::optional<ClusterError> ErrorKindOf(const Status& status) {
     if (status.tag() == kNames[i]) return static_cast<ClusterError>(i);
   }
   return std::nullopt;
+}
+
+std::optional<RefusalDetail> RefusalOf(const Status& status) {
+  const auto* payload = dynamic_cast<const RefusalPayload*>(status.detail());
+  if (payload == nullptr) return std::nullopt;
+  return payload->detail;
 }
 
 }  // namespace rwd::cluster

@@ -46,10 +46,10 @@ void ClusterService::EventForEveryCluster(const std::string& message, const std:
 
 
 Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, Field::kClusterId));
   if (req.engine != "aurora-mysql") {
-    return InvalidParam("Invalid DB engine: " + BoundedInput(req.engine) +
-                        ". Rewind serves Engine aurora-mysql (MariaDB underneath).");
+    return InvalidParam(Reason::kEngineUnsupported,
+                        {.field = Field::kEngine, .input = BoundedInput(req.engine)});
   }
   RETURN_IF_ERROR(ValidateMasterUsername(req.master_username));
   RETURN_IF_ERROR(ValidateMasterPassword(req.master_password));
@@ -59,18 +59,17 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
               std::isalpha(static_cast<unsigned char>(req.database_name[0]));
     for (char c : req.database_name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!ok) {
-      return InvalidParam("DatabaseName must be 1 to 64 letters, digits or underscores, "
-                          "starting with a letter.");
+      return InvalidParam(Reason::kDatabaseNameInvalid, {.field = Field::kDatabaseName});
     }
   }
   if (req.backtrack_window_s < 0 || req.backtrack_window_s > kMaxBacktrackWindowS) {
-    return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
+    return WindowOutOfRange();
   }
   if (req.engine_version && !req.engine_version->empty() &&
       req.engine_version->find(impl_->engine_version_.substr(0, 7)) == std::string::npos &&
       req.engine_version->rfind("8.0", 0) != 0 && req.engine_version->rfind("5.7", 0) != 0) {
-    return InvalidParam("Cannot find version " + BoundedInput(*req.engine_version) +
-                        " for aurora-mysql");
+    return InvalidParam(Reason::kEngineVersionUnknown,
+                        {.field = Field::kEngineVersion, .input = BoundedInput(*req.engine_version)});
   }
   // param_mu_ before mu_: a group named here cannot be deleted before the row names it.
   std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);
@@ -84,7 +83,8 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
   if (existing) {
-    return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
+    return Refuse(ClusterError::kClusterExists, Reason::kClusterExists,
+                  {.field = Field::kClusterId, .id = id});
   }
   ClusterRow row;
   row.id = id;
@@ -153,18 +153,16 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
       !req.backtrack_window_s && !req.master_password && !req.param_group;
   if (row.status != ClusterStatus::kAvailable &&
       !(row.status == ClusterStatus::kFailed && protection_only)) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it can be modified when it is available." +
-                        StoppedHint(row.status));
+    return InvalidState(Reason::kClusterNotModifiable, {.id = row.id, .cluster_status = row.status});
   }
   if (req.backtrack_window_s) {
     const int64_t w = *req.backtrack_window_s;
     if (w < 0 || w > kMaxBacktrackWindowS) {
-      return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
+      return WindowOutOfRange();
     }
     if (w > 0 && (row.backtrack_window_s == 0 || row.backtrack_disabled_for_good)) {
-      return InvalidCombination("Backtrack is not enabled for DB cluster " + row.id +
-                                ": it can only be turned on when the cluster is created.");
+      return InvalidCombination(Reason::kBacktrackEnableLater,
+                                {.field = Field::kBacktrackWindow, .id = row.id});
     }
   }
   Operation op{.kind = OpKind::kModify, .target = row.id};
@@ -174,8 +172,7 @@ Result<ClusterView> ClusterService::ModifyCluster(const ModifyClusterRequest& re
     ASSIGN_OR_RETURN(std::shared_ptr<ClusterHost> host, impl_->HostForLocked(row));
     std::lock_guard<std::mutex> ol(host->op_mutex());  // after mu_, as everywhere
     if (!host->serving()) {
-      return InvalidState("DB cluster " + row.id +
-                          " has no running writer instance to change the password on.");
+      return InvalidState(Reason::kNoRunningWriter, {.field = Field::kMasterPassword, .id = row.id});
     }
     // The metadata this modify writes goes in the journal: the password cannot be set again
     // after a crash, so a modify cut short after it is finished from there (whole).
@@ -209,47 +206,37 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.id));
   if (row.deletion_protection) {
-    // Aurora's own words; nothing changes.
-    return InvalidCombination(
-        "Cannot delete protected Cluster, please disable deletion protection and try again.");
+    // Aurora's own words (src/api); nothing changes.
+    return InvalidCombination(Reason::kDeletionProtected, {.id = row.id});
   }
   if (!req.skip_final_snapshot && !req.final_snapshot_id) {
-    return InvalidCombination(
-        "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.");
+    return InvalidCombination(Reason::kFinalSnapshotRequired, {.field = Field::kFinalSnapshotId});
   }
   if (req.final_snapshot_id && req.skip_final_snapshot) {
-    return InvalidCombination(
-        "FinalDBSnapshotIdentifier can not be specified when SkipFinalSnapshot is true.");
+    return InvalidCombination(Reason::kFinalSnapshotWithSkip, {.field = Field::kFinalSnapshotId});
   }
   // As in Aurora, instances already being deleted do not hold the cluster back (the usual
   // clean-up is delete-db-instance then delete-db-cluster at once).
   if (auto w = impl_->WriterOf(row.id); w && w->status != InstanceStatus::kDeleting) {
     // A stopped cluster's instances cannot be deleted (as in Aurora): it is started first.
-    return InvalidState(
-        "Cluster cannot be deleted, it still contains DB instances in non-deleting state." +
-        std::string(row.status == ClusterStatus::kStopped
-                        ? " It is stopped: start it (StartDBCluster), delete its instances, "
-                          "then the cluster."
-                        : ""));
+    return InvalidState(Reason::kClusterHasInstances, {.id = row.id, .cluster_status = row.status});
   }
   // A stopped cluster without instances is deleted as it is (nothing runs, nothing mounted).
   if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed &&
       row.status != ClusterStatus::kStopped) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it cannot be deleted now.");
+    return InvalidState(Reason::kClusterNotDeletable, {.id = row.id, .cluster_status = row.status});
   }
   if (req.final_snapshot_id) {
     // The final snapshot is taken before the deletion starts, so a refused one (a taken id,
     // the budget) leaves the cluster as it was. The writer is already being deleted: the
     // pinned state is crash-consistent, which InnoDB recovers on restore.
-    RETURN_IF_ERROR(ValidateIdentifier(*req.final_snapshot_id, "FinalDBSnapshotIdentifier"));
+    RETURN_IF_ERROR(ValidateIdentifier(*req.final_snapshot_id, Field::kFinalSnapshotId));
     std::lock_guard<std::mutex> sl(impl_->snapshot_mu_);
     const std::string snap_id = Lower(*req.final_snapshot_id);
     ASSIGN_OR_RETURN(std::optional<SnapshotRow> taken, impl_->meta_->GetSnapshot(snap_id));
     if (taken) {
-      return Refusal(ClusterError::kSnapshotExists,
-                     "Cannot create the snapshot because a snapshot with the identifier " +
-                         snap_id + " already exists.");
+      return Refuse(ClusterError::kSnapshotExists, Reason::kSnapshotExists,
+                    {.field = Field::kFinalSnapshotId, .id = snap_id});
     }
     ASSIGN_OR_RETURN(std::shared_ptr<ClusterHost> host, impl_->HostForLocked(row));
     ASSIGN_OR_RETURN(std::string root_password, host->RootPassword());
@@ -268,13 +255,13 @@ Result<ClusterView> ClusterService::DeleteCluster(const DeleteClusterRequest& re
 }
 
 Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBInstanceIdentifier"));
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, Field::kInstanceId));
   if (req.instance_class.empty()) {
-    return Refusal(ClusterError::kMissingParameter, "The request must contain the parameter DBInstanceClass.");
+    return Refuse(ClusterError::kMissingParameter, Reason::kMissingField,
+                  {.field = Field::kInstanceClass});
   }
   if (req.cluster_id.empty()) {
-    return InvalidCombination("An aurora-mysql DB instance must belong to a DB cluster: give "
-                              "DBClusterIdentifier.");
+    return InvalidCombination(Reason::kInstanceWithoutCluster, {.field = Field::kClusterId});
   }
   RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);  // before mu_
@@ -288,31 +275,29 @@ Result<InstanceView> ClusterService::CreateInstance(const CreateInstanceRequest&
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<InstanceRow> existing, impl_->GetInstanceRow(id));
   if (existing) {
-    return Refusal(ClusterError::kInstanceExists, "DB instance already exists");
+    return Refuse(ClusterError::kInstanceExists, Reason::kInstanceExists,
+                  {.field = Field::kInstanceId, .id = id});
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
   if (!req.engine.empty() && req.engine != row.engine) {
-    return InvalidCombination("The engine name requested for your DB instance (" +
-                              BoundedInput(req.engine) +
-                              ") doesn't match the engine name of your DB cluster (" +
-                              row.engine + ").");
+    return InvalidCombination(Reason::kInstanceEngineMismatch,
+                              {.field = Field::kEngine, .id = row.id, .other = row.engine,
+                               .input = BoundedInput(req.engine)});
   }
-  if (!StoppedHint(row.status).empty()) {
+  if (IsStoppedOrStarting(row.status)) {
     // As in Aurora, no instance is added to a stopped cluster.
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; instances can be added when it is available." +
-                        StoppedHint(row.status));
+    return InvalidState(Reason::kClusterStoppedForInstances,
+                        {.id = row.id, .cluster_status = row.status});
   }
   std::optional<InstanceRow> writer = impl_->WriterOf(row.id);
   if (row.status != ClusterStatus::kAvailable &&
       (writer || row.status != ClusterStatus::kCreating)) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) + ".");
+    return InvalidState(Reason::kClusterNotAvailable, {.id = row.id, .cluster_status = row.status});
   }
   if (writer && writer->status != InstanceStatus::kAvailable) {
     // A reader is a clone of the running writer, following it.
-    return InvalidState("The writer instance " + writer->id + " of DB cluster " + row.id +
-                        " is " + StatusName(writer->status) +
-                        "; add a reader once it is available.");
+    return InvalidState(Reason::kWriterNotAvailable,
+                        {.id = row.id, .other = writer->id, .instance_status = writer->status});
   }
   InstanceRow inst;
   inst.id = id;
@@ -364,22 +349,19 @@ Result<InstanceView> ClusterService::DeleteInstance(const std::string& id) {
   ASSIGN_OR_RETURN(std::optional<InstanceRow> inst, impl_->GetInstanceRow(Lower(id)));
   if (!inst) return InstanceNotFound(id);
   if (inst->status == InstanceStatus::kDeleting) {
-    return InvalidInstanceState("DB instance " + inst->id + " is already being deleted.");
+    return InvalidInstanceState(Reason::kInstanceAlreadyDeleting, {.id = inst->id});
   }
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
   if (row.status == ClusterStatus::kBacktracking) {
-    return InvalidInstanceState("DB instance " + inst->id + " cannot be deleted while its cluster backtracks.");
+    return InvalidInstanceState(Reason::kInstanceDeleteWhileBacktracking, {.id = inst->id});
   }
   if (row.status == ClusterStatus::kFailingOver) {
-    return InvalidInstanceState("DB instance " + inst->id +
-                                " cannot be deleted while its cluster fails over; wait until it "
-                                "is available.");
+    return InvalidInstanceState(Reason::kInstanceDeleteWhileFailingOver, {.id = inst->id});
   }
-  if (!StoppedHint(row.status).empty()) {
+  if (IsStoppedOrStarting(row.status)) {
     // As in Aurora, no instance is removed from a stopped cluster.
-    return InvalidState("DB instance " + inst->id + " cannot be deleted while its cluster " +
-                        row.id + " is " + StatusName(row.status) + "." +
-                        StoppedHint(row.status));
+    return InvalidState(Reason::kInstanceDeleteWhileStopped,
+                        {.id = inst->id, .other = row.id, .cluster_status = row.status});
   }
   const bool reader = inst->role == InstanceRole::kReader;
   if (!reader && !impl_->ReadersOf(row.id).empty()) {
@@ -408,14 +390,13 @@ Result<InstanceView> ClusterService::RebootInstance(const std::string& id) {
   if (!inst) return InstanceNotFound(id);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(inst->cluster_id));
   if (inst->status != InstanceStatus::kAvailable && inst->status != InstanceStatus::kFailed) {
-    return InvalidInstanceState("DB instance " + inst->id + " is " + StatusName(inst->status) +
-                                "; it can be rebooted when it is available or failed." +
-                                StoppedHint(row.status));
+    return InvalidInstanceState(Reason::kInstanceNotRebootable,
+                                {.id = inst->id, .cluster_status = row.status,
+                                 .instance_status = inst->status});
   }
   if (row.status != ClusterStatus::kAvailable && row.status != ClusterStatus::kFailed) {
-    return InvalidInstanceState("DB instance " + inst->id +
-                                " cannot be rebooted while its cluster is " +
-                                StatusName(row.status) + ".");
+    return InvalidInstanceState(Reason::kInstanceRebootClusterState,
+                                {.id = inst->id, .cluster_status = row.status});
   }
   Operation op{.kind = OpKind::kReboot, .target = inst->id};
   RETURN_IF_ERROR(impl_->BeginOp(&op));
@@ -434,30 +415,27 @@ Result<BacktrackView> ClusterService::Backtrack(const BacktrackRequest& req) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
   if (row.backtrack_window_s == 0) {
-    return InvalidState("Backtrack is not enabled for DB cluster " + row.id +
-                        " (its BacktrackWindow is 0).");
+    return InvalidState(Reason::kBacktrackNotEnabled, {.id = row.id});
   }
   if (row.status == ClusterStatus::kBacktracking) {
-    return InvalidState("DB cluster " + row.id + " is already backtracking; wait until it is "
-                        "available.");
+    return InvalidState(Reason::kAlreadyBacktracking, {.id = row.id});
   }
   if (row.status != ClusterStatus::kAvailable) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it can be backtracked when it is available." +
-                        StoppedHint(row.status));
+    return InvalidState(Reason::kClusterNotBacktrackable,
+                        {.id = row.id, .cluster_status = row.status});
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(row));
   const int64_t now = NowNs();
   int64_t to = req.backtrack_to_ns;
   if (to > now) {
-    return InvalidState("BacktrackTo is in the future: it must be a time before now.");
+    return InvalidState(Reason::kTimeInFuture, {.field = Field::kBacktrackTo, .time_ns = to});
   }
   const int64_t earliest = impl_->EarliestBacktrackNs(vol);
   if (to < earliest) {
     if (!req.use_earliest_time_on_point_in_time_unavailable) {
-      return InvalidState(
-          "BacktrackTo is before the earliest backtrack time of DB cluster " + row.id +
-          "; give a later time, or UseEarliestTimeOnPointInTimeUnavailable to go there.");
+      return InvalidState(Reason::kTimeBeforeEarliest, {.field = Field::kBacktrackTo,
+                                                        .id = row.id, .time_ns = to,
+                                                        .time2_ns = earliest});
     }
     to = earliest;
   }
@@ -497,8 +475,7 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   auto found = impl_->VolumeOf(row);
   if (!found.ok()) {
     // Being created (no volume yet) or deleted (volume gone): nothing to show.
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; its activity can be described once its storage exists.");
+    return InvalidState(Reason::kActivityNoStorage, {.id = row.id, .cluster_status = row.status});
   }
   const store::VolumeInfo& vol = *found;
   const int64_t now = impl_->store_->NowNs();
@@ -506,20 +483,23 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   const int64_t from = req.from_ns.value_or(std::min(earliest, now));
   const int64_t to = req.to_ns.value_or(now);
   if (req.from_ns && from < earliest) {
-    return InvalidParam("StartTime is before the earliest time DB cluster " + row.id +
-                        " keeps (its EarliestRestorableTime); give a later time.");
+    return InvalidParam(Reason::kTimeBeforeEarliest, {.field = Field::kStartTime, .id = row.id,
+                                                      .time_ns = from, .time2_ns = earliest});
   }
-  if (to > now) return InvalidParam("EndTime is in the future: it must be a time before now.");
+  if (to > now) return InvalidParam(Reason::kTimeInFuture, {.field = Field::kEndTime, .time_ns = to});
   if (!req.from_ns && to < from) {
-    return InvalidParam("EndTime is before the earliest time DB cluster " + row.id +
-                        " keeps (its EarliestRestorableTime); give a later time.");
+    return InvalidParam(Reason::kTimeBeforeEarliest, {.field = Field::kEndTime, .id = row.id,
+                                                      .time_ns = to, .time2_ns = from});
   }
-  if (from > to) return InvalidParam("EndTime is before StartTime.");
+  if (from > to) {
+    return InvalidParam(Reason::kEndBeforeStart,
+                        {.field = Field::kEndTime, .time_ns = to, .time2_ns = from});
+  }
   int64_t step = 0;
   if (req.step_ns) {
     step = *req.step_ns;
     if (step <= 0 || step % kNsPerSec != 0) {
-      return InvalidParam("Step must be a whole number of seconds, at least 1.");
+      return InvalidParam(Reason::kStepInvalid, {.field = Field::kStep, .number = step});
     }
   } else {
     // The activity summary keeps whole minutes only before its fine span.
@@ -535,7 +515,8 @@ Result<ActivityView> ClusterService::Activity(const ActivityRequest& req) {
   auto points = impl_->store_->Activity(vol.id, from, to, step);
   if (!points.ok()) {
     if (points.status().code() == Status::Code::kInvalidArgument) {
-      return InvalidParam("Step: " + points.status().message());
+      return InvalidParam(Reason::kStepRefused,
+                          {.field = Field::kStep, .number = step, .cause = points.status().message()});
     }
     return points.status();
   }
@@ -565,52 +546,53 @@ Result<std::vector<BacktrackView>> ClusterService::DescribeBacktracks(
                                 r.request_time_ns, r.status, r.message});
   }
   if (backtrack_id && out.empty()) {
-    return Refusal(ClusterError::kBacktrackNotFound, "Backtrack " + BoundedInput(*backtrack_id) + " not found for DB cluster " +
-                     row.id + ".");
+    return Refuse(ClusterError::kBacktrackNotFound, Reason::kBacktrackNotFound,
+                  {.id = row.id, .input = BoundedInput(*backtrack_id)});
   }
   return out;
 }
 
 Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, Field::kClusterId));
   if (req.restore_type == "full-copy") {
     // A full copy would be an independent copy of every byte; Rewind serves only clones.
-    return InvalidParam("RestoreType full-copy is not supported by Rewind: only copy-on-write "
-                        "is served; give --restore-type copy-on-write.");
+    return InvalidParam(Reason::kRestoreTypeFullCopy, {.field = Field::kRestoreType});
   }
   if (!req.restore_type.empty() && req.restore_type != "copy-on-write") {
-    return InvalidParam("Invalid RestoreType " + BoundedInput(req.restore_type) +
-                        ": Rewind serves copy-on-write.");
+    return InvalidParam(Reason::kRestoreTypeInvalid,
+                        {.field = Field::kRestoreType, .input = BoundedInput(req.restore_type)});
   }
   RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   if (req.use_latest_restorable_time == req.restore_to_ns.has_value()) {
-    return InvalidCombination("Give exactly one of RestoreToTime and UseLatestRestorableTime.");
+    return InvalidCombination(Reason::kRestoreTimeChoice, {.field = Field::kRestoreToTime});
   }
   if (req.backtrack_window_s &&
       (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
-    return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
+    return WindowOutOfRange();
   }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(ClusterRow src, impl_->GetClusterRow(req.source_id));
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
   if (existing) {
-    return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
+    return Refuse(ClusterError::kClusterExists, Reason::kClusterExists,
+                  {.field = Field::kClusterId, .id = id});
   }
   // As in Aurora, a stopped cluster can be restored to a point in time: its volume is whole.
   if (src.status != ClusterStatus::kAvailable && src.status != ClusterStatus::kStopped) {
-    return InvalidState("Source DB cluster " + src.id + " is " + StatusName(src.status) +
-                        "; it can be cloned when it is available or stopped.");
+    return InvalidState(Reason::kSourceNotClonable, {.id = src.id, .cluster_status = src.status});
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(src));
   const int64_t now = NowNs();
   int64_t at = req.restore_to_ns.value_or(now);
   if (at > now) {
-    return Refusal(ClusterError::kInvalidRestore, "RestoreToTime is in the future.");
+    return Refuse(ClusterError::kInvalidRestore, Reason::kRestoreTimeInFuture,
+                  {.field = Field::kRestoreToTime, .time_ns = at});
   }
   if (at < std::max(vol.created_ns, vol.retained_from_ns)) {
-    return Refusal(ClusterError::kInvalidRestore, "RestoreToTime is before the earliest restorable time of DB cluster " + src.id +
-                     ".");
+    return Refuse(ClusterError::kInvalidRestore, Reason::kRestoreTimeBeforeEarliest,
+                  {.field = Field::kRestoreToTime, .id = src.id, .time_ns = at,
+                   .time2_ns = std::max(vol.created_ns, vol.retained_from_ns)});
   }
   ClusterRow row;
   row.id = id;
@@ -642,29 +624,19 @@ Result<CopyOnWriteSource> ClusterService::CopyOnWriteSourceOf(const std::string&
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(cluster_id));
   if (row.status != ClusterStatus::kAvailable) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; its past can be read when it is available." +
-                        StoppedHint(row.status));
+    return InvalidState(Reason::kPastNotReadable, {.id = row.id, .cluster_status = row.status});
   }
   ASSIGN_OR_RETURN(store::VolumeInfo vol, impl_->VolumeOf(row));
   const int64_t now = impl_->store_->NowNs();
   const int64_t earliest = impl_->EarliestBacktrackNs(vol);
   const int64_t at = at_ns.value_or(now);
-  auto iso = [](int64_t ns) {
-    const time_t s = static_cast<time_t>(ns / kNsPerSec);
-    struct tm tm {};
-    gmtime_r(&s, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf);
-  };
   if (at > now) {
-    return InvalidParam("The time " + iso(at) + " is in the future; give a time from " +
-                        iso(earliest) + " to now.");
+    return InvalidParam(Reason::kMomentInFuture,
+                        {.field = Field::kMoment, .id = row.id, .time_ns = at, .time2_ns = earliest});
   }
   if (at < earliest) {
-    return InvalidParam("The time " + iso(at) + " is before the earliest time DB cluster " +
-                        row.id + " keeps (" + iso(earliest) + "); give a time from then to now.");
+    return InvalidParam(Reason::kMomentBeforeEarliest,
+                        {.field = Field::kMoment, .id = row.id, .time_ns = at, .time2_ns = earliest});
   }
   ASSIGN_OR_RETURN(std::shared_ptr<ClusterHost> host, impl_->HostForLocked(row));
   std::lock_guard<std::mutex> ol(host->op_mutex());  // after mu_, as everywhere

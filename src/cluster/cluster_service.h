@@ -18,9 +18,10 @@
 // in Aurora: the call validates, records the new status ("creating", "backtracking",
 // "deleting"), returns, and the status moves on when the work is done.
 //
-// Errors: every refusal is a typed refusal (cluster_error.h: Refusal, ErrorKindOf), e.g.
-// kClusterNotFound, kInvalidClusterState, kInvalidParameter; the message says what to fix.
-// (src/api maps the kinds to Aurora's fault codes.) Nothing stored is changed by a refusal.
+// Errors: every refusal is a typed refusal (cluster_error.h: Refuse, ErrorKindOf, RefusalOf), e.g.
+// kClusterNotFound, kInvalidClusterState, kInvalidParameter, with the reason and values that say
+// what to fix. (src/api gives the kinds Aurora's fault codes and the reasons their texts,
+// api/refusal_text.h.) Nothing stored is changed by a refusal.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once

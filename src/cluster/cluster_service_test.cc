@@ -210,6 +210,12 @@ TEST_F(ServiceTest, ABacktrackWhoseEngineCannotStopRewindsNothingAndKeepsServing
   knobs_.fail_stop = true;
   BacktrackRequest bt;
   bt.cluster_id = "c1";
+  bt.backtrack_to_ns = WallNs() + 3600 * kSec;  // refused: the future, typed
+  std::optional<RefusalDetail> future = RefusalOf(svc_->Backtrack(bt).status());
+  ASSERT_TRUE(future);
+  EXPECT_EQ(ClusterError::kInvalidClusterState, future->kind);
+  EXPECT_EQ(Reason::kTimeInFuture, future->reason);
+  EXPECT_EQ(Field::kBacktrackTo, future->field);
   bt.backtrack_to_ns = between;
   ASSERT_TRUE(svc_->Backtrack(bt).ok());
   svc_->WaitIdle();
@@ -301,6 +307,12 @@ TEST_F(ServiceTest, SnapshotsAreTakenDescribedCopiedAndDeleted) {
   EXPECT_EQ(ClusterError::kSnapshotExists, ErrorKindOf(svc_->CreateSnapshot(req).status()));
   CreateSnapshotRequest bad{.id = "1bad", .cluster_id = "c1"};
   EXPECT_EQ(ClusterError::kInvalidParameter, ErrorKindOf(svc_->CreateSnapshot(bad).status()));
+  // The refusal says why and which input, in the domain's words (src/api words it).
+  std::optional<RefusalDetail> why = RefusalOf(svc_->CreateSnapshot(bad).status());
+  ASSERT_TRUE(why);
+  EXPECT_EQ(Reason::kIdentifierInvalid, why->reason);
+  EXPECT_EQ(Field::kSnapshotId, why->field);
+  EXPECT_EQ("1bad", why->input);
   CreateSnapshotRequest nocluster{.id = "s2", .cluster_id = "nope"};
   EXPECT_EQ(ClusterError::kClusterNotFound,
             ErrorKindOf(svc_->CreateSnapshot(nocluster).status()));
@@ -343,10 +355,12 @@ TEST_F(ServiceTest, AFinalSnapshotOutlivesItsCluster) {
   ASSERT_TRUE(svc_->CreateSnapshot({.id = "taken", .cluster_id = "c1"}).ok());
   DeleteClusterRequest del{.id = "c1", .final_snapshot_id = "taken"};
   EXPECT_EQ(ClusterError::kSnapshotExists, ErrorKindOf(svc_->DeleteCluster(del).status()));
+  EXPECT_EQ(Field::kFinalSnapshotId, RefusalOf(svc_->DeleteCluster(del).status())->field);
   EXPECT_EQ("available", StatusOf(*svc_, "c1")) << "a refused final snapshot deletes nothing";
   del.skip_final_snapshot = true;
   del.final_snapshot_id = "final";
   EXPECT_EQ(ClusterError::kInvalidCombination, ErrorKindOf(svc_->DeleteCluster(del).status()));
+  EXPECT_EQ(Reason::kFinalSnapshotWithSkip, RefusalOf(svc_->DeleteCluster(del).status())->reason);
   del.skip_final_snapshot = false;
   ASSERT_TRUE(svc_->DeleteCluster(del).ok());
   svc_->WaitIdle();

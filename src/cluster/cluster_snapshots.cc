@@ -23,13 +23,16 @@ constexpr const char* kTagKind = "cluster-snapshot";
 std::string PinName(const std::string& id) { return kPinPrefix + id; }
 
 Status SnapshotNotFound(const std::string& id) {
-  return Refusal(ClusterError::kSnapshotNotFound,
-                 "DBClusterSnapshot " + BoundedInput(id) + " not found.");
+  return Refuse(ClusterError::kSnapshotNotFound, Reason::kSnapshotNotFound,
+                {.field = Field::kSnapshotId, .input = BoundedInput(id)});
 }
-Status SnapshotExists(const std::string& id) {
-  return Refusal(ClusterError::kSnapshotExists,
-                 "Cannot create the snapshot because a snapshot with the identifier " +
-                     BoundedInput(id) + " already exists.");
+Status SnapshotExists(const std::string& id, Field field) {
+  return Refuse(ClusterError::kSnapshotExists, Reason::kSnapshotExists,
+                {.field = field, .id = BoundedInput(id)});
+}
+Status SnapshotNotAvailable(const SnapshotRow& snap) {
+  return Refuse(ClusterError::kInvalidSnapshotState, Reason::kSnapshotNotAvailable,
+                {.field = Field::kSnapshotId, .id = snap.id, .state = snap.status});
 }
 
 
@@ -63,10 +66,8 @@ Result<SnapshotRow> ClusterService::Impl::TakeSnapshot(const ClusterRow& cluster
                      store_->CheckPinBudget(vol.id, store::PinAt::Head(),
                                             options_.history_budget_bytes));
     if (!budget.fits) {
-      return Refusal(ClusterError::kSnapshotQuota,
-                     "Cannot create the snapshot of DB cluster " + cluster.id +
-                         ": the history budget (" + std::to_string(budget.budget_bytes) +
-                         " bytes) cannot hold it; delete snapshots or raise the budget.");
+      return Refuse(ClusterError::kSnapshotQuota, Reason::kSnapshotQuota,
+                    {.id = cluster.id, .number = static_cast<int64_t>(budget.budget_bytes)});
     }
   }
   // The password first, the pin, then the row: SettleSnapshots removes what a crash left alone.
@@ -158,21 +159,20 @@ Result<SnapshotView> ViewOf(ClusterService::Impl& impl, const SnapshotRow& r) {
 }  // namespace
 
 Result<SnapshotView> ClusterService::CreateSnapshot(const CreateSnapshotRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterSnapshotIdentifier"));
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, Field::kSnapshotId));
   RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   const std::string id = Lower(req.id);
   std::lock_guard<std::mutex> sl(impl_->snapshot_mu_);
   ASSIGN_OR_RETURN(std::optional<SnapshotRow> taken, impl_->meta_->GetSnapshot(id));
-  if (taken) return SnapshotExists(id);
+  if (taken) return SnapshotExists(id, Field::kSnapshotId);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(req.cluster_id));
   ASSIGN_OR_RETURN(std::shared_ptr<ClusterHost> host, impl_->HostFor(row));
   // Under the cluster's op lock no backtrack or deletion changes the volume while it is pinned.
   std::lock_guard<std::mutex> ol(host->op_mutex());
   ASSIGN_OR_RETURN(row, impl_->GetClusterRow(row.id));  // as it is now, under the lock
   if (row.status != ClusterStatus::kAvailable) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; a snapshot can be taken when it is available." +
-                        StoppedHint(row.status));
+    return InvalidState(Reason::kClusterNotSnapshottable,
+                        {.id = row.id, .cluster_status = row.status});
   }
   ASSIGN_OR_RETURN(std::string root_password, host->RootPassword());
   ASSIGN_OR_RETURN(SnapshotRow snap, impl_->TakeSnapshot(row, id, req.tags, root_password));
@@ -203,8 +203,7 @@ Result<SnapshotView> ClusterService::DeleteSnapshot(const std::string& snapshot_
   ASSIGN_OR_RETURN(std::optional<SnapshotRow> r, impl_->meta_->GetSnapshot(Lower(snapshot_id)));
   if (!r) return SnapshotNotFound(snapshot_id);
   if (r->status != "available") {
-    return Refusal(ClusterError::kInvalidSnapshotState,
-                   "DBClusterSnapshot " + r->id + " is " + r->status + ".");
+    return SnapshotNotAvailable(*r);
   }
   ASSIGN_OR_RETURN(SnapshotView v, ViewOf(*impl_, *r));
   // "deleting" first: a crash between the steps leaves a row Open removes (absent, not half).
@@ -222,17 +221,16 @@ Result<SnapshotView> ClusterService::DeleteSnapshot(const std::string& snapshot_
 }
 
 Result<SnapshotView> ClusterService::CopySnapshot(const CopySnapshotRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.target_id, "TargetDBClusterSnapshotIdentifier"));
+  RETURN_IF_ERROR(ValidateIdentifier(req.target_id, Field::kTargetSnapshotId));
   RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   const std::string id = Lower(req.target_id);
   std::lock_guard<std::mutex> sl(impl_->snapshot_mu_);
   ASSIGN_OR_RETURN(std::optional<SnapshotRow> src, impl_->meta_->GetSnapshot(Lower(req.source_id)));
   if (!src) return SnapshotNotFound(req.source_id);
   ASSIGN_OR_RETURN(std::optional<SnapshotRow> taken, impl_->meta_->GetSnapshot(id));
-  if (taken) return SnapshotExists(id);
+  if (taken) return SnapshotExists(id, Field::kTargetSnapshotId);
   if (src->status != "available") {
-    return Refusal(ClusterError::kInvalidSnapshotState,
-                   "DBClusterSnapshot " + src->id + " is " + src->status + ".");
+    return SnapshotNotAvailable(*src);
   }
   ASSIGN_OR_RETURN(store::PinInfo from, impl_->store_->FindPin(PinName(src->id)));
   ASSIGN_OR_RETURN(std::string root_password, ReadSecret(impl_->SnapshotSecretPath(src->id)));
@@ -255,11 +253,11 @@ Result<SnapshotView> ClusterService::CopySnapshot(const CopySnapshotRequest& req
 }
 
 Result<ClusterView> ClusterService::RestoreFromSnapshot(const RestoreSnapshotRequest& req) {
-  RETURN_IF_ERROR(ValidateIdentifier(req.id, "DBClusterIdentifier"));
+  RETURN_IF_ERROR(ValidateIdentifier(req.id, Field::kClusterId));
   RETURN_IF_ERROR(ValidateTags(MergeTags({}, req.tags)));
   if (req.backtrack_window_s &&
       (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
-    return InvalidParam("BacktrackWindow must be " RWD_WINDOW_RANGE ".");
+    return WindowOutOfRange();
   }
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
@@ -267,20 +265,23 @@ Result<ClusterView> ClusterService::RestoreFromSnapshot(const RestoreSnapshotReq
                    impl_->meta_->GetSnapshot(Lower(req.snapshot_id)));
   if (!snap) return SnapshotNotFound(req.snapshot_id);
   if (req.engine != snap->engine) {
-    return InvalidParam("Engine " + BoundedInput(req.engine) + " does not match the snapshot's (" +
-                        snap->engine + ").");
+    return InvalidParam(Reason::kSnapshotEngineMismatch,
+                        {.field = Field::kEngine, .id = snap->id, .other = snap->engine,
+                         .input = BoundedInput(req.engine)});
   }
   if (req.engine_version && *req.engine_version != snap->engine_version) {
-    return InvalidParam("EngineVersion " + BoundedInput(*req.engine_version) +
-                        " is not the snapshot's (" + snap->engine_version +
-                        "): Rewind restores a snapshot with its own version.");
+    return InvalidParam(Reason::kSnapshotVersionMismatch,
+                        {.field = Field::kEngineVersion, .id = snap->id,
+                         .other = snap->engine_version, .input = BoundedInput(*req.engine_version)});
   }
   if (snap->status != "available") {
-    return Refusal(ClusterError::kInvalidSnapshotState,
-                   "DBClusterSnapshot " + snap->id + " is " + snap->status + ".");
+    return SnapshotNotAvailable(*snap);
   }
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
-  if (existing) return Refusal(ClusterError::kClusterExists, "DB cluster already exists");
+  if (existing) {
+    return Refuse(ClusterError::kClusterExists, Reason::kClusterExists,
+                  {.field = Field::kClusterId, .id = id});
+  }
   ClusterRow row;
   row.id = id;
   row.resource_id = "cluster-" + RandomAlnum(26, true);

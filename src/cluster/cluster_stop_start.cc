@@ -29,15 +29,9 @@
 
 namespace rwd::cluster {
 
-std::string StoppedHint(ClusterStatus status) {
-  switch (status) {
-    case ClusterStatus::kStopped:
-      return " It is stopped: start it first (StartDBCluster) and wait until it is available.";
-    case ClusterStatus::kStopping:
-      return " It is stopping: wait until it is stopped, then start it (StartDBCluster).";
-    case ClusterStatus::kStarting: return " It is starting: wait until it is available.";
-    default: return "";
-  }
+bool IsStoppedOrStarting(ClusterStatus status) {
+  return status == ClusterStatus::kStopped || status == ClusterStatus::kStopping ||
+         status == ClusterStatus::kStarting;
 }
 
 void ClusterService::Impl::SetInstancesStatus(const std::string& cluster_id,
@@ -86,13 +80,12 @@ Result<ClusterView> ClusterService::StopCluster(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(id));
   if (row.status != ClusterStatus::kAvailable) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it can be stopped when it is available." + StoppedHint(row.status));
+    return InvalidState(Reason::kClusterNotStoppable, {.id = row.id, .cluster_status = row.status});
   }
   for (const InstanceRow& i : impl_->InstancesOf(row.id)) {
     if (i.status != InstanceStatus::kAvailable && i.status != InstanceStatus::kFailed) {
-      return InvalidInstanceState("DB instance " + i.id + " is " + StatusName(i.status) +
-                                  "; the cluster can be stopped when it is available.");
+      return InvalidInstanceState(Reason::kInstanceBlocksStop,
+                                  {.id = i.id, .other = row.id, .instance_status = i.status});
     }
   }
   return impl_->BeginStopStart(OpKind::kStop, std::move(row));
@@ -102,11 +95,7 @@ Result<ClusterView> ClusterService::StartCluster(const std::string& id) {
   std::lock_guard<std::mutex> lk(impl_->mu_);
   ASSIGN_OR_RETURN(ClusterRow row, impl_->GetClusterRow(id));
   if (row.status != ClusterStatus::kStopped) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; only a stopped cluster can be started." +
-                        (row.status == ClusterStatus::kStopping
-                             ? " Wait until it is stopped."
-                             : ""));
+    return InvalidState(Reason::kClusterNotStartable, {.id = row.id, .cluster_status = row.status});
   }
   return impl_->BeginStopStart(OpKind::kStart, std::move(row));
 }

@@ -56,15 +56,12 @@ const std::set<std::string>& ReservedUserNames() {
 
 // RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
 // two consecutive hyphens.
-Status ValidateIdentifier(const std::string& id, const char* what) {
+Status ValidateIdentifier(const std::string& id, Field field) {
   bool ok = !id.empty() && id.size() <= 63 && std::isalpha(static_cast<unsigned char>(id[0])) &&
             id.back() != '-' && id.find("--") == std::string::npos;
   for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
   if (ok) return Status::Ok();
-  return InvalidParam(std::string("The parameter ") + what +
-                      " is not a valid identifier. Identifiers must begin with a letter; must "
-                      "contain only ASCII letters, digits, and hyphens; and must not end with a "
-                      "hyphen or contain two consecutive hyphens.");
+  return InvalidParam(Reason::kIdentifierInvalid, {.field = field, .input = BoundedInput(id)});
 }
 
 
@@ -78,8 +75,9 @@ std::string BoundedInput(std::string_view value, size_t max) {
 
 Status ValidateTags(const std::vector<TagView>& tags) {
   if (tags.size() > kMaxTagsPerResource) {
-    return InvalidParam("A resource can have at most " + std::to_string(kMaxTagsPerResource) +
-                        " tags; this request would give it " + std::to_string(tags.size()) + ".");
+    return InvalidParam(Reason::kTooManyTags,
+                        {.field = Field::kTags, .number = static_cast<int64_t>(kMaxTagsPerResource),
+                         .number2 = static_cast<int64_t>(tags.size())});
   }
   auto allowed = [](const std::string& s) {
     for (char ch : s) {
@@ -91,21 +89,16 @@ Status ValidateTags(const std::vector<TagView>& tags) {
   };
   for (const TagView& t : tags) {
     if (t.key.empty() || t.key.size() > 128) {
-      return InvalidParam("Tag key " + BoundedInput(t.key) +
-                          " is invalid: a tag key must be 1 to 128 characters long.");
+      return InvalidParam(Reason::kTagKeyLength, {.field = Field::kTags, .input = BoundedInput(t.key)});
     }
     if (Lower(t.key.substr(0, 4)) == "aws:" || Lower(t.key.substr(0, 4)) == "rds:") {
-      return InvalidParam("Tag key " + BoundedInput(t.key) +
-                          " is invalid: tag keys may not start with 'aws:' or 'rds:'.");
+      return InvalidParam(Reason::kTagKeyReserved, {.field = Field::kTags, .input = BoundedInput(t.key)});
     }
     if (t.value.size() > 256) {
-      return InvalidParam("The value of tag " + BoundedInput(t.key) +
-                          " is invalid: a tag value must be at most 256 characters long.");
+      return InvalidParam(Reason::kTagValueLength, {.field = Field::kTags, .input = BoundedInput(t.key)});
     }
     if (!allowed(t.key) || !allowed(t.value)) {
-      return InvalidParam("Tag " + BoundedInput(t.key) +
-                          " is invalid: tag keys and values may contain only letters, digits, "
-                          "white space and _ . : / = + - @.");
+      return InvalidParam(Reason::kTagCharacters, {.field = Field::kTags, .input = BoundedInput(t.key)});
     }
   }
   return Status::Ok();
@@ -126,35 +119,32 @@ std::vector<TagView> MergeTags(std::vector<TagView> current, const std::vector<T
 
 Status ValidateMasterUsername(const std::string& name) {
   if (name.empty()) {
-    return InvalidParam("The parameter MasterUsername must be provided and must not be blank.");
+    return InvalidParam(Reason::kMasterUsernameMissing, {.field = Field::kMasterUsername});
   }
   if (name.size() > 16 || !std::isalpha(static_cast<unsigned char>(name[0])) ||
       !std::all_of(name.begin(), name.end(),
                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
     if (ReservedUserNames().count(Lower(name))) {  // e.g. mariadb.sys
-      return InvalidParam("MasterUsername " + BoundedInput(name) +
-                          " cannot be used as it is a reserved word used by the engine");
+      return InvalidParam(Reason::kMasterUsernameReserved,
+                          {.field = Field::kMasterUsername, .input = BoundedInput(name)});
     }
-    return InvalidParam("MasterUsername " + BoundedInput(name) +
-                        " is invalid: it must be 1 to 16 letters, digits or underscores, "
-                        "starting with a letter.");
+    return InvalidParam(Reason::kMasterUsernameInvalid,
+                        {.field = Field::kMasterUsername, .input = BoundedInput(name)});
   }
   if (ReservedUserNames().count(Lower(name))) {
-    return InvalidParam("MasterUsername " + name +
-                        " cannot be used as it is a reserved word used by the engine");
+    return InvalidParam(Reason::kMasterUsernameReserved,
+                        {.field = Field::kMasterUsername, .input = BoundedInput(name)});
   }
   return Status::Ok();
 }
 
 Status ValidateMasterPassword(const std::string& pw) {
   if (pw.size() < 8 || pw.size() > 41) {
-    return InvalidParam("The parameter MasterUserPassword is not a valid password because it "
-                        "is shorter than 8 characters or longer than 41.");
+    return InvalidParam(Reason::kPasswordLength, {.field = Field::kMasterPassword});
   }
   for (char c : pw) {
     if (c < 33 || c > 126 || c == '/' || c == '"' || c == '@') {
-      return InvalidParam("The parameter MasterUserPassword is not a valid password. Only "
-                          "printable ASCII characters besides '/', '@', '\"', ' ' may be used.");
+      return InvalidParam(Reason::kPasswordCharacters, {.field = Field::kMasterPassword});
     }
   }
   return Status::Ok();

@@ -45,17 +45,17 @@ bool ParseFailoverRef(const std::string& ref, std::string* promoted, std::string
 
 Result<InstanceRow> ClusterService::Impl::CheckFailover(const ClusterRow& row) {
   if (row.status != ClusterStatus::kAvailable) {
-    return InvalidState("DB cluster " + row.id + " is " + StatusName(row.status) +
-                        "; it can fail over when it is available." + StoppedHint(row.status));
+    return InvalidState(Reason::kClusterNotFailoverable,
+                        {.id = row.id, .cluster_status = row.status});
   }
   std::optional<InstanceRow> writer = WriterOf(row.id);
   if (!writer) {
-    return InvalidState("DB cluster " + row.id + " has no writer instance to fail over from.");
+    return InvalidState(Reason::kNoWriterToFailOver, {.id = row.id});
   }
   // A failed writer is what a failover is for; one busy with another operation is not.
   if (writer->status != InstanceStatus::kAvailable && writer->status != InstanceStatus::kFailed) {
-    return InvalidState("The writer instance " + writer->id + " of DB cluster " + row.id + " is " +
-                        StatusName(writer->status) + "; fail over once it is available.");
+    return InvalidState(Reason::kWriterBusyForFailover,
+                        {.id = writer->id, .other = row.id, .instance_status = writer->status});
   }
   return *writer;
 }
@@ -66,24 +66,20 @@ Result<InstanceRow> ClusterService::Impl::PickFailoverTarget(
     ASSIGN_OR_RETURN(std::optional<InstanceRow> t, GetInstanceRow(Lower(*target)));
     if (!t) return InstanceNotFound(*target);
     if (t->cluster_id != row.id) {
-      return InvalidInstanceState("DB instance " + t->id + " is not a member of DB cluster " +
-                                  row.id + "; name one of its readers.");
+      return InvalidInstanceState(Reason::kTargetNotMember, {.id = t->id, .other = row.id});
     }
     if (t->role == InstanceRole::kWriter) {
-      return InvalidInstanceState("DB instance " + t->id + " is already the writer of DB cluster " +
-                                  row.id + "; name one of its readers.");
+      return InvalidInstanceState(Reason::kTargetIsWriter, {.id = t->id, .other = row.id});
     }
     if (t->status != InstanceStatus::kAvailable) {
-      return InvalidInstanceState("DB instance " + t->id + " is " + StatusName(t->status) +
-                                  "; a reader can be promoted when it is available.");
+      return InvalidInstanceState(Reason::kTargetNotAvailable,
+                                  {.id = t->id, .instance_status = t->status});
     }
     return *t;
   }
   std::vector<InstanceRow> readers = ReadersOf(row.id);
   if (readers.empty()) {
-    return InvalidState("DB cluster " + row.id +
-                        " has no reader instance to fail over to: add one (CreateDBInstance) "
-                        "first.");
+    return InvalidState(Reason::kNoReaderToFailOver, {.id = row.id});
   }
   // As Aurora, the best reader: here the available one with the least replica lag (an
   // unknown lag counts as the worst; ties go to the first by name).
@@ -107,8 +103,7 @@ Result<InstanceRow> ClusterService::Impl::PickFailoverTarget(
     }
   }
   if (!best) {
-    return InvalidState("None of the readers of DB cluster " + row.id +
-                        " is available; fail over once one is.");
+    return InvalidState(Reason::kNoAvailableReader, {.id = row.id});
   }
   return *best;
 }
@@ -366,10 +361,8 @@ Result<InstanceView> ClusterService::Impl::DeleteWriterWithReaders(const Cluster
   Result<InstanceRow> promoted = PickFailoverTarget(row, std::nullopt);
   if (!promoted.ok() && ErrorKindOf(promoted.status()) == ClusterError::kInvalidClusterState) {
     // Say what the deletion waits for, not only why a failover cannot run.
-    return InvalidState("DB instance " + writer.id + " is the writer of DB cluster " + row.id +
-                        ": it is deleted after a failover to one of its readers, and none is "
-                        "available now. Delete it once a reader is available, or delete the "
-                        "readers first.");
+    return InvalidState(Reason::kWriterDeleteNoReaderAvailable,
+                        {.id = writer.id, .other = row.id});
   }
   RETURN_IF_ERROR(promoted.status());
   RETURN_IF_ERROR(BeginFailover(OpKind::kDeleteWriter, row, writer, *promoted));

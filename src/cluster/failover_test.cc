@@ -132,7 +132,9 @@ TEST_F(FailoverTest, RefusalsAreAurorasAndChangeNothing) {
   auto none = svc_->FailoverCluster("c2", std::nullopt);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(none.status()));
-  EXPECT_NE(std::string::npos, none.status().message().find("no reader")) << none.status().message();
+  ASSERT_TRUE(RefusalOf(none.status()));
+  EXPECT_EQ(Reason::kNoReaderToFailOver, RefusalOf(none.status())->reason);
+  EXPECT_EQ("c2", RefusalOf(none.status())->id);
   // No available reader: neither a failover nor the writer's deletion (which needs one).
   knobs_.fail_start = true;
   ASSERT_TRUE(svc_->RebootInstance("c1-2").ok());
@@ -141,10 +143,14 @@ TEST_F(FailoverTest, RefusalsAreAurorasAndChangeNothing) {
   ASSERT_EQ("failed", InstanceStatus(*svc_, "c1-2"));
   auto unavailable = svc_->FailoverCluster("c1", std::nullopt);
   EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(unavailable.status()));
+  ASSERT_TRUE(RefusalOf(unavailable.status()));
+  EXPECT_EQ(Reason::kNoAvailableReader, RefusalOf(unavailable.status())->reason);
   auto kept = svc_->DeleteInstance("c1-1");
   EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(kept.status()));
-  EXPECT_NE(std::string::npos, kept.status().message().find("delete the readers first"))
-      << kept.status().message();
+  ASSERT_TRUE(RefusalOf(kept.status()));
+  EXPECT_EQ(Reason::kWriterDeleteNoReaderAvailable, RefusalOf(kept.status())->reason);
+  EXPECT_EQ("c1-1", RefusalOf(kept.status())->id);
+  EXPECT_EQ("c1", RefusalOf(kept.status())->other);
   EXPECT_EQ("available", InstanceStatus(*svc_, "c1-1"));
   ASSERT_TRUE(svc_->RebootInstance("c1-2").ok());
   svc_->WaitIdle();
@@ -154,7 +160,9 @@ TEST_F(FailoverTest, RefusalsAreAurorasAndChangeNothing) {
   svc_->WaitIdle();
   auto stopped = svc_->FailoverCluster("c1", std::string("c1-2"));
   EXPECT_EQ(ClusterError::kInvalidClusterState, ErrorKindOf(stopped.status()));
-  EXPECT_NE(std::string::npos, stopped.status().message().find("start it first"));
+  ASSERT_TRUE(RefusalOf(stopped.status()));
+  EXPECT_EQ(Reason::kClusterNotFailoverable, RefusalOf(stopped.status())->reason);
+  EXPECT_EQ(ClusterStatus::kStopped, RefusalOf(stopped.status())->cluster_status);
   ASSERT_TRUE(svc_->StartCluster("c1").ok());
   svc_->WaitIdle();
   EXPECT_EQ("c1-1", WriterOf(*svc_, "c1"));

@@ -174,9 +174,9 @@ const ParameterSpec* FindSpec(const ParameterCatalog& catalog, const std::string
 }
 
 std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::string& value,
-                                          std::string* why) {
+                                          RefusalItem* why) {
   if (Status s = engine::CheckTunedSetting(spec.name, value); !s.ok()) {
-    *why = "may hold only letters, digits and _ . , : + - (1 to 1024 characters)";
+    why->reason = Reason::kParamValueCharacters;
     return std::nullopt;
   }
   auto member = [&](const std::string& v) -> std::optional<std::string> {
@@ -190,19 +190,19 @@ std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::
       const std::string u = Upper(value);
       if (u == "1" || u == "ON") return "1";
       if (u == "0" || u == "OFF") return "0";
-      *why = "must be 0 or 1";
+      why->reason = Reason::kParamValueBoolean;
       return std::nullopt;
     }
     case ParamDataType::kInteger: {
       std::optional<__int128> n = ParseInteger(value);
       if (!n || (!spec.is_signed && *n < 0)) {
-        *why = "must be a whole number";
+        why->reason = Reason::kParamValueInteger;
         return std::nullopt;
       }
       std::optional<__int128> lo = spec.min ? ParseInteger(*spec.min) : std::nullopt;
       std::optional<__int128> hi = spec.max ? ParseInteger(*spec.max) : std::nullopt;
       if ((lo && *n < *lo) || (hi && *n > *hi)) {
-        *why = "must be in the range " + spec.allowed_text;
+        *why = {.reason = Reason::kParamValueRange, .other = spec.allowed_text};
         return std::nullopt;
       }
       return value;
@@ -211,12 +211,12 @@ std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::
       char* end = nullptr;
       const double d = std::strtod(value.c_str(), &end);
       if (end != value.c_str() + value.size() || !std::isfinite(d)) {
-        *why = "must be a number";
+        why->reason = Reason::kParamValueNumber;
         return std::nullopt;
       }
       if ((spec.min && d < std::strtod(spec.min->c_str(), nullptr)) ||
           (spec.max && d > std::strtod(spec.max->c_str(), nullptr))) {
-        *why = "must be in the range " + spec.allowed_text;
+        *why = {.reason = Reason::kParamValueRange, .other = spec.allowed_text};
         return std::nullopt;
       }
       return value;
@@ -227,13 +227,14 @@ std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::
       for (std::string item; std::getline(in, item, ',');) {
         std::optional<std::string> m = member(item);
         if (!m) {
-          *why = "has " + BoundedInput(item, 40) + ", not one of " + spec.allowed_text;
+          *why = {.reason = Reason::kParamValueListMember, .other = spec.allowed_text,
+                  .part = BoundedInput(item, 40)};
           return std::nullopt;
         }
         items.push_back(*m);
       }
       if (items.empty()) {
-        *why = "must list members of " + spec.allowed_text;
+        *why = {.reason = Reason::kParamValueListEmpty, .other = spec.allowed_text};
         return std::nullopt;
       }
       return Join(items, ",");
@@ -241,13 +242,14 @@ std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::
     case ParamDataType::kString: {
       if (spec.name == "time_zone") {
         if (IsTimeZone(value)) return Upper(value) == "SYSTEM" ? "SYSTEM" : value;
-        *why = "must be SYSTEM or an offset from -12:59 to +13:00, such as +01:00";
+        why->reason = Reason::kParamValueTimeZone;
         return std::nullopt;
       }
       if (!spec.allowed.empty()) {
         if (std::optional<std::string> m = member(value)) return m;
-        *why = spec.allowed.size() > 12 ? "is not one the engine knows"
-                                        : "must be one of " + spec.allowed_text;
+        *why = spec.allowed.size() > 12
+                   ? RefusalItem{.reason = Reason::kParamValueUnknown}
+                   : RefusalItem{.reason = Reason::kParamValueNotOneOf, .other = spec.allowed_text};
         return std::nullopt;
       }
       return value;
@@ -258,63 +260,61 @@ std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::
 
 Result<std::vector<ParamValueRow>> CheckParameterChanges(
     const ParameterCatalog& catalog, const std::vector<ParameterChange>& changes, bool reset) {
-  std::vector<std::string> problems;
+  std::vector<RefusalItem> problems;
   std::vector<ParamValueRow> out;
   std::set<std::string> seen;
-  if (changes.empty()) problems.push_back("no parameter is given (Parameters)");
+  if (changes.empty()) problems.push_back({.reason = Reason::kParamNoneGiven});
   for (const ParameterChange& c : changes) {
     const std::string shown = BoundedInput(c.name, 64);
     if (c.name.empty()) {
-      problems.push_back("a parameter has no ParameterName");
+      problems.push_back({.reason = Reason::kParamNoName});
       continue;
     }
     if (!seen.insert(c.name).second) {
-      problems.push_back(shown + " is given more than once");
+      problems.push_back({.reason = Reason::kParamRepeated, .name = shown});
       continue;
     }
     const ParameterSpec* spec = FindSpec(catalog, c.name);
     if (spec == nullptr) {
-      problems.push_back(shown + " is not a modifiable parameter of " +
-                         std::string(kParamGroupFamily) +
-                         " (describe the group's parameters for the list; variables that name "
-                         "files, directories, plugins or start-up SQL are never settable)");
+      problems.push_back(
+          {.reason = Reason::kParamNotModifiable, .name = shown, .other = kParamGroupFamily});
       continue;
     }
     if (reset) {
       ApplyMethod m = c.apply_method.value_or(spec->is_static ? ApplyMethod::kPendingReboot
                                                                : ApplyMethod::kImmediate);
       if (spec->is_static && m == ApplyMethod::kImmediate) {
-        problems.push_back(shown + " is static: ApplyMethod immediate cannot be used, use "
-                                   "pending-reboot");
+        problems.push_back({.reason = Reason::kParamStaticImmediate, .name = shown});
         continue;
       }
       out.push_back(ParamValueRow{c.name, "", ApplyMethodName(m)});
       continue;
     }
     if (!c.value) {
-      problems.push_back(shown + " has no ParameterValue");
+      problems.push_back({.reason = Reason::kParamNoValue, .name = shown});
       continue;
     }
-    std::string why;
+    RefusalItem why;
     std::optional<std::string> v = CanonicalValue(*spec, *c.value, &why);
     if (!v) {
-      problems.push_back(shown + " = " + BoundedInput(*c.value, 64) + ": the value " + why);
+      why.name = shown;
+      why.value = BoundedInput(*c.value, 64);
+      problems.push_back(std::move(why));
       continue;
     }
     if (!c.apply_method) {
-      problems.push_back(shown + " has no ApplyMethod (immediate or pending-reboot)");
+      problems.push_back({.reason = Reason::kParamNoApplyMethod, .name = shown});
       continue;
     }
     if (spec->is_static && *c.apply_method == ApplyMethod::kImmediate) {
-      problems.push_back(shown + " is static: ApplyMethod immediate cannot be used, use "
-                                 "pending-reboot");
+      problems.push_back({.reason = Reason::kParamStaticImmediate, .name = shown});
       continue;
     }
     out.push_back(ParamValueRow{c.name, *v, ApplyMethodName(*c.apply_method)});
   }
   if (!problems.empty()) {
-    return Refusal(ClusterError::kInvalidParameter,
-                   "Invalid parameters: " + Join(problems, "; ") + ".");
+    return Refuse(ClusterError::kInvalidParameter, Reason::kParametersInvalid,
+                  {.field = Field::kParameters, .items = std::move(problems)});
   }
   return out;
 }
@@ -364,16 +364,14 @@ ParamApplyStatus ApplyStatusOf(const engine::TunedSettings& desired,
   return *in_effect == desired ? ParamApplyStatus::kInSync : ParamApplyStatus::kPendingReboot;
 }
 
-Status ValidateParamGroupName(const std::string& name, const char* what) {
+Status ValidateParamGroupName(const std::string& name, Field field) {
   bool ok = !name.empty() && name.size() <= 255 &&
             std::isalpha(static_cast<unsigned char>(name[0])) && name.back() != '-' &&
             name.find("--") == std::string::npos;
   for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
   if (!ok) {
-    return Refusal(ClusterError::kInvalidParameter,
-                   std::string(what) + " " + BoundedInput(name) +
-                       " is not valid: 1 to 255 letters, digits or hyphens, starting with a "
-                       "letter, not ending with a hyphen nor containing two consecutive hyphens.");
+    return Refuse(ClusterError::kInvalidParameter, Reason::kParamGroupNameInvalid,
+                  {.field = field, .input = BoundedInput(name)});
   }
   return Status::Ok();
 }

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_error.h"
 #include "cluster/meta_db.h"
 #include "common/status.h"
 #include "engine/tunables.h"
@@ -78,17 +79,18 @@ struct ParameterChange {
 
 // Checks every change of a Modify (reset = false) or Reset (reset = true) against the
 // catalog and returns the values to store (canonical spelling: 0/1 for booleans, the
-// engine's spelling for enums). Refusal: kInvalidParameter naming every bad parameter in one
-// message — an unknown or untunable name, a missing or malformed value, a value out of range
+// engine's spelling for enums). Refusal: kInvalidParameter, kParametersInvalid, with one item
+// per bad parameter — an unknown or untunable name, a missing or malformed value, a value out of range
 // or not allowed, a static parameter with ApplyMethod immediate, a missing ApplyMethod, a
 // parameter given twice; nothing is returned then.
 Result<std::vector<ParamValueRow>> CheckParameterChanges(const ParameterCatalog& catalog,
                                                          const std::vector<ParameterChange>& changes,
                                                          bool reset);
 
-// The value `spec` takes when `value` is given, canonical; nullopt (with *why set) if refused.
+// The value `spec` takes when `value` is given, canonical; nullopt if refused, with why->reason
+// (a kParamValue* reason) and what it needs (other: the allowed values; part: a bad list member).
 std::optional<std::string> CanonicalValue(const ParameterSpec& spec, const std::string& value,
-                                          std::string* why);
+                                          RefusalItem* why);
 
 // What an engine of a cluster must run with: the cluster group's values, then the instance
 // group's (which win).
@@ -113,7 +115,7 @@ ParamApplyStatus ApplyStatusOf(const engine::TunedSettings& desired,
 
 // Parameter group names: 1-255 letters, digits or hyphens, first a letter, no trailing hyphen
 // or two hyphens; not starting with "default." (reserved for the default groups).
-// Refusal: kInvalidParameter naming `what`.
-Status ValidateParamGroupName(const std::string& name, const char* what);
+// Refusal: kInvalidParameter, kParamGroupNameInvalid, naming `field`.
+Status ValidateParamGroupName(const std::string& name, Field field);
 
 }  // namespace rwd::cluster

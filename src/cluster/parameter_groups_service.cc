@@ -15,20 +15,21 @@
 namespace rwd::cluster {
 namespace {
 
+Field GroupField(ParamGroupKind kind) {
+  return kind == ParamGroupKind::kCluster ? Field::kClusterParamGroup : Field::kInstanceParamGroup;
+}
+
 Status GroupNotFound(ParamGroupKind kind, const std::string& name) {
-  return Refusal(ClusterError::kParamGroupNotFound,
-                 std::string(kind == ParamGroupKind::kCluster ? "DBClusterParameterGroup "
-                                                              : "DBParameterGroup ") +
-                     BoundedInput(name) + " not found.");
+  return Refuse(ClusterError::kParamGroupNotFound, Reason::kParamGroupNotFound,
+                {.field = GroupField(kind), .input = BoundedInput(name)});
 }
 
 bool IsDefaultName(const std::string& name) { return Lower(name) == DefaultParamGroupName(); }
 
-Status DefaultRefused(const std::string& what) {
-  return Refusal(ClusterError::kInvalidParamGroupState,
-                 "Default parameter groups cannot be " + what + ": " + DefaultParamGroupName() +
-                     ". Create a parameter group of family " + kParamGroupFamily +
-                     " and use it instead.");
+// reason: kDefaultParamGroupModify or kDefaultParamGroupDelete.
+Status DefaultRefused(Reason reason) {
+  return Refuse(ClusterError::kInvalidParamGroupState, reason,
+                {.id = DefaultParamGroupName(), .other = kParamGroupFamily});
 }
 
 uint64_t PhysicalMemory() {
@@ -258,29 +259,26 @@ Result<ParamGroupView> ClusterService::CreateParamGroup(ParamGroupKind kind,
                                                         const std::string& name,
                                                         const std::string& family,
                                                         const std::string& description) {
-  const char* what = kind == ParamGroupKind::kCluster ? "DBClusterParameterGroupName"
-                                                      : "DBParameterGroupName";
   if (IsDefaultName(name) || Lower(name).rfind("default.", 0) == 0) {
-    return InvalidParam(std::string(what) + " " + BoundedInput(name) +
-                        " is reserved: names starting with default. belong to the default "
-                        "groups.");
+    return InvalidParam(Reason::kParamGroupNameReserved,
+                        {.field = GroupField(kind), .input = BoundedInput(name)});
   }
-  RETURN_IF_ERROR(ValidateParamGroupName(name, what));
+  RETURN_IF_ERROR(ValidateParamGroupName(name, GroupField(kind)));
   if (family != kParamGroupFamily) {
-    return InvalidParam("DBParameterGroupFamily " + BoundedInput(family) +
-                        " is not supported: the engine is aurora-mysql (Aurora MySQL 3), "
-                        "family " + kParamGroupFamily + ".");
+    return InvalidParam(Reason::kParamFamilyUnsupported, {.field = Field::kParamGroupFamily,
+                                                          .other = kParamGroupFamily,
+                                                          .input = BoundedInput(family)});
   }
   if (description.empty() || description.size() > 255) {
-    return InvalidParam("Description must be 1 to 255 characters.");
+    return InvalidParam(Reason::kDescriptionLength, {.field = Field::kDescription, .number = 255});
   }
   std::lock_guard<std::mutex> pl(impl_->param_mu_);
   const std::string stored = Lower(name);
   ASSIGN_OR_RETURN(std::optional<ParamGroupRow> existing,
                    impl_->meta_->GetParamGroup(KindName(kind), stored));
   if (existing) {
-    return Refusal(ClusterError::kParamGroupExists,
-                   "Parameter group " + stored + " already exists.");
+    return Refuse(ClusterError::kParamGroupExists, Reason::kParamGroupExists,
+                  {.field = GroupField(kind), .id = stored});
   }
   ParamGroupRow row{KindName(kind), stored, family, description, NowNs()};
   RETURN_IF_ERROR(impl_->meta_->PutParamGroup(row));
@@ -309,7 +307,7 @@ Result<std::vector<ParamGroupView>> ClusterService::DescribeParamGroups(
 
 Result<std::string> ClusterService::ModifyParamGroup(ParamGroupKind kind, const std::string& name,
                                                      const std::vector<ParameterChange>& changes) {
-  if (IsDefaultName(name)) return DefaultRefused("modified");
+  if (IsDefaultName(name)) return DefaultRefused(Reason::kDefaultParamGroupModify);
   std::lock_guard<std::mutex> pl(impl_->param_mu_);
   ASSIGN_OR_RETURN(std::string stored, impl_->ResolveParamGroup(kind, name));
   ASSIGN_OR_RETURN(std::vector<ParamValueRow> checked,
@@ -327,10 +325,10 @@ Result<std::string> ClusterService::ModifyParamGroup(ParamGroupKind kind, const 
 Result<std::string> ClusterService::ResetParamGroup(ParamGroupKind kind, const std::string& name,
                                                     bool all,
                                                     const std::vector<ParameterChange>& changes) {
-  if (IsDefaultName(name)) return DefaultRefused("modified");
+  if (IsDefaultName(name)) return DefaultRefused(Reason::kDefaultParamGroupModify);
   if (all == !changes.empty()) {
-    return InvalidCombination(all ? "Give either ResetAllParameters or Parameters, not both."
-                                  : "Give ResetAllParameters true, or the Parameters to reset.");
+    return InvalidCombination(all ? Reason::kResetBoth : Reason::kResetNothing,
+                              {.field = Field::kParameters});
   }
   std::lock_guard<std::mutex> pl(impl_->param_mu_);
   ASSIGN_OR_RETURN(std::string stored, impl_->ResolveParamGroup(kind, name));
@@ -350,14 +348,13 @@ Result<std::string> ClusterService::ResetParamGroup(ParamGroupKind kind, const s
 }
 
 Status ClusterService::DeleteParamGroup(ParamGroupKind kind, const std::string& name) {
-  if (IsDefaultName(name)) return DefaultRefused("deleted");
+  if (IsDefaultName(name)) return DefaultRefused(Reason::kDefaultParamGroupDelete);
   std::lock_guard<std::mutex> pl(impl_->param_mu_);
   ASSIGN_OR_RETURN(std::string stored, impl_->ResolveParamGroup(kind, name));
   ASSIGN_OR_RETURN(std::vector<std::string> users, ClustersUsing(impl_->meta_.get(), kind, stored));
   if (!users.empty()) {
-    return Refusal(ClusterError::kInvalidParamGroupState,
-                   "Parameter group " + stored + " is in use by DB cluster " + users.front() +
-                       "; give that cluster (or instance) another group first.");
+    return Refuse(ClusterError::kInvalidParamGroupState, Reason::kParamGroupInUse,
+                  {.field = GroupField(kind), .id = stored, .other = users.front()});
   }
   return impl_->meta_->DeleteParamGroup(KindName(kind), stored);
 }
@@ -382,8 +379,9 @@ Result<std::vector<ParameterView>> ClusterService::DescribeParameters(
 Result<std::vector<ParameterView>> ClusterService::EngineDefaultParameters(
     const std::string& family) {
   if (family != kParamGroupFamily) {
-    return InvalidParam("DBParameterGroupFamily " + BoundedInput(family) +
-                        " is not supported: the family is " + kParamGroupFamily + ".");
+    return InvalidParam(Reason::kParamFamilyUnknown, {.field = Field::kParamGroupFamily,
+                                                      .other = kParamGroupFamily,
+                                                      .input = BoundedInput(family)});
   }
   return DescribeParameters(ParamGroupKind::kCluster, DefaultParamGroupName(), std::nullopt);
 }

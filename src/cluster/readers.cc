@@ -133,8 +133,9 @@ Status ClusterService::Impl::ProvisionReader(ClusterHost& writer, ClusterHost& r
                                              const ClusterRow& cluster, InstanceRow* inst,
                                              Operation* op) {
   if (!writer.serving()) {
-    return InvalidState("the writer of DB cluster " + cluster.id +
-                        " is not running; a reader follows a running writer");
+    // A step of a background operation, not a refusal of a request: its words go to the event.
+    return Status::FailedPrecondition("the writer of DB cluster " + cluster.id +
+                                      " is not running; a reader follows a running writer");
   }
   ASSIGN_OR_RETURN(std::string password, ReplicationPassword(cluster));
   // Before the clone: the reader then carries the account too (it may be promoted one day).

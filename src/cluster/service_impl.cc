@@ -91,12 +91,10 @@ Result<int> ClusterService::Impl::AssignPort(std::optional<int> asked, const std
   };
   if (asked) {
     if (*asked < 1150 || *asked > 65535) {
-      return InvalidParam("Invalid port " + std::to_string(*asked) +
-                          ": the port must be from 1150 to 65535.");
+      return InvalidParam(Reason::kPortOutOfRange, {.field = Field::kPort, .number = *asked});
     }
     if (taken(*asked)) {
-      return InvalidParam("Port " + std::to_string(*asked) +
-                          " is already the port of another DB cluster.");
+      return InvalidParam(Reason::kPortTaken, {.field = Field::kPort, .number = *asked});
     }
     return *asked;
   }

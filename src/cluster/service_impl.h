@@ -41,7 +41,6 @@ constexpr int64_t kNsPerSec = 1'000'000'000;
 // Aurora caps the window at 72 h; Rewind's is bounded by the history budget instead. This is
 // only a sanity bound (a year).
 constexpr int64_t kMaxBacktrackWindowS = 365LL * 24 * 3600;
-#define RWD_WINDOW_RANGE "from 0 to 31536000 seconds (a year; the history budget bounds it)"
 inline int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -49,23 +48,28 @@ inline int64_t NowNs() {
 }
 
 inline Status ClusterNotFound(const std::string& id) {
-  return Refusal(ClusterError::kClusterNotFound, "DBCluster " + BoundedInput(id) + " not found.");
+  return Refuse(ClusterError::kClusterNotFound, Reason::kClusterNotFound,
+                {.field = Field::kClusterId, .input = BoundedInput(id)});
 }
 inline Status InstanceNotFound(const std::string& id) {
-  return Refusal(ClusterError::kInstanceNotFound,
-                 "DBInstance " + BoundedInput(id) + " not found.");
+  return Refuse(ClusterError::kInstanceNotFound, Reason::kInstanceNotFound,
+                {.field = Field::kInstanceId, .input = BoundedInput(id)});
 }
-inline Status InvalidState(const std::string& msg) {
-  return Refusal(ClusterError::kInvalidClusterState, msg);
+inline Status InvalidState(Reason reason, RefusalDetail detail = {}) {
+  return Refuse(ClusterError::kInvalidClusterState, reason, std::move(detail));
 }
-inline Status InvalidInstanceState(const std::string& msg) {
-  return Refusal(ClusterError::kInvalidInstanceState, msg);
+inline Status InvalidInstanceState(Reason reason, RefusalDetail detail = {}) {
+  return Refuse(ClusterError::kInvalidInstanceState, reason, std::move(detail));
 }
-inline Status InvalidParam(const std::string& msg) {
-  return Refusal(ClusterError::kInvalidParameter, msg);
+inline Status InvalidParam(Reason reason, RefusalDetail detail = {}) {
+  return Refuse(ClusterError::kInvalidParameter, reason, std::move(detail));
 }
-inline Status InvalidCombination(const std::string& msg) {
-  return Refusal(ClusterError::kInvalidCombination, msg);
+inline Status InvalidCombination(Reason reason, RefusalDetail detail = {}) {
+  return Refuse(ClusterError::kInvalidCombination, reason, std::move(detail));
+}
+inline Status WindowOutOfRange() {
+  return InvalidParam(Reason::kWindowOutOfRange,
+                      {.field = Field::kBacktrackWindow, .number = kMaxBacktrackWindowS});
 }
 inline std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -102,13 +106,13 @@ Status ParseModifyChangeText(const std::string& text, std::optional<int64_t>* wi
 void ApplyModifyChange(std::optional<int64_t> window_s, std::optional<bool> protection,
                        ClusterRow* row);
 
-// What a refusal on a cluster in `status` adds to say what to do: for a stopped (stopping,
-// starting) cluster, to start it (or wait) first; "" for other states.
-std::string StoppedHint(ClusterStatus status);
+// Whether a cluster in `status` is stopped, stopping or starting (a refusal then says to start
+// it, or wait, first).
+bool IsStoppedOrStarting(ClusterStatus status);
 
 // RDS identifier rules: 1-63 letters, digits or hyphens; first a letter; no trailing hyphen or
-// two consecutive hyphens. Failure: InvalidParameterValue naming `what`.
-Status ValidateIdentifier(const std::string& id, const char* what);
+// two consecutive hyphens. Failure: a kIdentifierInvalid refusal naming `field`.
+Status ValidateIdentifier(const std::string& id, Field field);
 
 // ---------------------------------------------------------------------------------------------
 

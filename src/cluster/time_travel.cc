@@ -64,11 +64,8 @@ std::string RandomAlnum(size_t n) {
   return s;
 }
 
-Status InvalidParam(const std::string& msg) {
-  return Refusal(ClusterError::kInvalidParameter, msg);
-}
-Status InvalidState(const std::string& msg) {
-  return Refusal(ClusterError::kInvalidClusterState, msg);
+Status InvalidParam(Reason reason, RefusalDetail detail = {}) {
+  return Refuse(ClusterError::kInvalidParameter, reason, std::move(detail));
 }
 
 // Writes a 0600 file (a client option file holding a password).
@@ -143,18 +140,22 @@ Result<std::pair<std::string, std::string>> ParseTableName(const std::string& te
                                c == '$' || static_cast<unsigned char>(c) >= 0x80)) {
       cur.push_back(c);
     } else {
-      return InvalidParam("Table name '" + BoundedInput(text) +
-                          "' is not DB.TABLE: quote names with other characters in backticks.");
+      return InvalidParam(Reason::kTableNameCharacters,
+                          {.field = Field::kTable, .input = BoundedInput(text)});
     }
   }
-  if (quoted) return InvalidParam("Table name '" + BoundedInput(text) + "' has an unclosed `: give DB.TABLE.");
+  if (quoted) {
+    return InvalidParam(Reason::kTableNameUnclosed, {.field = Field::kTable, .input = BoundedInput(text)});
+  }
   parts.push_back(cur);
   if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
-    return InvalidParam("Table name '" + BoundedInput(text) +
-                        "' must be DB.TABLE, e.g. mylab.sbtest1.");
+    return InvalidParam(Reason::kTableNameShape, {.field = Field::kTable, .input = BoundedInput(text)});
   }
   for (const std::string& p : parts) {
-    if (p.size() > 64) return InvalidParam("A name in '" + BoundedInput(text) + "' is over 64 characters.");
+    if (p.size() > 64) {
+      return InvalidParam(Reason::kTableNamePartLength,
+                          {.field = Field::kTable, .input = BoundedInput(text), .number = 64});
+    }
   }
   return std::make_pair(parts[0], parts[1]);
 }
@@ -598,9 +599,8 @@ Result<RestoreTableReport> TimeTravel::Impl::RestoreTable(const RestoreTableRequ
   ASSIGN_OR_RETURN(TableName target, ParseTableName(req.table));
   ASSIGN_OR_RETURN(CopyOnWriteSource src, service_->CopyOnWriteSourceOf(req.cluster_id, req.to_ns));
   if (!src.writer_running) {
-    return InvalidState("DB cluster " + src.cluster_id +
-                        " has no running writer instance: a table is restored into the live "
-                        "cluster; create or reboot its instance first.");
+    return Refuse(ClusterError::kInvalidClusterState, Reason::kRestoreNeedsWriter,
+                  {.id = src.cluster_id});
   }
   ASSIGN_OR_RETURN(std::unique_ptr<engine::MariaDbEngine> live,
                    engine::MariaDbEngine::Create(src.engine));
@@ -612,42 +612,45 @@ Result<RestoreTableReport> TimeTravel::Impl::RestoreTable(const RestoreTableRequ
   // keys (at the time or now), transitively.
   std::vector<TableName> tables = {target};
   std::map<TableName, std::pair<TableFacts, TableFacts>> facts;  // past, live
-  std::vector<std::string> bonds;
+  std::vector<RefusalItem> bonds;
   for (size_t i = 0; i < tables.size(); ++i) {
     const TableName t = tables[i];
     ASSIGN_OR_RETURN(TableFacts then, FactsOf(past, t));
     ASSIGN_OR_RETURN(TableFacts now, FactsOf(*live, t));
     if (!then.exists) {
       if (t == target) {
-        return InvalidParam("Table " + Shown(t) + (now.exists ? " did not exist at " : " is unknown at ") +
-                            when + (now.exists ? "; give a time when it existed."
-                                               : " (and now): check DB.TABLE and the time."));
+        return InvalidParam(now.exists ? Reason::kTableDidNotExist : Reason::kTableUnknown,
+                            {.field = Field::kTable, .id = Shown(t), .time_ns = src.at_ns});
       }
-      return InvalidParam("Table " + Shown(t) + ", bound to " + Shown(target) +
-                          " by a foreign key, did not exist at " + when +
-                          ": restore by hand or drop its foreign key first.");
+      return InvalidParam(Reason::kBoundTableDidNotExist, {.field = Field::kTable, .id = Shown(t),
+                                                           .other = Shown(target),
+                                                           .time_ns = src.at_ns});
     }
     if (then.type != "BASE TABLE") {
-      return InvalidParam(Shown(t) + " is a " + then.type + " at " + when +
-                          ", not a table: only base tables are restored.");
+      return InvalidParam(Reason::kNotBaseTable, {.field = Field::kTable, .id = Shown(t),
+                                                  .state = then.type, .time_ns = src.at_ns});
     }
     facts[t] = {then, now};
     ASSIGN_OR_RETURN(auto keys_then, ForeignKeysOf(past, t));
     ASSIGN_OR_RETURN(auto keys_now, ForeignKeysOf(*live, t));
     keys_then.insert(keys_then.end(), keys_now.begin(), keys_now.end());
     for (const auto& [other, constraint] : keys_then) {
-      const std::string bond = Shown(other) + " (constraint " + constraint + ")";
-      if (std::find(bonds.begin(), bonds.end(), bond) == bonds.end()) bonds.push_back(bond);
+      const RefusalItem bond{.reason = Reason::kTableBound, .name = Shown(other), .other = constraint};
+      if (std::find_if(bonds.begin(), bonds.end(), [&](const RefusalItem& b) {
+            return b.name == bond.name && b.other == bond.other;
+          }) == bonds.end()) {
+        bonds.push_back(bond);
+      }
       if (std::find(tables.begin(), tables.end(), other) == tables.end()) tables.push_back(other);
     }
-    if (tables.size() > 64) return InvalidParam("More than 64 tables are bound by foreign keys to " + Shown(target) + ".");
+    if (tables.size() > 64) {
+      return InvalidParam(Reason::kTooManyBoundTables,
+                          {.field = Field::kTable, .id = Shown(target), .number = 64});
+    }
   }
   if (tables.size() > 1 && !req.with_related) {
-    std::string list;
-    for (const std::string& b : bonds) list += (list.empty() ? "" : ", ") + b;
-    return InvalidParam("Table " + Shown(target) + " is bound by foreign keys to " + list +
-                        "; restore them together with --with-related (RestoreRelatedTables), "
-                        "or drop those foreign keys first.");
+    return InvalidParam(Reason::kTableBound,
+                        {.field = Field::kTable, .id = Shown(target), .items = std::move(bonds)});
   }
 
   RestoreTableReport report;
@@ -662,10 +665,8 @@ Result<RestoreTableReport> TimeTravel::Impl::RestoreTable(const RestoreTableRequ
     }
   }
   if (!transactional && tables.size() > 1) {
-    return InvalidParam("The tables bound to " + Shown(target) +
-                        " by foreign keys can be restored together only when each exists now "
-                        "with the definition it had at " + when +
-                        ", in InnoDB; restore by hand, or drop the foreign keys first.");
+    return InvalidParam(Reason::kBoundTablesDiffer,
+                        {.field = Field::kTable, .id = Shown(target), .time_ns = src.at_ns});
   }
   const TableFacts& live_target = facts[target].second;
   if (transactional) {
@@ -719,8 +720,7 @@ Result<RestoreTableReport> TimeTravel::Impl::RestoreTable(const RestoreTableRequ
     std::filesystem::remove(dump_cnf, ec);
     std::filesystem::remove(load_cnf, ec);
     if (!moved.ok() && moved.code() == Status::Code::kInvalidArgument) {
-      return InvalidParam("The tables bound to " + Shown(target) +
-                          " by foreign keys span several databases; restore by hand.");
+      return InvalidParam(Reason::kBoundTablesSpanDatabases, {.field = Field::kTable, .id = Shown(target)});
     }
     RETURN_IF_ERROR(moved);
     std::string script;
@@ -981,7 +981,11 @@ Result<std::vector<TableName>> UserTables(const engine::MariaDbEngine& e) {
 Result<std::string> TimeTravel::Diff(const std::string& cluster_id, int64_t t1_ns, int64_t t2_ns,
                                      const std::string& table, const std::string& format) {
   auto fmt = diff::ParseFormat(format);
-  if (!fmt.ok()) return InvalidParam("Format: " + fmt.status().message() + ".");
+  if (!fmt.ok()) {
+    return InvalidParam(Reason::kDiffFormatInvalid,
+                        {.field = Field::kDiffFormat, .input = BoundedInput(format),
+                         .cause = fmt.status().message()});
+  }
   std::optional<TableName> only;
   if (!table.empty()) {
     ASSIGN_OR_RETURN(only, ParseTableName(table));
@@ -1016,8 +1020,9 @@ Result<std::string> TimeTravel::Diff(const std::string& cluster_id, int64_t t1_n
     const bool in1 = s1.facts.exists && s1.facts.type == "BASE TABLE";
     const bool in2 = s2.facts.exists && s2.facts.type == "BASE TABLE";
     if (!in1 && !in2) {
-      return InvalidParam("Table " + Shown(t) + " is not a table at " + Iso(src1.at_ns) +
-                          " nor at " + Iso(src2.at_ns) + ": check DB.TABLE.");
+      return InvalidParam(Reason::kNotATableAtEither, {.field = Field::kTable, .id = Shown(t),
+                                                       .time_ns = src1.at_ns,
+                                                       .time2_ns = src2.at_ns});
     }
     diff::TableHeader h;
     h.db = t.first;
@@ -1092,8 +1097,7 @@ Result<std::string> TimeTravel::Diff(const std::string& cluster_id, int64_t t1_n
       Status OnChange(const diff::Change& c) override {
         RETURN_IF_ERROR(w_.OnChange(c));
         if (w_.size() > kMaxDiffBytes) {
-          return InvalidParam("The diff is over " + std::to_string(kMaxDiffBytes >> 20) +
-                              " MiB; narrow it with --table DB.TABLE or a shorter interval.");
+          return InvalidParam(Reason::kDiffTooLarge, {.number = kMaxDiffBytes});
         }
         return Status::Ok();
       }
@@ -1150,8 +1154,7 @@ Result<std::unique_ptr<TimeTravel>> TimeTravel::Open(ClusterService* service,
 Result<TimeTravelView> TimeTravel::Start(const std::string& cluster_id,
                                          std::optional<int64_t> at_ns, int64_t idle_minutes) {
   if (idle_minutes < 1 || idle_minutes > 1440) {
-    return InvalidParam("The idle time must be from 1 to 1440 minutes, not " +
-                        std::to_string(idle_minutes) + ".");
+    return InvalidParam(Reason::kIdleOutOfRange, {.field = Field::kIdleMinutes, .number = idle_minutes});
   }
   ASSIGN_OR_RETURN(CopyOnWriteSource src, impl_->service_->CopyOnWriteSourceOf(cluster_id, at_ns));
   ASSIGN_OR_RETURN(std::shared_ptr<Impl::Instance> inst, impl_->Launch(src, idle_minutes, false));
@@ -1189,9 +1192,8 @@ Result<std::vector<TimeTravelView>> TimeTravel::Stop(const std::string& cluster_
     }
   }
   if (id && stopping.empty()) {
-    return Refusal(ClusterError::kTimeTravelNotFound,
-                   "Time-travel instance " + BoundedInput(*id) + " of DB cluster " + c.at(0).id +
-                       " not found; `rewind time-travel " + c.at(0).id + " --list` lists them.");
+    return Refuse(ClusterError::kTimeTravelNotFound, Reason::kTimeTravelNotFound,
+                  {.id = c.at(0).id, .input = BoundedInput(*id)});
   }
   std::vector<TimeTravelView> out;
   for (auto& inst : stopping) {
@@ -1203,7 +1205,7 @@ Result<std::vector<TimeTravelView>> TimeTravel::Stop(const std::string& cluster_
 
 Result<std::string> TimeTravel::Query(const std::string& cluster_id, std::optional<int64_t> at_ns,
                                       const std::string& sql, const std::string& database) {
-  if (sql.empty()) return InvalidParam("The SQL to run is empty.");
+  if (sql.empty()) return InvalidParam(Reason::kSqlEmpty, {.field = Field::kSql});
   ASSIGN_OR_RETURN(CopyOnWriteSource src, impl_->service_->CopyOnWriteSourceOf(cluster_id, at_ns));
   ASSIGN_OR_RETURN(std::unique_ptr<Impl::Lease> lease, impl_->Acquire(src));
   ASSIGN_OR_RETURN(engine::SqlLogin login, impl_->Reader(*lease->inst));
@@ -1212,8 +1214,9 @@ Result<std::string> TimeTravel::Query(const std::string& cluster_id, std::option
   ro.column_names = true;
   auto out = lease->inst->engine->RunSql(login, sql, ro);
   if (!out.ok() && out.status().code() == Status::Code::kInvalidArgument) {
-    return InvalidParam("The statement failed on the state of " + src.cluster_id + " at " +
-                        Iso(src.at_ns) + ": " + out.status().message());
+    return InvalidParam(Reason::kStatementFailed, {.field = Field::kSql, .id = src.cluster_id,
+                                                   .time_ns = src.at_ns,
+                                                   .cause = out.status().message()});
   }
   return out;
 }

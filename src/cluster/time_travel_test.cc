@@ -25,11 +25,20 @@ TEST(ParseTableName, RefusalsSayWhatToFix) {
     auto t = ParseTableName(bad);
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(ErrorKindOf(t.status()), ClusterError::kInvalidParameter) << bad;
-    EXPECT_NE(t.status().message().find("DB.TABLE"), std::string::npos) << t.status().message();
+    std::optional<RefusalDetail> d = RefusalOf(t.status());
+    ASSERT_TRUE(d) << bad;
+    EXPECT_EQ(Field::kTable, d->field) << bad;
+    EXPECT_TRUE(d->reason == Reason::kTableNameCharacters ||
+                d->reason == Reason::kTableNameUnclosed || d->reason == Reason::kTableNameShape)
+        << bad << ": " << t.status().message();
+    EXPECT_EQ(bad, d->input);
   }
   auto t = ParseTableName("db." + std::string(65, 'x'));
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("64"), std::string::npos);
+  std::optional<RefusalDetail> d = RefusalOf(t.status());
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Reason::kTableNamePartLength, d->reason);
+  EXPECT_EQ(64, d->number);
 }
 
 }  // namespace

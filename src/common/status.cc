@@ -45,6 +45,7 @@ Status Status::WithContext(std::string_view context) const {
   msg += message_;
   Status s(code_, msg);
   s.tag_ = tag_;
+  s.detail_ = detail_;
   return s;
 }
 

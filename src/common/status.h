@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cassert>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,11 +76,26 @@ class [[nodiscard]] Status {
   }
   const std::string& tag() const { return tag_; }
 
+  // A detail is a layer's typed account of the failure, for callers that render or act on it
+  // (the cluster service's refusals, cluster/cluster_error.h: the API layer renders their texts).
+  // Immutable and shared by copies; WithContext and WithTag keep it. Null unless set.
+  class Detail {
+   public:
+    virtual ~Detail() = default;
+  };
+  Status WithDetail(std::shared_ptr<const Detail> detail) const {
+    Status s = *this;
+    s.detail_ = std::move(detail);
+    return s;
+  }
+  const Detail* detail() const { return detail_.get(); }
+
  private:
   Status(Code code, std::string_view msg) : code_(code), message_(msg) {}
   Code code_ = Code::kOk;
   std::string message_;
   std::string tag_;
+  std::shared_ptr<const Detail> detail_;
 };
 
 const char* CodeName(Status::Code code);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/rds_handler.h"
+#include "api/refusal_text.h"
 #include "api/timeparse.h"
 #include "diff/row_diff.h"
 
@@ -108,7 +109,7 @@ HttpResponse JsonError(int status, std::string message) {
   return JsonResponse(status, json{{"error", std::move(message)}});
 }
 
-// A refusal of the cluster service, with its message (which says what to fix).
+// A refusal of the cluster service, with its text (which says what to fix; api/refusal_text.h).
 HttpResponse StatusError(const Status& s) {
   int http = 500;
   switch (s.code()) {
@@ -122,7 +123,7 @@ HttpResponse StatusError(const Status& s) {
     case Status::Code::kNoSpace: http = 503; break;
     default: break;
   }
-  return JsonError(http, s.message());
+  return JsonError(http, api::StatusText(s));
 }
 
 int64_t Ms(int64_t ns) { return ns / 1'000'000; }
