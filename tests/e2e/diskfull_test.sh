@@ -103,7 +103,16 @@ fill_disk() {
   local free_mb rows=0 failed=0
   free_mb=$(avail_mb)
   [ "$free_mb" -gt 8 ] || die "only $free_mb MB free before filling: DISK_MB is too small"
-  fallocate -l "$((free_mb - 4))M" "$DISK/filler" || die "fallocate failed"
+  # rewindd may write meanwhile (background compaction, the cleaner): measure again and leave
+  # a wider margin when the space went before fallocate took it.
+  local margin
+  for margin in 4 16 64 128; do
+    free_mb=$(avail_mb)
+    [ "$free_mb" -gt "$margin" ] || continue
+    fallocate -l "$((free_mb - margin))M" "$DISK/filler" 2>/dev/null && break
+    rm -f "$DISK/filler"
+  done
+  [ -f "$DISK/filler" ] || die "fallocate failed with every margin ($(avail_mb) MB free)"
   dd if=/dev/zero of="$DISK/filler.tail" bs=4k >/dev/null 2>&1 || true  # the last blocks
   [ "$(avail_mb)" = 0 ] || die "$(avail_mb) MB still free after filling"
   log "   disk full; 1 MiB rows until mariadbd gets errors"
