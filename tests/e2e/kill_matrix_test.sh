@@ -539,16 +539,21 @@ wait_available ki
 settle() {
   local states
   for _ in $(seq 1 600); do
-    states=$( { aws_rds describe-db-clusters --query 'DBClusters[].[DBClusterIdentifier,Status]' \
-                  --output text
-                aws_rds describe-db-instances \
-                  --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus]' --output text
+    # (polled with curl's SigV4, not the aws CLI: see rds_query in lib.sh)
+    states=$( { rds_query DescribeDBClusters | xml_values Status
+                rds_query DescribeDBInstances | xml_values DBInstanceStatus
               } | sort)
-    grep -qvE '[[:space:]](available|stopped)$' <<<"$states" || return 0
-    grep -qE '[[:space:]]failed$' <<<"$states" && die "after the restart: $(tr '\n' ' ' <<<"$states")"
+    [ -n "$states" ] && ! grep -qvxE '(available|stopped)' <<<"$states" && return 0
+    grep -qx failed <<<"$states" && die "after the restart: $(members_and_states)"
     sleep 0.3
   done
-  die "not settled 180 s after the restart: $(tr '\n' ' ' <<<"$states")"
+  die "not settled 180 s after the restart: $(members_and_states)"
+}
+members_and_states() {
+  { aws_rds describe-db-clusters --query 'DBClusters[].[DBClusterIdentifier,Status]' --output text
+    aws_rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus]' \
+      --output text
+  } | tr '\n\t' '  '
 }
 # serving: km answers with every row it acknowledged, and takes a write.
 serving() {
