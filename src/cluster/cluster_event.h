@@ -44,7 +44,8 @@ enum class EventKind {
   kReaderReprovisioned = 37,     // re-cloned from the rewound head after a backtrack
   kReaderReprovisionFailed = 38, // detail: why
   kReaderDeleted = 39,
-  // Failover (failover.cc): the cluster's events, as Aurora's RDS-EVENT-0072, 0071, 0069, 0070.
+  // Failover (failover.cc): started, completed, failed, the old writer serving again (their
+  // Aurora event ids are src/api's).
   kFailoverStarted = 40,         // detail: the instance being promoted
   kFailoverCompleted = 41,       // detail: the new writer
   kFailoverFailed = 42,          // detail: why

@@ -556,9 +556,9 @@ class ClusterService {
   static constexpr int64_t kDefaultActivityPoints = 150;
   Result<ActivityView> Activity(const ActivityRequest& request);
   // The source of a copy-on-write instance of `cluster_id` at `at_ns` (unset: now). Reads
-  // only. Failure: DBClusterNotFoundFault; InvalidDBClusterStateFault unless the cluster is
-  // available; InvalidParameterValue for a time in the future or before the cluster's
-  // earliest restorable time (the message names both limits); NotFound if the cluster's root
+  // only. Refusals: kClusterNotFound; kInvalidClusterState unless the cluster is available;
+  // kInvalidParameter for a time in the future or before the cluster's earliest restorable
+  // time (the detail holds both limits); NotFound if the cluster's root
   // password is missing from its run dir.
   Result<CopyOnWriteSource> CopyOnWriteSourceOf(const std::string& cluster_id,
                                                 std::optional<int64_t> at_ns);

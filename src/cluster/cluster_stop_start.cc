@@ -4,7 +4,7 @@
 //   stop:  available -> stopping -> stopped. Every engine of the cluster is stopped gracefully
 //          (journal step engines_stopped), then the volume is unmounted (unmounted); the
 //          instances go stopping -> stopped. An engine that cannot be stopped fails the stop
-//          (RDS-EVENT-0152): the cluster serves on, available.
+//          (kClusterStopFailed): the cluster serves on, available.
 //   start: stopped -> starting -> available. The volume's head is mounted (mounted), the
 //          writer's engine started (engines_started); the instances go starting -> available.
 //          A start that fails is rolled back: nothing runs, nothing is mounted, the cluster is

@@ -16,7 +16,7 @@
 // roles_swapped, writer_serving, old_writer_following / old_writer_deleted, each followed by a
 // failpoint cluster.<op>.<step>. Recovery (RecoverFailover) asks the rows, not the step,
 // whether the swap happened: before it, the failover is rolled back (the old writer serves
-// again, the reader is started again on its clone, RDS-EVENT-0070); after it, it is rolled
+// again, the reader is started again on its clone, kFailoverReverted); after it, it is rolled
 // forward (the promoted reader's clone dropped, the old writer's reader re-created from a fresh
 // clone or its deletion redone, by RecoverReaders).
 #include <cstdio>

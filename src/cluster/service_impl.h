@@ -447,7 +447,7 @@ class ClusterService::Impl {
   Result<InstanceRow> PickFailoverTarget(const ClusterRow& row,
                                          const std::optional<std::string>& target);
   // Journals a failover (kFailover) or a writer's deletion (kDeleteWriter: the writer shows
-  // deleting), sets the cluster failing-over, raises RDS-EVENT-0072 and starts DoFailover.
+  // deleting), sets the cluster failing-over, raises kFailoverStarted and starts DoFailover.
   // The caller holds mu_. Failure: the journal's or SQLite's (nothing changed then).
   Status BeginFailover(OpKind kind, ClusterRow row, InstanceRow writer,
                        const InstanceRow& promoted);

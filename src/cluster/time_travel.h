@@ -19,10 +19,10 @@
 // On top of instances: Query (SQL on the state at T, printed as `mysql -B` does) and
 // RestoreTable (one table of the live cluster put back as it was at T, while it serves).
 //
-// Errors: as ClusterService (Status tagged with the AWS error code): DBClusterNotFoundFault,
-// InvalidDBClusterStateFault, InvalidParameterValue (a time outside the window or in the future,
-// an unknown table, a bad name; the message says what to change), plus
-// DBClusterTimeTravelNotFoundFault for an unknown instance id. A refusal changes nothing.
+// Errors: typed refusals as ClusterService's (cluster_error.h): kClusterNotFound,
+// kInvalidClusterState, kInvalidParameter (a time outside the window or in the future, an
+// unknown table, a bad name; the detail says what to change), plus kTimeTravelNotFound for an
+// unknown instance id. A refusal changes nothing.
 //
 // Thread safety: all methods may be called concurrently. The ClusterService must outlive it.
 #pragma once
@@ -84,7 +84,7 @@ class TimeTravel {
   // server does not come up (nothing is left behind).
   Result<TimeTravelView> Start(const std::string& cluster_id, std::optional<int64_t> at_ns,
                                int64_t idle_minutes);
-  // The running instances of the cluster (DBClusterNotFoundFault for an unknown cluster).
+  // The running instances of the cluster (kClusterNotFound for an unknown cluster).
   Result<std::vector<TimeTravelView>> List(const std::string& cluster_id);
   // Stops one instance (id) or all of the cluster's; returns the stopped ones.
   Result<std::vector<TimeTravelView>> Stop(const std::string& cluster_id,
@@ -94,14 +94,14 @@ class TimeTravel {
   // SHOW DATABASES, EXECUTE) and returns what `mysql -B` prints (column names first), at most
   // 16 MiB. Uses a running instance showing the same state, else a short-lived one.
   // `database`: the default database (empty: the cluster's DatabaseName).
-  // Failure: as Start; InvalidParameterValue with the server's error for a failing statement.
+  // Failure: as Start; kInvalidParameter with the server's error for a failing statement.
   Result<std::string> Query(const std::string& cluster_id, std::optional<int64_t> at_ns,
                             const std::string& sql, const std::string& database);
 
   // Puts one table of the live cluster back as it was at to_ns (see RestoreTableReport and
-  // README "One table back, live"). Failure: InvalidParameterValue for a bad name, a table
+  // README "One table back, live"). Failure: kInvalidParameter for a bad name, a table
   // that existed neither at to_ns nor now, or a table bound by foreign keys without
-  // with_related (naming them); InvalidDBClusterStateFault if the cluster's server is down.
+  // with_related (naming them); kInvalidClusterState if the cluster's server is down.
   // Recorded as an event of the cluster.
   Result<RestoreTableReport> RestoreTable(const RestoreTableRequest& request);
 
@@ -118,7 +118,7 @@ class TimeTravel {
   // both in key order through a merge (memory: two rows): a table with an unchanged definition
   // and a primary key as (key, row MD5) pairs, the rows whose hash differs then fetched in
   // batches of 5000 keys (diff::DiffByHash); any other table as whole rows. The rendering is
-  // bounded at kMaxDiffBytes. Failure: as Query; InvalidParameterValue for an unknown table, a bad format,
+  // bounded at kMaxDiffBytes. Failure: as Query; kInvalidParameter for an unknown table, a bad format,
   // or a rendering over kMaxDiffBytes (narrow it with a table or a shorter interval). Format
 // "summary" gives each changed table's schema change and row counts only (a size independent
 // of the rows: what the web console's preview shows).
@@ -134,7 +134,7 @@ class TimeTravel {
 };
 
 // "db.table" (each part a MySQL identifier, optionally `quoted`, at most 64 characters) →
-// {db, table}. Failure: InvalidParameterValue saying what is wrong. Pure; for tests.
+// {db, table}. Failure: kInvalidParameter saying what is wrong. Pure; for tests.
 Result<std::pair<std::string, std::string>> ParseTableName(const std::string& text);
 
 }  // namespace rwd::cluster
