@@ -199,7 +199,10 @@ TEST_F(ConsoleTest, PostWithoutOrWithWrongCsrfTokenIs403) {
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_NE(r.body.find("X-CSRF-Token"), std::string::npos);
   api::HttpRequestInfo wrong = none;
-  wrong.headers.emplace_back("X-CSRF-Token", csrf_.substr(0, 42) + "x");
+  // The right token with its last character changed (to one it cannot already be).
+  std::string bad_token = csrf_;
+  bad_token.back() = bad_token.back() == 'x' ? 'y' : 'x';
+  wrong.headers.emplace_back("X-CSRF-Token", bad_token);
   EXPECT_EQ(console_->Handle(wrong).status, 403);
   // Logout needs it too.
   api::HttpRequestInfo logout = Req("POST", "/console/api/logout", "{}");
