@@ -52,7 +52,10 @@ e2e_cleanup() {
   rm -rf "$E2E_DIR"
   exit $rc
 }
-trap e2e_cleanup EXIT INT TERM
+trap e2e_cleanup EXIT
+# Interrupted (ctest's timeout, ^C): a failure, never a pass; the EXIT trap cleans up once.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # A command that fails outside a test's own checks (set -e) says where, instead of a silent exit.
 set -E
 trap 'log "FAIL: \"$BASH_COMMAND\" exited with status $? (${BASH_SOURCE[0]}:$LINENO)"' ERR
