@@ -40,6 +40,13 @@ e2e_cleanup() {
       kill -KILL "$pid"
     fi
   done
+  # Any other process naming this run's directory (e.g. the HAProxy of a rewindd the test killed
+  # -9 and whose data dir it then deleted, as a lost machine): by PID, found by its command line.
+  local d cmd
+  for d in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
+    [[ $cmd == *"$E2E_DIR/"* ]] && kill -KILL "${d#/proc/}" 2>/dev/null
+  done
   awk -v d="$E2E_DIR/" 'index($2, d) == 1 && $3 ~ /^fuse/ { print $2 }' /proc/mounts 2>/dev/null |
     while read -r m; do fusermount3 -u -z "$m"; done
   if [ $rc -ne 0 ] && [ -f "$E2E_DIR/rewindd.log" ]; then
