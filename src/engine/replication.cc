@@ -8,18 +8,6 @@
 #include "engine/sql_text.h"
 
 namespace rwd::engine {
-namespace {
-
-std::vector<std::string> SplitTabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::istringstream in(line);
-  while (std::getline(in, cell, '\t')) out.push_back(cell);
-  if (!line.empty() && line.back() == '\t') out.emplace_back();
-  return out;
-}
-
-}  // namespace
 
 Status EnsureReplicationAccount(const MariaDbEngine& engine, const std::string& user,
                                 const std::string& password) {
@@ -68,7 +56,7 @@ Result<ReplicaState> ReadReplicaState(const MariaDbEngine& engine) {
   std::string header, values;
   std::getline(in, header);
   if (!std::getline(in, values)) return Status::NotFound("the server is not a replica");
-  std::vector<std::string> names = SplitTabs(header), cells = SplitTabs(values);
+  std::vector<std::string> names = SplitTsvLine(header), cells = SplitTsvLine(values);
   std::map<std::string, std::string> row;
   for (size_t i = 0; i < names.size() && i < cells.size(); ++i) row[names[i]] = cells[i];
   ReplicaState st;

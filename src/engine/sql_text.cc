@@ -1,5 +1,7 @@
 #include "engine/sql_text.h"
 
+#include <sstream>
+
 namespace rwd::engine {
 namespace {
 
@@ -78,5 +80,14 @@ std::string SqlAccount(std::string_view user, std::string_view host) {
 }
 
 std::string OptionFileValue(std::string_view value) { return Quote(value, '"', OptionFileEscape); }
+
+std::vector<std::string> SplitTsvLine(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cell;
+  std::istringstream in(line);
+  while (std::getline(in, cell, '\t')) out.push_back(cell);
+  if (!line.empty() && line.back() == '\t') out.emplace_back();
+  return out;
+}
 
 }  // namespace rwd::engine

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rwd::engine {
 
@@ -23,5 +24,8 @@ std::string SqlAccount(std::string_view user, std::string_view host);
 // so that mysys' option-file reader returns exactly `value` (keeps '#', quotes, spaces).
 // Newlines cannot be represented in an option file line and are written as the \n escape.
 std::string OptionFileValue(std::string_view value);
+
+// The cells of one line of `mysql -B` output (tab-separated; a trailing tab ends an empty cell).
+std::vector<std::string> SplitTsvLine(const std::string& line);
 
 }  // namespace rwd::engine

@@ -39,15 +39,6 @@ bool IsNumber(std::string_view v) {
   return digits;
 }
 
-std::vector<std::string> SplitTsvLine(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::istringstream in(line);
-  while (std::getline(in, cell, '\t')) out.push_back(cell);
-  if (!line.empty() && line.back() == '\t') out.emplace_back();
-  return out;
-}
-
 std::vector<std::string> SplitComma(const std::string& text) {
   std::vector<std::string> out;
   std::string item;
