@@ -89,7 +89,7 @@ struct MountOptions {
   std::string statfs_dir;
 
   // Who may use the mount besides root: every request from any other uid gets EACCES, checked
-  // once per request before it is dispatched (Admit in mount.cc). Empty: no check (without
+  // once per request before it is dispatched (Admit in mount_session.cc). Empty: no check (without
   // allow_other the kernel admits only the mounting user anyway). Meant with allow_other, which
   // lets the kernel pass other users' requests at all. Ownership and mode bits are not checked
   // (no default_permissions): an admitted uid may use every file, whoever created it.
