@@ -194,6 +194,8 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   }
   if (op && kind == StartKind::kCreate) Failpoint("cluster.create_instance.started");
   if (op && kind == StartKind::kReboot) Failpoint("cluster.reboot.restarted");
+  // Its readers reconnect now: their account must be there (readers.cc).
+  if (inst.role == InstanceRole::kWriter) KeepReplicationAccount(*host, *row);
   set_status(InstanceStatus::kAvailable);
   if (row->status == ClusterStatus::kFailed && kind != StartKind::kCreate &&
       inst.role == InstanceRole::kWriter) {
@@ -236,6 +238,7 @@ void ClusterService::Impl::RetryDownInstances() {
     }
     if (down) Async([this, inst] { DoStartInstance(std::nullopt, inst, StartKind::kRetry); });
   }
+  KeepReplicationAccounts();
 }
 
 void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
