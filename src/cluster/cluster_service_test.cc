@@ -649,6 +649,10 @@ INSTANTIATE_TEST_SUITE_P(
         ReaderCrashCase{"cluster.create_reader.reader_following", "available", "second"},
         // The backtrack landed; the reader is (again) a clone of the rewound head.
         ReaderCrashCase{"cluster.backtrack_readers.reprovisioned", "available", "first"},
+        // Cut short once rewound (the readers being re-cloned beside the writer's start):
+        // recovery re-clones them from the rewound head.
+        ReaderCrashCase{"cluster.backtrack.after_rewind", "available", "first"},
+        ReaderCrashCase{"cluster.backtrack.serving", "available", "first"},
         ReaderCrashCase{"cluster.delete_reader.halted", "absent", ""},
         ReaderCrashCase{"cluster.delete_reader.volume_deleted", "absent", ""}),
     [](const ::testing::TestParamInfo<ReaderCrashCase>& info) {

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -145,6 +147,19 @@ Result<std::string> ClusterService::Impl::ReplicationPassword(const ClusterRow& 
   return ReadOrKeep(RunDir(cluster.id) + "/replication.password", RandomAlnum(32, false));
 }
 
+Result<ClusterService::Impl::ReaderSource> ClusterService::Impl::ReaderSourceOf(
+    ClusterHost& writer, const ClusterRow& cluster) {
+  ReaderSource out;
+  ASSIGN_OR_RETURN(out.replication.password, ReplicationPassword(cluster));
+  ASSIGN_OR_RETURN(out.root_password, writer.RootPassword());
+  out.volume = writer.volume();
+  out.replication.host =
+      options_.host == "0.0.0.0" || options_.host == "::" ? "127.0.0.1" : options_.host;
+  out.replication.port = cluster.port;
+  out.replication.user = kReplicationUser;
+  return out;
+}
+
 Result<ClusterService::Impl::ReaderSource> ClusterService::Impl::PrepareReaderSource(
     ClusterHost& writer, const ClusterRow& cluster) {
   if (!writer.serving()) {
@@ -152,17 +167,10 @@ Result<ClusterService::Impl::ReaderSource> ClusterService::Impl::PrepareReaderSo
     return Status::FailedPrecondition("the writer of DB cluster " + cluster.id +
                                       " is not running; a reader follows a running writer");
   }
-  ReaderSource out;
-  ASSIGN_OR_RETURN(out.replication.password, ReplicationPassword(cluster));
+  ASSIGN_OR_RETURN(ReaderSource out, ReaderSourceOf(writer, cluster));
   // Before the clone: the reader then carries the account too (it may be promoted one day).
   RETURN_IF_ERROR(writer.EnsureReplicationAccount(kReplicationUser, out.replication.password)
                       .WithContext("the writer's replication account"));
-  ASSIGN_OR_RETURN(out.root_password, writer.RootPassword());
-  out.volume = writer.volume();
-  out.replication.host =
-      options_.host == "0.0.0.0" || options_.host == "::" ? "127.0.0.1" : options_.host;
-  out.replication.port = cluster.port;
-  out.replication.user = kReplicationUser;
   return out;
 }
 
@@ -198,12 +206,14 @@ Status ClusterService::Impl::ProvisionReader(ClusterHost& writer, ClusterHost& r
 }
 
 Status ClusterService::Impl::ProvisionReaderFrom(const ReaderSource& source, ClusterHost& reader,
-                                                 InstanceRow* inst, Operation* op) {
+                                                 InstanceRow* inst, Operation* op,
+                                                 const std::shared_future<Status>* writer_ready) {
   // A reader being provisioned again (after a backtrack, or a creation redone) starts over.
   RETURN_IF_ERROR(reader.Halt(HaltMode::kKill));
   RETURN_IF_ERROR(reader.DropVolume());
-  ASSIGN_OR_RETURN(store::VolumeId vol,
-                   reader.MakeClone(ReaderVolumeName(inst->id), source.volume, NowNs()));
+  // The store's clock (never below its last record's): a head rewound just before is seen.
+  ASSIGN_OR_RETURN(store::VolumeId vol, reader.MakeClone(ReaderVolumeName(inst->id), source.volume,
+                                                         store_->NowNs()));
   inst->volume_id = static_cast<int64_t>(vol.value);
   RETURN_IF_ERROR(PutInstanceRow(*inst));
   if (op) {
@@ -219,6 +229,8 @@ Status ClusterService::Impl::ProvisionReaderFrom(const ReaderSource& source, Clu
     RETURN_IF_ERROR(RecordStep(op, OpStep::kReaderServing));
     Failpoint("cluster.create_reader.reader_serving");
   }
+  // (Replication would retry a writer not up yet, but only every second: wait for it.)
+  if (writer_ready) RETURN_IF_ERROR(writer_ready->get());
   RETURN_IF_ERROR(reader.FollowWriter(source.replication).WithContext("following the writer"));
   if (op) {
     RETURN_IF_ERROR(RecordStep(op, OpStep::kReaderFollowing));
@@ -346,36 +358,54 @@ void ClusterService::Impl::DoDeleteReader(Operation op, InstanceRow inst) {
   RefreshReaderEndpoint(inst.cluster_id);
 }
 
-Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster) {
+Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster,
+                                                const std::function<Status()>& start_writer,
+                                                Status* writer_up) {
   std::vector<InstanceRow> readers;
   for (InstanceRow& inst : ReadersOf(cluster.id)) {
     if (inst.status != InstanceStatus::kDeleting) readers.push_back(std::move(inst));
   }
-  // What the readers need of the writer, asked once here: only this thread (which holds the
-  // writer's op lock) touches the writer's host.
-  Result<ReaderSource> source = PrepareReaderSource(writer, cluster);
+  // What the readers need of the writer, asked here: only this thread (which holds the writer's
+  // op lock) touches the writer's host. With start_writer, the writer does not serve yet: its
+  // replication account is made once it does, before any reader follows (writer_ready).
+  Result<ReaderSource> source =
+      start_writer ? ReaderSourceOf(writer, cluster) : PrepareReaderSource(writer, cluster);
+  std::promise<Status> ready;
+  std::shared_future<Status> writer_ready = ready.get_future().share();
   std::vector<Status> outcome(readers.size(), source.status());
+  // Each reader's halt, clone, start and replication touch only its own host (under its own
+  // op lock: the lock order, the writer's then a reader's, holds), the store and meta.db
+  // (both thread-safe): the readers are re-provisioned side by side, and beside the writer's
+  // own start, so a backtrack with readers takes little longer than one without
+  // (docs/benchmarks.md).
+  std::vector<std::thread> workers;
   if (source.ok()) {
-    // Each reader's halt, clone, start and replication touch only its own host (under its own
-    // op lock: the lock order, the writer's then a reader's, holds), the store and meta.db
-    // (both thread-safe): the readers are re-provisioned side by side, so a backtrack with N
-    // readers takes about as long as with one (docs/benchmarks.md).
-    std::vector<std::thread> workers;
     workers.reserve(readers.size());
     for (size_t i = 0; i < readers.size(); ++i) {
-      workers.emplace_back([this, &cluster, &readers, &outcome, &source, i] {
+      workers.emplace_back([this, &cluster, &readers, &outcome, &source, &writer_ready,
+                            follow_later = static_cast<bool>(start_writer), i] {
         InstanceRow& inst = readers[i];
         auto made = ReaderHostFor(inst, cluster);
         Status s = made.status();
         if (s.ok()) {
           std::lock_guard<std::mutex> rl((*made)->op_mutex());
-          s = ProvisionReaderFrom(*source, **made, &inst, nullptr);
+          s = ProvisionReaderFrom(*source, **made, &inst, nullptr,
+                                  follow_later ? &writer_ready : nullptr);
         }
         outcome[i] = s;
       });
     }
-    for (std::thread& t : workers) t.join();
   }
+  if (start_writer) {
+    *writer_up = start_writer();
+    Status account = writer_up->WithContext("the writer does not serve");
+    if (account.ok() && source.ok()) {
+      account = writer.EnsureReplicationAccount(kReplicationUser, source->replication.password)
+                    .WithContext("the writer's replication account");
+    }
+    ready.set_value(account);
+  }
+  for (std::thread& t : workers) t.join();
   Status first = Status::Ok();
   for (size_t i = 0; i < readers.size(); ++i) {
     const InstanceRow& inst = readers[i];

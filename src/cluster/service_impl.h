@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -418,6 +419,9 @@ class ClusterService::Impl {
   // The writer's host op lock held. FailedPrecondition if the writer does not serve; the
   // failing step's status otherwise.
   Result<ReaderSource> PrepareReaderSource(ClusterHost& writer, const ClusterRow& cluster);
+  // The same without the serving check and without making the account (a writer that is
+  // about to start). Failure: the passwords' files.
+  Result<ReaderSource> ReaderSourceOf(ClusterHost& writer, const ClusterRow& cluster);
   // The master user can drop or alter the replication account (it holds CREATE USER), which
   // would leave readers unable to reconnect: with the writer's host op lock held, the account
   // is made again as provisioning makes it (a cluster with readers and a serving writer only;
@@ -432,18 +436,24 @@ class ClusterService::Impl {
                          InstanceRow* inst, Operation* op);
   // ProvisionReader's steps on the reader alone (its host op lock held; the writer's host is
   // not touched, so several readers may be provisioned from one source on several threads
-  // while the caller holds the writer's op lock).
+  // while the caller holds the writer's op lock). With writer_ready, the reader waits for it
+  // (the writer serving, its account made) before it follows, and fails with its error.
   Status ProvisionReaderFrom(const ReaderSource& source, ClusterHost& reader, InstanceRow* inst,
-                             Operation* op);
+                             Operation* op,
+                             const std::shared_future<Status>* writer_ready = nullptr);
   void DoCreateReader(Operation op, InstanceRow inst);
   void DoDeleteReader(Operation op, InstanceRow inst);
   // Starts a reader's engine again after it died on its own (or at rewindd's start).
   void DoStartReader(const std::string& id, bool after_exit);
-  // Backtrack (the writer's host op lock held, the writer serving the rewound head): every
-  // reader re-cloned from the new head and following again, all at once (one thread each,
-  // joined before the return). A reader that cannot be is marked failed (with an event); the
+  // Backtrack (the writer's host op lock held, its head rewound): every reader re-cloned from
+  // the new head and following again, all at once (one thread each, joined before the
+  // return). Without start_writer the writer serves already; with it, this thread runs
+  // start_writer (its status in *writer_up) while the readers are cloned and started, and they
+  // follow once it serves. A reader that cannot be is marked failed (with an event); the
   // status is the first failure.
-  Status ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster);
+  Status ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster,
+                            const std::function<Status()>& start_writer = nullptr,
+                            Status* writer_up = nullptr);
   // Cluster deletion (the writer's host op lock held): every reader halted, its volume and
   // directories removed, its row deleted.
   Status DismantleReaders(const std::string& cluster_id);
