@@ -382,7 +382,8 @@ Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const Clust
   if (source.ok()) {
     workers.reserve(readers.size());
     for (size_t i = 0; i < readers.size(); ++i) {
-      workers.emplace_back([this, &cluster, &readers, &outcome, &source, &writer_ready,
+      // Each thread waits through its own copy of the future (safe across threads).
+      workers.emplace_back([this, &cluster, &readers, &outcome, &source, writer_ready,
                             follow_later = static_cast<bool>(start_writer), i] {
         InstanceRow& inst = readers[i];
         auto made = ReaderHostFor(inst, cluster);
