@@ -370,7 +370,8 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
       {"RestoreDBClusterToPointInTime",
        {"DBClusterIdentifier", "SourceDBClusterIdentifier", "RestoreType", "RestoreToTime",
         "UseLatestRestorableTime", "Port", "BacktrackWindow", "EngineMode", "DeletionProtection",
-        "Tags", "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible"}},
+        "Tags", "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible",
+        "DBClusterParameterGroupName"}},
       {"DescribeDBClusterActivity", {"DBClusterIdentifier", "StartTime", "EndTime", "Step"}},
       {"CreateDBClusterSnapshot", {"DBClusterSnapshotIdentifier", "DBClusterIdentifier", "Tags"}},
       {"DescribeDBClusterSnapshots",
@@ -380,7 +381,8 @@ const std::vector<std::string_view>* AcceptedParameters(std::string_view action)
       {"RestoreDBClusterFromSnapshot",
        {"DBClusterIdentifier", "SnapshotIdentifier", "Engine", "EngineVersion", "Port",
         "BacktrackWindow", "EngineMode", "DeletionProtection", "Tags",
-        "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible"}},
+        "EnableIAMDatabaseAuthentication", "CopyTagsToSnapshot", "PubliclyAccessible",
+        "DBClusterParameterGroupName"}},
       {"CopyDBClusterSnapshot",
        {"SourceDBClusterSnapshotIdentifier", "TargetDBClusterSnapshotIdentifier", "CopyTags",
         "Tags"}},
@@ -612,6 +614,7 @@ ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormPa
                                        {"PubliclyAccessible", kNoPublic}}));
   API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
   r.deletion_protection = protect.value_or(false);
+  r.param_group = OptionalId(p, "DBClusterParameterGroupName", "cluster-pg");
   API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
   return r;
 }
@@ -634,6 +637,7 @@ ApiResult<cluster::RestoreSnapshotRequest> ParseRestoreDBClusterFromSnapshot(
                                        {"PubliclyAccessible", kNoPublic}}));
   API_ASSIGN_OR_RETURN(std::optional<bool> protect, p.GetBool("DeletionProtection"));
   r.deletion_protection = protect.value_or(false);
+  r.param_group = OptionalId(p, "DBClusterParameterGroupName", "cluster-pg");
   API_ASSIGN_OR_RETURN(r.tags, ParseTags(p));
   return r;
 }

@@ -289,8 +289,10 @@ TEST(RdsHandlerParse, BacktrackDBCluster) {
 TEST(RdsHandlerParse, RestoreDBClusterToPointInTime) {
   auto r = ParseRestoreDBClusterToPointInTime(
       Form("DBClusterIdentifier=lab-clone&SourceDBClusterIdentifier=lab&RestoreType=copy-on-write"
-           "&UseLatestRestorableTime=true&Port=4407&BacktrackWindow=600"));
+           "&UseLatestRestorableTime=true&Port=4407&BacktrackWindow=600"
+           "&DBClusterParameterGroupName=tuned"));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("tuned", r->param_group.value_or(""));
   EXPECT_EQ("lab-clone", r->id);
   EXPECT_EQ("lab", r->source_id);
   EXPECT_EQ("copy-on-write", r->restore_type);
@@ -309,8 +311,11 @@ TEST(RdsHandlerParse, RestoreDBClusterFromSnapshot) {
   auto r = ParseRestoreDBClusterFromSnapshot(
       Form("DBClusterIdentifier=back&SnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012"
            "%3Acluster-snapshot%3Asnap1&Engine=aurora-mysql&Port=4408&BacktrackWindow=60"
-           "&DeletionProtection=true&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"));
+           "&DeletionProtection=true&Tags.Tag.1.Key=k&Tags.Tag.1.Value=v"
+           "&DBClusterParameterGroupName=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3Acluster-pg"
+           "%3Atuned"));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("tuned", r->param_group.value_or(""));
   EXPECT_EQ("back", r->id);
   EXPECT_EQ("snap1", r->snapshot_id);
   EXPECT_EQ("aurora-mysql", r->engine);

@@ -5,7 +5,8 @@
 //   status                                  clusters, their state, endpoints and windows
 //   backtrack CLUSTER --to TIME [--use-earliest]
 //                                           rewinds in place; waits and shows progress
-//   clone SOURCE NEW [--at TIME] [--port N] copy-on-write clone + writer instance; waits
+//   clone SOURCE NEW [--at TIME] [--port N] [--param-group NAME]
+//                                           copy-on-write clone + writer instance; waits
 //   activity CLUSTER [--from TIME] [--to TIME] [--step 1s|10s|1m|1h] [--format table|json]
 //                                           file data bytes and change records per step
 //   history CLUSTER                         activity sparkline, backtracks and events
@@ -63,7 +64,7 @@ int Usage() {
                "usage: rewind [--endpoint URL] [--credentials FILE] [--ca-bundle FILE] COMMAND\n"
                "  status\n"
                "  backtrack CLUSTER --to TIME [--use-earliest]\n"
-               "  clone SOURCE NEW [--at TIME] [--port N]\n"
+               "  clone SOURCE NEW [--at TIME] [--port N] [--param-group NAME]\n"
                "  activity CLUSTER [--from TIME] [--to TIME] [--step 1s|10s|1m|1h|1d]\n"
                "                   [--format table|json]\n"
                "  history CLUSTER\n"
@@ -79,7 +80,8 @@ int Usage() {
                "  restore-table CLUSTER --table DB.TABLE --to TIME [--with-related]\n"
                "  diff CLUSTER --from T1 --to T2 [--table DB.TABLE] [--format table|json|sql|summary]\n"
                "  snapshot create CLUSTER SNAPSHOT | list [CLUSTER] | delete SNAPSHOT\n"
-               "  snapshot restore SNAPSHOT NEW [--port N]\n"
+               "  snapshot restore SNAPSHOT NEW [--port N] [--param-group NAME]\n"
+               "    (--param-group: the new cluster's DB cluster parameter group)\n"
                "  param-group create NAME [--description TEXT] | list | delete NAME\n"
                "  param-group show NAME [--source user|engine-default]\n"
                "  param-group set NAME VARIABLE=VALUE... [--pending-reboot]\n"
@@ -303,7 +305,8 @@ int WriterWhenAvailable(RdsClient& rds, const std::string& id,
                         std::chrono::steady_clock::time_point t0, const char* what);
 
 // `snapshot create|list|delete|restore` (args after "snapshot").
-int Snapshot(RdsClient& rds, const std::vector<std::string>& args, const std::string& port) {
+int Snapshot(RdsClient& rds, const std::vector<std::string>& args, const std::string& port,
+             const std::string& param_group) {
   const std::string& verb = args[0];
   if (verb == "create" && args.size() == 3) {
     auto r = rds.Call("CreateDBClusterSnapshot", {{"DBClusterIdentifier", args[1]},
@@ -340,6 +343,7 @@ int Snapshot(RdsClient& rds, const std::vector<std::string>& args, const std::st
                 {"DBClusterIdentifier", args[2]},
                 {"Engine", "aurora-mysql"}};
     if (!port.empty()) p.emplace_back("Port", port);
+    if (!param_group.empty()) p.emplace_back("DBClusterParameterGroupName", param_group);
     std::printf("Restoring snapshot %s as %s\n", args[1].c_str(), args[2].c_str());
     auto r = rds.Call("RestoreDBClusterFromSnapshot", p);
     if (!r.ok()) return Fail(r.status());
@@ -484,7 +488,7 @@ int Reader(RdsClient& rds, const std::vector<std::string>& args) {
 }
 
 int Clone(RdsClient& rds, const std::string& src, const std::string& id,
-          const std::string& at_text, const std::string& port) {
+          const std::string& at_text, const std::string& port, const std::string& param_group) {
   const auto t0 = std::chrono::steady_clock::now();
   Params p = {{"SourceDBClusterIdentifier", src},
               {"DBClusterIdentifier", id},
@@ -497,6 +501,7 @@ int Clone(RdsClient& rds, const std::string& src, const std::string& id,
     p.emplace_back("RestoreToTime", api::FormatIso8601(*at, 6));
   }
   if (!port.empty()) p.emplace_back("Port", port);
+  if (!param_group.empty()) p.emplace_back("DBClusterParameterGroupName", param_group);
   std::printf("Cloning %s as %s\n", src.c_str(), id.c_str());
   auto r = rds.Call("RestoreDBClusterToPointInTime", p);
   if (!r.ok()) return Fail(r.status());
@@ -781,7 +786,7 @@ int main(int argc, char** argv) {
   std::string ca_bundle;
   bool ca_flag = false;
   std::vector<std::string> args;
-  std::string to, at, port, from, step, format = "table", target;
+  std::string to, at, port, from, step, format = "table", target, param_group;
   bool use_earliest = false;
   std::string minutes, sql, database, table, stop_id;
   bool list = false, stop = false, with_related = false;
@@ -812,6 +817,8 @@ int main(int argc, char** argv) {
       if (!value(&at)) return Usage();
     } else if (a == "--port") {
       if (!value(&port)) return Usage();
+    } else if (a == "--param-group") {
+      if (!value(&param_group) || param_group.empty()) return Usage();
     } else if (a == "--minutes") {
       if (!value(&minutes)) return Usage();
     } else if (a == "-e" || a == "--execute") {
@@ -865,7 +872,9 @@ int main(int argc, char** argv) {
   if (cmd == "backtrack" && args.size() == 2 && !to.empty()) {
     return Backtrack(rds, args[1], to, use_earliest);
   }
-  if (cmd == "clone" && args.size() == 3) return Clone(rds, args[1], args[2], at, port);
+  if (cmd == "clone" && args.size() == 3) {
+    return Clone(rds, args[1], args[2], at, port, param_group);
+  }
   if (cmd == "history" && args.size() == 2) return History(rds, args[1]);
   if (cmd == "activity" && args.size() == 2) return Activity(rds, args[1], from, to, step, format);
   if (cmd == "show" && args.size() == 2) return Show(rds, args[1]);
@@ -882,7 +891,8 @@ int main(int argc, char** argv) {
     return TimeTravel(rds, args[1], at, minutes, list, stop, stop_id);
   }
   if (cmd == "snapshot" && args.size() >= 2) {
-    return Snapshot(rds, std::vector<std::string>(args.begin() + 1, args.end()), port);
+    return Snapshot(rds, std::vector<std::string>(args.begin() + 1, args.end()), port,
+                    param_group);
   }
   if (cmd == "param-group" && args.size() >= 2) {
     return ParamGroup(rds, std::vector<std::string>(args.begin() + 1, args.end()), pg_flags);

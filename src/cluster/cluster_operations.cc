@@ -194,6 +194,8 @@ void ClusterService::Impl::DoStartInstance(std::optional<Operation> op, Instance
   }
   if (op && kind == StartKind::kCreate) Failpoint("cluster.create_instance.started");
   if (op && kind == StartKind::kReboot) Failpoint("cluster.reboot.restarted");
+  // Its readers reconnect now: their account must be there (readers.cc).
+  if (inst.role == InstanceRole::kWriter) KeepReplicationAccount(*host, *row);
   set_status(InstanceStatus::kAvailable);
   if (row->status == ClusterStatus::kFailed && kind != StartKind::kCreate &&
       inst.role == InstanceRole::kWriter) {
@@ -236,6 +238,7 @@ void ClusterService::Impl::RetryDownInstances() {
     }
     if (down) Async([this, inst] { DoStartInstance(std::nullopt, inst, StartKind::kRetry); });
   }
+  KeepReplicationAccounts();
 }
 
 void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
@@ -264,16 +267,26 @@ void ClusterService::Impl::DoBacktrack(Operation op, BacktrackRow bt) {
     }
   }
   // Whatever happened, bring the cluster back up on its (new or old) head; a halt that failed
-  // left the engine and its mount in place, and Serve then finds them so.
-  Status up = !host ? made.status() : had_engine ? host->Serve() : host->MountHead();
+  // left the engine and its mount in place, and Serve then finds them so. Rewound with
+  // readers, every reader becomes a clone of the rewound head, started beside the writer and
+  // following it once it serves (readers.cc); one that cannot is marked failed with an event,
+  // the backtrack itself stands.
+  const bool readers = rewind.ok() && had_engine && !ReadersOf(bt.cluster_id).empty();
+  Status up;
+  Status reprovisioned;
+  if (readers) {
+    reprovisioned = ReprovisionReaders(*host, *row, [&] { return host->Serve(); }, &up);
+  } else {
+    up = !host ? made.status() : had_engine ? host->Serve() : host->MountHead();
+  }
   if (rewind.ok() && up.ok()) {
     Failpoint("cluster.backtrack.serving");
     if (!ReadersOf(bt.cluster_id).empty()) {
-      // Every reader becomes a clone of the rewound head and follows again (readers.cc); one
-      // that cannot is marked failed with an event, the backtrack itself stands.
-      if (Status r = ReprovisionReaders(*host, *row); !r.ok()) {
+      // A writer that was not running: its readers cannot follow it and are marked failed.
+      if (!readers) reprovisioned = ReprovisionReaders(*host, *row);
+      if (!reprovisioned.ok()) {
         std::fprintf(stderr, "rewindd: after the backtrack of %s: %s\n", bt.cluster_id.c_str(),
-                     r.ToString().c_str());
+                     reprovisioned.ToString().c_str());
       }
       if (Status st = RecordStep(&op, OpStep::kReadersReprovisioned); st.ok()) {
         Failpoint("cluster.backtrack_readers.reprovisioned");

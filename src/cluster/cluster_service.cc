@@ -73,12 +73,7 @@ Result<ClusterView> ClusterService::CreateCluster(const CreateClusterRequest& re
   }
   // param_mu_ before mu_: a group named here cannot be deleted before the row names it.
   std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);
-  std::string param_group;
-  if (req.param_group) {
-    pl.lock();
-    ASSIGN_OR_RETURN(param_group,
-                     impl_->ResolveParamGroup(ParamGroupKind::kCluster, *req.param_group));
-  }
+  ASSIGN_OR_RETURN(std::string param_group, impl_->ResolveNewClusterGroup(req.param_group, &pl));
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, impl_->meta_->GetCluster(id));
@@ -570,6 +565,9 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
       (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
     return WindowOutOfRange();
   }
+  // param_mu_ before mu_: a group named here cannot be deleted before the row names it.
+  std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);
+  ASSIGN_OR_RETURN(std::string param_group, impl_->ResolveNewClusterGroup(req.param_group, &pl));
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(ClusterRow src, impl_->GetClusterRow(req.source_id));
@@ -611,6 +609,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
   row.volume = id;
   row.restore_to_ns = at;
   row.deletion_protection = req.deletion_protection;
+  row.param_group = param_group;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
   RETURN_IF_ERROR(impl_->PutNewTags("cluster", id, req.tags, [&] { return impl_->meta_->DeleteCluster(id); }));
   Operation op{.kind = OpKind::kClone, .target = id, .ref = src.id, .arg_ns = at};

@@ -208,6 +208,9 @@ struct CloneRequest {
   std::optional<int64_t> backtrack_window_s;  // default: the source's
   bool deletion_protection = false;  // of the new cluster (not copied from the source, as RDS)
   std::vector<TagView> tags;         // of the new cluster
+  // DBClusterParameterGroupName of the new cluster (kParamGroupNotFound if unknown); unset:
+  // the default group, as in Aurora (not the source's).
+  std::optional<std::string> param_group;
 };
 
 // A DB cluster snapshot: a store pin of the cluster's volume at one moment, kept until deleted
@@ -244,6 +247,9 @@ struct RestoreSnapshotRequest {
   std::optional<int64_t> backtrack_window_s;  // default 0 (off)
   bool deletion_protection = false;
   std::vector<TagView> tags;
+  // DBClusterParameterGroupName of the new cluster, its values applied when its instances
+  // start (kParamGroupNotFound if unknown); unset: the default group.
+  std::optional<std::string> param_group;
 };
 
 struct CopySnapshotRequest {

@@ -519,16 +519,34 @@ TEST(ReaderTest, AReaderIsAFollowingCloneReprovisionedByABacktrackAndDeletedWhol
     EXPECT_EQ("c1-2", c->front().members[1].instance_id);
     EXPECT_FALSE(c->front().members[1].is_writer);
     EXPECT_EQ(2, knobs.running.load());
+    // A second reader: the backtrack below re-provisions both side by side.
+    ASSERT_TRUE(svc.CreateInstance(Writer("c1-3", "c1")).ok());
+    svc.WaitIdle();
+    EXPECT_EQ("available", InstanceStatus(svc, "c1-3"));
+    EXPECT_EQ(3, knobs.running.load());
     // (Deleting the writer now fails over to the reader first: failover_test.cc.)
-    // A backtrack re-clones the reader from the rewound head.
+    // A backtrack re-clones every reader from the rewound head.
     BacktrackRequest bt;
     bt.cluster_id = "c1";
     bt.backtrack_to_ns = between;
     ASSERT_TRUE(svc.Backtrack(bt).ok());
     svc.WaitIdle();
     EXPECT_EQ("first", ReadWholeFile(dir.path() + "/mnt/c1/data"));
-    EXPECT_EQ("first", ReadWholeFile(rmnt + "/data"));
-    EXPECT_EQ("available", InstanceStatus(svc, "c1-2"));
+    for (const std::string id : {"c1-2", "c1-3"}) {
+      const std::string mnt = dir.path() + "/mnt/.reader-" + id;
+      EXPECT_EQ("first", ReadWholeFile(mnt + "/data")) << id;
+      EXPECT_EQ("127.0.0.1:" + std::to_string(c->front().port),
+                ReadWholeFile(mnt + "/replica-of")) << id;
+      EXPECT_EQ("available", InstanceStatus(svc, id));
+      int reprovisioned = 0;
+      for (const EventView& e : svc.DescribeEvents(EventQuery{})) {
+        if (e.kind == EventKind::kReaderReprovisioned && e.source_id == id) ++reprovisioned;
+      }
+      EXPECT_EQ(1, reprovisioned) << id;
+    }
+    EXPECT_EQ(3, knobs.running.load());
+    ASSERT_TRUE(svc.DeleteInstance("c1-3").ok());
+    svc.WaitIdle();
     // Deleting it leaves the writer serving, nothing of the reader behind.
     ASSERT_TRUE(svc.DeleteInstance("c1-2").ok());
     svc.WaitIdle();
@@ -631,6 +649,10 @@ INSTANTIATE_TEST_SUITE_P(
         ReaderCrashCase{"cluster.create_reader.reader_following", "available", "second"},
         // The backtrack landed; the reader is (again) a clone of the rewound head.
         ReaderCrashCase{"cluster.backtrack_readers.reprovisioned", "available", "first"},
+        // Cut short once rewound (the readers being re-cloned beside the writer's start):
+        // recovery re-clones them from the rewound head.
+        ReaderCrashCase{"cluster.backtrack.after_rewind", "available", "first"},
+        ReaderCrashCase{"cluster.backtrack.serving", "available", "first"},
         ReaderCrashCase{"cluster.delete_reader.halted", "absent", ""},
         ReaderCrashCase{"cluster.delete_reader.volume_deleted", "absent", ""}),
     [](const ::testing::TestParamInfo<ReaderCrashCase>& info) {

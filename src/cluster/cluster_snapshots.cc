@@ -259,6 +259,9 @@ Result<ClusterView> ClusterService::RestoreFromSnapshot(const RestoreSnapshotReq
       (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
     return WindowOutOfRange();
   }
+  // param_mu_ before mu_: a group named here cannot be deleted before the row names it.
+  std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);
+  ASSIGN_OR_RETURN(std::string param_group, impl_->ResolveNewClusterGroup(req.param_group, &pl));
   std::lock_guard<std::mutex> lk(impl_->mu_);
   const std::string id = Lower(req.id);
   ASSIGN_OR_RETURN(std::optional<SnapshotRow> snap,
@@ -297,6 +300,7 @@ Result<ClusterView> ClusterService::RestoreFromSnapshot(const RestoreSnapshotReq
   row.clone_group_id = Uuid();  // its own: a restored cluster is no clone of a live one
   row.volume = id;
   row.deletion_protection = req.deletion_protection;
+  row.param_group = param_group;
   RETURN_IF_ERROR(impl_->meta_->PutCluster(row));
   auto undo = [&] { return impl_->meta_->DeleteCluster(id); };
   RETURN_IF_ERROR(impl_->PutNewTags("cluster", id, req.tags, undo));

@@ -14,7 +14,8 @@
 //
 // Journal (op_journal.h): failover / delete_writer, steps writer_stopped, reader_halted,
 // roles_swapped, writer_serving, old_writer_following / old_writer_deleted, each followed by a
-// failpoint cluster.<op>.<step>. Recovery (RecoverFailover) asks the rows, not the step,
+// failpoint cluster.<op>.<step> (and cluster.failover.completed after the "Completed failover"
+// event, which recovery then does not record again). Recovery (RecoverFailover) asks the rows, not the step,
 // whether the swap happened: before it, the failover is rolled back (the old writer serves
 // again, the reader is started again on its clone, kFailoverReverted); after it, it is rolled
 // forward (the promoted reader's clone dropped, the old writer's reader re-created from a fresh
@@ -249,6 +250,8 @@ void ClusterService::Impl::DoFailover(Operation op, ClusterRow row) {
   Event(nw.id, EventKind::kPromotedToWriter);
 
   if (del) {
+    // The other readers reconnect to the new writer (a provisioning below asserts it too).
+    if (s.ok()) KeepReplicationAccount(writer, row);
     // The old writer has no volume of its own: its row is all that is left of it.
     Status gone = DeleteInstanceRow(ow.id);
     if (gone.ok()) {
@@ -288,8 +291,23 @@ void ClusterService::Impl::DoFailover(Operation op, ClusterRow row) {
   }
   // The roles are swapped whatever followed: the failover is done (a failure above is an
   // instance's, with its own event).
-  Event(row.id, EventKind::kFailoverCompleted, nw.id);
+  FailoverCompletedOnce(op, row.id, nw.id);
+  if (!del) Failpoint("cluster.failover.completed");
   finish_cluster(Status::Ok());
+}
+
+void ClusterService::Impl::FailoverCompletedOnce(const Operation& op,
+                                                 const std::string& cluster_id,
+                                                 const std::string& new_writer) {
+  if (auto events = meta_->ListEvents(); events.ok()) {
+    for (const EventRow& e : *events) {
+      if (e.kind == static_cast<int64_t>(EventKind::kFailoverCompleted) &&
+          e.source_id == cluster_id && e.message == new_writer && e.date_ns >= op.started_ns) {
+        return;
+      }
+    }
+  }
+  Event(cluster_id, EventKind::kFailoverCompleted, new_writer);
 }
 
 Status ClusterService::Impl::RecoverFailover(ClusterRow* row, std::optional<Operation> op) {
@@ -337,7 +355,7 @@ Status ClusterService::Impl::RecoverFailover(ClusterRow* row, std::optional<Oper
     std::lock_guard<std::mutex> lk(readers_mu_);
     reader_hosts_.erase(promoted_id);
   }
-  Event(row->id, EventKind::kFailoverCompleted, promoted_id);
+  FailoverCompletedOnce(*op, row->id, promoted_id);
   FinishOp(&*op, Status::Ok());
   return Status::Ok();
 }

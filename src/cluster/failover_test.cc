@@ -25,6 +25,14 @@ bool Said(ClusterService& svc, EventKind kind, const std::string& source,
   return false;
 }
 
+int Count(ClusterService& svc, EventKind kind, const std::string& source) {
+  int n = 0;
+  for (const EventView& e : svc.DescribeEvents(EventQuery{})) {
+    if (e.kind == kind && e.source_id == source) ++n;
+  }
+  return n;
+}
+
 // The cluster's writer as DBClusterMembers shows it ("" if none).
 std::string WriterOf(ClusterService& svc, const std::string& cluster) {
   auto c = svc.DescribeClusters(cluster);
@@ -270,6 +278,9 @@ TEST_P(FailoverCrashTest, TheFailoverIsWholeOrAbsentAfterARestart) {
       EXPECT_FALSE(std::filesystem::exists(dir + "/mnt/.reader-c1-2"));
       EXPECT_FALSE(std::filesystem::exists(dir + "/run/.reader-c1-2"));
     }
+    // Rolled forward, the failover is announced once, whether or not the crash came after
+    // the announcement (cluster.failover.completed); rolled back, never.
+    EXPECT_EQ(c.swapped ? 1 : 0, Count(svc, EventKind::kFailoverCompleted, "c1"));
     // It can fail over again (or, rolled back, be deleted again).
     if (!del || !c.swapped) {
       EXPECT_TRUE(svc.FailoverCluster("c1", std::nullopt).ok());
@@ -289,6 +300,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FailoverCrash{"cluster.failover.roles_swapped", true},
                       FailoverCrash{"cluster.failover.writer_serving", true},
                       FailoverCrash{"cluster.failover.old_writer_following", true},
+                      FailoverCrash{"cluster.failover.completed", true},
                       FailoverCrash{"cluster.delete_writer.requested", false},
                       FailoverCrash{"cluster.delete_writer.writer_stopped", false},
                       FailoverCrash{"cluster.delete_writer.reader_halted", false},

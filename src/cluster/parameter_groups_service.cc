@@ -118,6 +118,13 @@ Result<std::string> ClusterService::Impl::ResolveParamGroup(ParamGroupKind kind,
   return stored;
 }
 
+Result<std::string> ClusterService::Impl::ResolveNewClusterGroup(
+    const std::optional<std::string>& name, std::unique_lock<std::mutex>* param_lock) {
+  if (!name) return std::string();
+  param_lock->lock();
+  return ResolveParamGroup(ParamGroupKind::kCluster, *name);
+}
+
 Result<std::vector<ParamValueRow>> ClusterService::Impl::GroupValues(ParamGroupKind kind,
                                                                     const std::string& stored) {
   if (stored.empty()) return std::vector<ParamValueRow>();

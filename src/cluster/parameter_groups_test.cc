@@ -348,6 +348,67 @@ TEST(ParamService, AReaderRunsItsClusterGroupAndItsOwnGroupButKeepsItsReplicatio
   }
 }
 
+TEST(ParamService, ARestoredOrClonedClusterRunsTheGroupItIsRestoredWith) {
+  ASSERT_EQ(0u, ::geteuid()) << "these tests mount FUSE: run them as root";
+  rwd::testing::TempDir dir;
+  StandInKnobs knobs;
+  int probes = 0;
+  auto opened = Open(dir.path(), &knobs, &probes);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ClusterService& svc = **opened;
+  const auto kC = ParamGroupKind::kCluster;
+  ASSERT_TRUE(svc.CreateParamGroup(kC, "pg", kParamGroupFamily, "restored").ok());
+  ASSERT_TRUE(svc.ModifyParamGroup(kC, "pg", {Set("max_connections", "500")}).ok());
+  CreateClusterRequest cr = C1In("");
+  cr.param_group.reset();  // the default group: the restores below name theirs
+  ASSERT_TRUE(svc.CreateCluster(cr).ok());
+  svc.WaitIdle();
+  CreateSnapshotRequest snap;
+  snap.id = "s1";
+  snap.cluster_id = "c1";
+  ASSERT_TRUE(svc.CreateSnapshot(snap).ok());
+
+  RestoreSnapshotRequest rs;
+  rs.id = "r1";
+  rs.snapshot_id = "s1";
+  rs.engine = "aurora-mysql";
+  rs.param_group = "nope";
+  EXPECT_EQ(ClusterError::kParamGroupNotFound, ErrorKindOf(svc.RestoreFromSnapshot(rs).status()));
+  CloneRequest cl;
+  cl.id = "k1";
+  cl.source_id = "c1";
+  cl.restore_type = "copy-on-write";
+  cl.use_latest_restorable_time = true;
+  cl.param_group = "nope";
+  EXPECT_EQ(ClusterError::kParamGroupNotFound, ErrorKindOf(svc.Clone(cl).status()));
+  EXPECT_FALSE(svc.DescribeClusters("r1").ok());  // refused: nothing made
+  EXPECT_FALSE(svc.DescribeClusters("k1").ok());
+
+  rs.param_group = "PG";
+  ASSERT_TRUE(svc.RestoreFromSnapshot(rs).ok());
+  cl.param_group = "pg";
+  ASSERT_TRUE(svc.Clone(cl).ok());
+  svc.WaitIdle();
+  int instances = 0;
+  for (const std::string cluster : {"r1", "k1"}) {
+    EXPECT_EQ("pg", svc.DescribeClusters(cluster)->front().param_group) << cluster;
+    CreateInstanceRequest ir = InstanceIn(cluster + "-1", "");
+    ir.cluster_id = cluster;
+    knobs.applied = 0;
+    ASSERT_TRUE(svc.CreateInstance(ir).ok()) << cluster;
+    svc.WaitIdle();
+    // Its engine started with the group's values (in sync with max_connections=500).
+    EXPECT_EQ(ParamApplyStatus::kInSync, InstanceParamStatus(svc, cluster + "-1")) << cluster;
+    // The group is in use: it cannot be deleted, and an immediate change reaches the engine.
+    ++instances;
+    ASSERT_TRUE(
+        svc.ModifyParamGroup(kC, "pg", {Set("max_connections", std::to_string(500 + instances))})
+            .ok());
+    EXPECT_EQ(instances, knobs.applied.load()) << cluster;
+  }
+  EXPECT_EQ(ClusterError::kInvalidParamGroupState, ErrorKindOf(svc.DeleteParamGroup(kC, "pg")));
+}
+
 // A cluster, a group, and a modify giving it the group with a new master password; the
 // failpoint after the password is set kills the process (the child of the death test).
 void ModifyUntilTheFailpoint(const std::string& dir) {

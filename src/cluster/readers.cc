@@ -7,9 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <thread>
+#include <vector>
 
 #include "cluster/service_impl.h"
 #include "common/failpoint.h"
@@ -26,6 +31,11 @@ Result<std::string> ReadOrKeep(const std::string& path, const std::string& fresh
   }
   RETURN_IF_ERROR(WriteSecretFile(path, fresh));
   return fresh;
+}
+
+// Replica apply workers of a reader: the cores, at least 4 and at most 16.
+unsigned ReaderApplyThreads() {
+  return std::clamp(std::thread::hardware_concurrency(), 4u, 16u);
 }
 
 }  // namespace
@@ -75,6 +85,14 @@ Result<std::shared_ptr<ClusterHost>> ClusterService::Impl::ReaderHostFor(
     eo.read_only = true;
     // The writer runs the events; a replica's copies would only fail on read_only.
     eo.extra_settings.emplace_back("event-scheduler", "DISABLED");
+    // Parallel apply: one SQL thread falls behind a writer committing from several sessions
+    // without bound (docs/benchmarks.md). Optimistic mode applies any transactions side by
+    // side and still commits them in binlog order, so gtid_slave_pos (what a backtrack or a
+    // failover relies on) always names a prefix of the writer's binlog, and STOP SLAVE waits
+    // for the workers to reach it. Applying waits mostly on commits' syncs through the mount,
+    // so more workers than cores pay off; past 16 conflicts and retries cost more than they win.
+    eo.extra_settings.emplace_back("slave-parallel-threads", std::to_string(ReaderApplyThreads()));
+    eo.extra_settings.emplace_back("slave-parallel-mode", "optimistic");
     eo.on_unexpected_exit = [this, id = inst.id](const Status& why) {
       std::fprintf(stderr, "rewindd: the mariadbd of reader %s exited: %s\n", id.c_str(),
                    why.ToString().c_str());
@@ -129,24 +147,73 @@ Result<std::string> ClusterService::Impl::ReplicationPassword(const ClusterRow& 
   return ReadOrKeep(RunDir(cluster.id) + "/replication.password", RandomAlnum(32, false));
 }
 
-Status ClusterService::Impl::ProvisionReader(ClusterHost& writer, ClusterHost& reader,
-                                             const ClusterRow& cluster, InstanceRow* inst,
-                                             Operation* op) {
+Result<ClusterService::Impl::ReaderSource> ClusterService::Impl::ReaderSourceOf(
+    ClusterHost& writer, const ClusterRow& cluster) {
+  ReaderSource out;
+  ASSIGN_OR_RETURN(out.replication.password, ReplicationPassword(cluster));
+  ASSIGN_OR_RETURN(out.root_password, writer.RootPassword());
+  out.volume = writer.volume();
+  out.replication.host =
+      options_.host == "0.0.0.0" || options_.host == "::" ? "127.0.0.1" : options_.host;
+  out.replication.port = cluster.port;
+  out.replication.user = kReplicationUser;
+  return out;
+}
+
+Result<ClusterService::Impl::ReaderSource> ClusterService::Impl::PrepareReaderSource(
+    ClusterHost& writer, const ClusterRow& cluster) {
   if (!writer.serving()) {
     // A step of a background operation, not a refusal of a request: its words go to the event.
     return Status::FailedPrecondition("the writer of DB cluster " + cluster.id +
                                       " is not running; a reader follows a running writer");
   }
-  ASSIGN_OR_RETURN(std::string password, ReplicationPassword(cluster));
+  ASSIGN_OR_RETURN(ReaderSource out, ReaderSourceOf(writer, cluster));
   // Before the clone: the reader then carries the account too (it may be promoted one day).
-  RETURN_IF_ERROR(writer.EnsureReplicationAccount(kReplicationUser, password)
+  RETURN_IF_ERROR(writer.EnsureReplicationAccount(kReplicationUser, out.replication.password)
                       .WithContext("the writer's replication account"));
-  ASSIGN_OR_RETURN(std::string root_password, writer.RootPassword());
+  return out;
+}
+
+void ClusterService::Impl::KeepReplicationAccount(ClusterHost& writer, const ClusterRow& cluster) {
+  if (ReadersOf(cluster.id).empty() || !writer.serving()) return;
+  Result<std::string> password = ReplicationPassword(cluster);
+  Status s = password.status();
+  if (s.ok()) s = writer.EnsureReplicationAccount(kReplicationUser, *password);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rewindd: the replication account of %s: %s\n", cluster.id.c_str(),
+                 s.ToString().c_str());
+  }
+}
+
+void ClusterService::Impl::KeepReplicationAccounts() {
+  auto clusters = meta_->ListClusters();
+  if (!clusters.ok()) return;
+  for (const ClusterRow& c : *clusters) {
+    if (c.status != ClusterStatus::kAvailable) continue;
+    std::shared_ptr<ClusterHost> host = FindHost(c.id);
+    if (!host) continue;
+    // Busy: the operation that holds the writer (a backtrack, a failover) asserts it itself.
+    std::unique_lock<std::mutex> ol(host->op_mutex(), std::try_to_lock);
+    if (ol.owns_lock()) KeepReplicationAccount(*host, c);
+  }
+}
+
+Status ClusterService::Impl::ProvisionReader(ClusterHost& writer, ClusterHost& reader,
+                                             const ClusterRow& cluster, InstanceRow* inst,
+                                             Operation* op) {
+  ASSIGN_OR_RETURN(ReaderSource source, PrepareReaderSource(writer, cluster));
+  return ProvisionReaderFrom(source, reader, inst, op);
+}
+
+Status ClusterService::Impl::ProvisionReaderFrom(const ReaderSource& source, ClusterHost& reader,
+                                                 InstanceRow* inst, Operation* op,
+                                                 const std::shared_future<Status>* writer_ready) {
   // A reader being provisioned again (after a backtrack, or a creation redone) starts over.
   RETURN_IF_ERROR(reader.Halt(HaltMode::kKill));
   RETURN_IF_ERROR(reader.DropVolume());
-  ASSIGN_OR_RETURN(store::VolumeId vol,
-                   reader.MakeClone(ReaderVolumeName(inst->id), writer.volume(), NowNs()));
+  // The store's clock (never below its last record's): a head rewound just before is seen.
+  ASSIGN_OR_RETURN(store::VolumeId vol, reader.MakeClone(ReaderVolumeName(inst->id), source.volume,
+                                                         store_->NowNs()));
   inst->volume_id = static_cast<int64_t>(vol.value);
   RETURN_IF_ERROR(PutInstanceRow(*inst));
   if (op) {
@@ -155,19 +222,16 @@ Status ClusterService::Impl::ProvisionReader(ClusterHost& writer, ClusterHost& r
     Failpoint("cluster.create_reader.reader_cloned");
   }
   // The clone's accounts are the writer's: its engine logs in with the writer's root password.
-  RETURN_IF_ERROR(reader.SeedRunDir(root_password));
+  RETURN_IF_ERROR(reader.SeedRunDir(source.root_password));
   // Crash recovery of the clone (InnoDB and the binlog agree after its XA pass).
   RETURN_IF_ERROR(reader.Serve());
   if (op) {
     RETURN_IF_ERROR(RecordStep(op, OpStep::kReaderServing));
     Failpoint("cluster.create_reader.reader_serving");
   }
-  engine::ReplicationSource source;
-  source.host = options_.host == "0.0.0.0" || options_.host == "::" ? "127.0.0.1" : options_.host;
-  source.port = cluster.port;
-  source.user = kReplicationUser;
-  source.password = password;
-  RETURN_IF_ERROR(reader.FollowWriter(source).WithContext("following the writer"));
+  // (Replication would retry a writer not up yet, but only every second: wait for it.)
+  if (writer_ready) RETURN_IF_ERROR(writer_ready->get());
+  RETURN_IF_ERROR(reader.FollowWriter(source.replication).WithContext("following the writer"));
   if (op) {
     RETURN_IF_ERROR(RecordStep(op, OpStep::kReaderFollowing));
     Failpoint("cluster.create_reader.reader_following");
@@ -294,16 +358,59 @@ void ClusterService::Impl::DoDeleteReader(Operation op, InstanceRow inst) {
   RefreshReaderEndpoint(inst.cluster_id);
 }
 
-Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster) {
-  Status first = Status::Ok();
-  for (InstanceRow inst : ReadersOf(cluster.id)) {
-    if (inst.status == InstanceStatus::kDeleting) continue;
-    auto made = ReaderHostFor(inst, cluster);
-    Status s = made.status();
-    if (s.ok()) {
-      std::lock_guard<std::mutex> rl((*made)->op_mutex());
-      s = ProvisionReader(writer, **made, cluster, &inst, nullptr);
+Status ClusterService::Impl::ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster,
+                                                const std::function<Status()>& start_writer,
+                                                Status* writer_up) {
+  std::vector<InstanceRow> readers;
+  for (InstanceRow& inst : ReadersOf(cluster.id)) {
+    if (inst.status != InstanceStatus::kDeleting) readers.push_back(std::move(inst));
+  }
+  // What the readers need of the writer, asked here: only this thread (which holds the writer's
+  // op lock) touches the writer's host. With start_writer, the writer does not serve yet: its
+  // replication account is made once it does, before any reader follows (writer_ready).
+  Result<ReaderSource> source =
+      start_writer ? ReaderSourceOf(writer, cluster) : PrepareReaderSource(writer, cluster);
+  std::promise<Status> ready;
+  std::shared_future<Status> writer_ready = ready.get_future().share();
+  std::vector<Status> outcome(readers.size(), source.status());
+  // Each reader's halt, clone, start and replication touch only its own host (under its own
+  // op lock: the lock order, the writer's then a reader's, holds), the store and meta.db
+  // (both thread-safe): the readers are re-provisioned side by side, and beside the writer's
+  // own start, so a backtrack with readers takes little longer than one without
+  // (docs/benchmarks.md).
+  std::vector<std::thread> workers;
+  if (source.ok()) {
+    workers.reserve(readers.size());
+    for (size_t i = 0; i < readers.size(); ++i) {
+      // Each thread waits through its own copy of the future (safe across threads).
+      workers.emplace_back([this, &cluster, &readers, &outcome, &source, writer_ready,
+                            follow_later = static_cast<bool>(start_writer), i] {
+        InstanceRow& inst = readers[i];
+        auto made = ReaderHostFor(inst, cluster);
+        Status s = made.status();
+        if (s.ok()) {
+          std::lock_guard<std::mutex> rl((*made)->op_mutex());
+          s = ProvisionReaderFrom(*source, **made, &inst, nullptr,
+                                  follow_later ? &writer_ready : nullptr);
+        }
+        outcome[i] = s;
+      });
     }
+  }
+  if (start_writer) {
+    *writer_up = start_writer();
+    Status account = writer_up->WithContext("the writer does not serve");
+    if (account.ok() && source.ok()) {
+      account = writer.EnsureReplicationAccount(kReplicationUser, source->replication.password)
+                    .WithContext("the writer's replication account");
+    }
+    ready.set_value(account);
+  }
+  for (std::thread& t : workers) t.join();
+  Status first = Status::Ok();
+  for (size_t i = 0; i < readers.size(); ++i) {
+    const InstanceRow& inst = readers[i];
+    const Status& s = outcome[i];
     if (s.ok()) {
       SaveInstanceStatus(inst, InstanceStatus::kAvailable);
       Event(inst.id, EventKind::kReaderReprovisioned);

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -343,6 +344,12 @@ class ClusterService::Impl {
   // The stored name of the group a request names: "" for the default group, else the name in
   // lower case. kParamGroupNotFound if there is none of that kind.
   Result<std::string> ResolveParamGroup(ParamGroupKind kind, const std::string& name);
+  // The cluster parameter group a new cluster (create, clone, restore) is asked with: "" if
+  // none (the default group), else ResolveParamGroup's answer, taken with *param_lock (on
+  // param_mu_, unlocked) locked and left locked so the group cannot be deleted before the
+  // caller stores the row that names it (param_mu_ comes before mu_).
+  Result<std::string> ResolveNewClusterGroup(const std::optional<std::string>& name,
+                                             std::unique_lock<std::mutex>* param_lock);
   // The values of a group by stored name ("": none).
   Result<std::vector<ParamValueRow>> GroupValues(ParamGroupKind kind, const std::string& stored);
   // What the cluster's engine must run with (MergeSettings of its group and its writer's).
@@ -401,19 +408,52 @@ class ClusterService::Impl {
   // The replication account's password, made once per cluster and kept (0600) in the
   // cluster's run dir. IOError if it cannot be written.
   Result<std::string> ReplicationPassword(const ClusterRow& cluster);
+  // What provisioning a reader needs of its (serving) writer: the writer's volume to clone,
+  // its root password (the clone's accounts are the writer's) and where to replicate from
+  // (the replication account made sure of on the writer first).
+  struct ReaderSource {
+    store::VolumeId volume;
+    std::string root_password;
+    engine::ReplicationSource replication;
+  };
+  // The writer's host op lock held. FailedPrecondition if the writer does not serve; the
+  // failing step's status otherwise.
+  Result<ReaderSource> PrepareReaderSource(ClusterHost& writer, const ClusterRow& cluster);
+  // The same without the serving check and without making the account (a writer that is
+  // about to start). Failure: the passwords' files.
+  Result<ReaderSource> ReaderSourceOf(ClusterHost& writer, const ClusterRow& cluster);
+  // The master user can drop or alter the replication account (it holds CREATE USER), which
+  // would leave readers unable to reconnect: with the writer's host op lock held, the account
+  // is made again as provisioning makes it (a cluster with readers and a serving writer only;
+  // a failure is logged). Called when a writer starts (create, reboot, retry, failover) and,
+  // for every available cluster whose writer is idle, at each retry interval.
+  void KeepReplicationAccount(ClusterHost& writer, const ClusterRow& cluster);
+  void KeepReplicationAccounts();
   // Makes `reader` (its host op lock held, as the writer's) a fresh clone of the writer's head
   // that serves and follows the writer; journals each step in `op` when given (create_reader)
   // and records the reader's new volume in its row. Failure: the failing step's status.
   Status ProvisionReader(ClusterHost& writer, ClusterHost& reader, const ClusterRow& cluster,
                          InstanceRow* inst, Operation* op);
+  // ProvisionReader's steps on the reader alone (its host op lock held; the writer's host is
+  // not touched, so several readers may be provisioned from one source on several threads
+  // while the caller holds the writer's op lock). With writer_ready, the reader waits for it
+  // (the writer serving, its account made) before it follows, and fails with its error.
+  Status ProvisionReaderFrom(const ReaderSource& source, ClusterHost& reader, InstanceRow* inst,
+                             Operation* op,
+                             const std::shared_future<Status>* writer_ready = nullptr);
   void DoCreateReader(Operation op, InstanceRow inst);
   void DoDeleteReader(Operation op, InstanceRow inst);
   // Starts a reader's engine again after it died on its own (or at rewindd's start).
   void DoStartReader(const std::string& id, bool after_exit);
-  // Backtrack (the writer's host op lock held, the writer serving the rewound head): every
-  // reader re-cloned from the new head and following again. A reader that cannot be is
-  // marked failed (with an event); the status is the first failure.
-  Status ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster);
+  // Backtrack (the writer's host op lock held, its head rewound): every reader re-cloned from
+  // the new head and following again, all at once (one thread each, joined before the
+  // return). Without start_writer the writer serves already; with it, this thread runs
+  // start_writer (its status in *writer_up) while the readers are cloned and started, and they
+  // follow once it serves. A reader that cannot be is marked failed (with an event); the
+  // status is the first failure.
+  Status ReprovisionReaders(ClusterHost& writer, const ClusterRow& cluster,
+                            const std::function<Status()>& start_writer = nullptr,
+                            Status* writer_up = nullptr);
   // Cluster deletion (the writer's host op lock held): every reader halted, its volume and
   // directories removed, its row deleted.
   Status DismantleReaders(const std::string& cluster_id);
@@ -457,6 +497,11 @@ class ClusterService::Impl {
   // Open: a failover cut short (`op`, or a row left failing-over) rolled back (before the
   // swap of the rows) or forward; the row is available after.
   Status RecoverFailover(ClusterRow* row, std::optional<Operation> op);
+  // kFailoverCompleted for `op` (new writer `new_writer`), unless already recorded since the
+  // operation began: a crash between the event and the journal's end of the operation rolls
+  // the failover forward again at Open, which must not announce it twice.
+  void FailoverCompletedOnce(const Operation& op, const std::string& cluster_id,
+                             const std::string& new_writer);
 
   // ---- The operations journal (op_journal.h) ----
   // Begins `op` (kind, target and arguments set). Failure: the journal's; the operation must

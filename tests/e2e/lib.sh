@@ -199,11 +199,12 @@ create_cluster_with_writer() {
   wait_instance "$1-1"
 }
 
-# restore_snapshot_with_writer CLUSTER SNAPSHOT: restore-db-cluster-from-snapshot, then (as in
-# Aurora) create-db-instance CLUSTER-1; returns when the new writer answers SQL.
+# restore_snapshot_with_writer CLUSTER SNAPSHOT [ARGS...]: restore-db-cluster-from-snapshot
+# (with ARGS), then (as in Aurora) create-db-instance CLUSTER-1; returns when the new writer
+# answers SQL.
 restore_snapshot_with_writer() {
   aws_rds restore-db-cluster-from-snapshot --db-cluster-identifier "$1" \
-    --snapshot-identifier "$2" --engine aurora-mysql >/dev/null
+    --snapshot-identifier "$2" --engine aurora-mysql "${@:3}" >/dev/null
   wait_available "$1"
   aws_rds create-db-instance --db-instance-identifier "$1-1" --db-cluster-identifier "$1" \
     --engine aurora-mysql --db-instance-class db.r5.large >/dev/null

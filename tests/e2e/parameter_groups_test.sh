@@ -7,6 +7,7 @@
 # and a static parameter asked immediate are refused with InvalidParameterValue naming them and
 # nothing stored changes; a group in use, the default group and an unknown one cannot be
 # deleted; DB (instance) parameter groups through boto3; values survive a rewindd restart;
+# restore-db-cluster-from-snapshot / -to-point-in-time with a group (an unknown one refused);
 # reset; `rewind param-group`.
 source "$(dirname "$0")/lib.sh"
 MASTER_PASSWORD="Param-pass-$RANDOM$RANDOM"
@@ -167,6 +168,32 @@ wait_sql pc
   "$(printf '321\t4194304\t600')" ] || die "the engine after a restart"
 [ "$(cluster_field pc DBClusterParameterGroup)" = pg ] || die "the cluster's group after a restart"
 [ "$(apply_status)" = in-sync ] || die "after a restart: $(apply_status)"
+
+log "restores name the group: from a snapshot (its writer runs the values) and to a point in time"
+aws_rds create-db-cluster-snapshot --db-cluster-identifier pc \
+  --db-cluster-snapshot-identifier pcs >/dev/null
+expect_aws_error DBParameterGroupNotFound restore-db-cluster-from-snapshot \
+  --db-cluster-identifier pr --snapshot-identifier pcs --engine aurora-mysql \
+  --db-cluster-parameter-group-name nope
+expect_aws_error DBParameterGroupNotFound restore-db-cluster-to-point-in-time \
+  --db-cluster-identifier pk --source-db-cluster-identifier pc --restore-type copy-on-write \
+  --use-latest-restorable-time --db-cluster-parameter-group-name nope
+restore_snapshot_with_writer pr pcs --db-cluster-parameter-group-name pg
+[ "$(cluster_field pr DBClusterParameterGroup)" = pg ] || die "the restored cluster's group"
+[ "$(sql pr "SELECT @@max_connections, @@innodb_log_buffer_size")" = "$(printf '321\t4194304')" ] ||
+  die "the restored cluster's writer does not run pg's values"
+aws_rds restore-db-cluster-to-point-in-time --db-cluster-identifier pk \
+  --source-db-cluster-identifier pc --restore-type copy-on-write --use-latest-restorable-time \
+  --db-cluster-parameter-group-name pg >/dev/null
+wait_available pk
+[ "$(cluster_field pk DBClusterParameterGroup)" = pg ] || die "the clone's group"
+aws_rds delete-db-instance --db-instance-identifier pr-1 >/dev/null
+wait_instance_gone pr-1
+for c in pr pk; do
+  aws_rds delete-db-cluster --db-cluster-identifier "$c" --skip-final-snapshot >/dev/null
+  wait_cluster_gone "$c"
+done
+aws_rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier pcs >/dev/null
 
 log "reset of one parameter (immediate for a dynamic one), then of all"
 aws_rds reset-db-cluster-parameter-group --db-cluster-parameter-group-name pg \

@@ -5,7 +5,8 @@
 # Endpoint; the reader sees the writer's writes; read_only refuses the master user's writes on
 # it (and the master cannot turn it off); a backtrack re-provisions the reader, and both serve
 # the data as of T after; deleting the reader leaves the cluster serving, with no process or
-# mount of the reader left behind.
+# mount of the reader left behind; the replication account dropped by the master user is made
+# again when the writer restarts, and the reader follows again.
 source "$(dirname "$0")/lib.sh"
 MASTER_PASSWORD="Read-pass-$RANDOM$RANDOM"
 for tool in /usr/bin/aws /usr/bin/python3 mysql curl /usr/sbin/haproxy; do
@@ -164,6 +165,14 @@ wait_sql rc
 sql rc "INSERT INTO t VALUES (6,'six')"
 wait_rows rc-3 "SELECT COUNT(*) FROM t" 5
 wait_endpoint_ids "3 "
+
+log "the master user drops the replication account: the writer's restart makes it again"
+sql rc "DROP USER 'rewind_repl'@'%'"
+aws_rds reboot-db-instance --db-instance-identifier rc-1 >/dev/null
+wait_instance rc-1
+wait_sql rc
+sql rc "INSERT INTO t VALUES (7,'seven')"
+wait_rows rc-3 "SELECT COUNT(*) FROM t" 6
 
 log "the last reader deleted: the ReaderEndpoint reaches the writer again; then the cluster goes"
 aws_rds delete-db-instance --db-instance-identifier rc-3 >/dev/null
