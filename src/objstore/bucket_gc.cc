@@ -27,9 +27,10 @@ std::vector<std::string> ObsoleteObjects(std::string_view store_id,
     if (rel.substr(0, 4) == "log/") {
       unsigned seg = 0, id = 0;
       char tail[8] = {0};
-      if (rel.size() != 27 ||
-          std::sscanf(std::string(rel).c_str(), "log/%8u-%10u.%3s", &seg, &id, tail) != 3 ||
-          std::string_view(tail) != "seg") {
+      // A segment object and its block checksums (.crcs) go together.
+      if ((rel.size() != 27 && rel.size() != 28) ||
+          std::sscanf(std::string(rel).c_str(), "log/%8u-%10u.%4s", &seg, &id, tail) != 3 ||
+          std::string_view(tail) != (rel.size() == 27 ? "seg" : "crcs")) {
         continue;  // not a name of this layout: never touched
       }
       auto it = named.find(seg);
