@@ -152,12 +152,13 @@ Result<CheckpointSummary> ParseCheckpoint(std::string_view bytes) {
   if (bytes.size() < kFilesAt + 8 + 4 || bytes.substr(0, 8) != kCheckpointMagic) {
     return Status::Corruption("not an index checkpoint (magic or size)");
   }
-  // Versions 2..5 share this head (docs/format/checkpoint.md: v3 widened page offsets in the
-  // body, v4 appended the activity summary at the end, v5 the pins); a newer one may not.
+  // Versions 2..6 share this head (docs/format/checkpoint.md: v3 widened page offsets in the
+  // body, v4 appended the activity summary at the end, v5 the pins, v6 foreign ancestors); a
+  // newer one may not.
   const uint32_t version = Load<uint32_t>(bytes, 8);
-  if (version < 2 || version > 5) {
+  if (version < 2 || version > 6) {
     return Status::Corruption("index checkpoint version " + std::to_string(version) +
-                              " is not 2, 3, 4 or 5");
+                              " is not 2 to 6");
   }
   const uint32_t stored = Load<uint32_t>(bytes, bytes.size() - 4);
   if (crc32c::Mask(crc32c::Value(bytes.data(), bytes.size() - 4)) != stored) {
