@@ -211,5 +211,50 @@ TEST(BucketGc, MetaCopiesAndCheckpointsOlderThanHeadsGo) {
   EXPECT_EQ(want, got);
 }
 
+TEST(BucketGc, PinsKeepWhatTheyNameWhateverHeadSays) {
+  const std::string root = StoreRootName(kId);
+  const std::string other(32, 'b');
+  CheckpointSummary ckpt;
+  ckpt.segment = 5;
+  ckpt.segment_files = {{1, 1}, {2, 0x80000001u}, {5, 5}};
+  const std::vector<std::string> keys = {
+      root + "ckpt/00000000000000000100.ckpt",
+      root + "ckpt/00000000000000000200.ckpt",
+      root + "log/00000002-0000000002.seg",
+      root + "log/00000002-0000000002.crcs",
+      root + "log/00000002-2147483649.seg",
+      root + "meta/00000000000000000090-00000000000000000001.db",
+      root + "meta/00000000000000000090-00000000000000000001.files/run/x/root.password",
+      root + "meta/00000000000000000095-00000000000000000001.db",
+      root + "pins/" + other + "-labclone.json",
+  };
+  BucketPins pins;
+  const std::string body =
+      PinBody(kId, other, "labclone", 1234, 100, root + "ckpt/00000000000000000100.ckpt",
+              root + "meta/00000000000000000090-00000000000000000001.db",
+              {{1, 1}, {2, 2}, {5, 5}});
+  EXPECT_EQ(root + "pins/" + other + "-labclone.json", PinObjectName(kId, other, "labclone"));
+  ASSERT_TRUE(AddPin(kId, body, &pins).ok());
+  EXPECT_EQ(1u, pins.count);
+  EXPECT_EQ(1234, pins.oldest_created_ns);
+  auto got = ObsoleteObjects(kId, keys, ckpt, root + "ckpt/00000000000000000200.ckpt",
+                             root + "meta/00000000000000000190-00000000000000000002.db", pins);
+  // Only the unpinned meta copy goes; without the pin, the old file, checkpoint and meta too.
+  EXPECT_EQ(std::vector<std::string>{root + "meta/00000000000000000095-00000000000000000001.db"},
+            got);
+  EXPECT_EQ(6u, ObsoleteObjects(kId, keys, ckpt, root + "ckpt/00000000000000000200.ckpt",
+                                root + "meta/00000000000000000190-00000000000000000002.db")
+                    .size());
+
+  // Pins that cannot be read are refused (the collector then deletes nothing).
+  BucketPins none;
+  EXPECT_EQ(Status::Code::kCorruption, AddPin(kId, "junk", &none).code());
+  EXPECT_EQ(Status::Code::kCorruption, AddPin(other, body, &none).code());  // another store's
+  std::string bad = body;
+  bad.replace(bad.find("\"files\":[[1,1]"), 16, "\"files\":[[1,\"x\"]");
+  EXPECT_EQ(Status::Code::kCorruption, AddPin(kId, bad, &none).code()) << bad;
+  EXPECT_EQ(0u, none.count);
+}
+
 }  // namespace
 }  // namespace rwd::objstore

@@ -38,14 +38,7 @@ class ColdTierTest : public CephTest {
     CephTest::SetUp();
     dir_ = TempDir("cold");
     ShipperSource src;
-    src.durable_log = [this] {
-      store::DurableLog d = store_->DurableLogState();
-      LogSnapshot snap{d.lsn.value, d.segment, d.offset, d.active_segment, d.active_path, {}};
-      for (const store::LogFileInfo& f : d.closed) {
-        snap.closed.push_back(LocalSegmentFile{f.segment, f.file_id, f.path, f.size, f.cold});
-      }
-      return snap;
-    };
+    src.durable_log = [this] { return testing::ShipperLogOf(*store_); };
     ShipperOptions so;
     so.store_dir = dir_.string();
     so.work_dir = dir_.string();
