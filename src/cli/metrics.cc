@@ -297,6 +297,14 @@ std::string RenderObjectStore(const objstore::ShipperStats& s) {
          "Objects deleted once nothing could read them (segment files the cleaner replaced, "
          "checkpoints and metadata copies older than HEAD's).")
       .Sample("", double(s.objects_collected));
+  Family(&out, "rewind_objstore_pins", "gauge",
+         "Other nodes' pins on this store (their clones read its history; the collector keeps "
+         "what they name), at the last collection.")
+      .Sample("", double(s.pins));
+  Family(&out, "rewind_objstore_oldest_pin_seconds", "gauge",
+         "Age of the oldest pin (0: none): a pin of a node that is gone keeps its objects until "
+         "it is deleted (rewind/v1/stores/ID/pins/).")
+      .Sample("", s.oldest_pin_age_seconds);
   Family(&out, "rewind_objstore_failed_passes_total", "counter",
          "Upload passes that failed (the object store down, slow or refusing).")
       .Sample("", double(s.failures));

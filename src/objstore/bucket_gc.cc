@@ -2,14 +2,74 @@
 
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace rwd::objstore {
+
+std::string PinObjectName(std::string_view pinned_store, std::string_view pinning_store,
+                          std::string_view clone) {
+  return StoreRootName(pinned_store) + "pins/" + std::string(pinning_store) + "-" +
+         std::string(clone) + ".json";
+}
+
+std::string PinBody(std::string_view pinned_store, std::string_view pinning_store,
+                    std::string_view clone, int64_t created_ns, uint64_t view_lsn,
+                    std::string_view checkpoint_name, std::string_view meta_name,
+                    const std::vector<std::pair<uint32_t, uint32_t>>& files) {
+  auto name_or_null = [](std::string_view n) {
+    return n.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::string(n));
+  };
+  nlohmann::json j = {{"layout", 1},
+                      {"store_id", std::string(pinned_store)},
+                      {"pinned_by", std::string(pinning_store)},
+                      {"clone", std::string(clone)},
+                      {"created_ns", created_ns},
+                      {"view_lsn", view_lsn},
+                      {"checkpoint", name_or_null(checkpoint_name)},
+                      {"meta", name_or_null(meta_name)},
+                      {"files", files}};
+  return j.dump() + "\n";
+}
+
+Status AddPin(std::string_view store_id, std::string_view body, BucketPins* pins) {
+  const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const char* why) {
+    return Status::Corruption(std::string("not a pin of store ") + std::string(store_id) + " (" +
+                              why + "): " + std::string(body.substr(0, 200)));
+  };
+  if (!j.is_object() || j.value("layout", 0) != 1) return bad("layout");
+  if (!j["store_id"].is_string() || j["store_id"].get<std::string>() != store_id) {
+    return bad("store_id");
+  }
+  if (!j["files"].is_array() || !j["created_ns"].is_number_integer()) return bad("fields");
+  BucketPins add;
+  for (const auto& f : j["files"]) {
+    if (!f.is_array() || f.size() != 2 || !f[0].is_number_unsigned() ||
+        !f[1].is_number_unsigned()) {
+      return bad("files");
+    }
+    add.segment_files.emplace(f[0].get<uint32_t>(), f[1].get<uint32_t>());
+  }
+  for (const char* k : {"checkpoint", "meta"}) {
+    if (j[k].is_string()) {
+      add.objects.insert(j[k].get<std::string>());
+    } else if (!j[k].is_null()) {
+      return bad(k);
+    }
+  }
+  pins->segment_files.merge(add.segment_files);
+  pins->objects.merge(add.objects);
+  const int64_t created = j["created_ns"].get<int64_t>();
+  if (pins->count == 0 || created < pins->oldest_created_ns) pins->oldest_created_ns = created;
+  ++pins->count;
+  return Status::Ok();
+}
 
 std::vector<std::string> ObsoleteObjects(std::string_view store_id,
                                          const std::vector<std::string>& keys,
                                          const CheckpointSummary& checkpoint,
                                          std::string_view checkpoint_name,
-                                         std::string_view meta_name) {
+                                         std::string_view meta_name, const BucketPins& pins) {
   const std::string root = StoreRootName(store_id);
   std::map<uint32_t, uint32_t> named(checkpoint.segment_files.begin(),
                                      checkpoint.segment_files.end());
@@ -27,18 +87,28 @@ std::vector<std::string> ObsoleteObjects(std::string_view store_id,
     if (rel.substr(0, 4) == "log/") {
       unsigned seg = 0, id = 0;
       char tail[8] = {0};
-      if (rel.size() != 27 ||
-          std::sscanf(std::string(rel).c_str(), "log/%8u-%10u.%3s", &seg, &id, tail) != 3 ||
-          std::string_view(tail) != "seg") {
+      // A segment object and its block checksums (.crcs) go together.
+      if ((rel.size() != 27 && rel.size() != 28) ||
+          std::sscanf(std::string(rel).c_str(), "log/%8u-%10u.%4s", &seg, &id, tail) != 3 ||
+          std::string_view(tail) != (rel.size() == 27 ? "seg" : "crcs")) {
         continue;  // not a name of this layout: never touched
       }
       auto it = named.find(seg);
-      if (seg < checkpoint.segment && it != named.end() && it->second != id) out.push_back(key);
+      if (seg < checkpoint.segment && it != named.end() && it->second != id &&
+          !pins.segment_files.count({seg, id})) {
+        out.push_back(key);
+      }
     } else if (rel.substr(0, 5) == "ckpt/") {
-      if (key.size() == checkpoint_name.size() && key < checkpoint_name) out.push_back(key);
+      if (key.size() == checkpoint_name.size() && key < checkpoint_name &&
+          !pins.objects.count(key)) {
+        out.push_back(key);
+      }
     } else if (rel.substr(0, 5) == "meta/" && !head_meta.empty()) {
       const std::string_view base = meta_base(rel);
-      if (base.size() == head_meta.size() && base < head_meta) out.push_back(key);
+      const std::string pinned_db = root + std::string(base) + ".db";
+      if (base.size() == head_meta.size() && base < head_meta && !pins.objects.count(pinned_db)) {
+        out.push_back(key);
+      }
     }
   }
   return out;

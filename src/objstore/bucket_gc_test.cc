@@ -58,6 +58,7 @@ class BucketGcTest : public ::testing::Test {
     const store::DurableLog d = store_->DurableLogState();
     for (const store::LogFileInfo& f : d.closed) {
       bucket_[SegmentObjectName(kId, f.segment, f.file_id)] = Slurp(f.path, f.size);
+      bucket_[SegmentCrcsObjectName(kId, f.segment, f.file_id)] = "block checksums";
     }
     tail_ = {d.active_segment, Slurp(d.active_path, d.offset)};
     const std::string ckpt = Slurp(dir_.path() + "/index.ckpt", 0);
@@ -124,7 +125,8 @@ TEST_F(BucketGcTest, WhatIsDeletedNoRetainedStateReadsAndWhatIsLeftRestoresThem)
 
   const std::vector<std::string> obsolete =
       ObsoleteObjects(kId, Keys(), head_summary_, head_ckpt_, "");
-  EXPECT_EQ(r->segments_rewritten + 1, obsolete.size());  // the replaced files, the old ckpt
+  // The replaced files with their .crcs, the old checkpoint.
+  EXPECT_EQ(2 * r->segments_rewritten + 1, obsolete.size());
   EXPECT_NE(obsolete.end(), std::find(obsolete.begin(), obsolete.end(), first_ckpt));
   for (const std::string& k : obsolete) bucket_.erase(k);
   for (const auto& [seg, id] : head_summary_.segment_files) {
@@ -143,7 +145,7 @@ TEST_F(BucketGcTest, WhatIsDeletedNoRetainedStateReadsAndWhatIsLeftRestoresThem)
   std::filesystem::create_directories(rdir + "/log");
   const std::string log_prefix = StoreRootName(kId) + "log/";
   for (const auto& [k, v] : bucket_) {
-    if (k.compare(0, log_prefix.size(), log_prefix) != 0) continue;
+    if (k.compare(0, log_prefix.size(), log_prefix) != 0 || !k.ends_with(".seg")) continue;
     unsigned seg = 0, id = 0;
     ASSERT_EQ(2, std::sscanf(k.c_str() + log_prefix.size(), "%8u-%10u", &seg, &id));
     char name[40];
@@ -185,7 +187,10 @@ TEST(BucketGc, MetaCopiesAndCheckpointsOlderThanHeadsGo) {
       root + "ckpt/00000000000000000300.ckpt",
       root + "log/00000001-0000000001.seg",
       root + "log/00000002-0000000002.seg",
+      root + "log/00000002-0000000002.crcs",
       root + "log/00000002-2147483649.seg",
+      root + "log/00000002-2147483649.crcs",
+      root + "log/00000002-2147483649.crcx",
       root + "log/00000005-0000000005.seg",
       root + "log/00000006-0000000006.seg",
       root + "meta/00000000000000000090-00000000000000000001.db",
@@ -199,10 +204,56 @@ TEST(BucketGc, MetaCopiesAndCheckpointsOlderThanHeadsGo) {
   const std::vector<std::string> want = {
       root + "ckpt/00000000000000000100.ckpt",
       root + "log/00000002-0000000002.seg",
+      root + "log/00000002-0000000002.crcs",
       root + "meta/00000000000000000090-00000000000000000001.db",
       root + "meta/00000000000000000090-00000000000000000001.files/run/x/root.password",
   };
   EXPECT_EQ(want, got);
+}
+
+TEST(BucketGc, PinsKeepWhatTheyNameWhateverHeadSays) {
+  const std::string root = StoreRootName(kId);
+  const std::string other(32, 'b');
+  CheckpointSummary ckpt;
+  ckpt.segment = 5;
+  ckpt.segment_files = {{1, 1}, {2, 0x80000001u}, {5, 5}};
+  const std::vector<std::string> keys = {
+      root + "ckpt/00000000000000000100.ckpt",
+      root + "ckpt/00000000000000000200.ckpt",
+      root + "log/00000002-0000000002.seg",
+      root + "log/00000002-0000000002.crcs",
+      root + "log/00000002-2147483649.seg",
+      root + "meta/00000000000000000090-00000000000000000001.db",
+      root + "meta/00000000000000000090-00000000000000000001.files/run/x/root.password",
+      root + "meta/00000000000000000095-00000000000000000001.db",
+      root + "pins/" + other + "-labclone.json",
+  };
+  BucketPins pins;
+  const std::string body =
+      PinBody(kId, other, "labclone", 1234, 100, root + "ckpt/00000000000000000100.ckpt",
+              root + "meta/00000000000000000090-00000000000000000001.db",
+              {{1, 1}, {2, 2}, {5, 5}});
+  EXPECT_EQ(root + "pins/" + other + "-labclone.json", PinObjectName(kId, other, "labclone"));
+  ASSERT_TRUE(AddPin(kId, body, &pins).ok());
+  EXPECT_EQ(1u, pins.count);
+  EXPECT_EQ(1234, pins.oldest_created_ns);
+  auto got = ObsoleteObjects(kId, keys, ckpt, root + "ckpt/00000000000000000200.ckpt",
+                             root + "meta/00000000000000000190-00000000000000000002.db", pins);
+  // Only the unpinned meta copy goes; without the pin, the old file, checkpoint and meta too.
+  EXPECT_EQ(std::vector<std::string>{root + "meta/00000000000000000095-00000000000000000001.db"},
+            got);
+  EXPECT_EQ(6u, ObsoleteObjects(kId, keys, ckpt, root + "ckpt/00000000000000000200.ckpt",
+                                root + "meta/00000000000000000190-00000000000000000002.db")
+                    .size());
+
+  // Pins that cannot be read are refused (the collector then deletes nothing).
+  BucketPins none;
+  EXPECT_EQ(Status::Code::kCorruption, AddPin(kId, "junk", &none).code());
+  EXPECT_EQ(Status::Code::kCorruption, AddPin(other, body, &none).code());  // another store's
+  std::string bad = body;
+  bad.replace(bad.find("\"files\":[[1,1]"), 16, "\"files\":[[1,\"x\"]");
+  EXPECT_EQ(Status::Code::kCorruption, AddPin(kId, bad, &none).code()) << bad;
+  EXPECT_EQ(0u, none.count);
 }
 
 }  // namespace

@@ -37,6 +37,36 @@ class ColdReader : public store::ReadFile {
 
 }  // namespace
 
+Result<store::ColdFile> FetchSegmentCrcs(S3Client* client, std::string_view store_id,
+                                         uint32_t segment, uint32_t file_id) {
+  const std::string crcs_name = SegmentCrcsObjectName(store_id, segment, file_id);
+  Result<std::string> crcs = client->Get(crcs_name);
+  if (crcs.ok()) {
+    Result<store::ColdFile> f = store::DecodeColdMarker(*crcs, segment, file_id);
+    if (!f.ok()) return f.status().WithContext(crcs_name);
+    return f;
+  }
+  if (crcs.status().code() != Status::Code::kNotFound) return crcs.status();
+  // Uploaded by a rewindd that did not publish .crcs: one whole GET, checked against the
+  // checksum the uploader put in the object's metadata.
+  const std::string name = SegmentObjectName(store_id, segment, file_id);
+  ASSIGN_OR_RETURN(ObjectInfo head, client->Head(name));
+  ASSIGN_OR_RETURN(std::string bytes, client->Get(name));
+  store::ColdFile f{segment, file_id, bytes.size(), 0, {}};
+  for (uint64_t off = 0; off < bytes.size(); off += store::kColdBlockBytes) {
+    const size_t len = static_cast<size_t>(std::min(store::kColdBlockBytes, bytes.size() - off));
+    f.block_crcs.push_back(crc32c::Value(bytes.data() + off, len));
+    f.crc32c = crc32c::Extend(f.crc32c, bytes.data() + off, len);
+  }
+  if (head.metadata["rewind-size"] != std::to_string(f.size) ||
+      head.metadata["rewind-crc32c"] != Crc32cHex(f.crc32c)) {
+    return Status::Corruption(name + " does not match its rewind-size/rewind-crc32c metadata ('" +
+                              head.metadata["rewind-size"] + "', '" +
+                              head.metadata["rewind-crc32c"] + "')");
+  }
+  return f;
+}
+
 Result<std::unique_ptr<ColdTier>> ColdTier::Create(S3Client* client, std::string store_id,
                                                    ColdTierOptions options) {
   if (client == nullptr) return Status::InvalidArgument("ColdTier: no S3 client");

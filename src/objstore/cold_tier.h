@@ -32,6 +32,15 @@ struct ColdTierOptions {
   uint64_t cache_bytes = 256ull << 20;  // fetched blocks kept in memory at most
 };
 
+// The block checksums of another store's segment file (segment, file_id), for a peer that reads
+// it without local bytes: its `.crcs` object (SegmentCrcsObjectName) decoded and checked; for a
+// segment uploaded before .crcs existed (none beside it), the segment is fetched whole once and
+// its checksums computed, accepted only if its size and CRC-32C are those of the object's
+// x-amz-meta-rewind-size / rewind-crc32c. kNotFound when the segment object is absent;
+// kCorruption for a .crcs or a segment that does not check; else the client's code.
+Result<store::ColdFile> FetchSegmentCrcs(S3Client* client, std::string_view store_id,
+                                         uint32_t segment, uint32_t file_id);
+
 class ColdTier : public store::SegmentTier {
  public:
   // client: not owned, outlives the tier. store_id: the store whose log/ objects are read (32

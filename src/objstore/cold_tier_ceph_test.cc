@@ -38,14 +38,7 @@ class ColdTierTest : public CephTest {
     CephTest::SetUp();
     dir_ = TempDir("cold");
     ShipperSource src;
-    src.durable_log = [this] {
-      store::DurableLog d = store_->DurableLogState();
-      LogSnapshot snap{d.lsn.value, d.segment, d.offset, d.active_segment, d.active_path, {}};
-      for (const store::LogFileInfo& f : d.closed) {
-        snap.closed.push_back(LocalSegmentFile{f.segment, f.file_id, f.path, f.size, f.cold});
-      }
-      return snap;
-    };
+    src.durable_log = [this] { return testing::ShipperLogOf(*store_); };
     ShipperOptions so;
     so.store_dir = dir_.string();
     so.work_dir = dir_.string();
@@ -132,6 +125,23 @@ TEST_F(ColdTierTest, EvictedSegmentsAreReadBackByCheckedRangedGets) {
   EXPECT_TRUE(ReadAt(old_lsn, old.size()) == old);
   EXPECT_GT(tier_->stats().cold_reads, 0u);
 
+  // A .crcs missing beside an evicted segment (evicted before .crcs existed) is published
+  // again from the local marker by a new uploader, the same bytes a peer reads.
+  const store::LogFileInfo cold = store_->DurableLogState().closed.front();
+  const std::string id = shipper_->store_id();
+  auto published = FetchSegmentCrcs(client_.get(), id, cold.segment, cold.file_id);
+  ASSERT_TRUE(published.ok()) << published.status().ToString();
+  ASSERT_TRUE(client_->Delete(SegmentCrcsObjectName(id, cold.segment, cold.file_id)).ok());
+  auto again = SegmentUploader::Create(client_.get(), dir_.string(), id);
+  ASSERT_TRUE(again.ok());
+  auto up = (*again)->RunOnce({LocalSegmentFile{cold.segment, cold.file_id, "", cold.size, true}});
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_TRUE((*again)->Uploaded(cold.segment, cold.file_id));
+  auto republished = FetchSegmentCrcs(client_.get(), id, cold.segment, cold.file_id);
+  ASSERT_TRUE(republished.ok()) << republished.status().ToString();
+  EXPECT_EQ(published->block_crcs, republished->block_crcs);
+  EXPECT_EQ(published->crc32c, republished->crc32c);
+
   // Other bytes under an evicted segment's name: Verify refuses them, reads fail, typed.
   const store::LogFileInfo first_seg = store_->DurableLogState().closed.front();
   const std::string name =
@@ -193,10 +203,11 @@ TEST_F(ColdTierTest, TheCleanerDeletesReplacedObjectsAndNothingReachable) {
   for (const store::LogFileInfo& lf : store_->DurableLogState().closed) {
     EXPECT_EQ(1u, left.count(SegmentObjectName(shipper_->store_id(), lf.segment, lf.file_id)))
         << "segment " << lf.segment << " file " << lf.file_id << " is read and must stay";
+    EXPECT_EQ(1u, left.count(SegmentCrcsObjectName(shipper_->store_id(), lf.segment, lf.file_id)));
   }
   size_t gone = 0;
   for (const ObjectInfo& o : *before) gone += left.count(o.key) == 0;
-  EXPECT_EQ(cleaned->segments_rewritten, gone);
+  EXPECT_EQ(2 * cleaned->segments_rewritten, gone);  // each with its .crcs
   EXPECT_TRUE(ReadAt(store::kLatestLsn, second.size()) == second);
 
   // What is left restores the same head.

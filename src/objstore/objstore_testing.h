@@ -15,6 +15,7 @@
 #include <string>
 
 #include "objstore/s3_client.h"
+#include "objstore/shipper.h"
 #include "store/store.h"
 
 namespace rwd::objstore::testing {
@@ -125,5 +126,15 @@ struct SmallStore {
   store::InodeId ino;
   uint64_t offset = 0;
 };
+
+// What a shipper reads of `s` (as rewindd's ShipperLog): its durable log and closed files.
+inline LogSnapshot ShipperLogOf(const store::Store& s) {
+  store::DurableLog d = s.DurableLogState();
+  LogSnapshot snap{d.lsn.value, d.segment, d.offset, d.active_segment, d.active_path, {}};
+  for (const store::LogFileInfo& f : d.closed) {
+    snap.closed.push_back(LocalSegmentFile{f.segment, f.file_id, f.path, f.size, f.cold});
+  }
+  return snap;
+}
 
 }  // namespace rwd::objstore::testing

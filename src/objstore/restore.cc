@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "objstore/cold_tier.h"
 #include "objstore/segment_uploader.h"
 
 namespace rwd::objstore {
@@ -42,7 +43,8 @@ bool Digits(std::string_view s) {
 
 }  // namespace
 
-Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& data_dir) {
+Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& data_dir,
+                                        const RestoreOptions& options) {
   namespace fs = std::filesystem;
   const std::string store_dir = data_dir + "/store", log_dir = store_dir + "/log";
   std::error_code ec;
@@ -56,17 +58,23 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
   }
 
   // The store whose HEAD is newest (ISO 8601 times sort as text).
-  ASSIGN_OR_RETURN(std::vector<ObjectInfo> all, client->ListAll("rewind/v1/stores/"));
+  ASSIGN_OR_RETURN(std::vector<ObjectInfo> all,
+                   client->ListAll(options.store_id.empty() ? "rewind/v1/stores/"
+                                                            : StoreRootName(options.store_id)));
   const ObjectInfo* newest = nullptr;
   for (const ObjectInfo& o : all) {
     if (o.key.size() > 5 && o.key.compare(o.key.size() - 5, 5, "/HEAD") == 0 &&
+        (options.store_id.empty() || o.key == StoreRootName(options.store_id) + "HEAD") &&
         (newest == nullptr || o.last_modified > newest->last_modified)) {
       newest = &o;
     }
   }
   if (newest == nullptr) {
-    return Status::NotFound("no store in the bucket (no rewind/v1/stores/*/HEAD below s3://" +
-                            client->config().bucket + "/" + client->config().prefix + ")");
+    return Status::NotFound("no store " + options.store_id +
+                            " in the bucket (no rewind/v1/stores/" +
+                            (options.store_id.empty() ? "*" : options.store_id) +
+                            "/HEAD below s3://" + client->config().bucket + "/" +
+                            client->config().prefix + ")");
   }
   RestoreReport report;
   report.store_id = newest->key.substr(17, newest->key.size() - 17 - 5);
@@ -85,6 +93,17 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
   if (ec) return Status::IOError("create " + log_dir + ": " + ec.message());
   // Segments: log/SSSSSSSS-FFFFFFFFFF.seg, local name SSSSSSSS.seg or SSSSSSSS-FFFFFFFFFF.seg.
   bool head_segment_whole = false;
+  // A view reads only the files HEAD's checkpoint names below its position (and every file
+  // after it): the others are what the peer's collector may be deleting right now.
+  std::map<uint32_t, uint32_t> named;
+  uint32_t named_below = 0;
+  if (options.cold_history && head["checkpoint"].is_string()) {
+    ASSIGN_OR_RETURN(std::string bytes, client->Get(head["checkpoint"].get<std::string>()));
+    Result<CheckpointSummary> c = ParseCheckpoint(bytes);
+    if (!c.ok()) return c.status().WithContext(head["checkpoint"].get<std::string>());
+    named.insert(c->segment_files.begin(), c->segment_files.end());
+    named_below = c->segment;
+  }
   for (const ObjectInfo& o : all) {
     if (o.key.compare(0, root.size() + 4, root + "log/") != 0) continue;
     const std::string name = o.key.substr(root.size() + 4);
@@ -97,6 +116,18 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
     if (seg > head_segment) continue;  // after HEAD: not consistent with the tail cut below
     if (seg == head_segment) head_segment_whole = true;
     const std::string local = fid == seg ? name.substr(0, 8) + ".seg" : name;
+    if (seg < named_below && named.count(seg) && named[seg] != fid) continue;
+    report.segment_files.emplace_back(seg, static_cast<uint32_t>(fid));
+    if (options.cold_history && seg < head_segment) {
+      ASSIGN_OR_RETURN(store::ColdFile crcs,
+                       FetchSegmentCrcs(client, report.store_id, seg, static_cast<uint32_t>(fid)));
+      const std::string marker = store::EncodeColdMarker(crcs);
+      RETURN_IF_ERROR(
+          WriteNewFile(log_dir + "/" + local.substr(0, local.size() - 4) + ".cold", marker));
+      report.files++;
+      report.bytes += marker.size();
+      continue;
+    }
     ASSIGN_OR_RETURN(std::string bytes, client->Get(o.key));
     RETURN_IF_ERROR(WriteNewFile(log_dir + "/" + local, bytes));
     report.files++;
@@ -140,16 +171,18 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
     ASSIGN_OR_RETURN(std::string bytes, client->Get(head["checkpoint"].get<std::string>()));
     RETURN_IF_ERROR(WriteNewFile(store_dir + "/index.ckpt", bytes));
     report.checkpoint = true;
+    report.checkpoint_name = head["checkpoint"].get<std::string>();
     report.bytes += bytes.size();
   }
   if (head["meta"].is_string()) {
     ASSIGN_OR_RETURN(std::string bytes, client->Get(head["meta"].get<std::string>()));
     RETURN_IF_ERROR(WriteNewFile(data_dir + "/meta.db", bytes));
     report.meta = true;
+    report.meta_name = head["meta"].get<std::string>();
     report.bytes += bytes.size();
     const std::string meta_name = head["meta"].get<std::string>();
     const nlohmann::json& files = head["meta_files"];
-    for (size_t i = 0; files.is_array() && i < files.size(); ++i) {
+    for (size_t i = 0; options.aux_files && files.is_array() && i < files.size(); ++i) {
       if (!files[i].is_string()) return Status::Corruption("HEAD's meta_files: " + head_text);
       const std::string rel = files[i].get<std::string>();
       if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos) {

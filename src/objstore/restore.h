@@ -22,6 +22,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "objstore/s3_client.h"
@@ -35,8 +37,25 @@ struct RestoreReport {
   uint64_t bytes = 0;          // bytes written, all files
   bool checkpoint = false;
   bool meta = false;
+  std::string checkpoint_name;  // HEAD's checkpoint and meta copy objects ("" when none)
+  std::string meta_name;
+  // Every segment file of the bucket written (as bytes or as a cold marker): what a peer's
+  // view may read, hence what a pin keeps (peer_view.h).
+  std::vector<std::pair<uint32_t, uint32_t>> segment_files;
 };
 
-Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& data_dir);
+struct RestoreOptions {
+  // The store to restore: empty, the one whose HEAD is newest; else this store id's HEAD
+  // (kNotFound when it has none).
+  std::string store_id;
+  // A peer's read-only view (peer_view.h) rather than a restore: every segment below HEAD's
+  // is written as its cold marker (DATA_DIR/store/log/*.cold, from the segment's .crcs; see
+  // FetchSegmentCrcs), no bytes; the store reads them through a ColdTier on that store id.
+  bool cold_history = false;
+  bool aux_files = true;  // write HEAD's meta_files (the peer view does not need them)
+};
+
+Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& data_dir,
+                                        const RestoreOptions& options = {});
 
 }  // namespace rwd::objstore

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "common/crc32c.h"
+#include "store/segment_tier.h"
 
 namespace rwd::objstore {
 namespace {
@@ -63,16 +64,30 @@ Status ReadAt(int fd, uint64_t offset, size_t len, char* out, const std::string&
   return Status::Ok();
 }
 
-Result<uint32_t> FileCrc32c(int fd, uint64_t size, const std::string& what) {
-  std::string buf(1 << 20, '\0');
-  uint32_t crc = 0;
+// The whole CRC-32C of [0, size) of fd and the CRC of each store::kColdBlockBytes block.
+Result<store::ColdFile> FileCrcs(int fd, uint64_t size, const std::string& what) {
+  std::string buf(store::kColdBlockBytes, '\0');
+  store::ColdFile f;
+  f.size = size;
   for (uint64_t off = 0; off < size;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
     RETURN_IF_ERROR(ReadAt(fd, off, n, buf.data(), what));
-    crc = crc32c::Extend(crc, buf.data(), n);
+    f.crc32c = crc32c::Extend(f.crc32c, buf.data(), n);
+    f.block_crcs.push_back(crc32c::Value(buf.data(), n));
     off += n;
   }
-  return crc;
+  return f;
+}
+
+// The store's local name of a segment file with another extension (log.md).
+std::string LocalLogName(uint32_t segment, uint32_t file_id, const char* ext) {
+  char buf[40];
+  if (segment == file_id) {
+    std::snprintf(buf, sizeof buf, "%08" PRIu32 ".%s", segment, ext);
+  } else {
+    std::snprintf(buf, sizeof buf, "%08" PRIu32 "-%010" PRIu32 ".%s", segment, file_id, ext);
+  }
+  return buf;
 }
 
 // An open file descriptor, closed on scope exit.
@@ -93,6 +108,12 @@ std::string SegmentObjectName(std::string_view store_id, uint32_t segment, uint3
   char buf[40];
   std::snprintf(buf, sizeof buf, "log/%08" PRIu32 "-%010" PRIu32 ".seg", segment, file_id);
   return StoreRootName(store_id) + buf;
+}
+
+std::string SegmentCrcsObjectName(std::string_view store_id, uint32_t segment,
+                                  uint32_t file_id) {
+  std::string name = SegmentObjectName(store_id, segment, file_id);
+  return name.substr(0, name.size() - 3) + "crcs";
 }
 
 std::string CheckpointObjectName(std::string_view store_id, uint64_t last_lsn) {
@@ -131,12 +152,13 @@ Result<CheckpointSummary> ParseCheckpoint(std::string_view bytes) {
   if (bytes.size() < kFilesAt + 8 + 4 || bytes.substr(0, 8) != kCheckpointMagic) {
     return Status::Corruption("not an index checkpoint (magic or size)");
   }
-  // Versions 2..5 share this head (docs/format/checkpoint.md: v3 widened page offsets in the
-  // body, v4 appended the activity summary at the end, v5 the pins); a newer one may not.
+  // Versions 2..6 share this head (docs/format/checkpoint.md: v3 widened page offsets in the
+  // body, v4 appended the activity summary at the end, v5 the pins, v6 foreign ancestors); a
+  // newer one may not.
   const uint32_t version = Load<uint32_t>(bytes, 8);
-  if (version < 2 || version > 5) {
+  if (version < 2 || version > 6) {
     return Status::Corruption("index checkpoint version " + std::to_string(version) +
-                              " is not 2, 3, 4 or 5");
+                              " is not 2 to 6");
   }
   const uint32_t stored = Load<uint32_t>(bytes, bytes.size() - 4);
   if (crc32c::Mask(crc32c::Value(bytes.data(), bytes.size() - 4)) != stored) {
@@ -200,7 +222,14 @@ Status SegmentUploader::EnsureStoreJson(UploadReport* report) {
 Status SegmentUploader::UploadOnce(const std::string& name, int fd, uint64_t size,
                                    const std::string& what, UploadReport* report) {
   if (known_.count(name)) return Status::Ok();
-  ASSIGN_OR_RETURN(uint32_t crc, FileCrc32c(fd, size, what));
+  ASSIGN_OR_RETURN(store::ColdFile crcs, FileCrcs(fd, size, what));
+  return UploadChecked(name, fd, {}, size, crcs.crc32c, what, report);
+}
+
+Status SegmentUploader::UploadChecked(const std::string& name, int fd, std::string_view body,
+                                      uint64_t size, uint32_t crc, const std::string& what,
+                                      UploadReport* report) {
+  if (known_.count(name)) return Status::Ok();
   const std::string crc_hex = Crc32cHex(crc), size_text = std::to_string(size);
   Result<ObjectInfo> head = client_->Head(name);
   if (head.ok()) {
@@ -213,7 +242,8 @@ Status SegmentUploader::UploadOnce(const std::string& name, int fd, uint64_t siz
     }
     ++report->already_there;
   } else if (head.status().code() == Status::Code::kNotFound) {
-    RETURN_IF_ERROR(client_->PutFd(name, fd, size, what, IntegrityMetadata(crc, size)));
+    RETURN_IF_ERROR(fd >= 0 ? client_->PutFd(name, fd, size, what, IntegrityMetadata(crc, size))
+                            : client_->Put(name, body, IntegrityMetadata(crc, size)));
     ++report->uploaded;
     report->bytes += size;
   } else {
@@ -243,7 +273,8 @@ Status SegmentUploader::EnsureStore() {
 
 bool SegmentUploader::Uploaded(uint32_t segment, uint32_t file_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  return known_.count(SegmentObjectName(store_id_, segment, file_id)) != 0;
+  return known_.count(SegmentObjectName(store_id_, segment, file_id)) != 0 &&
+         known_.count(SegmentCrcsObjectName(store_id_, segment, file_id)) != 0;
 }
 
 Status SegmentUploader::UploadFile(const std::string& name, int fd, uint64_t size,
@@ -257,21 +288,29 @@ Result<UploadReport> SegmentUploader::RunOnce() {
   return RunOnce(files);
 }
 
-Result<UploadReport> SegmentUploader::RunOnce(const std::vector<LocalSegmentFile>& files) {
-  std::lock_guard<std::mutex> lock(mu_);
-  UploadReport report;
-  RETURN_IF_ERROR(EnsureStoreJson(&report));
-
-  for (const LocalSegmentFile& f : files) {
-    const std::string name = SegmentObjectName(store_id_, f.segment, f.file_id);
-    if (known_.count(name)) continue;
-    if (f.cold) {
-      // Evicted by the store only after a HEAD found this object with the file's size and CRC.
-      known_.insert(name);
-      continue;
-    }
+Status SegmentUploader::UploadSegment(const LocalSegmentFile& f, UploadReport* report) {
+  const std::string name = SegmentObjectName(store_id_, f.segment, f.file_id);
+  const std::string crcs_name = SegmentCrcsObjectName(store_id_, f.segment, f.file_id);
+  if (known_.count(name) && known_.count(crcs_name)) return Status::Ok();
+  store::ColdFile crcs;
+  if (f.cold) {
+    // Evicted by the store only after a HEAD found this object with the file's size and CRC;
+    // its marker holds the block CRCs (a file evicted before .crcs existed gets them now).
+    known_.insert(name);
+    const std::string path = store_dir_ + "/log/" + LocalLogName(f.segment, f.file_id, "cold");
+    Fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (fd.fd < 0 && errno == ENOENT) return Status::Ok();  // replaced by a cleaner rewrite
+    if (fd.fd < 0) return Status::FromErrno(errno, "open " + path);
+    struct stat st;
+    if (::fstat(fd.fd, &st) != 0) return Status::FromErrno(errno, "stat " + path);
+    std::string bytes(static_cast<size_t>(st.st_size), '\0');
+    RETURN_IF_ERROR(ReadAt(fd.fd, 0, bytes.size(), bytes.data(), path));
+    Result<store::ColdFile> marker = store::DecodeColdMarker(bytes, f.segment, f.file_id);
+    if (!marker.ok()) return marker.status().WithContext(path);
+    crcs = *std::move(marker);
+  } else {
     Fd fd{::open(f.path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (fd.fd < 0 && errno == ENOENT) continue;  // replaced by a cleaner rewrite meanwhile
+    if (fd.fd < 0 && errno == ENOENT) return Status::Ok();  // replaced by a cleaner rewrite
     if (fd.fd < 0) return Status::FromErrno(errno, "open " + f.path);
     struct stat st;
     if (::fstat(fd.fd, &st) != 0) return Status::FromErrno(errno, "stat " + f.path);
@@ -280,8 +319,23 @@ Result<UploadReport> SegmentUploader::RunOnce(const std::vector<LocalSegmentFile
       return Status::IOError(f.path + " is shorter (" + std::to_string(st.st_size) +
                              " bytes) than its segment (" + std::to_string(size) + ")");
     }
-    RETURN_IF_ERROR(UploadOnce(name, fd.fd, size, f.path, &report));
+    ASSIGN_OR_RETURN(crcs, FileCrcs(fd.fd, size, f.path));
+    RETURN_IF_ERROR(UploadChecked(name, fd.fd, {}, size, crcs.crc32c, f.path, report));
   }
+  // After the segment: a .crcs in the bucket always describes a segment object there.
+  crcs.segment = f.segment;
+  crcs.file_id = f.file_id;
+  const std::string body = store::EncodeColdMarker(crcs);
+  return UploadChecked(crcs_name, -1, body, body.size(), crc32c::Value(body.data(), body.size()),
+                       "block checksums of " + name, report);
+}
+
+Result<UploadReport> SegmentUploader::RunOnce(const std::vector<LocalSegmentFile>& files) {
+  std::lock_guard<std::mutex> lock(mu_);
+  UploadReport report;
+  RETURN_IF_ERROR(EnsureStoreJson(&report));
+
+  for (const LocalSegmentFile& f : files) RETURN_IF_ERROR(UploadSegment(f, &report));
 
   // The checkpoint: read whole (it is replaced by rename, never rewritten in place), checked,
   // and sent only when every closed segment file it reads is up.
@@ -297,7 +351,8 @@ Result<UploadReport> SegmentUploader::RunOnce(const std::vector<LocalSegmentFile
   if (!ckpt.ok()) return ckpt.status().WithContext(ckpt_path);
   for (const auto& [segment, file_id] : ckpt->segment_files) {
     if (segment == ckpt->segment) continue;  // the active segment when it was written
-    if (!known_.count(SegmentObjectName(store_id_, segment, file_id))) {
+    if (!known_.count(SegmentObjectName(store_id_, segment, file_id)) ||
+        !known_.count(SegmentCrcsObjectName(store_id_, segment, file_id))) {
       report.checkpoint_deferred = true;
       return report;
     }

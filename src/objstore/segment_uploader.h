@@ -7,6 +7,10 @@
 // segment again once it has moved past it); the newest is the active one and is left to the
 // tail shipper (planned). Prepared (*.prep) and temporary (*.tmp) files are ignored.
 //
+// Each segment object goes up with its block checksums (`.crcs`, SegmentCrcsObjectName): computed
+// from the local bytes in the same read as the upload's CRC, or, for a file already evicted
+// (cold), taken from its local marker. A segment counts as uploaded once both are there.
+//
 // Idempotent: every object carries x-amz-meta-rewind-crc32c and rewind-size of the local file;
 // an object already in the bucket with the same name, size and CRC is not sent again, so a pass
 // cut short (a crash, the store down) is simply run again. The same name with other bytes is
@@ -34,6 +38,10 @@ namespace rwd::objstore {
 // Object names of layout v1 (relative to the client's prefix).
 std::string StoreRootName(std::string_view store_id);  // "rewind/v1/stores/ID/"
 std::string SegmentObjectName(std::string_view store_id, uint32_t segment, uint32_t file_id);
+// log/SSSSSSSS-FFFFFFFFFF.crcs beside the segment object: the file's size, CRC-32C and the CRC
+// of every store::kColdBlockBytes block, in the cold marker's checksummed format (log.md, "Cold
+// segments"), so that a peer can read the segment by checked ranged GETs without its bytes.
+std::string SegmentCrcsObjectName(std::string_view store_id, uint32_t segment, uint32_t file_id);
 std::string CheckpointObjectName(std::string_view store_id, uint64_t last_lsn);
 
 struct LocalSegmentFile {
@@ -92,7 +100,7 @@ class SegmentUploader {
   // store.json alone: checks that the bucket answers and holds this store's identity (or
   // nothing yet). The first call of a shipper, to fail at start rather than later.
   Status EnsureStore();
-  // True once segment file (segment, file_id) is known to be in the bucket.
+  // True once segment file (segment, file_id) and its .crcs are known to be in the bucket.
   bool Uploaded(uint32_t segment, uint32_t file_id);
   // Uploads bytes [0, size) of fd as `name` unless the bucket has it with that size and CRC
   // (see the class comment); kFailedPrecondition if it has other bytes there.
@@ -105,6 +113,11 @@ class SegmentUploader {
   // Uploads [0, size) of fd as `name` unless the bucket has it with that size and CRC.
   Status UploadOnce(const std::string& name, int fd, uint64_t size, const std::string& what,
                     UploadReport* report);
+  // The same with the CRC known, from fd (body empty) or from `body` (fd < 0).
+  Status UploadChecked(const std::string& name, int fd, std::string_view body, uint64_t size,
+                       uint32_t crc, const std::string& what, UploadReport* report);
+  // One closed segment file and its .crcs.
+  Status UploadSegment(const LocalSegmentFile& f, UploadReport* report);
 
   S3Client* const client_;
   const std::string store_dir_;

@@ -438,8 +438,24 @@ Status Shipper::Collect(const LogSnapshot& snap) {
   ASSIGN_OR_RETURN(std::vector<ObjectInfo> listing, client_->ListAll(StoreRootName(store_id_)));
   std::vector<std::string> keys;
   for (ObjectInfo& o : listing) keys.push_back(std::move(o.key));
+  // Other nodes' pins (their clones read through what they name): a pin that cannot be read
+  // stops this collection, never a deletion it might forbid.
+  BucketPins pins;
+  const std::string pins_prefix = StoreRootName(store_id_) + "pins/";
+  for (const std::string& key : keys) {
+    if (key.compare(0, pins_prefix.size(), pins_prefix) != 0) continue;
+    Result<std::string> body = client_->Get(key);
+    if (!body.ok() && body.status().code() == Status::Code::kNotFound) continue;  // unpinned
+    if (!body.ok()) return body.status();
+    RETURN_IF_ERROR(AddPin(store_id_, *body, &pins).WithContext(key));
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stats_.pins = pins.count;
+    stats_.oldest_pin_ns = pins.oldest_created_ns;
+  }
   const std::vector<std::string> obsolete =
-      ObsoleteObjects(store_id_, keys, collect_ckpt_, ckpt_name, meta_name);
+      ObsoleteObjects(store_id_, keys, collect_ckpt_, ckpt_name, meta_name, pins);
   if (!obsolete.empty()) RETURN_IF_ERROR(client_->DeleteMany(obsolete));
   checkpoints_.erase(checkpoints_.begin(), std::prev(ckpt));
   if (meta != metas_.begin()) {
@@ -459,6 +475,7 @@ ShipperStats Shipper::stats() const {
   std::lock_guard<std::mutex> lk(mu_);
   ShipperStats s = stats_;
   s.durable_lsn = snap.lsn;
+  if (s.oldest_pin_ns != 0) s.oldest_pin_age_seconds = double(WallNs() - s.oldest_pin_ns) / 1e9;
   if (snap.lsn <= s.shipped_lsn) return s;
   s.lag_seconds = static_cast<double>(WallNs() - shipped_at_ns_) / 1e9;
   auto part = [&](uint32_t segment, uint64_t size) -> uint64_t {

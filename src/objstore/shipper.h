@@ -106,6 +106,9 @@ struct ShipperStats {
   uint64_t objects_uploaded = 0;
   uint64_t objects_deleted = 0;  // tail chunks replaced by their segment
   uint64_t objects_collected = 0;  // unreachable objects deleted (bucket_gc.h)
+  uint64_t pins = 0;               // other nodes' pins on this store at the last collection
+  int64_t oldest_pin_ns = 0;       // when the oldest of them was made (0: none)
+  double oldest_pin_age_seconds = 0;  // its age now (0: none)
   uint64_t failures = 0;         // failed passes
   uint64_t passes = 0;
   std::string last_error;

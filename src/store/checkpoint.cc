@@ -1,5 +1,6 @@
 // Index checkpoint: the whole in-memory index, serialised so that Open() need only replay the
 // log after it. Byte layout in docs/format/checkpoint.md.
+#include <algorithm>
 #include <cstring>
 
 #include "common/crc32c.h"
@@ -15,6 +16,9 @@ constexpr char kCheckpointMagic[8] = {'R', 'W', 'N', 'D', 'C', 'K', 'P', '1'};
 // activity summary: it is derived from the index they hold (DeriveActivity).
 // Version 5 adds the pins after the activity summary; a version-4 checkpoint loads as one
 // without pins (there were none before version 5).
+// Version 6 adds the foreign ancestors after the pins; it is written only when a timeline has
+// one (CloneForeign), so a store without any stays readable by a binary that knows version 5.
+constexpr uint32_t kCheckpointVersionForeign = 6;
 constexpr uint32_t kCheckpointVersion = 5;
 constexpr uint32_t kCheckpointVersionNoPins = 4;
 constexpr uint32_t kCheckpointVersionNoActivity = 3;
@@ -126,7 +130,9 @@ Attr ReadAttr(Reader& r) {
 std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const {
   std::string out(kCheckpointMagic, sizeof(kCheckpointMagic));
   Writer w(&out);
-  w.U32(kCheckpointVersion);
+  const bool foreign = std::any_of(timelines_.begin(), timelines_.end(),
+                                  [](const auto& t) { return t.second->info.foreign.valid(); });
+  w.U32(foreign ? kCheckpointVersionForeign : kCheckpointVersion);
   w.U32(segment);
   w.U64(offset);
   w.U64(last_lsn_.load());
@@ -250,6 +256,22 @@ std::string Store::Impl::SerializeIndex(uint32_t segment, uint64_t offset) const
     w.I64(p.time_ns);
     w.I64(p.created_ns);
   }
+  if (foreign) {
+    std::vector<const Timeline*> roots;
+    for (const auto& [id, t] : timelines_) {
+      if (t->info.foreign.valid()) roots.push_back(t.get());
+    }
+    w.U64(roots.size());
+    for (const Timeline* t : roots) {
+      const ForeignAncestor& f = t->info.foreign;
+      w.U64(t->info.id.value);
+      w.Str(f.store_id);
+      w.U64(f.view_lsn);
+      w.U64(f.timeline.value);
+      w.U64(f.lsn.value);
+      w.U64(f.inode_floor);
+    }
+  }
   w.U32(crc32c::Mask(crc32c::Value(out.data(), out.size())));
   return out;
 }
@@ -303,7 +325,8 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
   }
   Reader r(bytes.substr(sizeof(kCheckpointMagic), bytes.size() - sizeof(kCheckpointMagic) - 4));
   const uint32_t version = r.U32();
-  if (version != kCheckpointVersion && version != kCheckpointVersionNoPins &&
+  if (version != kCheckpointVersionForeign && version != kCheckpointVersion &&
+      version != kCheckpointVersionNoPins &&
       version != kCheckpointVersionNoActivity && version != kCheckpointVersionNoZlen) {
     return Status::Corruption("checkpoint version unknown");
   }
@@ -458,6 +481,22 @@ Status Store::Impl::LoadIndex(std::string_view bytes, uint32_t* segment, uint64_
       if (!FindTimeline(p.point.timeline)) return Status::Corruption("checkpoint pin on unknown timeline");
       if (p.id.value >= next_pin_) return Status::Corruption("checkpoint pin id past next_pin");
       pins_[p.id.value] = std::move(p);
+    }
+  }
+  if (version >= kCheckpointVersionForeign) {
+    for (uint64_t n = r.Count(44); n > 0 && r.ok(); --n) {
+      const uint64_t id = r.U64();
+      ForeignAncestor f;
+      f.store_id = r.Str();
+      f.view_lsn = r.U64();
+      f.timeline = TimelineId(r.U64());
+      f.lsn = Lsn(r.U64());
+      f.inode_floor = r.U64();
+      auto t = timelines_.find(id);
+      if (t == timelines_.end() || t->second->info.ancestor.valid() || f.store_id.empty()) {
+        return Status::Corruption("checkpoint foreign ancestor of an unknown or branched timeline");
+      }
+      t->second->info.foreign = std::move(f);
     }
   }
   if (!r.ok() || !r.AtEnd()) return Status::Corruption("checkpoint truncated or malformed");

@@ -146,6 +146,17 @@ size_t Encode(const Record& rec, std::string* out, bool copy_data, uint32_t data
     case RecordKind::kUnpin:
       PutU64(out, rec.pin.value);
       break;
+    case RecordKind::kCloneForeign:
+      PutU64(out, rec.volume.value);
+      PutU64(out, rec.tl.value);
+      PutU64(out, rec.ancestor.value);
+      PutU64(out, rec.ancestor_lsn.value);
+      PutU64(out, rec.offset);
+      PutU64(out, rec.size);
+      PutU8(out, static_cast<uint8_t>(rec.name2.size()));
+      out->append(rec.name2);
+      out->append(rec.name);
+      break;
   }
   const size_t not_copied = rec.kind == RecordKind::kWrite && !copy_data ? rec.data.size() : 0;
   const uint32_t payload_len =
@@ -286,6 +297,13 @@ Result<Record> DecodeRecord(std::string_view bytes) {
       break;
     case RecordKind::kUnpin:
       ok = in.U64(&r.pin.value) && in.AtEnd();
+      break;
+    case RecordKind::kCloneForeign:
+      ok = in.U64(&r.volume.value) && in.U64(&r.tl.value) && in.U64(&r.ancestor.value) &&
+           in.U64(&r.ancestor_lsn.value) && in.U64(&r.offset) && in.U64(&r.size) &&
+           in.U8(&u8) && u8 > 0 && in.Bytes(u8, &sv);
+      r.name2 = std::string(sv);
+      r.name = std::string(in.Rest());
       break;
   }
   if (!ok) return Status::Corruption("malformed payload for record kind " +

@@ -47,8 +47,10 @@ enum class RecordKind : uint8_t {
   kPin = 12,          // pin, volume, tl, ancestor_lsn (the pinned point), retain_from_ns (the
                       // moment pinned), name
   kUnpin = 13,        // pin
+  kCloneForeign = 14, // new volume, new tl, foreign tl (ancestor), foreign lsn (ancestor_lsn),
+                      // view lsn (offset), inode floor (size), store id (name2), name
 };
-inline constexpr uint8_t kLastRecordKind = 13;
+inline constexpr uint8_t kLastRecordKind = 14;
 
 // SetAttr mask bits.
 enum : uint32_t {

@@ -83,6 +83,10 @@ bool SameFields(const Record& a, const Record& b) {
              a.name == b.name;
     case RecordKind::kUnpin:
       return a.pin == b.pin;
+    case RecordKind::kCloneForeign:
+      return a.volume == b.volume && a.tl == b.tl && a.ancestor == b.ancestor &&
+             a.ancestor_lsn == b.ancestor_lsn && a.offset == b.offset && a.size == b.size &&
+             a.name2 == b.name2 && a.name == b.name;
   }
   return false;
 }
@@ -194,6 +198,10 @@ void RoundTrip(FuzzedDataProvider& in) {
   // kRename's old name has a u16 length on disk.
   rec.name = in.ConsumeRandomLengthString(1024);
   rec.name2 = in.ConsumeRandomLengthString(1024);
+  if (rec.kind == RecordKind::kCloneForeign) {
+    rec.name2 = rec.name2.substr(0, 255);  // a store id: 1..255 bytes with a u8 length
+    if (rec.name2.empty()) rec.name2 = "s";
+  }
   const bool compress = rec.kind == RecordKind::kWrite && in.ConsumeBool();
   const int level = in.ConsumeIntegralInRange<int>(-5, 3);
   const std::string data = in.ConsumeRemainingBytesAsString();

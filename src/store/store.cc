@@ -150,8 +150,28 @@ Result<Attr> Store::Impl::AttrAt(const Timeline* tl, uint64_t lsn, InodeId ino) 
       return a;
     }
   }
+  ASSIGN_OR_RETURN(ForeignRead foreign, Foreign(tl));
+  if (foreign.peer != nullptr) {
+    // Every local record of the chain is after the foreign state: a local write's mtime wins.
+    Result<Attr> a = foreign.peer->GetAttr(foreign.from->timeline, foreign.from->lsn, ino);
+    if (a.ok() && write_lsn != 0) a->mtime_ns = std::max(a->mtime_ns, write_ns);
+    if (a.ok() || a.status().code() != Status::Code::kNotFound) return a;
+  }
   return Status::NotFound("no inode " + ino.ToString() + " on timeline " +
                           tl->info.id.ToString());
+}
+
+Result<Store::Impl::ForeignRead> Store::Impl::Foreign(const Timeline* tl) const {
+  const ForeignAncestor& f = tl->chain.back().first->info.foreign;
+  if (!f.valid()) return ForeignRead{};
+  const Store* peer = options_.peers ? options_.peers(f.store_id, f.view_lsn) : nullptr;
+  if (peer == nullptr) {
+    return Status::FailedPrecondition(
+        "timeline " + tl->info.id.ToString() + " reads through peer store " + f.store_id +
+        " (view at LSN " + std::to_string(f.view_lsn) +
+        "), which is not attached: start rewindd with --peer-object-store for it");
+  }
+  return ForeignRead{peer, &f};
 }
 
 Result<InodeId> Store::Impl::LookupAt(const Timeline* tl, uint64_t lsn, InodeId parent,
@@ -162,14 +182,28 @@ Result<InodeId> Store::Impl::LookupAt(const Timeline* tl, uint64_t lsn, InodeId 
   }
   auto it = dirs_.find(parent.value);
   ChainHits<DirState> hits(tl, lsn, it == dirs_.end() ? nullptr : &it->second);
+  bool removed = false;
   for (const auto& hit : hits) {
     auto n = hit.state->names.find(name);
     if (n == hit.state->names.end()) continue;
     const DentryVersion* v = LastAtOrBefore(n->second, hit.limit);
     if (!v) continue;
-    if (!v->ino.valid()) break;
+    if (!v->ino.valid()) {
+      removed = true;
+      break;
+    }
     if (type) *type = v->type;
     return v->ino;
+  }
+  ASSIGN_OR_RETURN(ForeignRead foreign, Foreign(tl));
+  if (!removed && foreign.peer != nullptr) {
+    const ForeignAncestor& f = *foreign.from;
+    Result<InodeId> ino = foreign.peer->Lookup(f.timeline, f.lsn, parent, name);
+    if (ino.ok() && type) {
+      ASSIGN_OR_RETURN(Attr a, foreign.peer->GetAttr(f.timeline, f.lsn, *ino));
+      *type = a.type;
+    }
+    if (ino.ok() || ino.status().code() != Status::Code::kNotFound) return ino;
   }
   return Status::NotFound("no entry '" + std::string(name) + "' in directory " +
                           parent.ToString());
@@ -182,9 +216,10 @@ Result<std::vector<DirEntry>> Store::Impl::ReadDirAt(const Timeline* tl, uint64_
     return Status::NotDirectory("inode " + dir.ToString() + " is not a directory");
   }
   std::vector<DirEntry> out;
+  ASSIGN_OR_RETURN(ForeignRead foreign, Foreign(tl));
   auto it = dirs_.find(dir.value);
-  if (it == dirs_.end()) return out;
-  ChainHits<DirState> hits(tl, lsn, &it->second);
+  if (it == dirs_.end() && foreign.peer == nullptr) return out;
+  ChainHits<DirState> hits(tl, lsn, it == dirs_.end() ? nullptr : &it->second);
   // A name's state is decided by the nearest timeline that has a version of it at its limit.
   std::map<std::string_view, const DentryVersion*> decided;
   for (const auto& hit : hits) {
@@ -195,6 +230,22 @@ Result<std::vector<DirEntry>> Store::Impl::ReadDirAt(const Timeline* tl, uint64_
   }
   for (const auto& [name, v] : decided) {
     if (v->ino.valid()) out.push_back(DirEntry{std::string(name), v->ino, v->type});
+  }
+  if (foreign.peer != nullptr) {
+    // Names the local chain never touched are as the foreign state has them.
+    Result<std::vector<DirEntry>> theirs =
+        foreign.peer->ReadDir(foreign.from->timeline, foreign.from->lsn, dir);
+    if (!theirs.ok() && theirs.status().code() != Status::Code::kNotFound) {
+      return theirs.status();
+    }
+    const size_t local = out.size();
+    for (DirEntry& e : theirs.ok() ? *theirs : std::vector<DirEntry>{}) {
+      if (!decided.count(e.name)) out.push_back(std::move(e));
+    }
+    if (out.size() != local) {
+      std::sort(out.begin(), out.end(),
+                [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    }
   }
   return out;
 }
@@ -263,6 +314,19 @@ void Store::Impl::CollectPieces(const Timeline* tl, uint64_t lsn, InodeId ino, u
       if (uncovered.empty()) break;
     }
   }
+}
+
+uint64_t Store::Impl::LocalTruncationEnd(const Timeline* tl, uint64_t lsn, InodeId ino) const {
+  uint64_t end = kMaxLsn;
+  auto it = inodes_.find(ino.value);
+  if (it == inodes_.end()) return end;
+  ChainHits<InodeState> hits(tl, lsn, &it->second);
+  for (const auto& hit : hits) {
+    for (const auto& [t_lsn, size] : hit.state->truncations) {
+      if (t_lsn <= hit.limit) end = std::min(end, size);
+    }
+  }
+  return end;
 }
 
 Result<std::shared_ptr<ReadFile>> Store::Impl::FileReader(uint32_t file_id) const {
@@ -554,6 +618,16 @@ void Store::Impl::Apply(const Record& rec, uint64_t data_loc) {
     case RecordKind::kUnpin:
       pins_.erase(rec.pin.value);
       break;
+    case RecordKind::kCloneForeign: {
+      Timeline* t = new_timeline(rec.tl, TimelineId(), Lsn());
+      t->info.foreign =
+          ForeignAncestor{rec.name2, rec.offset, rec.ancestor, rec.ancestor_lsn, rec.size};
+      volumes_[rec.volume.value] =
+          VolumeInfo{rec.volume, rec.name, rec.tl, {HistoryEntry{now, rec.tl}}, now, now};
+      next_volume_ = std::max(next_volume_, rec.volume.value + 1);
+      next_inode_ = std::max(next_inode_, rec.size);  // never an id the foreign state uses
+      break;
+    }
   }
 }
 
@@ -1277,6 +1351,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.dir.empty()) return Status::InvalidArgument("store directory not set");
   auto impl = std::make_unique<Impl>(options);
   RETURN_IF_ERROR(impl->Open().WithContext("opening store at " + options.dir));
+  for (const auto& [id, t] : impl->timelines_) {
+    // Not before: replay applies records that may read through them (it sees no error, and
+    // nothing of the store is used when this fails).
+    if (t->info.foreign.valid()) RETURN_IF_ERROR(impl->Foreign(t.get()).status());
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -1311,6 +1390,8 @@ Result<size_t> Store::Read(TimelineId tl, Lsn lsn, InodeId ino, uint64_t offset,
   thread_local std::vector<std::shared_ptr<ReadFile>> files;
   pieces.clear();
   size_t n = 0;
+  Impl::ForeignRead foreign;
+  uint64_t foreign_end = 0;
   {
     std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
     RWD_TIMELINE_OR_RETURN(t, tl);
@@ -1325,17 +1406,34 @@ Result<size_t> Store::Read(TimelineId tl, Lsn lsn, InodeId ino, uint64_t offset,
     std::sort(pieces.begin(), pieces.end(),
               [](const Impl::Piece& a, const Impl::Piece& b) { return a.dst < b.dst; });
     RETURN_IF_ERROR(impl_->PinFiles(pieces, &files));
+    ASSIGN_OR_RETURN(foreign, impl_->Foreign(t));
+    if (foreign.peer != nullptr) foreign_end = impl_->LocalTruncationEnd(t, lsn.value, ino);
   }
-  // Zero the holes: everything not covered by a piece.
+  // Zero the holes: everything not covered by a piece. With a foreign ancestor, the holes below
+  // every local truncation are the foreign state's bytes (read after this store's own pieces:
+  // `pieces` is this thread's, and the peer's Read uses it too).
+  std::vector<std::pair<uint64_t, uint64_t>> gaps;
   uint64_t pos = 0;
+  auto hole = [&](uint64_t a, uint64_t b) {
+    std::memset(out + a, 0, b - a);
+    if (foreign.peer != nullptr && offset + a < foreign_end) {
+      gaps.emplace_back(a, std::min<uint64_t>(b, foreign_end - offset));
+    }
+  };
   for (const auto& p : pieces) {
-    if (p.dst > pos) std::memset(out + pos, 0, p.dst - pos);
+    if (p.dst > pos) hole(pos, p.dst);
     pos = p.dst + p.len;
   }
-  if (pos < n) std::memset(out + pos, 0, n - pos);
+  if (pos < n) hole(pos, n);
   Status st = impl_->ReadPieces(pieces, files, out);
   files.clear();  // a cleaned file's last reference may be here
   RETURN_IF_ERROR(st);
+  for (const auto& [a, b] : gaps) {
+    const ForeignAncestor& f = *foreign.from;
+    Result<size_t> got = foreign.peer->Read(f.timeline, f.lsn, ino, offset + a, b - a, out + a);
+    // An inode made here (above the foreign inode floor) is not there: its holes are zeros.
+    if (!got.ok() && got.status().code() != Status::Code::kNotFound) return got.status();
+  }
   return n;
 }
 
@@ -1710,6 +1808,49 @@ Result<VolumeInfo> Store::Clone(std::string_view name, VolumeId source, int64_t 
   }
   RETURN_IF_ERROR(Sync());
   return GetVolume(id);
+}
+
+Result<VolumeInfo> Store::CloneForeign(std::string_view name, const ForeignAncestor& from) {
+  if (name.empty()) return Status::InvalidArgument("volume name is empty");
+  if (from.store_id.empty() || from.store_id.size() > 255) {
+    return Status::InvalidArgument("a foreign ancestor's store id must be 1 to 255 bytes");
+  }
+  const Store* peer = impl_->options_.peers ? impl_->options_.peers(from.store_id, from.view_lsn)
+                                            : nullptr;
+  if (peer == nullptr) {
+    return Status::FailedPrecondition("peer store " + from.store_id + " (view at LSN " +
+                                      std::to_string(from.view_lsn) + ") is not attached");
+  }
+  RETURN_IF_ERROR(peer->GetTimeline(from.timeline).status());
+  if (from.lsn > peer->LastLsn()) {
+    return Status::InvalidArgument("LSN " + std::to_string(from.lsn.value) +
+                                   " is past the peer store's last (" +
+                                   std::to_string(peer->LastLsn().value) + ")");
+  }
+  VolumeId id;
+  {
+    std::lock_guard<std::mutex> wl(impl_->write_mu_);
+    RETURN_IF_ERROR(VolumeNameFreeLocked(*impl_, name));
+    Record rec;
+    rec.kind = RecordKind::kCloneForeign;
+    rec.volume = VolumeId(impl_->next_volume_);
+    rec.tl = TimelineId(impl_->next_timeline_);
+    rec.ancestor = from.timeline;
+    rec.ancestor_lsn = from.lsn;
+    rec.offset = from.view_lsn;
+    rec.size = peer->NextInode();
+    rec.name2 = from.store_id;
+    rec.name = std::string(name);
+    RETURN_IF_ERROR(impl_->AppendAndApply(&rec));
+    id = rec.volume;
+  }
+  RETURN_IF_ERROR(Sync());
+  return GetVolume(id);
+}
+
+uint64_t Store::NextInode() const {
+  std::shared_lock<std::shared_mutex> lk(impl_->index_mu_);
+  return impl_->next_inode_;
 }
 
 Status Store::DeleteVolume(VolumeId volume) {

@@ -37,6 +37,8 @@
 
 namespace rwd::store {
 
+class Store;
+
 struct StoreOptions {
   std::string dir;                                  // created if missing
   Env* env = nullptr;                               // nullptr: Env::Default(); not owned
@@ -84,6 +86,12 @@ struct StoreOptions {
   // Asked before every Write whether it may go in (write_gate.h); may block. Not owned; must
   // outlive the store. nullptr: every write goes in.
   WriteGate* write_gate = nullptr;
+  // The peers' stores that timelines with a foreign ancestor read through (CloneForeign):
+  // given a ForeignAncestor's store id and view LSN, that view's open store, or nullptr when it
+  // is not attached. Called under the store's index lock, from any thread: it must not call
+  // this store. The stores it returns are not owned and must outlive this one. Open fails
+  // (kFailedPrecondition) if a timeline's foreign ancestor does not resolve.
+  std::function<const Store*(std::string_view store_id, uint64_t view_lsn)> peers;
 };
 
 // The log as far as it is durable, for a reader of the log's files beside the store (the
@@ -218,6 +226,16 @@ class Store {
   Result<VolumeInfo> Rewind(VolumeId volume, int64_t time_ns);
   // A new volume whose first timeline branches from Resolve(source, time_ns).
   Result<VolumeInfo> Clone(std::string_view name, VolumeId source, int64_t time_ns);
+  // A new volume whose first timeline has a *foreign* ancestor: the state of timeline
+  // from.timeline at LSN from.lsn of another store (a peer's, resolved through
+  // StoreOptions::peers by from.store_id and from.view_lsn; docs/format/log.md, "Foreign
+  // ancestors"). Reads fall through to it below everything written here; writes stay here.
+  // Inodes made here get ids at or above from.inode_floor, set here to the peer's NextInode()
+  // (an id the foreign state never used). One record, synced, O(1).
+  // InvalidArgument: empty name, a store id empty or longer than 255 bytes, an LSN past the
+  // peer's LastLsn(). AlreadyExists: a live volume has the name. FailedPrecondition: the peer
+  // is not attached. NotFound: no such timeline in the peer.
+  Result<VolumeInfo> CloneForeign(std::string_view name, const ForeignAncestor& from);
   // Forgets the volume (its name may be reused). Its timelines stay while others branch from them.
   Status DeleteVolume(VolumeId volume);
 
@@ -316,6 +334,8 @@ class Store {
   Result<CleanReport> Clean(const CleanOptions& options = {});
 
   Lsn LastLsn() const;        // LSN of the newest record
+  // The id the next inode made here gets: every inode of the store is below it.
+  uint64_t NextInode() const;
   // Bytes of segment files on the local disk (not evicted): stats().local_log_bytes, cheaply
   // (two atomics; for a WriteGate called on every write).
   uint64_t LocalLogBytes() const;

@@ -135,6 +135,17 @@ class Store::Impl {
   // ---- index (reads; callers hold index_mu_ shared, or write_mu_) ----
   const Timeline* FindTimeline(TimelineId id) const;
   Result<Attr> AttrAt(const Timeline* tl, uint64_t lsn, InodeId ino) const;
+  // The foreign ancestor under tl's chain (CloneForeign) and the peer store it is read from;
+  // peer null when the chain has none. kFailedPrecondition when StoreOptions::peers does not
+  // resolve it (the peer's view is not attached).
+  struct ForeignRead {
+    const Store* peer = nullptr;
+    const ForeignAncestor* from = nullptr;
+  };
+  Result<ForeignRead> Foreign(const Timeline* tl) const;
+  // The smallest size ino was truncated to on tl's chain at lsn (kMaxLsn: never): foreign
+  // bytes at or past it are not seen.
+  uint64_t LocalTruncationEnd(const Timeline* tl, uint64_t lsn, InodeId ino) const;
   Result<InodeId> LookupAt(const Timeline* tl, uint64_t lsn, InodeId parent,
                            std::string_view name, NodeType* type) const;
   Result<std::vector<DirEntry>> ReadDirAt(const Timeline* tl, uint64_t lsn, InodeId dir) const;

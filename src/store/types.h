@@ -68,12 +68,27 @@ struct SetAttrRequest {
   std::optional<int64_t> mtime_ns;
 };
 
+// A timeline's ancestor in another store: a peer's, read through a read-only view of it
+// (Store::CloneForeign; docs/format/log.md, "Foreign ancestors"). Reads that find nothing on
+// the local chain fall through to `timeline` of that store at `lsn`.
+struct ForeignAncestor {
+  std::string store_id;   // the peer store's id (object store, 32 hex digits); empty: none
+  uint64_t view_lsn = 0;  // which view of it: the peer's shipped LSN the view was built at
+  TimelineId timeline;    // in the peer store
+  Lsn lsn;                // in the peer store's LSNs
+  uint64_t inode_floor = 0;  // the peer's next inode id then: local inodes are made above it
+  bool valid() const { return !store_id.empty(); }
+};
+
 struct TimelineInfo {
   TimelineId id;
   TimelineId ancestor;  // invalid (0) for a root timeline
   Lsn ancestor_lsn;     // reads fall through to `ancestor` at min(L, ancestor_lsn)
   Lsn created_lsn;      // the record that created it
   int64_t created_ns = 0;
+  // A root timeline made by CloneForeign: its foreign ancestor (its branches read through it
+  // too, below every local ancestor). ancestor is then invalid.
+  ForeignAncestor foreign;
 };
 
 // The (timeline, LSN) that was a volume's state at some moment.
