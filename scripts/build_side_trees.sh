@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 status_dir=$1
 jobs=$(nproc)
+start=$SECONDS
 if cmake -S . -B build-asan -DREWIND_SANITIZE=ON -DREWIND_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
      >/dev/null && cmake --build build-asan -j"$jobs"; then
@@ -17,3 +18,4 @@ if CC=clang CXX=clang++ cmake -S . -B build-fuzz -DREWIND_FUZZ=ON -DREWIND_WERRO
    cmake --build build-fuzz --target fuzz -j"$jobs"; then
   touch "$status_dir/fuzz.ok"
 fi
+echo "$((SECONDS - start))" > "$status_dir/seconds"

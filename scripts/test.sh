@@ -65,7 +65,7 @@ run_ctest build build --timeout 1800 -j1 "$@"
 echo "test: waiting for the background builds"
 wait "$SIDE_PID" || true
 trap - EXIT
-echo "test: background builds took $((SECONDS - side_start)) s in all"
+echo "test: the background builds took $(cat "$SIDE_DIR/seconds" 2>/dev/null || echo '?') s; waited for them $((SECONDS - side_start)) s after they started"
 if [ ! -f "$SIDE_DIR/asan.ok" ] || [ ! -f "$SIDE_DIR/fuzz.ok" ]; then
   echo "test: a background build failed; the end of its log:" >&2
   tail -60 "$SIDE_DIR/build.log" >&2
