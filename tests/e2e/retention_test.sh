@@ -23,14 +23,19 @@ burst() {  # burst SECONDS: sysbench write load on cluster ret
 }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # wait_backtrack_event TEXT: true once cluster ret has a backtrack event whose message has TEXT
-# (within 30 s).
+# (within 30 s). Polled with curl's SigV4 (rds_query in lib.sh): the aws CLI costs a second of
+# CPU per call, and on a loaded machine 60 of them took minutes.
 wait_backtrack_event() {
+  local messages marker page
   for _ in $(seq 1 60); do
-    # Captured first: the CLI prints a page at a time, and a grep -q that stops early would
-    # fail it (and, with pipefail, the check) when a later page arrives.
-    local messages
-    messages=$(aws_rds describe-events --source-identifier ret --source-type db-cluster \
-      --event-categories backtrack --query 'Events[].Message' --output text)
+    messages="" marker=""
+    while :; do
+      page=$(rds_query DescribeEvents SourceIdentifier=ret SourceType=db-cluster \
+               EventCategories.member.1=backtrack MaxRecords=100 ${marker:+"Marker=$marker"})
+      messages+=$(xml_values Message <<<"$page" || true)$'\n'
+      marker=$(xml_values Marker <<<"$page" | tail -1 || true)
+      [ -n "$marker" ] || break
+    done
     grep -q "$1" <<<"$messages" && return 0
     sleep 0.5
   done
@@ -181,7 +186,7 @@ for _ in 1 2 3; do
   if wait_backtrack_event 'actual Backtrack window is the same'; then fits=1; break; fi
   log "   no RDS-EVENT-0132 yet: log $(metric rewind_store_log_bytes) bytes, budget $BUDGET, actual window $(metric rewind_backtrack_window_actual_seconds 'cluster="ret"') s"
 done
-[ -n "$fits" ] || die "no RDS-EVENT-0132 once the window fits the budget (log $(metric rewind_store_log_bytes) bytes, budget $BUDGET)"
+[ -n "$fits" ] || die "no RDS-EVENT-0132 once the window fits the budget (log $(metric rewind_store_log_bytes) bytes, budget $BUDGET; $(curl -fsS "http://127.0.0.1:$API_PORT/metrics" | grep -E '^rewind_(live_stored_bytes|history_stored_bytes|store_pinned|clean|segments)' | tr '\n' ' '))"
 [ "$(metric rewind_backtrack_window_alert 'cluster="ret"')" = 0 ] || die "BacktrackWindowAlert stuck at 1"
 
 log "bad input: a history budget that cannot work is refused at start"
