@@ -26,6 +26,12 @@ e2e_cleanup() {
   set +e
   trap - ERR
   for pid in "${E2E_BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  if [ -n "${E2E_WATCHDOG:-}" ]; then
+    # The watchdog first (killing its sleep first would make it report "Killed"), then its sleep.
+    local sleeper; sleeper=$(pgrep -P "$E2E_WATCHDOG" 2>/dev/null)
+    kill -KILL "$E2E_WATCHDOG" 2>/dev/null; wait "$E2E_WATCHDOG" 2>/dev/null
+    [ -z "$sleeper" ] || kill -KILL $sleeper 2>/dev/null
+  fi
   if [ -n "$REWINDD_PID" ] && [ -d "/proc/$REWINDD_PID" ]; then
     kill -TERM "$REWINDD_PID"
     for _ in $(seq 1 300); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
@@ -63,6 +69,16 @@ trap e2e_cleanup EXIT
 # Interrupted (ctest's timeout, ^C): a failure, never a pass; the EXIT trap cleans up once.
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# CTest ends a test past its TIMEOUT with SIGKILL, which no trap sees: its FUSE mounts and daemons
+# would outlive it. A watchdog TERMs the script (and its children, so that a long foreground
+# command does not hold the trap back) 45 s before, and the EXIT trap cleans up.
+E2E_WATCHDOG=""
+if [ "${E2E_TIMEOUT:-0}" -gt 60 ]; then
+  ( sleep $((E2E_TIMEOUT - 45))
+    echo "e2e: $((E2E_TIMEOUT - 45)) s passed, near CTest's timeout: stopping the test to clean up" >&2
+    kill -TERM $$; pkill -TERM -P $$ ) &
+  E2E_WATCHDOG=$!
+fi
 # A command that fails outside a test's own checks (set -e) says where, instead of a silent exit.
 set -E
 trap 'log "FAIL: \"$BASH_COMMAND\" exited with status $? (${BASH_SOURCE[0]}:$LINENO)"' ERR
