@@ -1,5 +1,5 @@
 // The cleaner: one pass of Store::Clean. What is kept and why is in store.h (Store::Clean) and
-// docs/format/log.md ("Cleaning"); crash safety of the file swap is in Open() (store.cc).
+// docs/format/log.md ("Cleaning"); crash safety of the file swap is in Open() (store_open.cc).
 //
 // A pass:
 //   1. read sets: for every timeline, the LSNs at which some retained state reads it

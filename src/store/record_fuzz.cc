@@ -194,8 +194,8 @@ void RoundTrip(FuzzedDataProvider& in) {
   rec.pin = PinId(in.ConsumeIntegral<uint64_t>());
   const size_t damage_at = in.ConsumeIntegral<uint16_t>();
   const auto damage_xor = static_cast<char>(in.ConsumeIntegralInRange<uint8_t>(1, 255));
-  // Names: the store caps file names at 255 bytes and volume names at 1024 (store.cc); a
-  // kRename's old name has a u16 length on disk.
+  // Names: the store caps file names at 255 bytes (store_write.cc) and volume names at 1024
+  // (store_volumes.cc, store_pins.cc); a kRename's old name has a u16 length on disk.
   rec.name = in.ConsumeRandomLengthString(1024);
   rec.name2 = in.ConsumeRandomLengthString(1024);
   if (rec.kind == RecordKind::kCloneForeign) {

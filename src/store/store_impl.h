@@ -1,5 +1,6 @@
 // Internal: the store's in-memory index and its log. Not part of the store's contract; included
-// only by store.cc and checkpoint.cc.
+// only by the files that implement Store (store*.cc through store_internal.h, checkpoint.cc,
+// cleaner.cc, cold.cc).
 //
 // Lock order: clean_mu_ -> write_mu_ -> sync_mu_ -> index_mu_ -> seg_mu_; prep_mu_ and
 // compact_mu_ are leaves (held for no I/O; the preparer thread takes nothing else). clean_mu_ serialises cleaning
@@ -357,7 +358,7 @@ class Store::Impl {
   // (time, last LSN stamped with that time), ascending in both.
   std::vector<std::pair<int64_t, uint64_t>> time_index_;
 
-  // ---- pins (store.cc) ----
+  // ---- pins (store_pins.cc) ----
   // The point Store::Pin(volume, at) pins and the moment it names (*time_ns). Takes index_mu_
   // shared; the caller holds write_mu_ to pin (so the head cannot move meanwhile), or nothing
   // to ask (CheckPinBudget). Errors as Store::Pin.
