@@ -232,6 +232,8 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
     std::vector<Extent> kept;
     size_t pos = 0;
     while (pos < inode_ids.size()) {
+      // write_mu_ too: writers validate against the index holding write_mu_ alone.
+      std::unique_lock<std::mutex> wl(write_mu_);
       std::unique_lock<std::shared_mutex> lk(index_mu_);
       uint64_t visited = 0;
       for (; pos < inode_ids.size() && visited < options.batch_versions; ++pos) {
@@ -329,6 +331,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
         }
       }
       lk.unlock();
+      wl.unlock();
       std::this_thread::yield();
     }
     for (const auto& [id, bytes] : live) report.live_data_bytes += bytes;
@@ -349,6 +352,7 @@ Result<CleanReport> Store::Impl::Clean(const CleanOptions& options) {
   // The time index before the earliest retained moment is no longer needed but for its last
   // entry (Resolve at the floor itself).
   if (min_floor != std::numeric_limits<int64_t>::max()) {
+    std::lock_guard<std::mutex> wl(write_mu_);  // Rewind and Clone resolve under write_mu_
     std::unique_lock<std::shared_mutex> lk(index_mu_);
     auto it = std::upper_bound(time_index_.begin(), time_index_.end(), min_floor,
                                [](int64_t x, const auto& p) { return x < p.first; });

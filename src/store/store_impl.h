@@ -6,7 +6,8 @@
 // compact_mu_ are leaves (held for no I/O; the preparer thread takes nothing else). clean_mu_ serialises cleaning
 // passes (src/store/cleaner.cc). Mutations are serialised by
 // write_mu_: validation (which reads the index without index_mu_, safe because only write_mu_
-// holders change it), LSN assignment, log append, then index apply under index_mu_ (exclusive).
+// holders change it: the cleaner too takes write_mu_ before index_mu_ to drop versions or trim
+// the time index), LSN assignment, log append, then index apply under index_mu_ (exclusive).
 // Readers take index_mu_ shared to collect log locations, release it, then pread: log bytes
 // never change once written.
 #pragma once
