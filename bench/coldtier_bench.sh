@@ -5,7 +5,7 @@
 #   bash bench/coldtier_bench.sh [--rows N] [--reps N]
 #
 # Uses the Ceph of REWIND_S3_ENV (an s3.env of tests/objstore/ceph.sh) if set, else starts one
-# with tests/objstore/ceph.sh and stops it at exit. For each mode (local: --object-store without
+# and stops it at exit (bench/lib/objstore.sh). For each mode (local: --object-store without
 # a budget; cold: --local-history-budget 0), a fresh rewindd and cluster: sysbench prepare of N
 # rows (default 100000), a one-row marker table m = 1, T = a moment after; then m = 2 and random
 # rows (about 12 MiB of log per statement) until the segment holding T is closed (cold: evicted,
@@ -27,19 +27,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-CEPH_HANDLE=""
-if [ -z "${REWIND_S3_ENV:-}" ]; then
-  CEPH_HANDLE="$E2E_DIR/ceph"
-  mkdir -p "$CEPH_HANDLE"
-  bash "$(dirname "$0")/../tests/objstore/ceph.sh" start "$CEPH_HANDLE" >/dev/null
-  REWIND_S3_ENV="$CEPH_HANDLE/s3.env"
-fi
-e2e_test_cleanup() {
-  [ -z "$CEPH_HANDLE" ] || bash "$(dirname "$0")/../tests/objstore/ceph.sh" stop "$CEPH_HANDLE"
-}
-# shellcheck disable=SC1090
-source "$REWIND_S3_ENV"
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+source "$(dirname "$0")/lib/objstore.sh"
 
 active_segment() {
   find "$DATA/store/log" -maxdepth 1 -name '????????.seg' -printf '%f\n' | sort | tail -1 |
@@ -53,9 +41,6 @@ table_sum() { sql "$1" "CHECKSUM TABLE sbtest1" | awk '{ print $2 }'; }
 marker() {
   mysql -h "$HOST" -P "$PORT" -u masteruser -p"$MASTER_PASSWORD" -N -B mylab \
     -e 'SELECT v FROM m' 2>/dev/null
-}
-metric() {
-  curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
 # run MODE: sets RESULT to "MODE median_ms min_ms max_ms log_MB gets MB_fetched", the last two

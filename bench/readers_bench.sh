@@ -28,21 +28,9 @@ usage() {
 ROWS=1000000
 REPS=3
 LAG_SECONDS=60
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rows|--reps|--lag-seconds)
-      if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
-        echo "readers_bench: $1 needs a positive integer, got '${2:-}'" >&2; usage; exit 2
-      fi
-      case "$1" in --rows) ROWS=$2 ;; --reps) REPS=$2 ;; --lag-seconds) LAG_SECONDS=$2 ;; esac
-      shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "readers_bench: unknown argument '$1'" >&2; usage; exit 2 ;;
-  esac
-done
-for tool in sysbench mysql curl /usr/bin/aws; do
-  command -v "$tool" >/dev/null || { echo "readers_bench: missing $tool" >&2; exit 1; }
-done
+source "$(dirname "$0")/lib/flags.sh"
+bench_int_flags readers_bench "--rows=ROWS --reps=REPS --lag-seconds=LAG_SECONDS" "$@"
+bench_need readers_bench sysbench mysql curl /usr/bin/aws
 BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$0")/../build" && pwd)}
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 MASTER_PASSWORD="Bench-pass-$RANDOM"

@@ -21,6 +21,12 @@ die() { log "FAIL: $*"; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/../free_port.sh"
 
 E2E_BG_PIDS=()  # background helpers of a test (load, checker): killed first at cleanup
+# e2e_bg_reaped PID: PID was waited for; the cleanup must not kill it (the number may be reused).
+e2e_bg_reaped() {
+  local p kept=()
+  for p in "${E2E_BG_PIDS[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  E2E_BG_PIDS=("${kept[@]}")
+}
 e2e_cleanup() {
   local rc=$?
   set +e

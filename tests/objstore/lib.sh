@@ -45,19 +45,21 @@ rgw_stop() { RGW_STOPPED=1; bash "$CEPH_SH" stop-rgw "$CEPH_HANDLE"; }
 rgw_start() { bash "$CEPH_SH" start-rgw "$CEPH_HANDLE"; RGW_STOPPED=0; }
 rgw_cleanup() { [ "$RGW_STOPPED" = 1 ] && bash "$CEPH_SH" start-rgw "$CEPH_HANDLE"; true; }
 
-# sysbench_load CLUSTER: oltp_write_only, 3 threads, on the ROWS rows sysbench_prepare made,
-# until sysbench_stop (which fails the test if sysbench met an error). Its PID: SB.
+# sysbench_load CLUSTER [THREADS [SECONDS]]: oltp_write_only, THREADS threads (3), on the ROWS
+# rows sysbench_prepare made, for SECONDS (3600: until sysbench_stop, which fails the test if
+# sysbench met an error). Its PID: SB; its output: $E2E_DIR/sysbench.out.
 sysbench_load() {
   command -v sysbench >/dev/null || die "sysbench is missing (scripts/setup.sh installs it)"
-  sysbench oltp_write_only --threads=3 --mysql-host="$(cluster_field "$1" Endpoint)" \
+  sysbench oltp_write_only --threads="${2:-3}" --mysql-host="$(cluster_field "$1" Endpoint)" \
     --mysql-port="$(cluster_field "$1" Port)" --mysql-user=masteruser \
     --mysql-password="$MASTER_PASSWORD" --mysql-db=mylab --tables=1 --table-size="$ROWS" \
-    --time=3600 run >"$E2E_DIR/sysbench.out" 2>&1 &
+    --time="${3:-3600}" run >"$E2E_DIR/sysbench.out" 2>&1 &
   SB=$!
   E2E_BG_PIDS+=("$SB")
 }
 sysbench_stop() {
   kill -TERM "$SB"; wait "$SB" 2>/dev/null || true
+  e2e_bg_reaped "$SB"
   ! grep -q "FATAL" "$E2E_DIR/sysbench.out" ||
     die "sysbench failed: $(grep -m 3 FATAL "$E2E_DIR/sysbench.out")"
 }
