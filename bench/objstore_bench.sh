@@ -15,11 +15,12 @@
 #            (rewind_objstore_upload_lag_seconds, the RPO if the machine were lost then), bytes
 #            uploaded during the load (rate) and until the shipper caught up after it (per
 #            transaction), log bytes written; both: rewindd's and Ceph's CPU seconds.
-#   rpo      on, the same load plus a client inserting its own clock (epoch µs) one row at a
-#            time and noting each acknowledged one; at S/2 (at least 5 s) the machine is lost
-#            (kill -9 of rewindd, its engine killed, the data dir deleted). RPO = newest
-#            acknowledged ts - newest restored ts; rows acknowledged but not restored counted,
-#            and any hole (an acknowledged row older than the newest restored one, missing).
+#   rpo      on, the same load plus one client inserting the clock (epoch µs) one row at a
+#            time on one connection and noting each acknowledged one; at S/2 (at least 5 s)
+#            the machine is lost (kill -9 of rewindd, its engine killed, the data dir deleted).
+#            RPO = newest acknowledged ts - newest restored ts; rows acknowledged but not
+#            restored counted, and any hole (an acknowledged row older than the newest restored
+#            one, missing).
 #   restore  right after: `rewindd --restore` into the new (empty) data dir, timed from its
 #            start until the cluster's endpoint answers SELECT COUNT(*) FROM sbtest1 = N; the
 #            part until rewindd logs "restored store" (the download) is shown apart.
@@ -182,30 +183,32 @@ ACKED="$E2E_DIR/acked"
 fresh on "bench-objstore-$$-rpo"
 csql "CREATE TABLE rpo (ts DECIMAL(16,6) PRIMARY KEY)" || die "creating the rpo table failed"
 wait_caught_up 1800
-(  # one autocommit insert at a time, the client's clock as the key; noted once acknowledged
-  while :; do
-    ts=$(date +%s.%6N)
-    csql "INSERT INTO rpo VALUES ($ts)" >/dev/null || exit 0
-    echo "$ts" >> "$ACKED"
-  done
-) &
+# One client, one connection: autocommit inserts of the server's clock (epoch µs, the key), one
+# after the other; mysql prints each one's value once its INSERT returned (acknowledged), and
+# stops at the first error (the machine lost).
+exec {GEN}< <(yes 'SET @t = UNIX_TIMESTAMP(NOW(6)); INSERT INTO rpo VALUES (@t); SELECT @t;')
+GEN_PID=$!
+E2E_BG_PIDS+=("$GEN_PID")
+mysql -h "$HOST" -P "$PORT" -u masteruser -p"$MASTER_PASSWORD" -N -B -n mylab <&"$GEN" \
+  >"$ACKED" 2>"$E2E_DIR/acked.err" &
 WRITER=$!
 E2E_BG_PIDS+=("$WRITER")
+exec {GEN}<&-
 sysbench_load "$C" "$THREADS" "$TIME"
 KILL_AT=$(( TIME / 2 > 5 ? TIME / 2 : 5 ))
 sleep "$KILL_AT"
-[ -d "/proc/$WRITER" ] || die "the acknowledged-rows client stopped before the loss"
+[ -d "/proc/$WRITER" ] || die "the acknowledged-rows client stopped before the loss: $(cat "$E2E_DIR/acked.err")"
 [ -d "/proc/$SB" ] || die "sysbench stopped before the loss: $(tail -n 5 "$E2E_DIR/sysbench.out")"
-LAG_AT_KILL=$(metric rewind_objstore_upload_lag_seconds)
+LAG_AT_KILL=$(calc %.2f "$(metric rewind_objstore_upload_lag_seconds)")
 lose_machine
-for p in "$WRITER" "$SB"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; e2e_bg_reaped "$p"; done
+for p in "$WRITER" "$GEN_PID" "$SB"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; e2e_bg_reaped "$p"; done
 N_ACKED=$(wc -l < "$ACKED")
 [ "$N_ACKED" -gt 0 ] || die "no row was acknowledged before the loss"
 NEWEST_ACKED=$(tail -n 1 "$ACKED")
 log "machine lost ${KILL_AT} s into the load: $N_ACKED rows acknowledged, the lag metric said ${LAG_AT_KILL} s"
 
 REWINDD_ARGS="$REWINDD_ARGS --restore"
-T0=$(now); T_DL=""
+T0=$(now); T_DL=""; T_SERVE=""
 E2E_NO_WAIT=1 e2e_start
 # restore_line: what this rewindd logged of its restore (read whole: no early exit in a pipe).
 restore_line() {
@@ -213,16 +216,22 @@ restore_line() {
 }
 for _ in $(seq 1 9000); do
   [ -n "$T_DL" ] || [ -z "$(restore_line)" ] || T_DL=$(since "$T0")
-  [ "$(csql "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ] && break
+  # Serving: the writer says available and answers (an answer alone can come from an engine
+  # start that rewindd's provisioning then restarts).
+  if [ "$(rds_query DescribeDBInstances DBInstanceIdentifier="$C-1" 2>/dev/null |
+          xml_values DBInstanceStatus)" = available ] &&
+     [ "$(csql "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ]; then
+    T_SERVE=$(since "$T0"); break
+  fi
   [ -d "/proc/$REWINDD_PID" ] || die "rewindd --restore exited: $(tail -n 3 "$E2E_DIR/rewindd.log")"
   sleep 0.2
 done
-[ "$(csql "SELECT COUNT(*) FROM sbtest1")" = "$ROWS" ] || die "the restored cluster does not serve $ROWS rows"
-T_SERVE=$(since "$T0")
+[ -n "$T_SERVE" ] || die "the restored cluster does not serve $ROWS rows: $(csql "SELECT COUNT(*) FROM sbtest1")"
 RESTORED=$(restore_line | sed -nE 's/.*: ([0-9]+) segment files, ([0-9]+) bytes.*/\1 \2/p')
 if [ -z "$RESTORED" ] || [ -z "$T_DL" ]; then die "rewindd did not log its restore: $(restore_line)"; fi
 read -r RESTORED_FILES RESTORED_BYTES <<<"$RESTORED"
 log "restored: download ${T_DL} s, serving ${T_SERVE} s ($RESTORED_FILES files, $RESTORED_BYTES bytes)"
+wait_sql "$C"
 csql "SELECT ts FROM rpo" | sort > "$E2E_DIR/present"
 NEWEST_RESTORED=$(tail -n 1 "$E2E_DIR/present")
 [ -n "$NEWEST_RESTORED" ] || NEWEST_RESTORED=$(head -n 1 "$ACKED")  # none restored: all of it lost

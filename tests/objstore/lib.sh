@@ -50,8 +50,12 @@ rgw_cleanup() { [ "$RGW_STOPPED" = 1 ] && bash "$CEPH_SH" start-rgw "$CEPH_HANDL
 # sysbench met an error). Its PID: SB; its output: $E2E_DIR/sysbench.out.
 sysbench_load() {
   command -v sysbench >/dev/null || die "sysbench is missing (scripts/setup.sh installs it)"
-  sysbench oltp_write_only --threads="${2:-3}" --mysql-host="$(cluster_field "$1" Endpoint)" \
-    --mysql-port="$(cluster_field "$1" Port)" --mysql-user=masteruser \
+  # The endpoint first: in the background command's arguments it would be asked for after this
+  # returns (two aws CLI runs, seconds on a loaded machine, before the load starts).
+  local host port
+  host=$(cluster_field "$1" Endpoint); port=$(cluster_field "$1" Port)
+  sysbench oltp_write_only --threads="${2:-3}" --mysql-host="$host" \
+    --mysql-port="$port" --mysql-user=masteruser \
     --mysql-password="$MASTER_PASSWORD" --mysql-db=mylab --tables=1 --table-size="$ROWS" \
     --time="${3:-3600}" run >"$E2E_DIR/sysbench.out" 2>&1 &
   SB=$!
