@@ -177,6 +177,44 @@ for round in $(seq 1 "$ROUNDS"); do
   else tps_run off "$round"; tps_run on "$round"; fi
 done
 
+# The TPS pairs' tables now: what follows may fail.
+{
+  RATIOS=(); UP_TX=(); UP_RATE=(); AMP=()
+  echo
+  echo "Object store on vs off: $ROWS rows, oltp_write_only $THREADS threads $TIME s, $ROUNDS pairs"
+  echo "host: $HOST_LINE; load $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+    "$DATE_START–$(date -u '+%H:%M') UTC"
+  echo
+  echo "| round | object store | TPS | transactions | log MB written | MB uploaded (load / until caught up) | upload B per tx | upload MB/s during the load | lag p50 / max s | catch-up after s | rewindd CPU s | Ceph CPU s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  declare -A TPS_OF=()
+  for line in "${RUNS[@]}"; do
+    read -r round mode tps tx logb upr upa runs lp lm drain rw ceph <<<"$line"
+    TPS_OF[$round-$mode]=$tps
+    if [ "$mode" = on ]; then
+      UP_TX+=("$(calc %.0f "$upa / $tx")"); UP_RATE+=("$(calc %.2f "$upr / $runs / 1e6")")
+      AMP+=("$(calc %.2f "$upa / $logb")")
+      printf '| %s | on | %s | %s | %.0f | %.0f / %.0f | %s | %s | %s / %s | %s | %s | %s |\n' "$round" "$tps" "$tx" \
+        "$(calc %f "$logb / 1e6")" "$(calc %f "$upr / 1e6")" "$(calc %f "$upa / 1e6")" "${UP_TX[-1]}" \
+        "${UP_RATE[-1]}" "$lp" "$lm" "$drain" "$rw" "$ceph"
+    else
+      printf '| %s | off | %s | %s | %.0f | — | — | — | — | — | %s | %s |\n' "$round" "$tps" "$tx" \
+        "$(calc %f "$logb / 1e6")" "$rw" "$ceph"
+    fi
+  done
+  for round in $(seq 1 "$ROUNDS"); do
+    RATIOS+=("$(calc %.3f "${TPS_OF[$round-on]} / ${TPS_OF[$round-off]}")")
+  done
+  echo
+  echo "| measure | figure | goal |"
+  echo "|---|---|---|"
+  echo "| TPS on / off per pair (min / median / max of $ROUNDS) | $(stats %.2f "${RATIOS[@]}")× | ≥ 0.95× |"
+  echo "| upload bytes per transaction, until caught up (min / median / max) | $(stats %.0f "${UP_TX[@]}") | |"
+  echo "| bytes uploaded / log bytes written (min / median / max) | $(stats %.2f "${AMP[@]}") | |"
+  echo "| sustained upload rate during the load, MB/s (min / median / max) | $(stats %.2f "${UP_RATE[@]}") | |"
+  echo "| rewind_objstore_upload_lag_seconds each second under load, p50 / max (${#ALL_LAGS[@]} samples) | $(p50_max "${ALL_LAGS[@]}" | sed 's| | / |') s | |"
+}
+
 # RPO under load, then the restore.
 ACKED="$E2E_DIR/acked"
 : > "$ACKED"
@@ -224,6 +262,10 @@ for _ in $(seq 1 9000); do
     T_SERVE=$(since "$T0"); break
   fi
   [ -d "/proc/$REWINDD_PID" ] || die "rewindd --restore exited: $(tail -n 3 "$E2E_DIR/rewindd.log")"
+  # rewindd retries a writer whose engine does not start: its first failure is the answer.
+  if tail -c +"$((E2E_LOG_START + 1))" "$E2E_DIR/rewindd.log" | grep "starting instance $C-1 failed" >/dev/null; then
+    die "the restored writer does not start: $(grep -m 5 ERROR "$DATA/run/$C/mariadbd/mariadbd.err")"
+  fi
   sleep 0.2
 done
 [ -n "$T_SERVE" ] || die "the restored cluster does not serve $ROWS rows: $(csql "SELECT COUNT(*) FROM sbtest1")"
@@ -244,40 +286,9 @@ e2e_stop TERM
 bench_s3_rm "bench-objstore-$$-rpo"
 
 {
-  RATIOS=(); UP_TX=(); UP_RATE=(); AMP=()
-  echo
-  echo "Object store on vs off: $ROWS rows, oltp_write_only $THREADS threads $TIME s, $ROUNDS pairs"
-  echo "host: $HOST_LINE; load $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
-    "$DATE_START–$(date -u '+%H:%M') UTC"
-  echo
-  echo "| round | object store | TPS | transactions | log MB written | MB uploaded (load / until caught up) | upload B per tx | upload MB/s during the load | lag p50 / max s | catch-up after s | rewindd CPU s | Ceph CPU s |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  declare -A TPS_OF=()
-  for line in "${RUNS[@]}"; do
-    read -r round mode tps tx logb upr upa runs lp lm drain rw ceph <<<"$line"
-    TPS_OF[$round-$mode]=$tps
-    if [ "$mode" = on ]; then
-      UP_TX+=("$(calc %.0f "$upa / $tx")"); UP_RATE+=("$(calc %.2f "$upr / $runs / 1e6")")
-      AMP+=("$(calc %.2f "$upa / $logb")")
-      printf '| %s | on | %s | %s | %.0f | %.0f / %.0f | %s | %s | %s / %s | %s | %s | %s |\n' "$round" "$tps" "$tx" \
-        "$(calc %f "$logb / 1e6")" "$(calc %f "$upr / 1e6")" "$(calc %f "$upa / 1e6")" "${UP_TX[-1]}" \
-        "${UP_RATE[-1]}" "$lp" "$lm" "$drain" "$rw" "$ceph"
-    else
-      printf '| %s | off | %s | %s | %.0f | — | — | — | — | — | %s | %s |\n' "$round" "$tps" "$tx" \
-        "$(calc %f "$logb / 1e6")" "$rw" "$ceph"
-    fi
-  done
-  for round in $(seq 1 "$ROUNDS"); do
-    RATIOS+=("$(calc %.3f "${TPS_OF[$round-on]} / ${TPS_OF[$round-off]}")")
-  done
   echo
   echo "| measure | figure | goal |"
   echo "|---|---|---|"
-  echo "| TPS on / off per pair (min / median / max of $ROUNDS) | $(stats %.2f "${RATIOS[@]}")× | ≥ 0.95× |"
-  echo "| upload bytes per transaction, until caught up (min / median / max) | $(stats %.0f "${UP_TX[@]}") | |"
-  echo "| bytes uploaded / log bytes written (min / median / max) | $(stats %.2f "${AMP[@]}") | |"
-  echo "| sustained upload rate during the load, MB/s (min / median / max) | $(stats %.2f "${UP_RATE[@]}") | |"
-  echo "| rewind_objstore_upload_lag_seconds each second under load, p50 / max (${#ALL_LAGS[@]} samples) | $(p50_max "${ALL_LAGS[@]}" | sed 's| | / |') s | |"
   echo "| RPO measured: machine lost ${KILL_AT} s into the load, newest acknowledged − newest restored row | ${RPO_S} s ($MISSING of $N_ACKED acknowledged rows missing, $HOLES older ones missing; the lag metric said ${LAG_AT_KILL} s) | |"
   echo "| restore at $ROWS rows: rewindd --restore on a new data dir → SELECT COUNT(*) answers $ROWS | ${T_SERVE} s (download ${T_DL} s: $RESTORED_FILES files, $(calc %.0f "$RESTORED_BYTES / 1e6") MB) | |"
 }
