@@ -11,10 +11,9 @@
 # shared cluster serves every row it acknowledged; and no mount or process is left behind (the
 # mounts and the process tree equal those before the iteration).
 #
-# A failpoint whose <operation> has no driver in the table below, nor in the table of
-# operations driven elsewhere (DRIVEN_ELSEWHERE), fails the test: a new step cannot go
-# uncovered. One data dir and one cluster (km, with writer km-1, and ki, a cluster without
-# instance) serve every iteration.
+# A failpoint whose <operation> has no driver in the table below fails the test: a new step
+# cannot go uncovered. One data dir and one cluster (km, with writer km-1, and ki, a cluster
+# without instance) serve every iteration.
 #
 #   kill_matrix_test.sh            every failpoint
 #   KILL_MATRIX_ONLY=REGEX …       only the failpoints matching REGEX (still fails on unknowns)
@@ -50,13 +49,6 @@ declare -A OPS=(
   [backtrack_readers]="backtrack-db-cluster km --backtrack-to <T> with reader kmb<N> (made unarmed)"
   [failover]="failover-db-cluster km --target-db-instance-identifier kmf<N> (a reader made unarmed)"
   [delete_writer]="delete-db-instance km-1 with reader kmw<N> (made unarmed): a failover first"
-)
-
-# Operations whose kill driver needs what this test does not run, and the script that drives
-# every failpoint of theirs instead (found there by the same grep; one it cannot drive fails it).
-declare -A DRIVEN_ELSEWHERE=(
-  # a second rewindd cloning this one's cluster from the bucket: needs the Ceph fixture
-  [peer_clone]="tests/objstore/rewindd_peer_clone_test.sh"
 )
 
 rows() { sql "$1" "SELECT COUNT(*) FROM t"; }
@@ -520,25 +512,17 @@ HIDDEN=$(grep -rnE --include='*.cc' --exclude='*_test.cc' '[^A-Za-z_]Failpoint\(
   "$SRC_DIR/cluster" || true)
 [ -z "$HIDDEN" ] || die "failpoints in src/cluster without a literal name, the matrix cannot see them: $HIDDEN"
 UNKNOWN=()
-ELSEWHERE=()
 FPS=()
 for fp in "${ALL[@]}"; do
   if [[ ! $fp =~ ^cluster\.([a-z_]+)\.([a-z0-9_]+)$ ]]; then
     UNKNOWN+=("$fp (not named cluster.<operation>.<step>)"); continue
-  fi
-  elsewhere=${DRIVEN_ELSEWHERE[${BASH_REMATCH[1]}]:-}
-  if [ -n "$elsewhere" ]; then
-    [ -f "$SRC_DIR/../$elsewhere" ] ||
-      UNKNOWN+=("$fp (its driver $elsewhere is missing)")
-    ELSEWHERE+=("$fp")
-    continue
   fi
   if [ -z "${OPS[${BASH_REMATCH[1]}]:-}" ]; then
     UNKNOWN+=("$fp (no driver for operation '${BASH_REMATCH[1]}')"); continue
   fi
   [[ $fp =~ ${KILL_MATRIX_ONLY:-.} ]] && FPS+=("$fp")
 done
-log "failpoints found: ${#ALL[@]}; to run: ${#FPS[@]}; driven elsewhere: ${#ELSEWHERE[@]}"
+log "failpoints found: ${#ALL[@]}; to run: ${#FPS[@]}"
 for u in "${UNKNOWN[@]}"; do log "NOT COVERED: $u"; done
 
 # ---------------------------------------------------------------------------------------------

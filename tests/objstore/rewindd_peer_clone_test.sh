@@ -15,6 +15,8 @@
 #   - the pin rewind/v1/stores/NODE1/pins/NODE2-CLONE.json (CLONE: the clone's resource id) is
 #     under node 1's store while the clone exists, and goes with it;
 #   - node 2 restarted: the clone serves again (its view of node 1 reopened at start);
+#   - the clone's deletion killed between its volume and its pin (cluster.delete.volume_deleted):
+#     finished at the restart, the pin gone;
 #   - the kill driver of the peer_clone operation (the kill matrix, tests/e2e/kill_matrix_test.sh,
 #     cannot run it: it needs Ceph): every cluster.peer_clone.* failpoint in src/ (found by grep;
 #     none found fails the test) kills node 2 during a peer clone; after a restart the clone is
@@ -197,8 +199,12 @@ expect_aws_error DBClusterNotFoundFault restore-db-cluster-to-point-in-time \
 expect_aws_error DBClusterNotFoundFault restore-db-cluster-to-point-in-time \
   --source-db-cluster-identifier "arn:aws:rds:us-east-1:$PEER:cluster:nosuch" \
   --restore-type copy-on-write --restore-to-time "$(iso "$T")" --db-cluster-identifier bad2
+# (node 2's own account, or no ARN: a cluster of node 2, which has none)
 expect_aws_error DBClusterNotFoundFault restore-db-cluster-to-point-in-time \
   --source-db-cluster-identifier lab \
+  --restore-type copy-on-write --restore-to-time "$(iso "$T")" --db-cluster-identifier bad3
+expect_aws_error DBClusterNotFoundFault restore-db-cluster-to-point-in-time \
+  --source-db-cluster-identifier arn:aws:rds:us-east-1:123456789012:cluster:lab \
   --restore-type copy-on-write --restore-to-time "$(iso "$T")" --db-cluster-identifier bad3
 expect_aws_error InvalidRestoreFault restore-db-cluster-to-point-in-time \
   --source-db-cluster-identifier "$ARN" \
@@ -249,9 +255,21 @@ wait_sql labclone
 [ "$(state labclone)" = "$CLONE_STATE" ] || die "after node 2's restart the clone holds $(state labclone)"
 pins_match_clusters
 
-log "the clone deleted on node 2: its pin goes"
-delete_clone labclone
+log "the clone deleted on node 2, node 2 killed after its volume went, before its pin did"
+pid=$(mariadbd_of labclone)
+aws_rds delete-db-instance --db-instance-identifier labclone-1 --skip-final-snapshot >/dev/null
+wait_instance_gone labclone-1
+e2e_stop TERM
+REWIND_FAILPOINTS=cluster.delete.volume_deleted e2e_start
+aws_rds delete-db-cluster --db-cluster-identifier labclone --skip-final-snapshot >"$E2E_DIR/act.out" 2>&1 ||
+  log "   (the call failed, node 2 dying first: $(tail -c 300 "$E2E_DIR/act.out" | tr '\n' ' '))"
+e2e_wait_failpoint cluster.delete.volume_deleted
+REWIND_FAILPOINTS="" e2e_start
+wait_cluster_gone labclone
+# shellcheck disable=SC2086 # pid: empty or one pid
+assert_cluster_gone labclone $pid
 wait_pins ""
+log "the deletion finished at the restart: labclone gone, its pin too"
 node 1
 [ "$(state lab)" = "$N1_STATE" ] || die "lab holds $(state lab) after node 2 deleted its clone"
 
