@@ -94,17 +94,20 @@ store_id() {
   cat "$f"
 }
 # s3_get PATH: GET of the bucket's PATH (a key, or ?query already encoded and sorted), signed by
-# curl's SigV4 with the fixture's keys (given on stdin, not on a command line).
+# curl's SigV4 with the fixture's keys (given on stdin, not on a command line). S3 wants the
+# payload's SHA-256 (here of nothing) in a header, which curl 7.88 does not add by itself.
 s3_get() {
   printf 'user = "%s:%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" |
-    curl -sS --max-time 30 -K - --aws-sigv4 "aws:amz:$S3_REGION:s3" "$S3_ENDPOINT/$S3_BUCKET/$1"
+    curl -sS --max-time 30 -K - --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+      -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+      "$S3_ENDPOINT/$S3_BUCKET/$1"
 }
 # pins: the names of the pin objects under node 1's store, one a line, sorted.
 pins() {
   local prefix="$N1_PREFIX/rewind/v1/stores/$N1_ID/pins/" out
   out=$(s3_get "?list-type=2&prefix=${prefix//\//%2F}")
   grep -q '<ListBucketResult' <<<"$out" || die "listing node 1's pins failed: $out"
-  xml_values Key <<<"$out" | sed 's|.*/||' | sort -u
+  { xml_values Key <<<"$out" || true; } | sed 's|.*/||' | sort -u
 }
 # wait_pins WANT: until node 1's pins are WANT (a list as pins prints it; up to 30 s).
 wait_pins() {
@@ -117,7 +120,7 @@ wait_pins() {
 }
 # clusters: node 2's clusters, sorted, one a line.
 clusters() {
-  rds_query DescribeDBClusters | xml_values DBClusterIdentifier | sort -u
+  { rds_query DescribeDBClusters | xml_values DBClusterIdentifier || true; } | sort -u
 }
 # clone_key CLUSTER: what names node 2's clone CLUSTER in its pin (its DbClusterResourceId,
 # unique on node 2 across deletions and re-creations of one identifier).
@@ -281,8 +284,9 @@ node 1
 settle2() {
   local states
   for _ in $(seq 1 600); do
-    states=$( { rds_query DescribeDBClusters | xml_values Status
-                rds_query DescribeDBInstances | xml_values DBInstanceStatus; } | sort -u)
+    # (xml_values fails on an answer without any: none is fine here)
+    states=$( { rds_query DescribeDBClusters | xml_values Status || true
+                rds_query DescribeDBInstances | xml_values DBInstanceStatus || true; } | sort -u)
     [ -z "$states" ] || [ "$states" = available ] && return 0
     grep -qx failed <<<"$states" && die "after the restart: a failed cluster or instance on node 2"
     sleep 0.3
@@ -339,4 +343,6 @@ expect_aws_error InvalidRestoreFault restore-db-cluster-to-point-in-time \
   --restore-to-time "$(iso $(($(date +%s) - 1)))" --db-cluster-identifier bad6
 [ -z "$(clusters)" ] || die "the refusal left a cluster on node 2: $(clusters)"
 [ -z "$(pins)" ] || die "the refusal left a pin under node 1's store: $(pins)"
+log "node 2 keeps $(find "$DATA/peers" -mindepth 2 -maxdepth 2 -type d | wc -l) view(s) of node 1," \
+  "$(du -sm "$DATA/peers" | cut -f1) MiB, with no clone left"
 log "PASS"
