@@ -307,6 +307,40 @@ TEST(RdsHandlerParse, RestoreDBClusterToPointInTime) {
               400, "InvalidParameterValue", "RestoreToTime");
 }
 
+// A cluster ARN of another account names a peer's cluster (a peer clone); this node's own
+// account, or a plain identifier, a cluster here.
+TEST(RdsHandlerParse, RestoreDBClusterToPointInTimeFromAPeer) {
+  const std::string rest = "&DBClusterIdentifier=pc&RestoreType=copy-on-write"
+                           "&RestoreToTime=2026-11-25T10%3A00%3A00Z";
+  auto r = ParseRestoreDBClusterToPointInTime(
+      Form("SourceDBClusterIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3Anode1%3Acluster%3Alab" + rest),
+      "123456789012");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("lab", r->source_id);
+  EXPECT_EQ("node1", r->source_peer);
+  EXPECT_TRUE(r->restore_to_ns.has_value());
+  r = ParseRestoreDBClusterToPointInTime(
+      Form("SourceDBClusterIdentifier=arn%3Aaws%3Ards%3Aeu-west-1%3A123456789012%3Acluster%3Alab" +
+           rest),
+      "123456789012");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("lab", r->source_id);
+  EXPECT_EQ("", r->source_peer);
+  r = ParseRestoreDBClusterToPointInTime(Form("SourceDBClusterIdentifier=lab" + rest), "1");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("", r->source_peer);
+  // Another node's account id: a peer named so (the service refuses it unless configured).
+  r = ParseRestoreDBClusterToPointInTime(
+      Form("SourceDBClusterIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3Acluster%3Alab" +
+           rest),
+      "210987654321");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("123456789012", r->source_peer);
+  auto a = ParseResourceArn("arn:aws:rds:us-east-1:node1:cluster:lab");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ("node1", a->account);
+}
+
 TEST(RdsHandlerParse, RestoreDBClusterFromSnapshot) {
   auto r = ParseRestoreDBClusterFromSnapshot(
       Form("DBClusterIdentifier=back&SnapshotIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012"
@@ -441,6 +475,13 @@ TEST(RdsHandlerRender, DBCluster) {
         "<MasterUsername>masteruser</", "<DatabaseName>mylab</"}) {
     EXPECT_TRUE(Contains(xml, part)) << part << "\n" << xml;
   }
+  EXPECT_TRUE(Contains(xml, "<CrossAccountClone>false</")) << xml;
+  cluster::ClusterView peer_clone = SampleCluster(86400);
+  peer_clone.source_cluster = "lab";
+  peer_clone.source_peer = "node1";
+  XmlWriter wp;
+  WriteDBCluster(wp, peer_clone, RenderOptions{});
+  EXPECT_TRUE(Contains(std::move(wp).Take(), "<CrossAccountClone>true</"));
   XmlWriter w0;
   WriteDBCluster(w0, SampleCluster(0), RenderOptions{});
   xml = std::move(w0).Take();
@@ -542,6 +583,11 @@ TEST_F(RdsHandlerServiceTest, NotFoundFaults) {
                    "DBClusterIdentifier=c&SourceDBClusterIdentifier=nope"
                    "&UseLatestRestorableTime=true"),
               404, "DBClusterNotFoundFault");
+  // A peer's cluster on a node without peers: not found, and the message says how to add one.
+  ExpectError(Call("RestoreDBClusterToPointInTime",
+                   "DBClusterIdentifier=c&SourceDBClusterIdentifier=arn%3Aaws%3Ards%3A"
+                   "us-east-1%3Anode9%3Acluster%3Alab&UseLatestRestorableTime=true"),
+              404, "DBClusterNotFoundFault", "--peer-object-store");
   ExpectError(Call("CreateDBInstance", "DBInstanceIdentifier=i&DBInstanceClass=db.r5.large"
                                        "&Engine=aurora-mysql&DBClusterIdentifier=nope"),
               404, "DBClusterNotFoundFault");
