@@ -263,6 +263,7 @@ ApiResult<ResourceArn> ParseResourceArn(std::string_view arn) {
   ResourceArn r;
   r.arn = std::string(arn);
   r.id = std::string(parts[6]);
+  r.account = std::string(parts[4]);
   if (parts[5] == "cluster") {
     r.kind = cluster::ResourceKind::kCluster;
   } else if (parts[5] == "db") {
@@ -591,11 +592,19 @@ ApiResult<cluster::ActivityRequest> ParseDescribeDBClusterActivity(const FormPar
   return r;
 }
 
-ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormParams& p) {
+ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormParams& p,
+                                                                    std::string_view own_account) {
   API_RETURN_IF_ERROR(CheckAcceptedParameters(p, "RestoreDBClusterToPointInTime"));
   cluster::CloneRequest r;
   API_ASSIGN_OR_RETURN(r.id, p.Required("DBClusterIdentifier"));
-  API_ASSIGN_OR_RETURN(r.source_id, RequiredId(p, "SourceDBClusterIdentifier", "cluster"));
+  API_ASSIGN_OR_RETURN(std::string source, p.Required("SourceDBClusterIdentifier"));
+  r.source_id = IdentifierFromArn(source, "cluster");
+  if (r.source_id != source) {
+    // A cluster ARN: as Aurora's cross-account clones, another account is another owner's
+    // cluster, here a peer's (its name is the account field).
+    ApiResult<ResourceArn> arn = ParseResourceArn(source);
+    if (arn.ok() && arn->account != own_account) r.source_peer = arn->account;
+  }
   r.restore_type = p.GetOr("RestoreType", "");
   if (r.restore_type == "full-copy") {
     return ApiError::InvalidParameterValue(
@@ -736,7 +745,8 @@ void WriteDBCluster(XmlWriter& w, const ClusterView& c, const RenderOptions& o) 
   w.BoolElement("DeletionProtection", c.deletion_protection);
   w.Element("ActivityStreamStatus", "stopped");  // no database activity stream
   w.BoolElement("CopyTagsToSnapshot", false);
-  w.BoolElement("CrossAccountClone", false);
+  // A clone of a peer's cluster is Aurora's cross-account clone (CloneGroupId: the source's).
+  w.BoolElement("CrossAccountClone", !c.source_peer.empty());
   WriteTagList(w, c.tags);
 }
 
@@ -798,6 +808,13 @@ std::string RenderEventMessage(cluster::EventKind kind, const std::string& sourc
     case EventKind::kClusterCreationInterrupted:
       return "DB cluster creation was interrupted by a restart; the cluster is deleted";
     case EventKind::kClusterCloned: return "Cloned DB cluster " + source_id + " from " + detail;
+    case EventKind::kPeerClusterCloned: {
+      // detail: "<peer>:<cluster>"; the peer is the source ARN's account.
+      const size_t colon = detail.find(':');
+      if (colon == std::string::npos) return "Cloned DB cluster " + source_id + " from " + detail;
+      return "Cloned DB cluster " + source_id + " from DB cluster " + detail.substr(colon + 1) +
+             " of account " + detail.substr(0, colon) + " (a peer's bucket)";
+    }
     case EventKind::kCloneFailed: return "Clone failed: " + detail;
     case EventKind::kClusterDeleted: return "DB cluster deleted";
     case EventKind::kClusterDeletionFailed: return "DB cluster deletion failed: " + detail;
@@ -1100,7 +1117,8 @@ ApiResult<ApiResponse> RdsHandler::DescribeDBClusterActivity(const FormParams& p
 }
 
 ApiResult<ApiResponse> RdsHandler::RestoreDBClusterToPointInTime(const FormParams& p) {
-  API_ASSIGN_OR_RETURN(cluster::CloneRequest req, ParseRestoreDBClusterToPointInTime(p));
+  API_ASSIGN_OR_RETURN(cluster::CloneRequest req,
+                       ParseRestoreDBClusterToPointInTime(p, options_.account_id));
   return ClusterAnswer(service_->Clone(req));
 }
 

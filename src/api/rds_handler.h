@@ -118,6 +118,7 @@ struct ResourceArn {
   cluster::ResourceKind kind = cluster::ResourceKind::kCluster;
   std::string id;
   std::string arn;
+  std::string account;  // the ARN's account field
 };
 // Failure: InvalidParameterValue for a malformed ARN or a resource type other than cluster/db.
 ApiResult<ResourceArn> ParseResourceArn(std::string_view arn);
@@ -127,7 +128,13 @@ ApiResult<cluster::ModifyClusterRequest> ParseModifyDBCluster(const FormParams& 
 ApiResult<cluster::DeleteClusterRequest> ParseDeleteDBCluster(const FormParams& params);
 ApiResult<cluster::CreateInstanceRequest> ParseCreateDBInstance(const FormParams& params);
 ApiResult<cluster::BacktrackRequest> ParseBacktrackDBCluster(const FormParams& params);
-ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(const FormParams& params);
+// SourceDBClusterIdentifier: an identifier or a cluster ARN. The ARN of `own_account` (this
+// node's account, RenderOptions::account_id) names a cluster here; of any other account
+// (arn:aws:rds:REGION:NAME:cluster:ID), cluster ID of the peer named NAME (rewindd
+// --peer-object-store NAME=s3://...): a peer clone (CloneRequest::source_peer), which the
+// service refuses with DBClusterNotFoundFault when NAME is no configured peer.
+ApiResult<cluster::CloneRequest> ParseRestoreDBClusterToPointInTime(
+    const FormParams& params, std::string_view own_account = "123456789012");
 ApiResult<cluster::RestoreSnapshotRequest> ParseRestoreDBClusterFromSnapshot(
     const FormParams& params);
 ApiResult<cluster::EventQuery> ParseDescribeEvents(const FormParams& params);

@@ -132,6 +132,40 @@ TEST(RdsHandlerParse, BacktrackDBCluster) {
               400, "InvalidParameterValue", "Force");
 }
 
+// A cluster ARN of another account names a peer's cluster (a peer clone); this node's own
+// account, or a plain identifier, a cluster here.
+TEST(RdsHandlerParse, RestoreDBClusterToPointInTimeFromAPeer) {
+  const std::string rest = "&DBClusterIdentifier=pc&RestoreType=copy-on-write"
+                           "&RestoreToTime=2026-11-25T10%3A00%3A00Z";
+  auto r = ParseRestoreDBClusterToPointInTime(
+      Form("SourceDBClusterIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3Anode1%3Acluster%3Alab" + rest),
+      "123456789012");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("lab", r->source_id);
+  EXPECT_EQ("node1", r->source_peer);
+  EXPECT_TRUE(r->restore_to_ns.has_value());
+  r = ParseRestoreDBClusterToPointInTime(
+      Form("SourceDBClusterIdentifier=arn%3Aaws%3Ards%3Aeu-west-1%3A123456789012%3Acluster%3Alab" +
+           rest),
+      "123456789012");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("lab", r->source_id);
+  EXPECT_EQ("", r->source_peer);
+  r = ParseRestoreDBClusterToPointInTime(Form("SourceDBClusterIdentifier=lab" + rest), "1");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("", r->source_peer);
+  // Another node's account id: a peer named so (the service refuses it unless configured).
+  r = ParseRestoreDBClusterToPointInTime(
+      Form("SourceDBClusterIdentifier=arn%3Aaws%3Ards%3Aus-east-1%3A123456789012%3Acluster%3Alab" +
+           rest),
+      "210987654321");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ("123456789012", r->source_peer);
+  auto a = ParseResourceArn("arn:aws:rds:us-east-1:node1:cluster:lab");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ("node1", a->account);
+}
+
 TEST(RdsHandlerParse, RestoreDBClusterToPointInTime) {
   auto r = ParseRestoreDBClusterToPointInTime(
       Form("DBClusterIdentifier=lab-clone&SourceDBClusterIdentifier=lab&RestoreType=copy-on-write"

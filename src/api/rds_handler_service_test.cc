@@ -62,6 +62,11 @@ TEST_F(RdsHandlerServiceTest, NotFoundFaults) {
                    "DBClusterIdentifier=c&SourceDBClusterIdentifier=nope"
                    "&UseLatestRestorableTime=true"),
               404, "DBClusterNotFoundFault");
+  // A peer's cluster on a node without peers: not found, and the message says how to add one.
+  ExpectError(Call("RestoreDBClusterToPointInTime",
+                   "DBClusterIdentifier=c&SourceDBClusterIdentifier=arn%3Aaws%3Ards%3A"
+                   "us-east-1%3Anode9%3Acluster%3Alab&UseLatestRestorableTime=true"),
+              404, "DBClusterNotFoundFault", "--peer-object-store");
   ExpectError(Call("CreateDBInstance", "DBInstanceIdentifier=i&DBInstanceClass=db.r5.large"
                                        "&Engine=aurora-mysql&DBClusterIdentifier=nope"),
               404, "DBClusterNotFoundFault");

@@ -232,6 +232,13 @@ TEST(RdsHandlerRender, DBCluster) {
         "<MasterUsername>masteruser</", "<DatabaseName>mylab</"}) {
     EXPECT_TRUE(Contains(xml, part)) << part << "\n" << xml;
   }
+  EXPECT_TRUE(Contains(xml, "<CrossAccountClone>false</")) << xml;
+  cluster::ClusterView peer_clone = SampleCluster(86400);
+  peer_clone.source_cluster = "lab";
+  peer_clone.source_peer = "node1";
+  XmlWriter wp;
+  WriteDBCluster(wp, peer_clone, RenderOptions{});
+  EXPECT_TRUE(Contains(std::move(wp).Take(), "<CrossAccountClone>true</"));
   XmlWriter w0;
   WriteDBCluster(w0, SampleCluster(0), RenderOptions{});
   xml = std::move(w0).Take();

@@ -129,6 +129,16 @@ std::string Bond(const RefusalItem& it) { return it.name + " (constraint " + it.
 std::string InputText(const RefusalDetail& d, const std::string& f) {
   switch (d.reason) {
     case Reason::kClusterNotFound: return "DBCluster " + d.input + " not found.";
+    case Reason::kPeerNotFound:
+      return "DBCluster " + d.id + " of account " + d.input + " not found: " +
+             (d.other.empty()
+                  ? "this rewindd has no peers (rewindd --peer-object-store NAME=s3://BUCKET/PREFIX "
+                    "makes NAME one); give this node's own ARN or the cluster's identifier."
+                  : "account " + d.input + " is neither this node's nor a peer's; the peers "
+                    "(rewindd --peer-object-store) are: " + d.other + ".");
+    case Reason::kPeerClusterNotFound:
+      return "DBCluster " + d.input + " not found in the bucket of peer " + d.other +
+             (d.cause.empty() ? " (its metadata as last shipped)." : ": " + d.cause);
     case Reason::kInstanceNotFound: return "DBInstance " + d.input + " not found.";
     case Reason::kSnapshotNotFound: return "DBClusterSnapshot " + d.input + " not found.";
     case Reason::kBacktrackNotFound:
@@ -284,6 +294,10 @@ std::string StateText(const RefusalDetail& d) {
       return ClusterIs(d) + "; a snapshot can be taken when it is available." + StoppedHint(d);
     case Reason::kSourceNotClonable:
       return "Source " + ClusterIs(d) + "; it can be cloned when it is available or stopped.";
+    case Reason::kPeerCloneSource:
+      return "DB cluster " + d.id + " is a clone of a peer's cluster: it cannot be cloned or "
+             "snapshotted on this node (its history is the peer's, kept there only while the "
+             "clone lives); clone the peer's cluster again instead.";
     case Reason::kPastNotReadable:
       return ClusterIs(d) + "; its past can be read when it is available." + StoppedHint(d);
     case Reason::kActivityNoStorage:
@@ -379,6 +393,10 @@ std::string TimeText(const RefusalDetail& d, const std::string& f) {
     case Reason::kStepInvalid: return f + " must be a whole number of seconds, at least 1.";
     case Reason::kStepRefused: return f + ": " + d.cause;
     case Reason::kRestoreTimeInFuture: return f + " is in the future.";
+    case Reason::kRestoreTimeAfterPeerHead:
+      return f + " " + Iso(d.time_ns) + " is after the newest state peer " + d.other +
+             " has shipped to its bucket (" + Iso(d.time2_ns) +
+             "); give a time up to then, or UseLatestRestorableTime.";
     case Reason::kRestoreTimeBeforeEarliest:
       return f + " is before the earliest restorable time of DB cluster " + d.id + ".";
     case Reason::kMomentInFuture:

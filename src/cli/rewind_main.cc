@@ -5,8 +5,10 @@
 //   status                                  clusters, their state, endpoints and windows
 //   backtrack CLUSTER --to TIME [--use-earliest]
 //                                           rewinds in place; waits and shows progress
-//   clone SOURCE NEW [--at TIME] [--port N] [--param-group NAME]
+//   clone SOURCE NEW [--at TIME] [--port N] [--param-group NAME] [--peer NAME]
 //                                           copy-on-write clone + writer instance; waits
+//                                           (--peer: SOURCE is a cluster of the peer NAME,
+//                                           rewindd --peer-object-store NAME=s3://...)
 //   activity CLUSTER [--from TIME] [--to TIME] [--step 1s|10s|1m|1h] [--format table|json]
 //                                           file data bytes and change records per step
 //   history CLUSTER                         activity sparkline, backtracks and events
@@ -64,7 +66,8 @@ int Usage() {
                "usage: rewind [--endpoint URL] [--credentials FILE] [--ca-bundle FILE] COMMAND\n"
                "  status\n"
                "  backtrack CLUSTER --to TIME [--use-earliest]\n"
-               "  clone SOURCE NEW [--at TIME] [--port N] [--param-group NAME]\n"
+               "  clone SOURCE NEW [--at TIME] [--port N] [--param-group NAME] [--peer NAME]\n"
+               "    (--peer: SOURCE is a cluster of that peer: rewindd --peer-object-store)\n"
                "  activity CLUSTER [--from TIME] [--to TIME] [--step 1s|10s|1m|1h|1d]\n"
                "                   [--format table|json]\n"
                "  history CLUSTER\n"
@@ -488,9 +491,14 @@ int Reader(RdsClient& rds, const std::vector<std::string>& args) {
 }
 
 int Clone(RdsClient& rds, const std::string& src, const std::string& id,
-          const std::string& at_text, const std::string& port, const std::string& param_group) {
+          const std::string& at_text, const std::string& port, const std::string& param_group,
+          const std::string& peer, const std::string& region) {
   const auto t0 = std::chrono::steady_clock::now();
-  Params p = {{"SourceDBClusterIdentifier", src},
+  // A peer's cluster is named by its ARN, the peer's name as the account (as Aurora names a
+  // cluster of another account for a cross-account clone).
+  const std::string source =
+      peer.empty() ? src : "arn:aws:rds:" + region + ":" + peer + ":cluster:" + src;
+  Params p = {{"SourceDBClusterIdentifier", source},
               {"DBClusterIdentifier", id},
               {"RestoreType", "copy-on-write"}};
   if (at_text.empty() || at_text == "now") {
@@ -502,7 +510,8 @@ int Clone(RdsClient& rds, const std::string& src, const std::string& id,
   }
   if (!port.empty()) p.emplace_back("Port", port);
   if (!param_group.empty()) p.emplace_back("DBClusterParameterGroupName", param_group);
-  std::printf("Cloning %s as %s\n", src.c_str(), id.c_str());
+  std::printf("Cloning %s%s as %s\n", src.c_str(),
+              peer.empty() ? "" : (" of peer " + peer).c_str(), id.c_str());
   auto r = rds.Call("RestoreDBClusterToPointInTime", p);
   if (!r.ok()) return Fail(r.status());
   return WriterWhenAvailable(rds, id, t0, "Clone");
@@ -786,7 +795,7 @@ int main(int argc, char** argv) {
   std::string ca_bundle;
   bool ca_flag = false;
   std::vector<std::string> args;
-  std::string to, at, port, from, step, format = "table", target, param_group;
+  std::string to, at, port, from, step, format = "table", target, param_group, peer;
   bool use_earliest = false;
   std::string minutes, sql, database, table, stop_id;
   bool list = false, stop = false, with_related = false;
@@ -819,6 +828,8 @@ int main(int argc, char** argv) {
       if (!value(&port)) return Usage();
     } else if (a == "--param-group") {
       if (!value(&param_group) || param_group.empty()) return Usage();
+    } else if (a == "--peer") {
+      if (!value(&peer) || peer.empty()) return Usage();
     } else if (a == "--minutes") {
       if (!value(&minutes)) return Usage();
     } else if (a == "-e" || a == "--execute") {
@@ -872,8 +883,9 @@ int main(int argc, char** argv) {
   if (cmd == "backtrack" && args.size() == 2 && !to.empty()) {
     return Backtrack(rds, args[1], to, use_earliest);
   }
+  if (!peer.empty() && cmd != "clone") return Usage();  // --peer names a clone's source only
   if (cmd == "clone" && args.size() == 3) {
-    return Clone(rds, args[1], args[2], at, port, param_group);
+    return Clone(rds, args[1], args[2], at, port, param_group, peer, config->region);
   }
   if (cmd == "history" && args.size() == 2) return History(rds, args[1]);
   if (cmd == "activity" && args.size() == 2) return Activity(rds, args[1], from, to, step, format);

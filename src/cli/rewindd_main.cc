@@ -5,7 +5,8 @@
 //   rewindd [--data-dir DIR] [--listen HOST:PORT] [--first-port N] [--buffer-pool SIZE]
 //           [--tls-cert FILE --tls-key FILE] [--allow-plain-http-on-trusted-network]
 //           [--engine-user NAME] [--engine-uid-base N]
-//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]]
+//           [--object-store s3://BUCKET/PREFIX [--s3-endpoint URL] [--s3-region R] [--restore]
+//            [--peer-object-store NAME=s3://BUCKET/PREFIX]...]
 //           [--console-dir DIR] ...
 //
 // Web console (console::Console, src/console): its pages at http(s)://HOST:PORT/ and its JSON
@@ -21,6 +22,13 @@
 // rewindd (exit 1) before anything is mounted. --restore (with a new, empty data dir) first
 // brings the newest store in the bucket back as of its HEAD (objstore/restore.h): every
 // cluster, its metadata and history, then starts as usual.
+//
+// Peers (issue 18's second node; docs/format/object-store.md, "A second node"): each
+// --peer-object-store NAME=s3://BUCKET/PREFIX is another rewindd's --object-store (same endpoint,
+// region and credentials). RestoreDBClusterToPointInTime with SourceDBClusterIdentifier
+// arn:aws:rds:REGION:NAME:cluster:ID clones that node's cluster ID, copy-on-write, through a
+// read-only view of its store built from its bucket (DIR/peers/, src/peer/object_store_peers.h;
+// every view is opened at start, before the store) and pinned there while the clone lives.
 //
 // TLS: with --tls-cert/--tls-key (the user's certificate) the API is HTTPS; without them it is
 // plain HTTP, allowed only on a loopback address unless --allow-plain-http-on-trusted-network.
@@ -56,10 +64,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/asof_handler.h"
 #include "api/credentials.h"
@@ -77,6 +87,8 @@
 #include "objstore/restore.h"
 #include "objstore/s3_client.h"
 #include "objstore/shipper.h"
+#include "peer/object_store_peers.h"
+#include "peer/peer_flag.h"
 #include "tls/tls.h"
 
 namespace rwd::cli {
@@ -135,6 +147,11 @@ constexpr const char* kUsage =
     "  --upload-backlog-headroom BYTES  how far past --local-history-budget the local log\n"
     "                      may grow while uploads are behind before the policy applies\n"
     "                      (default 256M, at least 128M)\n"
+    "  --peer-object-store NAME=s3://BUCKET/PREFIX  with --object-store: another rewindd's\n"
+    "                      --object-store (same --s3-endpoint, region and credentials), whose\n"
+    "                      clusters this node may clone: restore-db-cluster-to-point-in-time\n"
+    "                      --source-db-cluster-identifier arn:aws:rds:REGION:NAME:cluster:ID\n"
+    "                      (repeatable; NAME: 1..63 of a-z, 0-9, -)\n"
     "  --restore           bring every cluster back from the --object-store bucket into a\n"
     "                      new, empty --data-dir (after the loss of a machine), then serve\n"
     "  --console-dir DIR   the web console's built pages, served at / (default: "
@@ -168,6 +185,7 @@ struct Flags {
   std::optional<uint64_t> local_history_budget;  // --local-history-budget; none: no eviction
   std::optional<objstore::BacklogPolicy> backlog_policy;  // --upload-backlog-policy
   std::optional<uint64_t> backlog_headroom;                // --upload-backlog-headroom
+  std::vector<peer::PeerSpec> peers;                       // --peer-object-store, in order
 };
 
 
@@ -408,6 +426,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
         return std::nullopt;
       }
       f.backlog_headroom = b;
+    } else if (take("--peer-object-store")) {
+      // The API's account id names this node's own clusters in ARNs: no peer may take it.
+      if (Status s = peer::AddPeerSpec(value, api::RenderOptions{}.account_id, &f.peers);
+          !s.ok()) {
+        std::fprintf(stderr, "rewindd: %s\n", s.message().c_str());
+        return std::nullopt;
+      }
     } else if (arg == "--restore") {
       f.restore = true;
     } else if (take("--console-dir")) {
@@ -420,6 +445,20 @@ std::optional<Flags> ParseFlags(int argc, char** argv, bool* help) {
   if (f.object_store.empty() && (!f.s3_endpoint.empty() || !f.s3_region.empty() || f.restore)) {
     std::fprintf(stderr, "rewindd: --s3-endpoint, --s3-region and --restore need --object-store\n");
     return std::nullopt;
+  }
+  if (f.object_store.empty() && !f.peers.empty()) {
+    std::fprintf(stderr, "rewindd: --peer-object-store needs --object-store: a peer clone's "
+                         "pin names this node's store in the peer's bucket, and its writes "
+                         "are shipped to this node's own bucket\n");
+    return std::nullopt;
+  }
+  for (const peer::PeerSpec& p : f.peers) {
+    if (Result<objstore::S3Config> c = objstore::MakeS3Config(p.url, f.s3_endpoint, f.s3_region);
+        !c.ok()) {
+      std::fprintf(stderr, "rewindd: --peer-object-store %s: %s\n", p.name.c_str(),
+                   c.status().message().c_str());
+      return std::nullopt;
+    }
   }
   if (!f.local_history_budget && (f.backlog_policy || f.backlog_headroom)) {
     std::fprintf(stderr, "rewindd: --upload-backlog-policy and --upload-backlog-headroom need "
@@ -597,6 +636,9 @@ int Run(int argc, char** argv) {
   std::unique_ptr<objstore::Shipper> shipper;
   std::unique_ptr<objstore::BacklogGate> backlog_gate;  // before the service: its store uses it
   std::unique_ptr<objstore::ColdTier> cold_tier;  // outlives the service (its store reads it)
+  // The peers' views, opened before the service's store (which reads its peer clones through
+  // them) and closed after it.
+  std::unique_ptr<peer::ObjectStorePeers> peers;
   cluster::ClusterService* svc_for_shipper = nullptr;
   if (!flags->object_store.empty()) {
     Result<objstore::S3Config> config =
@@ -725,6 +767,37 @@ int Run(int argc, char** argv) {
     cold_tier = std::move(tier).value();
     std::fprintf(stderr, "rewindd: shipping the store (id %s) to %s\n",
                  shipper->store_id().c_str(), flags->object_store.c_str());
+    if (!flags->peers.empty()) {
+      // One client per peer, on the peer's prefix: read-only but for this node's pins.
+      std::map<std::string, std::unique_ptr<objstore::S3Client>> clients;
+      for (const peer::PeerSpec& p : flags->peers) {
+        Result<objstore::S3Config> pc =
+            objstore::MakeS3Config(p.url, flags->s3_endpoint, flags->s3_region);
+        Result<std::unique_ptr<objstore::S3Client>> c =
+            pc.ok() ? objstore::S3Client::Create(*pc, *s3_creds)
+                    : Result<std::unique_ptr<objstore::S3Client>>(pc.status());
+        if (!c.ok()) {
+          std::fprintf(stderr, "rewindd: --peer-object-store %s: %s\n", p.name.c_str(),
+                       c.status().message().c_str());
+          return 1;
+        }
+        clients[p.name] = std::move(c).value();
+      }
+      Result<std::unique_ptr<peer::ObjectStorePeers>> opened = peer::ObjectStorePeers::Open(
+          dir + "/peers", shipper->store_id(), std::move(clients),
+          [](const std::string& line) { std::fprintf(stderr, "rewindd: peers: %s\n", line.c_str()); });
+      if (!opened.ok()) {
+        std::fprintf(stderr, "rewindd: --peer-object-store: %s\n",
+                     opened.status().ToString().c_str());
+        return 1;
+      }
+      peers = std::move(opened).value();
+      for (const peer::PeerSpec& p : flags->peers) {
+        std::fprintf(stderr, "rewindd: peer %s at %s\n", p.name.c_str(), p.url.c_str());
+      }
+      std::fprintf(stderr, "rewindd: %zu peer view(s) opened from %s/peers\n", peers->views(),
+                   dir.c_str());
+    }
   }
 
   cluster::ServiceOptions so;
@@ -735,6 +808,7 @@ int Run(int argc, char** argv) {
   so.history_budget_bytes = flags->history_budget;
   so.store_tier = cold_tier.get();
   so.store_write_gate = backlog_gate.get();
+  so.peers = peers.get();
   so.clean_interval_ms = flags->clean_interval_ms;
   so.store_compress = flags->compress;
   so.store_compress_level = flags->compress_level;

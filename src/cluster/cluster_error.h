@@ -59,6 +59,9 @@ enum class ClusterError {
   X(kClusterNotFound) X(kInstanceNotFound) X(kSnapshotNotFound) X(kBacktrackNotFound)         \
   X(kTimeTravelNotFound) X(kParamGroupNotFound) X(kClusterExists) X(kInstanceExists)           \
   X(kSnapshotExists) X(kParamGroupExists)                                                     \
+  /* peers: input = the peer asked (kPeerNotFound; other = the configured peers, ", ") or */   \
+  /* the cluster asked (kPeerClusterNotFound; other = the peer); id = the source cluster */     \
+  X(kPeerNotFound) X(kPeerClusterNotFound)                                                    \
   /* input rules: field; input = the value */                                                 \
   X(kIdentifierInvalid) X(kEngineUnsupported) X(kEngineVersionUnknown) X(kDatabaseNameInvalid) \
   X(kWindowOutOfRange) X(kMissingField) X(kTooManyTags) X(kTagKeyLength) X(kTagKeyReserved)   \
@@ -79,6 +82,8 @@ enum class ClusterError {
   X(kClusterNotStartable) X(kClusterNotSnapshottable) X(kSourceNotClonable)                   \
   X(kPastNotReadable) X(kActivityNoStorage) X(kWriterNotAvailable) X(kNoRunningWriter)         \
   X(kRestoreNeedsWriter) X(kInstanceAlreadyDeleting)             \
+  /* kPeerCloneSource: id = a peer clone asked to be cloned or snapshotted here */            \
+  X(kPeerCloneSource)                                                                         \
   X(kInstanceDeleteWhileBacktracking) X(kInstanceDeleteWhileStopped)                         \
   X(kInstanceDeleteWhileFailingOver) X(kWriterDeleteNoReaderAvailable)                       \
   /* failover: id = the cluster or instance refused, other = its cluster */                  \
@@ -93,6 +98,8 @@ enum class ClusterError {
   X(kTimeInFuture) X(kTimeBeforeEarliest) X(kEndBeforeStart) X(kStepInvalid) X(kStepRefused)  \
   X(kRestoreTimeInFuture) X(kRestoreTimeBeforeEarliest) X(kMomentInFuture)                    \
   X(kMomentBeforeEarliest)                                                                    \
+  /* kRestoreTimeAfterPeerHead: time2_ns = the newest moment the peer shipped, other = peer */ \
+  X(kRestoreTimeAfterPeerHead)                                                                \
   /* tables (time travel): id = DB.TABLE, other = the table it is bound to, time_ns */          \
   X(kTableDidNotExist) X(kTableUnknown) X(kBoundTableDidNotExist) X(kNotBaseTable)             \
   X(kTooManyBoundTables) X(kTableBound) X(kBoundTablesDiffer) X(kBoundTablesSpanDatabases)     \

@@ -18,6 +18,7 @@ const char* EventCategories(EventKind kind) {
     case EventKind::kMessage: return "";
     case EventKind::kClusterCreated:
     case EventKind::kClusterCloned:
+    case EventKind::kPeerClusterCloned:
     case EventKind::kInstanceCreated:
     case EventKind::kReaderCreated:
       return "creation";

@@ -51,8 +51,10 @@ enum class EventKind {
   kFailoverFailed = 42,          // detail: why
   kFailoverReverted = 43,        // detail: the previous writer, serving again
   kPromotedToWriter = 44,        // an instance's: it is the cluster's writer now
+  // Peer clones (cluster_peer_clone.cc): 60-69. A failure is kCloneFailed.
+  kPeerClusterCloned = 60,       // detail: "<peer>:<source cluster>"
 };
-inline constexpr int kMaxEventKind = 44;
+inline constexpr int kMaxEventKind = 60;
 
 // The source type ("db-cluster" or "db-instance") and the comma-separated event categories of
 // an event of `kind` (kMessage: a cluster's, with the categories its caller gives).

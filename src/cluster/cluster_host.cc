@@ -63,6 +63,13 @@ Result<store::VolumeId> ClusterHost::MakeClone(std::string_view name, store::Vol
   return vol.id;
 }
 
+Result<store::VolumeId> ClusterHost::MakeForeignClone(std::string_view name,
+                                                      const store::ForeignAncestor& from) {
+  ASSIGN_OR_RETURN(store::VolumeInfo vol, config_.store->CloneForeign(name, from));
+  volume_ = vol.id;
+  return vol.id;
+}
+
 Result<store::VolumeInfo> ClusterHost::Volume() const {
   if (!volume_.valid()) return Status::NotFound("the cluster has no volume yet");
   return config_.store->GetVolume(volume_);

@@ -75,6 +75,11 @@ class ClusterHost {
   // A new volume `name` branched from `source` at `at_ns` (a copy-on-write clone).
   // Failure: the store's (InvalidArgument for a moment it no longer holds).
   Result<store::VolumeId> MakeClone(std::string_view name, store::VolumeId source, int64_t at_ns);
+  // A new volume `name` whose first timeline reads a peer's state `from` (Store::CloneForeign:
+  // a peer clone). Failure: the store's (FailedPrecondition when the peer's view is not
+  // attached); nothing held then.
+  Result<store::VolumeId> MakeForeignClone(std::string_view name,
+                                           const store::ForeignAncestor& from);
   // Holds an existing volume (recovery found it).
   void Attach(store::VolumeId volume) { volume_ = volume; }
   // The volume as the store has it now. NotFound if the host holds none or it was deleted.

@@ -344,6 +344,14 @@ void ClusterService::Impl::DoDeleteCluster(Operation op, ClusterRow row) {
     if (s.ok()) s = RecordStep(&op, OpStep::kVolumeDeleted);
     if (!s.ok()) return fail(s);
     Failpoint("cluster.delete.volume_deleted");
+    if (!row.source_peer.empty()) {
+      // A peer clone: its pin goes after its volume (nothing reads through the view any
+      // more). A row whose pin cannot be released yet holds no volume id: it stays failed
+      // until a deletion releases it.
+      s = SetClusterVolume(row.id, store::VolumeId());
+      if (s.ok()) s = ReleasePeerPin(row);
+      if (!s.ok()) return fail(s);
+    }
     std::error_code ec;
     std::filesystem::remove_all(TlsDir(row.id), ec);
     // An instance still being deleted goes with its cluster (its own deletion, queued before,

@@ -42,6 +42,12 @@ Status ClusterService::Impl::Open() {
   so.compress_level = options_.store_compress_level;
   so.tier = options_.store_tier;
   so.write_gate = options_.store_write_gate;
+  if (options_.peers != nullptr) {
+    // Peer clones read their foreign ancestors through the peers' views (peer_catalog.h).
+    so.peers = [peers = options_.peers](std::string_view store_id, uint64_t view_lsn) {
+      return peers->ViewStore(store_id, view_lsn);
+    };
+  }
   ASSIGN_OR_RETURN(store_, store::Store::Open(so));
   {
     const store::RecoveryReport& r = store_->recovery();
@@ -153,6 +159,7 @@ Status ClusterService::Impl::SettleJournal(std::map<std::string, Operation>* by_
       case OpKind::kStart:
       case OpKind::kFailover:
       case OpKind::kDeleteWriter:
+      case OpKind::kPeerClone:
         (*by_cluster)[op.target] = op;
         break;
       case OpKind::kDeleteInstance:
@@ -241,6 +248,7 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
   // overtaken (its end only was not recorded).
   const OpKind expected = row.status == ClusterStatus::kDeleting      ? OpKind::kDelete
                           : row.status == ClusterStatus::kBacktracking ? OpKind::kBacktrack
+                          : !row.source_peer.empty()     ? OpKind::kPeerClone
                           : !row.source_cluster.empty()  ? OpKind::kClone
                                                          : OpKind::kCreate;
   if (op && (op->kind != expected ||
@@ -255,6 +263,17 @@ Status ClusterService::Impl::Recover(ClusterRow row, std::optional<Operation> op
     if (op) del = *op;
     else RETURN_IF_ERROR(BeginOp(&del));
     Async([this, del, row] { DoDeleteCluster(del, row); });
+    return Status::Ok();
+  }
+  if (row.status == ClusterStatus::kCreating && !row.source_peer.empty()) {
+    // A peer clone is redone whole (cluster_peer_clone.cc): each step is idempotent, and the
+    // pin is written (again) before anything reads through the view.
+    Operation clone{.kind = OpKind::kPeerClone, .target = row.id,
+                    .ref = row.source_peer + ":" + row.source_cluster,
+                    .arg_ns = row.restore_to_ns};
+    if (op) clone = *op;
+    else RETURN_IF_ERROR(BeginOp(&clone));
+    Async([this, clone, row] { DoPeerClone(clone, row); });
     return Status::Ok();
   }
   if (row.status == ClusterStatus::kCreating && !row.source_cluster.empty()) {

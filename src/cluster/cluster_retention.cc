@@ -45,7 +45,11 @@ Status ClusterService::Impl::RaiseFloors(int64_t now, bool push) {
         r.status != ClusterStatus::kStopped) {
       frozen.insert(r.id);
     }
-    if (r.status == ClusterStatus::kCreating && !r.source_cluster.empty()) frozen.insert(r.source_cluster);
+    // (A peer clone's source is the peer's: nothing here to hold.)
+    if (r.status == ClusterStatus::kCreating && !r.source_cluster.empty() &&
+        r.source_peer.empty()) {
+      frozen.insert(r.source_cluster);
+    }
   }
   for (const auto& r : rows) {
     auto vol = VolumeOf(r);

@@ -565,6 +565,7 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
       (*req.backtrack_window_s < 0 || *req.backtrack_window_s > kMaxBacktrackWindowS)) {
     return WindowOutOfRange();
   }
+  if (!req.source_peer.empty()) return impl_->BeginPeerClone(req);  // cluster_peer_clone.cc
   // param_mu_ before mu_: a group named here cannot be deleted before the row names it.
   std::unique_lock<std::mutex> pl(impl_->param_mu_, std::defer_lock);
   ASSIGN_OR_RETURN(std::string param_group, impl_->ResolveNewClusterGroup(req.param_group, &pl));
@@ -576,6 +577,8 @@ Result<ClusterView> ClusterService::Clone(const CloneRequest& req) {
     return Refuse(ClusterError::kClusterExists, Reason::kClusterExists,
                   {.field = Field::kClusterId, .id = id});
   }
+  // A clone of it would outlive the pin that keeps the peer's history it reads.
+  if (!src.source_peer.empty()) return InvalidState(Reason::kPeerCloneSource, {.id = src.id});
   // As in Aurora, a stopped cluster can be restored to a point in time: its volume is whole.
   if (src.status != ClusterStatus::kAvailable && src.status != ClusterStatus::kStopped) {
     return InvalidState(Reason::kSourceNotClonable, {.id = src.id, .cluster_status = src.status});

@@ -38,6 +38,7 @@
 #include "cluster/cluster_error.h"
 #include "cluster/cluster_event.h"
 #include "cluster/parameter_groups.h"
+#include "cluster/peer_catalog.h"
 #include "cluster/states.h"
 #include "common/status.h"
 #include "engine/engine.h"
@@ -85,6 +86,9 @@ struct ClusterView {
   bool backtrack_window_alert = false;    // the history budget cut the window below target
   std::string clone_group_id;             // shared by a cluster and its clones
   std::string source_cluster;             // the cluster it was cloned from, if any
+  // A peer clone (ClusterService::Clone with source_peer): the peer its source is on (then
+  // source_cluster is that peer's cluster and clone_group_id the source's).
+  std::string source_peer;
   std::vector<ClusterMember> members;
   bool deletion_protection = false;  // DeleteCluster refuses while set
   std::vector<TagView> tags;
@@ -201,6 +205,9 @@ struct BacktrackRequest {
 struct CloneRequest {
   std::string id;
   std::string source_id;
+  // Empty: source_id is a cluster of this node. Else the name of a peer (ServiceOptions::peers)
+  // and source_id one of its clusters: a peer clone (cluster_peer_clone.cc).
+  std::string source_peer;
   std::string restore_type;  // "copy-on-write" or empty (full-copy is refused)
   std::optional<int64_t> restore_to_ns;
   bool use_latest_restorable_time = false;
@@ -375,6 +382,11 @@ struct ServiceOptions {
   // not owned, outlives the service. nullptr: none.
   store::SegmentTier* store_tier = nullptr;
   store::WriteGate* store_write_gate = nullptr;  // StoreOptions::write_gate; not owned
+  // The peers whose clusters this node may clone (rewindd --peer-object-store), not owned,
+  // outlives the service; its views are the store's StoreOptions::peers (a store with a peer
+  // clone opens only with the peer's view attached). nullptr: no peers (a Clone naming one is
+  // refused as an unknown cluster).
+  PeerCatalog* peers = nullptr;
   // Events older than this are deleted (at start and by every retention pass), as Aurora keeps
   // events 14 days. At least 1.
   int64_t event_retention_days = 14;
@@ -493,7 +505,13 @@ class ClusterService {
       const std::string& cluster_id, const std::optional<std::string>& backtrack_id,
       const std::vector<BacktrackStatus>& statuses);
 
-  // RestoreDBClusterToPointInTime, copy-on-write.
+  // RestoreDBClusterToPointInTime, copy-on-write. With request.source_peer, a peer clone
+  // (cluster_peer_clone.cc): the source is read from a view of the peer's bucket (built now
+  // if no open view holds the moment: the call then waits for the build), the clone's volume
+  // reads the peer's history through it and writes here only. Refusals as a local clone, and:
+  // kClusterNotFound (Reason kPeerNotFound: no such peer; kPeerClusterNotFound: no such
+  // cluster in the peer's metadata as shipped); kInvalidRestore (kRestoreTimeBeforeEarliest,
+  // kRestoreTimeAfterPeerHead: after the newest state the peer shipped).
   Result<ClusterView> Clone(const CloneRequest& request);
 
   // ---- DB cluster snapshots (cluster_snapshots.cc) ----

@@ -60,6 +60,8 @@ Result<SnapshotRow> ClusterService::Impl::TakeSnapshot(const ClusterRow& cluster
                                                        const std::string& id,
                                                        const std::vector<TagView>& tags,
                                                        const std::string& root_password) {
+  // A snapshot outlives its cluster, but a peer clone's pin on the peer's history does not.
+  if (!cluster.source_peer.empty()) return InvalidState(Reason::kPeerCloneSource, {.id = cluster.id});
   ASSIGN_OR_RETURN(store::VolumeInfo vol, VolumeOf(cluster));
   if (options_.history_budget_bytes > 0) {
     ASSIGN_OR_RETURN(store::PinBudget budget,

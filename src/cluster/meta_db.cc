@@ -137,6 +137,15 @@ ALTER TABLE instances ADD COLUMN volume_id INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE instances ADD COLUMN server_id INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 8: peer clones (issue 18's second node): the peer a cluster was cloned from and the
+// view of the peer's store its volume reads (ClusterRow::source_peer, peer_store_id,
+// peer_view_lsn).
+constexpr const char* kSchemaV8 = R"sql(
+ALTER TABLE clusters ADD COLUMN source_peer TEXT NOT NULL DEFAULT '';
+ALTER TABLE clusters ADD COLUMN peer_store_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE clusters ADD COLUMN peer_view_lsn INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 Status DeleteTagsLocked(sqlite3* db, const char* kind, const std::string& id) {
   Stmt s(db, "DELETE FROM tags WHERE kind = ? AND resource_id = ?");
   RETURN_IF_ERROR(s.prepared());
@@ -165,6 +174,9 @@ ClusterRow ReadCluster(Stmt& s) {
   r.engine_uid = s.Int(16);
   r.volume_id = s.Int(17);
   r.param_group = s.Text(18);
+  r.source_peer = s.Text(19);
+  r.peer_store_id = s.Text(20);
+  r.peer_view_lsn = s.Int(21);
   return r;
 }
 
@@ -187,7 +199,8 @@ InstanceRow ReadInstance(Stmt& s) {
 constexpr const char* kClusterCols =
     "id, resource_id, engine, engine_version, master_username, database_name, status, port, "
     "backtrack_window_s, create_time_ns, clone_group_id, source_cluster, volume, "
-    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id, param_group";
+    "backtrack_disabled, restore_to_ns, deletion_protection, engine_uid, volume_id, param_group, "
+    "source_peer, peer_store_id, peer_view_lsn";
 constexpr const char* kInstanceCols =
     "id, cluster_id, resource_id, instance_class, status, create_time_ns, param_group, role, "
     "port, volume_id, server_id";
@@ -328,6 +341,12 @@ Status MetaDb::Migrate(const std::string& path) {
             RETURN_IF_ERROR(Exec(kSchemaV7));
           }
           break;
+        case 8:
+          // Idempotent, as 7: a file taken back to an older version by hand keeps the columns.
+          if (!Exec("SELECT source_peer FROM clusters LIMIT 0").ok()) {
+            RETURN_IF_ERROR(Exec(kSchemaV8));
+          }
+          break;
       }
       return Exec("PRAGMA user_version = " + std::to_string(next));
     });
@@ -355,14 +374,15 @@ Status MetaDb::Exec(const std::string& sql) {
 Status MetaDb::PutCluster(const ClusterRow& r) {
   std::lock_guard<std::mutex> lk(mu_);
   const std::string sql = std::string("INSERT OR REPLACE INTO clusters (") + kClusterCols +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s(db_, sql.c_str());
   RETURN_IF_ERROR(s.prepared());
   s.Bind(r.id).Bind(r.resource_id).Bind(r.engine).Bind(r.engine_version).Bind(r.master_username)
       .Bind(r.database_name).Bind(std::string(StatusName(r.status))).Bind(int64_t{r.port}).Bind(r.backtrack_window_s)
       .Bind(r.create_time_ns).Bind(r.clone_group_id).Bind(r.source_cluster).Bind(r.volume)
       .Bind(int64_t{r.backtrack_disabled_for_good ? 1 : 0}).Bind(r.restore_to_ns)
-      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id).Bind(r.param_group);
+      .Bind(int64_t{r.deletion_protection ? 1 : 0}).Bind(r.engine_uid).Bind(r.volume_id).Bind(r.param_group)
+      .Bind(r.source_peer).Bind(r.peer_store_id).Bind(r.peer_view_lsn);
   return s.Done();
 }
 

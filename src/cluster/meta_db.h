@@ -60,6 +60,13 @@ struct ClusterRow {
   int64_t volume_id = 0;
   // Its DB cluster parameter group (schema v6); empty: the default group.
   std::string param_group;
+  // A peer clone (schema v8; cluster_peer_clone.cc): the peer's name (rewindd
+  // --peer-object-store NAME=...), and the view of the peer's store its volume reads
+  // (PeerViewRef::store_id, view_lsn). Empty / 0 for every other cluster. source_cluster is
+  // then the peer's cluster.
+  std::string source_peer;
+  std::string peer_store_id;
+  int64_t peer_view_lsn = 0;
 };
 
 struct InstanceRow {
@@ -173,7 +180,7 @@ struct TagRow {
 class MetaDb {
  public:
   // The schema version this code writes (PRAGMA user_version after Open).
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Opens or creates the database file (mode 0600) and migrates its schema to kSchemaVersion.
   // Failure: FailedPrecondition if the file's schema is newer than kSchemaVersion (nothing is

@@ -136,7 +136,7 @@ TEST(MetaDbSchema, VersionTwoFileGainsEngineUidDataKept) {
   ASSERT_EQ(2, RawUserVersion(path));
   auto db = MetaDb::Open(path);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(7, MetaDb::kSchemaVersion);
+  EXPECT_EQ(8, MetaDb::kSchemaVersion);
   EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
   auto c = (*db)->GetCluster("old");
   ASSERT_TRUE(c.ok() && c->has_value());
@@ -497,6 +497,49 @@ TEST(MetaDbSchema, VersionFiveFileGainsInstanceRoles) {
     EXPECT_EQ(i.id == "r1" ? InstanceRole::kWriter : InstanceRole::kReader, i.role) << i.id;
     EXPECT_EQ(i.id == "r1" ? 0 : 3310, i.port) << i.id;
   }
+}
+
+// A version 7 file gains the peer clone columns (empty for the clusters it held); a peer
+// clone's row is stored and read back whole.
+TEST(MetaDbSchema, VersionSevenFileGainsPeerCloneColumns) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/meta.db";
+  {
+    auto db = MetaDb::Open(path);
+    ASSERT_TRUE(db.ok());
+  }
+  RawExec(path, R"sql(
+    ALTER TABLE clusters DROP COLUMN source_peer;
+    ALTER TABLE clusters DROP COLUMN peer_store_id;
+    ALTER TABLE clusters DROP COLUMN peer_view_lsn;
+    INSERT INTO clusters (id, resource_id, engine, engine_version, master_username,
+      database_name, status, port, backtrack_window_s, create_time_ns, clone_group_id,
+      source_cluster, volume, backtrack_disabled, restore_to_ns, deletion_protection)
+      VALUES ('old', 'cluster-Z', 'aurora-mysql', '10.11', 'admin', 'db', 'available', 3307,
+              3600, 9, 'cg', '', 'old', 0, 0, 0);
+    PRAGMA user_version = 7;
+  )sql");
+  auto db = MetaDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(MetaDb::kSchemaVersion, *(*db)->SchemaVersion());
+  auto old = (*db)->GetCluster("old");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ("", (*old)->source_peer);
+  EXPECT_EQ("", (*old)->peer_store_id);
+  EXPECT_EQ(0, (*old)->peer_view_lsn);
+  ClusterRow peer = **old;
+  peer.id = "pc";
+  peer.source_cluster = "lab";
+  peer.source_peer = "node1";
+  peer.peer_store_id = std::string(32, 'a');
+  peer.peer_view_lsn = 12345;
+  ASSERT_TRUE((*db)->PutCluster(peer).ok());
+  auto back = (*db)->GetCluster("pc");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ("node1", (*back)->source_peer);
+  EXPECT_EQ(std::string(32, 'a'), (*back)->peer_store_id);
+  EXPECT_EQ(12345, (*back)->peer_view_lsn);
+  EXPECT_EQ("lab", (*back)->source_cluster);
 }
 
 }  // namespace

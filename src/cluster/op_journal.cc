@@ -66,6 +66,7 @@ const char* OpKindName(OpKind kind) {
     case OpKind::kDeleteReader: return "delete_reader";
     case OpKind::kFailover: return "failover";
     case OpKind::kDeleteWriter: return "delete_writer";
+    case OpKind::kPeerClone: return "peer_clone";
   }
   return "unknown";
 }
@@ -94,6 +95,9 @@ const char* OpStepName(OpStep step) {
     case OpStep::kWriterServing: return "writer_serving";
     case OpStep::kOldWriterFollowing: return "old_writer_following";
     case OpStep::kOldWriterDeleted: return "old_writer_deleted";
+    case OpStep::kPeerPinned: return "pinned";
+    case OpStep::kPeerVolumeMade: return "volume_made";
+    case OpStep::kPeerPrepared: return "prepared";
   }
   return "unknown";
 }

@@ -30,6 +30,11 @@
 //                     again, the reader follows again) and forward from it (failover.cc).
 //   delete_writer:    as failover (the writer being deleted fails over to its best reader),
 //                     its last step old_writer_deleted instead of old_writer_following.
+//   peer_clone:       requested (ref = "<peer>:<source cluster>", arg_ns = the moment; the
+//                     row names the peer's view) -> pinned (the pin is in the peer's bucket)
+//                     -> volume_made (volume_id: Store::CloneForeign) -> prepared -> done
+//                     (cluster_peer_clone.cc). Recovery redoes it from the start (each step is
+//                     idempotent: the pin rewritten, the volume found by id or name).
 // Snapshot create, copy and delete are not journalled: each is one pin record plus one meta.db
 // row, settled at Open from the two (ClusterService::Impl::SettleSnapshots); their failpoints
 // are cluster.snapshot.{secret_written,pinned}, cluster.copy_snapshot.pinned and
@@ -66,6 +71,8 @@ enum class OpKind {
   // FailoverDBCluster (failover.cc); a writer deleted while it has readers fails over first.
   kFailover = 16,
   kDeleteWriter = 17,
+  // A clone of a peer's cluster (cluster_peer_clone.cc; issue 18's second node).
+  kPeerClone = 22,
 };
 
 enum class OpStep {
@@ -93,6 +100,10 @@ enum class OpStep {
   kWriterServing = 37,      // the cluster's engine serves again, as the new writer
   kOldWriterFollowing = 38, // failover: the old writer is a reader following the new one
   kOldWriterDeleted = 39,   // delete_writer: the old writer's row is gone
+  // Peer clone (cluster_peer_clone.cc).
+  kPeerPinned = 60,      // the pin on what the peer's view reads is in the peer's bucket
+  kPeerVolumeMade = 61,  // the clone's volume made (Store::CloneForeign), its id journaled
+  kPeerPrepared = 62,    // its run dir seeded with the source's root password, mounted
 };
 
 enum class OpState { kRunning = 0, kDone = 1, kFailed = 2 };
@@ -107,6 +118,7 @@ struct Operation {
   OpKind kind = OpKind::kCreate;
   std::string target;        // the cluster's (or, for instance operations, the instance's) id
   std::string ref;           // backtrack: its BacktrackIdentifier; clone: the source cluster;
+                             // peer_clone: "<peer>:<source cluster>";
                              // modify: the metadata it writes (ModifyChangeText, then
                              // ",pgroup=NAME" when it gives the cluster a parameter group)
   int64_t arg_ns = 0;        // backtrack: BacktrackTo; clone: the moment of the source

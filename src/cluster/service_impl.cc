@@ -129,6 +129,7 @@ Result<ClusterView> ClusterService::Impl::View(const ClusterRow& row) {
   v.create_time_ns = row.create_time_ns;
   v.clone_group_id = row.clone_group_id;
   v.source_cluster = row.source_cluster;
+  v.source_peer = row.source_peer;
   auto vol = VolumeOf(row);
   if (vol.ok()) {
     v.earliest_restorable_ns = EarliestBacktrackNs(*vol);

@@ -263,6 +263,13 @@ class ClusterService::Impl {
     return meta_->PruneEvents(NowNs() - days * 24 * 3600 * kNsPerSec);
   }
   Result<ClusterRow> GetClusterRow(const std::string& id);
+  // kClusterExists if a cluster has the (lower-case) id `id`; SQLite's error otherwise.
+  Status ClusterIdFree(const std::string& id) {
+    ASSIGN_OR_RETURN(std::optional<ClusterRow> existing, meta_->GetCluster(id));
+    if (!existing) return Status::Ok();
+    return Refuse(ClusterError::kClusterExists, Reason::kClusterExists,
+                  {.field = Field::kClusterId, .id = id});
+  }
   // The cluster's volume, by the id its row holds. NotFound while it has none.
   Result<store::VolumeInfo> VolumeOf(const ClusterRow& row) const {
     if (row.volume_id == 0) return Status::NotFound("DB cluster " + row.id + " has no volume");
@@ -528,6 +535,25 @@ class ClusterService::Impl {
   // Background work: each runs one journaled operation (op already begun) to its end.
   void DoCreate(Operation op, ClusterRow row, std::string master_password);
   void DoClone(Operation op, ClusterRow row);
+  // ---- Peer clones (cluster_peer_clone.cc) ----
+  // What a peer's view says about a source cluster: its row in the view's meta.db copy, its
+  // volume in the view's store and the earliest moment of it the view holds. The view is
+  // frozen: the request, the background part and recovery all read the same. Refusals:
+  // kClusterNotFound (kPeerClusterNotFound), kInvalidClusterState (kSourceNotClonable: the
+  // source was being created or deleted when its metadata was shipped).
+  struct PeerSource {
+    ClusterRow row;
+    store::VolumeInfo volume;
+    int64_t earliest_ns = 0;
+  };
+  Result<PeerSource> ReadPeerSource(const PeerViewRef& view, const std::string& source_id);
+  // ClusterService::Clone with a source_peer (its inputs checked as a local clone's).
+  Result<ClusterView> BeginPeerClone(const CloneRequest& request);
+  // Its background part (op begun, the row "creating"): pin, foreign clone, run dir; redone
+  // whole by recovery (every step idempotent).
+  void DoPeerClone(Operation op, ClusterRow row);
+  // DeleteCluster of a peer clone, after its volume is gone: its pin in the peer's bucket.
+  Status ReleasePeerPin(const ClusterRow& row);
   // RestoreDBClusterFromSnapshot's background part (cluster_snapshots.cc): the volume from the
   // snapshot's pin, the run dir seeded with the snapshot's root password, mounted; available.
   void DoRestoreSnapshot(Operation op, ClusterRow row);

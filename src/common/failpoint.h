@@ -20,6 +20,11 @@
 //   cluster.create_instance.started   the writer's engine serves, its status not yet recorded
 //   cluster.reboot.restarted          the writer restarted, its status not yet recorded
 //   cluster.modify.password_set       the master password changed, the row not yet written
+//   cluster.peer_clone.view_ready     a peer clone's view built or found, nothing stored yet
+//   cluster.peer_clone.requested      its row and journal entry written, nothing else done
+//   cluster.peer_clone.pinned         its pin written in the peer's bucket, no volume yet
+//   cluster.peer_clone.volume_made    its volume made (Store::CloneForeign), nothing mounted
+//   cluster.peer_clone.prepared       mounted, its run dir seeded, still "creating"
 // (Each cluster step is recorded in the operations journal first: src/cluster/op_journal.h.)
 //   store.append.torn                 half of a record written to the log
 //   store.clean.after_rewrite         a cleaned segment renamed into place, no checkpoint yet

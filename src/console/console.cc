@@ -158,6 +158,7 @@ json ClusterJson(const cluster::ClusterView& c) {
       {"latest_restorable_ms", TimeJson(c.latest_restorable_ns)},
       {"create_time_ms", TimeJson(c.create_time_ns)},
       {"source_cluster", c.source_cluster},
+      {"source_peer", c.source_peer},  // a peer clone: the peer its source is on
       {"deletion_protection", c.deletion_protection},
   };
 }

@@ -51,7 +51,9 @@ Result<std::unique_ptr<PeerView>> PeerView::Build(S3Client* client, const std::s
   RestoreOptions ro;
   ro.store_id = store_id;
   ro.cold_history = true;
-  ro.aux_files = false;
+  // The meta copy's shipped files too (run/ID/root.password): a clone of a cluster of the
+  // view needs its engine's root password as of that copy.
+  ro.aux_files = true;
   Result<RestoreReport> r = RestoreFromBucket(client, tmp, ro);
   if (!r.ok()) {
     cleanup();

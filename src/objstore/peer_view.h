@@ -6,6 +6,8 @@
 //                        (no bytes: every read is a checked ranged GET of the peer's object);
 //   store/log/S.seg      HEAD's segment (whole, or its tail chunks cut at HEAD's offset);
 //   meta.db              HEAD's meta.db copy (the peer's clusters, windows);
+//   run/ID/root.password ... the files shipped with that copy (HEAD's meta_files, 0600): the
+//                        engines' root passwords a clone of a cluster of the view needs;
 //   view.json            what the view reads in the bucket (checkpoint, meta copy, segment
 //                        files): the body of the pins that keep it there (PinBody).
 // It is built in a temporary directory and renamed into place, so a crash leaves a whole view

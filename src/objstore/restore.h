@@ -52,7 +52,7 @@ struct RestoreOptions {
   // is written as its cold marker (DATA_DIR/store/log/*.cold, from the segment's .crcs; see
   // FetchSegmentCrcs), no bytes; the store reads them through a ColdTier on that store id.
   bool cold_history = false;
-  bool aux_files = true;  // write HEAD's meta_files (the peer view does not need them)
+  bool aux_files = true;  // write HEAD's meta_files
 };
 
 Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& data_dir,

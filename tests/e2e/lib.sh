@@ -10,6 +10,12 @@ E2E_DIR=$(mktemp -d /tmp/rewind-e2e-XXXXXX)
 # reach its cluster's files (rewindd refuses a data dir it cannot reach).
 chmod 0711 "$E2E_DIR"
 REWINDD_PID=""
+# A test with several nodes (tests/objstore/rewindd_peer_clone_test.sh) sets DATA_DIR and
+# E2E_LOG per node before e2e_start, and keeps the other nodes' rewindd PIDs here: the clean-up
+# stops them as it stops REWINDD_PID.
+DATA_DIR="$E2E_DIR/data"
+E2E_LOG="$E2E_DIR/rewindd.log"
+E2E_OTHER_REWINDDS=()
 
 E2E_T0=$(date +%s.%N)
 log() {
@@ -38,14 +44,18 @@ e2e_cleanup() {
     kill -KILL "$E2E_WATCHDOG" 2>/dev/null; wait "$E2E_WATCHDOG" 2>/dev/null
     [ -z "$sleeper" ] || kill -KILL $sleeper 2>/dev/null
   fi
-  if [ -n "$REWINDD_PID" ] && [ -d "/proc/$REWINDD_PID" ]; then
-    kill -TERM "$REWINDD_PID"
-    for _ in $(seq 1 300); do [ -d "/proc/$REWINDD_PID" ] || break; sleep 0.1; done
-    [ -d "/proc/$REWINDD_PID" ] && kill -KILL "$REWINDD_PID"
-  fi
+  local rpid
+  for rpid in "$REWINDD_PID" "${E2E_OTHER_REWINDDS[@]}"; do
+    [ -n "$rpid" ] && [ -d "/proc/$rpid" ] && kill -TERM "$rpid"
+  done
+  for rpid in "$REWINDD_PID" "${E2E_OTHER_REWINDDS[@]}"; do
+    [ -n "$rpid" ] || continue
+    for _ in $(seq 1 300); do [ -d "/proc/$rpid" ] || break; sleep 0.1; done
+    [ -d "/proc/$rpid" ] && kill -KILL "$rpid"
+  done
   # mariadbds left by a killed rewindd: only those started with this run's config files.
-  for pidfile in "$E2E_DIR"/data/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/*/mariadbd.pid \
-      "$E2E_DIR"/data/run/.reader-*/mariadbd/mariadbd.pid "$E2E_DIR"/data/run/.haproxy-*/haproxy.pid; do
+  for pidfile in "$E2E_DIR"/data*/run/*/mariadbd/mariadbd.pid "$E2E_DIR"/data*/run/*/mariadbd.pid \
+      "$E2E_DIR"/data*/run/.reader-*/mariadbd/mariadbd.pid "$E2E_DIR"/data*/run/.haproxy-*/haproxy.pid; do
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
     if tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -qE -- "(--defaults-file=| -f )$E2E_DIR/"; then
@@ -61,8 +71,11 @@ e2e_cleanup() {
   done
   awk -v d="$E2E_DIR/" 'index($2, d) == 1 && $3 ~ /^fuse/ { print $2 }' /proc/mounts 2>/dev/null |
     while read -r m; do fusermount3 -u -z "$m"; done
-  if [ $rc -ne 0 ] && [ -f "$E2E_DIR/rewindd.log" ]; then
-    echo "---- rewindd.log (tail) ----"; tail -n 60 "$E2E_DIR/rewindd.log"
+  if [ $rc -ne 0 ]; then
+    local f
+    for f in "$E2E_DIR"/rewindd*.log; do
+      [ -f "$f" ] && { echo "---- ${f##*/} (tail) ----"; tail -n 60 "$f"; }
+    done
   fi
   # A test's own clean-up (a filesystem it mounted under E2E_DIR): after the FUSE mounts are
   # gone, before E2E_DIR is removed. E2E_RC is the test's exit status.
@@ -110,7 +123,7 @@ e2e_wait_failpoint() {
   wait "$REWINDD_PID" 2>/dev/null || rc=$?
   REWINDD_PID=""
   [ "$rc" = 137 ] || die "rewindd exited with status $rc, not killed (137) by failpoint $name"
-  tail -c +"$((E2E_LOG_START + 1))" "$E2E_DIR/rewindd.log" |
+  tail -c +"$((E2E_LOG_START + 1))" "$E2E_LOG" |
     grep -qxF "failpoint $name: the process dies here" ||
     die "rewindd was killed, but its log does not say failpoint $name killed it"
 }
@@ -119,16 +132,16 @@ e2e_wait_failpoint() {
 # the same data dir and ports.
 e2e_start() {
   if [ ! -c /dev/fuse ]; then die "/dev/fuse is missing: Rewind cannot mount; this test must fail"; fi
-  DATA="$E2E_DIR/data"
+  DATA="$DATA_DIR"
   API_PORT=${API_PORT:-$(free_port)}
   FIRST_PORT=${FIRST_PORT:-$(free_port)}
   mkdir -p "$DATA"
-  touch "$E2E_DIR/rewindd.log"
-  E2E_LOG_START=$(stat -c %s "$E2E_DIR/rewindd.log")  # this rewindd's lines start here
+  touch "$E2E_LOG"
+  E2E_LOG_START=$(stat -c %s "$E2E_LOG")  # this rewindd's lines start here
   # shellcheck disable=SC2086 # REWINDD_ARGS: extra flags, word-split on purpose
   REWIND_FAILPOINTS="${REWIND_FAILPOINTS:-}" \
     "$REWINDD" --data-dir "$DATA" --listen "127.0.0.1:$API_PORT" --first-port "$FIRST_PORT" \
-    ${REWINDD_ARGS:-} >>"$E2E_DIR/rewindd.log" 2>&1 &
+    ${REWINDD_ARGS:-} >>"$E2E_LOG" 2>&1 &
   REWINDD_PID=$!
   export HOME="$E2E_DIR/home" AWS_CONFIG_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
   export AWS_SHARED_CREDENTIALS_FILE="$DATA/credentials"
@@ -137,7 +150,7 @@ e2e_start() {
   for _ in $(seq 1 200); do
     [ -s "$DATA/credentials" ] &&
       rds_query DescribeDBClusters 2>/dev/null | grep -q '<DescribeDBClustersResponse' && return 0
-    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start: $(tail -n 1 "$E2E_DIR/rewindd.log")"
+    [ -d "/proc/$REWINDD_PID" ] || die "rewindd exited at start: $(tail -n 1 "$E2E_LOG")"
     sleep 0.1
   done
   die "rewindd did not answer"

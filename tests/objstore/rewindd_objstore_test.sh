@@ -57,6 +57,19 @@ echo "$out" | grep -q "use back-pressure" || die "no clear message for an unknow
 out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
   --local-history-budget 1G --upload-backlog-headroom 10M 2>&1) && die "a 10M headroom was accepted"
 echo "$out" | grep -q "at least 128M" || die "no clear message for a small headroom: $out"
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" \
+  --peer-object-store "node1=s3://$S3_BUCKET/n1" 2>&1) && die "a peer without --object-store was accepted"
+echo "$out" | grep -q "peer-object-store needs --object-store" || die "no clear message for a peer alone: $out"
+for bad in "Node1=s3://$S3_BUCKET/n1|lower-case letters" "node1|NAME=s3://BUCKET/PREFIX" \
+           "node1=http://x/y|s3://" "123456789012=s3://$S3_BUCKET/n1|own account id"; do
+  out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+    --peer-object-store "${bad%%|*}" 2>&1) && die "--peer-object-store ${bad%%|*} was accepted"
+  echo "$out" | grep -qF "${bad##*|}" || die "no clear message for --peer-object-store ${bad%%|*}: $out"
+done
+out=$("$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" --object-store "s3://$S3_BUCKET/p" \
+  --peer-object-store "node1=s3://$S3_BUCKET/n1" --peer-object-store "node1=s3://$S3_BUCKET/n2" 2>&1) &&
+  die "a peer given twice was accepted"
+echo "$out" | grep -q "given twice" || die "no clear message for a peer given twice: $out"
 [ ! -e "$BAD/store" ] || die "a refused start left a store behind"
 rc=0
 out=$(timeout 60 "$REWINDD" --data-dir "$BAD" --listen "127.0.0.1:$(free_port)" \
