@@ -93,8 +93,13 @@ std::vector<std::string> ObsoleteObjects(std::string_view store_id,
           std::string_view(tail) != (rel.size() == 27 ? "seg" : "crcs")) {
         continue;  // not a name of this layout: never touched
       }
+      // Only a file older than the one named: file ids grow (a first-written file's id is its
+      // segment, each rewrite's is above 2^31 and above every earlier one), and a newer rewrite
+      // is what the next checkpoint names. It is up before that checkpoint goes up, and the
+      // uploader never sends a name twice: deleting it now would leave that checkpoint naming
+      // a file the bucket lacks, and the segment gone once the older file goes too.
       auto it = named.find(seg);
-      if (seg < checkpoint.segment && it != named.end() && it->second != id &&
+      if (seg < checkpoint.segment && it != named.end() && id < it->second &&
           !pins.segment_files.count({seg, id})) {
         out.push_back(key);
       }

@@ -52,7 +52,9 @@ Status AddPin(std::string_view store_id, std::string_view body, BucketPins* pins
 // keys: a listing of StoreRootName(store_id) (keys relative to the client's prefix).
 // checkpoint: HEAD's checkpoint (parsed) and its object name; meta_name: HEAD's meta copy
 // (empty: none, then no meta copy is obsolete); pins: what other nodes' pins keep. Returns
-// the obsolete keys, in listing order.
+// the obsolete keys, in listing order. A segment file goes only when it is older (a lower
+// file id) than the one the checkpoint names for its segment, below the checkpoint's position:
+// a newer rewrite is what a later checkpoint will name.
 std::vector<std::string> ObsoleteObjects(std::string_view store_id,
                                          const std::vector<std::string>& keys,
                                          const CheckpointSummary& checkpoint,

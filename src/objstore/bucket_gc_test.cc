@@ -186,6 +186,9 @@ TEST(BucketGc, MetaCopiesAndCheckpointsOlderThanHeadsGo) {
       root + "ckpt/00000000000000000200.ckpt",
       root + "ckpt/00000000000000000300.ckpt",
       root + "log/00000001-0000000001.seg",
+      // A rewrite newer than the file named (compaction's, before a checkpoint names it): stays.
+      root + "log/00000001-2147483650.seg",
+      root + "log/00000001-2147483650.crcs",
       root + "log/00000002-0000000002.seg",
       root + "log/00000002-0000000002.crcs",
       root + "log/00000002-2147483649.seg",

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -97,12 +98,24 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
   // after it): the others are what the peer's collector may be deleting right now.
   std::map<uint32_t, uint32_t> named;
   uint32_t named_below = 0;
-  if (options.cold_history && head["checkpoint"].is_string()) {
+  if (head["checkpoint"].is_string()) {
     ASSIGN_OR_RETURN(std::string bytes, client->Get(head["checkpoint"].get<std::string>()));
     Result<CheckpointSummary> c = ParseCheckpoint(bytes);
     if (!c.ok()) return c.status().WithContext(head["checkpoint"].get<std::string>());
     named.insert(c->segment_files.begin(), c->segment_files.end());
     named_below = c->segment;
+    // Every file it names below its position went up before it: one missing is history the
+    // bucket lost (the store would rebuild its index without it and read stale pages).
+    for (const auto& [seg, fid] : c->segment_files) {
+      if (seg >= named_below) continue;
+      const std::string key = SegmentObjectName(report.store_id, seg, fid);
+      if (std::none_of(all.begin(), all.end(),
+                       [&key](const ObjectInfo& o) { return o.key == key; })) {
+        return Status::Corruption(head["checkpoint"].get<std::string>() + " names " + key +
+                                  ", which is not in the bucket: that history is lost (no "
+                                  "segment restored)");
+      }
+    }
   }
   for (const ObjectInfo& o : all) {
     if (o.key.compare(0, root.size() + 4, root + "log/") != 0) continue;
@@ -116,7 +129,9 @@ Result<RestoreReport> RestoreFromBucket(S3Client* client, const std::string& dat
     if (seg > head_segment) continue;  // after HEAD: not consistent with the tail cut below
     if (seg == head_segment) head_segment_whole = true;
     const std::string local = fid == seg ? name.substr(0, 8) + ".seg" : name;
-    if (seg < named_below && named.count(seg) && named[seg] != fid) continue;
+    if (options.cold_history && seg < named_below && named.count(seg) && named[seg] != fid) {
+      continue;
+    }
     report.segment_files.emplace_back(seg, static_cast<uint32_t>(fid));
     if (options.cold_history && seg < head_segment) {
       ASSIGN_OR_RETURN(store::ColdFile crcs,

@@ -16,7 +16,8 @@
 //
 // Failure: kFailedPrecondition if DATA_DIR already holds a store log or a meta.db (nothing is
 // overwritten), kNotFound if the bucket holds no HEAD, kCorruption for a HEAD or tail chain
-// that does not add up, the client's errors otherwise. Files written before a failure stay;
+// that does not add up or a HEAD checkpoint naming a segment file below its position that the
+// bucket lacks (lost history: the store would rebuild its index without it), the client's errors otherwise. Files written before a failure stay;
 // remove the data dir and run again.
 #pragma once
 

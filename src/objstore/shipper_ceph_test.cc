@@ -164,5 +164,121 @@ TEST_F(CephTest, ShipperFollowsCleanerRewrites) {
   EXPECT_TRUE(want == got);
 }
 
+// Compression rewrites closed segments into new files (ids >= 2^31) and a checkpoint names them
+// once all are written. A pass whose durable snapshot predates that checkpoint uploads the new
+// files while HEAD still names the older checkpoint (the raw files): the collection must keep
+// the new files, which the next HEAD's checkpoint names. (It deleted them; once HEAD named
+// them, the raw files went too: those segments were gone from the bucket, and a restore
+// rebuilt the index without their records: stale 16 KiB pages, InnoDB's "corrupted pages".)
+TEST_F(CephTest, ARestoreReadsAtHeadWhatTheStoreReadWhileCompactionRacesTheShipper) {
+  const auto dir = TempDir("compacted");
+  store::StoreOptions o;
+  o.dir = dir.string();
+  o.segment_bytes = 256 << 10;
+  o.compress = true;
+  o.background_compaction = false;  // compacted below, between passes
+  auto opened = store::Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::Store> st = std::move(*opened);
+  auto vol = st->CreateVolume("vol");
+  ASSERT_TRUE(vol.ok());
+  const store::TimelineId tl = vol->head;
+  auto file = st->Create(tl, store::kRootInode, "data", store::NodeType::kFile, 0644);
+  ASSERT_TRUE(file.ok());
+  const store::InodeId ino = file->ino;
+  // Overwrites of the same sixteen 16 KiB pages, each version distinct and compressible.
+  constexpr size_t kPage = 16 << 10, kPages = 16;
+  uint64_t version = 0;
+  auto overwrite = [&](size_t n) {
+    for (size_t i = 0; i < n; ++i, ++version) {
+      std::string page(kPage, static_cast<char>('a' + version % 26));
+      std::snprintf(page.data(), 32, "v%020llu", static_cast<unsigned long long>(version));
+      ASSERT_TRUE(st->Write(tl, ino, (version % kPages) * kPage, page).ok());
+    }
+  };
+
+  LogSnapshot frozen;
+  bool freeze = false;  // the position of `frozen`, the files of now
+  ShipperSource src;
+  src.durable_log = [&] {
+    LogSnapshot now = Snapshot(*st);
+    if (!freeze) return now;
+    LogSnapshot old = frozen;
+    old.closed = now.closed;
+    return old;
+  };
+  ShipperOptions so;
+  so.store_dir = dir.string();
+  so.work_dir = dir.string();
+  so.collect_interval_ms = 0;  // a collection after every pass
+  auto made = Shipper::Create(client_.get(), std::move(src), so);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  std::unique_ptr<Shipper> sh = std::move(*made);
+
+  // Three closed raw segments, a checkpoint naming them; up, and HEAD names it.
+  overwrite(50);
+  ASSERT_TRUE(st->Checkpoint().ok());
+  ASSERT_TRUE(sh->RunOnce().ok()) << sh->stats().last_error;
+  // More, synced: the pass's snapshot is taken here; the compaction and its checkpoint land
+  // after it (more records first, so that checkpoint is past the snapshot's LSN).
+  overwrite(4);
+  ASSERT_TRUE(st->Sync().ok());
+  frozen = Snapshot(*st);
+  overwrite(2);
+  auto compacted = st->CompactSegments();
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  ASSERT_GT(*compacted, 0u);
+  freeze = true;
+  ASSERT_TRUE(sh->RunOnce().ok()) << sh->stats().last_error;
+  freeze = false;
+  ASSERT_TRUE(sh->RunOnce().ok()) << sh->stats().last_error;
+  ASSERT_FALSE(sh->stats().down);
+
+  // Every file HEAD's checkpoint names is in the bucket.
+  const std::string root = StoreRootName(sh->store_id());
+  auto head_text = client_->Get(root + "HEAD");
+  ASSERT_TRUE(head_text.ok()) << head_text.status().ToString();
+  const auto head = nlohmann::json::parse(*head_text);
+  ASSERT_TRUE(head["checkpoint"].is_string()) << *head_text;
+  auto ckpt_bytes = client_->Get(head["checkpoint"].get<std::string>());
+  ASSERT_TRUE(ckpt_bytes.ok());
+  auto ckpt = ParseCheckpoint(*ckpt_bytes);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
+  for (const auto& [seg, id] : ckpt->segment_files) {
+    if (seg == ckpt->segment) continue;
+    EXPECT_TRUE(client_->Head(SegmentObjectName(sh->store_id(), seg, id)).ok())
+        << "HEAD's checkpoint names segment " << seg << " file " << id << ", not in the bucket";
+  }
+
+  // The restored store reads, at HEAD's LSN, exactly what the store read at that LSN, and
+  // opens from the checkpoint (a prefix of the log is a crash state: nothing rebuilt).
+  const auto restored = TempDir("compacted_restored");
+  auto r = RestoreFromBucket(client_.get(), restored.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  store::StoreOptions ro = o;
+  ro.dir = (restored / "store").string();
+  auto back = store::Store::Open(ro);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(r->lsn, (*back)->LastLsn().value);
+  EXPECT_TRUE((*back)->recovery().loaded_checkpoint);
+  std::string want(kPages * kPage, '\0'), got(kPages * kPage, '\0');
+  ASSERT_TRUE(st->Read(tl, store::Lsn(r->lsn), ino, 0, want.size(), want.data()).ok());
+  auto read = (*back)->Read(tl, store::Lsn(r->lsn), ino, 0, got.size(), got.data());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  for (size_t p = 0; p < kPages; ++p) {
+    EXPECT_EQ(want.substr(p * kPage, 24), got.substr(p * kPage, 24)) << "page " << p;
+    EXPECT_TRUE(want.compare(p * kPage, kPage, got, p * kPage, kPage) == 0) << "page " << p;
+  }
+
+  // A bucket that lost a file HEAD's checkpoint names is refused, not restored without it.
+  const auto& [lost_seg, lost_id] = ckpt->segment_files.front();
+  ASSERT_LT(lost_seg, ckpt->segment);
+  ASSERT_TRUE(client_->Delete(SegmentObjectName(sh->store_id(), lost_seg, lost_id)).ok());
+  auto refused = RestoreFromBucket(client_.get(), TempDir("compacted_lost").string());
+  EXPECT_EQ(Status::Code::kCorruption, refused.status().code()) << refused.status().ToString();
+  // Not the newest HEAD for a later test's restore.
+  EXPECT_TRUE(client_->Delete(root + "HEAD").ok());
+}
+
 }  // namespace
 }  // namespace rwd::objstore
